@@ -1,0 +1,44 @@
+package finding
+
+// Kubernetes object findings (design.md §5).
+func init() {
+	for _, e := range []Entry{
+		{ID: "SVC_NO_ENDPOINTS", Severity: Error, Group: "kube", Guide: "Service 访问不通: endpoints",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Service has no ready endpoints",
+				Message: `Service {{.service}} has no ready endpoints{{if .notready}} ({{.notready}} not ready){{end}}.`,
+				Remedy:  `Make the pods selected by {{.service}} ready (check readiness probes and pod status), or fix the selector.`}}},
+		{ID: "SVC_SELECTOR_MATCHES_NO_POD", Severity: Error, Group: "kube", Guide: "Service 访问不通: selector",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Service selector matches no pod",
+				Message: `The selector {{.selector}} of Service {{.service}} matches no pod in namespace {{.namespace}}.`,
+				Remedy:  `Fix the selector of {{.service}} or the labels of the pods it should select.`}}},
+		{ID: "SVC_TARGET_PORT_MISMATCH", Severity: Error, Group: "kube", Guide: "Service 访问不通: targetPort",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Service targetPort is not a port the pods serve",
+				Message: `Service {{.service}} port {{.port}} targets {{.targetPort}}, but pod {{.pod}} {{.why}}.`,
+				Remedy:  `Set targetPort of {{.service}} port {{.port}} to the port the container listens on{{if .suggest}} ({{.suggest}}){{end}}.`}}},
+		{ID: "DNS_SERVICE_UNHEALTHY", Severity: Error, Group: "kube", Guide: "集群内 DNS 解析失败",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Cluster DNS Service is unhealthy",
+				Message: `DNS Service {{.service}}: {{.why}}.`,
+				Remedy:  `Make CoreDNS/kube-dns pods ready and expose port 53 UDP and TCP on {{.service}}.`}}},
+		{ID: "INGRESS_NO_MATCHING_RULE", Severity: Error, Group: "kube", Guide: "Ingress 返回 404",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Request matches no Ingress rule (404)",
+				Message: `Host {{.host}} path {{.path}} matches no rule of {{.ingress}}{{if .rules}} (rules: {{.rules}}){{end}}.`,
+				Remedy:  `Add a rule for host {{.host}} and path {{.path}} to {{.ingress}}, or fix the request's Host header/path.`}}},
+		{ID: "INGRESS_BACKEND_MISSING", Severity: Error, Group: "kube", Guide: "Ingress 返回 503/504: 后端 Service",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Ingress backend Service or port does not exist",
+				Message: `{{.ingress}} routes {{.rule}} to {{.backend}}, which {{.why}}.`,
+				Remedy:  `Create {{.backend}} or point the Ingress rule at an existing Service and port.`}}},
+		{ID: "NETPOL_DENIES_FLOW", Severity: Error, Group: "kube", Guide: "Pod 访问不通: NetworkPolicy",
+			Texts: map[Lang]Text{EN: {
+				Title:   "NetworkPolicy denies the flow",
+				Message: `{{.direction}} traffic {{.flow}} is denied: {{.pod}} is isolated by {{.policies}} and no rule allows it.`,
+				Remedy:  `Add a rule to one of {{.policies}} that allows {{.flow}}.`}}},
+	} {
+		Register(e)
+	}
+}

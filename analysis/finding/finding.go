@@ -1,0 +1,153 @@
+// Package finding holds what checks report: findings with evidence, items
+// that could not be decided for lack of data, and the catalog that gives
+// every finding ID its severity and its texts (templates, per language).
+//
+// Checks never write prose: they report an ID and named arguments, and the
+// report renders title, message and remedy from the catalog in the reader's
+// language. That keeps IDs stable and translations complete.
+package finding
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severity orders findings; the analyze exit code is derived from the worst.
+type Severity int
+
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	}
+	return "info"
+}
+
+func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v {
+	case "error":
+		*s = Error
+	case "warning":
+		*s = Warning
+	case "info":
+		*s = Info
+	default:
+		return fmt.Errorf("unknown severity %q", v)
+	}
+	return nil
+}
+
+// Evidence points at the input that proves a finding: a bundle file and
+// line, an SG policy, a Kubernetes object or a captured packet.
+type Evidence struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Excerpt string `json:"excerpt,omitempty"`
+	// Packet is the 1-based frame number inside File when File is a capture.
+	Packet int `json:"packet,omitempty"`
+}
+
+// Args are the named values a catalog template is rendered with.
+type Args map[string]string
+
+// Finding is one diagnosed fact. Title, Message and Remedy are filled by
+// Render from the catalog; checks set ID, Args, Objects and Evidence.
+type Finding struct {
+	ID       string     `json:"id"`
+	Severity Severity   `json:"severity"`
+	Title    string     `json:"title"`
+	Message  string     `json:"message"`
+	Remedy   string     `json:"remedy"`
+	Objects  []string   `json:"objects"`
+	Evidence []Evidence `json:"evidence"`
+	Args     Args       `json:"args,omitempty"`
+}
+
+// New makes a finding of a catalogued ID with the catalog's severity.
+// An unknown ID is a programming error and panics in tests via the catalog test.
+func New(id string, args Args, objects []string, ev ...Evidence) Finding {
+	e, ok := Lookup(id)
+	sev := Warning
+	if ok {
+		sev = e.Severity
+	}
+	if objects == nil {
+		objects = []string{}
+	}
+	if ev == nil {
+		ev = []Evidence{}
+	}
+	return Finding{ID: id, Severity: sev, Args: args, Objects: objects, Evidence: ev}
+}
+
+// Inconclusive says which input is missing to decide something, and where
+// to collect it.
+type Inconclusive struct {
+	Need string `json:"need"`
+	Node string `json:"node,omitempty"`
+	Why  string `json:"why"`
+}
+
+// Problem is something wrong with the bundle itself: a file that could not
+// be read or parsed, an archive entry refused for safety.
+type Problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// Sort orders findings deterministically: severity (worst first), ID,
+// then objects and first evidence, so reports are stable across runs.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.ID != b.ID {
+			return a.ID < b.ID
+		}
+		if x, y := strings.Join(a.Objects, ","), strings.Join(b.Objects, ","); x != y {
+			return x < y
+		}
+		return evKey(a) < evKey(b)
+	})
+}
+
+func evKey(f Finding) string {
+	if len(f.Evidence) == 0 {
+		return ""
+	}
+	e := f.Evidence[0]
+	return fmt.Sprintf("%s:%09d:%09d", e.File, e.Line, e.Packet)
+}
+
+// Worst returns the highest severity present, and false when there are none.
+func Worst(fs []Finding) (Severity, bool) {
+	if len(fs) == 0 {
+		return Info, false
+	}
+	w := Info
+	for _, f := range fs {
+		if f.Severity > w {
+			w = f.Severity
+		}
+	}
+	return w, true
+}

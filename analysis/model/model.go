@@ -1,0 +1,99 @@
+// Package model joins everything a bundle says into one cluster view that
+// checks and the tracer read. Checks never open files: every input they
+// use is a field here, with the file (and line) it came from so findings
+// can cite it.
+//
+// Each input domain lives in its own file with its own loader:
+// kube.go (cluster/), cloud.go (cloud/), node.go + netfilter.go +
+// datapath.go (nodes/<name>/), capture.go (captures/).
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/parsers/bundle"
+)
+
+// Cluster is the joined view of one bundle.
+type Cluster struct {
+	Bundle   *bundle.Bundle
+	Manifest *bundle.Manifest
+
+	Kube     Kube
+	Cloud    Cloud
+	Nodes    []*Node // sorted by name
+	Captures []*Capture
+	Flows    []Flow
+
+	Problems []finding.Problem
+}
+
+// Flow is one failing flow the customer reported (flows.json) or one given
+// with --flow FROM=TO.
+type Flow struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Proto   string `json:"proto,omitempty"`
+	Symptom string `json:"symptom,omitempty"`
+	// Host and Path narrow an ingress:ns/name target (HTTP 404 cases).
+	Host string `json:"host,omitempty"`
+	Path string `json:"path,omitempty"`
+}
+
+// Problem records that a file of the bundle could not be read or parsed.
+func (c *Cluster) Problem(file string, line int, format string, a ...any) {
+	c.Problems = append(c.Problems, finding.Problem{File: file, Line: line, Message: fmt.Sprintf(format, a...)})
+}
+
+// Node returns a node by name (the folder name below nodes/), or nil.
+func (c *Cluster) Node(name string) *Node {
+	for _, n := range c.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Load builds the model from an opened bundle. It never fails: whatever
+// cannot be read is a Problem, and checks see what is missing.
+func Load(b *bundle.Bundle) *Cluster {
+	c := &Cluster{Bundle: b, Manifest: b.Manifest}
+	for _, p := range b.Problems {
+		c.Problems = append(c.Problems, finding.Problem{File: p.File, Message: p.Message})
+	}
+	c.loadFlows()
+	c.loadKube()
+	c.loadCloud()
+	c.loadNodes()
+	c.loadCaptures()
+	return c
+}
+
+func (c *Cluster) loadFlows() {
+	const name = "flows.json"
+	if !c.Bundle.Has(name) {
+		return
+	}
+	data, err := c.Bundle.ReadFile(name)
+	if err != nil {
+		c.Problem(name, 0, "%v", err)
+		return
+	}
+	var fl []Flow
+	if err := json.Unmarshal(data, &fl); err != nil {
+		c.Problem(name, 0, "not a JSON list of flows: %v", err)
+		return
+	}
+	for i, f := range fl {
+		if f.From == "" || f.To == "" {
+			c.Problem(name, 0, "flow %d: from and to are required", i+1)
+			continue
+		}
+		f.Proto = strings.ToLower(f.Proto)
+		c.Flows = append(c.Flows, f)
+	}
+}

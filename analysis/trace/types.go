@@ -1,0 +1,48 @@
+// Package trace walks a flow hop by hop through everything the bundle knows
+// (pod netns, node iptables/IPVS, routes, security groups, VPC routes, CLB)
+// and says where and why it stops. A trace is data — Flow → Steps → a
+// disposition from a closed set, as in Batfish — rendered separately.
+package trace
+
+// Verdict is the disposition of a traced flow (design.md §4).
+type Verdict string
+
+const (
+	Delivered    Verdict = "DELIVERED"
+	Dropped      Verdict = "DROPPED"
+	Rejected     Verdict = "REJECTED"
+	NoRoute      Verdict = "NO_ROUTE"
+	Ambiguous    Verdict = "AMBIGUOUS"
+	Undetermined Verdict = "UNDETERMINED"
+)
+
+// Trace is one traced flow.
+type Trace struct {
+	From    string  `json:"from"`
+	To      string  `json:"to"`
+	Proto   string  `json:"proto,omitempty"`
+	Verdict Verdict `json:"verdict"`
+	// Reason is the finding ID that explains the verdict, or a short code.
+	Reason string `json:"reason"`
+	// Symptom is what the customer sees for this verdict (timeout,
+	// connection refused, http-504 ...); Reported is the symptom from
+	// flows.json, and Agrees says whether the two match.
+	Symptom  string `json:"symptom,omitempty"`
+	Reported string `json:"reported_symptom,omitempty"`
+	Agrees   *bool  `json:"agrees,omitempty"`
+	Steps    []Step `json:"steps"`
+	// Branches are sub-traces, one per endpoint when a Service has several.
+	Branches []Trace `json:"branches,omitempty"`
+}
+
+// Step is one hop decision.
+type Step struct {
+	At        string         `json:"at"`        // node/10.0.1.5, sg-xxx, clb/lb-xxx, vpc/vpc-xxx
+	Component string         `json:"component"` // iptables, ipvs, security-group, route, clb, kube, capture
+	Detail    string         `json:"detail"`
+	Before    string         `json:"before,omitempty"` // src→dst before the step
+	After     string         `json:"after,omitempty"`  // src→dst after (NAT)
+	Decision  string         `json:"decision,omitempty"`
+	Failed    bool           `json:"failed,omitempty"`
+	Evidence  map[string]any `json:"evidence,omitempty"`
+}

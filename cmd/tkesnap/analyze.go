@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"tkesnap/analysis/checks"
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/report"
+	"tkesnap/parsers/bundle"
+)
+
+// bundleFlags are the archive limits every bundle-reading command takes.
+type bundleFlags struct{ lim bundle.Limits }
+
+func (f *bundleFlags) add(cmd *cobra.Command) {
+	f.lim = bundle.DefaultLimits()
+	fl := cmd.Flags()
+	fl.Int64Var(&f.lim.TotalBytes, "max-total-bytes", f.lim.TotalBytes, "refuse to unpack more than this many bytes in all")
+	fl.Int64Var(&f.lim.FileBytes, "max-file-bytes", f.lim.FileBytes, "truncate a text file of the bundle past this size")
+	fl.Int64Var(&f.lim.PcapBytes, "max-pcap-bytes", f.lim.PcapBytes, "truncate a capture past this size")
+	fl.IntVar(&f.lim.Entries, "max-entries", f.lim.Entries, "read at most this many archive entries")
+	fl.Float64Var(&f.lim.Ratio, "max-ratio", f.lim.Ratio, "stop unpacking past this compression ratio (bomb guard)")
+}
+
+func (f *bundleFlags) open(path string) (*bundle.Bundle, error) {
+	b, err := bundle.Open(path, f.lim)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return b, nil
+}
+
+type analyzeOpts struct {
+	bundleFlags
+	format  string
+	out     string
+	flows   []string
+	noColor bool
+	lang    string
+	quiet   bool
+}
+
+func init() {
+	commands = append(commands, func() *cobra.Command {
+		o := &analyzeOpts{}
+		cmd := &cobra.Command{
+			Use:   "analyze BUNDLE",
+			Short: "Analyze a bundle and explain why flows fail",
+			Example: `  tkesnap analyze bundle.tgz
+  tkesnap analyze bundle.tgz --format markdown -o report.md
+  tkesnap analyze bundle.tgz --flow pod:default/web-0=svc:default/api:80`,
+			Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
+		}
+		o.add(cmd)
+		fl := cmd.Flags()
+		fl.StringVar(&o.format, "format", "text", "report format: text, markdown, json or html")
+		fl.StringVarP(&o.out, "output", "o", "", "write the report to this file instead of stdout")
+		fl.StringArrayVar(&o.flows, "flow", nil, "a failing flow FROM=TO to trace (repeatable), in addition to flows.json")
+		fl.BoolVar(&o.noColor, "no-color", false, "never color the text report")
+		fl.StringVar(&o.lang, "lang", "", "report language: en or zh (default from LANG, else en)")
+		fl.BoolVarP(&o.quiet, "quiet", "q", false, "print only the report")
+		return cmd
+	})
+}
+
+func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
+	switch o.format {
+	case "text", "markdown", "md", "json", "html":
+	default:
+		return usageErr("unknown --format %q (text, markdown, json, html)", o.format)
+	}
+	lang, err := pickLang(o.lang)
+	if err != nil {
+		return err
+	}
+	b, err := o.open(path)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	c := model.Load(b)
+	for _, f := range o.flows {
+		from, to, ok := strings.Cut(f, "=")
+		if !ok || from == "" || to == "" {
+			return usageErr("--flow %q: want FROM=TO", f)
+		}
+		c.Flows = append(c.Flows, model.Flow{From: from, To: to})
+	}
+	res := checks.Run(c)
+	traces := traceFlows(c)
+	r := report.New(c, path, res.Findings, traces, res.Inconclusive, lang)
+
+	var w io.Writer = cmd.OutOrStdout()
+	var file *os.File
+	if o.out != "" {
+		if file, err = os.Create(o.out); err != nil {
+			return usageErr("%v", err)
+		}
+		w = file
+	}
+	if err := render(r, o.format, w, o.colors(file)); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	if file != nil {
+		if err := file.Close(); err != nil {
+			return &exitError{code: 1, err: err}
+		}
+	}
+	if code := r.ExitCode(); code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// colors is true only for a text report going to a terminal.
+func (o *analyzeOpts) colors(file *os.File) bool {
+	if o.noColor || file != nil || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isTerminal(os.Stdout)
+}
+
+func pickLang(flag string) (finding.Lang, error) {
+	switch strings.ToLower(flag) {
+	case "en":
+		return finding.EN, nil
+	case "zh", "zh-cn", "cn":
+		return finding.ZH, nil
+	case "":
+		for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+			if s := os.Getenv(v); s != "" {
+				if strings.HasPrefix(strings.ToLower(s), "zh") {
+					return finding.ZH, nil
+				}
+				break
+			}
+		}
+		return finding.EN, nil
+	}
+	return "", usageErr("unknown --lang %q (en, zh)", flag)
+}
+
+var errNotYet = errors.New("not yet supported")
+
+func notYet(what string) error {
+	return &exitError{code: 2, err: fmt.Errorf("%s: %w", what, errNotYet)}
+}
