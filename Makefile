@@ -7,7 +7,15 @@ LDFLAGS := -X main.version=$(VERSION)
 SAMPLE  ?= testdata/bundles/sample
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-go deps fuzz fuzz-short bench lab lab-record clean
+.PHONY: all build demo test deps fuzz fuzz-short bench lab lab-record clean
+
+# Each area adds its own targets in lab/<area>.mk and appends them to
+# BENCH_TARGETS (make bench), LAB_TARGETS (make lab: rebuild lab bundles)
+# and LAB_RECORD_TARGETS (make lab-record: re-record kernel results).
+BENCH_TARGETS :=
+LAB_TARGETS :=
+LAB_RECORD_TARGETS :=
+-include lab/*.mk
 
 all: build
 
@@ -38,8 +46,12 @@ fuzz-short:
 fuzz:
 	@./.ci/fuzz.sh $(FUZZTIME)
 
-bench: build
-	@./lab/bench.sh
+# Go benchmarks and comparisons with the reference tools, printed as ratios.
+bench: build $(BENCH_TARGETS)
+
+lab: build $(LAB_TARGETS)
+
+lab-record: build $(LAB_RECORD_TARGETS)
 
 clean:
 	rm -rf bin
