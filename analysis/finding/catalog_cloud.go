@@ -50,11 +50,6 @@ func init() {
 				Title:   "No route for the peer CIDR",
 				Message: `Route table {{.table}} of {{.vpc}} has no route for {{.cidr}} ({{.via}}); traffic from {{.from}} cannot reach it.`,
 				Remedy:  `Add a route for {{.cidr}} with next hop {{.via}} to {{.table}}{{if .ccn}}, and publish it to CCN {{.ccn}}{{end}}.`}}},
-		{ID: "MASQ_HIDES_SOURCE", Severity: Warning, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
-			Texts: map[Lang]Text{EN: {
-				Title:   "Traffic is SNATed to the node IP (CIDR missing from NonMasqueradeCIDRs)",
-				Message: `Traffic from pods to {{.cidr}} leaves node {{.node}} SNATed to the node IP because {{.cidr}} is not in ip-masq-agent NonMasqueradeCIDRs ({{.nonmasq}}).`,
-				Remedy:  `Add {{.cidr}} to NonMasqueradeCIDRs in configmap kube-system/ip-masq-agent-config.`}}},
 	} {
 		Register(e)
 	}

@@ -38,6 +38,13 @@ func init() {
 				Title:   "NetworkPolicy denies the flow",
 				Message: `{{.direction}} traffic {{.flow}} is denied: {{.pod}} is isolated by {{.policies}} and no rule allows it.`,
 				Remedy:  `Add a rule to one of {{.policies}} that allows {{.flow}}.`}}},
+		// Listed with the cloud group in design.md §5, but decided from the
+		// ip-masq-agent configmap and the node rules.
+		{ID: "MASQ_HIDES_SOURCE", Severity: Warning, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Traffic is SNATed to the node IP (CIDR missing from NonMasqueradeCIDRs)",
+				Message: `Traffic from pods to {{.cidr}} leaves node {{.node}} SNATed to the node IP because {{.cidr}} is not in ip-masq-agent NonMasqueradeCIDRs ({{.nonmasq}}).`,
+				Remedy:  `Add {{.cidr}} to NonMasqueradeCIDRs in configmap kube-system/ip-masq-agent-config.`}}},
 	} {
 		Register(e)
 	}
