@@ -1,0 +1,453 @@
+package iptables
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+type token struct {
+	s      string
+	quoted bool // any part was inside double quotes: never an option name
+}
+
+// tokenize splits a rule line the way iptables-restore does
+// (iptables/xshared.c add_param_to_argv): whitespace separates words,
+// double quotes group, and inside quotes a backslash escapes `"` or `\`.
+// iptables-save writes comments with exactly that quoting
+// (xtables_save_string). It returns ok=false for an unterminated quote.
+func tokenize(s string) ([]token, bool) {
+	var toks []token
+	var b strings.Builder
+	inWord, quoted, open := false, false, false
+	flush := func() {
+		if inWord {
+			toks = append(toks, token{s: b.String(), quoted: quoted})
+		}
+		b.Reset()
+		inWord, quoted = false, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if open {
+			switch {
+			case c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\'):
+				b.WriteByte(s[i+1])
+				i++
+			case c == '"':
+				open = false
+			default:
+				b.WriteByte(c)
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n', '\v', '\f':
+			flush()
+		case '"':
+			open, inWord, quoted = true, true, true
+		default:
+			b.WriteByte(c)
+			inWord = true
+		}
+	}
+	flush()
+	return toks, !open
+}
+
+// isOptName reports whether a token is an option name rather than a value.
+func isOptName(t token) bool {
+	if t.quoted || len(t.s) < 2 || t.s[0] != '-' {
+		return false
+	}
+	c := t.s[1]
+	// "-1" or "-0x10" are values (negative numbers), not options.
+	return !(c >= '0' && c <= '9')
+}
+
+// rule parses "[p:b] -A CHAIN opts..." (line s, trimmed t).
+func (p *parser) rule(s, t string) {
+	r := &Rule{Line: p.line, Text: t}
+	if strings.HasPrefix(t, "[") {
+		// iptables-save -c prints "[pkts:bytes] -A ...".
+		end := strings.IndexByte(t, ']')
+		if end < 0 {
+			p.problem("unterminated counters %q", clip(t))
+			return
+		}
+		ct, ok := parseCounters(t[:end+1])
+		if !ok {
+			p.problem("bad counters %q", t[:end+1])
+		}
+		r.Counters = ct
+		t = strings.TrimSpace(t[end+1:])
+		r.Text = t
+	}
+	toks, ok := tokenize(t)
+	if !ok {
+		p.problem("unterminated quote; rule kept up to the end of the line")
+	}
+	rp := ruleParser{p: p, r: r, toks: toks}
+	chain := rp.parse()
+	if chain == "" {
+		p.problem("rule without -A CHAIN: %s", clip(t))
+		return
+	}
+	tab := p.cur()
+	r.Table = tab.Name
+	r.Chain = chain
+	c := tab.chains[chain]
+	if c == nil {
+		if p.table != nil {
+			// iptables-restore: "Couldn't load rule: No such file or directory".
+			p.problem("rule appended to chain %s that is not declared in table %s", chain, tab.Name)
+		}
+		c = &Chain{Table: tab.Name, Name: chain}
+		tab.chains[chain] = c
+		tab.Chains = append(tab.Chains, c)
+	}
+	c.Rules = append(c.Rules, r)
+	r.Pos = len(c.Rules)
+	if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
+		p.jumps = append(p.jumps, r)
+	}
+	if r.Src.Set && r.Src.Prefix.Addr().Is6() || r.Dst.Set && r.Dst.Prefix.Addr().Is6() {
+		p.rs.Family = 6
+	}
+}
+
+type ruleParser struct {
+	p    *parser
+	r    *Rule
+	toks []token
+	i    int
+	// context: where "--opt" goes
+	cur      *Match // last -m module, nil before any
+	inTarget bool   // after -j/-g
+	chain    string
+}
+
+func (rp *ruleParser) problem(format string, a ...any) { rp.p.problem(format, a...) }
+
+func (rp *ruleParser) next() (token, bool) {
+	if rp.i >= len(rp.toks) {
+		return token{}, false
+	}
+	t := rp.toks[rp.i]
+	rp.i++
+	return t, true
+}
+
+// value reads the single argument of a base option, honouring the old
+// "-s ! addr" negation form.
+func (rp *ruleParser) value(opt string, neg *bool) (string, bool) {
+	t, ok := rp.next()
+	if ok && !t.quoted && t.s == "!" {
+		*neg = !*neg
+		t, ok = rp.next()
+	}
+	if !ok {
+		rp.problem("option %s needs a value", opt)
+		return "", false
+	}
+	return t.s, true
+}
+
+// args collects the arguments of an extension option: every token up to
+// the next option name or "!" that negates the next option.
+func (rp *ruleParser) args(neg *bool) []string {
+	var a []string
+	for rp.i < len(rp.toks) {
+		t := rp.toks[rp.i]
+		if isOptName(t) {
+			break
+		}
+		if !t.quoted && t.s == "!" {
+			// "--dport ! 80" (old syntax) negates this option; "! --x"
+			// negates the next one.
+			if len(a) == 0 && rp.i+1 < len(rp.toks) && !isOptName(rp.toks[rp.i+1]) {
+				*neg = !*neg
+				rp.i++
+				continue
+			}
+			break
+		}
+		a = append(a, t.s)
+		rp.i++
+	}
+	return a
+}
+
+func (rp *ruleParser) parse() string {
+	r := rp.r
+	neg := false
+	for {
+		t, ok := rp.next()
+		if !ok {
+			break
+		}
+		if !t.quoted && t.s == "!" {
+			neg = !neg
+			continue
+		}
+		if !isOptName(t) {
+			rp.problem("unexpected word %q", t.s)
+			neg = false
+			continue
+		}
+		name := t.s
+		switch name {
+		case "-A", "--append", "-I", "--insert":
+			v, _ := rp.value(name, &neg)
+			if name == "-I" || name == "--insert" {
+				rp.problem("%s in a dump: treated as -A", name)
+				// "-I CHAIN [rulenum]"
+				if rp.i < len(rp.toks) {
+					if _, err := strconv.Atoi(rp.toks[rp.i].s); err == nil {
+						rp.i++
+					}
+				}
+			}
+			if rp.chain != "" {
+				rp.problem("more than one -A in a rule")
+			}
+			rp.chain = v
+			neg = false
+			continue
+		case "-s", "--source", "--src", "-d", "--destination", "--dst":
+			v, ok := rp.value(name, &neg)
+			if !ok {
+				continue
+			}
+			a := &r.Src
+			if name == "-d" || name == "--destination" || name == "--dst" {
+				a = &r.Dst
+			}
+			if a.Set {
+				rp.problem("%s given twice", name)
+			}
+			if err := parseAddr(v, a); err != "" {
+				rp.problem("%s %q: %s", name, v, err)
+			}
+			a.Neg = neg
+		case "-i", "--in-interface", "-o", "--out-interface":
+			v, ok := rp.value(name, &neg)
+			if !ok {
+				continue
+			}
+			f := &r.In
+			if name == "-o" || name == "--out-interface" {
+				f = &r.Out
+			}
+			*f = Iface{Set: true, Neg: neg, Name: v}
+		case "-p", "--protocol":
+			v, ok := rp.value(name, &neg)
+			if !ok {
+				continue
+			}
+			r.Proto = Proto{Set: true, Neg: neg, Name: strings.ToLower(v), Num: protoNum(v)}
+			if r.Proto.Num < 0 {
+				rp.problem("unknown protocol %q", v)
+			}
+		case "-f", "--fragment":
+			r.Fragment = 1
+			if neg {
+				r.Fragment = -1
+			}
+		case "-m", "--match":
+			v, ok := rp.value(name, &neg)
+			if !ok {
+				continue
+			}
+			rp.cur = &Match{Name: v}
+			r.Matches = append(r.Matches, rp.cur)
+			rp.inTarget = false
+		case "-j", "--jump", "-g", "--goto":
+			v, ok := rp.value(name, &neg)
+			if !ok {
+				continue
+			}
+			if r.Target.Name != "" {
+				rp.problem("more than one target (-j %s, then %s %s)", r.Target.Name, name, v)
+			}
+			r.Target = Target{Name: v, Goto: name == "-g" || name == "--goto"}
+			rp.inTarget = true
+		case "-c", "--set-counters":
+			// "-c pkts bytes" inside the rule (iptables-restore -c input).
+			a := rp.args(&neg)
+			if len(a) == 2 {
+				pk, e1 := strconv.ParseUint(a[0], 10, 64)
+				by, e2 := strconv.ParseUint(a[1], 10, 64)
+				if e1 == nil && e2 == nil {
+					r.Counters = &Counters{Packets: pk, Bytes: by}
+					break
+				}
+			}
+			rp.problem("bad -c counters %q", strings.Join(a, " "))
+		case "-4", "--ipv4", "-6", "--ipv6":
+			// ip/ip6tables-restore accept and skip these.
+		default:
+			if !strings.HasPrefix(name, "--") {
+				rp.problem("unknown option %s", name)
+				rp.args(&neg)
+				break
+			}
+			rp.extOpt(name[2:], neg)
+		}
+		neg = false
+	}
+	if neg {
+		rp.problem("\"!\" at the end of the rule negates nothing")
+	}
+	decodeRule(rp.p, r)
+	return rp.chain
+}
+
+// extOpt files "--name args" under the target, the match module that
+// defines it, or the implicit protocol match.
+func (rp *ruleParser) extOpt(name string, neg bool) {
+	o := Option{Name: name, Neg: neg}
+	o.Args = rp.args(&o.Neg)
+	r := rp.r
+	if rp.inTarget {
+		r.Target.Opts = append(r.Target.Opts, o)
+		return
+	}
+	m := rp.cur
+	if m == nil || (knownMatch(m.Name) && !matchHasOpt(m.Name, name)) {
+		// iptables offers an option to every loaded match (xtables
+		// command_default); find the one that knows it.
+		var found *Match
+		for i := len(r.Matches) - 1; i >= 0; i-- {
+			if matchHasOpt(r.Matches[i].Name, name) {
+				found = r.Matches[i]
+				break
+			}
+		}
+		if found == nil && r.Proto.Set && matchHasOpt(r.Proto.Name, name) {
+			// "-p tcp --dport 80" loads the tcp match implicitly.
+			found = &Match{Name: r.Proto.Name, Implicit: true}
+			r.Matches = append(r.Matches, found)
+		}
+		if found != nil {
+			m = found
+		}
+	}
+	if m == nil {
+		rp.problem("option --%s before any -m module and not a protocol option", name)
+		m = &Match{Name: "?"}
+		r.Matches = append(r.Matches, m)
+		rp.cur = m
+	}
+	m.Opts = append(m.Opts, o)
+}
+
+// parseAddr reads "a.b.c.d", "a.b.c.d/len", "a.b.c.d/mask", an IPv6 form,
+// or a comma-separated list of them.
+func parseAddr(v string, a *Addr) string {
+	a.Set = true
+	for _, part := range strings.Split(v, ",") {
+		pf, err := parsePrefix(part)
+		if err != "" {
+			return err
+		}
+		a.Prefixes = append(a.Prefixes, pf)
+	}
+	a.Prefix = a.Prefixes[0]
+	if len(a.Prefixes) == 1 {
+		a.Prefixes = nil
+	}
+	return ""
+}
+
+func parsePrefix(s string) (netip.Prefix, string) {
+	addr, bits, hasBits := strings.Cut(s, "/")
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return netip.Prefix{}, "not an IP address (host names are resolved by iptables at load time and never appear in a dump)"
+	}
+	ip = ip.Unmap()
+	if !hasBits {
+		return netip.PrefixFrom(ip, ip.BitLen()), ""
+	}
+	if n, err := strconv.Atoi(bits); err == nil {
+		pf, err := ip.Prefix(n)
+		if err != nil {
+			return netip.Prefix{}, "bad prefix length"
+		}
+		// iptables masks the address (10.1.2.3/8 is stored as 10.0.0.0/8).
+		return pf, ""
+	}
+	mask, err := netip.ParseAddr(bits)
+	if err != nil || mask.BitLen() != ip.BitLen() {
+		return netip.Prefix{}, "bad netmask"
+	}
+	n, ok := maskLen(mask.AsSlice())
+	if !ok {
+		return netip.Prefix{}, "non-contiguous netmask is not supported"
+	}
+	pf, _ := ip.Prefix(n)
+	return pf, ""
+}
+
+func maskLen(b []byte) (int, bool) {
+	n, done := 0, false
+	for _, x := range b {
+		for i := 7; i >= 0; i-- {
+			if x&(1<<i) != 0 {
+				if done {
+					return 0, false
+				}
+				n++
+			} else {
+				done = true
+			}
+		}
+	}
+	return n, true
+}
+
+// protoNum maps a -p value to its IANA number (/etc/protocols names that
+// iptables accepts), -1 if unknown. "all" is 0.
+func protoNum(v string) int {
+	switch strings.ToLower(v) {
+	case "all", "0":
+		return 0
+	case "icmp":
+		return 1
+	case "igmp":
+		return 2
+	case "ipip", "ipencap":
+		return 4
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "ipv6":
+		return 41
+	case "gre":
+		return 47
+	case "esp":
+		return 50
+	case "ah":
+		return 51
+	case "icmpv6", "ipv6-icmp":
+		return 58
+	case "ospf":
+		return 89
+	case "vrrp":
+		return 112
+	case "sctp":
+		return 132
+	case "udplite":
+		return 136
+	case "mh", "ipv6-mh":
+		return 135
+	case "dccp":
+		return 33
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 255 {
+		return n
+	}
+	return -1
+}
