@@ -1,13 +1,47 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"tkesnap/collector"
+)
 
 func init() {
 	commands = append(commands, func() *cobra.Command {
-		return &cobra.Command{
+		var node, cluster bool
+		cmd := &cobra.Command{
 			Use:   "collect-script [--node|--cluster]",
 			Short: "Print the collector script to run on a node or a kubectl machine",
-			RunE:  func(cmd *cobra.Command, args []string) error { return notYet("collect-script") },
+			Long: `Print tkesnap-collect.sh, the read-only collector. Run it as root on each
+affected node (--node) and once on a machine with kubectl and tccli
+(--cluster), then combine the tarballs with --merge:
+
+  tkesnap collect-script --node > collect.sh && sudo bash collect.sh --node-name 10.0.1.5
+  bash collect.sh --cluster --cluster-id cls-xxxx --region ap-guangzhou
+  bash collect.sh --merge tkesnap-*.tgz`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if node && cluster {
+					return usageErr("--node and --cluster exclude each other")
+				}
+				mode := ""
+				if node {
+					mode = "node"
+				} else if cluster {
+					mode = "cluster"
+				}
+				s, err := collector.ScriptFor(mode)
+				if err != nil {
+					return err
+				}
+				_, err = os.Stdout.Write(s)
+				return err
+			},
 		}
+		cmd.Flags().BoolVar(&node, "node", false, "preset node mode (run as root on a node)")
+		cmd.Flags().BoolVar(&cluster, "cluster", false, "preset cluster mode (kubectl, tccli)")
+		return cmd
 	})
 }

@@ -1,0 +1,298 @@
+package collector
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tkesnap/parsers/bundle"
+)
+
+// writeScript puts the embedded script in a temp file so tests run exactly
+// what the binary prints.
+func writeScript(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tkesnap-collect.sh")
+	if err := os.WriteFile(p, Script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestScriptIsShellcheckClean(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Skip("shellcheck not installed (apt-get install shellcheck): lint skipped")
+	}
+	out, err := exec.Command(sc, "-s", "bash", writeScript(t)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("shellcheck reports problems:\n%s", out)
+	}
+}
+
+func TestScriptForPresetsTheMode(t *testing.T) {
+	for _, mode := range []string{"node", "cluster"} {
+		s, err := ScriptFor(mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(s, []byte("\nMODE=\""+mode+"\"\n")) {
+			t.Errorf("%s: mode not preset", mode)
+		}
+	}
+	if _, err := ScriptFor("pod"); err == nil {
+		t.Error("unknown mode accepted")
+	}
+}
+
+// redactWithScript pipes text through the script's own redact function.
+func redactWithScript(t *testing.T, in string) string {
+	t.Helper()
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not installed")
+	}
+	cmd := exec.Command("bash", writeScript(t), "--redact")
+	cmd.Stdin = strings.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("redact: %v", err)
+	}
+	return string(out)
+}
+
+func TestRedactionHidesCredentialsAndKeepsAddresses(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      string
+		secrets []string // must be gone
+		keep    []string // must stay
+	}{
+		{
+			name: "kubeconfig user token, password and client key",
+			in: `apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "https://10.0.1.5:443", certificate-authority-data: Q0FEQVRB}
+  name: cls-abc
+users:
+- name: admin
+  user:
+    token: eyJhbGciOiJSUzI1NiJ9.payload.sig
+    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==
+    password: hunter2-pass
+    username: admin
+`,
+			secrets: []string{"eyJhbGciOiJSUzI1NiJ9", "LS0tLS1CRUdJTiBSU0Eg", "hunter2-pass"},
+			keep:    []string{"https://10.0.1.5:443", "username: admin", "certificate-authority-data"},
+		},
+		{
+			name: "configmap with env secrets and last-applied annotation",
+			in: `apiVersion: v1
+kind: ConfigMap
+metadata:
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{"data":{"apiToken":"tok-123","nonMasqueradeCIDRs":"10.0.0.0/8"}}'
+data:
+  config: |
+    nonMasqueradeCIDRs:
+      - 172.16.0.0/16
+    secretKey: sk-very-secret
+env:
+- name: TENCENTCLOUD_SECRET_KEY
+  value: abcSECRET
+- name: POD_IP
+  value: 172.16.0.7
+`,
+			secrets: []string{"tok-123", "sk-very-secret", "abcSECRET"},
+			keep:    []string{"10.0.0.0/8", "172.16.0.0/16", "value: 172.16.0.7"},
+		},
+		{
+			name:    "kube-proxy command line with token and password flags",
+			in:      "/usr/local/bin/kube-proxy --master=https://169.254.128.5:60002 --token=abc.def --password s3cr3t --hostname-override=10.0.1.5 DB_PASSWORD=pw1\n",
+			secrets: []string{"abc.def", "s3cr3t", "pw1"},
+			keep:    []string{"https://169.254.128.5:60002", "--hostname-override=10.0.1.5"},
+		},
+		{
+			name:    "bearer header, Tencent Cloud SecretId/SecretKey, PEM key",
+			in:      "Authorization: Bearer abc.DEF-123\n{\"SecretId\": \"AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\", \"SecretKey\": \"Gu5t9xGARNpq86cd98joQYCN3EXAMPLE\", \"PrivateIpAddress\": \"10.0.1.5\"}\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAxyz\n-----END RSA PRIVATE KEY-----\nnext: line\n",
+			secrets: []string{"abc.DEF-123", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", "MIIEowIBAAKCAQEAxyz"},
+			keep:    []string{"\"PrivateIpAddress\": \"10.0.1.5\"", "next: line"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := redactWithScript(t, c.in)
+			for _, s := range c.secrets {
+				if strings.Contains(out, s) {
+					t.Errorf("secret %q survived redaction:\n%s", s, out)
+				}
+			}
+			for _, k := range c.keep {
+				if !strings.Contains(out, k) {
+					t.Errorf("%q was lost:\n%s", k, out)
+				}
+			}
+			if !strings.Contains(out, "<redacted") {
+				t.Errorf("no redaction marker:\n%s", out)
+			}
+		})
+	}
+}
+
+// labNetns creates a throwaway network namespace with a few rules, or
+// skips when the test cannot (not root, no ip/iptables).
+func labNetns(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	for _, tool := range []string{"ip", "iptables-save", "iptables", "tar"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	ns := "tks-test-" + hex.EncodeToString(b)
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Skipf("cannot create netns: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	sh := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	sh("ip", "link", "set", "lo", "up")
+	sh("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
+	sh("ip", "addr", "add", "10.0.1.11/24", "dev", "eth0")
+	sh("ip", "link", "set", "eth0", "up")
+	sh("ip", "route", "add", "172.16.0.64/26", "via", "10.0.1.12")
+	sh("iptables", "-t", "nat", "-N", "KUBE-SERVICES")
+	sh("iptables", "-t", "nat", "-A", "PREROUTING", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES")
+	sh("iptables", "-A", "FORWARD", "-s", "172.16.0.0/16", "-p", "tcp", "--dport", "8080", "-j", "DROP")
+	return ns
+}
+
+func nsState(t *testing.T, ns string) string {
+	t.Helper()
+	var all bytes.Buffer
+	for _, c := range [][]string{{"iptables-save"}, {"ip6tables-save"}, {"ip", "addr"}, {"ip", "route", "show", "table", "all"}, {"sysctl", "net.ipv4.ip_forward"}} {
+		out, _ := exec.Command("ip", append([]string{"netns", "exec", ns}, c...)...).Output()
+		// iptables-save prints the time in its header comments.
+		for _, l := range strings.Split(string(out), "\n") {
+			if !strings.HasPrefix(l, "#") {
+				all.WriteString(l + "\n")
+			}
+		}
+	}
+	return all.String()
+}
+
+func unpack(t *testing.T, tgz string) string {
+	t.Helper()
+	d := t.TempDir()
+	if out, err := exec.Command("tar", "-C", d, "-xzf", tgz).CombinedOutput(); err != nil {
+		t.Fatalf("unpack %s: %v %s", tgz, err, out)
+	}
+	return d
+}
+
+func TestNodeModeInNetnsWritesLayoutAndManifestAndChangesNothing(t *testing.T) {
+	ns := labNetns(t)
+	script := writeScript(t)
+	before := nsState(t, ns)
+	out := t.TempDir()
+	cmd := exec.Command("ip", "netns", "exec", ns, "bash", script, "--node", "--node-name", "10.0.1.11", "-o", out+"/")
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("collector failed: %v\n%s", err, msg)
+	}
+	if after := nsState(t, ns); after != before {
+		t.Errorf("the collector changed the namespace:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	tgzs, _ := filepath.Glob(filepath.Join(out, "tkesnap-node-10.0.1.11-*.tgz"))
+	if len(tgzs) != 1 {
+		t.Fatalf("want one clearly named tarball, got %v (stdout %s)", tgzs, msg)
+	}
+	checkBundle(t, tgzs[0], "10.0.1.11")
+	// the dump is the namespace's own rules
+	b, err := bundle.Open(tgzs[0], bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ipt, _ := b.ReadFile("nodes/10.0.1.11/iptables-save.txt")
+	if !bytes.Contains(ipt, []byte("-A FORWARD -s 172.16.0.0/16 -p tcp -m tcp --dport 8080 -j DROP")) {
+		t.Errorf("iptables-save.txt lacks the namespace's FORWARD rule:\n%s", ipt)
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(ipt), []byte("#")) || !bytes.Contains(ipt, []byte("[0:0]")) {
+		t.Errorf("iptables-save.txt is not an iptables-save -c dump:\n%s", ipt)
+	}
+}
+
+// checkBundle validates the tkesnap-bundle/v1 layout of a node bundle:
+// every manifest record names a file that exists with the recorded size
+// (or says why it was skipped), and the node files of design.md §2 are there.
+func checkBundle(t *testing.T, path, node string) {
+	t.Helper()
+	b, err := bundle.Open(path, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if len(b.Problems) > 0 {
+		t.Errorf("bundle problems: %+v", b.Problems)
+	}
+	m := b.Manifest
+	if m == nil || m.Format != "tkesnap-bundle/v1" || m.CollectorVersion == "" || m.Created.IsZero() {
+		t.Fatalf("manifest header wrong: %+v", m)
+	}
+	seen := map[string]bool{}
+	for _, r := range m.Files {
+		seen[r.Path] = true
+		if r.Command == "" {
+			t.Errorf("%s: no command recorded", r.Path)
+		}
+		if r.Node != node {
+			t.Errorf("%s: node %q, want %q", r.Path, r.Node, node)
+		}
+		if r.Skipped != "" {
+			if b.Has(r.Path) {
+				t.Errorf("%s: skipped (%s) but present", r.Path, r.Skipped)
+			}
+			continue
+		}
+		if !b.Has(r.Path) {
+			t.Errorf("%s: in manifest but not in bundle", r.Path)
+			continue
+		}
+		if n := b.Size(r.Path); n != r.Bytes {
+			t.Errorf("%s: manifest says %d bytes, file has %d", r.Path, r.Bytes, n)
+		}
+	}
+	for _, f := range b.Files() {
+		if f != "manifest.json" && !seen[f] {
+			t.Errorf("%s: in bundle but not in manifest", f)
+		}
+	}
+	for _, f := range []string{"iptables-save.txt", "ip6tables-save.txt", "ip-addr.json", "ip-link.json", "ip-route.json",
+		"ip-rule.json", "ip-neigh.json", "sysctl.txt", "resolv.conf", "ss.txt", "kube-proxy.txt"} {
+		if !seen["nodes/"+node+"/"+f] {
+			t.Errorf("no manifest record for nodes/%s/%s", node, f)
+		}
+	}
+	if _, err := os.Stat("/proc/net/ip_vs"); err != nil {
+		for _, r := range m.Files {
+			if strings.HasSuffix(r.Path, "ipvsadm.txt") && !strings.Contains(r.Skipped, "ipvs not available") {
+				t.Errorf("ipvsadm ran without /proc/net/ip_vs (it would load ip_vs): %+v", r)
+			}
+		}
+	}
+}

@@ -1,0 +1,698 @@
+#!/usr/bin/env bash
+# tkesnap-collect.sh — read-only collector for tkesnap bundles (tkesnap-bundle/v1).
+#
+#   tkesnap-collect.sh --cluster [--cluster-id cls-x --region ap-guangzhou] [-o OUT]
+#   tkesnap-collect.sh --node [--node-name NAME] [-o OUT]
+#       [--capture-host IP] [--capture-port PORT] [--seconds N]
+#       [--capture-iface eth0] [--pod NS/NAME | --pod-netns NETNS]
+#   tkesnap-collect.sh --merge A.tgz B.tgz ... [-o OUT]
+#
+# OUT is a .tgz path or a directory (the tarball gets a clear name inside it).
+# The script never changes the machine: it only reads (no rule edits, no
+# module loads — ipvsadm/ipset/nft/conntrack run only when their kernel
+# module is already there, since a netlink request can autoload it), every
+# command has a timeout and a size cap, missing tools are recorded in
+# manifest.json instead of failing, and the temp dir is removed on exit.
+# Secrets are never collected; tokens, passwords and keys in what is
+# collected are replaced by <redacted> (IP addresses are kept on purpose).
+set -u
+export LC_ALL=C
+
+VERSION="tkesnap-collect/1"
+MODE=""
+OUT=""
+NODE_NAME=""
+CLUSTER_ID="${TKE_CLUSTER_ID:-}"
+REGION="${TENCENTCLOUD_REGION:-}"
+CLUSTER_TYPE=""
+TIMEOUT=20            # seconds per command
+MAX_BYTES=$((16 << 20)) # per file
+CONNTRACK_LINES=20000 # conntrack -L is bounded: big tables hold millions
+CAP_HOST=""
+CAP_PORT=""
+CAP_SECONDS=10
+CAP_IFACE="eth0"
+CAP_PACKETS=20000
+CAP_BYTES=$((32 << 20))
+CAP_POD=""
+CAP_NETNS=""
+MERGE_INPUTS=()
+WORK=""
+ROOT=""
+
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+
+die() { echo "tkesnap-collect: $*" >&2; exit 2; }
+
+log() { echo "tkesnap-collect: $*" >&2; }
+
+# ---------------------------------------------------------------- redaction
+# redact filters stdin to stdout. It replaces values of keys and flags that
+# name a credential (token, password, secret, key material) and bearer
+# tokens, PEM private keys and Tencent Cloud AKIDs. It keeps IPs and names.
+redact() {
+	awk '
+	BEGIN { sens = "([A-Za-z0-9_.-]*([Tt][Oo][Kk][Ee][Nn]|[Pp][Aa][Ss][Ss][Ww][Oo]?[Rr][Dd]|[Ss][Ee][Cc][Rr][Ee][Tt]|[Aa][Pp][Ii][_-]?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][_-]?[Kk][Ee][Yy]|[Cc][Ll][Ii][Ee][Nn][Tt]-[Kk][Ee][Yy]-[Dd][Aa][Tt][Aa]|[Cc][Rr][Ee][Dd][Ee][Nn][Tt][Ii][Aa][Ll][Ss]?)[A-Za-z0-9_.-]*)" }
+	# A PEM private key block is dropped whole.
+	/-----BEGIN [A-Z ]*PRIVATE KEY-----/ { inpem = 1; sub(/-----BEGIN [A-Z ]*PRIVATE KEY-----.*/, "<redacted private key>"); print; next }
+	inpem { if ($0 ~ /-----END [A-Z ]*PRIVATE KEY-----/) inpem = 0; next }
+	{
+		line = $0
+		# env list entries: "- name: DB_PASSWORD" followed by "value: ..."
+		if (pendval && line ~ /^[ \t-]*value:/) { sub(/value:.*/, "value: <redacted>", line); pendval = 0; print line; next }
+		pendval = 0
+		if (line ~ ("^[ \t-]*name:[ \t]*\"?" sens "\"?[ \t]*$")) pendval = 1
+		# Authorization: Bearer xxx / bearer tokens anywhere
+		gsub(/[Bb][Ee][Aa][Rr][Ee][Rr][ \t]+[A-Za-z0-9._~+\/=-]+/, "Bearer <redacted>", line)
+		# Tencent Cloud SecretId
+		gsub(/AKID[A-Za-z0-9]{10,}/, "<redacted>", line)
+		# JSON "key": "value" (also escaped inside annotations: \"key\":\"value\")
+		line = subkv(line, "(\\\\?\")" sens "\\\\?\"[ \t]*:[ \t]*\\\\?\"", "\\\\?\"", 1)
+		# YAML key: value (scalar, not a map opener)
+		if (match(line, "^[ \t-]*\"?" sens "\"?[ \t]*:[ \t]+[^ \t{[|>]")) {
+			k = line; sub(/:[ \t]+.*/, "", k); line = k ": <redacted>"
+		}
+		# command-line flags --token=xxx / --password xxx and KEY=value env
+		line = subflag(line)
+		print line
+	}
+	function subkv(s, pre, post, dummy,   out, m, rest) {
+		out = ""
+		while (match(s, pre)) {
+			out = out substr(s, 1, RSTART + RLENGTH - 1)
+			rest = substr(s, RSTART + RLENGTH)
+			if (match(rest, post)) { out = out "<redacted>"; s = substr(rest, RSTART) } else { out = out rest; s = "" }
+		}
+		return out s
+	}
+	function subflag(s,   out, flag, st, ln) {
+		out = ""
+		while (match(s, "(--" sens "(=|[ \t]+)|(^|[ \t\"])[A-Z0-9_]*(TOKEN|PASSWORD|PASSWD|SECRET|SECRET_KEY|SECRETKEY|API_KEY|ACCESS_KEY)[A-Z0-9_]*=)[^ \t\"]+")) {
+			st = RSTART; ln = RLENGTH
+			flag = substr(s, st, ln)
+			if (flag ~ /^--/) {
+				if (match(flag, /[= \t]/)) { flag = substr(flag, 1, RSTART) }
+			} else { sub(/=.*/, "=", flag) }
+			out = out substr(s, 1, st - 1) flag "<redacted>"
+			s = substr(s, st + ln)
+		}
+		return out s
+	}'
+}
+
+# ---------------------------------------------------------------- helpers
+now_ms() { date +%s%3N; }
+
+# json_str prints its argument as a JSON string. Control and non-ASCII
+# bytes are dropped: manifest strings are diagnostics, not data.
+json_str() {
+	printf '"'
+	printf '%s' "$1" | tr -cd '\11\12\40-\176' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' |
+		awk '{ if (NR > 1) printf "\\n"; printf "%s", $0 }'
+	printf '"'
+}
+
+# record PATH COMMAND EXIT DURATION_MS BYTES TRUNCATED STDERR SKIPPED
+record() {
+	{
+		printf '{"path":%s,"command":%s,"node":%s,"exit_code":%d,"duration_ms":%d,"bytes":%d,"truncated":%s' \
+			"$(json_str "$1")" "$(json_str "$2")" "$(json_str "$NODE_NAME")" "$3" "$4" "$5" "$6"
+		[ -n "$7" ] && printf ',"stderr":%s' "$(json_str "$7")"
+		[ -n "$8" ] && printf ',"skipped":%s' "$(json_str "$8")"
+		printf '}\n'
+	} >>"$WORK/records"
+}
+
+skip() { # skip PATH COMMAND REASON
+	record "$1" "$2" 127 0 0 false "" "$3"
+}
+
+# have TOOL: is the command installed?
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# module_ready NAME: the kernel already has NAME (loaded or built in), so a
+# netlink request from a read-only tool cannot trigger a module load.
+module_ready() {
+	[ -d "/sys/module/$1" ] && return 0
+	# A kernel without loadable modules cannot autoload anything.
+	[ -e /proc/modules ] || return 0
+	grep -q "/$1\.ko" "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null
+}
+
+# run PATH [--redact] [--lines N] [--timeout S] -- CMD ARGS...
+# Runs CMD with a timeout, caps its output, writes it to $ROOT/PATH and
+# records it in the manifest. A missing tool is recorded, not fatal.
+run() {
+	local path=$1
+	shift
+	local red=0 lines=0 tmo=$TIMEOUT
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		case $1 in
+		--redact) red=1 ;;
+		--lines) lines=$2; shift ;;
+		--timeout) tmo=$2; shift ;;
+		esac
+		shift
+	done
+	shift
+	local cmdline
+	cmdline=$(printf '%s ' "$@" | redact)
+	cmdline=${cmdline% }
+	if ! have "$1"; then
+		skip "$path" "$cmdline" "$1 not found"
+		return 0
+	fi
+	local out="$ROOT/$path" err="$WORK/stderr"
+	mkdir -p "$(dirname "$out")"
+	local t0 t1 rc bytes trunc=false
+	t0=$(now_ms)
+	# The pipeline: command (timeout) | redaction | line cap | byte cap.
+	timeout -k 2 "$tmo" "$@" 2>"$err" </dev/null |
+		{ if [ "$red" = 1 ]; then redact; else cat; fi; } |
+		{ if [ "$lines" -gt 0 ]; then head -n "$lines"; else cat; fi; } |
+		head -c $((MAX_BYTES + 1)) >"$out"
+	rc=${PIPESTATUS[0]}
+	t1=$(now_ms)
+	bytes=$(wc -c <"$out")
+	if [ "$bytes" -gt "$MAX_BYTES" ]; then
+		truncate -s "$MAX_BYTES" "$out"
+		bytes=$MAX_BYTES
+		trunc=true
+	fi
+	if [ "$lines" -gt 0 ] && [ "$(wc -l <"$out")" -ge "$lines" ]; then
+		trunc=true
+	fi
+	local etail
+	etail=$(tail -c 400 "$err" | redact)
+	[ "$rc" = 124 ] && etail="timed out after ${tmo}s${etail:+; $etail}"
+	record "$path" "$cmdline" "$rc" $((t1 - t0)) "$bytes" "$trunc" "$etail" ""
+}
+
+# note PATH COMMAND TEXT: write a small file the script composed itself.
+note() {
+	local out="$ROOT/$1"
+	mkdir -p "$(dirname "$out")"
+	printf '%s\n' "$3" | redact >"$out"
+	record "$1" "$2" 0 0 "$(wc -c <"$out")" false "" ""
+}
+
+write_manifest() { # write_manifest DIR RECORDS_FILE
+	local d=$1 recs=$2
+	{
+		printf '{\n"format": "tkesnap-bundle/v1",\n"created": "%s",\n"collector_version": %s,\n' \
+			"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(json_str "$VERSION")"
+		printf '"cluster": {"id": %s, "type": %s, "region": %s},\n' \
+			"$(json_str "$CLUSTER_ID")" "$(json_str "$CLUSTER_TYPE")" "$(json_str "$REGION")"
+		printf '"files": [\n'
+		# one record a line, so --merge can combine manifests without jq
+		sed '$!s/$/,/' "$recs"
+		printf ']\n}\n'
+	} >"$d/manifest.json"
+}
+
+# pack NAME: tar the bundle root into one .tgz and print its path.
+pack() {
+	local name=$1 dest
+	if [ -z "$OUT" ]; then
+		dest="$PWD/$name.tgz"
+	elif [ -d "$OUT" ] || [ "${OUT%/}" != "$OUT" ]; then
+		mkdir -p "$OUT"
+		dest="${OUT%/}/$name.tgz"
+	else
+		dest=$OUT
+	fi
+	tar -C "$WORK" -czf "$dest.part" "$name" && mv "$dest.part" "$dest"
+	echo "$dest"
+}
+
+stamp() { date -u +%Y%m%dT%H%M%SZ; }
+
+safe_name() { printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '_'; }
+
+# ---------------------------------------------------------------- node mode
+iptables_backends() {
+	local n="nodes/$NODE_NAME"
+	run "$n/iptables-save.txt" -- iptables-save -c
+	# Both backends hold rules on some nodes (a legacy kube-proxy next to an
+	# nft CNI): save each separately so the analyzer can tell. The legacy
+	# tables are read only when ip_tables is loaded; nft only when nf_tables
+	# is there (reading does not load them then).
+	if have iptables-legacy-save && have iptables-nft-save; then
+		if [ -e /proc/net/ip_tables_names ]; then
+			run "$n/iptables-legacy-save.txt" -- iptables-legacy-save -c
+		else
+			skip "$n/iptables-legacy-save.txt" "iptables-legacy-save -c" "ip_tables not loaded: no legacy rules"
+		fi
+		if module_ready nf_tables; then
+			run "$n/iptables-nft-save.txt" -- iptables-nft-save -c
+		else
+			skip "$n/iptables-nft-save.txt" "iptables-nft-save -c" "nf_tables not loaded: no nft rules"
+		fi
+	fi
+	run "$n/ip6tables-save.txt" -- ip6tables-save -c
+	if module_ready nf_tables; then
+		run "$n/nft-ruleset.json" -- nft -j list ruleset
+	else
+		skip "$n/nft-ruleset.json" "nft -j list ruleset" "nf_tables not loaded"
+	fi
+}
+
+kube_proxy_info() {
+	local n="nodes/$NODE_NAME" me pid="" p mode="" src="" cmd="" cfg="" text
+	me=$(readlink /proc/self/ns/net 2>/dev/null)
+	# kube-proxy runs in the host network namespace: pick the process that
+	# shares ours, so the answer belongs to this node.
+	for p in $(pgrep -x kube-proxy 2>/dev/null); do
+		if [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "$me" ]; then pid=$p; break; fi
+	done
+	if [ -z "$pid" ]; then
+		text="# kube-proxy as seen from node $NODE_NAME
+found: false
+why: no kube-proxy process in this network namespace"
+		note "$n/kube-proxy.txt" "pgrep -x kube-proxy; cat /proc/PID/cmdline" "$text"
+		return
+	fi
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | head -c 8192)
+	mode=$(printf '%s\n' "$cmd" | grep -oE -- '--proxy-mode[= ][a-z]+' | head -n1 | sed -E 's/--proxy-mode[= ]//')
+	[ -n "$mode" ] && src="flag --proxy-mode"
+	cfg=$(printf '%s\n' "$cmd" | grep -oE -- '--config[= ][^ ]+' | head -n1 | sed -E 's/--config[= ]//')
+	local cfgtext=""
+	if [ -n "$cfg" ] && [ -f "/proc/$pid/root$cfg" ]; then
+		cfgtext=$(head -c 65536 "/proc/$pid/root$cfg")
+		if [ -z "$mode" ]; then
+			mode=$(printf '%s\n' "$cfgtext" | sed -nE 's/^mode:[ "]*([a-z]*).*/\1/p' | head -n1)
+			[ -n "$mode" ] && src="config $cfg"
+		fi
+	fi
+	if [ -z "$mode" ] && have curl; then
+		mode=$(curl -s -m 2 http://127.0.0.1:10249/proxyMode 2>/dev/null | head -c 32)
+		[ -n "$mode" ] && src="http://127.0.0.1:10249/proxyMode"
+	fi
+	if [ -z "$mode" ]; then mode=iptables; src="default (no --proxy-mode, config or /proxyMode)"; fi
+	text="# kube-proxy as seen from node $NODE_NAME
+found: true
+pid: $pid
+mode: $mode
+mode_source: $src
+cmdline: $cmd"
+	[ -n "$cfgtext" ] && text="$text
+config: $cfg
+--- config
+$cfgtext"
+	note "$n/kube-proxy.txt" "cat /proc/$pid/cmdline; kube-proxy --config file; /proxyMode" "$text"
+}
+
+collect_node() {
+	local n="nodes/$NODE_NAME"
+	iptables_backends
+	if [ -e /proc/net/ip_vs ]; then
+		run "$n/ipvsadm.txt" -- ipvsadm -Sn
+		run "$n/ipvsadm-stats.txt" -- ipvsadm -Ln --stats --exact
+	else
+		# ipvsadm would autoload ip_vs: never run it without /proc/net/ip_vs.
+		skip "$n/ipvsadm.txt" "ipvsadm -Sn" "ipvs not available: /proc/net/ip_vs absent"
+		skip "$n/ipvsadm-stats.txt" "ipvsadm -Ln --stats --exact" "ipvs not available: /proc/net/ip_vs absent"
+	fi
+	if module_ready ip_set; then
+		run "$n/ipset.txt" -- ipset save
+	else
+		skip "$n/ipset.txt" "ipset save" "ip_set not loaded: no ipsets"
+	fi
+	run "$n/ip-addr.json" -- ip -j addr show
+	run "$n/ip-link.json" -- ip -j -d link show
+	run "$n/ip-route.json" -- ip -j route show table all
+	run "$n/ip-rule.json" -- ip -j rule show
+	run "$n/ip-neigh.json" -- ip -j neigh show
+	run "$n/sysctl.txt" -- sysctl --pattern '^net\.' -a
+	if [ -e /proc/net/nf_conntrack ] || [ -e /proc/sys/net/netfilter/nf_conntrack_count ]; then
+		run "$n/conntrack-stats.txt" -- conntrack -S
+		run "$n/conntrack.txt" --lines "$CONNTRACK_LINES" -- conntrack -L
+	else
+		skip "$n/conntrack-stats.txt" "conntrack -S" "nf_conntrack not loaded"
+		skip "$n/conntrack.txt" "conntrack -L" "nf_conntrack not loaded"
+	fi
+	run "$n/resolv.conf" -- cat /etc/resolv.conf
+	run "$n/ss.txt" -- ss -tunapH
+	local f k=0
+	if [ -d /etc/cni/net.d ]; then
+		for f in /etc/cni/net.d/*; do
+			[ -f "$f" ] || continue
+			k=$((k + 1))
+			[ "$k" -gt 50 ] && break
+			run "$n/cni/$(safe_name "$(basename "$f")")" --redact -- cat "$f"
+		done
+	else
+		skip "$n/cni/" "ls /etc/cni/net.d" "/etc/cni/net.d absent"
+	fi
+	kube_proxy_info
+}
+
+# ---------------------------------------------------------------- captures
+# pod_pid NS/NAME: the PID of a running container of the pod, for nsenter.
+pod_pid() {
+	local ns=${1%%/*} name=${1#*/} id pid
+	if have crictl; then
+		id=$(crictl pods --namespace "$ns" --name "$name" -q 2>/dev/null | head -n1)
+		if [ -n "$id" ]; then
+			id=$(crictl ps -q --pod "$id" 2>/dev/null | head -n1)
+			pid=$(crictl inspect --output go-template --template '{{.info.pid}}' "$id" 2>/dev/null)
+			[ -n "$pid" ] && { echo "$pid"; return 0; }
+		fi
+	fi
+	if have docker; then
+		id=$(docker ps -q --filter "label=io.kubernetes.pod.namespace=$ns" --filter "label=io.kubernetes.pod.name=$name" 2>/dev/null | head -n1)
+		if [ -n "$id" ]; then
+			pid=$(docker inspect -f '{{.State.Pid}}' "$id" 2>/dev/null)
+			[ -n "$pid" ] && [ "$pid" != 0 ] && { echo "$pid"; return 0; }
+		fi
+	fi
+	return 1
+}
+
+CAP_PIDS=()
+# capture NAME IFACE POD PREFIX...: start one bounded tcpdump in the
+# background; finish_captures writes its metadata.
+capture() {
+	local name=$1 iface=$2 pod=$3
+	shift 3
+	local dir="$ROOT/captures/$NODE_NAME" filter=""
+	mkdir -p "$dir"
+	[ -n "$CAP_HOST" ] && filter="host $CAP_HOST"
+	[ -n "$CAP_PORT" ] && filter="${filter:+$filter and }port $CAP_PORT"
+	# shellcheck disable=SC2086 # the filter is tcpdump's own expression
+	(
+		s=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+		"$@" timeout -s INT "$CAP_SECONDS" tcpdump -i "$iface" -n -U -c "$CAP_PACKETS" -w - $filter 2>"$WORK/cap-$name.err" |
+			head -c "$CAP_BYTES" >"$dir/$name.pcap"
+		rc=${PIPESTATUS[0]}
+		e=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+		printf '%s\n%s\n%s\n' "$s" "$e" "$rc" >"$WORK/cap-$name.times"
+	) &
+	CAP_PIDS+=($!)
+	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$iface" "$pod" "$filter" "$*" >>"$WORK/caps"
+}
+
+start_captures() {
+	[ -n "$CAP_HOST$CAP_PORT" ] || return 0
+	if ! have tcpdump; then
+		skip "captures/$NODE_NAME/" "tcpdump" "tcpdump not found"
+		return 0
+	fi
+	: >"$WORK/caps"
+	capture "node-$(safe_name "$CAP_IFACE")" "$CAP_IFACE" ""
+	if [ -n "$CAP_NETNS" ]; then
+		capture "pod-$(safe_name "$CAP_NETNS")" eth0 "${CAP_POD:-netns/$CAP_NETNS}" ip netns exec "$CAP_NETNS"
+	elif [ -n "$CAP_POD" ]; then
+		local pid
+		if pid=$(pod_pid "$CAP_POD") && have nsenter; then
+			capture "pod-$(safe_name "${CAP_POD//\//_}")" eth0 "$CAP_POD" nsenter -n -t "$pid"
+		else
+			skip "captures/$NODE_NAME/pod-$(safe_name "${CAP_POD//\//_}").pcap" "crictl/docker inspect $CAP_POD" "no running container found for pod $CAP_POD (crictl and docker tried) or nsenter missing"
+		fi
+	fi
+}
+
+finish_captures() {
+	[ ${#CAP_PIDS[@]} -gt 0 ] || return 0
+	wait "${CAP_PIDS[@]}" 2>/dev/null
+	local name iface pod filter prefix dir="captures/$NODE_NAME"
+	while IFS=$'\t' read -r name iface pod filter prefix; do
+		local s e rc err got rcvd drop bytes
+		{ read -r s; read -r e; read -r rc; } <"$WORK/cap-$name.times"
+		err=$(cat "$WORK/cap-$name.err" 2>/dev/null)
+		got=$(printf '%s\n' "$err" | sed -nE 's/^([0-9]+) packets? captured.*/\1/p' | tail -n1)
+		rcvd=$(printf '%s\n' "$err" | sed -nE 's/^([0-9]+) packets? received by filter.*/\1/p' | tail -n1)
+		drop=$(printf '%s\n' "$err" | sed -nE 's/^([0-9]+) packets? dropped by kernel.*/\1/p' | tail -n1)
+		bytes=$(wc -c <"$ROOT/$dir/$name.pcap")
+		{
+			printf '{"node":%s,"interface":%s,"pod":%s,"filter":%s,' "$(json_str "$NODE_NAME")" "$(json_str "$iface")" "$(json_str "$pod")" "$(json_str "$filter")"
+			printf '"start":"%s","stop":"%s","seconds":%d,"max_packets":%d,"max_bytes":%d,' "$s" "$e" "$CAP_SECONDS" "$CAP_PACKETS" "$CAP_BYTES"
+			printf '"packets_captured":%d,"packets_received":%d,"packets_dropped_by_kernel":%d,"truncated":%s,"command":%s}\n' \
+				"${got:-0}" "${rcvd:-0}" "${drop:-0}" "$([ "$bytes" -ge "$CAP_BYTES" ] && echo true || echo false)" \
+				"$(json_str "${prefix:+$prefix }tcpdump -i $iface -n -U -c $CAP_PACKETS -w - $filter")"
+		} >"$ROOT/$dir/$name.json"
+		# tcpdump ends by SIGINT from timeout: that is the normal stop.
+		[ "$rc" = 124 ] && rc=0
+		record "$dir/$name.pcap" "${prefix:+$prefix }tcpdump -i $iface -n -U -c $CAP_PACKETS -w - $filter" "$rc" 0 "$bytes" \
+			"$([ "$bytes" -ge "$CAP_BYTES" ] && echo true || echo false)" "$(printf '%s' "$err" | tail -c 400)" ""
+		record "$dir/$name.json" "capture metadata" 0 0 "$(wc -c <"$ROOT/$dir/$name.json")" false "" ""
+	done <"$WORK/caps"
+}
+
+# ---------------------------------------------------------------- cluster mode
+kget() { # kget FILE ARGS...: kubectl get ... -o yaml, redacted
+	local f=$1
+	shift
+	run "cluster/$f" --redact -- kubectl get "$@" -o yaml
+}
+
+collect_kube() {
+	if ! have kubectl; then
+		skip "cluster/" "kubectl" "kubectl not found"
+		return
+	fi
+	run cluster/version.json -- kubectl version -o json
+	kget nodes.yaml nodes
+	kget pods.yaml pods -A
+	kget services.yaml services -A
+	kget endpoints.yaml endpoints -A
+	kget endpointslices.yaml endpointslices.discovery.k8s.io -A
+	kget ingresses.yaml ingresses.networking.k8s.io -A
+	kget networkpolicies.yaml networkpolicies.networking.k8s.io -A
+	# Only the configmaps the analysis needs, never Secrets.
+	kget configmaps-kube-system.yaml configmaps -n kube-system --ignore-not-found \
+		ip-masq-agent-config coredns kube-dns kube-proxy
+	kget daemonsets-kube-system.yaml daemonsets -n kube-system
+	run cluster/events.yaml --redact --lines 20000 -- kubectl get events -A -o yaml
+}
+
+TCCLI_BROKEN=""
+# tc PATH SERVICE ACTION ARGS...: one tccli call, skipped with the reason
+# when tccli, the cluster id/region or credentials are missing.
+tc() {
+	local path=$1
+	shift
+	if ! have tccli; then
+		skip "cloud/$path" "tccli $*" "tccli not found"
+		return 1
+	fi
+	if [ -z "$REGION" ]; then
+		skip "cloud/$path" "tccli $*" "no --region (or TENCENTCLOUD_REGION) given"
+		return 1
+	fi
+	if [ -n "$TCCLI_BROKEN" ]; then
+		skip "cloud/$path" "tccli $*" "$TCCLI_BROKEN"
+		return 1
+	fi
+	run "cloud/$path" --redact -- tccli "$@" --region "$REGION"
+	local rc
+	rc=$(tail -n1 "$WORK/records" | sed -nE 's/.*"exit_code":(-?[0-9]+).*/\1/p')
+	if [ "$rc" != 0 ]; then
+		if grep -qiE 'AuthFailure|secretId|credential|InvalidCredential|not configured' "$WORK/stderr" "$ROOT/cloud/$path" 2>/dev/null; then
+			TCCLI_BROKEN="tccli credentials missing or rejected (see earlier record)"
+		fi
+		return 1
+	fi
+	return 0
+}
+
+ids() { # ids PATTERN FILES...: unique ids like ins-xxxxxxxx in the files
+	local pat=$1
+	shift
+	cat "$@" 2>/dev/null | grep -oE "\"?$pat\"?" | tr -d '"' | sort -u
+}
+
+json_list() { # json_list A B C -> ["A","B","C"]
+	local s="" x
+	for x in "$@"; do s="$s${s:+,}\"$x\""; done
+	printf '[%s]' "$s"
+}
+
+collect_cloud() {
+	local c="$ROOT/cloud"
+	if [ -z "$CLUSTER_ID" ]; then
+		skip "cloud/" "tccli" "no --cluster-id (or TKE_CLUSTER_ID) given: cloud state not collected"
+		return
+	fi
+	tc clusters.json tke DescribeClusters --ClusterIds "$(json_list "$CLUSTER_ID")" || true
+	CLUSTER_TYPE=$(sed -nE 's/.*"ClusterType": *"([A-Z_]+)".*/\1/p' "$c/clusters.json" 2>/dev/null | head -n1)
+	tc cluster-instances.json tke DescribeClusterInstances --ClusterId "$CLUSTER_ID" --Limit 100 || true
+	tc cluster-endpoints.json tke DescribeClusterEndpoints --ClusterId "$CLUSTER_ID" || true
+	tc cluster-security.json tke DescribeClusterSecurity --ClusterId "$CLUSTER_ID" || true
+	# Instances: from the cluster and from the nodes' providerID (qcloud:///zone/ins-x).
+	local ins
+	ins=$(ids 'ins-[a-z0-9]{8}' "$c/cluster-instances.json" "$ROOT/cluster/nodes.yaml")
+	# shellcheck disable=SC2086 # word splitting of id lists is intended
+	if [ -n "$ins" ]; then
+		tc instances.json cvm DescribeInstances --InstanceIds "$(json_list $ins)" --Limit 100 || true
+	else
+		skip cloud/instances.json "tccli cvm DescribeInstances" "no instance ids found in cluster-instances.json or node providerIDs"
+	fi
+	# CLBs of LoadBalancer Services and Ingresses: ids from annotations, VIPs from status.
+	local lbs
+	lbs=$(ids 'lb-[a-z0-9]{8}' "$ROOT/cluster/services.yaml" "$ROOT/cluster/ingresses.yaml")
+	if [ -n "$lbs" ]; then
+		# shellcheck disable=SC2086
+		tc load-balancers.json clb DescribeLoadBalancers --LoadBalancerIds "$(json_list $lbs)" || true
+		local lb
+		for lb in $lbs; do
+			tc "listeners/$lb.json" clb DescribeListeners --LoadBalancerId "$lb" || true
+			tc "targets/$lb.json" clb DescribeTargets --LoadBalancerId "$lb" || true
+			tc "target-health/$lb.json" clb DescribeTargetHealth --LoadBalancerIds "$(json_list "$lb")" || true
+		done
+	else
+		skip cloud/load-balancers.json "tccli clb DescribeLoadBalancers" "no CLB id in Service/Ingress annotations or status"
+	fi
+	# Security groups of the nodes and of the CLBs, in one call, then each one's policies.
+	local sgs sg
+	sgs=$(ids 'sg-[a-z0-9]{8}' "$c/instances.json" "$c/load-balancers.json" "$c/clusters.json" "$c/cluster-security.json")
+	if [ -n "$sgs" ]; then
+		# shellcheck disable=SC2086
+		tc security-groups.json vpc DescribeSecurityGroups --SecurityGroupIds "$(json_list $sgs)" || true
+		for sg in $sgs; do
+			tc "security-group-policies/$sg.json" vpc DescribeSecurityGroupPolicies --SecurityGroupId "$sg" || true
+		done
+	else
+		skip cloud/security-groups.json "tccli vpc DescribeSecurityGroups" "no security group ids found"
+	fi
+	# Templates are fetched only when a policy refers to one.
+	if [ -d "$c/security-group-policies" ] && grep -qE '"(ipm|ipmg|ppm|ppmg)-[a-z0-9]{8}"' "$c/security-group-policies"/*.json 2>/dev/null; then
+		tc address-templates.json vpc DescribeAddressTemplates || true
+		tc address-template-groups.json vpc DescribeAddressTemplateGroups || true
+		tc service-templates.json vpc DescribeServiceTemplates || true
+		tc service-template-groups.json vpc DescribeServiceTemplateGroups || true
+	fi
+	local vpc
+	vpc=$(ids 'vpc-[a-z0-9]{8}' "$c/clusters.json" "$c/instances.json" | head -n1)
+	if [ -n "$vpc" ]; then
+		local flt
+		flt="[{\"Name\":\"vpc-id\",\"Values\":[\"$vpc\"]}]"
+		tc vpcs.json vpc DescribeVpcs --VpcIds "$(json_list "$vpc")" || true
+		tc subnets.json vpc DescribeSubnets --Filters "$flt" --Limit 100 || true
+		tc route-tables.json vpc DescribeRouteTables --Filters "$flt" --Limit 100 || true
+		tc network-interfaces.json vpc DescribeNetworkInterfaces --Filters "$flt" --Limit 100 || true
+		# global-router clusters keep pod CIDR routes in a route table named after the cluster
+		tc cluster-routes.json tke DescribeClusterRoutes --RouteTableName "$CLUSTER_ID" || true
+		local ccn first=1
+		for ccn in $(ids 'ccn-[a-z0-9]{8}' "$c/route-tables.json" "$c/vpcs.json"); do
+			if [ "$first" = 1 ]; then
+				tc ccn-routes.json vpc DescribeCcnRoutes --CcnId "$ccn" --Limit 100 || true
+				first=0
+			else
+				tc "ccn-routes/$ccn.json" vpc DescribeCcnRoutes --CcnId "$ccn" --Limit 100 || true
+			fi
+		done
+	else
+		skip cloud/vpcs.json "tccli vpc DescribeVpcs" "no VPC id found in clusters.json or instances.json"
+	fi
+}
+
+# ---------------------------------------------------------------- merge
+merge() {
+	local name tmp rec="$WORK/records" f top
+	name="tkesnap-bundle-$(stamp)"
+	ROOT="$WORK/$name"
+	mkdir -p "$ROOT"
+	: >"$rec"
+	for f in "${MERGE_INPUTS[@]}"; do
+		tmp=$(mktemp -d "$WORK/in.XXXXXX")
+		if [ -d "$f" ]; then
+			cp -R "$f/." "$tmp/"
+		else
+			tar -C "$tmp" -xzf "$f" --no-same-owner --no-same-permissions || die "cannot unpack $f"
+		fi
+		# one top-level folder is allowed
+		top=$tmp
+		if [ ! -f "$tmp/manifest.json" ] && [ "$(find "$tmp" -mindepth 1 -maxdepth 1 | wc -l)" = 1 ]; then
+			top=$(find "$tmp" -mindepth 1 -maxdepth 1)
+		fi
+		[ -f "$top/manifest.json" ] || die "$f: no manifest.json"
+		grep -E '^\{"path":' "$top/manifest.json" | sed 's/,$//' >>"$rec"
+		local id typ reg
+		id=$(sed -nE 's/^"cluster": \{"id": "([^"]*)".*/\1/p' "$top/manifest.json")
+		typ=$(sed -nE 's/^"cluster": .*"type": "([^"]*)".*/\1/p' "$top/manifest.json")
+		reg=$(sed -nE 's/^"cluster": .*"region": "([^"]*)".*/\1/p' "$top/manifest.json")
+		[ -n "$id" ] && CLUSTER_ID=$id
+		[ -n "$typ" ] && CLUSTER_TYPE=$typ
+		[ -n "$reg" ] && REGION=$reg
+		rm -f "$top/manifest.json"
+		cp -R "$top/." "$ROOT/"
+	done
+	write_manifest "$ROOT" "$rec"
+	pack "$name"
+}
+
+# ---------------------------------------------------------------- main
+main() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--node) MODE=node ;;
+		--cluster) MODE=cluster ;;
+		--merge) MODE=merge ;;
+		--redact) redact; exit 0 ;;
+		-o | --output) OUT=$2; shift ;;
+		--node-name) NODE_NAME=$2; shift ;;
+		--cluster-id) CLUSTER_ID=$2; shift ;;
+		--region) REGION=$2; shift ;;
+		--timeout) TIMEOUT=$2; shift ;;
+		--max-bytes) MAX_BYTES=$2; shift ;;
+		--conntrack-lines) CONNTRACK_LINES=$2; shift ;;
+		--capture-host) CAP_HOST=$2; shift ;;
+		--capture-port) CAP_PORT=$2; shift ;;
+		--seconds) CAP_SECONDS=$2; shift ;;
+		--capture-iface) CAP_IFACE=$2; shift ;;
+		--capture-packets) CAP_PACKETS=$2; shift ;;
+		--capture-bytes) CAP_BYTES=$2; shift ;;
+		--pod) CAP_POD=$2; shift ;;
+		--pod-netns) CAP_NETNS=$2; shift ;;
+		-h | --help) usage; exit 0 ;;
+		-*) die "unknown option $1 (see --help)" ;;
+		*)
+			[ "$MODE" = merge ] || die "unexpected argument $1"
+			MERGE_INPUTS+=("$1")
+			;;
+		esac
+		shift
+	done
+	[ -n "$MODE" ] || { usage; exit 2; }
+	case $CAP_SECONDS$CAP_PACKETS$CAP_BYTES$TIMEOUT$MAX_BYTES$CONNTRACK_LINES in
+	*[!0-9]*) die "--seconds, --capture-packets, --capture-bytes, --timeout, --max-bytes and --conntrack-lines take whole numbers" ;;
+	esac
+	umask 077
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/tkesnap-collect.XXXXXX") || die "cannot create a temp dir"
+	trap 'rm -rf "$WORK"' EXIT
+	trap 'exit 130' INT TERM
+	: >"$WORK/records"
+	local name
+	case $MODE in
+	node)
+		[ -n "$NODE_NAME" ] || NODE_NAME=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
+		NODE_NAME=$(safe_name "$NODE_NAME")
+		[ "$(id -u)" = 0 ] || log "not root: iptables, conntrack and captures will fail (recorded in manifest.json)"
+		name="tkesnap-node-$NODE_NAME-$(stamp)"
+		ROOT="$WORK/$name"
+		mkdir -p "$ROOT/nodes/$NODE_NAME"
+		start_captures
+		collect_node
+		finish_captures
+		;;
+	cluster)
+		name="tkesnap-cluster-$(stamp)"
+		ROOT="$WORK/$name"
+		mkdir -p "$ROOT/cluster"
+		collect_kube
+		collect_cloud
+		;;
+	merge)
+		[ ${#MERGE_INPUTS[@]} -gt 0 ] || die "--merge needs bundle files"
+		merge
+		return
+		;;
+	esac
+	write_manifest "$ROOT" "$WORK/records"
+	pack "$name"
+}
+
+if [ "${TKESNAP_COLLECT_SOURCE_ONLY:-}" != 1 ]; then
+	main "$@"
+fi
