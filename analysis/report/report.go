@@ -1,6 +1,8 @@
 // Package report renders an analysis as text, Markdown, JSON
 // (schema tkesnap-report/v1, design.md §4) or a single-file HTML page.
-// Rendering never computes: everything shown is in Report.
+// Rendering never computes: everything shown is in Report, and every
+// sentence a reader sees comes from a per-language template (the finding
+// catalog for findings, i18n.go for the report's own words).
 package report
 
 import (
@@ -18,8 +20,11 @@ const Schema = "tkesnap-report/v1"
 
 // Report is the whole result of `tkesnap analyze`.
 type Report struct {
-	Schema       string                 `json:"schema"`
-	Bundle       BundleInfo             `json:"bundle"`
+	Schema string     `json:"schema"`
+	Bundle BundleInfo `json:"bundle"`
+	// Summary is one paragraph: what fails, where, why, what to change.
+	// An extension of design.md §4, rendered from templates in Lang.
+	Summary      string                 `json:"summary,omitempty"`
 	Findings     []finding.Finding      `json:"findings"`
 	Traces       []trace.Trace          `json:"traces"`
 	Inconclusive []finding.Inconclusive `json:"inconclusive"`
@@ -36,39 +41,121 @@ type BundleInfo struct {
 
 // New assembles a report and renders every finding's texts in lang.
 func New(c *model.Cluster, path string, fs []finding.Finding, ts []trace.Trace, inc []finding.Inconclusive, lang finding.Lang) *Report {
-	r := &Report{Schema: Schema, Lang: lang, Findings: fs, Traces: ts, Inconclusive: inc}
+	r := &Report{Schema: Schema, Findings: fs, Traces: ts, Inconclusive: inc}
 	r.Bundle.Path = path
 	r.Bundle.Format = "tkesnap-bundle/v1"
 	if c.Manifest != nil && c.Manifest.Format != "" {
 		r.Bundle.Format = c.Manifest.Format
 	}
-	r.Bundle.Nodes = []string{}
 	for _, n := range c.Nodes {
 		r.Bundle.Nodes = append(r.Bundle.Nodes, n.Name)
 	}
 	r.Bundle.Problems = append([]finding.Problem{}, c.Problems...)
+	r.Localize(lang)
+	return r
+}
+
+// Localize puts the report in a stable order and renders every text in
+// lang: findings from the catalog, then the summary. Calling it again
+// with another language re-renders everything.
+func (r *Report) Localize(lang finding.Lang) {
+	if lang == "" {
+		lang = finding.EN
+	}
+	if _, ok := labels[lang]; !ok {
+		lang = finding.EN
+	}
+	r.Schema = Schema
+	r.Lang = lang
+	r.normalize()
+	var internal []finding.Problem
+	for i := range r.Findings {
+		if err := finding.Render(&r.Findings[i], lang); err != nil {
+			internal = append(internal, finding.Problem{Message: "internal: " + err.Error()})
+		}
+	}
+	r.Bundle.Problems = dedupProblems(append(r.Bundle.Problems, internal...))
+	r.Summary = r.summary()
+}
+
+// normalize makes nil lists empty (the schema wants arrays) and sorts
+// everything whose order does not carry meaning, so that two runs over
+// the same bundle print the same bytes.
+func (r *Report) normalize() {
+	if r.Bundle.Format == "" {
+		r.Bundle.Format = "tkesnap-bundle/v1"
+	}
+	if r.Bundle.Nodes == nil {
+		r.Bundle.Nodes = []string{}
+	}
+	sort.Strings(r.Bundle.Nodes)
+	if r.Bundle.Problems == nil {
+		r.Bundle.Problems = []finding.Problem{}
+	}
 	sort.SliceStable(r.Bundle.Problems, func(i, j int) bool {
 		a, b := r.Bundle.Problems[i], r.Bundle.Problems[j]
 		if a.File != b.File {
 			return a.File < b.File
 		}
-		return a.Line < b.Line
-	})
-	for i := range r.Findings {
-		if err := finding.Render(&r.Findings[i], lang); err != nil {
-			r.Bundle.Problems = append(r.Bundle.Problems, finding.Problem{Message: "internal: " + err.Error()})
+		if a.Line != b.Line {
+			return a.Line < b.Line
 		}
-	}
+		return a.Message < b.Message
+	})
 	if r.Findings == nil {
 		r.Findings = []finding.Finding{}
 	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.Objects == nil {
+			f.Objects = []string{}
+		}
+		if f.Evidence == nil {
+			f.Evidence = []finding.Evidence{}
+		}
+	}
+	finding.Sort(r.Findings)
 	if r.Traces == nil {
 		r.Traces = []trace.Trace{}
 	}
+	for i := range r.Traces {
+		normalizeTrace(&r.Traces[i])
+	}
+	// Traces keep the order of the reported flows (flows.json, then --flow):
+	// that is the order the customer described them in.
 	if r.Inconclusive == nil {
 		r.Inconclusive = []finding.Inconclusive{}
 	}
-	return r
+	sort.SliceStable(r.Inconclusive, func(i, j int) bool {
+		a, b := r.Inconclusive[i], r.Inconclusive[j]
+		if a.Node != b.Node {
+			return a.Node < b.Node
+		}
+		if a.Need != b.Need {
+			return a.Need < b.Need
+		}
+		return a.Why < b.Why
+	})
+}
+
+func normalizeTrace(t *trace.Trace) {
+	if t.Steps == nil {
+		t.Steps = []trace.Step{}
+	}
+	for i := range t.Branches {
+		normalizeTrace(&t.Branches[i])
+	}
+}
+
+func dedupProblems(ps []finding.Problem) []finding.Problem {
+	out := ps[:0]
+	for i, p := range ps {
+		if i > 0 && p == ps[i-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // ExitCode maps the report to `analyze`'s exit code (design.md §3):

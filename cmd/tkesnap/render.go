@@ -9,13 +9,32 @@ import (
 	"tkesnap/analysis/report"
 )
 
-// render writes r in the requested format.
+// render writes r in the requested format. color is decided by the caller
+// (TTY, --no-color, NO_COLOR); the text width comes from the terminal when
+// w is one, else report.DefaultWidth.
 func render(r *report.Report, format string, w io.Writer, color bool) error {
 	switch format {
 	case "json":
 		return r.JSON(w)
+	case "markdown", "md":
+		return r.Markdown(w)
+	case "html":
+		return r.HTML(w)
 	}
-	return r.JSON(w) // text, markdown and html renderers land with the report package
+	return r.Text(w, report.TextOptions{Color: color, Width: termWidth(w)})
+}
+
+// termWidth is the column count of w when it is a terminal, else 0.
+func termWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !isTerminal(f) {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return cols
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

@@ -1,0 +1,214 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/trace"
+)
+
+// segment is a run of catalog text: prose, or `code` (a rule, a command,
+// an object name). Catalog templates mark code with backticks; Markdown
+// keeps them as code spans, HTML as <code>, text drops the backticks.
+type segment struct {
+	Text string
+	Code bool
+}
+
+// segments splits s at backtick pairs. An unpaired backtick (say, inside
+// an object name from the bundle) stays literal text.
+func segments(s string) []segment {
+	var out []segment
+	for s != "" {
+		i := strings.IndexByte(s, '`')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i+1:], '`')
+		if j < 0 {
+			break
+		}
+		if i > 0 {
+			out = append(out, segment{Text: s[:i]})
+		}
+		out = append(out, segment{Text: s[i+1 : i+1+j], Code: true})
+		s = s[i+2+j:]
+	}
+	if s != "" {
+		out = append(out, segment{Text: s})
+	}
+	return out
+}
+
+// plain is s without code-span backticks.
+func plain(s string) string {
+	var b strings.Builder
+	for _, sg := range segments(s) {
+		b.WriteString(sg.Text)
+	}
+	return b.String()
+}
+
+// location names where a piece of evidence is: file:line or file #packet.
+func location(e finding.Evidence) string {
+	s := e.File
+	if e.Line > 0 {
+		s += ":" + strconv.Itoa(e.Line)
+	}
+	if e.Packet > 0 {
+		s += " #" + strconv.Itoa(e.Packet)
+	}
+	return s
+}
+
+// oneLine collapses whitespace runs (newlines in excerpts) to one space,
+// for table cells and list items.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// stepEvidence renders a trace step's evidence object deterministically:
+// file:line first when present, then the other keys sorted.
+func stepEvidence(ev map[string]any) string {
+	if len(ev) == 0 {
+		return ""
+	}
+	var parts []string
+	if f, ok := ev["file"]; ok {
+		loc := scalar(f)
+		if l, ok := ev["line"]; ok {
+			loc += ":" + scalar(l)
+		}
+		if p, ok := ev["packet"]; ok {
+			loc += " #" + scalar(p)
+		}
+		parts = append(parts, loc)
+	}
+	keys := make([]string, 0, len(ev))
+	for k := range ev {
+		switch k {
+		case "file":
+			continue
+		case "line", "packet":
+			if _, ok := ev["file"]; ok {
+				continue
+			}
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+"="+scalar(ev[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// scalar prints a JSON-ish value compactly: whole floats as integers
+// (evidence read back from JSON has float64 line numbers).
+func scalar(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case []any:
+		s := make([]string, len(x))
+		for i, e := range x {
+			s[i] = scalar(e)
+		}
+		return "[" + strings.Join(s, ",") + "]"
+	case map[string]any:
+		return "{" + stepEvidence(x) + "}"
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// transition renders a step's before → after addresses.
+func transition(s trace.Step) string {
+	switch {
+	case s.Before == "" && s.After == "":
+		return ""
+	case s.After == "" || s.After == s.Before:
+		return s.Before
+	case s.Before == "":
+		return "→ " + s.After
+	}
+	return s.Before + " → " + s.After
+}
+
+// bySeverity groups findings (already sorted worst first) by severity.
+func bySeverity(fs []finding.Finding) []sevGroup {
+	var out []sevGroup
+	for _, s := range []finding.Severity{finding.Error, finding.Warning, finding.Info} {
+		var g sevGroup
+		g.Sev = s
+		for i := range fs {
+			if fs[i].Severity == s {
+				g.Items = append(g.Items, numbered{N: i + 1, F: fs[i]})
+			}
+		}
+		if len(g.Items) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+type sevGroup struct {
+	Sev   finding.Severity
+	Items []numbered
+}
+
+// numbered is a finding with its 1-based position in the report, so the
+// summary table and the details can refer to each other.
+type numbered struct {
+	N int
+	F finding.Finding
+}
+
+// flowTitle is "from → to (proto)".
+func flowTitle(t trace.Trace) string {
+	s := t.From + " → " + t.To
+	if t.Proto != "" {
+		s += " (" + t.Proto + ")"
+	}
+	return s
+}
+
+// traceNote renders symptom / reported / agreement in one language.
+func traceNote(w *words, t trace.Trace) string {
+	var parts []string
+	if t.Symptom != "" {
+		parts = append(parts, w.Symptom+": "+t.Symptom)
+	}
+	if t.Reported != "" {
+		parts = append(parts, w.Reported+": "+t.Reported)
+	}
+	if t.Agrees != nil {
+		if *t.Agrees {
+			parts = append(parts, w.Agrees)
+		} else {
+			parts = append(parts, w.Disagrees)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// hasColumn says whether any step fills a column, so that Markdown and
+// text tables leave out empty columns ("no wider than needed").
+func stepColumns(steps []trace.Step) (detail, move, decision, evidence bool) {
+	for _, s := range steps {
+		detail = detail || s.Detail != ""
+		move = move || transition(s) != ""
+		decision = decision || s.Decision != ""
+		evidence = evidence || len(s.Evidence) > 0
+	}
+	return
+}

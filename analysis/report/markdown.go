@@ -1,0 +1,289 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"tkesnap/analysis/trace"
+)
+
+// Markdown writes the report as GitHub-flavoured Markdown that pastes into
+// ticket systems: no HTML, no wider-than-needed tables (empty columns are
+// left out, cells are not padded), `|` escaped in table cells, rules,
+// files and object names in code spans, bundle text escaped so that it
+// cannot become links, emphasis or headings.
+func (r *Report) Markdown(out io.Writer) error {
+	bw := bufio.NewWriter(out)
+	w := wordsFor(r.Lang)
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+
+	p("# %s\n\n", mdText(w.Title))
+	nodes := mdText(w.None)
+	if len(r.Bundle.Nodes) > 0 {
+		nodes = codeList(r.Bundle.Nodes)
+	}
+	p("**%s:** %s · %s %s · %s (%d): %s\n\n", mdText(w.Bundle), code(r.Bundle.Path), mdText(w.Format),
+		code(r.Bundle.Format), mdText(w.Nodes), len(r.Bundle.Nodes), nodes)
+
+	p("## %s\n\n%s\n\n", mdText(w.Summary), mdRich(r.Summary))
+
+	p("## %s\n\n", mdText(w.Findings+countsSuffix(w, r.Findings)))
+	if len(r.Findings) == 0 {
+		p("%s\n\n", mdText(w.None))
+	} else {
+		p("| %s | %s | %s | %s | %s |\n|---|---|---|---|---|\n", w.Step, mdCell(w.Severity), w.ID, mdCell(w.FindingTitle), mdCell(w.Objects))
+		for i, f := range r.Findings {
+			p("| %d | %s | %s | %s | %s |\n", i+1, mdCell(w.SevName[f.Severity]), codeCell(f.ID), mdCell(f.Title), codeListCell(f.Objects))
+		}
+		p("\n")
+	}
+	for _, g := range bySeverity(r.Findings) {
+		p("### %s\n\n", mdText(w.Sev[g.Sev]))
+		for _, it := range g.Items {
+			f := it.F
+			p("#### %d. %s %s\n\n", it.N, mdText(f.Title), code(f.ID))
+			p("%s\n\n", mdRich(f.Message))
+			p("**%s:** %s\n\n", mdText(w.Fix), mdRich(f.Remedy))
+			if len(f.Objects) > 0 {
+				p("**%s:** %s\n\n", mdText(w.Objects), codeList(f.Objects))
+			}
+			if len(f.Evidence) > 0 {
+				p("**%s:**\n\n", mdText(w.Evidence))
+				for _, e := range f.Evidence {
+					p("- %s", code(location(e)))
+					if e.Excerpt != "" {
+						if strings.Contains(strings.TrimRight(e.Excerpt, "\n"), "\n") {
+							p("\n\n%s", indentBlock(fence(e.Excerpt), "  "))
+						} else {
+							p(" — %s", code(e.Excerpt))
+						}
+					}
+					p("\n")
+				}
+				p("\n")
+			}
+		}
+	}
+
+	if len(r.Traces) > 0 {
+		p("## %s\n\n", mdText(w.Traces))
+		for i, t := range r.Traces {
+			mdTrace(bw, w, strconv.Itoa(i+1), t)
+		}
+	}
+	if len(r.Inconclusive) > 0 {
+		p("## %s\n\n", mdText(w.Inconclusive))
+		for _, in := range r.Inconclusive {
+			// Need and Node are file and node names: code spans.
+			in.Need, in.Node = code(in.Need), codeIf(in.Node)
+			in.Why = mdText(in.Why)
+			p("- %s\n", execText(w.Collect, in))
+		}
+		p("\n")
+	}
+	if len(r.Bundle.Problems) > 0 {
+		p("## %s\n\n", mdText(w.Problems))
+		for _, pr := range r.Bundle.Problems {
+			loc := pr.File
+			if pr.Line > 0 {
+				loc += ":" + strconv.Itoa(pr.Line)
+			}
+			if loc != "" {
+				p("- %s: %s\n", code(loc), mdText(pr.Message))
+			} else {
+				p("- %s\n", mdText(pr.Message))
+			}
+		}
+		p("\n")
+	}
+	return bw.Flush()
+}
+
+func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace) {
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+	level := "###"
+	if strings.Contains(num, ".") {
+		level = "####"
+	}
+	head := fmt.Sprintf("%s %s. %s → %s", level, num, code(t.From), code(t.To))
+	if t.Proto != "" {
+		head += " (" + mdText(t.Proto) + ")"
+	}
+	head += ": **" + string(t.Verdict) + "**"
+	if t.Reason != "" {
+		head += " " + code(t.Reason)
+	}
+	p("%s\n\n", head)
+	if note := traceNote(w, t); note != "" {
+		p("%s\n\n", mdText(note))
+	}
+	if len(t.Steps) > 0 {
+		detail, move, decision, evidence := stepColumns(t.Steps)
+		cols := []string{w.Step, mdCell(w.Where), mdCell(w.Component)}
+		if detail {
+			cols = append(cols, mdCell(w.Detail))
+		}
+		if move {
+			cols = append(cols, mdCell(w.BeforeAfter))
+		}
+		if decision {
+			cols = append(cols, mdCell(w.Decision))
+		}
+		if evidence {
+			cols = append(cols, mdCell(w.Evidence))
+		}
+		p("| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+		for i, s := range t.Steps {
+			n := strconv.Itoa(i + 1)
+			dec := mdCell(s.Decision)
+			if s.Failed {
+				n += " ✗"
+				if dec != "" {
+					dec = "**" + dec + "**"
+				}
+			}
+			row := []string{n, codeCell(s.At), mdCell(w.component(s.Component))}
+			if detail {
+				row = append(row, mdCell(s.Detail))
+			}
+			if move {
+				row = append(row, codeCell(transition(s)))
+			}
+			if decision {
+				row = append(row, dec)
+			}
+			if evidence {
+				row = append(row, codeCell(stepEvidence(s.Evidence)))
+			}
+			p("| %s |\n", strings.Join(row, " | "))
+		}
+		p("\n")
+	}
+	for i, b := range t.Branches {
+		mdTrace(bw, w, fmt.Sprintf("%s.%d", num, i+1), b)
+	}
+}
+
+// mdText escapes bundle or catalog text so Markdown shows it literally.
+// `_` is escaped only where it could start or end emphasis (GFM does not
+// treat intraword underscores as emphasis), which keeps IDs and names
+// readable when pasted into systems that show the source.
+func mdText(s string) string {
+	s = oneLine(s)
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		switch r {
+		case '\\', '`', '*', '[', ']', '<', '>', '|', '~':
+			b.WriteRune('\\')
+		case '_':
+			inWord := i > 0 && i < len(rs)-1 && isWordRune(rs[i-1]) && isWordRune(rs[i+1])
+			if !inWord {
+				b.WriteRune('\\')
+			}
+		case '#', '+', '-', '=':
+			if i == 0 {
+				b.WriteRune('\\')
+			}
+		case '!':
+			if i+1 < len(rs) && rs[i+1] == '[' {
+				b.WriteRune('\\')
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool {
+	return r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7f
+}
+
+// mdRich renders catalog text: prose escaped, `code` kept as code spans.
+func mdRich(s string) string {
+	var b strings.Builder
+	for _, sg := range segments(oneLine(s)) {
+		if sg.Code {
+			b.WriteString(code(sg.Text))
+		} else {
+			b.WriteString(mdText(sg.Text))
+		}
+	}
+	return b.String()
+}
+
+// code makes a CommonMark code span that survives backticks inside s: the
+// fence is one backtick longer than the longest run inside, padded with
+// spaces when s starts or ends with a backtick.
+func code(s string) string {
+	s = oneLine(s)
+	if s == "" {
+		return ""
+	}
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			if run > longest {
+				longest = run
+			}
+		} else {
+			run = 0
+		}
+	}
+	f := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return f + " " + s + " " + f
+	}
+	return f + s + f
+}
+
+func codeIf(s string) string {
+	if s == "" {
+		return ""
+	}
+	return code(s)
+}
+
+// In a GFM table a `|` ends the cell even inside a code span, so it is
+// escaped as `\|` there too (GFM spec, tables extension, example 200).
+func mdCell(s string) string { return mdText(s) }
+
+func codeCell(s string) string { return strings.ReplaceAll(code(s), "|", `\|`) }
+
+func codeList(xs []string) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = code(x)
+	}
+	return strings.Join(out, ", ")
+}
+
+func codeListCell(xs []string) string { return strings.ReplaceAll(codeList(xs), "|", `\|`) }
+
+// fence wraps a multi-line excerpt in a fenced code block longer than any
+// backtick run inside it.
+func fence(s string) string {
+	s = strings.TrimRight(s, "\n")
+	n := 3
+	for _, l := range strings.Split(s, "\n") {
+		t := strings.TrimLeft(l, " ")
+		run := len(t) - len(strings.TrimLeft(t, "`"))
+		if run >= n {
+			n = run + 1
+		}
+	}
+	f := strings.Repeat("`", n)
+	return f + "\n" + s + "\n" + f
+}
+
+func indentBlock(s, pad string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = pad + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
