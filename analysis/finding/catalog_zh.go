@@ -1,0 +1,153 @@
+package finding
+
+// Chinese texts of every catalog ID, in the words of the TKE guide
+// "网络无法访问" (安全组、放通、容器网段、VPC 网段、专线网关、云联网、托管集群、
+// 独立集群). Templates use only the arguments of the English template of
+// the same ID (catalog_zh_test.go checks it), so a check never needs to
+// know the reader's language. Commands, rules and object names go in
+// `backticks`: Markdown keeps them as code spans, HTML as <code>.
+func init() {
+	for id, t := range map[string]Text{
+		// 云上资源 / 安全组
+		"SG_NODEPORT_RANGE_BLOCKED": {
+			Title:   "节点安全组未放通 NodePort 端口段",
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+		"SG_POD_CIDR_BLOCKED": {
+			Title:   "节点安全组未放通容器网段",
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通集群容器网段 {{.cidr}}：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+		"SG_VPC_CIDR_BLOCKED": {
+			Title:   "节点安全组未放通 VPC 网段",
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.cidr}}（对端 {{.peer}}）的流量：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+		"SG_MASTER_SUBNET_BLOCKED": {
+			Title:   "独立集群 Master 安全组未放通内网访问子网",
+			Message: `独立集群：Master {{.node}} 绑定的安全组 {{.sg}} 未放通 {{.cidr}} 访问 API Server 的 {{or .port "443"}} 端口：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的 TCP {{or .port "443"}}。`},
+		"SG_APISERVER_SOURCE_BLOCKED": {
+			Title:   "托管集群 API Server 访问来源未包含客户端",
+			Message: `托管集群：{{.endpoint}} API Server 访问地址只允许 {{.allowed}}，不包含客户端 {{.client}}。`,
+			Remedy:  `把 {{.client}}（或其所在子网）加入集群 {{.endpoint}} 访问地址的访问来源{{if .sg}}，或在安全组 {{.sg}} 中放通它{{end}}。`},
+		"SG_IDC_CIDR_BLOCKED": {
+			Title:   "节点安全组未放通 IDC 网段",
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通 IDC 网段 {{.cidr}}：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+		"CLB_SG_BLOCKS_LISTENER": {
+			Title:   "CLB 安全组未放通监听端口",
+			Message: `负载均衡 {{.lb}}{{if .owner}}（{{.owner}}）{{end}} 绑定的安全组 {{.sg}} 未放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}。`},
+		"NODE_NO_PUBLIC_BANDWIDTH": {
+			Title:   "承载公网 Service 的节点没有公网带宽",
+			Message: `节点 {{.node}}（{{.instance}}）承载公网 {{.service}}，但其 InternetMaxBandwidthOut = {{or .bandwidth "0"}}。`,
+			Remedy:  `为 {{.instance}} 开通公网带宽，或让该 Service 通过不依赖节点公网带宽的 CLB 访问（LoadBalancerPassToTarget / VPC-CNI 直连）。`},
+		"ROUTE_MISSING": {
+			Title:   "缺少到对端网段的路由",
+			Message: `{{.vpc}} 的路由表 {{.table}} 中没有到 {{.cidr}} 的路由（{{.via}}），来自 {{.from}} 的流量无法到达。`,
+			Remedy:  `在路由表 {{.table}} 中添加目的端 {{.cidr}}、下一跳 {{.via}} 的路由{{if .ccn}}，并将其发布到云联网 {{.ccn}}{{end}}。`},
+		"MASQ_HIDES_SOURCE": {
+			Title:   "流量被 SNAT 成节点 IP（网段不在 NonMasqueradeCIDRs 中）",
+			Message: `Pod 访问 {{.cidr}} 的流量离开节点 {{.node}} 时被 SNAT 为节点 IP，因为 {{.cidr}} 不在 ip-masq-agent 的 NonMasqueradeCIDRs（{{.nonmasq}}）中。`,
+			Remedy:  `在 ConfigMap ` + "`kube-system/ip-masq-agent-config`" + ` 的 NonMasqueradeCIDRs 中加入 {{.cidr}}。`},
+
+		// Kubernetes 对象
+		"SVC_NO_ENDPOINTS": {
+			Title:   "Service 没有就绪的 Endpoints",
+			Message: `Service {{.service}} 没有就绪的 Endpoints{{if .notready}}（{{.notready}} 个未就绪）{{end}}。`,
+			Remedy:  `让 {{.service}} 选中的 Pod 进入就绪状态（检查 readinessProbe 和 Pod 状态），或修正 selector。`},
+		"SVC_SELECTOR_MATCHES_NO_POD": {
+			Title:   "Service 的 selector 选不中任何 Pod",
+			Message: `Service {{.service}} 的 selector {{.selector}} 在命名空间 {{.namespace}} 中选不中任何 Pod。`,
+			Remedy:  `修正 {{.service}} 的 selector，或给应被选中的 Pod 打上对应的 label。`},
+		"SVC_TARGET_PORT_MISMATCH": {
+			Title:   "Service 的 targetPort 不是 Pod 提供服务的端口",
+			Message: `Service {{.service}} 的端口 {{.port}} 指向 {{.targetPort}}，但 Pod {{.pod}} {{.why}}。`,
+			Remedy:  `把 {{.service}} 端口 {{.port}} 的 targetPort 改为容器实际监听的端口{{if .suggest}}（{{.suggest}}）{{end}}。`},
+		"DNS_SERVICE_UNHEALTHY": {
+			Title:   "集群 DNS Service 不可用",
+			Message: `DNS Service {{.service}}：{{.why}}。`,
+			Remedy:  `让 CoreDNS/kube-dns Pod 进入就绪状态，并确保 {{.service}} 暴露 UDP 和 TCP 的 53 端口。`},
+		"INGRESS_NO_MATCHING_RULE": {
+			Title:   "请求没有匹配任何 Ingress 规则（404）",
+			Message: `域名 {{.host}} 路径 {{.path}} 没有匹配 {{.ingress}} 的任何规则{{if .rules}}（现有规则：{{.rules}}）{{end}}。`,
+			Remedy:  `在 {{.ingress}} 中添加域名 {{.host}}、路径 {{.path}} 的规则，或修正请求的 Host 头/路径。`},
+		"INGRESS_BACKEND_MISSING": {
+			Title:   "Ingress 后端 Service 或端口不存在",
+			Message: `{{.ingress}} 把 {{.rule}} 转发到 {{.backend}}，但它{{.why}}。`,
+			Remedy:  `创建 {{.backend}}，或让 Ingress 规则指向已存在的 Service 和端口。`},
+		"NETPOL_DENIES_FLOW": {
+			Title:   "NetworkPolicy 拒绝了该流量",
+			Message: `{{.direction}} 方向的流量 {{.flow}} 被拒绝：{{.pod}} 受 {{.policies}} 隔离，且没有规则允许它。`,
+			Remedy:  `在 {{.policies}} 之一中添加允许 {{.flow}} 的规则。`},
+
+		// 节点数据面
+		"KUBE_PROXY_RULES_MISSING": {
+			Title:   "节点上缺少 kube-proxy 转发规则",
+			Message: `节点 {{.node}} 上没有 {{.service}}{{if .endpoint}} 后端 {{.endpoint}}{{end}} 的 {{.mode}} 规则{{if .what}}（{{.what}}）{{end}}。`,
+			Remedy:  `检查节点 {{.node}} 上的 kube-proxy（日志、同步报错），重启它以重新下发 {{.service}} 的规则。`},
+		"KUBE_PROXY_RULES_STALE": {
+			Title:   "kube-proxy 规则仍指向已不存在的后端",
+			Message: `节点 {{.node}} 仍把 {{.service}} 转发到 {{.endpoint}}，而它已不是该 Service 的 Endpoint。`,
+			Remedy:  `检查节点 {{.node}} 上的 kube-proxy：它已停止同步规则，请重启。`},
+		"IPTABLES_DROPS_FLOW": {
+			Title:   "iptables 规则丢弃了该流量",
+			Message: `在节点 {{.node}} 上，{{.flow}} 被 {{.table}}/{{.chain}} 第 {{.rule}} 条规则（第 {{.line}} 行）{{.verdict}}：` + "`{{.text}}`" + `。`,
+			Remedy:  `在节点 {{.node}} 上删除或收窄这条规则，或在它之前为 {{.flow}} 添加一条 ACCEPT 规则。`},
+		"IPTABLES_BACKEND_SPLIT": {
+			Title:   "legacy 和 nft 两套 iptables 同时有规则",
+			Message: `节点 {{.node}} 上 iptables-legacy（{{.legacy}} 条规则）和 iptables-nft（{{.nft}} 条规则）同时存在规则，内核会两套都执行。`,
+			Remedy:  `让节点 {{.node}} 上的所有组件（kube-proxy 和 CNI）使用同一种 iptables 后端，再清空另一套规则。`},
+		"IP_FORWARD_DISABLED": {
+			Title:   "节点未开启 IP 转发",
+			Message: `节点 {{.node}} 上 {{.key}} = {{.value}}，不会转发 Pod 流量。`,
+			Remedy:  `在节点 {{.node}} 上执行 ` + "`sysctl -w {{.key}}={{or .want \"1\"}}`" + `，并写入 /etc/sysctl.d 持久化。`},
+		"NODE_ROUTE_MISSING": {
+			Title:   "节点没有到对端节点容器网段的路由",
+			Message: `节点 {{.node}} 上没有到 {{.cidr}}（{{.peer}} 的容器网段）的路由{{if .via}}，会走 {{.via}}{{end}}。`,
+			Remedy:  `在节点 {{.node}} 上恢复经 {{.peer}} 到 {{.cidr}} 的路由（GlobalRouter 模式检查集群路由表；VPC-CNI 模式检查弹性网卡）。`},
+		"CONNTRACK_TABLE_FULL": {
+			Title:   "conntrack 表已满或在丢包",
+			Message: `节点 {{.node}}：{{.why}}。`,
+			Remedy:  `调大节点 {{.node}} 的 net.netfilter.nf_conntrack_max，或减少短连接。`},
+
+		// 抓包
+		"PCAP_SYN_UNANSWERED": {
+			Title:   "SYN 重传但没有响应",
+			Message: `{{.flow}}：在 {{.capture}} 中有 {{.count}} 个 SYN 没有响应（重传间隔 {{.gaps}}）。`,
+			Remedy:  `SYN 在途中被丢弃：检查 {{.src}} 到 {{.dst}} 之间的安全组、路由和 iptables。`},
+		"PCAP_CONNECTION_REFUSED": {
+			Title:   "连接被拒绝",
+			Message: `在 {{.capture}} 中 {{.flow}} 被拒绝（{{.how}}）。`,
+			Remedy:  `{{.dst}} 上没有进程监听，或有 REJECT 规则应答：检查 Service 的 Endpoints 和 targetPort。`},
+		"PCAP_ICMP_UNREACHABLE": {
+			Title:   "ICMP 目的不可达",
+			Message: `在 {{.capture}} 中，{{.from}} 对 {{.flow}} 回复了 {{.what}}。`,
+			Remedy:  `检查 {{.from}} 上到 {{.dst}} 的路由和防火墙规则。`},
+		"PCAP_DNS_NO_RESPONSE": {
+			Title:   "DNS 查询没有响应",
+			Message: `在 {{.capture}} 中，发往 {{.server}} 的 {{.count}} 个 {{.name}} 查询都没有响应。`,
+			Remedy:  `检查 DNS Service {{.server}} 是否有就绪的 Endpoints，以及 UDP/TCP 53 端口是否放通。`},
+		"PCAP_DNS_ERROR": {
+			Title:   "DNS 返回错误",
+			Message: `在 {{.capture}} 中，{{.server}} 对 {{.name}} 返回了 {{.rcode}}。`,
+			Remedy:  `检查域名本身（search 域、命名空间）以及 CoreDNS 的上游配置。`},
+		"PCAP_HTTP_ERROR": {
+			Title:   "HTTP 返回错误",
+			Message: `在 {{.capture}} 中，{{.method}} {{.host}}{{.uri}} 收到 {{.count}} 个 HTTP {{.status}} 响应。`,
+			Remedy:  `{{if eq .status "404"}}检查 Ingress 中该域名和路径的规则。{{else if eq .status "504"}}后端没有及时响应：检查 CLB 到 NodePort 以及到 Pod 的连通性。{{else}}检查为 {{.host}}{{.uri}} 提供服务的后端。{{end}}`},
+		"PCAP_ONE_WAY_TRAFFIC": {
+			Title:   "只看到单向流量",
+			Message: `{{.flow}}：在 {{.capture}} 中有 {{.count}} 个来自 {{.src}} 的包，没有任何回包。`,
+			Remedy:  `回包丢失或走了其他路径：检查 {{.src}} 的路由和 SNAT。`},
+		"PCAP_SOURCE_NATTED": {
+			Title:   "对端看到的是节点 IP 而不是 Pod IP",
+			Message: `{{.flow}} 发出时源地址为 {{.original}}，到达时变为 {{.natted}}（{{.capture}}）。`,
+			Remedy:  `如果对端需要看到 Pod IP，请把目的网段加入 ip-masq-agent 的 NonMasqueradeCIDRs。`},
+		"PCAP_TRUNCATED": {
+			Title:   "抓包不完整或内核丢包",
+			Message: `{{.capture}}：{{.why}}。`,
+			Remedy:  `加大抓包长度和缓冲区（` + "`tcpdump -s 0 -B 4096`" + `）重新覆盖整个测试过程抓包。`},
+	} {
+		Translate(ZH, id, t)
+	}
+}
