@@ -1,0 +1,403 @@
+package netfilter
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// state is one path's view of the packet while it crosses the hooks.
+type state struct {
+	proto            uint8
+	protoName        string
+	src, dst         netip.AddrPort
+	origSrc, origDst netip.AddrPort
+	in, out          string // interfaces visible in the current hook
+	inIface          string // the arrival interface
+	mark, ctmark     uint32
+	ct               string // NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED
+	dnatDone         bool   // DST manip initialised (nat PREROUTING/OUTPUT ran)
+	snatDone         bool   // SRC manip initialised (nat INPUT/POSTROUTING ran)
+	dnat, snat       bool   // an address was rewritten
+	randomFully      bool
+	ipvs             *ipvsInfo
+	hook             string
+	localOut         bool
+	tcpFlags         uint8
+	icmpType         int
+	icmpCode         int
+	bridged          bool
+	physIn, physOut  string
+	prob             float64
+	steps            []Step
+	assumptions      []string
+	delivered        string
+	reason           string
+	unknown          bool // an assumption or undecidable target on this path
+}
+
+type ipvsInfo struct {
+	vaddr netip.AddrPort
+	proto string
+	fwd   string
+}
+
+func (st *state) clone() *state {
+	c := *st
+	c.steps = append([]Step(nil), st.steps...)
+	c.assumptions = append([]string(nil), st.assumptions...)
+	return &c
+}
+
+// run is one simulation: the ruleset plus the paths found so far.
+type run struct {
+	s         *Sim
+	paths     int
+	truncated bool
+	unknown   []string
+	seenUnk   map[string]bool
+}
+
+func (r *run) noteUnknown(s string) {
+	if !r.seenUnk[s] {
+		r.seenUnk[s] = true
+		r.unknown = append(r.unknown, s)
+	}
+}
+
+// Simulate evaluates one packet.
+func (s *Sim) Simulate(p Packet) Result {
+	r := &run{s: s, seenUnk: map[string]bool{}}
+	st := s.initial(p)
+	var paths []Path
+	if p.LocalOut {
+		st.out = s.route(st)
+		paths = r.output(st)
+	} else {
+		st.in = p.InIface
+		paths = r.prerouting(st)
+	}
+	res := Result{Paths: paths, UnknownMatches: r.unknown, Truncated: r.truncated}
+	if res.UnknownMatches == nil {
+		res.UnknownMatches = []string{}
+	}
+	res.Verdict = verdictOf(res)
+	return res
+}
+
+func verdictOf(res Result) string {
+	if res.Truncated || len(res.Paths) == 0 {
+		return Ambiguous
+	}
+	v := ""
+	for _, p := range res.Paths {
+		if len(p.Assumptions) > 0 || p.Verdict == Ambiguous {
+			return Ambiguous
+		}
+		if v == "" {
+			v = p.Verdict
+		} else if v != p.Verdict {
+			return Ambiguous
+		}
+	}
+	return v
+}
+
+func (s *Sim) initial(p Packet) *state {
+	st := &state{prob: 1, mark: p.Mark, localOut: p.LocalOut, inIface: p.InIface,
+		src: p.Src, dst: p.Dst, bridged: p.Bridged, physIn: p.PhysIn, physOut: p.PhysOut}
+	st.src = netip.AddrPortFrom(p.Src.Addr().Unmap(), p.Src.Port())
+	st.dst = netip.AddrPortFrom(p.Dst.Addr().Unmap(), p.Dst.Port())
+	st.protoName = strings.ToLower(p.Proto)
+	st.proto = protoNumber(st.protoName)
+	if st.proto == 1 || st.proto == 58 {
+		st.src = netip.AddrPortFrom(st.src.Addr(), 0)
+		st.dst = netip.AddrPortFrom(st.dst.Addr(), 0)
+		st.icmpType, st.icmpCode = p.ICMPType, p.ICMPCode
+		if p.ICMPType == 0 && p.ICMPCode == 0 {
+			st.icmpType = 8
+			if st.proto == 58 {
+				st.icmpType = 128
+			}
+		}
+	}
+	st.origSrc, st.origDst = st.src, st.dst
+	st.ct = strings.ToUpper(p.CTState)
+	if st.ct == "" {
+		st.ct = "NEW"
+	}
+	st.tcpFlags = p.TCPFlags
+	if st.tcpFlags == 0 {
+		st.tcpFlags = 0x02 // SYN
+		if st.ct != "NEW" {
+			st.tcpFlags = 0x10 // ACK
+		}
+	}
+	return st
+}
+
+func protoNumber(n string) uint8 {
+	switch n {
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "icmp":
+		return 1
+	case "icmpv6", "ipv6-icmp":
+		return 58
+	case "sctp":
+		return 132
+	case "udplite":
+		return 136
+	}
+	if v, err := strconv.Atoi(n); err == nil && v >= 0 && v < 256 {
+		return uint8(v)
+	}
+	return 0
+}
+
+// route picks the egress interface for the current destination.
+func (s *Sim) route(st *state) string {
+	if s.IsLocal(st.dst.Addr()) {
+		return "lo"
+	}
+	if s.opts.Route != nil {
+		if oif, ok := s.opts.Route(st.dst.Addr(), st.mark); ok {
+			return oif
+		}
+	}
+	if st.out != "" && st.out != "lo" {
+		return st.out
+	}
+	return "eth0"
+}
+
+// cont is what happens to a packet after the tables of one hook accepted it.
+type cont func(*state) []Path
+
+// tables runs the built-in chain hook of each table in order; a packet a
+// table accepts goes on to the next table, then to next.
+func (r *run) tables(st *state, hook string, names []string, next cont) []Path {
+	if len(names) == 0 {
+		return next(st)
+	}
+	name := names[0]
+	rest := names[1:]
+	if name == "nat" {
+		if !r.natRuns(st, hook) {
+			return r.tables(st, hook, rest, next)
+		}
+		// nf_nat_inet_fn consults the table once per manip type; later
+		// hooks of the same type use the binding made now (even a null one).
+		if hook == "PREROUTING" || hook == "OUTPUT" {
+			st.dnatDone = true
+		} else {
+			st.snatDone = true
+		}
+	}
+	t := r.s.tables[name]
+	c := t.Chain(hook)
+	if c == nil || !c.Builtin() {
+		// iptables-nft registers only the chains the dump declares; for
+		// legacy an undeclared built-in chain is empty with policy ACCEPT.
+		return r.tables(st, hook, rest, next)
+	}
+	st.hook = hook
+	st.in, st.out = ifacesFor(st, hook)
+	var paths []Path
+	for _, res := range r.base(st, c) {
+		if res.verdict == Accept {
+			paths = append(paths, r.tables(res.st, hook, rest, next)...)
+		} else {
+			paths = append(paths, r.final(res.st, res.verdict))
+		}
+	}
+	return paths
+}
+
+// ifacesFor returns what -i/-o see in a hook: the kernel passes no input
+// device to LOCAL_OUT/POST_ROUTING and no output device to
+// PRE_ROUTING/LOCAL_IN, and iptables compares a missing device as "".
+func ifacesFor(st *state, hook string) (string, string) {
+	in, out := st.in, st.out
+	switch hook {
+	case "PREROUTING", "INPUT":
+		out = ""
+	case "OUTPUT", "POSTROUTING":
+		in = ""
+	}
+	return in, out
+}
+
+func (r *run) natRuns(st *state, hook string) bool {
+	if st.ct != "NEW" {
+		// NAT happens on the first packet; later packets reuse the binding,
+		// and untracked/invalid packets have no conntrack entry at all.
+		return false
+	}
+	if hook == "PREROUTING" || hook == "OUTPUT" {
+		return !st.dnatDone
+	}
+	return !st.snatDone
+}
+
+func (r *run) final(st *state, verdict string) Path {
+	p := Path{Probability: st.prob, Verdict: verdict, Steps: st.steps, Delivered: st.delivered,
+		Assumptions: st.assumptions, Reason: st.reason, Mark: st.mark}
+	if p.Steps == nil {
+		p.Steps = []Step{}
+	}
+	if verdict == Accept {
+		p.OutIface = st.out
+		if st.delivered == "local" {
+			p.OutIface = ""
+		}
+	}
+	if st.unknown && verdict != Ambiguous && len(p.Assumptions) == 0 {
+		p.Verdict = Ambiguous
+	}
+	n := &NAT{Src: st.src.String(), Dst: st.dst.String(), RandomFully: st.randomFully}
+	if st.proto == 1 || st.proto == 58 {
+		n.Src, n.Dst = st.src.Addr().String(), st.dst.Addr().String()
+	}
+	if st.dnat || st.dst != st.origDst {
+		n.Changed = append(n.Changed, "dst")
+	}
+	if st.snat || st.src != st.origSrc {
+		n.Changed = append(n.Changed, "src")
+	}
+	p.NAT = n
+	r.paths++
+	return p
+}
+
+// prerouting: a packet arriving on st.in.
+func (r *run) prerouting(st *state) []Path {
+	return r.tables(st, "PREROUTING", []string{"raw", "mangle", "nat"}, r.routing)
+}
+
+// routing is the input routing decision after PREROUTING (DNAT done).
+func (r *run) routing(st *state) []Path {
+	if r.s.IsLocal(st.dst.Addr()) {
+		return r.input(st)
+	}
+	st.out = r.s.route(st)
+	return r.tables(st, "FORWARD", []string{"mangle", "filter", "security"}, func(st *state) []Path {
+		st.delivered = "forward"
+		return r.postrouting(st)
+	})
+}
+
+func (r *run) input(st *state) []Path {
+	st.out = ""
+	return r.tables(st, "INPUT", []string{"mangle", "filter", "security"}, func(st *state) []Path {
+		if r.s.opts.Balancer != nil && st.ipvs == nil && !st.localOut {
+			if paths, ok := r.ipvs(st, "LOCAL_IN"); ok {
+				return paths
+			}
+		}
+		return r.tables(st, "INPUT", []string{"nat"}, func(st *state) []Path {
+			st.delivered = "local"
+			return []Path{r.final(st, Accept)}
+		})
+	})
+}
+
+// output: a packet sent by a local process.
+func (r *run) output(st *state) []Path {
+	return r.tables(st, "OUTPUT", []string{"raw", "mangle", "nat"}, func(st *state) []Path {
+		// nf_nat_ipv4_local_fn re-routes after DNAT.
+		st.out = r.s.route(st)
+		if r.s.opts.Balancer != nil && st.ipvs == nil {
+			if paths, ok := r.ipvsLocalOut(st); ok {
+				return paths
+			}
+		}
+		return r.outputFilter(st)
+	})
+}
+
+func (r *run) outputFilter(st *state) []Path {
+	return r.tables(st, "OUTPUT", []string{"filter", "security"}, r.postrouting)
+}
+
+func (r *run) postrouting(st *state) []Path {
+	return r.tables(st, "POSTROUTING", []string{"mangle", "nat"}, func(st *state) []Path {
+		if st.out == "lo" && st.localOut {
+			// The packet loops back: raw and mangle PREROUTING run again
+			// (nat does not: the DST manip is already set), -i is now lo.
+			st.in, st.out = "lo", ""
+			st.localOut = false
+			return r.tables(st, "PREROUTING", []string{"raw", "mangle", "nat"}, func(st *state) []Path {
+				return r.input(st)
+			})
+		}
+		if st.delivered == "" {
+			st.delivered = "forward"
+			if st.ipvs != nil {
+				st.delivered = "ipvs"
+			}
+		}
+		return []Path{r.final(st, Accept)}
+	})
+}
+
+// ipvs handles a packet IPVS sees at LOCAL_IN (ip_vs_remote_request4,
+// priority NF_IP_PRI_NAT_SRC-2: after filter INPUT, before nat INPUT).
+func (r *run) ipvs(st *state, hook string) ([]Path, bool) {
+	vs := st.dst
+	backends, ok := r.s.opts.Balancer.Pick(st.protoName, vs)
+	if !ok {
+		return nil, false
+	}
+	var live []Backend
+	total := 0
+	for _, b := range backends {
+		if b.Weight > 0 {
+			live = append(live, b)
+			total += b.Weight
+		}
+	}
+	if len(live) == 0 {
+		// ip_vs_schedule finds no destination: ip_vs_leave answers with ICMP
+		// port unreachable and drops the packet.
+		st.steps = append(st.steps, Step{Table: "ipvs", Chain: hook, Target: "no real server", Hook: hook,
+			Note: "IPVS virtual service " + st.protoName + " " + vs.String() + " has no real server with weight > 0"})
+		st.reason = "IPVS virtual service has no real server"
+		return []Path{r.final(st, Reject)}, true
+	}
+	var paths []Path
+	for i, b := range live {
+		bs := st
+		if i < len(live)-1 {
+			bs = st.clone()
+		}
+		bs.prob *= float64(b.Weight) / float64(total)
+		bs.ipvs = &ipvsInfo{vaddr: vs, proto: st.protoName, fwd: b.Forward}
+		bs.steps = append(bs.steps, Step{Table: "ipvs", Chain: hook, Target: b.Addr.String(), Hook: hook,
+			Note: "IPVS " + st.protoName + " " + vs.String() + " -> " + b.Addr.String() + " weight " + strconv.Itoa(b.Weight)})
+		if b.Forward == "" || b.Forward == "masq" {
+			bs.dst = b.Addr
+			bs.dnat = true
+		}
+		if hook == "LOCAL_IN" {
+			// The rewritten packet is sent like a local one: LOCAL_OUT
+			// (nat OUTPUT does not run: the DST manip is set) and
+			// POSTROUTING, where kube-proxy's MASQUERADE applies.
+			bs.in = ""
+			bs.out = r.s.route(bs)
+			paths = append(paths, r.tables(bs, "OUTPUT", []string{"raw", "mangle", "nat", "filter", "security"}, r.postrouting)...)
+		} else {
+			bs.out = r.s.route(bs)
+			paths = append(paths, r.outputFilter(bs)...)
+		}
+	}
+	return paths, true
+}
+
+// ipvsLocalOut: ip_vs_local_request4 at LOCAL_OUT (NF_IP_PRI_NAT_DST+1),
+// after nat OUTPUT and before filter OUTPUT.
+func (r *run) ipvsLocalOut(st *state) ([]Path, bool) {
+	return r.ipvs(st, "LOCAL_OUT")
+}
