@@ -1,0 +1,329 @@
+// Package sg evaluates Tencent Cloud security groups exactly as the VPC
+// documentation describes them (安全组概述, VPC doc 215/20089):
+//
+//   - rules of one SG are matched top to bottom in PolicyIndex order; the
+//     first rule that matches decides (ACCEPT or DROP) and later rules are
+//     not looked at;
+//   - when several SGs are bound to an instance/ENI/CLB they are matched
+//     one after the other in binding order, as one long list;
+//   - traffic no rule matches is denied ("安全组未添加任何规则时，默认拒绝
+//     所有流量"), so an empty SG denies everything;
+//   - SGs are stateful: the reply of an accepted connection is allowed in
+//     the other direction without consulting any rule;
+//   - ingress rules match the source address, protocol and destination
+//     port; egress rules match the destination address, protocol and port;
+//   - a rule whose source is another SG matches the private IPs of the
+//     resources bound to that SG; address and service templates (and
+//     their groups) match any of their entries.
+//
+// When the bundle cannot decide (an SG's policies were not collected, a
+// template is missing, an address may or may not be a member of a
+// referenced SG) the answer is Undecided and names what to collect.
+package sg
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/parsers/tencent"
+)
+
+// Action is the outcome of an evaluation.
+type Action string
+
+const (
+	Accept    Action = "ACCEPT"
+	Drop      Action = "DROP"
+	Undecided Action = "UNDECIDED"
+)
+
+// Flow is one packet of a new connection as an SG sees it. For Ingress
+// the rule peer is Src, for Egress it is Dst. Port is the destination
+// port (ignored for icmp/icmpv6/gre).
+type Flow struct {
+	Dir      model.Direction
+	Proto    string // tcp udp icmp icmpv6 gre (lower case)
+	Src, Dst netip.Addr
+	Port     int
+}
+
+// Peer returns the address the SG rules match for this direction.
+func (f Flow) Peer() netip.Addr {
+	if f.Dir == model.DirEgress {
+		return f.Dst
+	}
+	return f.Src
+}
+
+// Need is an input that would decide an undecided evaluation.
+type Need struct {
+	File string // bundle path to collect
+	Why  string
+}
+
+// Decision is the answer for one flow.
+type Decision struct {
+	Action    Action
+	SG        string // the SG of the deciding policy ("" for implicit deny / no SG)
+	Direction model.Direction
+	// PolicyIndex of the deciding policy; -1 when no policy matched
+	// (implicit deny) or no SG is bound.
+	PolicyIndex int
+	Policy      *model.Policy
+	// SGs are the SGs evaluated, in binding order.
+	SGs []string
+	// NoSG: nothing is bound, so nothing filters (a CLB without SGs lets
+	// every client through, CLB doc 214/14733).
+	NoSG     bool
+	Evidence []finding.Evidence
+	Needs    []Need
+	// Maybe lists earlier policies that may also match but could not be
+	// decided; they all have the same action as the decision, so the
+	// action is sure but the deciding policy may be one of them.
+	Maybe []*model.Policy
+}
+
+// ImplicitDeny reports a drop because no policy matched.
+func (d Decision) ImplicitDeny() bool { return d.Action == Drop && d.Policy == nil }
+
+// String says what decided, citing SG, direction and PolicyIndex.
+func (d Decision) String() string {
+	switch {
+	case d.NoSG:
+		return "no security group bound (not filtered)"
+	case d.Action == Undecided:
+		var w []string
+		for _, n := range d.Needs {
+			w = append(w, n.Why)
+		}
+		return "undecided: " + strings.Join(w, "; ")
+	case d.Policy == nil:
+		return fmt.Sprintf("no policy matched in %s %s (implicit deny)", strings.Join(d.SGs, ", "), d.Direction)
+	}
+	return fmt.Sprintf("%s %s PolicyIndex %d (%s)", d.SG, d.Direction, d.PolicyIndex, d.Policy)
+}
+
+// Evaluate decides one flow against the SGs bound to a resource, in
+// binding order.
+func Evaluate(c *model.Cloud, bindings []string, f Flow) Decision {
+	d := Decision{Direction: f.Dir, PolicyIndex: -1, SGs: bindings}
+	if len(bindings) == 0 {
+		d.Action, d.NoSG = Accept, true
+		return d
+	}
+	var maybe []*model.Policy
+	var needs []Need
+	for _, id := range bindings {
+		s := c.SecurityGroups[id]
+		if s == nil || !s.HasPolicies() {
+			// Whatever this SG holds is matched before the SGs bound after
+			// it, so nothing past this point can be decided.
+			d.Action = Undecided
+			d.Needs = append(needs, Need{File: "cloud/security-group-policies/" + id + ".json", Why: "policies of " + id + " were not collected"})
+			d.Maybe = maybe
+			return d
+		}
+		for _, p := range policies(s, f.Dir) {
+			m, why := match(c, p, f)
+			switch m {
+			case no:
+				continue
+			case maybe_:
+				maybe = append(maybe, p)
+				needs = append(needs, why...)
+				continue
+			}
+			for _, q := range maybe {
+				if q.Action != p.Action {
+					d.Action, d.Needs, d.Maybe = Undecided, needs, maybe
+					return d
+				}
+			}
+			d.Action, d.SG, d.PolicyIndex, d.Policy, d.Maybe = Action(p.Action), id, p.Index, p, maybe
+			d.Evidence = []finding.Evidence{PolicyEvidence(p)}
+			return d
+		}
+	}
+	for _, q := range maybe {
+		if q.Action == string(Accept) {
+			d.Action, d.Needs, d.Maybe = Undecided, needs, maybe
+			return d
+		}
+	}
+	d.Action, d.Maybe = Drop, maybe
+	for _, id := range bindings {
+		s := c.SecurityGroups[id]
+		d.Evidence = append(d.Evidence, finding.Evidence{File: s.PoliciesFile,
+			Excerpt: fmt.Sprintf("%s %s: %d policies, none matches (implicit deny)", id, f.Dir, len(policies(s, f.Dir)))})
+	}
+	return d
+}
+
+// PolicyEvidence cites a policy: its file, the line its JSON object
+// starts on, and the rule as the console shows it.
+func PolicyEvidence(p *model.Policy) finding.Evidence {
+	return finding.Evidence{File: p.File, Line: p.Line,
+		Excerpt: fmt.Sprintf("%s %s PolicyIndex %d: %s", p.SG, p.Dir, p.Index, p)}
+}
+
+func policies(s *model.SecurityGroup, dir model.Direction) []*model.Policy {
+	if dir == model.DirEgress {
+		return s.Egress
+	}
+	return s.Ingress
+}
+
+type tri int
+
+const (
+	no tri = iota
+	yes
+	maybe_
+)
+
+func and(a, b tri) tri {
+	if a == no || b == no {
+		return no
+	}
+	if a == maybe_ || b == maybe_ {
+		return maybe_
+	}
+	return yes
+}
+
+func match(c *model.Cloud, p *model.Policy, f Flow) (tri, []Need) {
+	if p.Err != "" {
+		return maybe_, []Need{{File: p.File, Why: fmt.Sprintf("%s %s PolicyIndex %d cannot be read: %s", p.SG, p.Dir, p.Index, p.Err)}}
+	}
+	svc, n1 := matchService(c, p, f)
+	if svc == no {
+		return no, nil
+	}
+	peer, n2 := matchPeer(c, p, f.Peer())
+	return and(svc, peer), append(n1, n2...)
+}
+
+func protoPorts(proto string, ports []tencent.PortRange, f Flow) tri {
+	switch proto {
+	case "all":
+		return yes
+	case "tcp", "udp":
+		if f.Proto != proto {
+			return no
+		}
+		for _, r := range ports {
+			if r.Contains(f.Port) {
+				return yes
+			}
+		}
+		return no
+	}
+	// icmp, icmpv6, gre carry no ports: the protocol decides.
+	if f.Proto == proto {
+		return yes
+	}
+	return no
+}
+
+func matchService(c *model.Cloud, p *model.Policy, f Flow) (tri, []Need) {
+	if p.ServiceID == "" && p.ServiceGroup == "" {
+		return protoPorts(p.Proto, p.Ports, f), nil
+	}
+	ids := []string{p.ServiceID}
+	if p.ServiceGroup != "" {
+		g := c.ServiceGroups[p.ServiceGroup]
+		if g == nil {
+			return maybe_, []Need{{File: "cloud/service-template-groups.json", Why: "service template group " + p.ServiceGroup + " was not collected"}}
+		}
+		ids = g.Members
+	}
+	res := no
+	var needs []Need
+	for _, id := range ids {
+		t := c.ServiceTemplates[id]
+		if t == nil || t.Err != "" {
+			res = maybe_
+			needs = append(needs, Need{File: "cloud/service-templates.json", Why: "service template " + id + " was not collected or cannot be read"})
+			continue
+		}
+		for _, s := range t.Services {
+			if protoPorts(s.Proto, s.Ports, f) == yes {
+				return yes, nil
+			}
+		}
+	}
+	return res, needs
+}
+
+func matchPeer(c *model.Cloud, p *model.Policy, peer netip.Addr) (tri, []Need) {
+	switch {
+	case p.PeerSG != "":
+		return memberOf(c, p.PeerSG, peer)
+	case p.AddressID != "":
+		return inTemplate(c, p.AddressID, peer)
+	case p.AddressGroup != "":
+		g := c.AddressGroups[p.AddressGroup]
+		if g == nil {
+			return maybe_, []Need{{File: "cloud/address-template-groups.json", Why: "address template group " + p.AddressGroup + " was not collected"}}
+		}
+		res := no
+		var needs []Need
+		for _, id := range g.Members {
+			m, n := inTemplate(c, id, peer)
+			if m == yes {
+				return yes, nil
+			}
+			if m == maybe_ {
+				res, needs = maybe_, append(needs, n...)
+			}
+		}
+		return res, needs
+	}
+	if p.Peer.Contains(peer.Unmap()) {
+		return yes, nil
+	}
+	return no, nil
+}
+
+func inTemplate(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
+	t := c.AddressTemplates[id]
+	if t == nil {
+		return maybe_, []Need{{File: "cloud/address-templates.json", Why: "address template " + id + " was not collected"}}
+	}
+	for _, r := range t.Ranges {
+		if r.Contains(peer.Unmap()) {
+			return yes, nil
+		}
+	}
+	if t.Err != "" {
+		return maybe_, []Need{{File: t.File, Why: "address template " + id + " has entries that cannot be read"}}
+	}
+	return no, nil
+}
+
+// memberOf decides whether peer is a private IP of a resource bound to
+// the SG. An IP that belongs to another resource in the bundle, a
+// GlobalRouter pod IP (pod CIDRs are not VPC addresses) or an address
+// outside every collected VPC is not a member; any other address might
+// belong to a resource the bundle does not list.
+func memberOf(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
+	peer = peer.Unmap()
+	for _, m := range c.SGMembers(id) {
+		if m == peer {
+			return yes, nil
+		}
+	}
+	if c.KnownIP(peer) {
+		return no, nil
+	}
+	if cl := c.Cluster; cl != nil && cl.ClusterCIDR.IsValid() && cl.ClusterCIDR.Contains(peer) && cl.NetworkType != "VPC-CNI" {
+		return no, nil
+	}
+	if c.Have.Vpcs && c.VpcOf(peer) == nil {
+		return no, nil
+	}
+	return maybe_, []Need{{File: "cloud/instances.json", Why: fmt.Sprintf("whether %s is bound to %s (collect the CVMs/ENIs holding %s)", peer, id, peer)}}
+}
