@@ -1,0 +1,50 @@
+package kubeproxy
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestModeFromEachSource(t *testing.T) {
+	cases := []struct {
+		name, in, mode, source string
+		line                   int
+	}{
+		{"proxyMode endpoint answer", "ipvs\n", "ipvs", "proxyMode", 1},
+		{"command line", "/usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf --proxy-mode=ipvs --ipvs-scheduler=rr\n", "ipvs", "flag", 1},
+		{"command line with space", "kube-proxy --proxy-mode iptables --cluster-cidr=172.16.0.0/16", "iptables", "flag", 1},
+		{"configmap", "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  scheduler: \"wrr\"\nmode: \"ipvs\"\nclusterCIDR: 172.16.0.0/16\n", "ipvs", "config", 5},
+		{"log line", "I0601 12:00:00.000000       1 server_others.go:212] \"Using iptables proxy\"\n", "iptables", "log", 1},
+		{"old log line", "I0601 server_others.go:170] Using ipvs Proxier.\n", "ipvs", "log", 1},
+		{"flag beats config", "mode: iptables\n---\nkube-proxy --proxy-mode=ipvs\n", "ipvs", "flag", 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Parse(strings.NewReader(c.in))
+			m, ok := cfg.EffectiveMode()
+			if !ok || m != c.mode || cfg.Mode.Source != c.source || cfg.Mode.Line != c.line {
+				t.Fatalf("mode %q ok %v source %q line %d", m, ok, cfg.Mode.Source, cfg.Mode.Line)
+			}
+		})
+	}
+}
+
+func TestEmptyModeIsIptablesAndNothingIsUnknown(t *testing.T) {
+	cfg := Parse(strings.NewReader("mode: \"\"\nipvs:\n  scheduler: \"\"\n"))
+	if m, ok := cfg.EffectiveMode(); !ok || m != "iptables" {
+		t.Fatalf("%q %v", m, ok)
+	}
+	if _, ok := Parse(strings.NewReader("hello\n")).EffectiveMode(); ok {
+		t.Fatal("mode from nothing")
+	}
+	cfg = Parse(strings.NewReader("kube-proxy --masquerade-all --cluster-cidr 10.0.0.0/8 --ipvs-scheduler=lc\nipvs:\n  scheduler: rr\n"))
+	if cfg.MasqueradeAll.Value != "true" || cfg.ClusterCIDR.Value != "10.0.0.0/8" || cfg.Scheduler.Value != "lc" {
+		t.Fatalf("%+v", cfg)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("--proxy-mode\nmode:\n  ipvs:\nUsing "))
+	f.Fuzz(func(t *testing.T, b []byte) { Parse(bytes.NewReader(b)).EffectiveMode() })
+}
