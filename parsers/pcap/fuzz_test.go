@@ -1,0 +1,103 @@
+package pcap
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzCapture: no byte sequence may panic the reader or the decoder, and
+// reading ends (bounded records).
+func FuzzCapture(f *testing.F) {
+	for _, d := range []string{"../../../shared/data/real/pcap", "/work/shared/data/real/pcap"} {
+		files, _ := filepath.Glob(filepath.Join(d, "*.pcap*"))
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil && len(b) < 16<<10 {
+				f.Add(b)
+			}
+		}
+		if len(files) > 0 {
+			break
+		}
+	}
+	f.Add([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		d := NewDecoder()
+		var rec Record
+		for i := 0; r.Next(&rec) == nil; i++ {
+			if i > len(data) {
+				t.Fatal("more records than bytes")
+			}
+			d.Decode(&rec)
+		}
+	})
+}
+
+// FuzzDecode feeds raw frames of every link type to the decoder.
+func FuzzDecode(f *testing.F) {
+	f.Add(uint16(1), []byte{})
+	f.Add(uint16(276), bytes.Repeat([]byte{0x45}, 80))
+	f.Add(uint16(101), []byte{0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 80, 0x1f, 0x90})
+	f.Add(uint16(239), []byte{2, 0, 0, 0, 8, 0, 9, 0, 0x45, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
+		d := NewDecoder()
+		rec := Record{Number: 1, LinkType: LinkType(lt), Data: data, CapLen: len(data), Len: len(data)}
+		d.Decode(&rec)
+	})
+}
+
+func BenchmarkDecodeTCP(b *testing.B) {
+	frame := []byte{
+		// Ethernet
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,
+		// IPv4, 20 bytes, total 52
+		0x45, 0, 0, 52, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+		// TCP, 20 bytes, ACK|PSH, then 12 bytes payload
+		0xc3, 0x50, 0, 80, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+		'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!',
+	}
+	d := NewDecoder()
+	rec := Record{LinkType: LinkEthernet, Data: frame, CapLen: len(frame), Len: len(frame)}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for i := 0; i < b.N; i++ {
+		rec.Number = i
+		p := d.Decode(&rec)
+		if p.DstPort != 80 {
+			b.Fatal("decode")
+		}
+	}
+}
+
+func BenchmarkReadAndDecode(b *testing.B) {
+	var buf bytes.Buffer
+	buf.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}[:0])
+	// little-endian µs pcap header
+	buf.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0})
+	frame := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,
+		0x45, 0, 0, 40, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+		0xc3, 0x50, 0, 80, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0}
+	for i := 0; i < 10000; i++ {
+		buf.Write([]byte{1, 0, 0, 0, 0, 0, 0, 0, byte(len(frame)), 0, 0, 0, byte(len(frame)), 0, 0, 0})
+		buf.Write(frame)
+	}
+	data := buf.Bytes()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := NewDecoder()
+		var rec Record
+		for r.Next(&rec) == nil {
+			d.Decode(&rec)
+		}
+	}
+}
