@@ -6,7 +6,9 @@
 //   - a KubeProxyConfiguration (mode: ipvs, clusterCIDR, ipvs.scheduler,
 //     masqueradeAll, nodePortAddresses), as in the kube-proxy ConfigMap,
 //   - log lines naming the proxier ("Using ipvs Proxier", "Using iptables
-//     proxy").
+//     proxy"),
+//   - the tkesnap collector's summary ("found: true", "mode: ipvs",
+//     "mode_source: flag --proxy-mode", "cmdline: ...", "--- config").
 //
 // Later sources override earlier ones of lower strength: an explicit flag
 // or /proxyMode answer beats a config file, which beats a log line. An
@@ -38,9 +40,15 @@ type Config struct {
 	HostnameOverride  Setting
 	// Flags holds every --flag=value seen on a command line.
 	Flags map[string]Setting
+	// Found is the collector's "found:" line: false when no kube-proxy
+	// process runs in the node's network namespace (nil: not said).
+	Found     *bool
+	FoundLine int
 }
 
-var strength = map[string]int{"log": 1, "config": 2, "flag": 3, "proxyMode": 4}
+// "default" is the collector's own fallback (no flag, config or
+// /proxyMode answer): weaker than anything read from kube-proxy itself.
+var strength = map[string]int{"default": 0, "log": 1, "config": 2, "flag": 3, "proxyMode": 4}
 
 func set(dst *Setting, v Setting) {
 	if v.Value == "" && v.Source != "config" {
@@ -69,7 +77,7 @@ func Parse(r io.Reader) *Config {
 			set(&c.Mode, Setting{strings.ToLower(s), n, "proxyMode"})
 			continue
 		}
-		if strings.Contains(s, "--") {
+		if strings.Contains(s, "--") && !strings.HasPrefix(s, "mode_source:") && !strings.HasPrefix(s, "why:") {
 			c.flags(n, s)
 		}
 		if i := strings.Index(s, "Using "); i >= 0 {
@@ -95,6 +103,13 @@ func Parse(r io.Reader) *Config {
 		}
 		v = strings.Trim(strings.TrimSpace(v), `"'`)
 		switch {
+		case k == "found" && !indented:
+			f := v == "true"
+			c.Found, c.FoundLine = &f, n
+		case k == "mode_source" && !indented:
+			if strings.HasPrefix(v, "default") && c.Mode.Line == n-1 {
+				c.Mode.Source = "default"
+			}
 		case k == "mode" && !indented:
 			set(&c.Mode, Setting{strings.ToLower(v), n, "config"})
 		case k == "clusterCIDR" && !indented:
@@ -116,7 +131,7 @@ func (c *Config) flags(n int, s string) {
 	f := strings.Fields(s)
 	for i := 0; i < len(f); i++ {
 		tok := strings.Trim(f[i], `"',[]`)
-		if !strings.HasPrefix(tok, "--") {
+		if !strings.HasPrefix(tok, "--") || len(tok) < 3 || tok[2] == '-' {
 			continue
 		}
 		k, v, hasEq := strings.Cut(tok[2:], "=")
@@ -129,7 +144,10 @@ func (c *Config) flags(n int, s string) {
 		switch k {
 		case "proxy-mode":
 			st.Value = strings.ToLower(v)
-			set(&c.Mode, st)
+			switch st.Value {
+			case "", "iptables", "ipvs", "nftables", "kernelspace", "userspace":
+				set(&c.Mode, st)
+			}
 		case "cluster-cidr":
 			set(&c.ClusterCIDR, st)
 		case "masquerade-all":

@@ -44,6 +44,25 @@ func TestEmptyModeIsIptablesAndNothingIsUnknown(t *testing.T) {
 	}
 }
 
+func TestCollectorSummary(t *testing.T) {
+	in := "# kube-proxy as seen from node 10.0.1.5\nfound: true\npid: 812\nmode: iptables\nmode_source: default (no --proxy-mode, config or /proxyMode)\ncmdline: /usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf \nconfig: /var/lib/kube-proxy/config.conf\n--- config\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: \"ipvs\"\n"
+	cfg := Parse(strings.NewReader(in))
+	if m, _ := cfg.EffectiveMode(); m != "ipvs" || cfg.Mode.Line != 11 || cfg.Found == nil || !*cfg.Found {
+		t.Fatalf("%+v", cfg)
+	}
+	cfg = Parse(strings.NewReader("found: false\nwhy: no kube-proxy process in this network namespace\n"))
+	if cfg.Found == nil || *cfg.Found {
+		t.Fatalf("%+v", cfg)
+	}
+	if _, ok := cfg.EffectiveMode(); ok {
+		t.Fatal("no mode when kube-proxy was not found")
+	}
+	cfg = Parse(strings.NewReader("found: true\nmode: iptables\nmode_source: default (x)\n"))
+	if m, ok := cfg.EffectiveMode(); !ok || m != "iptables" || cfg.Mode.Source != "default" {
+		t.Fatalf("%+v", cfg.Mode)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("--proxy-mode\nmode:\n  ipvs:\nUsing "))
 	f.Fuzz(func(t *testing.T, b []byte) { Parse(bytes.NewReader(b)).EffectiveMode() })
