@@ -216,8 +216,10 @@ func (np *NetworkPolicy) Ref() string { return "netpol/" + Key(np.Namespace, np.
 func (c *ConfigMap) Ref() string      { return "configmap/" + Key(c.Namespace, c.Name) }
 
 // Key returns "ns/name".
-func (p *Pod) Key() string     { return Key(p.Namespace, p.Name) }
-func (s *Service) Key() string { return Key(s.Namespace, s.Name) }
+func (p *Pod) Key() string            { return Key(p.Namespace, p.Name) }
+func (s *Service) Key() string        { return Key(s.Namespace, s.Name) }
+func (i *Ingress) Key() string        { return Key(i.Namespace, i.Name) }
+func (np *NetworkPolicy) Key() string { return Key(np.Namespace, np.Name) }
 
 // Has reports whether the bundle had a file for kind ("Pod", "Service",
 // "Endpoints", ...). Checks use it to tell "no objects" from "not collected".

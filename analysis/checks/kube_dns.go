@@ -1,0 +1,134 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+)
+
+// The guide's "集群内 DNS 解析失败": pods resolve through the kube-dns
+// Service (kubelet --cluster-dns); it must expose 53/UDP and 53/TCP and
+// have ready CoreDNS endpoints.
+
+func init() {
+	Register(Check{
+		Name:  "kube-dns",
+		IDs:   []string{"DNS_SERVICE_UNHEALTHY"},
+		Needs: needKube("Service"),
+		Run:   runDNS,
+	})
+}
+
+// DNSService finds the cluster DNS Service: kube-system/kube-dns (TKE and
+// upstream keep that name for CoreDNS), else kube-system/coredns, else a
+// kube-system Service labelled k8s-app=kube-dns.
+func DNSService(k *model.Kube) *model.Service {
+	for _, n := range []string{"kube-dns", "coredns"} {
+		if s := k.Service("kube-system", n); s != nil {
+			return s
+		}
+	}
+	for _, s := range k.Services {
+		if s.Namespace == "kube-system" && s.Labels["k8s-app"] == "kube-dns" {
+			return s
+		}
+	}
+	return nil
+}
+
+func runDNS(p *Pass) {
+	k := &p.Cluster.Kube
+	s := DNSService(k)
+	if s == nil {
+		sawKubeSystem := false
+		for _, x := range k.Services {
+			if x.Namespace == "kube-system" {
+				sawKubeSystem = true
+				break
+			}
+		}
+		if !sawKubeSystem {
+			p.Inconclusive(model.KubeFiles["Service"], "", "no kube-system Services in the bundle: collect Services of all namespaces to check cluster DNS")
+			return
+		}
+		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": "kube-system/kube-dns",
+			"why": "there is no kube-dns (or coredns) Service in kube-system"}, []string{"svc/kube-system/kube-dns"}))
+		return
+	}
+	report := func(why string, ev ...finding.Evidence) {
+		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": s.Key(), "why": why},
+			[]string{s.Ref()}, append([]finding.Evidence{s.Evidence("")}, ev...)...))
+	}
+	if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == corev1.ClusterIPNone {
+		report("it has no ClusterIP, but pods' resolv.conf points at one")
+	}
+	var dnsPorts []corev1.ServicePort
+	for _, proto := range []corev1.Protocol{corev1.ProtocolUDP, corev1.ProtocolTCP} {
+		var found *corev1.ServicePort
+		for i, sp := range s.Spec.Ports {
+			pp := sp.Protocol
+			if pp == "" {
+				pp = corev1.ProtocolTCP
+			}
+			if sp.Port == 53 && pp == proto {
+				found = &s.Spec.Ports[i]
+			}
+		}
+		if found == nil {
+			why := fmt.Sprintf("it has no port 53/%s", proto)
+			if proto == corev1.ProtocolTCP {
+				why += " (truncated answers over 512 bytes are retried over TCP and fail)"
+			}
+			report(why)
+			continue
+		}
+		dnsPorts = append(dnsPorts, *found)
+	}
+	if len(s.Spec.Selector) > 0 && k.Has("Pod") && len(k.SelectPods(s.Namespace, s.Spec.Selector)) == 0 {
+		report(fmt.Sprintf("its selector %s matches no pod (CoreDNS is not running)", selectorString(s.Spec.Selector)))
+		return
+	}
+	if !k.HasEndpointData() {
+		p.Inconclusive(model.KubeFiles["EndpointSlice"], "", "endpoints not collected: cannot tell whether CoreDNS has ready endpoints")
+	} else {
+		bs := k.Backends(s)
+		for _, sp := range dnsPorts {
+			ready, total := 0, 0
+			var ev []finding.Evidence
+			for _, b := range bs {
+				if b.PortName != sp.Name || (b.Protocol != "" && b.Protocol != sp.Protocol && sp.Protocol != "") {
+					continue
+				}
+				total++
+				if b.Ready {
+					ready++
+				}
+				if len(ev) == 0 {
+					ev = append(ev, b.Source.Evidence(""))
+				}
+			}
+			if ready == 0 {
+				why := fmt.Sprintf("port %s has no ready endpoints", portString(sp))
+				if total > 0 {
+					why += fmt.Sprintf(" (%d not ready)", total)
+				}
+				for _, pod := range k.SelectPods(s.Namespace, s.Spec.Selector) {
+					if !pod.Ready {
+						why += "; pod " + pod.Name + ": " + podNotReadyReason(pod)
+						ev = append(ev, pod.Evidence(""))
+						break
+					}
+				}
+				report(why, ev...)
+			}
+		}
+	}
+	if cf := k.Corefile; cf != nil && !strings.Contains(cf.Text, "kubernetes") {
+		report(fmt.Sprintf("the Corefile of configmap %s has no kubernetes plugin, so Service names do not resolve", cf.ConfigMap),
+			cf.Evidence("Corefile"))
+	}
+}

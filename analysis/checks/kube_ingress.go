@@ -1,0 +1,275 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+)
+
+// Ingress checks: "Ingress 返回 404" (no rule for the request) and
+// "返回 503/504" (a backend Service or port that does not exist, or that
+// the TKE CLB ingress cannot reach).
+
+func init() {
+	Register(Check{
+		Name:  "kube-ingress",
+		IDs:   []string{"INGRESS_NO_MATCHING_RULE", "INGRESS_BACKEND_MISSING"},
+		Needs: needKube("Ingress"),
+		Run:   runIngress,
+	})
+}
+
+func runIngress(p *Pass) {
+	c := p.Cluster
+	k := &c.Kube
+	if !k.Has("Service") {
+		p.Inconclusive(model.KubeFiles["Service"], "", "Services not collected: cannot check Ingress backends")
+	} else {
+		for _, in := range k.Ingresses {
+			checkBackends(p, in)
+		}
+	}
+	for _, f := range c.Flows {
+		e, err := c.Resolve(f.To)
+		if err != nil || e.Ingress == nil {
+			continue
+		}
+		host, path := f.Host, f.Path
+		if path == "" {
+			path = e.Path
+		}
+		if path == "" && host == "" {
+			if f.Symptom == "http-404" {
+				p.Inconclusive("flows.json", "", fmt.Sprintf("flow to %s reports HTTP 404 but names no host or path: add \"host\" and \"path\"", f.To))
+			}
+			continue
+		}
+		if path == "" {
+			path = "/"
+		}
+		if m := MatchIngress(e.Ingress.Ingress, host, path); m.Rule == nil && m.Default == nil {
+			p.Report(finding.New("INGRESS_NO_MATCHING_RULE", finding.Args{
+				"host": orDash(host), "path": path, "ingress": e.Ingress.Key(), "rules": ingressRules(e.Ingress.Ingress),
+			}, []string{e.Ingress.Ref()}, e.Ingress.Evidence("rules: "+ingressRules(e.Ingress.Ingress))))
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// IngressMatch is the outcome of routing one request through an Ingress.
+type IngressMatch struct {
+	Rule    *networkingv1.IngressRule
+	Path    *networkingv1.HTTPIngressPath
+	Default *networkingv1.IngressBackend // when no rule matched
+	// Approximate is set when an ImplementationSpecific path decided the
+	// match: its meaning is the controller's; treated as a string prefix.
+	Approximate bool
+}
+
+// MatchIngress routes host+path through in, with the networking.k8s.io/v1
+// semantics (Ingress API reference, "HTTPIngressPath"):
+//   - host: exact, or "*.example.com" matching exactly one extra label; a
+//     rule without host matches every host;
+//   - Exact: path equal, case-sensitive; Prefix: path split on "/" and
+//     matched element by element ("/foo" matches "/foo/bar", not
+//     "/foobar"), trailing slash ignored; ImplementationSpecific: left to
+//     the controller, taken here as a string prefix;
+//   - the longest matching path wins, Exact beats Prefix at equal length;
+//   - defaultBackend handles what no rule matches.
+func MatchIngress(in *networkingv1.Ingress, host, path string) IngressMatch {
+	var best IngressMatch
+	bestLen, bestExact := -1, false
+	host = strings.ToLower(strings.TrimSuffix(hostOnly(host), "."))
+	for ri := range in.Spec.Rules {
+		r := &in.Spec.Rules[ri]
+		if !hostMatches(r.Host, host) {
+			continue
+		}
+		if r.HTTP == nil {
+			continue
+		}
+		for pi := range r.HTTP.Paths {
+			pp := &r.HTTP.Paths[pi]
+			pt := networkingv1.PathTypeImplementationSpecific
+			if pp.PathType != nil {
+				pt = *pp.PathType
+			}
+			rp := pp.Path
+			if rp == "" {
+				rp = "/"
+			}
+			ok := false
+			switch pt {
+			case networkingv1.PathTypeExact:
+				ok = path == rp
+			case networkingv1.PathTypePrefix:
+				ok = prefixMatch(rp, path)
+			default:
+				ok = strings.HasPrefix(path, rp)
+			}
+			if !ok {
+				continue
+			}
+			l := len(strings.TrimSuffix(rp, "/"))
+			exact := pt == networkingv1.PathTypeExact
+			if l > bestLen || (l == bestLen && exact && !bestExact) {
+				best = IngressMatch{Rule: r, Path: pp, Approximate: pt != networkingv1.PathTypeExact && pt != networkingv1.PathTypePrefix}
+				bestLen, bestExact = l, exact
+			}
+		}
+	}
+	if best.Rule == nil && in.Spec.DefaultBackend != nil {
+		best.Default = in.Spec.DefaultBackend
+	}
+	return best
+}
+
+func hostOnly(h string) string {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		return h[:i]
+	}
+	return h
+}
+
+func hostMatches(rule, host string) bool {
+	rule = strings.ToLower(rule)
+	if rule == "" {
+		return true
+	}
+	if w, ok := strings.CutPrefix(rule, "*."); ok {
+		// the wildcard covers exactly one DNS label
+		i := strings.IndexByte(host, '.')
+		return i > 0 && host[i+1:] == w
+	}
+	return rule == host
+}
+
+// prefixMatch is the Prefix path type: element-wise on "/"-separated
+// paths, ignoring a trailing slash; "/" matches everything.
+func prefixMatch(rule, path string) bool {
+	rule = strings.TrimSuffix(rule, "/")
+	if rule == "" {
+		return true
+	}
+	p := strings.TrimSuffix(path, "/")
+	if p == rule {
+		return true
+	}
+	return strings.HasPrefix(p, rule+"/")
+}
+
+func ingressRules(in *networkingv1.Ingress) string {
+	var out []string
+	for _, r := range in.Spec.Rules {
+		h := r.Host
+		if h == "" {
+			h = "*"
+		}
+		if r.HTTP == nil {
+			out = append(out, h)
+			continue
+		}
+		for _, p := range r.HTTP.Paths {
+			pt := "ImplementationSpecific"
+			if p.PathType != nil {
+				pt = string(*p.PathType)
+			}
+			out = append(out, fmt.Sprintf("%s%s (%s)", h, p.Path, pt))
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
+
+// isQcloud tells whether TKE's CLB ingress controller serves the Ingress.
+func isQcloud(in *model.Ingress) bool {
+	if in.Annotations["kubernetes.io/ingress.class"] == "qcloud" {
+		return true
+	}
+	return in.Spec.IngressClassName != nil && *in.Spec.IngressClassName == "qcloud"
+}
+
+func checkBackends(p *Pass, in *model.Ingress) {
+	k := &p.Cluster.Kube
+	type be struct {
+		rule string
+		b    *networkingv1.IngressBackend
+	}
+	var all []be
+	if in.Spec.DefaultBackend != nil {
+		all = append(all, be{"defaultBackend", in.Spec.DefaultBackend})
+	}
+	for _, r := range in.Spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for i := range r.HTTP.Paths {
+			h := r.Host
+			if h == "" {
+				h = "*"
+			}
+			all = append(all, be{h + r.HTTP.Paths[i].Path, &r.HTTP.Paths[i].Backend})
+		}
+	}
+	direct := in.Annotations["ingress.cloud.tencent.com/direct-access"] == "true"
+	seen := map[string]bool{}
+	for _, x := range all {
+		sb := x.b.Service
+		if sb == nil {
+			continue // a Resource backend: not a Service
+		}
+		port := sb.Port.Name
+		if port == "" {
+			port = fmt.Sprint(sb.Port.Number)
+		}
+		backend := "svc/" + model.Key(in.Namespace, sb.Name) + ":" + port
+		if seen[backend] {
+			continue
+		}
+		seen[backend] = true
+		args := finding.Args{"ingress": in.Key(), "rule": x.rule, "backend": backend}
+		s := k.Service(in.Namespace, sb.Name)
+		if s == nil {
+			args["why"] = "does not exist in namespace " + in.Namespace
+			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), "svc/" + model.Key(in.Namespace, sb.Name)},
+				in.Evidence(x.rule+" -> "+backend)))
+			continue
+		}
+		var sp *corev1.ServicePort
+		for i, q := range s.Spec.Ports {
+			if (sb.Port.Name != "" && q.Name == sb.Port.Name) || (sb.Port.Name == "" && q.Port == sb.Port.Number) {
+				sp = &s.Spec.Ports[i]
+			}
+		}
+		if sp == nil {
+			var have []string
+			for _, q := range s.Spec.Ports {
+				have = append(have, portString(q))
+			}
+			args["why"] = fmt.Sprintf("has no port %s (ports: %s)", port, strings.Join(have, ", "))
+			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), s.Ref()},
+				in.Evidence(x.rule+" -> "+backend), s.Evidence("ports")))
+			continue
+		}
+		// TKE's CLB ingress forwards to NodePorts unless direct access
+		// to pods (VPC-CNI) is enabled; a ClusterIP Service has none.
+		if isQcloud(in) && !direct && s.Spec.Type == corev1.ServiceTypeClusterIP {
+			args["why"] = "is type ClusterIP: the qcloud CLB ingress forwards to a NodePort (make it NodePort, or enable direct access with ingress.cloud.tencent.com/direct-access)"
+			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), s.Ref()},
+				in.Evidence(x.rule+" -> "+backend), s.Evidence("type: ClusterIP")))
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package checks
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+)
+
+// Service checks of the guide "Service 访问不通": a selector that selects
+// nothing, endpoints that are not ready, a targetPort the pods do not
+// serve.
+
+func init() {
+	Register(Check{
+		Name:  "kube-services",
+		IDs:   []string{"SVC_NO_ENDPOINTS", "SVC_SELECTOR_MATCHES_NO_POD", "SVC_TARGET_PORT_MISMATCH"},
+		Needs: needKube("Service"),
+		Run:   runServices,
+	})
+}
+
+// needKube names the cluster/ files a check cannot do without.
+func needKube(kinds ...string) func(c *model.Cluster) []finding.Inconclusive {
+	return func(c *model.Cluster) []finding.Inconclusive {
+		var out []finding.Inconclusive
+		for _, k := range kinds {
+			if !c.Kube.Has(k) {
+				out = append(out, finding.Inconclusive{Need: model.KubeFiles[k],
+					Why: fmt.Sprintf("no %s objects in the bundle (kubectl get %s -A -o yaml)", k, strings.ToLower(k)+"s")})
+			}
+		}
+		return out
+	}
+}
+
+// flowTargets lists the Services named by reported flows, so selectorless
+// Services are checked only when a customer reported traffic to them.
+func flowTargets(c *model.Cluster) map[*model.Service]bool {
+	out := map[*model.Service]bool{}
+	for _, f := range c.Flows {
+		if e, err := c.Resolve(f.To); err == nil && e.Service != nil {
+			out[e.Service] = true
+		}
+	}
+	return out
+}
+
+func runServices(p *Pass) {
+	c := p.Cluster
+	k := &c.Kube
+	haveEP := k.HasEndpointData()
+	havePods := k.Has("Pod")
+	if !haveEP {
+		p.Inconclusive(model.KubeFiles["EndpointSlice"], "", "endpoints not collected: cannot tell whether Services have ready endpoints (kubectl get endpointslices -A -o yaml)")
+	}
+	if !havePods {
+		p.Inconclusive(model.KubeFiles["Pod"], "", "pods not collected: cannot check Service selectors and target ports")
+	}
+	flowed := flowTargets(c)
+	for _, s := range k.Services {
+		if s.Spec.Type == corev1.ServiceTypeExternalName {
+			continue // a DNS CNAME: no endpoints by design
+		}
+		selector := len(s.Spec.Selector) > 0
+		var pods []*model.Pod
+		if selector && havePods {
+			pods = k.SelectPods(s.Namespace, s.Spec.Selector)
+			if len(pods) == 0 {
+				reportSelector(p, s)
+				continue // no endpoints follows from it
+			}
+		}
+		if haveEP && (selector || flowed[s]) {
+			checkEndpoints(p, s, pods)
+		}
+		if selector && havePods {
+			checkTargetPorts(p, s, pods)
+		}
+	}
+}
+
+func selectorString(sel map[string]string) string {
+	keys := make([]string, 0, len(sel))
+	for k := range sel {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + sel[k])
+	}
+	return b.String()
+}
+
+func reportSelector(p *Pass, s *model.Service) {
+	k := &p.Cluster.Kube
+	args := finding.Args{"service": s.Key(), "selector": selectorString(s.Spec.Selector), "namespace": s.Namespace}
+	objs := []string{s.Ref()}
+	ev := []finding.Evidence{s.Evidence("selector: " + args["selector"])}
+	// Hint: a pod of the namespace that carries the selector's keys with
+	// other values is usually the one meant (app=web vs app=web-v2).
+	if ps := k.PodsInNamespace(s.Namespace); len(ps) <= 20000 {
+		for _, pod := range ps {
+			diff, ok := labelDiff(pod.Labels, s.Spec.Selector)
+			if ok {
+				args["near"] = pod.Key()
+				args["differs"] = diff
+				objs = append(objs, pod.Ref())
+				ev = append(ev, pod.Evidence("labels: "+selectorString(pod.Labels)))
+				break
+			}
+		}
+	}
+	p.Report(finding.New("SVC_SELECTOR_MATCHES_NO_POD", args, objs, ev...))
+}
+
+// labelDiff says how labels miss sel when every selector key is present
+// and at most one value differs.
+func labelDiff(labels, sel map[string]string) (string, bool) {
+	var diff []string
+	for k, v := range sel {
+		lv, ok := labels[k]
+		if !ok {
+			return "", false
+		}
+		if lv != v {
+			diff = append(diff, fmt.Sprintf("%s=%s (selector wants %s)", k, lv, v))
+		}
+	}
+	if len(diff) != 1 {
+		return "", false
+	}
+	return diff[0], true
+}
+
+func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {
+	k := &p.Cluster.Kube
+	bs := k.Backends(s)
+	notReady := map[string]bool{}
+	for _, b := range bs {
+		if b.Ready {
+			return
+		}
+		notReady[b.IP.String()] = true
+	}
+	args := finding.Args{"service": s.Key()}
+	objs := []string{s.Ref()}
+	ev := []finding.Evidence{s.Evidence("")}
+	if sl := k.SlicesOf(s); len(sl) > 0 {
+		for _, es := range sl {
+			ev = append(ev, es.Evidence("endpointslice "+es.Name))
+		}
+	} else if e := k.EndpointsOf(s); e != nil {
+		ev = append(ev, e.Evidence("endpoints "+e.Name))
+	}
+	// why the selected pods are not endpoints: not ready, and the reason
+	var why []string
+	nr := 0
+	for _, pod := range pods {
+		if pod.Ready {
+			continue
+		}
+		nr++
+		if len(why) < 3 {
+			why = append(why, pod.Name+" "+podNotReadyReason(pod))
+			objs = append(objs, pod.Ref())
+			ev = append(ev, pod.Evidence("pod "+pod.Name+": "+podNotReadyReason(pod)))
+		}
+	}
+	if nr == 0 {
+		nr = len(notReady)
+	}
+	if nr > 0 {
+		args["notready"] = strconv.Itoa(nr)
+	}
+	if len(why) > 0 {
+		args["pods"] = strings.Join(why, "; ")
+	}
+	p.Report(finding.New("SVC_NO_ENDPOINTS", args, objs, ev...))
+}
+
+// podNotReadyReason is the status detail a support engineer looks at
+// first: phase, then a waiting/terminated container reason.
+func podNotReadyReason(p *model.Pod) string {
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			return "container " + cs.Name + " " + w.Reason
+		}
+		if t := cs.State.Terminated; t != nil && t.Reason != "" {
+			return "container " + cs.Name + " " + t.Reason
+		}
+		if !cs.Ready {
+			return "container " + cs.Name + " not ready (readiness probe)"
+		}
+	}
+	if p.Status.Phase != "" && p.Status.Phase != corev1.PodRunning {
+		return "phase " + string(p.Status.Phase)
+	}
+	return "not Ready"
+}
+
+// checkTargetPorts compares each Service port's targetPort with the
+// selected pods. A named targetPort must name a containerPort of the
+// same protocol, or the endpoint controller leaves the pod out
+// (podutil.FindPort). A numeric one need not be declared, so it is only
+// flagged when the pod declares ports of that protocol and none is it, or
+// when the pod is host-network and the node's sockets (ss.txt) show
+// nothing listening.
+func checkTargetPorts(p *Pass, s *model.Service, pods []*model.Pod) {
+	for _, sp := range s.Spec.Ports {
+		proto := sp.Protocol
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		tp := sp.TargetPort
+		if tp.Type == intstr.Int && tp.IntVal == 0 {
+			tp = intstr.FromInt32(sp.Port) // defaulted to port
+		}
+		var bad *model.Pod
+		var why, suggest string
+		count := 0
+		for _, pod := range pods {
+			w, sug := portProblem(p.Cluster, pod, tp, proto)
+			if w == "" {
+				continue
+			}
+			count++
+			if bad == nil {
+				bad, why, suggest = pod, w, sug
+			}
+		}
+		if bad == nil {
+			continue
+		}
+		args := finding.Args{"service": s.Key(), "port": portString(sp), "targetPort": tp.String(),
+			"pod": bad.Key(), "why": why, "suggest": suggest, "pods": strconv.Itoa(count), "selected": strconv.Itoa(len(pods))}
+		p.Report(finding.New("SVC_TARGET_PORT_MISMATCH", args, []string{s.Ref(), bad.Ref()},
+			s.Evidence(fmt.Sprintf("port %s targetPort %s", portString(sp), tp.String())),
+			bad.Evidence("containers' ports: "+declaredPorts(bad))))
+	}
+}
+
+func portString(sp corev1.ServicePort) string {
+	proto := sp.Protocol
+	if proto == "" {
+		proto = corev1.ProtocolTCP
+	}
+	if sp.Name != "" {
+		return fmt.Sprintf("%s(%d/%s)", sp.Name, sp.Port, proto)
+	}
+	return fmt.Sprintf("%d/%s", sp.Port, proto)
+}
+
+func declaredPorts(pod *model.Pod) string {
+	var out []string
+	for _, ct := range pod.Spec.Containers {
+		for _, cp := range ct.Ports {
+			proto := cp.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			s := fmt.Sprintf("%d/%s", cp.ContainerPort, proto)
+			if cp.Name != "" {
+				s = cp.Name + "=" + s
+			}
+			out = append(out, ct.Name+" "+s)
+		}
+	}
+	if len(out) == 0 {
+		return "none declared"
+	}
+	return strings.Join(out, ", ")
+}
+
+// portProblem says why pod does not serve target (empty when it does or
+// when the bundle cannot tell) and suggests the port it probably meant.
+func portProblem(c *model.Cluster, pod *model.Pod, target intstr.IntOrString, proto corev1.Protocol) (why, suggest string) {
+	var same []corev1.ContainerPort
+	for _, ct := range pod.Spec.Containers {
+		for _, cp := range ct.Ports {
+			pp := cp.Protocol
+			if pp == "" {
+				pp = corev1.ProtocolTCP
+			}
+			if pp != proto {
+				continue
+			}
+			if target.Type == intstr.String && cp.Name == target.StrVal {
+				return "", ""
+			}
+			if target.Type == intstr.Int && cp.ContainerPort == target.IntVal {
+				return "", ""
+			}
+			same = append(same, cp)
+		}
+	}
+	if len(same) == 1 {
+		if target.Type == intstr.String && same[0].Name != "" {
+			suggest = same[0].Name
+		} else {
+			suggest = strconv.Itoa(int(same[0].ContainerPort))
+		}
+	}
+	if target.Type == intstr.String {
+		return fmt.Sprintf("has no container port named %q for %s (declares %s), so it is never an endpoint of this port", target.StrVal, proto, declaredPorts(pod)), suggest
+	}
+	if pod.Spec.HostNetwork {
+		if l, ok := c.ListeningOn(pod.Spec.NodeName, pod.HostIP, int(target.IntVal), string(proto)); ok {
+			if l {
+				return "", ""
+			}
+			return fmt.Sprintf("is host-network and nothing on node %s listens on %d/%s (ss.txt)", pod.Spec.NodeName, target.IntVal, proto), suggest
+		}
+	}
+	if len(same) > 0 {
+		return fmt.Sprintf("declares container ports %s but not %d/%s", declaredPorts(pod), target.IntVal, proto), suggest
+	}
+	return "", ""
+}

@@ -1,0 +1,259 @@
+package checks
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/parsers/bundle"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const kubeBase = "../../testdata/kube/base"
+
+// edit changes the base cluster's files (bundle path → content).
+type edit func(t *testing.T, files map[string]string)
+
+// replace edits one file; the old text must be there, so a test cannot
+// silently stop testing its fault when the base changes.
+func replace(file, old, new string) edit {
+	return func(t *testing.T, files map[string]string) {
+		t.Helper()
+		if !strings.Contains(files[file], old) {
+			t.Fatalf("%s does not contain %q", file, old)
+		}
+		files[file] = strings.Replace(files[file], old, new, 1)
+	}
+}
+
+func put(file, content string) edit {
+	return func(t *testing.T, files map[string]string) { files[file] = content }
+}
+
+func drop(file string) edit {
+	return func(t *testing.T, files map[string]string) { delete(files, file) }
+}
+
+// kubeCluster loads the base cluster with edits applied, as a directory
+// bundle, through the real bundle reader and model loader.
+func kubeCluster(t *testing.T, edits ...edit) *model.Cluster {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(kubeBase, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, "README.md") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(kubeBase, p)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range edits {
+		e(t, files)
+	}
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return model.Load(b)
+}
+
+var kubeIDs = map[string]bool{
+	"SVC_NO_ENDPOINTS": true, "SVC_SELECTOR_MATCHES_NO_POD": true, "SVC_TARGET_PORT_MISMATCH": true,
+	"DNS_SERVICE_UNHEALTHY": true, "INGRESS_NO_MATCHING_RULE": true, "INGRESS_BACKEND_MISSING": true,
+	"NETPOL_DENIES_FLOW": true, "MASQ_HIDES_SOURCE": true,
+}
+
+// kubeFindings runs every check and keeps the kube group's findings
+// (other groups' checks may have their own opinion of the same bundle).
+func kubeFindings(t *testing.T, c *model.Cluster) []finding.Finding {
+	t.Helper()
+	var out []finding.Finding
+	for _, f := range Run(c).Findings {
+		if kubeIDs[f.ID] {
+			if err := finding.Render(&f, finding.EN); err != nil {
+				t.Errorf("render %s: %v", f.ID, err)
+			}
+			out = append(out, f)
+		}
+	}
+	for _, p := range c.Problems {
+		if strings.Contains(p.Message, "internal error") || strings.Contains(p.Message, "undeclared ID") {
+			t.Errorf("problem: %+v", p)
+		}
+	}
+	return out
+}
+
+func ids(fs []finding.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+const flowsFile = "flows.json"
+
+func flows(js string) edit { return put(flowsFile, js) }
+
+func TestKubeChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits []edit
+		want  []string          // IDs, sorted
+		args  map[string]string // args of the first finding that must match
+	}{
+		{name: "healthy cluster: no kube finding (selectorless, ExternalName and manual-endpoint Services included)"},
+		{name: "Service selector typo matches no pod, and the near-miss pod is named",
+			edits: []edit{replace("cluster/services.yaml", "selector:\n      app: web\n", "selector:\n      app: web-v2\n")},
+			want:  []string{"SVC_SELECTOR_MATCHES_NO_POD"},
+			args:  map[string]string{"service": "prod/web", "selector": "app=web-v2", "near": "prod/web-7d4b9c-abcde"}},
+		{name: "pod not ready (CrashLoopBackOff) leaves the Service without ready endpoints",
+			edits: []edit{
+				replace("cluster/endpointslices.yaml", "    - 172.16.0.71\n    conditions:\n      ready: true", "    - 172.16.0.71\n    conditions:\n      ready: false"),
+				replace("cluster/pods.yaml", "    hostIP: 10.0.1.6\n    phase: Running\n    podIP: 172.16.0.71", "    hostIP: 10.0.1.6\n    phase: Running\n    containerStatuses:\n    - name: api\n      ready: false\n      state:\n        waiting:\n          reason: CrashLoopBackOff\n    podIP: 172.16.0.71"),
+				replace("cluster/pods.yaml", "    - status: \"True\"\n      type: Ready\n    hostIP: 10.0.1.6\n    phase: Running\n    containerStatuses", "    - status: \"False\"\n      type: Ready\n    hostIP: 10.0.1.6\n    phase: Running\n    containerStatuses"),
+			},
+			want: []string{"SVC_NO_ENDPOINTS"},
+			args: map[string]string{"service": "prod/api", "notready": "1", "pods": "api-0 container api CrashLoopBackOff"}},
+		{name: "Endpoints object without slices: no ready address is no endpoints",
+			edits: []edit{drop("cluster/endpointslices.yaml"), put("cluster/endpoints.yaml", `apiVersion: v1
+kind: EndpointsList
+items:
+- metadata: {name: web, namespace: prod}
+  subsets:
+  - notReadyAddresses:
+    - ip: 172.16.0.10
+    ports:
+    - {name: http, port: 8080, protocol: TCP}
+`)},
+			// api and kube-dns have no Endpoints object at all now
+			want: []string{"DNS_SERVICE_UNHEALTHY", "DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS", "SVC_NO_ENDPOINTS", "SVC_NO_ENDPOINTS"}},
+		{name: "named targetPort that no container declares",
+			edits: []edit{replace("cluster/services.yaml", "targetPort: http", "targetPort: web")},
+			want:  []string{"SVC_TARGET_PORT_MISMATCH"},
+			args:  map[string]string{"service": "prod/web", "targetPort": "web", "suggest": "http", "pods": "2"}},
+		{name: "numeric targetPort 9091 while the container declares 9090",
+			edits: []edit{replace("cluster/services.yaml", "targetPort: 9090", "targetPort: 9091")},
+			want:  []string{"SVC_TARGET_PORT_MISMATCH"},
+			args:  map[string]string{"service": "prod/api", "targetPort": "9091", "suggest": "9090"}},
+		{name: "numeric targetPort on a pod that declares no ports is not judged",
+			edits: []edit{replace("cluster/pods.yaml", "      ports:\n      - containerPort: 9090\n        name: grpc\n        protocol: TCP\n", ""),
+				replace("cluster/services.yaml", "targetPort: 9090", "targetPort: 9091")}},
+		{name: "selectorless Service with empty manual endpoints is reported only when a flow targets it",
+			edits: []edit{replace("cluster/endpoints.yaml", "  subsets:\n  - addresses:\n    - ip: 10.0.3.20\n    ports:\n    - port: 3306\n      protocol: TCP\n", "  subsets: []\n")}},
+		{name: "selectorless Service with empty manual endpoints and a reported flow",
+			edits: []edit{replace("cluster/endpoints.yaml", "  subsets:\n  - addresses:\n    - ip: 10.0.3.20\n    ports:\n    - port: 3306\n      protocol: TCP\n", "  subsets: []\n"),
+				flows(`[{"from":"pod:default/client","to":"svc:prod/legacy-db:3306","proto":"tcp","symptom":"refused"}]`)},
+			want: []string{"SVC_NO_ENDPOINTS"}, args: map[string]string{"service": "prod/legacy-db"}},
+		{name: "DNS Service without port 53/TCP",
+			edits: []edit{replace("cluster/services.yaml", "    - name: dns-tcp\n      port: 53\n      protocol: TCP\n      targetPort: 53\n", "")},
+			want:  []string{"DNS_SERVICE_UNHEALTHY"},
+			args:  map[string]string{"service": "kube-system/kube-dns", "why": "it has no port 53/TCP (truncated answers over 512 bytes are retried over TCP and fail)"}},
+		{name: "CoreDNS pod not ready: DNS Service has no ready endpoints on 53/UDP and 53/TCP",
+			edits: []edit{replace("cluster/endpointslices.yaml", "    - 172.16.0.20\n    conditions:\n      ready: true", "    - 172.16.0.20\n    conditions:\n      ready: false")},
+			want:  []string{"DNS_SERVICE_UNHEALTHY", "DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS"},
+			args:  map[string]string{"service": "kube-system/kube-dns", "why": "port dns(53/UDP) has no ready endpoints (1 not ready)"}},
+		{name: "Corefile without the kubernetes plugin",
+			edits: []edit{replace("cluster/configmaps-kube-system.yaml", "kubernetes cluster.local", "file /etc/db cluster.local")},
+			want:  []string{"DNS_SERVICE_UNHEALTHY"}},
+		{name: "Ingress backend Service does not exist",
+			edits: []edit{replace("cluster/ingresses.yaml", "              name: web\n              port:\n                number: 80", "              name: web-svc\n              port:\n                number: 80")},
+			want:  []string{"INGRESS_BACKEND_MISSING"},
+			args:  map[string]string{"ingress": "prod/shop", "backend": "svc/prod/web-svc:80", "why": "does not exist in namespace prod", "rule": "shop.example.com/"}},
+		{name: "Ingress backend port is not a Service port",
+			edits: []edit{replace("cluster/ingresses.yaml", "number: 80", "number: 8080")},
+			want:  []string{"INGRESS_BACKEND_MISSING"},
+			args:  map[string]string{"backend": "svc/prod/web:8080", "why": "has no port 8080 (ports: http(80/TCP))"}},
+		{name: "qcloud Ingress to a ClusterIP Service without direct access",
+			edits: []edit{replace("cluster/ingresses.yaml", "              name: web\n              port:\n                name: http", "              name: api\n              port:\n                number: 9090")},
+			want:  []string{"INGRESS_BACKEND_MISSING"},
+			args:  map[string]string{"backend": "svc/prod/api:9090"}},
+		{name: "qcloud Ingress to a ClusterIP Service with direct access is fine",
+			edits: []edit{replace("cluster/ingresses.yaml", "              name: web\n              port:\n                name: http", "              name: api\n              port:\n                number: 9090"),
+				replace("cluster/ingresses.yaml", "      kubernetes.io/ingress.class: qcloud\n", "      kubernetes.io/ingress.class: qcloud\n      ingress.cloud.tencent.com/direct-access: \"true\"\n")}},
+		{name: "HTTP 404: the reported host matches no Ingress rule",
+			edits: []edit{flows(`[{"from":"ip:203.0.113.9","to":"ingress:prod/shop","proto":"tcp","symptom":"http-404","host":"www.example.com","path":"/"}]`)},
+			want:  []string{"INGRESS_NO_MATCHING_RULE"},
+			args:  map[string]string{"host": "www.example.com", "path": "/", "ingress": "prod/shop"}},
+		{name: "HTTP 404 reported for a host and path the Ingress does route",
+			edits: []edit{flows(`[{"from":"ip:203.0.113.9","to":"ingress:prod/shop","symptom":"http-404","host":"shop.example.com","path":"/cart/1"}]`)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := kubeCluster(t, tc.edits...)
+			fs := kubeFindings(t, c)
+			got := ids(fs)
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				for _, f := range fs {
+					t.Logf("%s %v: %s", f.ID, f.Objects, f.Message)
+				}
+				t.Fatalf("IDs = %v, want %v", got, tc.want)
+			}
+			if tc.args != nil {
+				f := fs[0]
+				for k, v := range tc.args {
+					if f.Args[k] != v {
+						t.Errorf("%s arg %s = %q, want %q (message: %s)", f.ID, k, f.Args[k], v, f.Message)
+					}
+				}
+			}
+			for _, f := range fs {
+				if len(f.Evidence) == 0 || f.Evidence[0].File == "" || f.Evidence[0].Line == 0 {
+					t.Errorf("%s without file+line evidence: %+v", f.ID, f.Evidence)
+				}
+				if f.Remedy == "" || strings.Contains(f.Message, "<no value>") {
+					t.Errorf("%s renders badly: %q / %q", f.ID, f.Message, f.Remedy)
+				}
+			}
+		})
+	}
+}
+
+// The golden report of one bundle with several faults at once.
+func TestKubeGolden(t *testing.T) {
+	c := kubeCluster(t,
+		replace("cluster/services.yaml", "selector:\n      app: web\n", "selector:\n      app: web-v2\n"),
+		replace("cluster/services.yaml", "targetPort: 9090", "targetPort: 9091"),
+		replace("cluster/ingresses.yaml", "number: 80", "number: 8080"),
+		flows(`[{"from":"ip:203.0.113.9","to":"ingress:prod/shop","symptom":"http-404","host":"shop.example.org","path":"/"}]`),
+	)
+	fs := kubeFindings(t, c)
+	got, _ := json.MarshalIndent(fs, "", "  ")
+	golden := "../../testdata/kube/golden/faults.json"
+	if *update {
+		os.MkdirAll(filepath.Dir(golden), 0o755)
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
+		t.Errorf("findings differ from %s (go test -run TestKubeGolden -update):\n%s", golden, got)
+	}
+}
