@@ -54,27 +54,85 @@ type Bundle struct {
 	temp  string   // temp dir to remove on Close ("" for directory bundles)
 	files []string // sorted
 	set   map[string]bool
+	lim   Limits
+
+	// capped problems: past maxEntryProblems only counted.
+	entryProblems, droppedProblems int
 }
+
+// maxEntryProblems bounds per-entry problems so a hostile archive of
+// 200k bad names does not make a 200k-line report.
+const maxEntryProblems = 100
 
 // ErrUnreadable means nothing at all could be read from the input.
 var ErrUnreadable = errors.New("bundle unreadable")
 
+// ErrTooLarge is returned by ReadFile for a file above its size limit
+// (only possible in directory bundles: archives are truncated on unpack).
+var ErrTooLarge = errors.New("file larger than the limit")
+
+// Options tune OpenWith. Zero fields take their defaults.
+type Options struct {
+	Limits Limits
+	// Progress, when set, is called while an archive is unpacked with the
+	// compressed bytes read so far and the archive's size, at most every
+	// 256 KiB and once at the end. Not called for directory bundles.
+	Progress func(done, total int64)
+	// TempDir is where the private root is created (default os.TempDir()).
+	TempDir string
+}
+
 // Open opens a bundle archive or directory.
 func Open(p string, lim Limits) (*Bundle, error) {
+	return OpenWith(p, Options{Limits: lim})
+}
+
+// withDefaults fills zero limits, so a caller setting one limit does not
+// accidentally set the others to zero.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.TotalBytes <= 0 {
+		l.TotalBytes = d.TotalBytes
+	}
+	if l.FileBytes <= 0 {
+		l.FileBytes = d.FileBytes
+	}
+	if l.PcapBytes <= 0 {
+		l.PcapBytes = d.PcapBytes
+	}
+	if l.Entries <= 0 {
+		l.Entries = d.Entries
+	}
+	if l.Ratio <= 0 {
+		l.Ratio = d.Ratio
+	}
+	return l
+}
+
+// OpenWith opens a bundle archive or directory with options. On error
+// nothing is left behind: the private temp root is removed.
+func OpenWith(p string, o Options) (*Bundle, error) {
+	lim := o.Limits.withDefaults()
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
-	b := &Bundle{Path: p}
-	if st.IsDir() {
+	b := &Bundle{Path: p, lim: lim}
+	switch {
+	case st.IsDir():
 		b.dir = p
-	} else {
-		tmp, err := os.MkdirTemp("", "tkesnap-bundle-")
+	case !st.Mode().IsRegular():
+		// A FIFO or device would block or never end.
+		return nil, fmt.Errorf("%w: %s is not a regular file or folder", ErrUnreadable, p)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("%w: %s is empty (0 bytes)", ErrUnreadable, p)
+	default:
+		tmp, err := os.MkdirTemp(o.TempDir, "tkesnap-bundle-")
 		if err != nil {
 			return nil, err
 		}
 		b.temp, b.dir = tmp, tmp
-		if err := b.extract(p, lim); err != nil {
+		if err := b.extract(p, st.Size(), lim, o.Progress); err != nil {
 			b.Close()
 			return nil, err
 		}
@@ -96,20 +154,30 @@ func Open(p string, lim Limits) (*Bundle, error) {
 // and never followed.
 func (b *Bundle) index() error {
 	var files []string
+	seen := 0
 	err := fs.WalkDir(b.root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
-			b.problem(name, err.Error())
+			b.entryProblem(name, err.Error())
 			return nil
 		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			b.problem(name, "symbolic link ignored")
-			return nil
+		// Archives were bounded on unpack; a folder given as the bundle
+		// is bounded here.
+		if seen++; b.temp == "" && seen > b.lim.Entries {
+			b.problem("", fmt.Sprintf("bundle folder has more than %d entries; the rest is ignored", b.lim.Entries))
+			return fs.SkipAll
 		}
-		if d.Type().IsRegular() {
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			// Never followed: a link may point anywhere on the host.
+			b.entryProblem(name, "symbolic link ignored (links are never followed)")
+		case d.Type().IsRegular():
 			files = append(files, name)
+		case !d.IsDir():
+			b.entryProblem(name, "special file ignored")
 		}
 		return nil
 	})
+	b.flushProblems()
 	if err != nil {
 		return err
 	}
@@ -164,6 +232,24 @@ func (b *Bundle) problem(file, msg string) {
 	b.Problems = append(b.Problems, Problem{File: file, Message: msg})
 }
 
+// entryProblem records a problem about one archive entry or folder item,
+// keeping at most maxEntryProblems of them.
+func (b *Bundle) entryProblem(file, msg string) {
+	if b.entryProblems >= maxEntryProblems {
+		b.droppedProblems++
+		return
+	}
+	b.entryProblems++
+	b.problem(file, msg)
+}
+
+func (b *Bundle) flushProblems() {
+	if b.droppedProblems > 0 {
+		b.problem("", fmt.Sprintf("%d more entries had problems (not listed)", b.droppedProblems))
+		b.droppedProblems = 0
+	}
+}
+
 // Problem records a problem found while reading a file of the bundle.
 func (b *Bundle) Problem(file, msg string) { b.problem(file, msg) }
 
@@ -181,15 +267,38 @@ func (b *Bundle) Open(name string) (io.ReadCloser, error) {
 	return b.root.Open(filepath.FromSlash(name))
 }
 
-// ReadFile reads a whole file; callers use it for text inputs, which the
-// extraction already bounded by Limits.FileBytes.
+// ReadFile reads a whole file, at most the per-file limit (Limits.FileBytes,
+// or PcapBytes for a capture). Archives were already truncated to it on
+// unpack; a bigger file in a directory bundle gives ErrTooLarge.
 func (b *Bundle) ReadFile(name string) ([]byte, error) {
 	f, err := b.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	limit := b.lim.fileLimit(name)
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return data, err
+	}
+	if int64(len(data)) > limit {
+		return data[:limit], fmt.Errorf("%s: %w (%d bytes)", name, ErrTooLarge, limit)
+	}
+	return data, nil
+}
+
+// fileLimit is the size bound for one file of the bundle.
+func (l Limits) fileLimit(name string) int64 {
+	if isCapture(name) {
+		return l.PcapBytes
+	}
+	return l.FileBytes
+}
+
+func isCapture(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ".pcapng") ||
+		strings.HasSuffix(n, ".pcap.gz") || strings.HasSuffix(n, ".pcapng.gz")
 }
 
 // Size returns a file's size in bytes.
@@ -241,13 +350,17 @@ func (b *Bundle) Glob(pattern string) []string {
 	return out
 }
 
-// Close releases the bundle and removes the private temp root.
+// Close releases the bundle and removes the private temp root. It is safe
+// to call more than once.
 func (b *Bundle) Close() error {
 	if b.root != nil {
 		b.root.Close()
+		b.root = nil
 	}
 	if b.temp != "" {
-		return os.RemoveAll(b.temp)
+		err := os.RemoveAll(b.temp)
+		b.temp = ""
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tgz writes a gzipped tar of the given entries (name → body; a body
+// starting with "->" makes a symlink to the rest).
+func tgz(t *testing.T, p string, entries [][2]string) {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, e := range entries {
+		h := &tar.Header{Name: e[0], Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(e[1]))}
+		if target, ok := strings.CutPrefix(e[1], "->"); ok {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, target, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			tw.Write([]byte(e[1]))
+		}
+	}
+	tw.Close()
+	gz.Close()
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAnalyzeExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	emptyDir := filepath.Join(dir, "empty")
+	os.Mkdir(emptyDir, 0o755)
+	notTar := filepath.Join(dir, "notes.tgz")
+	os.WriteFile(notTar, []byte("the customer attached a text file\n"), 0o644)
+	hostile := filepath.Join(dir, "hostile.tgz")
+	tgz(t, hostile, [][2]string{{"../../etc/cron.d/x", "* * * * * root true"}, {"passwd", "->/etc/passwd"}})
+	emptyTar := filepath.Join(dir, "empty.tgz")
+	tgz(t, emptyTar, nil)
+
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"unreadable input: a text file named .tgz", []string{"analyze", notTar}, 2},
+		{"unreadable input: every entry is hostile", []string{"analyze", hostile}, 2},
+		{"unreadable input: no such file", []string{"analyze", filepath.Join(dir, "missing.tgz")}, 2},
+		{"bad usage: unknown format", []string{"analyze", "--format", "pdf", emptyDir}, 2},
+		{"empty bundle folder reports nothing wrong", []string{"analyze", emptyDir}, 0},
+		{"empty archive reports nothing wrong", []string{"analyze", emptyTar}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report.json")
+			args := append(tc.args, "--format", "json", "-o", out, "--no-color")
+			if tc.args[1] == "--format" {
+				args = tc.args
+			}
+			if got := run(args); got != tc.want {
+				t.Errorf("tkesnap %s: exit %d, want %d", strings.Join(args, " "), got, tc.want)
+			}
+			if tc.want != 0 {
+				return
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r struct {
+				Schema string
+				Bundle struct{ Problems []struct{ Message string } }
+			}
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatalf("report is not JSON: %v", err)
+			}
+			if r.Schema != "tkesnap-report/v1" {
+				t.Errorf("schema %q", r.Schema)
+			}
+			found := false
+			for _, p := range r.Bundle.Problems {
+				found = found || strings.Contains(p.Message, "no files")
+			}
+			if !found {
+				t.Errorf("the report does not say the bundle is empty: %+v", r.Bundle.Problems)
+			}
+		})
+	}
+}
