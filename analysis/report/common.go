@@ -186,10 +186,10 @@ func flowTitle(t trace.Trace) string {
 func traceNote(w *words, t trace.Trace) string {
 	var parts []string
 	if t.Symptom != "" {
-		parts = append(parts, w.Symptom+": "+t.Symptom)
+		parts = append(parts, w.Symptom+w.Colon+t.Symptom)
 	}
 	if t.Reported != "" {
-		parts = append(parts, w.Reported+": "+t.Reported)
+		parts = append(parts, w.Reported+w.Colon+t.Reported)
 	}
 	if t.Agrees != nil {
 		if *t.Agrees {

@@ -69,7 +69,7 @@ func TestGoldenReportsInEveryFormatAndLanguage(t *testing.T) {
 }
 
 func TestRenderingIsDeterministic(t *testing.T) {
-	for _, format := range []string{"text", "md", "json"} {
+	for _, format := range []string{"text", "md", "json", "html"} {
 		a, b := fixture(), fixture()
 		// the same content given in another order renders the same bytes
 		for i, j := 0, len(b.Findings)-1; i < j; i, j = i+1, j-1 {

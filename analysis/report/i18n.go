@@ -17,8 +17,10 @@ import (
 type words struct {
 	Title, Summary, Findings, Traces, Inconclusive, Problems string
 	Bundle, Format, Nodes, None                              string
-	Severity, ID, FindingTitle, Objects, Evidence, Fix       string
-	Message, Branch, Symptom, Reported, Agrees, Disagrees    string
+	// Colon follows a label ("Fix: ", "处理建议：").
+	Colon                                                 string
+	Severity, ID, FindingTitle, Objects, Evidence, Fix    string
+	Message, Branch, Symptom, Reported, Agrees, Disagrees string
 	// trace table columns
 	Step, Where, Component, Detail, BeforeAfter, Decision string
 	// section names per severity, worst first
@@ -42,7 +44,7 @@ var labels = map[finding.Lang]*words{
 	finding.EN: {
 		Title: "tkesnap report", Summary: "Summary", Findings: "Findings", Traces: "Traces",
 		Inconclusive: "Inconclusive", Problems: "Bundle problems",
-		Bundle: "Bundle", Format: "format", Nodes: "nodes", None: "none",
+		Bundle: "Bundle", Format: "format", Nodes: "nodes", None: "none", Colon: ": ",
 		Severity: "Severity", ID: "ID", FindingTitle: "Title", Objects: "Objects", Evidence: "Evidence", Fix: "Fix",
 		Message: "Message", Branch: "branch", Symptom: "symptom", Reported: "reported", Agrees: "agrees", Disagrees: "does not agree",
 		Step: "#", Where: "Where", Component: "Component", Detail: "Detail", BeforeAfter: "Before → After", Decision: "Decision",
@@ -69,7 +71,7 @@ var labels = map[finding.Lang]*words{
 	finding.ZH: {
 		Title: "tkesnap 诊断报告", Summary: "结论", Findings: "发现的问题", Traces: "链路追踪",
 		Inconclusive: "无法判定（需补充采集）", Problems: "采集包问题",
-		Bundle: "采集包", Format: "格式", Nodes: "节点", None: "无",
+		Bundle: "采集包", Format: "格式", Nodes: "节点", None: "无", Colon: "：",
 		Severity: "级别", ID: "ID", FindingTitle: "问题", Objects: "相关对象", Evidence: "证据", Fix: "处理建议",
 		Message: "说明", Branch: "分支", Symptom: "现象", Reported: "用户反馈", Agrees: "一致", Disagrees: "不一致",
 		Step: "#", Where: "位置", Component: "组件", Detail: "详情", BeforeAfter: "处理前 → 处理后", Decision: "判定",
@@ -87,10 +89,10 @@ var labels = map[finding.Lang]*words{
 		Components: map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes"},
 		Collect:    `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
 		SummaryText: `{{- if .Flow}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
-{{- if .Title}}{{if .Flow}}原因{{else}}主要问题{{end}}：{{.Title}}{{if .Where}}（{{.Where}}）{{end}}。{{.Message}} 处理建议：{{.Remedy}}{{if .More}} 下文还有 {{.More}} 项发现（共 {{.Counts}}）。{{end}}
+{{- if .Title}}{{if .Flow}}原因{{else}}主要问题{{end}}：{{.Title}}{{if .Where}}（{{.Where}}）{{end}}。{{.Message}}处理建议：{{.Remedy}}{{if .More}}下文还有 {{.More}} 项发现（共 {{.Counts}}）。{{end}}
 {{- else if not .Flow}}{{if .Nodes}}在 {{.Nodes}} 个节点上{{end}}未发现问题。{{end}}
-{{- if .Inconclusive}} 有 {{.Inconclusive}} 项检查因缺少数据无法判定，请按“无法判定”一节补充采集。{{end}}
-{{- if .Problems}} 采集包存在 {{.Problems}} 个问题（文件无法读取或已损坏，见文末）。{{end}}`,
+{{- if .Inconclusive}}有 {{.Inconclusive}} 项检查因缺少数据无法判定，请按“无法判定”一节补充采集。{{end}}
+{{- if .Problems}}采集包存在 {{.Problems}} 个问题（文件无法读取或已损坏，见文末）。{{end}}`,
 		Failed: "在此失败", ExpandAll: "展开全部证据", CollapseAll: "收起全部证据", Generated: "由 tkesnap 生成",
 	},
 }

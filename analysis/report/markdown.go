@@ -25,8 +25,8 @@ func (r *Report) Markdown(out io.Writer) error {
 	if len(r.Bundle.Nodes) > 0 {
 		nodes = codeList(r.Bundle.Nodes)
 	}
-	p("**%s:** %s · %s %s · %s (%d): %s\n\n", mdText(w.Bundle), code(r.Bundle.Path), mdText(w.Format),
-		code(r.Bundle.Format), mdText(w.Nodes), len(r.Bundle.Nodes), nodes)
+	p("**%s%s** %s · %s %s · %s (%d)%s%s\n\n", mdText(w.Bundle), strings.TrimSpace(w.Colon), code(r.Bundle.Path), mdText(w.Format),
+		code(r.Bundle.Format), mdText(w.Nodes), len(r.Bundle.Nodes), w.Colon, nodes)
 
 	p("## %s\n\n%s\n\n", mdText(w.Summary), mdRich(r.Summary))
 
@@ -46,12 +46,12 @@ func (r *Report) Markdown(out io.Writer) error {
 			f := it.F
 			p("#### %d. %s %s\n\n", it.N, mdText(f.Title), code(f.ID))
 			p("%s\n\n", mdRich(f.Message))
-			p("**%s:** %s\n\n", mdText(w.Fix), mdRich(f.Remedy))
+			p("**%s%s** %s\n\n", mdText(w.Fix), strings.TrimSpace(w.Colon), mdRich(f.Remedy))
 			if len(f.Objects) > 0 {
-				p("**%s:** %s\n\n", mdText(w.Objects), codeList(f.Objects))
+				p("**%s%s** %s\n\n", mdText(w.Objects), strings.TrimSpace(w.Colon), codeList(f.Objects))
 			}
 			if len(f.Evidence) > 0 {
-				p("**%s:**\n\n", mdText(w.Evidence))
+				p("**%s%s**\n\n", mdText(w.Evidence), strings.TrimSpace(w.Colon))
 				for _, e := range f.Evidence {
 					p("- %s", code(location(e)))
 					if e.Excerpt != "" {

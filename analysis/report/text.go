@@ -74,7 +74,8 @@ func (t *textWriter) para(indent int, label, s string) {
 	lines := wrap(label+plain(s), t.o.Width-len(hang))
 	for i, l := range lines {
 		if i == 0 {
-			if label != "" && label != "- " && strings.HasPrefix(l, label) {
+			if label != "" && label != "- " && strings.HasPrefix(l, strings.TrimSpace(label)) {
+				label = strings.TrimSpace(label)
 				l = t.paint(ansiBold, label) + l[len(label):]
 			}
 			fmt.Fprintf(t.w, "%s%s\n", pad, l)
@@ -100,7 +101,7 @@ func (r *Report) Text(out io.Writer, o TextOptions) error {
 	if len(r.Bundle.Nodes) > 0 {
 		nodes = strings.Join(r.Bundle.Nodes, ", ")
 	}
-	t.para(0, "", fmt.Sprintf("%s: %s %s · %s (%d): %s", w.Bundle, w.Format, r.Bundle.Format, w.Nodes, len(r.Bundle.Nodes), nodes))
+	t.para(0, "", fmt.Sprintf("%s%s%s %s · %s (%d)%s%s", w.Bundle, w.Colon, w.Format, r.Bundle.Format, w.Nodes, len(r.Bundle.Nodes), w.Colon, nodes))
 
 	t.heading(w.Summary)
 	t.para(2, "", r.Summary)
@@ -161,12 +162,13 @@ func problemLine(p finding.Problem) string {
 func (t *textWriter) finding(it numbered) {
 	w, f := t.words, it.F
 	ind := 2 + len(strconv.Itoa(it.N)) + 2
-	head := fmt.Sprintf("%d. [%s] %s — %s", it.N, f.Severity, f.ID, f.Title)
+	sevName := w.SevName[f.Severity]
+	head := fmt.Sprintf("%d. [%s] %s — %s", it.N, sevName, f.ID, f.Title)
 	lines := wrap(head, t.o.Width-ind)
 	for i, l := range lines {
 		if i == 0 {
 			pre := fmt.Sprintf("%d. ", it.N)
-			tag := "[" + f.Severity.String() + "]"
+			tag := "[" + sevName + "]"
 			l = strings.Replace(l, pre+tag, pre+t.paint(t.sevColor(f.Severity), tag), 1)
 			l = strings.Replace(l, f.ID, t.paint(ansiBold, f.ID), 1)
 			fmt.Fprintf(t.w, "  %s\n", l)
@@ -175,12 +177,12 @@ func (t *textWriter) finding(it numbered) {
 		fmt.Fprintf(t.w, "%s%s\n", strings.Repeat(" ", ind), l)
 	}
 	t.para(ind, "", f.Message)
-	t.para(ind, w.Fix+": ", f.Remedy)
+	t.para(ind, w.Fix+w.Colon, f.Remedy)
 	if len(f.Objects) > 0 {
-		t.para(ind, w.Objects+": ", strings.Join(f.Objects, ", "))
+		t.para(ind, w.Objects+w.Colon, strings.Join(f.Objects, ", "))
 	}
 	if len(f.Evidence) > 0 {
-		fmt.Fprintf(t.w, "%s%s:\n", strings.Repeat(" ", ind), t.paint(ansiBold, w.Evidence))
+		fmt.Fprintf(t.w, "%s%s\n", strings.Repeat(" ", ind), t.paint(ansiBold, strings.TrimSpace(w.Evidence+w.Colon)))
 		for _, e := range f.Evidence {
 			t.para(ind+2, "- ", location(e))
 			if e.Excerpt != "" {
@@ -288,7 +290,7 @@ func (t *textWriter) stepTable(steps []trace.Step) {
 			if text != "" {
 				text += " — "
 			}
-			text += w.Evidence + ": " + ev
+			text += w.Evidence + w.Colon + ev
 		}
 		if text == "" {
 			continue

@@ -100,10 +100,26 @@ func tokens(s string, breakAfter string) []string {
 				out = append(out, s[start:i])
 				start = -1
 			}
-			out = append(out, s[i:i+utf8.RuneLen(r)])
+			tok := s[i : i+utf8.RuneLen(r)]
+			// Kinsoku: a line never starts with closing punctuation nor
+			// ends with opening punctuation (JIS X 4051 / GB/T 15834).
+			if n := len(out); n > 0 && strings.ContainsRune(noLineStart, r) && out[n-1] != " " {
+				out[n-1] += tok
+				continue
+			}
+			if n := len(out); n > 0 && strings.ContainsRune(noLineEnd, lastRune(out[n-1])) {
+				out[n-1] += tok
+				continue
+			}
+			out = append(out, tok)
 		default:
 			if start < 0 {
 				start = i
+				// glue a word to a preceding opening bracket "（"
+				if n := len(out); n > 0 && strings.ContainsRune(noLineEnd, lastRune(out[n-1])) {
+					start = i - len(out[n-1])
+					out = out[:n-1]
+				}
 			}
 			if breakAfter != "" && strings.ContainsRune(breakAfter, r) {
 				end := i + utf8.RuneLen(r)
@@ -134,4 +150,14 @@ func cutWidth(s string, max int) (string, int) {
 		w += rw
 	}
 	return s, w
+}
+
+const (
+	noLineStart = "。，、：；！？）」』】〉》”’…"
+	noLineEnd   = "（「『【〈《“‘"
+)
+
+func lastRune(s string) rune {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return r
 }

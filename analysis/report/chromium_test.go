@@ -1,0 +1,176 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"tkesnap/analysis/finding"
+)
+
+// The HTML report is checked in a real browser: Chromium loads the file
+// offline, runs our inline script under the page's Content Security
+// Policy, and must log nothing to the console (a CSP violation, a script
+// error, a blocked fetch all show up there). Slow and needs a browser, so
+// it runs when TKESNAP_CHROMIUM=1 (`make test` sets it, see lab/report.mk).
+// When chromium is missing it is installed with apt-get if we are root.
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("TKESNAP_CHROMIUM") == "" {
+		t.Skip("set TKESNAP_CHROMIUM=1 to test the HTML report in headless Chromium (make test does)")
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("chromium is not installed and we are not root to apt-get install it: apt-get install -y chromium")
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		t.Skip("chromium is not installed and there is no apt-get")
+	}
+	t.Log("installing chromium with apt-get (once)")
+	install := func() error {
+		cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", "chromium", "fonts-noto-cjk")
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Logf("apt-get install: %v\n%s", err, lastLines(out, 10))
+		}
+		return err
+	}
+	if install() != nil {
+		if out, err := exec.Command("apt-get", "update").CombinedOutput(); err != nil {
+			t.Skipf("apt-get update failed, cannot install chromium: %v\n%s", err, lastLines(out, 5))
+		}
+		if install() != nil {
+			t.Skip("apt-get could not install chromium")
+		}
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium still not found after apt-get install")
+	}
+	return p
+}
+
+func lastLines(b []byte, n int) string {
+	ls := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// runChromium runs headless Chromium on a local file with no network and
+// a throw-away profile; it returns stdout (the DOM for --dump-dom) and the
+// console messages found in its log.
+func runChromium(t *testing.T, bin, page string, args ...string) (string, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0"}
+	cmd := exec.CommandContext(ctx, bin, append(append(base, args...), "file://"+page)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, lastLines(stderr.Bytes(), 20))
+	}
+	var console []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, ":CONSOLE") {
+			console = append(console, l)
+		}
+	}
+	return stdout.String(), console
+}
+
+// screenshotHeight shows the summary, the findings table and the first
+// trace diagram of the fixture report.
+const screenshotHeight = "1400"
+
+func writePage(t *testing.T, r *Report, name string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	var b bytes.Buffer
+	if err := r.HTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestHTMLReportInHeadlessChromium(t *testing.T) {
+	bin := chromium(t)
+	for _, lang := range []finding.Lang{finding.EN, finding.ZH} {
+		t.Run(string(lang), func(t *testing.T) {
+			r := fixture()
+			r.Localize(lang)
+			page := writePage(t, r, "report-"+string(lang)+".html")
+			dom, console := runChromium(t, bin, page, "--dump-dom")
+			for _, c := range console {
+				t.Errorf("console: %s", c)
+			}
+			// our script ran (the CSP hash matches) and marked the page ready
+			if !regexp.MustCompile(`<html[^>]*data-ready="1"`).MatchString(dom) {
+				t.Error("the report's script did not run: CSP hash or script error")
+			}
+			if n := strings.Count(dom, `class="flow"`); n != 5 {
+				t.Errorf("%d flow diagrams in the DOM, want 5", n)
+			}
+			if !strings.Contains(dom, `class="hop fail"`) {
+				t.Error("no failing hop in the diagrams")
+			}
+			shot := filepath.Join(t.TempDir(), "report.png")
+			runChromium(t, bin, page, "--hide-scrollbars", "--screenshot="+shot, "--window-size=1280,1600")
+			png, err := os.ReadFile(shot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 20_000 {
+				t.Errorf("screenshot is not a rendered page (%d bytes)", len(png))
+			}
+			if *update && lang == finding.EN {
+				// docs/report.png, the README picture: the whole page
+				full := filepath.Join(t.TempDir(), "full.png")
+				runChromium(t, bin, page, "--hide-scrollbars", "--screenshot="+full, "--window-size=1100,"+screenshotHeight)
+				b, err := os.ReadFile(full)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile("../../docs/report.png", b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestHostileHTMLRunsNoScriptInChromium(t *testing.T) {
+	bin := chromium(t)
+	r := hostile()
+	r.Localize(finding.EN)
+	page := writePage(t, r, "hostile.html")
+	dom, console := runChromium(t, bin, page, "--dump-dom")
+	for _, c := range console {
+		t.Errorf("console: %s", c)
+	}
+	if n := strings.Count(dom, "<script"); n != 1 {
+		t.Errorf("%d script elements after parsing, want 1", n)
+	}
+	if strings.Contains(dom, "<img") {
+		t.Error("a hostile <img> became an element")
+	}
+}

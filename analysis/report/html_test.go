@@ -1,0 +1,102 @@
+package report
+
+import (
+	"bytes"
+	"html"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/trace"
+)
+
+// hostile is a report whose every bundle-derived string tries to break out
+// of its HTML context.
+func hostile() *Report {
+	x := `<script>alert(1)</script>"'><img src=x onerror=alert(2)>`
+	r := fixture()
+	r.Bundle.Path = x
+	r.Bundle.Nodes = append(r.Bundle.Nodes, x)
+	r.Findings = append(r.Findings, finding.New("SVC_NO_ENDPOINTS", finding.Args{"service": x}, []string{"svc/" + x},
+		finding.Evidence{File: x, Line: 1, Excerpt: "</pre></details>" + x}))
+	r.Traces = append(r.Traces, trace.Trace{From: x, To: "svc:" + x, Verdict: trace.Dropped, Reason: x,
+		Steps: []trace.Step{{At: x, Component: x, Detail: x, Before: x, After: x, Decision: x, Failed: true,
+			Evidence: map[string]any{"file": x, x: x}}}})
+	r.Inconclusive = append(r.Inconclusive, finding.Inconclusive{Need: x, Node: x, Why: x})
+	r.Bundle.Problems = append(r.Bundle.Problems, finding.Problem{File: x, Message: x})
+	return r
+}
+
+func TestHTMLEscapesHostileBundleContent(t *testing.T) {
+	for _, lang := range []finding.Lang{finding.EN, finding.ZH} {
+		r := hostile()
+		r.Localize(lang)
+		var b bytes.Buffer
+		if err := r.HTML(&b); err != nil {
+			t.Fatal(err)
+		}
+		page := b.String()
+		if n := strings.Count(page, "<script"); n != 1 {
+			t.Errorf("%s: %d <script> elements, want only ours", lang, n)
+		}
+		for _, bad := range []string{"<img", "</pre></details><"} {
+			if strings.Contains(page, bad) {
+				t.Errorf("%s: hostile %q reached the page unescaped", lang, bad)
+			}
+		}
+		if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("%s: hostile text is not shown escaped", lang)
+		}
+	}
+}
+
+func TestHTMLIsSelfContained(t *testing.T) {
+	r := fixture()
+	r.Localize(finding.EN)
+	page := string(render(t, r, "html"))
+	// no URL the browser would fetch: only the SVG namespace and fragment links
+	for _, m := range regexp.MustCompile(`(?i)(src|href)\s*=\s*"([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		if !strings.HasPrefix(m[2], "#") {
+			t.Errorf("external reference %s=%q", m[1], m[2])
+		}
+	}
+	if regexp.MustCompile(`(?i)url\((["']?)(https?:|//)`).MatchString(page) || strings.Contains(page, "@import") {
+		t.Error("stylesheet fetches something")
+	}
+	if !strings.Contains(page, "Content-Security-Policy") || !strings.Contains(html.UnescapeString(page), "default-src 'none'") {
+		t.Error("no Content-Security-Policy")
+	}
+}
+
+func TestHTMLDiagramMarksTheFailingHop(t *testing.T) {
+	r := fixture()
+	r.Localize(finding.EN)
+	page := string(render(t, r, "html"))
+	// one diagram per traced flow, branches included
+	if got := strings.Count(page, `<svg xmlns="http://www.w3.org/2000/svg" class="flow"`); got != 5 {
+		t.Errorf("%d diagrams, want 5 (the main failing flow under the summary, 2 traces, 2 branches)", got)
+	}
+	fail := regexp.MustCompile(`(?s)<g class="hop fail"><title>([^<]*)</title>.*?</g>`).FindAllStringSubmatch(page, -1)
+	if len(fail) != 2 {
+		t.Fatalf("%d failing hops drawn, want 2 (summary and trace 1)", len(fail))
+	}
+	if !strings.Contains(fail[0][1], "sg-node2") || !strings.Contains(fail[0][0], "Node security group blocks the pod CIDR") {
+		t.Errorf("failing hop is not sg-node2 with its reason: %s", fail[0][0])
+	}
+	if !strings.Contains(fail[0][0], `stroke="#c62828"`) {
+		t.Error("failing hop is not red")
+	}
+}
+
+func TestWriteFixtureHTML(t *testing.T) {
+	if p := os.Getenv("TKESNAP_WRITE_HTML"); p != "" {
+		r := fixture()
+		r.Localize(finding.Lang(os.Getenv("TKESNAP_LANG")))
+		if os.Getenv("TKESNAP_TRACES_ONLY") != "" {
+			r.Findings = r.Findings[:0]
+		}
+		os.WriteFile(p, render(t, r, "html"), 0o644)
+	}
+}
