@@ -201,6 +201,26 @@ items:
 			args:  map[string]string{"host": "www.example.com", "path": "/", "ingress": "prod/shop"}},
 		{name: "HTTP 404 reported for a host and path the Ingress does route",
 			edits: []edit{flows(`[{"from":"ip:203.0.113.9","to":"ingress:prod/shop","symptom":"http-404","host":"shop.example.com","path":"/cart/1"}]`)}},
+		{name: "NetworkPolicy admits only web into api: a client pod's flow to the api Service is denied",
+			edits: []edit{flows(`[{"from":"pod:default/client","to":"svc:prod/api:9090","proto":"tcp","symptom":"timeout"}]`)},
+			want:  []string{"NETPOL_DENIES_FLOW"},
+			args: map[string]string{"direction": "Ingress", "pod": "prod/api-0", "policies": "prod/api-from-web",
+				"flow": "pod/default/client → svc/prod/api (backend pod/prod/api-0) 9090/TCP", "denied": "1 of 1"}},
+		{name: "web pods reach api by DNS name and port name: allowed",
+			edits: []edit{flows(`[{"from":"pod:prod/web-7d4b9c-abcde","to":"dns:api:grpc","symptom":"timeout"}]`)}},
+		{name: "default-deny egress in the client's namespace",
+			edits: []edit{put("cluster/networkpolicies.yaml", `kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: deny-egress, namespace: default}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]
+    ports: [{port: 53, protocol: UDP}]
+`), flows(`[{"from":"pod:default/client","to":"svc:prod/web:80","symptom":"timeout"},{"from":"pod:default/client","to":"svc:kube-system/kube-dns:dns","proto":"udp"}]`)},
+			want: []string{"NETPOL_DENIES_FLOW"},
+			args: map[string]string{"direction": "Egress", "pod": "default/client", "policies": "default/deny-egress", "denied": "2 of 2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)
