@@ -221,6 +221,12 @@ spec:
 `), flows(`[{"from":"pod:default/client","to":"svc:prod/web:80","symptom":"timeout"},{"from":"pod:default/client","to":"svc:kube-system/kube-dns:dns","proto":"udp"}]`)},
 			want: []string{"NETPOL_DENIES_FLOW"},
 			args: map[string]string{"direction": "Egress", "pod": "default/client", "policies": "default/deny-egress", "denied": "2 of 2"}},
+		{name: "host-network exporter: targetPort 9100 but nothing listens on it on the node (ss.txt)",
+			edits: nodeExporter("9101"),
+			want:  []string{"SVC_TARGET_PORT_MISMATCH"},
+			args:  map[string]string{"service": "kube-system/node-exporter", "why": "is host-network and nothing on node 10.0.1.5 listens on 9100/TCP (ss.txt)"}},
+		{name: "host-network exporter listening on its targetPort",
+			edits: nodeExporter("9100")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)
@@ -275,5 +281,56 @@ func TestKubeGolden(t *testing.T) {
 	}
 	if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
 		t.Errorf("findings differ from %s (go test -run TestKubeGolden -update):\n%s", golden, got)
+	}
+}
+
+// nodeExporter adds a host-network pod serving a Service on targetPort
+// 9100 (declaring no container ports) and the node's ss.txt with a
+// listener on port.
+func nodeExporter(port string) []edit {
+	return []edit{
+		replace("cluster/pods.yaml", "kind: List\n", `- apiVersion: v1
+  kind: Pod
+  metadata:
+    labels: {app: node-exporter}
+    name: node-exporter-abcde
+    namespace: kube-system
+  spec:
+    hostNetwork: true
+    nodeName: 10.0.1.5
+    containers: [{name: exporter, image: node-exporter}]
+  status:
+    conditions: [{type: Ready, status: "True"}]
+    hostIP: 10.0.1.5
+    podIP: 10.0.1.5
+kind: List
+`),
+		replace("cluster/services.yaml", "kind: List\n", `- apiVersion: v1
+  kind: Service
+  metadata: {name: node-exporter, namespace: kube-system}
+  spec:
+    clusterIP: None
+    ports: [{name: metrics, port: 9100, targetPort: 9100}]
+    selector: {app: node-exporter}
+kind: List
+`),
+		replace("cluster/endpointslices.yaml", "kind: List\n", `- addressType: IPv4
+  apiVersion: discovery.k8s.io/v1
+  endpoints:
+  - addresses: [10.0.1.5]
+    conditions: {ready: true}
+    targetRef: {kind: Pod, name: node-exporter-abcde, namespace: kube-system}
+  kind: EndpointSlice
+  metadata:
+    labels: {kubernetes.io/service-name: node-exporter}
+    name: node-exporter-1
+    namespace: kube-system
+  ports: [{name: metrics, port: 9100, protocol: TCP}]
+kind: List
+`),
+		put("nodes/10.0.1.5/ss.txt", `tcp   LISTEN 0      4096   127.0.0.1:10248        0.0.0.0:*     users:(("kubelet",pid=1201,fd=20))
+tcp   LISTEN 0      4096           *:`+port+`           *:*     users:(("node_exporter",pid=3301,fd=3))
+tcp   ESTAB  0      0      10.0.1.5:9100    10.0.1.6:51234 users:(("node_exporter",pid=3301,fd=7))
+`),
 	}
 }
