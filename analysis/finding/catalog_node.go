@@ -38,7 +38,26 @@ func init() {
 				Title:   "Conntrack table full or dropping",
 				Message: `Node {{.node}}: {{.why}}.`,
 				Remedy:  `Raise net.netfilter.nf_conntrack_max on {{.node}} or reduce short-lived connections.`}}},
+		{ID: "BRIDGE_NF_DISABLED", Severity: Error, Group: "node", Guide: "节点内核参数",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Bridged pod traffic bypasses iptables",
+				Message: `Node {{.node}} has {{.key}} = {{.value}} while its pods sit on bridge {{.bridge}}: a pod calling a Service whose endpoint is another pod on the same bridge gets the reply straight from the pod IP and drops it.`,
+				Remedy:  `On {{.node}}: modprobe br_netfilter, then sysctl -w {{.key}}=1, and persist both (/etc/modules-load.d, /etc/sysctl.d).`}}},
+		{ID: "RP_FILTER_DROPS", Severity: Error, Group: "node", Guide: "节点间访问: 路由",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Reverse-path filter drops traffic from a peer's pods",
+				Message: `Node {{.node}} has strict reverse-path filtering ({{.key}} = {{.mode}}) on {{.iface}}, where traffic from {{.cidr}} (pods of {{.peer}}) arrives, but its route back to {{.cidr}} {{if .via}}is {{.via}}{{else}}is missing{{end}}; the kernel drops those packets.`,
+				Remedy:  `On {{.node}}: route {{.cidr}} back through {{.iface}}, or set {{.key}}=2 (loose) or 0.`}}},
 	} {
 		Register(e)
 	}
+	// Chinese texts of the IDs added here (catalog_zh.go holds the others).
+	Translate(ZH, "BRIDGE_NF_DISABLED", Text{
+		Title:   "桥接的 Pod 流量绕过了 iptables",
+		Message: `节点 {{.node}} 上 {{.key}} = {{.value}}，而 Pod 挂在网桥 {{.bridge}} 上：Pod 访问 Service 且后端是同一网桥上的另一个 Pod 时，回包直接以 Pod IP 返回，被客户端丢弃。`,
+		Remedy:  `在节点 {{.node}} 上执行 modprobe br_netfilter 和 sysctl -w {{.key}}=1，并持久化（/etc/modules-load.d、/etc/sysctl.d）。`})
+	Translate(ZH, "RP_FILTER_DROPS", Text{
+		Title:   "反向路径过滤丢弃了对端节点 Pod 的流量",
+		Message: `节点 {{.node}} 在 {{.iface}} 上开启了严格反向路径过滤（{{.key}} = {{.mode}}），来自 {{.cidr}}（{{.peer}} 的 Pod）的流量从该网卡进入，但回程路由{{if .via}}为 {{.via}}{{else}}不存在{{end}}，内核会丢弃这些报文。`,
+		Remedy:  `在节点 {{.node}} 上让 {{.cidr}} 的回程路由经过 {{.iface}}，或将 {{.key}} 设为 2（宽松）或 0。`})
 }

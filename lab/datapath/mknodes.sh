@@ -183,6 +183,18 @@ for spec in $NODES; do
 	cp "/tmp/dpl-resolv-$name" "$d/resolv.conf"
 	rm -f "/tmp/dpl-resolv-$name"
 done
+# conntrack-full: nf_conntrack_max is global (settable in the initial
+# namespace only) and filling 262144 entries is too slow for a lab run, so
+# this node is DERIVED from healthy-b's real capture: nf_conntrack_count
+# raised to 95% of nf_conntrack_max and drop/insert_failed counters set on
+# CPU 1, in the exact format the kernel printed them.
+d="$OUT/nodes/conntrack-full"
+rm -rf "$d"
+cp -r "$OUT/nodes/healthy-b" "$d"
+max=$(sed -n 's/^net.netfilter.nf_conntrack_max = //p' "$d/sysctl.txt")
+sed -i "s/^net.netfilter.nf_conntrack_count = .*/net.netfilter.nf_conntrack_count = $((max * 95 / 100))/" "$d/sysctl.txt"
+sed -i '2s/insert_failed=0 drop=0 early_drop=0/insert_failed=17 drop=2301 early_drop=12/' "$d/conntrack-stats.txt"
+
 # the Kubernetes Node objects (what kubectl get nodes -o yaml would say)
 mkdir -p "$OUT/cluster"
 {

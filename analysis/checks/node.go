@@ -1,0 +1,411 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/parsers/conntrack"
+	"tkesnap/parsers/netlink"
+)
+
+// Node datapath checks of the guide "网络无法访问": kernel forwarding,
+// bridge netfilter, reverse-path filtering, routes to the other nodes'
+// pod CIDRs and the conntrack table. Each reads one node's own view
+// (nodes/<name>/) and cites the file and line that decides it.
+
+func init() {
+	Register(Check{Name: "node-forwarding", IDs: []string{"IP_FORWARD_DISABLED", "BRIDGE_NF_DISABLED"},
+		Needs: needNodes, Run: runForwarding})
+	Register(Check{Name: "node-routes", IDs: []string{"NODE_ROUTE_MISSING", "RP_FILTER_DROPS"},
+		Needs: needNodes, Run: runNodeRoutes})
+	Register(Check{Name: "node-conntrack", IDs: []string{"CONNTRACK_TABLE_FULL"},
+		Needs: needNodes, Run: runConntrack})
+}
+
+// needNodes: every node check needs at least one nodes/<name>/ folder.
+// The text is the same for every node check so the report lists it once.
+func needNodes(c *model.Cluster) []finding.Inconclusive {
+	if len(c.Nodes) > 0 {
+		return nil
+	}
+	return []finding.Inconclusive{{Need: "nodes/<node>/", Why: "no node data in the bundle: run the collector with --node on the affected nodes"}}
+}
+
+func nodeRef(n *model.Node) string { return "node/" + n.Name }
+
+// sysctlEvidence cites one key of a node's sysctl.txt.
+func sysctlEvidence(n *model.Node, key string) (finding.Evidence, string, bool) {
+	v, ok := n.SysctlValue(key)
+	if !ok {
+		return finding.Evidence{File: n.Path(model.FileSysctl)}, "", false
+	}
+	return finding.Evidence{File: n.Path(model.FileSysctl), Line: v.Line, Excerpt: key + " = " + v.Value}, v.Value, true
+}
+
+func runForwarding(p *Pass) {
+	for _, n := range p.Cluster.Nodes {
+		if !n.HasFile(model.FileSysctl) {
+			p.Inconclusive(model.FileSysctl, n.Name, "IP forwarding and bridge netfilter settings unknown")
+			continue
+		}
+		// A node routes pod traffic between cbr0/ENIs and eth0: with
+		// ip_forward=0 the kernel drops every packet it would forward
+		// (ip_forward() is never reached; Documentation/networking/ip-sysctl.rst).
+		if ev, v, ok := sysctlEvidence(n, "net.ipv4.ip_forward"); ok && v == "0" {
+			p.Report(finding.New("IP_FORWARD_DISABLED",
+				finding.Args{"node": n.Name, "key": "net.ipv4.ip_forward", "value": v, "want": "1"},
+				[]string{nodeRef(n)}, ev))
+		}
+		checkBridgeNF(p, n)
+	}
+}
+
+// checkBridgeNF: pods on a Linux bridge reach a Service whose endpoint is
+// another pod of the same bridge; the DNAT happens in PREROUTING, but the
+// reply is bridged straight back. Only br_netfilter with
+// net.bridge.bridge-nf-call-iptables=1 passes bridged frames through
+// conntrack so the reply is un-NATed; otherwise the client gets a reply
+// from the pod IP and drops it (lab/datapath: brnf-off). The key is absent
+// when br_netfilter is not loaded, which has the same effect.
+func checkBridgeNF(p *Pass, n *model.Node) {
+	const key = "net.bridge.bridge-nf-call-iptables"
+	ev, v, ok := sysctlEvidence(n, key)
+	if ok && v != "0" {
+		return
+	}
+	if !n.HasFile(model.FileIPLink) {
+		p.Inconclusive(model.FileIPLink, n.Name, key+" is "+orAbsent(v, ok)+"; whether pods sit on a Linux bridge is unknown without ip -j -d link")
+		return
+	}
+	br := n.PodBridge()
+	if br == nil {
+		return // pods are not bridged (VPC-CNI ENI, ipvlan, eBPF): not needed
+	}
+	if !ok {
+		v = "absent (br_netfilter not loaded)"
+		ev.Excerpt = "no net.bridge.* keys in sysctl -a"
+	}
+	p.Report(finding.New("BRIDGE_NF_DISABLED",
+		finding.Args{"node": n.Name, "key": key, "value": v, "bridge": br.Name},
+		[]string{nodeRef(n)}, ev,
+		finding.Evidence{File: n.Path(model.FileIPLink), Line: br.Line, Excerpt: br.Name + " is a bridge with veth ports"}))
+}
+
+func orAbsent(v string, ok bool) string {
+	if !ok {
+		return "absent"
+	}
+	return v
+}
+
+// peer is another node whose pod CIDR this node must reach.
+type peer struct {
+	Name   string
+	IP     netip.Addr // InternalIP
+	CIDR   netip.Prefix
+	Source finding.Evidence
+}
+
+// kubeNodeOf finds the Kubernetes Node of a node folder: same name, or a
+// Node whose InternalIP is one of the folder's local addresses.
+func kubeNodeOf(c *model.Cluster, n *model.Node) *model.KNode {
+	if kn := c.Kube.Node(n.Name); kn != nil {
+		return kn
+	}
+	for _, kn := range c.Kube.Nodes {
+		for _, ip := range kn.InternalIPs {
+			if n.IsLocal(ip) {
+				return kn
+			}
+		}
+	}
+	return nil
+}
+
+// peers lists every node's pod CIDRs: from the Node objects
+// (spec.podCIDRs, GlobalRouter/host-gw/overlay), else from the other
+// node folders' pod bridges (the bridge's connected prefix). VPC-CNI
+// nodes have no pod CIDR: their pods are VPC addresses routed by the VPC.
+func peers(c *model.Cluster) []peer {
+	var out []peer
+	for _, kn := range c.Kube.Nodes {
+		var ip netip.Addr
+		if len(kn.InternalIPs) > 0 {
+			ip = kn.InternalIPs[0]
+		}
+		for _, cidr := range kn.PodCIDRs {
+			out = append(out, peer{Name: kn.Name, IP: ip, CIDR: cidr,
+				Source: kn.Source.Evidence("spec.podCIDR " + cidr.String())})
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, n := range c.Nodes {
+		br := n.PodBridge()
+		if br == nil {
+			continue
+		}
+		for _, a := range br.Addrs {
+			if a.Local.Is4() && a.Scope == "global" {
+				out = append(out, peer{Name: n.Name, IP: n.IfaceAddrs()[defaultDev(n)], CIDR: a.Prefix,
+					Source: finding.Evidence{File: n.Path(model.FileIPAddr), Line: a.Line, Excerpt: a.String()}})
+			}
+		}
+	}
+	return out
+}
+
+func defaultDev(n *model.Node) string {
+	r, ok := n.Route(netip.IPv4Unspecified())
+	if !ok {
+		return "eth0"
+	}
+	return r.Dev
+}
+
+func routeEvidence(n *model.Node, r model.RouteResult) finding.Evidence {
+	if r.Route.Line == 0 && r.Rule == nil {
+		return finding.Evidence{File: n.Path(model.FileIPRoute), Excerpt: "no route matches"}
+	}
+	if r.Route.Table == "rule "+r.Route.Type && r.Rule != nil {
+		return finding.Evidence{File: n.Path(model.FileIPRule), Line: r.Rule.Line, Excerpt: r.Rule.Excerpt}
+	}
+	return finding.Evidence{File: n.Path(model.FileIPRoute), Line: r.Route.Line, Excerpt: r.Route.String()}
+}
+
+func runNodeRoutes(p *Pass) {
+	c := p.Cluster
+	ps := peers(c)
+	for _, n := range c.Nodes {
+		if !n.HasFile(model.FileIPRoute) {
+			p.Inconclusive(model.FileIPRoute, n.Name, "routes to the other nodes' pod CIDRs unknown")
+			continue
+		}
+		if len(ps) == 0 {
+			p.Inconclusive("cluster/nodes.yaml", n.Name, "pod CIDRs of the nodes unknown (no Node objects with spec.podCIDR and no pod bridge on any node)")
+			continue
+		}
+		self := kubeNodeOf(c, n)
+		var own []netip.Prefix
+		for _, pr := range ps {
+			if (self != nil && pr.Name == self.Name) || pr.Name == n.Name {
+				own = append(own, pr.CIDR)
+			}
+		}
+		if len(own) == 0 {
+			if br := n.PodBridge(); br != nil {
+				for _, a := range br.Addrs {
+					own = append(own, a.Prefix)
+				}
+			}
+		}
+		for _, pr := range ps {
+			if (self != nil && pr.Name == self.Name) || pr.Name == n.Name || overlaps(own, pr.CIDR) {
+				continue
+			}
+			checkPeerRoute(p, n, pr, own)
+			checkRPFilter(p, n, self, pr)
+		}
+	}
+}
+
+func overlaps(ps []netip.Prefix, q netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Overlaps(q) {
+			return true
+		}
+	}
+	return false
+}
+
+// representative is an address inside a pod CIDR (the first pod address):
+// routes are prefixes, so any address of the CIDR decides for the usual
+// one-route-per-CIDR tables.
+func representative(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr()
+	if n := a.Next(); p.Contains(n) {
+		return n
+	}
+	return a
+}
+
+// checkPeerRoute looks up the peer's pod CIDR from the node itself and
+// from a local pod (source in the node's pod CIDR, arriving on the pod
+// bridge), as the kernel would, ip rules included.
+func checkPeerRoute(p *Pass, n *model.Node, pr peer, own []netip.Prefix) {
+	dst := representative(pr.CIDR)
+	q := model.RouteQuery{Dst: dst}
+	r := n.Lookup(q)
+	from := "the node"
+	if r.Delivers() && len(own) > 0 {
+		// traffic of the node's own pods may be policy-routed elsewhere
+		q = model.RouteQuery{Dst: dst, Src: representative(own[0])}
+		if br := n.PodBridge(); br != nil {
+			q.IIF = br.Name
+		}
+		r = n.Lookup(q)
+		from = "pods on the node"
+	}
+	if r.Delivers() {
+		return
+	}
+	if r.Undecidable != "" {
+		p.Inconclusive(model.FileIPRule, n.Name, "route to "+pr.CIDR.String()+" depends on "+r.Undecidable)
+		return
+	}
+	args := finding.Args{"node": n.Name, "cidr": pr.CIDR.String(), "peer": pr.Name, "from": from}
+	if r.Found || r.Rule != nil {
+		args["via"] = routeText(r)
+	}
+	p.Report(finding.New("NODE_ROUTE_MISSING", args, []string{nodeRef(n), "node/" + pr.Name},
+		routeEvidence(n, r), pr.Source))
+}
+
+func routeText(r model.RouteResult) string {
+	if r.Route.Table == "rule "+r.Route.Type && r.Rule != nil {
+		return "ip rule " + strconv.Itoa(r.Rule.Priority) + " (" + r.Rule.Action + ")"
+	}
+	return r.Route.String()
+}
+
+// checkRPFilter: packets from the peer's pods arrive on the interface
+// holding this node's InternalIP (the VPC, or the peer in host-gw mode,
+// sends them there). With strict reverse-path filtering (rp_filter 1 =
+// max(conf.all, conf.<dev>)) the kernel drops a packet when the route
+// back to its source does not leave by that interface
+// (fib_validate_source: the lookup uses iif lo, saddr and daddr swapped;
+// Documentation/networking/ip-sysctl.rst rp_filter). Loose mode (2) only
+// needs some route back.
+func checkRPFilter(p *Pass, n *model.Node, self *model.KNode, pr peer) {
+	if !n.HasFile(model.FileSysctl) || !n.HasFile(model.FileIPAddr) {
+		return // runForwarding already named sysctl.txt; without addresses nothing to say
+	}
+	in, local := arrivalIface(n, self)
+	if in == "" {
+		return
+	}
+	all, _, _ := n.Sysctl.Int("net.ipv4.conf.all.rp_filter")
+	dev, _, _ := n.Sysctl.Int("net.ipv4.conf." + sysctlIface(in) + ".rp_filter")
+	mode := max(all, dev)
+	if mode == 0 {
+		return
+	}
+	src := representative(pr.CIDR)
+	r := n.Lookup(model.RouteQuery{Dst: src, Src: local})
+	ok := r.Delivers()
+	if ok && mode == 1 {
+		ok = usesDev(r.Route, in)
+	}
+	if ok {
+		return
+	}
+	key := "net.ipv4.conf.all.rp_filter"
+	if dev >= all {
+		key = "net.ipv4.conf." + sysctlIface(in) + ".rp_filter"
+	}
+	ev, _, _ := sysctlEvidence(n, key)
+	args := finding.Args{"node": n.Name, "iface": in, "cidr": pr.CIDR.String(), "peer": pr.Name,
+		"mode": strconv.FormatInt(mode, 10), "key": key}
+	if r.Found {
+		args["via"] = r.Route.String()
+	}
+	p.Report(finding.New("RP_FILTER_DROPS", args, []string{nodeRef(n), "node/" + pr.Name}, ev, routeEvidence(n, r)))
+}
+
+// sysctl prints interface names with dots as slashes (eth0.100 → eth0/100).
+func sysctlIface(name string) string { return strings.ReplaceAll(name, ".", "/") }
+
+func usesDev(r netlink.Route, dev string) bool {
+	if r.Dev == dev {
+		return true
+	}
+	for _, nh := range r.Nexthops {
+		if nh.Dev == dev {
+			return true
+		}
+	}
+	return false
+}
+
+// arrivalIface is the interface owning the node's InternalIP (else the
+// default route's), and that address.
+func arrivalIface(n *model.Node, self *model.KNode) (string, netip.Addr) {
+	if self != nil {
+		for _, ip := range self.InternalIPs {
+			for _, l := range n.Links {
+				for _, a := range l.Addrs {
+					if a.Local == ip {
+						return l.Name, ip
+					}
+				}
+			}
+		}
+	}
+	dev := defaultDev(n)
+	if a, ok := n.IfaceAddrs()[dev]; ok {
+		return dev, a
+	}
+	return "", netip.Addr{}
+}
+
+// runConntrack: when nf_conntrack_count reaches nf_conntrack_max the
+// kernel drops new flows ("nf_conntrack: table full, dropping packet");
+// insert_failed and drop count packets lost to clashes (the UDP DNS race)
+// and to a full table since boot.
+func runConntrack(p *Pass) {
+	for _, n := range p.Cluster.Nodes {
+		if !n.HasFile(model.FileSysctl) && !n.HasFile(model.FileConntrackStats) {
+			p.Inconclusive(model.FileConntrackStats, n.Name, "conntrack usage unknown (collect conntrack -S and sysctl -a)")
+			continue
+		}
+		var why []string
+		var ev []finding.Evidence
+		if n.Sysctl != nil {
+			count, cv, okc := n.Sysctl.Int("net.netfilter.nf_conntrack_count")
+			maxv, mv, okm := n.Sysctl.Int("net.netfilter.nf_conntrack_max")
+			if !okc && n.ConntrackStats != nil && n.ConntrackStats.Count >= 0 {
+				count, okc = n.ConntrackStats.Count, true
+				cv.Line = n.ConntrackStats.CountLine
+			}
+			if okc && okm && maxv > 0 && count*10 >= maxv*9 {
+				why = append(why, fmt.Sprintf("nf_conntrack_count %d is %d%% of nf_conntrack_max %d", count, count*100/maxv, maxv))
+				ev = append(ev,
+					finding.Evidence{File: n.Path(model.FileSysctl), Line: cv.Line, Excerpt: "net.netfilter.nf_conntrack_count = " + strconv.FormatInt(count, 10)},
+					finding.Evidence{File: n.Path(model.FileSysctl), Line: mv.Line, Excerpt: "net.netfilter.nf_conntrack_max = " + mv.Value})
+			}
+		}
+		if s := n.ConntrackStats; s != nil {
+			for _, ctr := range []string{"drop", "early_drop", "insert_failed"} {
+				v, lines := s.Total(ctr)
+				if v == 0 {
+					continue
+				}
+				why = append(why, fmt.Sprintf("conntrack -S %s = %d since boot (on %d CPUs)", ctr, v, len(lines)))
+				sort.Ints(lines)
+				ev = append(ev, finding.Evidence{File: n.Path(model.FileConntrackStats), Line: lines[0],
+					Excerpt: fmt.Sprintf("%s=%d", ctr, s.CPUs[cpuAt(s.CPUs, lines[0])].Counters[ctr])})
+			}
+		}
+		if len(why) > 0 {
+			p.Report(finding.New("CONNTRACK_TABLE_FULL", finding.Args{"node": n.Name, "why": strings.Join(why, "; ")},
+				[]string{nodeRef(n)}, ev...))
+		}
+	}
+}
+
+func cpuAt(cpus []conntrackCPU, line int) int {
+	for i, c := range cpus {
+		if c.Line == line {
+			return i
+		}
+	}
+	return 0
+}
+
+type conntrackCPU = conntrack.CPUStats

@@ -1,0 +1,204 @@
+package checks
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/parsers/bundle"
+)
+
+// The lab bundle (lab/datapath/mknodes.sh) holds real captures of network
+// namespaces built as nodes, healthy and faulty; testdata/datapath/
+// lab-results.txt records which pod flows the kernel actually delivered.
+func loadBundle(t testing.TB, dir string) *model.Cluster {
+	t.Helper()
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return model.Load(b)
+}
+
+const labBundleDir = "../../testdata/datapath/bundle"
+
+// fired returns "node cidr/peer" keys of the findings with the given ID.
+func fired(res Result, id string) []string {
+	var out []string
+	for _, f := range res.Findings {
+		if f.ID != id {
+			continue
+		}
+		k := f.Args["node"]
+		if f.Args["cidr"] != "" {
+			k += " " + f.Args["cidr"]
+		}
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func findingsOf(res Result, id string) []finding.Finding {
+	var out []finding.Finding
+	for _, f := range res.Findings {
+		if f.ID == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// evidenceLine returns the text of the line a piece of evidence cites.
+func evidenceLine(t *testing.T, root string, ev finding.Evidence) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, ev.File))
+	if err != nil {
+		t.Fatalf("evidence file: %v", err)
+	}
+	lines := strings.Split(string(b), "\n")
+	if ev.Line < 1 || ev.Line > len(lines) {
+		t.Fatalf("evidence %s:%d out of range", ev.File, ev.Line)
+	}
+	return lines[ev.Line-1]
+}
+
+func TestNodeChecksOnLabNodesFireOnlyWhereTheKernelFailed(t *testing.T) {
+	res := Run(loadBundle(t, labBundleDir))
+	cases := []struct {
+		id   string
+		want []string
+	}{
+		// fwd-off: every ping through it failed
+		{"IP_FORWARD_DISABLED", []string{"fwd-off"}},
+		// brnf-off: the DNAT to a pod on the same bridge failed, healthy-a's worked
+		{"BRIDGE_NF_DISABLED", []string{"brnf-off"}},
+		// route-missing reached only healthy-a's pods; unreachable could not reach healthy-b's
+		{"NODE_ROUTE_MISSING", []string{
+			"route-missing 172.16.1.0/24", "route-missing 172.16.2.0/24", "route-missing 172.16.4.0/24",
+			"route-missing 172.16.5.0/24", "route-missing 172.16.6.0/24", "route-missing 172.16.7.0/24",
+			"unreachable 172.16.1.0/24"}},
+		// rp-strict and healthy-a could not ping each other's pods
+		{"RP_FILTER_DROPS", []string{"rp-strict 172.16.0.0/24"}},
+		{"CONNTRACK_TABLE_FULL", []string{"conntrack-full"}},
+	}
+	for _, c := range cases {
+		if got := fired(res, c.id); strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s fired on %q, want %q", c.id, got, c.want)
+		}
+	}
+	for _, in := range res.Inconclusive {
+		if strings.HasPrefix(in.Need, "ip-") || in.Need == model.FileSysctl {
+			t.Errorf("lab nodes have every file, got inconclusive %+v", in)
+		}
+	}
+}
+
+func TestIPForwardEvidenceCitesTheSysctlLine(t *testing.T) {
+	res := Run(loadBundle(t, labBundleDir))
+	fs := findingsOf(res, "IP_FORWARD_DISABLED")
+	if len(fs) != 1 {
+		t.Fatalf("%d findings", len(fs))
+	}
+	ev := fs[0].Evidence[0]
+	if ev.File != "nodes/fwd-off/sysctl.txt" || evidenceLine(t, labBundleDir, ev) != "net.ipv4.ip_forward = 0" {
+		t.Fatalf("%+v", ev)
+	}
+	if fs[0].Objects[0] != "node/fwd-off" {
+		t.Fatalf("%v", fs[0].Objects)
+	}
+}
+
+func TestUnreachableRouteIsCitedWithItsLine(t *testing.T) {
+	res := Run(loadBundle(t, labBundleDir))
+	for _, f := range findingsOf(res, "NODE_ROUTE_MISSING") {
+		switch f.Args["node"] {
+		case "unreachable":
+			ev := f.Evidence[0]
+			if ev.File != "nodes/unreachable/ip-route.json" || ev.Line != 1 || !strings.HasPrefix(ev.Excerpt, "unreachable 172.16.1.0/24") {
+				t.Errorf("%+v", ev)
+			}
+			if f.Args["peer"] != "healthy-b" || f.Evidence[1].File != "cluster/nodes.yaml" {
+				t.Errorf("peer evidence %+v %+v", f.Args, f.Evidence[1])
+			}
+		case "route-missing":
+			if f.Args["via"] != "" || f.Evidence[0].Excerpt != "no route matches" {
+				t.Errorf("no route at all: %+v", f)
+			}
+		}
+	}
+}
+
+func TestRPFilterNamesInterfaceAndReturnRoute(t *testing.T) {
+	res := Run(loadBundle(t, labBundleDir))
+	fs := findingsOf(res, "RP_FILTER_DROPS")
+	if len(fs) != 1 {
+		t.Fatalf("%d", len(fs))
+	}
+	a := fs[0].Args
+	if a["iface"] != "eth0" || a["mode"] != "1" || !strings.Contains(a["via"], "dev eth1") {
+		t.Fatalf("%v", a)
+	}
+	if l := evidenceLine(t, labBundleDir, fs[0].Evidence[0]); !strings.HasSuffix(l, "rp_filter = 1") {
+		t.Fatalf("%q", l)
+	}
+}
+
+func TestConntrackFullCitesCountMaxAndDrops(t *testing.T) {
+	res := Run(loadBundle(t, labBundleDir))
+	fs := findingsOf(res, "CONNTRACK_TABLE_FULL")
+	if len(fs) != 1 {
+		t.Fatalf("%d", len(fs))
+	}
+	why := fs[0].Args["why"]
+	for _, s := range []string{"94% of nf_conntrack_max", "drop = 2301", "insert_failed = 17"} {
+		if !strings.Contains(why, s) {
+			t.Errorf("why %q lacks %q", why, s)
+		}
+	}
+	var files []string
+	for _, ev := range fs[0].Evidence {
+		files = append(files, ev.File+":"+strings.Fields(evidenceLine(t, labBundleDir, ev))[0])
+	}
+	if !strings.Contains(strings.Join(files, " "), "nodes/conntrack-full/conntrack-stats.txt:cpu=1") {
+		t.Errorf("%v", files)
+	}
+}
+
+func TestNodeChecksSayWhatToCollectWhenFilesAreMissing(t *testing.T) {
+	dir := t.TempDir()
+	// a node folder with only its routes
+	src := filepath.Join(labBundleDir, "nodes", "fwd-off", "ip-route.json")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "nodes", "n1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nodes", "n1", "ip-route.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := Run(loadBundle(t, dir))
+	for _, id := range []string{"IP_FORWARD_DISABLED", "BRIDGE_NF_DISABLED", "NODE_ROUTE_MISSING", "RP_FILTER_DROPS", "CONNTRACK_TABLE_FULL"} {
+		if n := len(findingsOf(res, id)); n != 0 {
+			t.Errorf("%s fired without its inputs", id)
+		}
+	}
+	need := map[string]bool{}
+	for _, in := range res.Inconclusive {
+		if in.Node == "n1" {
+			need[in.Need] = true
+		}
+	}
+	for _, want := range []string{"sysctl.txt", "conntrack-stats.txt", "cluster/nodes.yaml"} {
+		if !need[want] {
+			t.Errorf("no inconclusive naming %s for n1: %v", want, res.Inconclusive)
+		}
+	}
+}
