@@ -11,32 +11,32 @@ func init() {
 		// 云上资源 / 安全组
 		"SG_NODEPORT_RANGE_BLOCKED": {
 			Title:   "节点安全组未放通 NodePort 端口段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}：{{.decision}}。`,
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .lb}}（负载均衡 {{.lb}}{{if .owner}}，{{.owner}}{{end}}）{{end}}：{{.decision}}。`,
 			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_POD_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通容器网段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通集群容器网段 {{.cidr}}：{{.decision}}。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}}集群容器网段 {{.cidr}} 的流量：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_VPC_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通 VPC 网段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.cidr}}（对端 {{.peer}}）的流量：{{.decision}}。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} {{.cidr}}（对端 {{.peer}}）的流量：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_MASTER_SUBNET_BLOCKED": {
 			Title:   "独立集群 Master 安全组未放通内网访问子网",
 			Message: `独立集群：Master {{.node}} 绑定的安全组 {{.sg}} 未放通 {{.cidr}} 访问 API Server 的 {{or .port "443"}} 端口：{{.decision}}。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的 TCP {{or .port "443"}}。`},
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的 TCP {{or .port "443"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_APISERVER_SOURCE_BLOCKED": {
 			Title:   "托管集群 API Server 访问来源未包含客户端",
 			Message: `托管集群：{{.endpoint}} API Server 访问地址只允许 {{.allowed}}，不包含客户端 {{.client}}。`,
 			Remedy:  `把 {{.client}}（或其所在子网）加入集群 {{.endpoint}} 访问地址的访问来源{{if .sg}}，或在安全组 {{.sg}} 中放通它{{end}}。`},
 		"SG_IDC_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通 IDC 网段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通 IDC 网段 {{.cidr}}：{{.decision}}。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} IDC 网段 {{.cidr}} 的流量：{{.decision}}。`,
+			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"CLB_SG_BLOCKS_LISTENER": {
 			Title:   "CLB 安全组未放通监听端口",
 			Message: `负载均衡 {{.lb}}{{if .owner}}（{{.owner}}）{{end}} 绑定的安全组 {{.sg}} 未放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}：{{.decision}}。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}。`},
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"NODE_NO_PUBLIC_BANDWIDTH": {
 			Title:   "承载公网 Service 的节点没有公网带宽",
 			Message: `节点 {{.node}}（{{.instance}}）承载公网 {{.service}}，但其 InternetMaxBandwidthOut = {{or .bandwidth "0"}}。`,
@@ -143,6 +143,10 @@ func init() {
 			Title:   "对端看到的是节点 IP 而不是 Pod IP",
 			Message: `{{.flow}} 发出时源地址为 {{.original}}，到达时变为 {{.natted}}（{{.capture}}）。`,
 			Remedy:  `如果对端需要看到 Pod IP，请把目的网段加入 ip-masq-agent 的 NonMasqueradeCIDRs。`},
+		"PCAP_LOST_BETWEEN_CAPTURES": {
+			Title:   "包在一个抓包点出现后没有到达下一个抓包点",
+			Message: `{{.flow}} 最后出现在 {{.from}}（{{.at}}，第 {{.packet}} 个包），没有到达 {{.to}}。`,
+			Remedy:  `包在 {{.from}} 和 {{.to}} 之间被丢弃：检查两者之间的安全组、路由和 iptables（跨 VPC 时还要检查 VPC 路由表和云联网）。`},
 		"PCAP_TRUNCATED": {
 			Title:   "抓包不完整或内核丢包",
 			Message: `{{.capture}}：{{.why}}。`,
