@@ -43,6 +43,13 @@ func init() {
 				Title:   "The peer sees the node IP, not the pod IP",
 				Message: `{{.flow}} left as {{.original}} and arrived as {{.natted}} ({{.capture}}).`,
 				Remedy:  `Add the destination CIDR to ip-masq-agent NonMasqueradeCIDRs if the peer must see pod IPs.`}}},
+		// Cross-capture: the same connection followed through captures on
+		// several nodes/netns (matched by TCP ISN or payload hash).
+		{ID: "PCAP_LOST_BETWEEN_CAPTURES", Severity: Error, Group: "capture", Guide: "抓包: 源节点/对端节点/Pod 内同时抓包",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Packet seen at one capture point never reached the next",
+				Message: `{{.flow}} was last seen at {{.from}} ({{.at}}, packet {{.packet}}) and never reached {{.to}}.`,
+				Remedy:  `It was dropped between {{.from}} and {{.to}}: check the security groups, routes and iptables between them (and VPC route tables/CCN for cross-VPC traffic).`}}},
 		{ID: "PCAP_TRUNCATED", Severity: Info, Group: "capture", Guide: "抓包",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Capture truncated or dropped packets",

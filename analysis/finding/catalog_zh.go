@@ -143,6 +143,10 @@ func init() {
 			Title:   "对端看到的是节点 IP 而不是 Pod IP",
 			Message: `{{.flow}} 发出时源地址为 {{.original}}，到达时变为 {{.natted}}（{{.capture}}）。`,
 			Remedy:  `如果对端需要看到 Pod IP，请把目的网段加入 ip-masq-agent 的 NonMasqueradeCIDRs。`},
+		"PCAP_LOST_BETWEEN_CAPTURES": {
+			Title:   "包在一个抓包点出现后没有到达下一个抓包点",
+			Message: `{{.flow}} 最后出现在 {{.from}}（{{.at}}，第 {{.packet}} 个包），没有到达 {{.to}}。`,
+			Remedy:  `包在 {{.from}} 和 {{.to}} 之间被丢弃：检查两者之间的安全组、路由和 iptables（跨 VPC 时还要检查 VPC 路由表和云联网）。`},
 		"PCAP_TRUNCATED": {
 			Title:   "抓包不完整或内核丢包",
 			Message: `{{.capture}}：{{.why}}。`,

@@ -1,0 +1,364 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/pcapflow"
+)
+
+// The guide asks for captures on the source node, the peer node and in
+// the pod's netns ("抓包"). Each capture is read on its own (what it shows:
+// unanswered SYNs, refusals, ICMP errors, DNS and HTTP errors, one-way
+// traffic, truncation), then all captures together: the same connection
+// matched across them says where a packet disappeared and whether its
+// source was SNATed on the way.
+
+func init() {
+	Register(Check{
+		Name: "captures",
+		IDs: []string{"PCAP_SYN_UNANSWERED", "PCAP_CONNECTION_REFUSED", "PCAP_ICMP_UNREACHABLE",
+			"PCAP_DNS_NO_RESPONSE", "PCAP_DNS_ERROR", "PCAP_HTTP_ERROR", "PCAP_ONE_WAY_TRAFFIC", "PCAP_TRUNCATED"},
+		Run: func(p *Pass) {
+			for _, c := range p.Cluster.Captures {
+				for _, f := range CaptureFindings(c) {
+					p.Report(f)
+				}
+			}
+		},
+	})
+	Register(Check{
+		Name: "captures-correlated",
+		IDs:  []string{"PCAP_SOURCE_NATTED", "PCAP_LOST_BETWEEN_CAPTURES"},
+		Run: func(p *Pass) {
+			if len(p.Cluster.Captures) < 2 {
+				return
+			}
+			for _, f := range CorrelationFindings(p.Cluster.Captures, CaptureOwners(p.Cluster)) {
+				p.Report(f)
+			}
+		},
+	})
+}
+
+// perID bounds findings of one ID from one capture: a scan or a flood
+// must not bury the report; the first ones in packet order are cited.
+const perID = 10
+
+// CaptureFindings is what one analyzed capture shows. The pcap command
+// uses it for files given on the command line.
+func CaptureFindings(c *model.Capture) []finding.Finding {
+	r := c.Result
+	if r == nil {
+		return nil
+	}
+	var out []finding.Finding
+	capture := c.File
+	objects := []string{"capture/" + c.File}
+	ev := func(pkts ...int) []finding.Evidence {
+		var e []finding.Evidence
+		for _, n := range pkts {
+			if len(e) == 5 {
+				break
+			}
+			e = append(e, finding.Evidence{File: c.File, Packet: n})
+		}
+		if len(e) == 0 {
+			e = append(e, finding.Evidence{File: c.File})
+		}
+		return e
+	}
+
+	// SYNs nobody answered, grouped by destination.
+	for i, g := range groupByDst(r.Unanswered) {
+		if i == perID {
+			break
+		}
+		worst := g[0]
+		syns := 0
+		var pk []int
+		for _, f := range g {
+			syns += f.SynCount
+			if f.SynCount > worst.SynCount {
+				worst = f
+			}
+		}
+		for _, a := range worst.SYNs {
+			pk = append(pk, a.Packet)
+		}
+		flow := worst.String()
+		if len(g) > 1 {
+			flow = fmt.Sprintf("%d connections %s → %s", len(g), worst.Orig.Addr, worst.Resp.AddrPort())
+		}
+		gaps := "none: a single SYN"
+		if gs := worst.SynGaps(); len(gs) > 0 {
+			gaps = durations(gs)
+		}
+		out = append(out, finding.New("PCAP_SYN_UNANSWERED", finding.Args{
+			"flow": flow, "count": itoa(syns), "gaps": gaps, "capture": capture,
+			"src": worst.Orig.Addr.String(), "dst": worst.Resp.AddrPort().String(),
+		}, objects, ev(pk...)...))
+	}
+
+	// Refused: RST to a SYN, or ICMP port unreachable.
+	n := 0
+	for _, g := range groupByDst(r.Refused) {
+		if n == perID {
+			break
+		}
+		f := g[0]
+		flow := f.String()
+		if len(g) > 1 {
+			flow = fmt.Sprintf("%d connections %s → %s", len(g), f.Orig.Addr, f.Resp.AddrPort())
+		}
+		out = append(out, finding.New("PCAP_CONNECTION_REFUSED", finding.Args{
+			"flow": flow, "how": fmt.Sprintf("RST from %s in answer to the SYN, packet %d", f.Resp.Addr, f.Reset),
+			"capture": capture, "dst": f.Resp.AddrPort().String(),
+		}, objects, ev(f.SYNs[0].Packet, f.Reset)...))
+		n++
+	}
+	nu := 0
+	for _, e := range r.ICMP {
+		switch {
+		case e.PortUnreachable() && n < perID:
+			n++
+			out = append(out, finding.New("PCAP_CONNECTION_REFUSED", finding.Args{
+				"flow": quoted(e), "how": fmt.Sprintf("ICMP port unreachable from %s, %d×", e.From, e.Count),
+				"capture": capture, "dst": quotedDst(e),
+			}, objects, ev(e.Packets...)...))
+		case e.Unreachable() && nu < perID:
+			nu++
+			out = append(out, finding.New("PCAP_ICMP_UNREACHABLE", finding.Args{
+				"from": e.From.String(), "what": e.What(), "flow": quoted(e), "capture": capture, "dst": quotedDst(e),
+			}, objects, ev(e.Packets...)...))
+		}
+	}
+
+	for i, d := range r.DNSNoResponse {
+		if i == perID {
+			break
+		}
+		out = append(out, finding.New("PCAP_DNS_NO_RESPONSE", finding.Args{
+			"count": itoa(d.Count), "name": d.Name, "server": d.Server.String(), "capture": capture,
+		}, objects, ev(d.Packets...)...))
+	}
+	for i, d := range r.DNSErrors {
+		if i == perID {
+			break
+		}
+		out = append(out, finding.New("PCAP_DNS_ERROR", finding.Args{
+			"server": d.Server.String(), "rcode": pcapflow.RcodeName(d.Rcode), "name": d.Name, "capture": capture,
+			"count": itoa(d.Count),
+		}, objects, ev(d.Packets...)...))
+	}
+	for i, h := range r.HTTPErrors {
+		if i == perID {
+			break
+		}
+		method := h.Method
+		if method == "" {
+			method = "(request not captured)"
+		}
+		out = append(out, finding.New("PCAP_HTTP_ERROR", finding.Args{
+			"count": itoa(h.Count), "status": itoa(h.Status), "method": method, "host": h.Host, "uri": h.URI,
+			"capture": capture, "server": h.Server.String(),
+		}, objects, ev(h.Packets...)...))
+	}
+	for i, f := range r.OneWay {
+		if i == perID {
+			break
+		}
+		out = append(out, finding.New("PCAP_ONE_WAY_TRAFFIC", finding.Args{
+			"flow": f.String(), "count": itoa(f.Orig.Pkts), "src": f.Orig.Addr.String(), "capture": capture,
+		}, objects, ev(f.FirstPkt, f.LastPkt)...))
+	}
+
+	// Truncation and drops: the capture may not show everything.
+	var why []string
+	var pk []int
+	if c.Info != nil && c.Info.Problem != "" {
+		why = append(why, c.Info.Problem)
+		pk = append(pk, r.Packets)
+	}
+	if c.Meta.Truncated {
+		why = append(why, fmt.Sprintf("the collector's size limit (%d bytes) cut the file", c.Meta.MaxBytes))
+	}
+	drops := c.Meta.KernelDrops
+	if c.Info != nil && c.Info.Dropped > drops {
+		drops = c.Info.Dropped
+	}
+	if drops > 0 {
+		why = append(why, fmt.Sprintf("%d packets dropped by the kernel while capturing", drops))
+	}
+	if r.HeaderCut > 0 {
+		why = append(why, fmt.Sprintf("%d packets cut inside their headers by the snap length", r.HeaderCut))
+		pk = append(pk, r.HeaderCutPackets...)
+	}
+	if len(why) > 0 {
+		e := ev(pk...)
+		if c.MetaFile != "" && (c.Meta.Truncated || c.Meta.KernelDrops > 0) {
+			e = append(e, finding.Evidence{File: c.MetaFile})
+		}
+		out = append(out, finding.New("PCAP_TRUNCATED", finding.Args{"capture": capture, "why": strings.Join(why, "; ")}, objects, e...))
+	}
+	return out
+}
+
+// groupByDst groups flows by responder address:port, in first-packet order.
+func groupByDst(fl []*pcapflow.Flow) [][]*pcapflow.Flow {
+	idx := map[netip.AddrPort]int{}
+	var out [][]*pcapflow.Flow
+	for _, f := range fl {
+		k := f.Resp.AddrPort()
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], f)
+	}
+	return out
+}
+
+func quoted(e pcapflow.ICMPEvent) string {
+	q := e.Quote
+	if !q.Valid {
+		return fmt.Sprintf("traffic from %s (the ICMP message quotes no packet)", e.To)
+	}
+	switch q.Proto {
+	case 6, 17:
+		return fmt.Sprintf("%s %s → %s", pcapflow.ProtoName(q.Proto), netip.AddrPortFrom(q.Src, q.SrcPort), netip.AddrPortFrom(q.Dst, q.DstPort))
+	}
+	return fmt.Sprintf("%s %s → %s", pcapflow.ProtoName(q.Proto), q.Src, q.Dst)
+}
+
+func quotedDst(e pcapflow.ICMPEvent) string {
+	q := e.Quote
+	if !q.Valid {
+		return e.From.String()
+	}
+	if q.Proto == 6 || q.Proto == 17 {
+		return netip.AddrPortFrom(q.Dst, q.DstPort).String()
+	}
+	return q.Dst.String()
+}
+
+// durations prints gaps like "1s, 2s, 4.1s".
+func durations(ns []int64) string {
+	var s []string
+	for _, d := range ns {
+		s = append(s, time.Duration(d).Round(time.Millisecond).String())
+	}
+	return strings.Join(s, ", ")
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+// CaptureOwners says which addresses each capture point holds: a pod
+// capture its pod's IPs, a node capture the node's own addresses (ip -j
+// addr) and the IPs of pods scheduled there. Captures of unknown owners
+// get none, and correlation falls back to the addresses they saw.
+func CaptureOwners(c *model.Cluster) []map[netip.Addr]bool {
+	out := make([]map[netip.Addr]bool, len(c.Captures))
+	for i, cp := range c.Captures {
+		m := map[netip.Addr]bool{}
+		if cp.Meta.Pod != "" {
+			ns, name, _ := strings.Cut(cp.Meta.Pod, "/")
+			if pod := c.Kube.Pod(ns, name); pod != nil {
+				for _, ip := range podIPs(pod) {
+					m[ip] = true
+				}
+			}
+		} else {
+			if n := c.Node(cp.Node); n != nil {
+				for _, a := range n.LocalAddrs() {
+					m[a] = true
+				}
+			}
+			for _, pod := range c.Kube.PodsOnNode(cp.Node) {
+				for _, ip := range podIPs(pod) {
+					m[ip] = true
+				}
+			}
+		}
+		out[i] = m
+	}
+	return out
+}
+
+func podIPs(p *model.Pod) []netip.Addr { return p.IPs }
+
+// CorrelationFindings follows connections through all captures: where a
+// connection was last seen when a capture that should have seen it did
+// not, and where its source address changed (SNAT/MASQUERADE). owners
+// may be nil (captures given on the command line).
+func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []finding.Finding {
+	var points []*pcapflow.Point
+	var idx []*model.Capture
+	for i, c := range caps {
+		if c.Result == nil {
+			continue
+		}
+		p := &pcapflow.Point{Name: c.Where(), Sigs: c.Result.Signatures, First: c.Result.First, Last: c.Result.Last}
+		if owners != nil && i < len(owners) {
+			p.Local = owners[i]
+		}
+		points = append(points, p)
+		idx = append(idx, c)
+	}
+	if len(points) < 2 {
+		return nil
+	}
+	var out []finding.Finding
+	lost, nat := 0, map[string]bool{}
+	for _, j := range pcapflow.Correlate(points) {
+		last := j.Seen[len(j.Seen)-1]
+		answered := false
+		for _, s := range j.Seen {
+			answered = answered || s.Sig.Answered
+		}
+		if len(j.Missing) > 0 && !answered && lost < perID {
+			lost++
+			lc := idx[last.Point]
+			for _, m := range j.Missing {
+				mc := idx[m]
+				at := time.Unix(0, last.Sig.Time).UTC().Format("15:04:05.000")
+				out = append(out, finding.New("PCAP_LOST_BETWEEN_CAPTURES", finding.Args{
+					"flow": sigFlow(j.Seen[0].Sig), "from": lc.Where(), "at": at, "packet": itoa(last.Sig.Packet), "to": mc.Where(),
+				}, []string{"capture/" + lc.File, "capture/" + mc.File},
+					finding.Evidence{File: lc.File, Packet: last.Sig.Packet}, finding.Evidence{File: mc.File}))
+			}
+		}
+		if j.NATed {
+			first := j.Seen[0]
+			for _, s := range j.Seen[1:] {
+				if s.Sig.Orig.Addr() == first.Sig.Orig.Addr() {
+					continue // only the port changed: not what PCAP_SOURCE_NATTED is about
+				}
+				key := first.Sig.Orig.Addr().String() + ">" + s.Sig.Orig.Addr().String() + ">" + s.Sig.Resp.String()
+				if nat[key] || len(nat) >= perID {
+					continue
+				}
+				nat[key] = true
+				fc, sc := idx[first.Point], idx[s.Point]
+				out = append(out, finding.New("PCAP_SOURCE_NATTED", finding.Args{
+					"flow": sigFlow(first.Sig), "original": first.Sig.Orig.String() + " at " + fc.Where(),
+					"natted": s.Sig.Orig.String() + " at " + sc.Where(), "capture": sc.File,
+				}, []string{"capture/" + fc.File, "capture/" + sc.File},
+					finding.Evidence{File: fc.File, Packet: first.Sig.Packet}, finding.Evidence{File: sc.File, Packet: s.Sig.Packet}))
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func sigFlow(s pcapflow.Sig) string {
+	return fmt.Sprintf("%s %s → %s", pcapflow.ProtoName(s.Proto), s.Orig, s.Resp)
+}
