@@ -45,7 +45,20 @@ func init() {
 				Title:   "Traffic is SNATed to the node IP (CIDR missing from NonMasqueradeCIDRs)",
 				Message: `Traffic from pods to {{.cidr}} leaves node {{.node}} SNATed to the node IP because {{.cidr}} is not in ip-masq-agent NonMasqueradeCIDRs ({{.nonmasq}}).`,
 				Remedy:  `Add {{.cidr}} to NonMasqueradeCIDRs in configmap kube-system/ip-masq-agent-config.`}}},
+		// The IP-MASQ-AGENT chain a node really has versus the configmap:
+		// the agent re-reads its config every ResyncInterval, and a node
+		// without a running agent keeps whatever chain it last had.
+		{ID: "MASQ_RULES_DIFFER", Severity: Warning, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
+			Texts: map[Lang]Text{EN: {
+				Title:   "ip-masq-agent rules on a node differ from its configmap",
+				Message: `On node {{.node}} the IP-MASQ-AGENT chain keeps the pod source for {{.rules}}, but the configmap lists {{.config}}{{if .missing}}; missing on the node: {{.missing}}{{end}}{{if .extra}}; only on the node: {{.extra}}{{end}}{{if .nomasq}}; the chain never masquerades (no final MASQUERADE rule or no jump from POSTROUTING){{end}}.`,
+				Remedy:  `Check that the ip-masq-agent pod runs on node {{.node}} and has re-read configmap kube-system/ip-masq-agent-config (it resyncs every ResyncInterval); restart it if the chain stays stale.`}}},
 	} {
 		Register(e)
 	}
+	Translate(ZH, "MASQ_RULES_DIFFER", Text{
+		Title:   "节点上的 ip-masq-agent 规则与其 ConfigMap 不一致",
+		Message: `节点 {{.node}} 上 IP-MASQ-AGENT 链对 {{.rules}} 保留 Pod 源地址，而 ConfigMap 中配置的是 {{.config}}{{if .missing}}；节点上缺少：{{.missing}}{{end}}{{if .extra}}；仅节点上存在：{{.extra}}{{end}}{{if .nomasq}}；该链从不做 MASQUERADE（没有末尾的 MASQUERADE 规则或 POSTROUTING 未跳转到该链）{{end}}。`,
+		Remedy:  `确认节点 {{.node}} 上的 ip-masq-agent Pod 正在运行并已重新读取 ConfigMap kube-system/ip-masq-agent-config（每个 ResyncInterval 同步一次）；若规则一直未更新，重启该 Pod。`,
+	})
 }

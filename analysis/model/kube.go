@@ -164,7 +164,8 @@ type Kube struct {
 	Corefile  *Corefile        // nil: no coredns configmap
 	KubeProxy *KubeProxyConfig // nil: no kube-proxy configmap
 
-	idx kubeIndex
+	idx        kubeIndex
+	masqChains map[string]*MasqChain // by nodes/<dir> name, filled lazily
 }
 
 type kubeIndex struct {
@@ -514,7 +515,11 @@ func (c *Cluster) loadKubeFile(f string) {
 		k.idx.present[o.Kind] = true
 		switch v := o.Obj.(type) {
 		case *corev1.Node:
-			k.Nodes = append(k.Nodes, newNode(v, src))
+			n, bad := newNode(v, src)
+			k.Nodes = append(k.Nodes, n)
+			if len(bad) > 0 {
+				c.Problem(f, o.Line, "node %s: %s not an address (redacted?); ignored", v.Name, strings.Join(bad, ", "))
+			}
 		case *corev1.Pod:
 			k.Pods = append(k.Pods, newPod(v, src))
 		case *corev1.Service:
@@ -573,11 +578,18 @@ func (c *Cluster) loadKubeVersion(f string) {
 	}
 }
 
-func newNode(v *corev1.Node, src Source) *KNode {
-	n := &KNode{Node: v, Source: src}
+// newNode parses a node's addresses and pod CIDRs; values that are not
+// addresses (support-bundle redaction writes "***HIDDEN***") are returned
+// in bad so the loader can report them.
+func newNode(v *corev1.Node, src Source) (n *KNode, bad []string) {
+	n = &KNode{Node: v, Source: src}
 	for _, a := range v.Status.Addresses {
+		if a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP {
+			continue
+		}
 		ip, err := netip.ParseAddr(a.Address)
 		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s %q", a.Type, a.Address))
 			continue
 		}
 		switch a.Type {
@@ -592,11 +604,14 @@ func newNode(v *corev1.Node, src Source) *KNode {
 		cidrs = []string{v.Spec.PodCIDR}
 	}
 	for _, s := range cidrs {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			n.PodCIDRs = append(n.PodCIDRs, p.Masked())
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("podCIDR %q", s))
+			continue
 		}
+		n.PodCIDRs = append(n.PodCIDRs, p.Masked())
 	}
-	return n
+	return n, bad
 }
 
 func newPod(v *corev1.Pod, src Source) *Pod {

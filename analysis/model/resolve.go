@@ -306,7 +306,11 @@ func (c *Cluster) bindServicePort(e *Endpoint, sv *Service, port string, strict 
 	for i := range sv.Spec.Ports {
 		p := &sv.Spec.Ports[i]
 		if (numErr == nil && int(p.Port) == n) || (numErr != nil && p.Name == port) {
-			if e.Protocol != "" && string(p.Protocol) != e.Protocol {
+			proto := string(p.Protocol)
+			if proto == "" {
+				proto = "TCP"
+			}
+			if e.Protocol != "" && proto != e.Protocol {
 				continue
 			}
 			sp = p
@@ -319,7 +323,11 @@ func (c *Cluster) bindServicePort(e *Endpoint, sv *Service, port string, strict 
 		}
 		var have []string
 		for _, p := range sv.Spec.Ports {
-			have = append(have, fmt.Sprintf("%s %d/%s", p.Name, p.Port, p.Protocol))
+			proto := p.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			have = append(have, fmt.Sprintf("%s %d/%s", p.Name, p.Port, proto))
 		}
 		return fmt.Errorf("%s: Service %s has no port %s (ports: %s)", e.Spec, sv.Key(), port, strings.Join(have, ", "))
 	}
