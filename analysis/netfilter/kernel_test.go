@@ -1,0 +1,229 @@
+package netfilter
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tkesnap/parsers/ipset"
+	"tkesnap/parsers/iptables"
+)
+
+// The kernel recordings: lab/netfilter/record.sh loaded each ruleset of
+// testdata/netfilter/rulesets into a network namespace, sent probes and
+// recorded the kernel's own rule-by-rule trace (xtables-monitor --trace)
+// and the packets that left the node. This test replays every probe
+// through the simulator and requires the same matched rules, verdict and
+// NAT result. Re-record with `make lab-record` (root).
+
+const kernelDir = "../../testdata/netfilter/kernel"
+
+type kernelProbe struct {
+	ID     int    `json:"id"`
+	Proto  string `json:"proto"`
+	Src    string `json:"src"`
+	Dst    string `json:"dst"`
+	From   string `json:"from"`
+	Events []struct {
+		Table   string `json:"table"`
+		Chain   string `json:"chain"`
+		Rule    int    `json:"rule"`
+		Verdict string `json:"verdict"`
+		Text    string `json:"text"`
+	} `json:"events"`
+	Packets []map[string]string `json:"packets"`
+	Egress  []struct {
+		Iface string `json:"iface"`
+		Src   string `json:"src"`
+		Dst   string `json:"dst"`
+	} `json:"egress"`
+}
+
+// labOptions describe the lab node (lab/netfilter/topology.sh).
+func labOptions(sets *ipset.Save) Options {
+	eth0, cni0 := netip.MustParseAddr("10.100.0.1"), netip.MustParseAddr("10.244.1.1")
+	podNet := netip.MustParsePrefix("10.244.1.0/24")
+	return Options{
+		LocalAddrs: []netip.Addr{eth0, cni0},
+		IfaceAddrs: map[string]netip.Addr{"eth0": eth0, "cni0": cni0},
+		Sets:       IPSets(sets),
+		Route: func(dst netip.Addr, _ uint32) (string, bool) {
+			if podNet.Contains(dst) {
+				return "cni0", true
+			}
+			return "eth0", true
+		},
+	}
+}
+
+func (p kernelProbe) packet(t *testing.T) Packet {
+	pk := Packet{Proto: p.Proto}
+	parse := func(s string) netip.AddrPort {
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			return ap
+		}
+		return netip.AddrPortFrom(netip.MustParseAddr(s), 0)
+	}
+	pk.Src, pk.Dst = parse(p.Src), parse(p.Dst)
+	if p.From == "local" {
+		pk.LocalOut = true
+	} else {
+		pk.InIface = p.From
+	}
+	return pk
+}
+
+// kernelVerdict: the last rule verdict if it dropped, else accepted.
+func (p kernelProbe) verdict() string {
+	if n := len(p.Events); n > 0 {
+		switch v := p.Events[n-1].Verdict; v {
+		case "DROP", "REJECT":
+			return v
+		}
+	}
+	return Accept
+}
+
+func (p kernelProbe) steps() string {
+	var b []string
+	for _, e := range p.Events {
+		b = append(b, fmt.Sprintf("%s/%s#%d", e.Table, e.Chain, e.Rule))
+	}
+	return strings.Join(b, " ")
+}
+
+func pathSteps(p Path) string {
+	var b []string
+	for _, s := range p.Steps {
+		if s.Table == "ipvs" {
+			continue
+		}
+		b = append(b, fmt.Sprintf("%s/%s#%d", s.Table, s.Chain, s.Rule))
+	}
+	return strings.Join(b, " ")
+}
+
+// natAgrees compares the kernel's egress packet (or, for packets delivered
+// locally or dropped, the last traced addresses) with the path's NAT.
+func natAgrees(k kernelProbe, p Path) (bool, string) {
+	if p.NAT == nil {
+		return false, "no NAT result"
+	}
+	gotSrc, gotDst := p.NAT.Src, p.NAT.Dst
+	var wantSrc, wantDst, why string
+	if len(k.Egress) > 0 && p.Verdict == Accept && p.Delivered != "local" {
+		e := k.Egress[0]
+		wantSrc, wantDst, why = e.Src, e.Dst, "egress on "+e.Iface
+		if p.OutIface != e.Iface {
+			return false, fmt.Sprintf("left via %s, simulated %s", e.Iface, p.OutIface)
+		}
+	} else if n := len(k.Packets); n > 0 {
+		last := k.Packets[n-1]
+		wantSrc, wantDst, why = last["SRC"], last["DST"], "last traced hook"
+		if k.Proto != "icmp" {
+			wantSrc += ":" + last["SPORT"]
+			wantDst += ":" + last["DPORT"]
+		}
+		if p.Verdict == Accept && p.Delivered == "local" {
+			// nat INPUT (SNAT) can rewrite the source after the last trace.
+			wantSrc = gotSrc
+		}
+	} else {
+		return true, ""
+	}
+	if p.NAT.RandomFully {
+		// --random-fully: only the address is determined.
+		wantSrc, _, _ = strings.Cut(wantSrc, ":")
+		gotSrc, _, _ = strings.Cut(gotSrc, ":")
+	}
+	if gotSrc != wantSrc || gotDst != wantDst {
+		return false, fmt.Sprintf("%s: kernel %s -> %s, simulated %s -> %s", why, wantSrc, wantDst, gotSrc, gotDst)
+	}
+	return true, ""
+}
+
+func TestSimulatorAgreesWithRecordedKernelTraces(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(kernelDir, "*"))
+	if len(dirs) == 0 {
+		t.Skip("no kernel recordings in " + kernelDir + " (run make lab-record as root)")
+	}
+	rulesets, probes, agreed, ambiguous := 0, 0, 0, 0
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		data, err := os.ReadFile(filepath.Join(dir, "probes.json"))
+		if err != nil {
+			continue
+		}
+		rulesets++
+		t.Run(name, func(t *testing.T) {
+			var rec struct{ Probes []kernelProbe }
+			if err := json.Unmarshal(data, &rec); err != nil {
+				t.Fatal(err)
+			}
+			rs, err := iptables.ParseFile(filepath.Join(dir, "iptables-save.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs.Problems) > 0 {
+				t.Errorf("kernel's own dump has parse problems: %v", rs.Problems)
+			}
+			var sets *ipset.Save
+			if s, err := ipset.ParseFile(filepath.Join(dir, "ipset.txt")); err == nil {
+				sets = s
+			}
+			sim := New(rs, labOptions(sets))
+			for _, k := range rec.Probes {
+				probes++
+				if len(k.Events) == 0 {
+					t.Errorf("probe %d %s %s->%s from %s: kernel traced nothing (lab problem: re-record)", k.ID, k.Proto, k.Src, k.Dst, k.From)
+					continue
+				}
+				res := sim.Simulate(k.packet(t))
+				want := k.steps()
+				var match *Path
+				for i := range res.Paths {
+					if pathSteps(res.Paths[i]) == want {
+						match = &res.Paths[i]
+						break
+					}
+				}
+				label := fmt.Sprintf("probe %d %s %s->%s from %s", k.ID, k.Proto, k.Src, k.Dst, k.From)
+				if match == nil {
+					var got []string
+					for _, p := range res.Paths {
+						got = append(got, pathSteps(p)+" => "+p.Verdict)
+					}
+					t.Errorf("%s: kernel matched\n   %s => %s\nsimulated paths:\n   %s", label, want, k.verdict(), strings.Join(got, "\n   "))
+					continue
+				}
+				if match.Verdict != k.verdict() {
+					t.Errorf("%s: kernel %s, simulated %s", label, k.verdict(), match.Verdict)
+					continue
+				}
+				if ok, why := natAgrees(k, *match); !ok {
+					t.Errorf("%s: NAT differs: %s", label, why)
+					continue
+				}
+				if len(res.UnknownMatches) == 0 && !res.Truncated {
+					sum := 0.0
+					for _, p := range res.Paths {
+						sum += p.Probability
+					}
+					if math.Abs(sum-1) > 1e-6 {
+						t.Errorf("%s: path probabilities sum to %v", label, sum)
+						continue
+					}
+				} else {
+					ambiguous++
+				}
+				agreed++
+			}
+		})
+	}
+	t.Logf("%d rulesets, %d probes, %d agree with the kernel (%d of them AMBIGUOUS with the kernel's path among the forks)", rulesets, probes, agreed, ambiguous)
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Records how the real kernel treats probe packets for each ruleset in
+# testdata/netfilter/rulesets: loads the ruleset into a lab node netns with
+# iptables-nft-restore, adds raw TRACE rules, runs `xtables-monitor --trace`
+# and tcpdump, sends the probes, and writes testdata/netfilter/kernel/<name>/
+#   iptables-save.txt   the ruleset as the kernel holds it (TRACE rules included)
+#   ipset.txt           ipset save, when the ruleset uses sets
+#   probes.json         per probe: the tuple, the kernel's rule-by-rule trace
+#                       (nft handles mapped to chain positions) and egress packets
+# The Go differential test (analysis/netfilter/kernel_test.go) replays them.
+# Needs root, iproute2, iptables (nft backend, xtables-monitor), nftables,
+# ipset, tcpdump, conntrack, python3.
+# Usage: lab/netfilter/record.sh [NAME...]   (default: every ruleset)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+rules=$root/testdata/netfilter/rulesets
+out=$root/testdata/netfilter/kernel
+p=tkslab
+if [ "$(id -u)" != 0 ]; then echo "record.sh: needs root (network namespaces)" >&2; exit 1; fi
+for t in ip iptables-nft-restore xtables-monitor nft tcpdump ipset python3; do
+  command -v "$t" >/dev/null || { echo "record.sh: $t missing (apt-get install iptables nftables ipset tcpdump iproute2)" >&2; exit 1; }
+done
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  for f in "$rules"/*.rules; do names+=("$(basename "$f" .rules)"); done
+fi
+tmp=$(mktemp -d)
+cleanup() {
+  if [ -n "${mon:-}" ]; then kill "$mon" 2>/dev/null || true; fi
+  if [ -n "${dump:-}" ]; then kill "$dump" 2>/dev/null || true; fi
+  "$here/topology.sh" down "$p"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+node() { ip netns exec "$p-node" "$@"; }
+for name in "${names[@]}"; do
+  echo "== $name"
+  "$here/topology.sh" up "$p"
+  dir=$out/$name
+  mkdir -p "$dir"
+  if [ -f "$rules/$name.ipset" ]; then node ipset restore < "$rules/$name.ipset"; fi
+  node iptables-nft-restore < "$rules/$name.rules"
+  # TRACE everything the node sees or sends (raw is the first table).
+  node iptables-nft -t raw -I PREROUTING 1 -j TRACE
+  node iptables-nft -t raw -I OUTPUT 1 -j TRACE
+  node iptables-nft-save > "$dir/iptables-save.txt"
+  if [ -f "$rules/$name.ipset" ]; then node ipset save > "$dir/ipset.txt"; else rm -f "$dir/ipset.txt"; fi
+  node nft -a -j list ruleset > "$tmp/nft.json"
+  node xtables-monitor --trace > "$tmp/trace.txt" 2>&1 & mon=$!
+  node tcpdump -i any -nn -v -l -U > "$tmp/egress.txt" 2>/dev/null & dump=$!
+  sleep 0.7
+  # Probe i gets source port 20000+i and IP ID 1000+i.
+  i=0
+  : > "$tmp/probes.txt"
+  for from in eth0 cni0 local; do : > "$tmp/send-$from.txt"; done
+  while read -r proto src dst from _; do
+    case "$proto" in ''|'#'*) continue ;; esac
+    i=$((i + 1))
+    dport=${dst#*:}; [ "$dport" = "$dst" ] && dport=0
+    echo "$proto $src $((20000 + i)) ${dst%%:*} $dport $((1000 + i))" >> "$tmp/send-$from.txt"
+    echo "$i $proto $src $((20000 + i)) ${dst%%:*} $dport $((1000 + i)) $from" >> "$tmp/probes.txt"
+  done < "$rules/$name.probes"
+  ip netns exec "$p-client" python3 "$here/probe.py" < "$tmp/send-eth0.txt"
+  ip netns exec "$p-pods" python3 "$here/probe.py" < "$tmp/send-cni0.txt"
+  node python3 "$here/probe.py" < "$tmp/send-local.txt"
+  sleep 1
+  kill "$mon" "$dump"; wait "$mon" "$dump" 2>/dev/null || true
+  mon='' dump=''
+  python3 "$here/collect.py" "$tmp/probes.txt" "$tmp/trace.txt" "$tmp/nft.json" "$tmp/egress.txt" > "$dir/probes.json"
+  echo "   $(grep -c '"id"' "$dir/probes.json") probes recorded"
+  "$here/topology.sh" down "$p"
+done

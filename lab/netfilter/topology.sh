@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Creates the lab: a "node" network namespace with two veth links, as a
+# Kubernetes node sees its world:
+#   eth0  10.100.0.1/24 <-> client netns eth0 10.100.0.2/24 (the VPC side)
+#   cni0  10.244.1.1/24 <-> pods netns   eth0 10.244.1.2/24 + pod IPs
+# Default route via 10.100.0.254 and the remote pod CIDR 10.244.2.0/24 via
+# 10.100.0.3, both with permanent neighbours so that forwarded packets leave
+# (and tcpdump sees them) without a real next hop.
+# Usage: topology.sh up PREFIX | topology.sh down PREFIX
+set -euo pipefail
+cmd=${1:?up|down} p=${2:-tks}
+node=$p-node client=$p-client pods=$p-pods
+down() {
+  for n in "$node" "$client" "$pods"; do ip netns del "$n" 2>/dev/null || true; done
+}
+if [ "$cmd" = down ]; then down; exit 0; fi
+down
+for n in "$node" "$client" "$pods"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip link add "$p-e0" netns "$node" type veth peer name "$p-c0" netns "$client"
+ip link add "$p-e1" netns "$node" type veth peer name "$p-p0" netns "$pods"
+ip -n "$node" link set "$p-e0" name eth0
+ip -n "$node" link set "$p-e1" name cni0
+ip -n "$client" link set "$p-c0" name eth0
+ip -n "$pods" link set "$p-p0" name eth0
+ip -n "$node" addr add 10.100.0.1/24 dev eth0
+ip -n "$node" addr add 10.244.1.1/24 dev cni0
+ip -n "$client" addr add 10.100.0.2/24 dev eth0
+ip -n "$pods" addr add 10.244.1.2/24 dev eth0
+for n in "$node" "$client" "$pods"; do ip -n "$n" link set eth0 up; done
+ip -n "$node" link set cni0 up
+ip -n "$client" route add default via 10.100.0.1
+# load-balancer IPs 10.100.0.200-207 are reached through the node
+ip -n "$client" route add 10.100.0.200/29 via 10.100.0.1
+ip -n "$pods" route add default via 10.244.1.1
+ip -n "$node" neigh add 10.100.0.254 lladdr 02:00:00:00:00:fe dev eth0 nud permanent
+ip -n "$node" neigh add 10.100.0.3 lladdr 02:00:00:00:00:03 dev eth0 nud permanent
+ip -n "$node" route add default via 10.100.0.254
+for i in $(seq 200 207); do ip -n "$node" neigh add "10.100.0.$i" lladdr "02:00:00:00:00:$(printf %02x "$i")" dev eth0 nud permanent; done
+ip -n "$node" route add 10.244.2.0/24 via 10.100.0.3
+# pod IPs answer ARP in the pods netns
+for i in $(seq 3 99); do ip -n "$pods" addr add "10.244.1.$i/32" dev eth0; done
+for n in "$node" "$client" "$pods"; do ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
+ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$node" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+ip netns exec "$node" sysctl -qw net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.cni0.rp_filter=0
+# kube-proxy sets route_localnet so that 127.0.0.1:NodePort can be DNATed.
+ip netns exec "$node" sysctl -qw net.ipv4.conf.all.route_localnet=1
+ip netns exec "$node" sysctl -qw net.ipv4.conf.all.accept_local=1
+for n in "$client" "$pods"; do ip netns exec "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0; done
