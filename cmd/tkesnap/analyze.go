@@ -54,7 +54,9 @@ func init() {
 			Use:   "analyze BUNDLE",
 			Short: "Analyze a bundle and explain why flows fail",
 			Example: `  tkesnap analyze bundle.tgz
-  tkesnap analyze bundle.tgz --format markdown -o report.md
+  tkesnap analyze bundle.tgz --format markdown -o report.md   # paste into the ticket
+  tkesnap analyze bundle.tgz --format html -o report.html     # one file, works offline
+  tkesnap analyze bundle.tgz --lang zh --no-color
   tkesnap analyze bundle.tgz --flow pod:default/web-0=svc:default/api:80`,
 			Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
@@ -66,7 +68,9 @@ func init() {
 		fl.StringArrayVar(&o.flows, "flow", nil, "a failing flow FROM=TO to trace (repeatable), in addition to flows.json")
 		fl.BoolVar(&o.noColor, "no-color", false, "never color the text report")
 		fl.StringVar(&o.lang, "lang", "", "report language: en or zh (default from LANG, else en)")
-		fl.BoolVarP(&o.quiet, "quiet", "q", false, "print only the report")
+		fl.BoolVarP(&o.quiet, "quiet", "q", false, "print only the report (no progress bars)")
+		_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "markdown", "json", "html"}, cobra.ShellCompDirectiveNoFileComp))
+		_ = cmd.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions([]string{"en", "zh"}, cobra.ShellCompDirectiveNoFileComp))
 		return cmd
 	})
 }
@@ -81,11 +85,15 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	if err != nil {
 		return err
 	}
-	b, err := o.open(path)
+	pr := progressFor(o.quiet)
+	defer pr.wait()
+	b, err := o.openWith(path, pr)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	stop := pr.spin(loadLabel(b))
+	defer stop()
 	c := model.Load(b)
 	for _, f := range o.flows {
 		from, to, ok := strings.Cut(f, "=")
@@ -96,6 +104,8 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	}
 	res := checks.Run(c)
 	traces := traceFlows(c)
+	stop()
+	pr.wait() // the bars are done before the report is printed
 	r := report.New(c, path, res.Findings, traces, res.Inconclusive, lang)
 
 	var w io.Writer = cmd.OutOrStdout()

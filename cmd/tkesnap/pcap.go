@@ -7,7 +7,10 @@ func init() {
 		return &cobra.Command{
 			Use:   "pcap BUNDLE|FILE...",
 			Short: "Summarize captures and filter packets with Wireshark display filters",
-			RunE:  func(cmd *cobra.Command, args []string) error { return notYet("pcap") },
+			Example: `  tkesnap pcap bundle.tgz
+  tkesnap pcap bundle.tgz --filter 'tcp contains "lbtest"'
+  tkesnap pcap capture.pcap --format json`,
+			RunE: func(cmd *cobra.Command, args []string) error { return notYet("pcap") },
 		}
 	})
 }
