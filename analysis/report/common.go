@@ -212,3 +212,26 @@ func stepColumns(steps []trace.Step) (detail, move, decision, evidence bool) {
 	}
 	return
 }
+
+// clipExcerpt keeps at most max lines of an evidence excerpt (and at most
+// 400 columns per line): checks quote a rule or a few lines, but a report
+// must stay readable even when a bundle file is one huge line.
+func clipExcerpt(s string, max int) string {
+	s = strings.TrimRight(s, "\n")
+	lines := strings.Split(s, "\n")
+	more := 0
+	if len(lines) > max {
+		more = len(lines) - max
+		lines = lines[:max]
+	}
+	for i, l := range lines {
+		if len(l) > 400 {
+			c, _ := cutWidth(l, 400)
+			lines[i] = c + "…"
+		}
+	}
+	if more > 0 {
+		lines = append(lines, fmt.Sprintf("… (%d more lines)", more))
+	}
+	return strings.Join(lines, "\n")
+}

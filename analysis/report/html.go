@@ -33,14 +33,15 @@ const htmlScript = `document.addEventListener("DOMContentLoaded",function(){` +
 
 var (
 	htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-		"rich":   segments,
-		"lower":  strings.ToLower,
-		"inc":    func(i int) int { return i + 1 },
-		"loc":    location,
-		"stepev": stepEvidence,
-		"move":   transition,
-		"sev":    func(s finding.Severity) string { return s.String() },
-		"comp":   func(w *words, c string) string { return w.component(c) },
+		"rich":    segments,
+		"lower":   strings.ToLower,
+		"inc":     func(i int) int { return i + 1 },
+		"loc":     location,
+		"stepev":  stepEvidence,
+		"move":    transition,
+		"sev":     func(s finding.Severity) string { return s.String() },
+		"comp":    func(w *words, c string) string { return w.component(c) },
+		"excerpt": func(s string) string { return clipExcerpt(s, 200) },
 	}).Parse(htmlSource))
 	htmlCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" + scriptHash() + "'"
 )

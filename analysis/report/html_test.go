@@ -100,3 +100,14 @@ func TestWriteFixtureHTML(t *testing.T) {
 		os.WriteFile(p, render(t, r, "html"), 0o644)
 	}
 }
+
+func TestHugeExcerptsAreClipped(t *testing.T) {
+	r := fixture()
+	r.Findings[0].Evidence = []finding.Evidence{{File: "nodes/n/iptables-save.txt", Line: 1, Excerpt: strings.Repeat("-A KUBE-SERVICES -j ACCEPT\n", 5000)}}
+	r.Localize(finding.EN)
+	for format, limit := range map[string]int{"text": 30_000, "md": 30_000, "html": 60_000} {
+		if n := len(render(t, r, format)); n > limit {
+			t.Errorf("%s: %d bytes for one huge excerpt", format, n)
+		}
+	}
+}

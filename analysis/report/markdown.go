@@ -54,11 +54,11 @@ func (r *Report) Markdown(out io.Writer) error {
 				p("**%s%s**\n\n", mdText(w.Evidence), strings.TrimSpace(w.Colon))
 				for _, e := range f.Evidence {
 					p("- %s", code(location(e)))
-					if e.Excerpt != "" {
-						if strings.Contains(strings.TrimRight(e.Excerpt, "\n"), "\n") {
-							p("\n\n%s", indentBlock(fence(e.Excerpt), "  "))
+					if ex := clipExcerpt(e.Excerpt, 20); ex != "" {
+						if strings.Contains(ex, "\n") {
+							p("\n\n%s", indentBlock(fence(ex), "  "))
 						} else {
-							p(" — %s", code(e.Excerpt))
+							p(" — %s", code(ex))
 						}
 					}
 					p("\n")

@@ -186,7 +186,7 @@ func (t *textWriter) finding(it numbered) {
 		for _, e := range f.Evidence {
 			t.para(ind+2, "- ", location(e))
 			if e.Excerpt != "" {
-				for _, l := range strings.Split(strings.TrimRight(e.Excerpt, "\n"), "\n") {
+				for _, l := range strings.Split(clipExcerpt(e.Excerpt, 20), "\n") {
 					for _, wl := range wrap(l, t.o.Width-ind-4) {
 						fmt.Fprintf(t.w, "%s%s\n", strings.Repeat(" ", ind+4), t.paint(ansiDim, wl))
 					}

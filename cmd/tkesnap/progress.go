@@ -69,7 +69,7 @@ func (pr *progress) spin(label string) (stop func()) {
 	bar := pr.p.AddSpinner(0,
 		mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
 		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO)),
-		mpb.BarFillerClearOnComplete())
+		mpb.BarRemoveOnComplete())
 	return func() { bar.SetTotal(-1, true) }
 }
 
