@@ -48,8 +48,8 @@ func init() {
 		{ID: "ROUTE_MISSING", Severity: Error, Group: "cloud", Guide: "跨 VPC / IDC 访问不通: 路由",
 			Texts: map[Lang]Text{EN: {
 				Title:   "No route for the peer CIDR",
-				Message: `Route table {{.table}} of {{.vpc}} has no route for {{.cidr}} ({{.via}}); traffic from {{.from}} cannot reach it.`,
-				Remedy:  `Add a route for {{.cidr}} with next hop {{.via}} to {{.table}}{{if .ccn}}, and publish it to CCN {{.ccn}}{{end}}.`}}},
+				Message: `Route table {{.table}} of {{.vpc}} has no {{if .disabled}}enabled {{end}}route for {{.cidr}} ({{.via}}); traffic from {{.from}} cannot reach it.`,
+				Remedy:  `{{if .disabled}}Re-enable route {{.disabled}} for {{.cidr}} (a route is disabled when it overlaps another one: remove the overlap first), so that {{.table}} forwards it via {{.via}}.{{else}}Add a route for {{.cidr}} with next hop {{.via}} to {{.table}}{{if .ccn}}, and publish it to CCN {{.ccn}}{{end}}.{{end}}`}}},
 	} {
 		Register(e)
 	}

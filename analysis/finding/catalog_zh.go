@@ -43,8 +43,8 @@ func init() {
 			Remedy:  `为 {{.instance}} 开通公网带宽，或让该 Service 通过不依赖节点公网带宽的 CLB 访问（LoadBalancerPassToTarget / VPC-CNI 直连）。`},
 		"ROUTE_MISSING": {
 			Title:   "缺少到对端网段的路由",
-			Message: `{{.vpc}} 的路由表 {{.table}} 中没有到 {{.cidr}} 的路由（{{.via}}），来自 {{.from}} 的流量无法到达。`,
-			Remedy:  `在路由表 {{.table}} 中添加目的端 {{.cidr}}、下一跳 {{.via}} 的路由{{if .ccn}}，并将其发布到云联网 {{.ccn}}{{end}}。`},
+			Message: `{{.vpc}} 的路由表 {{.table}} 中没有到 {{.cidr}} 的{{if .disabled}}已启用的{{end}}路由（{{.via}}），来自 {{.from}} 的流量无法到达。`,
+			Remedy:  `{{if .disabled}}重新启用到 {{.cidr}} 的路由 {{.disabled}}（路由与其他路由重叠时会被禁用，请先消除重叠），使路由表 {{.table}} 经 {{.via}} 转发。{{else}}在路由表 {{.table}} 中添加目的端 {{.cidr}}、下一跳 {{.via}} 的路由{{if .ccn}}，并将其发布到云联网 {{.ccn}}{{end}}。{{end}}`},
 		"MASQ_HIDES_SOURCE": {
 			Title:   "流量被 SNAT 成节点 IP（网段不在 NonMasqueradeCIDRs 中）",
 			Message: `Pod 访问 {{.cidr}} 的流量离开节点 {{.node}} 时被 SNAT 为节点 IP，因为 {{.cidr}} 不在 ip-masq-agent 的 NonMasqueradeCIDRs（{{.nonmasq}}）中。`,

@@ -108,8 +108,10 @@ type SecurityGroup struct {
 	At                  // DescribeSecurityGroups item, if listed there
 	PoliciesFile string // "" when the policies were not collected
 	Version      string
-	Ingress      []*Policy
-	Egress       []*Policy
+	// IngressLine/EgressLine: lines of the "Ingress"/"Egress" keys.
+	IngressLine, EgressLine int
+	Ingress                 []*Policy
+	Egress                  []*Policy
 }
 
 // HasPolicies reports whether the SG's policies were collected.
@@ -443,6 +445,7 @@ func (c *Cluster) loadCloud() {
 		}
 		s := cl.sg(id)
 		s.PoliciesFile, s.Version = file, string(set.Version)
+		s.IngressLine, s.EgressLine = set.IngressLine, set.EgressLine
 		s.Ingress = normPolicies(c, id, DirIngress, file, set.Ingress)
 		s.Egress = normPolicies(c, id, DirEgress, file, set.Egress)
 	}
@@ -801,6 +804,9 @@ type Binding struct {
 	SGs []string // binding order
 	// Owner is "ins-…", "eni-…" or "lb-…"; Kind "cvm", "eni" or "clb".
 	Owner, Kind string
+	// Instance is the CVM behind the address (the ENI's attachment, the
+	// CVM itself); "" for CLBs and detached ENIs.
+	Instance string
 	At
 }
 
@@ -812,10 +818,14 @@ type Binding struct {
 func (cl *Cloud) BindingFor(ip netip.Addr) (Binding, bool) {
 	ip = ip.Unmap()
 	if e := cl.eniByIP[ip]; e != nil {
-		return Binding{SGs: e.GroupSet, Owner: e.NetworkInterfaceId, Kind: "eni", At: e.At}, true
+		b := Binding{SGs: e.GroupSet, Owner: e.NetworkInterfaceId, Kind: "eni", At: e.At}
+		if e.Attachment != nil {
+			b.Instance = e.Attachment.InstanceId
+		}
+		return b, true
 	}
 	if in := cl.byIP[ip]; in != nil {
-		return Binding{SGs: in.SecurityGroupIds, Owner: in.InstanceId, Kind: "cvm", At: in.At}, true
+		return Binding{SGs: in.SecurityGroupIds, Owner: in.InstanceId, Kind: "cvm", Instance: in.InstanceId, At: in.At}, true
 	}
 	if lb := cl.lbByVIP[ip]; lb != nil {
 		return Binding{SGs: lb.SGs(), Owner: lb.LoadBalancerId, Kind: "clb", At: lb.At}, true

@@ -156,7 +156,11 @@ func Evaluate(c *model.Cloud, bindings []string, f Flow) Decision {
 	d.Action, d.Maybe = Drop, maybe
 	for _, id := range bindings {
 		s := c.SecurityGroups[id]
-		d.Evidence = append(d.Evidence, finding.Evidence{File: s.PoliciesFile,
+		line := s.IngressLine
+		if f.Dir == model.DirEgress {
+			line = s.EgressLine
+		}
+		d.Evidence = append(d.Evidence, finding.Evidence{File: s.PoliciesFile, Line: line,
 			Excerpt: fmt.Sprintf("%s %s: %d policies, none matches (implicit deny)", id, f.Dir, len(policies(s, f.Dir)))})
 	}
 	return d

@@ -47,6 +47,9 @@ type PolicySet struct {
 	Version FlexString `json:"Version"` // 60 or "60" depending on the API version
 	Ingress []Policy   `json:"Ingress"`
 	Egress  []Policy   `json:"Egress"`
+	// Lines of the "Ingress" and "Egress" keys: what an implicit deny
+	// (no policy matched) cites.
+	IngressLine, EgressLine int `json:"-"`
 }
 
 type policiesResp struct {
@@ -66,6 +69,7 @@ func ParsePolicies(data []byte) (PolicySet, error) {
 	})
 	assignLines(out.Ingress, itemLines(data, "Ingress"), func(p *Policy, n int) { p.Line = n })
 	assignLines(out.Egress, itemLines(data, "Egress"), func(p *Policy, n int) { p.Line = n })
+	out.IngressLine, out.EgressLine = keyLine(data, "Ingress"), keyLine(data, "Egress")
 	return out, err
 }
 

@@ -1,0 +1,319 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/sg"
+	"tkesnap/parsers/tencent"
+)
+
+// Cloud checks of the guide "网络无法访问": security groups of nodes,
+// masters and CLBs, API server access sources, VPC/CCN routes and public
+// bandwidth. Every verdict on an SG comes from analysis/sg (exact Tencent
+// semantics) and cites the deciding SG + PolicyIndex or the implicit deny.
+
+// cloudNode is a cluster node joined to its CVM and its SGs.
+type cloudNode struct {
+	Name     string // Kubernetes node name (or LAN IP / instance ID without cluster/)
+	IP       netip.Addr
+	Inst     *model.Instance
+	Role     string   // MASTER, WORKER, ETCD, MASTER_ETCD; "" unknown
+	SGs      []string // binding order
+	PodCIDRs []netip.Prefix
+}
+
+func (n *cloudNode) Ref() string { return "node/" + n.Name }
+
+func (n *cloudNode) worker() bool {
+	return n.Role == "" || n.Role == "WORKER"
+}
+
+func (n *cloudNode) master() bool {
+	return n.Role == "MASTER" || n.Role == "MASTER_ETCD"
+}
+
+// cloudNodes joins Kubernetes nodes (or, without cluster/, the TKE
+// cluster instances, the bundle's node folders, or every CVM listed) to
+// their CVMs. Nodes whose CVM is unknown are left out: without their SGs
+// nothing can be said about them.
+func cloudNodes(c *model.Cluster) []*cloudNode {
+	cl := &c.Cloud
+	var out []*cloudNode
+	seen := map[*model.Instance]bool{}
+	add := func(name string, in *model.Instance, ip netip.Addr, cidrs []netip.Prefix) {
+		if in == nil || seen[in] {
+			return
+		}
+		seen[in] = true
+		if !ip.IsValid() && len(in.IPs) > 0 {
+			ip = in.IPs[0]
+		}
+		n := &cloudNode{Name: name, IP: ip, Inst: in, Role: cl.Role(in.InstanceId), PodCIDRs: cidrs}
+		n.SGs = in.SecurityGroupIds
+		if b, ok := cl.BindingFor(ip); ok && b.Kind == "eni" {
+			// The primary ENI carries the CVM's SGs; when it was
+			// collected its GroupSet is the authoritative binding.
+			n.SGs = b.SGs
+		}
+		if len(n.PodCIDRs) == 0 {
+			for _, r := range cl.ClusterRoutes {
+				if r.Gateway == ip && r.Dst.IsValid() {
+					n.PodCIDRs = append(n.PodCIDRs, r.Dst)
+				}
+			}
+		}
+		out = append(out, n)
+	}
+	for _, kn := range c.Kube.Nodes {
+		in := cl.NodeInstance(kn.Name, kn.InternalIPs, kn.Spec.ProviderID)
+		var ip netip.Addr
+		if len(kn.InternalIPs) > 0 {
+			ip = kn.InternalIPs[0]
+		}
+		add(kn.Name, in, ip, kn.PodCIDRs)
+	}
+	for _, ci := range cl.ClusterInstances {
+		if ci.Instance == nil {
+			continue
+		}
+		name := ci.LanIP
+		if name == "" {
+			name = ci.InstanceId
+		}
+		add(name, ci.Instance, netip.Addr{}, nil)
+	}
+	for _, n := range c.Nodes {
+		add(n.Name, cl.NodeInstance(n.Name, nil, ""), netip.Addr{}, nil)
+	}
+	if len(out) == 0 {
+		for _, in := range cl.Instances {
+			name := in.InstanceId
+			if len(in.IPs) > 0 {
+				name = in.IPs[0].String()
+			}
+			add(name, in, netip.Addr{}, nil)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// needCloudSGs says what is missing to evaluate node SGs at all.
+func needCloudSGs(c *model.Cluster) []finding.Inconclusive {
+	cl := &c.Cloud
+	var out []finding.Inconclusive
+	if !cl.Have.Instances {
+		out = append(out, finding.Inconclusive{Need: "cloud/instances.json",
+			Why: "no CVM list (tccli cvm DescribeInstances): node security groups are unknown"})
+	}
+	havePolicies := false
+	for _, s := range cl.SecurityGroups {
+		havePolicies = havePolicies || s.HasPolicies()
+	}
+	if !havePolicies {
+		out = append(out, finding.Inconclusive{Need: "cloud/security-group-policies/<sg-id>.json",
+			Why: "no security group policies (tccli vpc DescribeSecurityGroupPolicies per SG): SG checks cannot run"})
+	}
+	return out
+}
+
+// block is one slice of traffic a set of SGs does not accept.
+type block struct {
+	Dir    model.Direction
+	Proto  string // tcp udp icmp
+	Region sg.Region
+}
+
+// describe renders the slice and the decision for the "decision" arg.
+func (b block) describe() string {
+	svc := strings.ToUpper(b.Proto)
+	if b.Proto == "tcp" || b.Proto == "udp" {
+		svc += " " + b.Region.Ports.String()
+	}
+	prep := "from"
+	if b.Dir == model.DirEgress {
+		prep = "to"
+	}
+	return fmt.Sprintf("%s %s %s is decided by %s", svc, prep, b.Region.Peer, b.Region.Decision)
+}
+
+// firstBlock evaluates proto×all ports (or the given ports) against peer
+// and returns the first dropped slice, or the first undecided one (with
+// ok=false) when nothing is dropped but something cannot be decided.
+func firstBlock(c *model.Cloud, sgs []string, dir model.Direction, protos []string, peer tencent.AddrRange, ports tencent.PortRange) (drop *block, undecided *block) {
+	for _, proto := range protos {
+		pr := ports
+		if proto != "tcp" && proto != "udp" {
+			pr = tencent.PortRange{From: 0, To: 0}
+		}
+		rs := sg.EvaluateRange(c, sgs, sg.Query{Dir: dir, Proto: proto, Peer: peer, Ports: pr})
+		if r := sg.First(rs, sg.Drop); r != nil {
+			return &block{Dir: dir, Proto: proto, Region: *r}, nil
+		}
+		if r := sg.First(rs, sg.Undecided); r != nil && undecided == nil {
+			undecided = &block{Dir: dir, Proto: proto, Region: *r}
+		}
+	}
+	return nil, undecided
+}
+
+var allProtos = []string{"tcp", "udp", "icmp"}
+
+// sgArgs are the arguments every SG finding carries: the SG to change,
+// the direction, the PolicyIndex to insert before, and the decision.
+func sgArgs(b *block, args finding.Args) finding.Args {
+	d := b.Region.Decision
+	fix := sg.FixFor(d, b.Proto, b.Region.Ports.String(), "")
+	args["sg"] = fix.SG
+	args["dir"] = string(b.Dir)
+	if fix.Before >= 0 {
+		args["before"] = strconv.Itoa(fix.Before)
+	}
+	args["decision"] = b.describe()
+	if _, ok := args["sgs"]; !ok {
+		args["sgs"] = strings.Join(d.SGs, ",")
+	}
+	return args
+}
+
+// sgEvidence cites the deciding policy, or each bound SG's policy file
+// for an implicit deny.
+func sgEvidence(b *block) []finding.Evidence {
+	return b.Region.Decision.Evidence
+}
+
+// undecidedNeed turns an undecided slice into an inconclusive item.
+func undecidedNeed(p *Pass, b *block, what string) {
+	d := b.Region.Decision
+	need, why := "", what+": "+d.String()
+	if len(d.Needs) > 0 {
+		need = d.Needs[0].File
+	}
+	p.Inconclusive(need, "", why)
+}
+
+// rangeOf turns a prefix into an address range.
+func rangeOf(p netip.Prefix) tencent.AddrRange { return tencent.PrefixRange(p) }
+
+// groupKey groups nodes that share the same binding and the same blocked
+// slice, so one finding names all of them.
+type sgGroup struct {
+	key   string
+	nodes []string
+	refs  []string
+	blk   *block
+	args  finding.Args
+	ev    []finding.Evidence
+}
+
+type sgGroups struct {
+	order []string
+	m     map[string]*sgGroup
+}
+
+func (g *sgGroups) add(key string, n *cloudNode, b *block, args finding.Args, ev ...finding.Evidence) {
+	if g.m == nil {
+		g.m = map[string]*sgGroup{}
+	}
+	e := g.m[key]
+	if e == nil {
+		e = &sgGroup{key: key, blk: b, args: args, ev: ev}
+		g.m[key] = e
+		g.order = append(g.order, key)
+	}
+	for _, x := range e.nodes {
+		if x == n.Name {
+			return
+		}
+	}
+	e.nodes = append(e.nodes, n.Name)
+	e.refs = append(e.refs, n.Ref())
+}
+
+func (g *sgGroups) report(p *Pass, id string) {
+	for _, k := range g.order {
+		e := g.m[k]
+		args := sgArgs(e.blk, e.args)
+		args["node"] = strings.Join(e.nodes, ", ")
+		objs := append(sgObjects(e.blk), e.refs...)
+		p.Report(finding.New(id, args, objs, append(sgEvidence(e.blk), e.ev...)...))
+	}
+}
+
+func sgObjects(b *block) []string {
+	if b.Region.Decision.SG != "" {
+		return []string{b.Region.Decision.SG}
+	}
+	return append([]string(nil), b.Region.Decision.SGs...)
+}
+
+func blockKey(sgs []string, b *block, extra string) string {
+	d := b.Region.Decision
+	return fmt.Sprintf("%s|%s|%s|%d|%s", strings.Join(sgs, ","), b.Dir, d.SG, d.PolicyIndex, extra)
+}
+
+// podCIDRs are the pod address blocks of the cluster: ClusterCIDR in
+// GlobalRouter mode; the pod subnets in VPC-CNI mode; else the nodes'
+// spec.podCIDR.
+func podCIDRs(c *model.Cluster, nodes []*cloudNode) []netip.Prefix {
+	cl := &c.Cloud
+	var out []netip.Prefix
+	if k := cl.Cluster; k != nil {
+		if k.NetworkType == "VPC-CNI" {
+			for _, id := range k.ClusterNetworkSettings.Subnets {
+				if s := cl.Subnets[id]; s != nil && s.CIDR.IsValid() {
+					out = append(out, s.CIDR)
+				}
+			}
+		}
+		if len(out) == 0 && k.ClusterCIDR.IsValid() {
+			out = append(out, k.ClusterCIDR)
+		}
+	}
+	if len(out) == 0 {
+		for _, n := range nodes {
+			out = append(out, n.PodCIDRs...)
+		}
+	}
+	return out
+}
+
+// vpcCIDRFor names the block to allow for a peer address: the CIDR of its
+// VPC, else its subnet, else the address itself.
+func vpcCIDRFor(cl *model.Cloud, ip netip.Addr) string {
+	if v := cl.VpcOf(ip); v != nil && len(v.CIDRs) > 0 {
+		for _, p := range v.CIDRs {
+			if p.Contains(ip) {
+				return p.String()
+			}
+		}
+	}
+	if s := cl.SubnetOf(ip); s != nil {
+		return s.CIDR.String()
+	}
+	return netip.PrefixFrom(ip, ip.BitLen()).String()
+}
+
+// bindingFor finds the SGs filtering an address: the cloud joins (ENI,
+// CVM, CLB VIP, GlobalRouter pod CIDR routes), else — for a pod the
+// cloud data does not place — the node the pod runs on (status.hostIP),
+// whose ENI its GlobalRouter traffic leaves through.
+func bindingFor(c *model.Cluster, ip netip.Addr) (model.Binding, bool) {
+	if b, ok := c.Cloud.BindingFor(ip); ok {
+		return b, true
+	}
+	for _, pod := range c.Kube.PodsByIP(ip) {
+		if pod.HostIP.IsValid() && pod.HostIP != ip && !pod.Spec.HostNetwork {
+			if b, ok := c.Cloud.BindingFor(pod.HostIP); ok && b.Kind != "clb" {
+				return b, true
+			}
+		}
+	}
+	return model.Binding{}, false
+}

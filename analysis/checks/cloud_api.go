@@ -1,0 +1,247 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/sg"
+	"tkesnap/parsers/tencent"
+)
+
+// API server access (guide: "独立集群开启内网访问后不通" and "托管集群开启
+// 内网/外网访问后不通"). The two sections differ by cluster type: in an
+// independent cluster the customer's masters serve the API and their SG
+// must accept the subnet chosen for intranet access and the cluster's
+// own VPC/subnet; in a managed cluster Tencent runs the masters and the
+// access source list (and the SG bound to the endpoint) decides.
+func init() {
+	Register(Check{
+		Name:  "cloud-apiserver-access",
+		IDs:   []string{"SG_MASTER_SUBNET_BLOCKED", "SG_APISERVER_SOURCE_BLOCKED"},
+		Needs: needAPIServer,
+		Run:   runAPIServer,
+	})
+}
+
+func needAPIServer(c *model.Cluster) []finding.Inconclusive {
+	cl := &c.Cloud
+	if cl.Cluster == nil {
+		if len(cl.Files) == 0 {
+			return []finding.Inconclusive{{Need: "cloud/clusters.json", Why: "no Tencent Cloud data: API server access checks need the cluster type (tccli tke DescribeClusters)"}}
+		}
+		return []finding.Inconclusive{{Need: "cloud/clusters.json", Why: "the cluster type (managed or independent) is unknown, so the API server access rules that apply are unknown"}}
+	}
+	return nil
+}
+
+func runAPIServer(p *Pass) {
+	cl := &p.Cluster.Cloud
+	switch {
+	case cl.Cluster.Independent():
+		runMasterSubnet(p)
+	case cl.Cluster.Managed():
+		runAPISource(p)
+	}
+}
+
+// apiserverPort is the port masters serve the API on: the default/kubernetes
+// endpoints when collected, else 443.
+func apiserverPort(c *model.Cluster) int {
+	if s := c.Kube.Service("default", "kubernetes"); s != nil {
+		for _, b := range c.Kube.Backends(s) {
+			if b.Port > 0 {
+				return int(b.Port)
+			}
+		}
+	}
+	return 443
+}
+
+func runMasterSubnet(p *Pass) {
+	c := p.Cluster
+	cl := &c.Cloud
+	var masters []*cloudNode
+	for _, n := range cloudNodes(c) {
+		if n.master() {
+			masters = append(masters, n)
+		}
+	}
+	if len(masters) == 0 {
+		p.Inconclusive("cloud/cluster-instances.json", "", "independent cluster: no MASTER instance joined to a CVM (tke DescribeClusterInstances + cvm DescribeInstances)")
+		return
+	}
+	port := apiserverPort(c)
+	type src struct {
+		cidr netip.Prefix
+		why  string
+		ev   []finding.Evidence
+	}
+	var srcs []src
+	if e := cl.Endpoints; e != nil && e.ClusterIntranetSubnetId != "" {
+		s := cl.Subnets[e.ClusterIntranetSubnetId]
+		if s == nil || !s.CIDR.IsValid() {
+			p.Inconclusive("cloud/subnets.json", "", "intranet access subnet "+e.ClusterIntranetSubnetId+" is not in subnets.json")
+		} else {
+			srcs = append(srcs, src{s.CIDR, "intranet access subnet " + s.SubnetId, []finding.Evidence{
+				{File: e.File, Line: e.SubnetLine, Excerpt: "ClusterIntranetSubnetId " + e.ClusterIntranetSubnetId},
+				{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
+		}
+	}
+	seen := map[netip.Prefix]bool{}
+	for _, m := range masters {
+		if m.Inst == nil {
+			continue
+		}
+		if s := cl.Subnets[m.Inst.VirtualPrivateCloud.SubnetId]; s != nil && s.CIDR.IsValid() && !seen[s.CIDR] {
+			seen[s.CIDR] = true
+			srcs = append(srcs, src{s.CIDR, "master subnet " + s.SubnetId, []finding.Evidence{{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
+		}
+		if v := cl.Vpcs[m.Inst.VirtualPrivateCloud.VpcId]; v != nil {
+			for _, pfx := range v.CIDRs {
+				if !seen[pfx] {
+					seen[pfx] = true
+					srcs = append(srcs, src{pfx, "cluster VPC " + v.VpcId, []finding.Evidence{{File: v.File, Line: v.At.Line, Excerpt: v.VpcId + " " + pfx.String()}}})
+				}
+			}
+		}
+	}
+	var g sgGroups
+	for _, s := range srcs {
+		for _, m := range masters {
+			blk, und := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(s.cidr), tencent.PortRange{From: port, To: port})
+			if und != nil && blk == nil {
+				undecidedNeed(p, und, fmt.Sprintf("master %s API port %d from %s", m.Name, port, s.cidr))
+			}
+			if blk == nil {
+				continue
+			}
+			g.add(blockKey(m.SGs, blk, s.cidr.String()), m, blk, finding.Args{"cidr": s.cidr.String(), "port": strconv.Itoa(port), "why": s.why}, s.ev...)
+		}
+	}
+	g.report(p, "SG_MASTER_SUBNET_BLOCKED")
+}
+
+// apiTarget says whether a flow destination is the API server and which
+// endpoint ("public" or "intranet").
+func apiTarget(c *model.Cluster, e model.Endpoint) string {
+	ep := c.Cloud.Endpoints
+	if ep == nil {
+		return ""
+	}
+	for _, ip := range e.IPs {
+		if ip.String() == hostOf(ep.ClusterExternalEndpoint) {
+			return "public"
+		}
+		if ip.String() == hostOf(ep.ClusterIntranetEndpoint) {
+			return "intranet"
+		}
+	}
+	return ""
+}
+
+// hostOf strips a scheme and port: ClusterExternalEndpoint may be
+// "12.34.56.78" or "https://127.0.0.1".
+func hostOf(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	if h, _, ok := strings.Cut(s, ":"); ok && !strings.Contains(h, "]") && strings.Count(s, ":") == 1 {
+		s = h
+	}
+	return strings.TrimSuffix(s, "/")
+}
+
+func runAPISource(p *Pass) {
+	c := p.Cluster
+	cl := &c.Cloud
+	ep := cl.Endpoints
+	if ep == nil {
+		if len(c.Flows) > 0 {
+			p.Inconclusive("cloud/cluster-endpoints.json", "", "managed cluster: API server endpoints and access sources were not collected (tke DescribeClusterEndpoints / DescribeClusterSecurity)")
+		}
+		return
+	}
+	acl := append(append([]tencent.AddrRange(nil), ep.ExternalACL...), ep.SecurityPol...)
+	aclText := strings.Join(append(append([]string(nil), ep.ClusterExternalACL...), ep.SecurityPolicy...), ", ")
+	aclEv := finding.Evidence{File: ep.File, Line: ep.ACLLine, Excerpt: "ClusterExternalACL " + strings.Join(ep.ClusterExternalACL, ", ")}
+	if len(ep.ClusterExternalACL) == 0 {
+		aclEv = finding.Evidence{File: ep.File, Line: ep.PolicyLine, Excerpt: "SecurityPolicy " + strings.Join(ep.SecurityPolicy, ", ")}
+	}
+	var sgs []string
+	if ep.SecurityGroup != "" {
+		sgs = []string{ep.SecurityGroup}
+	}
+	reported := false
+	for _, f := range c.Flows {
+		to, err := c.Resolve(f.To)
+		if err != nil {
+			continue
+		}
+		which := apiTarget(c, to)
+		if which == "" {
+			continue
+		}
+		from, err := c.Resolve(f.From)
+		if err != nil || len(from.IPs) == 0 {
+			continue
+		}
+		client := from.IPs[0]
+		port := to.Port
+		if port == 0 {
+			port = 443
+		}
+		if which == "public" && len(acl) > 0 && !inRanges(acl, client) {
+			reported = true
+			p.Report(finding.New("SG_APISERVER_SOURCE_BLOCKED", finding.Args{"endpoint": which, "allowed": aclText, "client": client.String(), "sg": ep.SecurityGroup},
+				[]string{"apiserver/" + which}, aclEv))
+			continue
+		}
+		if len(sgs) > 0 {
+			d := sg.Evaluate(cl, sgs, sg.Flow{Dir: model.DirIngress, Proto: "tcp", Src: client, Port: port})
+			switch d.Action {
+			case sg.Drop:
+				reported = true
+				blk := flowBlock(model.DirIngress, "tcp", client, port, d)
+				args := sgArgs(blk, finding.Args{"endpoint": which, "allowed": allowedText(cl, sgs, port), "client": client.String()})
+				p.Report(finding.New("SG_APISERVER_SOURCE_BLOCKED", args, append(sgObjects(blk), "apiserver/"+which), sgEvidence(blk)...))
+			case sg.Undecided:
+				p.Inconclusive(firstNeed(d), "", fmt.Sprintf("API server %s endpoint from %s: %s", which, client, d))
+			}
+		}
+	}
+	// Without a reported client: an enabled public endpoint whose SG
+	// admits no client at all on 443 cannot be used by anyone.
+	if !reported && hostOf(ep.ClusterExternalEndpoint) != "" && len(sgs) > 0 && cl.SecurityGroups[sgs[0]] != nil && cl.SecurityGroups[sgs[0]].HasPolicies() {
+		all := rangeOf(netip.MustParsePrefix("0.0.0.0/0"))
+		rs := sg.EvaluateRange(cl, sgs, sg.Query{Dir: model.DirIngress, Proto: "tcp", Peer: all, Ports: tencent.PortRange{From: 443, To: 443}})
+		if sg.First(rs, sg.Accept) == nil {
+			if r := sg.First(rs, sg.Drop); r != nil {
+				blk := &block{Dir: model.DirIngress, Proto: "tcp", Region: *r}
+				args := sgArgs(blk, finding.Args{"endpoint": "public", "allowed": "nobody", "client": "any client"})
+				p.Report(finding.New("SG_APISERVER_SOURCE_BLOCKED", args, append(sgObjects(blk), "apiserver/public"), sgEvidence(blk)...))
+			}
+		}
+	}
+}
+
+func inRanges(rs []tencent.AddrRange, ip netip.Addr) bool {
+	for _, r := range rs {
+		if r.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func allowedText(cl *model.Cloud, sgs []string, port int) string {
+	var out []string
+	for _, r := range sg.AllowedPeers(cl, sgs, model.DirIngress, "tcp", port, rangeOf(netip.MustParsePrefix("0.0.0.0/0"))) {
+		out = append(out, r.String())
+	}
+	if len(out) == 0 {
+		return "nobody"
+	}
+	return strings.Join(out, ", ")
+}

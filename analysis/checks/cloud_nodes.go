@@ -1,0 +1,268 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/sg"
+	"tkesnap/parsers/tencent"
+)
+
+// Node security groups (guide: "节点安全组是否正确放通容器网段 / VPC 网段 /
+// IDC 网段"). Tencent's container security-group practice (TKE doc
+// 457/9084): nodes of one cluster must accept the cluster's pod network
+// and node network, because kube-proxy forwards Service traffic to pods on
+// other nodes and pods talk to pods across nodes with their own IPs
+// (GlobalRouter) or ENI IPs (VPC-CNI). The same holds for the IDC CIDRs
+// that reach the cluster through a direct connect gateway.
+func init() {
+	Register(Check{
+		Name:  "cloud-node-security-groups",
+		IDs:   []string{"SG_POD_CIDR_BLOCKED", "SG_VPC_CIDR_BLOCKED", "SG_IDC_CIDR_BLOCKED"},
+		Needs: needCloudSGs,
+		Run:   runNodeSGs,
+	})
+}
+
+func runNodeSGs(p *Pass) {
+	c := p.Cluster
+	cl := &c.Cloud
+	nodes := cloudNodes(c)
+	var workers []*cloudNode
+	for _, n := range nodes {
+		if n.worker() {
+			workers = append(workers, n)
+		}
+	}
+	if len(workers) == 0 {
+		p.Inconclusive("cloud/cluster-instances.json", "", "no cluster node could be joined to a CVM in cloud/instances.json (by InternalIP, providerID or name)")
+		return
+	}
+	if len(c.Flows) > 0 {
+		runNodeSGFlows(p, nodes)
+	}
+	// Pod CIDR: pods on one node reach pods on every other node with
+	// their own source address, so every node must accept it (ingress)
+	// and send to it (egress). Only meaningful with two nodes or more.
+	var pod, vpc, idc sgGroups
+	if len(workers) >= 2 {
+		cidrs := podCIDRs(c, workers)
+		if len(cidrs) == 0 {
+			p.Inconclusive("cloud/clusters.json", "", "the cluster pod CIDR is unknown (ClusterNetworkSettings.ClusterCIDR, or nodes' spec.podCIDR)")
+		}
+		for _, cidr := range cidrs {
+			for _, n := range workers {
+				for _, dir := range []model.Direction{model.DirIngress, model.DirEgress} {
+					b, u := firstBlock(cl, n.SGs, dir, allProtos, rangeOf(cidr), tencent.AllPorts)
+					if u != nil && b == nil {
+						undecidedNeed(p, u, fmt.Sprintf("node %s SG vs pod CIDR %s", n.Name, cidr))
+					}
+					if b == nil {
+						continue
+					}
+					pod.add(blockKey(n.SGs, b, cidr.String()), n, b, finding.Args{"cidr": cidr.String()})
+				}
+			}
+		}
+	}
+	// VPC CIDR: node ↔ node (and node → pod on another node, whose
+	// packets carry the node IP). Evaluated with the real peer address,
+	// so rules that name the peer's SG are honoured; the remedy names
+	// the peer's VPC CIDR as the guide asks.
+	for _, b := range workers {
+		for _, a := range nodes {
+			if a == b || !a.IP.IsValid() {
+				continue
+			}
+			peer := tencent.AddrRange{From: a.IP, To: a.IP}
+			blk, u := firstBlock(cl, b.SGs, model.DirIngress, allProtos, peer, tencent.AllPorts)
+			if u != nil && blk == nil {
+				undecidedNeed(p, u, fmt.Sprintf("node %s SG vs node %s", b.Name, a.Name))
+			}
+			if blk != nil {
+				cidr := vpcCIDRFor(cl, a.IP)
+				vpc.add(blockKey(b.SGs, blk, cidr), b, blk, finding.Args{"cidr": cidr, "peer": peerName(a)})
+			}
+			// Egress of a towards b.
+			if !b.IP.IsValid() {
+				continue
+			}
+			blk, _ = firstBlock(cl, a.SGs, model.DirEgress, allProtos, tencent.AddrRange{From: b.IP, To: b.IP}, tencent.AllPorts)
+			if blk != nil {
+				cidr := vpcCIDRFor(cl, b.IP)
+				vpc.add(blockKey(a.SGs, blk, cidr), a, blk, finding.Args{"cidr": cidr, "peer": peerName(b)})
+			}
+		}
+	}
+	// IDC CIDRs: destinations reached through a direct connect gateway,
+	// from the VPC route tables (GatewayType DIRECTCONNECT) or the CCN
+	// (routes learned from a DIRECTCONNECT instance).
+	for _, cidr := range idcCIDRs(cl) {
+		for _, n := range workers {
+			for _, dir := range []model.Direction{model.DirIngress, model.DirEgress} {
+				b, u := firstBlock(cl, n.SGs, dir, allProtos, rangeOf(cidr.prefix), tencent.AllPorts)
+				if u != nil && b == nil {
+					undecidedNeed(p, u, fmt.Sprintf("node %s SG vs IDC CIDR %s", n.Name, cidr.prefix))
+				}
+				if b != nil {
+					idc.add(blockKey(n.SGs, b, cidr.prefix.String()), n, b, finding.Args{"cidr": cidr.prefix.String(), "via": cidr.via})
+				}
+			}
+		}
+	}
+	pod.report(p, "SG_POD_CIDR_BLOCKED")
+	vpc.report(p, "SG_VPC_CIDR_BLOCKED")
+	idc.report(p, "SG_IDC_CIDR_BLOCKED")
+}
+
+type idcCIDR struct {
+	prefix netip.Prefix
+	via    string // dcg-… / ccn route
+	model.At
+}
+
+// idcCIDRs are the peer CIDRs behind direct connect gateways.
+func idcCIDRs(cl *model.Cloud) []idcCIDR {
+	seen := map[netip.Prefix]bool{}
+	var out []idcCIDR
+	add := func(p netip.Prefix, via string, at model.At) {
+		if !p.IsValid() || seen[p] || !p.Addr().Is4() {
+			return
+		}
+		seen[p] = true
+		out = append(out, idcCIDR{p, via, at})
+	}
+	for _, t := range cl.RouteTables {
+		for _, r := range t.Routes {
+			if strings.EqualFold(r.GatewayType, "DIRECTCONNECT") && r.IsEnabled() {
+				add(r.Dst, r.GatewayId, r.At)
+			}
+		}
+	}
+	for _, r := range cl.CcnRoutes {
+		if strings.EqualFold(r.InstanceType, "DIRECTCONNECT") {
+			add(r.Dst, r.InstanceId, r.At)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].prefix.String() < out[j].prefix.String() })
+	return out
+}
+
+// runNodeSGFlows checks each reported flow exactly: the SGs of the
+// source (egress) and of the destination (ingress) for the real
+// addresses and port. The finding ID says what the blocked source is:
+// a pod (pod CIDR), a node or VPC address, or an IDC address.
+func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
+	c := p.Cluster
+	cl := &c.Cloud
+	idcs := idcCIDRs(cl)
+	pods := podCIDRs(c, nodes)
+	for _, f := range c.Flows {
+		from, err1 := c.Resolve(f.From)
+		to, err2 := c.Resolve(f.To)
+		if err1 != nil || err2 != nil || len(from.IPs) == 0 {
+			continue
+		}
+		proto := f.Proto
+		if proto == "" {
+			proto = "tcp"
+		}
+		type dst struct {
+			ip   netip.Addr
+			port int
+		}
+		var dsts []dst
+		if to.Service != nil {
+			for _, b := range to.Backends {
+				if b.Ready {
+					dsts = append(dsts, dst{b.IP, int(b.Port)})
+				}
+			}
+		} else {
+			for _, ip := range to.IPs {
+				dsts = append(dsts, dst{ip, to.Port})
+			}
+		}
+		src := from.IPs[0]
+		srcB, srcOK := bindingFor(c, src)
+		for _, d := range dsts {
+			dstB, dstOK := bindingFor(c, d.ip)
+			if !dstOK || dstB.Kind == "clb" || (srcOK && srcB.Instance != "" && srcB.Instance == dstB.Instance) {
+				continue // same host: no SG on the path; CLBs: see the CLB checks
+			}
+			var blk *block
+			var side model.Binding
+			if srcOK && srcB.Kind != "clb" {
+				e := sg.Evaluate(cl, srcB.SGs, sg.Flow{Dir: model.DirEgress, Proto: proto, Src: src, Dst: d.ip, Port: d.port})
+				if e.Action == sg.Drop {
+					blk, side = flowBlock(model.DirEgress, proto, d.ip, d.port, e), srcB
+				}
+			}
+			if blk == nil {
+				in := sg.Evaluate(cl, dstB.SGs, sg.Flow{Dir: model.DirIngress, Proto: proto, Src: src, Dst: d.ip, Port: d.port})
+				switch in.Action {
+				case sg.Drop:
+					blk, side = flowBlock(model.DirIngress, proto, src, d.port, in), dstB
+				case sg.Undecided:
+					p.Inconclusive(firstNeed(in), "", fmt.Sprintf("flow %s → %s: %s", f.From, f.To, in))
+				}
+			}
+			if blk == nil {
+				continue
+			}
+			peer := src
+			if blk.Dir == model.DirEgress {
+				peer = d.ip
+			}
+			id, cidr := "SG_VPC_CIDR_BLOCKED", vpcCIDRFor(cl, peer)
+			for _, pc := range pods {
+				if pc.Contains(peer) {
+					id, cidr = "SG_POD_CIDR_BLOCKED", pc.String()
+				}
+			}
+			for _, ic := range idcs {
+				if ic.prefix.Contains(peer) {
+					id, cidr = "SG_IDC_CIDR_BLOCKED", ic.prefix.String()
+				}
+			}
+			args := sgArgs(blk, finding.Args{"cidr": cidr, "peer": peer.String(), "flow": f.From + " → " + f.To,
+				"proto": strings.ToUpper(proto), "port": strconv.Itoa(d.port)})
+			args["node"] = nodeNameFor(nodes, side)
+			objs := append(sgObjects(blk), side.Owner)
+			p.Report(finding.New(id, args, objs, sgEvidence(blk)...))
+		}
+	}
+}
+
+func flowBlock(dir model.Direction, proto string, peer netip.Addr, port int, d sg.Decision) *block {
+	return &block{Dir: dir, Proto: proto, Region: sg.Region{Peer: tencent.AddrRange{From: peer, To: peer},
+		Ports: tencent.PortRange{From: port, To: port}, Decision: d}}
+}
+
+func firstNeed(d sg.Decision) string {
+	if len(d.Needs) > 0 {
+		return d.Needs[0].File
+	}
+	return ""
+}
+
+func nodeNameFor(nodes []*cloudNode, b model.Binding) string {
+	for _, n := range nodes {
+		if n.Inst != nil && (n.Inst.InstanceId == b.Owner || n.Inst.InstanceId == b.Instance) {
+			return n.Name
+		}
+	}
+	return b.Owner
+}
+
+func peerName(n *cloudNode) string {
+	if n.Name == n.IP.String() {
+		return "node " + n.Name
+	}
+	return fmt.Sprintf("node %s (%s)", n.Name, n.IP)
+}

@@ -1,0 +1,229 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+)
+
+// VPC / CCN routes (guide "跨 VPC / IDC 访问不通"): a peer VPC (CCN or
+// peering) or an IDC (direct connect gateway) is reachable only when the
+// route table of the subnet holds an enabled route for its CIDR; and in
+// GlobalRouter mode the peer reaches pod IPs only when the cluster's
+// container CIDR is published to the CCN (pod CIDRs are not VPC CIDRs).
+func init() {
+	Register(Check{
+		Name:  "cloud-routes",
+		IDs:   []string{"ROUTE_MISSING"},
+		Needs: needRoutes,
+		Run:   runRoutes,
+	})
+}
+
+func needRoutes(c *model.Cluster) []finding.Inconclusive {
+	cl := &c.Cloud
+	if cl.Have.RouteTables || cl.Have.CcnRoutes {
+		return nil
+	}
+	if len(cl.Files) > 0 && len(c.Flows) > 0 {
+		return []finding.Inconclusive{{Need: "cloud/route-tables.json", Why: "no VPC route tables (tccli vpc DescribeRouteTables): cross-VPC and IDC routes cannot be checked"}}
+	}
+	return nil
+}
+
+// privateAddr: destinations that need a VPC/CCN/DC route (public
+// addresses leave through the public gateway instead).
+func privateAddr(a netip.Addr) bool {
+	return a.IsPrivate() || netip.MustParsePrefix("100.64.0.0/10").Contains(a)
+}
+
+// routeFor returns the enabled route of t with the longest prefix
+// holding dst.
+func routeFor(t *model.RouteTable, dst netip.Addr) *model.VpcRoute {
+	var best *model.VpcRoute
+	for _, r := range t.Routes {
+		if r.IsEnabled() && r.Dst.IsValid() && r.Dst.Contains(dst) && (best == nil || r.Dst.Bits() > best.Dst.Bits()) {
+			best = r
+		}
+	}
+	return best
+}
+
+func runRoutes(p *Pass) {
+	c := p.Cluster
+	cl := &c.Cloud
+	nodes := cloudNodes(c)
+	reported := map[string]bool{}
+	report := func(args finding.Args, objs []string, ev ...finding.Evidence) {
+		k := args["table"] + "|" + args["cidr"]
+		if reported[k] {
+			return
+		}
+		reported[k] = true
+		p.Report(finding.New("ROUTE_MISSING", args, objs, ev...))
+	}
+	inCluster := func(a netip.Addr) bool {
+		if cl.VpcOf(a) != nil && cl.Cluster != nil && cl.VpcOf(a).VpcId == cl.Cluster.ClusterNetworkSettings.VpcId {
+			return true
+		}
+		if k := cl.Cluster; k != nil && (k.ClusterCIDR.IsValid() && k.ClusterCIDR.Contains(a) || k.ServiceCIDR.IsValid() && k.ServiceCIDR.Contains(a)) {
+			return true
+		}
+		return false
+	}
+	// 1. Reported flows to a private address outside the cluster's VPC:
+	// the source node's subnet route table must route it.
+	if cl.Have.RouteTables {
+		for _, f := range c.Flows {
+			from, err1 := c.Resolve(f.From)
+			to, err2 := c.Resolve(f.To)
+			if err1 != nil || err2 != nil || len(from.IPs) == 0 {
+				continue
+			}
+			b, ok := bindingFor(c, from.IPs[0])
+			if !ok || b.Instance == "" {
+				continue
+			}
+			in := cl.InstanceByID(b.Instance)
+			if in == nil {
+				continue
+			}
+			sub := cl.Subnets[in.VirtualPrivateCloud.SubnetId]
+			t := cl.RouteTableOf(sub)
+			if t == nil {
+				p.Inconclusive("cloud/subnets.json", "", fmt.Sprintf("flow %s → %s: route table of subnet %s unknown", f.From, f.To, in.VirtualPrivateCloud.SubnetId))
+				continue
+			}
+			for _, dst := range to.IPs {
+				if !dst.Is4() || !privateAddr(dst) || inCluster(dst) || cl.VpcOf(dst) != nil && cl.VpcOf(dst).VpcId == t.VpcId {
+					continue
+				}
+				if routeFor(t, dst) != nil {
+					continue
+				}
+				cidr, via, ev := peerCIDR(cl, dst)
+				ev = append([]finding.Evidence{{File: t.File, Line: t.At.Line, Excerpt: fmt.Sprintf("%s (%d routes): none covers %s", t.RouteTableId, len(t.Routes), dst)}}, ev...)
+				report(finding.Args{"table": t.RouteTableId, "vpc": t.VpcId, "cidr": cidr, "via": via, "from": f.From},
+					[]string{t.RouteTableId, t.VpcId}, ev...)
+			}
+		}
+	}
+	// 2. IDC / peer CIDRs the CCN knows: the node subnets' route tables
+	// must hold an enabled route for them; a CCN route that is disabled
+	// (Enabled false: overlapping CIDRs) does not forward.
+	if cl.Have.CcnRoutes {
+		vpcID := ""
+		if cl.Cluster != nil {
+			vpcID = cl.Cluster.ClusterNetworkSettings.VpcId
+		}
+		attached := false
+		for _, r := range cl.CcnRoutes {
+			attached = attached || (vpcID != "" && r.InstanceId == vpcID)
+		}
+		for _, r := range cl.CcnRoutes {
+			if !r.Dst.IsValid() || r.InstanceId == vpcID || !r.Dst.Addr().Is4() {
+				continue
+			}
+			via := fmt.Sprintf("%s, learned from %s %s", ccnName(cl, nodes), r.InstanceType, r.InstanceId)
+			if !r.IsEnabled() && attached {
+				table := "CCN"
+				if ts := nodeTables(cl, nodes); len(ts) > 0 && routeFor(ts[0], r.Dst.Addr()) == nil {
+					table = ts[0].RouteTableId
+				}
+				report(finding.Args{"table": table, "vpc": vpcID, "cidr": r.Dst.String(), "via": via, "from": "nodes of " + vpcID, "disabled": r.RouteId},
+					[]string{r.RouteId}, finding.Evidence{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s Enabled=false (%s)", r.RouteId, r.DestinationCidrBlock, r.ExtraState)})
+				continue
+			}
+			if !attached || !cl.Have.RouteTables {
+				continue
+			}
+			for _, t := range nodeTables(cl, nodes) {
+				if routeFor(t, r.Dst.Addr()) == nil {
+					report(finding.Args{"table": t.RouteTableId, "vpc": t.VpcId, "cidr": r.Dst.String(), "via": via, "from": "nodes of " + t.VpcId},
+						[]string{t.RouteTableId, r.RouteId},
+						finding.Evidence{File: t.File, Line: t.At.Line, Excerpt: fmt.Sprintf("%s: no enabled route covers %s", t.RouteTableId, r.Dst)},
+						finding.Evidence{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s from %s %s", r.RouteId, r.DestinationCidrBlock, r.InstanceType, r.InstanceId)})
+				}
+			}
+		}
+		// 3. GlobalRouter pod CIDR not published to the CCN: peers and
+		// IDCs have no way back to pod IPs.
+		if k := cl.Cluster; k != nil && attached && k.ClusterCIDR.IsValid() && k.NetworkType != "VPC-CNI" && hasPeers(cl, vpcID) {
+			published := false
+			for _, r := range cl.CcnRoutes {
+				if r.InstanceId == vpcID && r.IsEnabled() && r.Dst.IsValid() && r.Dst.Bits() <= k.ClusterCIDR.Bits() && r.Dst.Contains(k.ClusterCIDR.Addr()) {
+					published = true
+				}
+			}
+			if !published {
+				ccn := ccnName(cl, nodes)
+				report(finding.Args{"table": ccn, "vpc": vpcID, "cidr": k.ClusterCIDR.String(), "via": vpcID + " (container CIDR of " + k.ClusterId + ")",
+					"from": "peer VPCs and IDCs on " + ccn, "ccn": ccn},
+					[]string{k.ClusterId, vpcID},
+					finding.Evidence{File: k.File, Line: k.At.Line, Excerpt: fmt.Sprintf("%s ClusterCIDR %s (GlobalRouter)", k.ClusterId, k.ClusterCIDR)},
+					finding.Evidence{File: "cloud/ccn-routes.json", Excerpt: fmt.Sprintf("no CCN route from %s covers %s", vpcID, k.ClusterCIDR)})
+			}
+		}
+	}
+}
+
+// nodeTables are the route tables of the subnets the nodes live in.
+func nodeTables(cl *model.Cloud, nodes []*cloudNode) []*model.RouteTable {
+	seen := map[*model.RouteTable]bool{}
+	var out []*model.RouteTable
+	for _, n := range nodes {
+		if n.Inst == nil {
+			continue
+		}
+		if t := cl.RouteTableOf(cl.Subnets[n.Inst.VirtualPrivateCloud.SubnetId]); t != nil && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func hasPeers(cl *model.Cloud, vpcID string) bool {
+	for _, r := range cl.CcnRoutes {
+		if r.InstanceId != vpcID {
+			return true
+		}
+	}
+	return false
+}
+
+// peerCIDR names the network a destination belongs to, from the CCN
+// routes, and the next hop that should carry it.
+func peerCIDR(cl *model.Cloud, dst netip.Addr) (string, string, []finding.Evidence) {
+	for _, r := range cl.CcnRoutes {
+		if r.Dst.IsValid() && r.Dst.Contains(dst) {
+			return r.Dst.String(), fmt.Sprintf("CCN (%s %s)", r.InstanceType, r.InstanceId),
+				[]finding.Evidence{{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s from %s %s", r.RouteId, r.DestinationCidrBlock, r.InstanceType, r.InstanceId)}}
+		}
+	}
+	for _, t := range cl.RouteTables {
+		for _, r := range t.Routes {
+			if r.Dst.IsValid() && r.Dst.Contains(dst) && !r.IsEnabled() {
+				return r.Dst.String(), strings.ToLower(r.GatewayType) + " " + r.GatewayId + " (route disabled)",
+					[]finding.Evidence{{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s via %s %s Enabled=false", t.RouteTableId, r.DestinationCidrBlock, r.GatewayType, r.GatewayId)}}
+			}
+		}
+	}
+	return netip.PrefixFrom(dst, 32).String(), "CCN, peering connection or direct connect gateway", nil
+}
+
+// ccnName names the CCN the cluster VPC is attached to, from the CCN
+// routes of the node route tables (GatewayType CCN, GatewayId ccn-…).
+func ccnName(cl *model.Cloud, nodes []*cloudNode) string {
+	for _, t := range nodeTables(cl, nodes) {
+		for _, r := range t.Routes {
+			if strings.EqualFold(r.GatewayType, "CCN") && r.GatewayId != "" {
+				return r.GatewayId
+			}
+		}
+	}
+	return "the CCN"
+}

@@ -1,0 +1,298 @@
+package checks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/parsers/bundle"
+)
+
+// runCloud loads a scenario bundle and runs only the cloud checks.
+func runCloud(t *testing.T, dir string) (*model.Cluster, []finding.Finding, []finding.Inconclusive) {
+	t.Helper()
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	c := model.Load(b)
+	var fs []finding.Finding
+	var inc []finding.Inconclusive
+	for _, ch := range All() {
+		if !strings.HasPrefix(ch.Name, "cloud-") {
+			continue
+		}
+		if ch.Needs != nil {
+			if miss := ch.Needs(c); len(miss) > 0 {
+				inc = append(inc, miss...)
+				continue
+			}
+		}
+		p := &Pass{Cluster: c, check: ch}
+		ch.Run(p)
+		for _, f := range p.findings {
+			if !declared(ch, f.ID) {
+				t.Errorf("check %s reported undeclared %s", ch.Name, f.ID)
+			}
+		}
+		fs = append(fs, p.findings...)
+		inc = append(inc, p.inconclusive...)
+	}
+	for _, p := range c.Problems {
+		if p.File != "manifest.json" {
+			t.Errorf("problem reading scenario: %+v", p)
+		}
+	}
+	return c, fs, inc
+}
+
+func TestDumpCloudScenarios(t *testing.T) {
+	if os.Getenv("DUMP") == "" {
+		t.Skip("set DUMP=1")
+	}
+	dirs, _ := filepath.Glob("../../testdata/cloud/scenarios/*")
+	sort.Strings(dirs)
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			continue
+		}
+		_, fs, inc := runCloud(t, d)
+		fmt.Println("=====", filepath.Base(d))
+		for _, f := range fs {
+			finding.Render(&f, finding.EN)
+			fmt.Printf("  %s %v\n    %s\n    -> %s\n    ev %+v\n", f.ID, f.Objects, f.Message, f.Remedy, f.Evidence)
+		}
+		for _, i := range inc {
+			fmt.Printf("  INCONCLUSIVE %+v\n", i)
+		}
+	}
+}
+
+const scenarios = "../../testdata/cloud/scenarios/"
+
+// want is one expected finding: its ID and the arguments that must match.
+type want struct {
+	id   string
+	args map[string]string
+}
+
+func TestCloudScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want []want
+	}{
+		{"healthy", nil},
+		{"independent-healthy", nil},
+		{"sg-pod-cidr-blocked", []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.1.5, 10.0.2.7", "before": ""}}}},
+		{"sg-vpc-cidr-blocked", []want{{"SG_VPC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "10.0.0.0/16", "node": "10.0.1.5", "before": "1", "peer": "node 10.0.2.7"}}}},
+		{"sg-nodeport-range-blocked", []want{
+			{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "0.0.0.0/0", "port": "30000-32768", "lb": "lb-k8sweb01", "before": ""}},
+			{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "119.29.10.20", "lb": "lb-k8sweb01", "before": ""}}}},
+		{"sg-idc-cidr-blocked", []want{{"SG_IDC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "192.168.0.0/16", "before": ""}}}},
+		{"clb-sg-blocks-listener", []want{{"CLB_SG_BLOCKS_LISTENER", map[string]string{"sg": "sg-k8sclb1", "lb": "lb-k8sweb01", "proto": "TCP", "port": "443", "source": "0.0.0.0/0"}}}},
+		{"node-no-public-bandwidth", []want{
+			{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.1.5", "instance": "ins-k8snode1", "bandwidth": "0"}},
+			{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.2.7", "instance": "ins-k8snode2"}}}},
+		{"route-missing-idc", []want{{"ROUTE_MISSING", map[string]string{"cidr": "192.168.0.0/16", "table": "rtb-k8snap01", "disabled": "ccnr-k8s00004"}}}},
+		{"route-missing-pod-cidr", []want{{"ROUTE_MISSING", map[string]string{"cidr": "172.20.0.0/16", "ccn": "ccn-k8snap01", "vpc": "vpc-k8snap01"}}}},
+		{"sg-apiserver-source-blocked", []want{{"SG_APISERVER_SOURCE_BLOCKED", map[string]string{"endpoint": "public", "client": "198.51.100.7", "allowed": "203.0.113.0/24"}}}},
+		{"sg-master-subnet-blocked", []want{
+			{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}},
+			{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.0.0/16", "port": "443"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := scenarios + tc.name
+			_, fs, inc := runCloud(t, dir)
+			for _, i := range inc {
+				t.Errorf("unexpected inconclusive: %+v", i)
+			}
+			checkFindings(t, dir, fs, tc.want)
+		})
+	}
+}
+
+// checkFindings matches findings to wants one to one and checks that
+// every SG finding cites the deciding policy (or the Ingress/Egress list
+// for an implicit deny) at a line of the policy file that really is it.
+func checkFindings(t *testing.T, dir string, fs []finding.Finding, ws []want) {
+	t.Helper()
+	used := make([]bool, len(fs))
+	for _, w := range ws {
+		found := false
+		for i, f := range fs {
+			if used[i] || f.ID != w.id {
+				continue
+			}
+			ok := true
+			for k, v := range w.args {
+				if f.Args[k] != v {
+					ok = false
+				}
+			}
+			if ok {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("missing %s %v", w.id, w.args)
+		}
+	}
+	for i, f := range fs {
+		if !used[i] {
+			t.Errorf("unexpected %s %v", f.ID, f.Args)
+		}
+		if err := finding.Render(&f, finding.EN); err != nil {
+			t.Errorf("%s: %v", f.ID, err)
+		}
+		if len(f.Evidence) == 0 {
+			t.Errorf("%s without evidence", f.ID)
+		}
+		if sgID := f.Args["sg"]; sgID != "" && strings.HasPrefix(f.Evidence[0].File, "cloud/security-group-policies/") {
+			checkPolicyLine(t, dir, f)
+		}
+	}
+}
+
+func checkPolicyLine(t *testing.T, dir string, f finding.Finding) {
+	t.Helper()
+	ev := f.Evidence[0]
+	data, err := os.ReadFile(filepath.Join(dir, ev.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	if ev.Line < 1 || ev.Line > len(lines) {
+		t.Fatalf("%s: evidence line %d out of range", f.ID, ev.Line)
+	}
+	l := strings.TrimSpace(lines[ev.Line-1])
+	if before := f.Args["before"]; before != "" {
+		if l != "{" || strings.TrimSpace(lines[ev.Line]) != `"PolicyIndex": `+before+"," {
+			t.Errorf("%s: line %d of %s is %q, not policy %s", f.ID, ev.Line, ev.File, l, before)
+		}
+	} else if !strings.HasPrefix(l, `"Ingress"`) && !strings.HasPrefix(l, `"Egress"`) {
+		t.Errorf("%s: implicit deny cites line %d %q, not the policy list", f.ID, ev.Line, l)
+	}
+	if !strings.Contains(f.Remedy, f.Args["sg"]) {
+		t.Errorf("%s: remedy %q does not name %s", f.ID, f.Remedy, f.Args["sg"])
+	}
+}
+
+// variant copies a scenario into a temp dir and edits one JSON file.
+func variant(t *testing.T, name, file string, edit func(v map[string]any)) string {
+	t.Helper()
+	dst := t.TempDir()
+	src := scenarios + name
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if rel == filepath.FromSlash(file) {
+			var v map[string]any
+			if err := json.Unmarshal(b, &v); err != nil {
+				return err
+			}
+			edit(v)
+			b, _ = json.MarshalIndent(v, "", "    ")
+		}
+		os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755)
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func writeFile(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func firstLB(v map[string]any) map[string]any {
+	return v["LoadBalancerSet"].([]any)[0].(map[string]any)
+}
+
+func TestNodePortRuleNotNeededWhenCLBPassesToTargets(t *testing.T) {
+	dir := variant(t, "sg-nodeport-range-blocked", "cloud/load-balancers.json", func(v map[string]any) {
+		firstLB(v)["LoadBalancerPassToTarget"] = true
+	})
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+}
+
+func TestCLBWithoutSecurityGroupIsNotFiltered(t *testing.T) {
+	dir := variant(t, "clb-sg-blocks-listener", "cloud/load-balancers.json", func(v map[string]any) {
+		firstLB(v)["SecureGroups"] = []any{}
+	})
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+}
+
+func TestCLBRestrictedToSomeClientsIsNotAFault(t *testing.T) {
+	dir := variant(t, "clb-sg-blocks-listener", "cloud/security-group-policies/sg-k8sclb1.json", func(v map[string]any) {
+		set := v["Response"].(map[string]any)["SecurityGroupPolicySet"].(map[string]any)
+		p := set["Ingress"].([]any)[0].(map[string]any)
+		p["Port"], p["CidrBlock"] = "80,443", "203.0.113.0/24"
+	})
+	_, fs, _ := runCloud(t, dir)
+	// Only the office may use the CLB, and the nodes admit everyone on
+	// NodePorts: nothing is broken.
+	checkFindings(t, dir, fs, nil)
+}
+
+func TestClientOfCLBOutsideItsSecurityGroupTimesOut(t *testing.T) {
+	dir := variant(t, "healthy", "cloud/security-group-policies/sg-k8sclb1.json", func(v map[string]any) {
+		set := v["Response"].(map[string]any)["SecurityGroupPolicySet"].(map[string]any)
+		set["Ingress"].([]any)[0].(map[string]any)["CidrBlock"] = "203.0.113.0/24"
+	})
+	writeFile(t, dir, "flows.json", `[{"from":"ip:198.51.100.7","to":"ip:119.29.10.20:443","proto":"tcp","symptom":"timeout"}]`)
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, []want{{"CLB_SG_BLOCKS_LISTENER", map[string]string{"sg": "sg-k8sclb1", "source": "198.51.100.7", "port": "443"}}})
+}
+
+func TestMasterSubnetIsNotCheckedInManagedClusters(t *testing.T) {
+	dir := variant(t, "sg-master-subnet-blocked", "cloud/clusters.json", func(v map[string]any) {
+		v["Clusters"].([]any)[0].(map[string]any)["ClusterType"] = "MANAGED_CLUSTER"
+	})
+	_, fs, _ := runCloud(t, dir)
+	for _, f := range fs {
+		if f.ID == "SG_MASTER_SUBNET_BLOCKED" {
+			t.Errorf("managed cluster reported %s %v", f.ID, f.Args)
+		}
+	}
+}
+
+func TestPodToPodFlowAcrossNodesCitesThePort(t *testing.T) {
+	// Pod 172.20.0.10 on node 10.0.1.5 (cluster route 172.20.0.0/26) to
+	// pod 172.20.0.70:8080 on node 10.0.2.7: the destination node's SG
+	// lacks the pod CIDR rule.
+	dir := variant(t, "sg-pod-cidr-blocked", "cloud/clusters.json", func(map[string]any) {})
+	writeFile(t, dir, "flows.json", `[{"from":"ip:172.20.0.10","to":"ip:172.20.0.70:8080","proto":"tcp","symptom":"timeout"}]`)
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, []want{
+		{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.1.5, 10.0.2.7"}},
+		{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.2.7", "port": "8080", "peer": "172.20.0.10"}},
+	})
+}
+
+func TestAPIServerClientInsideTheACLPasses(t *testing.T) {
+	dir := variant(t, "sg-apiserver-source-blocked", "cloud/clusters.json", func(map[string]any) {})
+	writeFile(t, dir, "flows.json", `[{"from":"ip:203.0.113.9","to":"ip:119.29.10.30:443"}]`)
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+}
