@@ -291,17 +291,36 @@ func (r *run) routing(st *state) []Path {
 
 func (r *run) input(st *state) []Path {
 	st.out = ""
-	return r.tables(st, "INPUT", []string{"mangle", "filter", "security"}, func(st *state) []Path {
-		if r.s.opts.Balancer != nil && st.ipvs == nil && !st.localOut {
-			if paths, ok := r.ipvs(st, "LOCAL_IN"); ok {
+	deliver := func(st *state) []Path {
+		st.delivered = "local"
+		return []Path{r.final(st, Accept)}
+	}
+	if r.s.nftSecurity {
+		// iptables-nft registers the security table's chains at priority
+		// 150 (iptables/nft.c), not NF_IP_PRI_SECURITY (50): on LOCAL_IN
+		// the nat chain (100) runs before security (seen in kernel traces).
+		return r.tables(st, "INPUT", []string{"mangle", "filter"}, func(st *state) []Path {
+			if paths, ok := r.ipvsIn(st); ok {
 				return paths
 			}
-		}
-		return r.tables(st, "INPUT", []string{"nat"}, func(st *state) []Path {
-			st.delivered = "local"
-			return []Path{r.final(st, Accept)}
+			return r.tables(st, "INPUT", []string{"nat", "security"}, deliver)
 		})
+	}
+	return r.tables(st, "INPUT", []string{"mangle", "filter", "security"}, func(st *state) []Path {
+		if paths, ok := r.ipvsIn(st); ok {
+			return paths
+		}
+		return r.tables(st, "INPUT", []string{"nat"}, deliver)
 	})
+}
+
+// ipvsIn hands a packet to IPVS at LOCAL_IN when a Balancer knows its
+// destination.
+func (r *run) ipvsIn(st *state) ([]Path, bool) {
+	if r.s.opts.Balancer == nil || st.ipvs != nil || st.localOut {
+		return nil, false
+	}
+	return r.ipvs(st, "LOCAL_IN")
 }
 
 // output: a packet sent by a local process.

@@ -20,6 +20,7 @@
 //	arriving:  PREROUTING raw → (conntrack) → mangle → nat(DNAT)
 //	           routing: destination local (Options.LocalAddrs, 127/8, IPVS VIPs)?
 //	             yes: INPUT mangle → filter → security → [IPVS LOCAL_IN] → nat(SNAT)
+//	                  (iptables-nft: mangle → filter → [IPVS] → nat → security)
 //	                  when IPVS picks a real server: OUTPUT raw → mangle → filter
 //	                  → security → POSTROUTING mangle → nat
 //	             no:  FORWARD mangle → filter → security → POSTROUTING mangle → nat
@@ -101,6 +102,10 @@ type Options struct {
 	// Without it they are undecidable (design.md §6: session affinity
 	// depends on state the bundle does not hold).
 	RecentEmpty bool
+	// Backend is "nf_tables" or "legacy"; "" takes it from the dump's
+	// header (iptables-nft-save) and assumes legacy when the header does
+	// not say. It decides where the security table runs on INPUT.
+	Backend string
 	// MaxPaths bounds forking (default 256); beyond it the result is
 	// AMBIGUOUS with Truncated set.
 	MaxPaths int
@@ -214,6 +219,8 @@ type Sim struct {
 	opts   Options
 	tables map[string]*iptables.Table
 	local  map[netip.Addr]bool
+	// nftSecurity: security INPUT runs after nat INPUT (iptables-nft).
+	nftSecurity bool
 }
 
 // New indexes rs for simulation.
@@ -227,6 +234,11 @@ func New(rs *iptables.Ruleset, opts Options) *Sim {
 			s.tables[t.Name] = t
 		}
 	}
+	backend := opts.Backend
+	if backend == "" {
+		backend = rs.Backend
+	}
+	s.nftSecurity = backend == "nf_tables"
 	for _, a := range opts.LocalAddrs {
 		s.local[a.Unmap()] = true
 	}

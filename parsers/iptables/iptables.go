@@ -358,14 +358,14 @@ func (p *parser) comment(t string) {
 		}
 		if len(f) >= 3 {
 			switch {
-			case strings.Contains(f[2], "-nft-"):
+			case strings.Contains(f[2], "-nft-") || strings.Contains(body, "(nf_tables)"):
 				p.rs.Backend = "nf_tables"
-			case strings.Contains(f[2], "-legacy-"):
+			case strings.Contains(f[2], "-legacy-") || strings.Contains(body, "(legacy)"):
 				p.rs.Backend = "legacy"
 			}
-		}
-		if strings.Contains(f[2], "ip6tables") {
-			p.rs.Family = 6
+			if strings.Contains(f[2], "ip6tables") {
+				p.rs.Family = 6
+			}
 		}
 	case strings.HasPrefix(body, "Warning:"):
 		p.rs.Warnings = append(p.rs.Warnings, Warning{Line: p.line, Text: strings.TrimSpace(strings.TrimPrefix(body, "Warning:"))})

@@ -417,7 +417,7 @@ func protoNum(v string) int {
 		return 1
 	case "igmp":
 		return 2
-	case "ipip", "ipencap":
+	case "ipip", "ipencap", "ipv4":
 		return 4
 	case "tcp":
 		return 6
