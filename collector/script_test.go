@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,6 +142,29 @@ env:
 				t.Errorf("no redaction marker:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestRedactionKeepsTccliJSONValid(t *testing.T) {
+	in := `{
+    "ClusterExternalEndpoint": "",
+    "Kubeconfig": "apiVersion: v1\nusers:\n- name: admin\n  user:\n    token: kc-token-123\n",
+    "Password": "pw-456",
+    "PgwEndpoint": "169.254.128.7:60002",
+    "SecurityPolicy": []
+}
+`
+	out := redactWithScript(t, in)
+	if !json.Valid([]byte(out)) {
+		t.Fatalf("redacted tccli output is not JSON:\n%s", out)
+	}
+	for _, s := range []string{"kc-token-123", "pw-456"} {
+		if strings.Contains(out, s) {
+			t.Errorf("%q survived:\n%s", s, out)
+		}
+	}
+	if !strings.Contains(out, "169.254.128.7:60002") {
+		t.Errorf("endpoint lost:\n%s", out)
 	}
 }
 

@@ -68,8 +68,10 @@ redact() {
 		gsub(/AKID[A-Za-z0-9]{10,}/, "<redacted>", line)
 		# JSON "key": "value" (also escaped inside annotations: \"key\":\"value\")
 		line = subkv(line, "(\\\\?\")" sens "\\\\?\"[ \t]*:[ \t]*\\\\?\"", "\\\\?\"", 1)
-		# YAML key: value (scalar, not a map opener)
-		if (match(line, "^[ \t-]*\"?" sens "\"?[ \t]*:[ \t]+[^ \t{[|>]")) {
+		# YAML embedded in a JSON string ("...\n    token: xyz\n...")
+		line = subkv(line, "\\\\n[ \t-]*" sens "[ \t]*:[ \t]*", "\\\\|\"", 1)
+		# YAML key: value (scalar, not a map opener, not already redacted above)
+		if (line !~ /<redacted>/ && match(line, "^[ \t-]*\"?" sens "\"?[ \t]*:[ \t]+[^ \t{[|>]")) {
 			k = line; sub(/:[ \t]+.*/, "", k); line = k ": <redacted>"
 		}
 		# command-line flags --token=xxx / --password xxx and KEY=value env

@@ -1,0 +1,259 @@
+// Command labgen describes the netns lab cluster and its fault scenarios:
+// the Kubernetes objects applied to the lab's real kube-apiserver, the
+// Tencent Cloud state the fake tccli prints, the failing flows, and the
+// kube-proxy/ip-masq-agent iptables rules each node loads (generated from
+// the objects the API server returns, the way kube-proxy does).
+//
+//	labgen objects SCENARIO            multi-document YAML for kubectl apply
+//	labgen status SCENARIO             "kind ns name json" status patches
+//	labgen cloud SCENARIO DIR          fake tccli responses into DIR
+//	labgen flows SCENARIO              flows.json
+//	labgen iptables NODE FILE...       iptables-restore input for NODE from kubectl YAML
+//	labgen list                        scenario names
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Lab topology. TKE names nodes by their VPC IP; pod CIDRs are per-node
+// slices of the cluster CIDR (global router mode), the Service CIDR is the
+// last /22 of it.
+const (
+	ClusterID   = "cls-lab00001"
+	Region      = "ap-guangzhou"
+	VpcID       = "vpc-lab00001"
+	SubnetID    = "subnet-lab00001"
+	VpcCIDR     = "10.0.0.0/16"
+	SubnetCIDR  = "10.0.1.0/24"
+	ClusterCIDR = "172.16.0.0/16"
+	ServiceCIDR = "172.16.252.0/22"
+	IDCCIDR     = "192.168.100.0/24"
+	IDCHost     = "192.168.100.10"
+	NodeSG      = "sg-lab0node"
+	CLBSG       = "sg-lab00clb"
+	CLBID       = "lb-lab00001"
+	CLBVIP      = "10.0.1.100"
+	CCNID       = "ccn-lab00001"
+	DNSIP       = "172.16.252.2"
+	WebIP       = "172.16.252.10"
+	APIIP       = "172.16.252.20"
+	WebLBIP     = "172.16.252.30"
+)
+
+type node struct{ Name, IP, PodCIDR, Gateway, InstanceID string }
+
+var nodes = []node{
+	{"10.0.1.11", "10.0.1.11", "172.16.0.0/26", "172.16.0.1", "ins-lab00011"},
+	{"10.0.1.12", "10.0.1.12", "172.16.0.64/26", "172.16.0.65", "ins-lab00012"},
+}
+
+type pod struct {
+	NS, Name, Node, IP string
+	Labels             map[string]string
+	Ports              []cport
+	Ready              bool
+}
+
+type cport struct {
+	Name  string
+	Port  int
+	Proto string
+}
+
+// Scenario is one bundle: the healthy lab plus one fault (sample: two).
+type Scenario struct {
+	Name        string
+	Fault       string
+	Faults      []string // fault keys applied (node-side ones are done by lab.sh)
+	Flows       []Flow
+	CaptureHost string // tcpdump host filter for node/pod captures
+	CapturePort string
+	Expect      []string // finding IDs the analyzer should report
+	Traffic     string   // what lab.sh sends during the captures
+}
+
+// Flow is one flows.json entry (design.md §2).
+type Flow struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Proto   string `json:"proto"`
+	Symptom string `json:"symptom"`
+}
+
+const (
+	fSGPodCIDR     = "sg-pod-cidr"      // cloud: node SG lacks the pod CIDR
+	fNoEndpoints   = "svc-no-endpoints" // kube: default/api selects no pod
+	fTargetPort    = "targetport"       // kube: default/web targetPort 8081, pods listen on 8080
+	fForwardDrop   = "forward-drop"     // node 10.0.1.12: FORWARD DROP to the pods' port 8080
+	fIPForwardOff  = "ip-forward-off"   // node 10.0.1.12: net.ipv4.ip_forward=0
+	fRouteMissing  = "route-missing"    // node 10.0.1.11: no route to 172.16.0.64/26
+	fDNSNoEndpoint = "dns-no-endpoints" // kube: kube-dns has no endpoints
+	fMasqIDC       = "masq-idc"         // kube/node: ip-masq-agent lacks the IDC CIDR
+	fCLBSG443      = "clb-sg-443"       // cloud: CLB SG allows 80 only, listener is 443
+)
+
+var crossNode = Flow{From: "pod:default/client-0", To: "pod:default/web-1:8080", Proto: "tcp", Symptom: "timeout"}
+
+var scenarios = []Scenario{
+	{Name: "healthy", Expect: nil, CaptureHost: "172.16.0.2", Traffic: "curl client-0 -> svc web:80, web-1:8080; DNS query; curl -> IDC", Fault: "none"},
+	{Name: "sg-pod-cidr", Expect: []string{"SG_POD_CIDR_BLOCKED", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080", Fault: "node security group sg-lab0node has no rule for the pod CIDR 172.16.0.0/16 (cross-node pod traffic dropped by the SG of 10.0.1.12)",
+		Faults: []string{fSGPodCIDR}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
+	{Name: "svc-no-endpoints", Expect: []string{"SVC_NO_ENDPOINTS", "SVC_SELECTOR_MATCHES_NO_POD", "PCAP_CONNECTION_REFUSED"}, Traffic: "curl client-0 -> 172.16.252.20:80", Fault: "Service default/api selects app=api; no pod has that label, so it has no endpoints (kube-proxy REJECTs)",
+		Faults: []string{fNoEndpoints}, Flows: []Flow{{From: "pod:default/client-0", To: "svc:default/api:80", Proto: "tcp", Symptom: "refused"}}, CaptureHost: APIIP},
+	{Name: "targetport-mismatch", Expect: []string{"SVC_TARGET_PORT_MISMATCH", "PCAP_CONNECTION_REFUSED"}, Traffic: "curl client-0 -> 172.16.252.10:80 (both endpoints)", Fault: "Service default/web targetPort 8081 while the web pods listen on and declare 8080",
+		Faults: []string{fTargetPort}, Flows: []Flow{{From: "pod:default/client-0", To: "svc:default/web:80", Proto: "tcp", Symptom: "refused"}}, CapturePort: "8081"},
+	{Name: "forward-drop", Expect: []string{"IPTABLES_DROPS_FLOW", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080", Fault: "node 10.0.1.12 has '-I FORWARD -d 172.16.0.64/26 -p tcp --dport 8080 -j DROP' (not kube-proxy's)",
+		Faults: []string{fForwardDrop}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
+	{Name: "ip-forward-off", Expect: []string{"IP_FORWARD_DISABLED", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080", Fault: "net.ipv4.ip_forward = 0 on node 10.0.1.12",
+		Faults: []string{fIPForwardOff}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
+	{Name: "route-missing", Expect: []string{"NODE_ROUTE_MISSING", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080", Fault: "node 10.0.1.11 has no route to the pod CIDR 172.16.0.64/26 of node 10.0.1.12 (packets go to the VPC gateway and die)",
+		Faults: []string{fRouteMissing}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
+	{Name: "dns-no-endpoints", Expect: []string{"DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS", "PCAP_DNS_NO_RESPONSE"}, Traffic: "DNS query client-0 -> 172.16.252.2:53/udp", Fault: "kube-system/kube-dns has no endpoints (CoreDNS pod not ready)",
+		Faults: []string{fDNSNoEndpoint}, Flows: []Flow{{From: "pod:default/client-0", To: "dns:kubernetes.default.svc.cluster.local", Proto: "udp", Symptom: "timeout"}}, CaptureHost: DNSIP, CapturePort: "53"},
+	{Name: "masq-idc", Expect: []string{"MASQ_HIDES_SOURCE", "PCAP_SOURCE_NATTED"}, Traffic: "curl client-0 -> 192.168.100.10:80 (IDC logs the source it sees)", Fault: "ip-masq-agent-config nonMasqueradeCIDRs lacks the IDC CIDR 192.168.100.0/24: pod traffic to the IDC leaves SNATed to the node IP",
+		Faults: []string{fMasqIDC}, Flows: []Flow{{From: "pod:default/client-0", To: "ip:" + IDCHost + ":80", Proto: "tcp", Symptom: "wrong-source-ip"}}, CaptureHost: IDCHost, CapturePort: "80"},
+	{Name: "clb-sg-443", Expect: []string{"CLB_SG_BLOCKS_LISTENER"}, Traffic: "none (the CLB is not emulated)", Fault: "CLB lb-lab00001 (Service default/web-lb, listener TCP 443) is bound to sg-lab00clb which allows TCP 80 only",
+		Faults: []string{fCLBSG443}, Flows: []Flow{{From: "ip:203.0.113.50", To: "svc:default/web-lb:443", Proto: "tcp", Symptom: "timeout"}}},
+	{Name: "sample", Expect: []string{"SG_POD_CIDR_BLOCKED", "SVC_TARGET_PORT_MISMATCH", "PCAP_SYN_UNANSWERED", "PCAP_CONNECTION_REFUSED"}, Traffic: "curl client-0 -> 172.16.0.66:8080 and -> 172.16.252.10:80", Fault: "demo: node SG lacks the pod CIDR (cross-node pod traffic times out) and Service default/web targetPort 8081 mismatches the pods' 8080",
+		Faults: []string{fSGPodCIDR, fTargetPort}, Flows: []Flow{crossNode, {From: "pod:default/client-0", To: "svc:default/web:80", Proto: "tcp", Symptom: "refused"}}, CaptureHost: "172.16.0.2"},
+}
+
+func (s Scenario) has(f string) bool {
+	for _, x := range s.Faults {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+func scenario(name string) Scenario {
+	for _, s := range scenarios {
+		if s.Name == name {
+			return s
+		}
+	}
+	fmt.Fprintf(os.Stderr, "labgen: unknown scenario %q\n", name)
+	os.Exit(2)
+	return Scenario{}
+}
+
+func pods(s Scenario) []pod {
+	web := map[string]string{"app": "web"}
+	ps := []pod{
+		{"default", "client-0", "10.0.1.11", "172.16.0.2", map[string]string{"app": "client"}, nil, true},
+		{"default", "web-0", "10.0.1.11", "172.16.0.3", web, []cport{{"http", 8080, "TCP"}}, true},
+		{"default", "web-1", "10.0.1.12", "172.16.0.66", web, []cport{{"http", 8080, "TCP"}}, true},
+		{"kube-system", "coredns-0", "10.0.1.12", "172.16.0.67", map[string]string{"k8s-app": "kube-dns"},
+			[]cport{{"dns", 53, "UDP"}, {"dns-tcp", 53, "TCP"}}, !s.has(fDNSNoEndpoint)},
+	}
+	return ps
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: labgen objects|status|cloud|flows|iptables|list ...")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "list":
+		var names []string
+		for _, s := range scenarios {
+			names = append(names, s.Name)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Println(n)
+		}
+	case "objects":
+		err = writeObjects(os.Stdout, scenario(arg(2)))
+	case "status":
+		err = writeStatus(os.Stdout, scenario(arg(2)))
+	case "cloud":
+		err = writeCloud(arg(3), scenario(arg(2)))
+	case "flows":
+		err = writeFlows(os.Stdout, scenario(arg(2)))
+	case "info":
+		s := scenario(arg(2))
+		fmt.Printf("FAULTS=%q\nCAPTURE_HOST=%q\nCAPTURE_PORT=%q\n", join(s.Faults), s.CaptureHost, s.CapturePort)
+	case "describe":
+		err = writeReadme(os.Stdout)
+	case "iptables":
+		err = writeIptables(os.Stdout, arg(2), os.Args[3:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "labgen:", err)
+		os.Exit(1)
+	}
+}
+
+func arg(i int) string {
+	if len(os.Args) <= i {
+		fmt.Fprintln(os.Stderr, "labgen: missing argument")
+		os.Exit(2)
+	}
+	return os.Args[i]
+}
+
+func join(a []string) string {
+	s := ""
+	for i, x := range a {
+		if i > 0 {
+			s += " "
+		}
+		s += x
+	}
+	return s
+}
+
+// writeReadme prints testdata/bundles/README.md.
+func writeReadme(w io.Writer) error {
+	fmt.Fprint(w, readmeHead)
+	for _, s := range scenarios {
+		e := "none (no error or warning finding)"
+		if len(s.Expect) > 0 {
+			e = "`" + strings.Join(s.Expect, "`, `") + "`"
+		}
+		fl := ""
+		for _, f := range s.Flows {
+			fl += fmt.Sprintf("<br>flow `%s` → `%s` %s: %s", f.From, f.To, f.Proto, f.Symptom)
+		}
+		if _, err := fmt.Fprintf(w, "| %s | %s%s | %s | %s |\n", s.Name, s.Fault, fl, s.Traffic, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const readmeHead = "# Lab bundles\n\n" +
+	"Made by `make lab` (lab/cluster/lab.sh; this file by `labgen describe`): a fake TKE\n" +
+	"cluster of network namespaces — nodes 10.0.1.11 (pod CIDR 172.16.0.0/26) and\n" +
+	"10.0.1.12 (172.16.0.64/26) on a \"VPC\" bridge 10.0.1.0/24 (gateway 10.0.1.1), pods\n" +
+	"as netns behind a cbr0 bridge on each node, kube-proxy iptables rules and the\n" +
+	"ip-masq-agent chain generated from the objects of a real kube-apiserver, an \"IDC\"\n" +
+	"host 192.168.100.10 — then the REAL collector (collector/tkesnap-collect.sh):\n" +
+	"cluster mode against the API server (tccli is a fake that prints the lab's cloud\n" +
+	"state the way tccli does: bare JSON, no Response wrapper), node mode inside each\n" +
+	"node netns with captures on the node's eth0 and in one pod netns while real\n" +
+	"traffic runs, merged with `--merge`. One fault per scenario (`sample` has two);\n" +
+	"faulty bundles carry flows.json with the failing flow.\n\n" +
+	"Pods: default/client-0 172.16.0.2 and default/web-0 172.16.0.3 on 10.0.1.11;\n" +
+	"default/web-1 172.16.0.66 and kube-system/coredns-0 172.16.0.67 on 10.0.1.12 (web\n" +
+	"pods listen on 8080, coredns answers on 53/udp). Services: default/web NodePort\n" +
+	"172.16.252.10:80 → 8080 (nodePort 30080); default/web-lb LoadBalancer\n" +
+	"172.16.252.30:443 → 8080 (nodePort 30443, CLB lb-lab00001, VIP 10.0.1.100, CLB SG\n" +
+	"sg-lab00clb); kube-system/kube-dns 172.16.252.2:53. Node SG sg-lab0node (VPC\n" +
+	"10.0.0.0/16, pod CIDR 172.16.0.0/16, NodePorts, IDC, ICMP, then DROP all). Cluster\n" +
+	"cls-lab00001 (MANAGED_CLUSTER, ap-guangzhou, iptables mode), VPC vpc-lab00001\n" +
+	"10.0.0.0/16, IDC 192.168.100.0/24 via CCN ccn-lab00001. Captures:\n" +
+	"captures/<node>/node-eth0.pcap and captures/<node>/pod-*.pcap (client-0 on\n" +
+	"10.0.1.11, web-1 on 10.0.1.12), each with its .json metadata.\n\n" +
+	"| bundle | fault | traffic | expected findings |\n|---|---|---|---|\n"
