@@ -82,7 +82,7 @@ func (d *Decoder) Decode(rec *Record) *Packet {
 	p := &d.pkt
 	p.reset()
 	p.Number, p.Time, p.CapLen, p.Len, p.Iface = rec.Number, rec.Time, rec.CapLen, rec.Len, rec.Iface
-	p.LinkType, p.Comment, p.Cut = rec.LinkType, rec.Comment, rec.Cut
+	p.LinkType, p.Comment, p.Cut, p.Frame = rec.LinkType, rec.Comment, rec.Cut, rec.Data
 	p.Snapped = rec.CapLen < rec.Len
 	data := rec.Data
 	var first gopacket.LayerType

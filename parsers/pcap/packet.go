@@ -64,6 +64,7 @@ type Packet struct {
 	Iface    int
 	LinkType LinkType
 	Comment  string
+	Frame    []byte // the captured bytes of the record
 
 	// Cut: the file ended inside this record. Snapped: the capture kept
 	// fewer bytes than the packet had (snaplen); normal with -s 96 etc.

@@ -1,0 +1,229 @@
+package filter
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"tkesnap/analysis/pcapflow"
+	"tkesnap/parsers/pcap"
+)
+
+func realPcap(t testing.TB) string {
+	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../../../shared/data/real", "/work/shared/data/real"} {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "pcap")); err == nil {
+			return filepath.Join(d, "pcap")
+		}
+	}
+	t.Skip("real data (../shared/data/real/pcap) not present")
+	return ""
+}
+
+// matching runs a filter over a capture and returns the frame numbers.
+func matching(t testing.TB, path, expr string) []int {
+	t.Helper()
+	f, err := Compile(expr)
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var got []int
+	start := int64(-1)
+	_, _, err = pcapflow.Analyze(fh, pcapflow.DefaultLimits(), func(p *pcap.Packet, info *pcapflow.PacketInfo) {
+		if start < 0 {
+			start = p.Time
+		}
+		if f.Match(&Env{P: p, Info: info, Start: start}) {
+			got = append(got, p.Number)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestGuideFilters(t *testing.T) {
+	dir := realPcap(t)
+	// http.request.uri=="/mytest" is the guide's form; the shared capture
+	// has /regular_file.html in packet 4.
+	if got := matching(t, filepath.Join(dir, "zeek-http-404-responses.pcap"), `http.request.uri=="/regular_file.html"`); !reflect.DeepEqual(got, []int{4}) {
+		t.Errorf("uri filter: %v", got)
+	}
+	if got := matching(t, filepath.Join(dir, "zeek-http-404-responses.pcap"), `tcp contains "regular_file"`); !reflect.DeepEqual(got, []int{4}) {
+		t.Errorf("contains filter: %v", got)
+	}
+}
+
+func TestSemantics(t *testing.T) {
+	dir := realPcap(t)
+	nmap := filepath.Join(dir, "zeek-nmap-syn-refused-and-unanswered.pcap")
+	cases := []struct {
+		name, file, expr string
+		want             []int
+	}{
+		{"SYN-ACKs by flags", "zeek-http-get.pcap", `tcp.flags.syn == 1 and tcp.flags.ack == 1`, []int{2}},
+		{"not and parentheses", "zeek-http-get.pcap", `tcp.flags.syn==1 && !(tcp.flags.ack==1)`, []int{1}},
+		{"flag field alone tests existence, as in Wireshark", "tcpdump-tcp-handshake-sll-nanosec.pcap", `tcp.flags.syn`, []int{1, 2, 3}},
+		{"CIDR on ip.addr", "zeek-icmp-net-unreachable.pcap", `ip.addr == 10.0.0.0/8`, []int{1}},
+		{"CIDR that does not match", "zeek-icmp-net-unreachable.pcap", `ip.addr == 192.168.0.0/16`, nil},
+		{"!= is all-not-equal", "tcpdump-dns-udp-query-response.pcap", `ip.addr != 192.168.1.11`, nil},
+		{"in with a range", "zeek-http-404-responses.pcap", `http.response.code in {400..499 500}`, []int{6, 17, 28, 39}},
+		{"frame.number comparisons", "zeek-http-get.pcap", `frame.number >= 13 || frame.number < 2`, []int{1, 13, 14}},
+		{"dns rcode", "zeek-dns-long-connection-incl-nxdomain.pcap", `dns.flags.rcode == 3`, []int{20}},
+		{"matches is a regular expression", "zeek-dns-refused.pcap", `dns.qry.name matches "(?i)^dhcp\\."`, []int{2, 3}},
+		{"icmp type and code", "zeek-icmp-port-unreachable-udp.pcap", `icmp.type == 3 and icmp.code == 3`, []int{1}},
+		{"udp port either side", "tcpdump-dns-udp-query-response.pcap", `udp.port == 53`, []int{1, 2}},
+		{"byte string contains", "zeek-http-404-responses.pcap", `tcp.payload contains 47:45:54`, []int{4, 15, 26, 37}},
+		{"time relative", "zeek-tcp-retransmit-timeout.pcapng", `frame.time_relative > 100`, []int{3}},
+		{"retransmission", "zeek-tcp-retransmit-timeout.pcapng", `tcp.analysis.retransmission`, []int{3}},
+	}
+	_ = nmap
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := matching(t, filepath.Join(dir, c.file), c.expr)
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("%s: got %v, want %v", c.expr, got, c.want)
+			}
+		})
+	}
+}
+
+func TestErrorsNameTheColumn(t *testing.T) {
+	cases := []struct {
+		expr string
+		col  int
+	}{
+		{`tcp.prot == 80`, 1},
+		{`ip.src == 10.0.0.300`, 11},
+		{`tcp.port == 80 and`, 19},
+		{`tcp.port = 80`, 10},
+		{`(tcp.port == 80`, 16},
+		{`http.request.uri == "/x`, 21},
+		{`tcp.port == "a"`, 13},
+		{`frame.len contains "x"`, 20},
+		{`tcp == 1`, 5},
+		{`dns.qry.name matches "("`, 22},
+		{`tcp.port in {80`, 16},
+		{``, 1},
+		{`ip.addr == 10.0.0.0/33`, 12},
+		{`tcp.port == 80 ip.src == 1.2.3.4`, 16},
+	}
+	for _, c := range cases {
+		_, err := Compile(c.expr)
+		e, ok := err.(*Error)
+		if !ok {
+			t.Errorf("%q: error %v", c.expr, err)
+			continue
+		}
+		if e.Col != c.col {
+			t.Errorf("%q: column %d (%s), want %d", c.expr, e.Col, e.Msg, c.col)
+		}
+	}
+}
+
+// The same filters in tshark give the same frames (TCP reassembly off:
+// our HTTP/DNS fields come from the segment that starts the message).
+func TestAgreesWithTshark(t *testing.T) {
+	dir := realPcap(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed (apt-get install tshark): cannot compare")
+	}
+	files := []string{"zeek-http-404-responses.pcap", "zeek-nmap-syn-refused-and-unanswered.pcap", "zeek-dns-long-connection-incl-nxdomain.pcap",
+		"zeek-pop3-syn-refused.pcap", "zeek-http-get.pcap", "zeek-icmp-port-unreachable-udp.pcap", "zeek-wikipedia-dns-nxdomain-http.pcap",
+		"tcpdump-dns-over-tcp.pcap", "zeek-tcp-timeout-with-pings-rawip.pcap", "zeek-linux-sll2-ping-arp.pcap"}
+	exprs := []string{
+		`tcp.flags.syn == 1 && tcp.flags.ack == 0`,
+		`tcp.flags.reset == 1`,
+		`ip.addr == 192.168.0.0/16`,
+		`tcp.port in {80, 110, 443}`,
+		`dns.flags.rcode == 3`,
+		`dns.qry.name contains "wiki"`,
+		`udp.port == 53 and not dns.flags.response == 1`,
+		`http.request.method == "GET"`,
+		`http.response.code >= 400`,
+		`icmp.type == 3 or icmp.type == 8`,
+		`tcp contains "HTTP"`,
+		`frame.len > 100 && !tcp`,
+		`ip.src == 192.168.1.71 and tcp.dstport == 80`,
+		`icmpv6`,
+		`tcp.len > 0`,
+	}
+	// One capture made of all of them (pcapng, one interface per link
+	// type) so tshark starts once per filter.
+	if _, err := exec.LookPath("mergecap"); err != nil {
+		t.Skip("mergecap not installed (part of wireshark-common/tshark)")
+	}
+	merged := filepath.Join(t.TempDir(), "all.pcapng")
+	args := []string{"-F", "pcapng", "-a", "-w", merged}
+	for _, f := range files {
+		args = append(args, filepath.Join(dir, f))
+	}
+	if out, err := exec.Command("mergecap", args...).CombinedOutput(); err != nil {
+		t.Fatalf("mergecap: %v %s", err, out)
+	}
+	outs := make([][]int, len(exprs))
+	errs := make([]error, len(exprs))
+	var wg sync.WaitGroup
+	sem := make(chan bool, 4)
+	for i, e := range exprs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- true
+			defer func() { <-sem }()
+			out, err := exec.Command("tshark", "-n", "-o", "tcp.desegment_tcp_streams:FALSE", "-r", merged,
+				"-Y", e, "-T", "fields", "-e", "frame.number").Output()
+			errs[i] = err
+			for _, l := range strings.Fields(string(out)) {
+				n, _ := strconv.Atoi(l)
+				outs[i] = append(outs[i], n)
+			}
+		}()
+	}
+	wg.Wait()
+	agree := 0
+	for i, e := range exprs {
+		if errs[i] != nil {
+			t.Errorf("tshark -Y %q: %v", e, errs[i])
+			continue
+		}
+		got := matching(t, merged, e)
+		if !reflect.DeepEqual(got, outs[i]) {
+			t.Errorf("%q: ours %v, tshark %v", e, got, outs[i])
+		} else {
+			agree++
+		}
+	}
+	t.Logf("filters agreeing with tshark on %d merged captures: %d of %d", len(files), agree, len(exprs))
+}
+
+func FuzzCompile(f *testing.F) {
+	for _, s := range []string{`tcp contains "lbtest"`, `http.request.uri=="/mytest"`, `ip.addr == 10.0.0.0/8 && !(tcp.port in {80 443..445})`,
+		`dns.qry.name matches "a.*"`, `frame.time_relative >= 1.5 or udp`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		flt, err := Compile(s)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("%q: error of type %T", s, err)
+			}
+			return
+		}
+		p := &pcap.Packet{IPVersion: 4, Proto: 6}
+		flt.Match(&Env{P: p})
+	})
+}
