@@ -19,7 +19,7 @@ func hostile() *Report {
 	r := fixture()
 	r.Bundle.Path = x
 	r.Bundle.Nodes = append(r.Bundle.Nodes, x)
-	r.Findings = append(r.Findings, finding.New("SVC_NO_ENDPOINTS", finding.Args{"service": x}, []string{"svc/" + x},
+	r.Findings = append(r.Findings, finding.New("T_SVC_NO_ENDPOINTS", finding.Args{"service": x}, []string{"svc/" + x},
 		finding.Evidence{File: x, Line: 1, Excerpt: "</pre></details>" + x}))
 	r.Traces = append(r.Traces, trace.Trace{From: x, To: "svc:" + x, Verdict: trace.Dropped, Reason: x,
 		Steps: []trace.Step{{At: x, Component: x, Detail: x, Before: x, After: x, Decision: x, Failed: true,
