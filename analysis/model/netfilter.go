@@ -1,6 +1,108 @@
 package model
 
-// Netfilter is a node's iptables state (iptables-save*.txt).
-type Netfilter struct{}
+import (
+	"tkesnap/parsers/ipset"
+	"tkesnap/parsers/iptables"
+)
 
-func (c *Cluster) loadNetfilter(n *Node) {}
+// Bundle file names of a node's netfilter state (design.md §2), relative to
+// nodes/<name>/.
+const (
+	FileIPTables       = "iptables-save.txt"        // iptables-save -c, the default backend
+	FileIPTablesLegacy = "iptables-legacy-save.txt" // when both backends exist
+	FileIPTablesNft    = "iptables-nft-save.txt"
+	FileIP6Tables      = "ip6tables-save.txt"
+	FileIPSet          = "ipset.txt" // ipset save
+)
+
+// Netfilter is a node's iptables state: every iptables dump collected, in
+// the order of the constants above, and its ipsets.
+type Netfilter struct {
+	IPTables []*IPTablesDump
+	// IPSets is ipset.txt (nil when not collected); -m set matches are
+	// undecidable without it.
+	IPSets     *ipset.Save
+	IPSetsFile string
+}
+
+// IPTablesDump is one parsed dump with the bundle path it came from, so
+// findings can cite file and line (Rule.Line).
+type IPTablesDump struct {
+	File  string // bundle path, e.g. "nodes/n1/iptables-save.txt"
+	Name  string // FileIPTables, FileIPTablesLegacy, ...
+	Rules *iptables.Ruleset
+}
+
+// IPv4 returns the dump the node's packets go through: iptables-save.txt,
+// else the nft or legacy one that holds rules. Nil when none was collected.
+func (n *Netfilter) IPv4() *IPTablesDump {
+	var best *IPTablesDump
+	for _, d := range n.IPTables {
+		if d.Name == FileIP6Tables {
+			continue
+		}
+		if d.Name == FileIPTables {
+			return d
+		}
+		if best == nil || best.Rules.NumRules() < d.Rules.NumRules() {
+			best = d
+		}
+	}
+	return best
+}
+
+// Dump returns the dump of a given file name (FileIPTables, ...), or nil.
+func (n *Netfilter) Dump(name string) *IPTablesDump {
+	for _, d := range n.IPTables {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) loadNetfilter(n *Node) {
+	for _, name := range []string{FileIPTables, FileIPTablesLegacy, FileIPTablesNft, FileIP6Tables} {
+		file := n.File(name)
+		if !c.Bundle.Has(file) {
+			continue
+		}
+		f, err := c.Bundle.Open(file)
+		if err != nil {
+			c.Problem(file, 0, "%v", err)
+			continue
+		}
+		rs, err := iptables.Parse(f)
+		f.Close()
+		if err != nil {
+			c.Problem(file, 0, "%v", err)
+			if rs == nil {
+				continue
+			}
+		}
+		for _, p := range rs.Problems {
+			c.Problem(file, p.Line, "%s", p.Message)
+		}
+		n.IPTables = append(n.IPTables, &IPTablesDump{File: file, Name: name, Rules: rs})
+	}
+	file := n.File(FileIPSet)
+	if !c.Bundle.Has(file) {
+		return
+	}
+	f, err := c.Bundle.Open(file)
+	if err != nil {
+		c.Problem(file, 0, "%v", err)
+		return
+	}
+	defer f.Close()
+	s, err := ipset.Parse(f)
+	if err != nil {
+		c.Problem(file, 0, "%v", err)
+	}
+	if s != nil {
+		for _, p := range s.Problems {
+			c.Problem(file, p.Line, "%s", p.Message)
+		}
+		n.IPSets, n.IPSetsFile = s, file
+	}
+}
