@@ -5,9 +5,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"tkesnap/analysis/finding"
+	"tkesnap/analysis/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and generated docs")
@@ -81,5 +83,40 @@ func TestRenderingIsDeterministic(t *testing.T) {
 		if x, y := render(t, a, format), render(t, b, format); !bytes.Equal(x, y) {
 			t.Errorf("%s: output depends on input order", format)
 		}
+	}
+}
+
+func TestSummarySaysWhatFailsWhereWhyAndWhatToChange(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(r *Report)
+		lang finding.Lang
+		want []string
+	}{
+		{"a traced flow fails at a security group", func(r *Report) {}, finding.EN, []string{
+			"pod:default/web-0 → pod:default/api-0:8080 is dropped at sg-node2 (security-group)",
+			"Cause: Node security group blocks the pod CIDR (sg-node2, node/node-b)",
+			"To fix it: Add an inbound ACCEPT policy ALL from 172.16.0.0/16 to sg-node2."}},
+		{"the same in Chinese", func(r *Report) {}, finding.ZH, []string{
+			"被丢弃，位置 sg-node2（安全组）", "原因：节点安全组未放通容器网段", "处理建议：在安全组 sg-node2 中添加入站规则"}},
+		{"no trace: the worst finding leads", func(r *Report) { r.Traces = nil }, finding.EN, []string{
+			"Main problem: An iptables rule drops the flow (node/node-b)."}},
+		{"two failing flows are counted", func(r *Report) { r.Traces[1].Verdict = trace.Rejected }, finding.EN, []string{
+			"2 of 2 traced flows do not get through; the first: pod:default/web-0"}},
+		{"nothing found", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.EN, []string{
+			"No problem found on 2 nodes."}},
+		{"nothing found, in Chinese", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.ZH, []string{
+			"在 2 个节点上未发现问题。"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixture()
+			tc.edit(r)
+			r.Localize(tc.lang)
+			for _, w := range tc.want {
+				if !strings.Contains(r.Summary, w) {
+					t.Errorf("summary lacks %q:\n%s", w, r.Summary)
+				}
+			}
+		})
 	}
 }

@@ -61,7 +61,8 @@ var labels = map[finding.Lang]*words{
 		},
 		Components: map[string]string{},
 		Collect:    `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
-		SummaryText: `{{- if .Flow}}{{.Flow}} is {{.Verdict}}{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{if .Why}}: {{.Why}}{{end}}. {{end}}
+		SummaryText: `{{- if gt .Failing 1}}{{.Failing}} of {{.Traced}} traced flows do not get through; the first: {{end}}
+{{- if .Flow}}{{.Flow}} is {{.Verdict}}{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{if .Why}}: {{.Why}}{{end}}. {{end}}
 {{- if .Title}}{{if .Flow}}Cause{{else}}Main problem{{end}}: {{.Title}}{{if .Where}} ({{.Where}}){{end}}. {{.Message}} To fix it: {{.Remedy}}{{if .More}} {{.More}} more finding{{if ne .More 1}}s{{end}} below ({{.Counts}} in all).{{end}}
 {{- else if not .Flow}}No problem found{{if .Nodes}} on {{.Nodes}} node{{if ne .Nodes 1}}s{{end}}{{end}}.{{end}}
 {{- if .Inconclusive}} {{.Inconclusive}} check{{if ne .Inconclusive 1}}s{{end}} could not be decided: collect what is listed under Inconclusive.{{end}}
@@ -88,7 +89,8 @@ var labels = map[finding.Lang]*words{
 		},
 		Components: map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes"},
 		Collect:    `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
-		SummaryText: `{{- if .Flow}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
+		SummaryText: `{{- if gt .Failing 1}}追踪的 {{.Traced}} 条链路中有 {{.Failing}} 条不通，第一条：{{end}}
+{{- if .Flow}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
 {{- if .Title}}{{if .Flow}}原因{{else}}主要问题{{end}}：{{.Title}}{{if .Where}}（{{.Where}}）{{end}}。{{.Message}}处理建议：{{.Remedy}}{{if .More}}下文还有 {{.More}} 项发现（共 {{.Counts}}）。{{end}}
 {{- else if not .Flow}}{{if .Nodes}}在 {{.Nodes}} 个节点上{{end}}未发现问题。{{end}}
 {{- if .Inconclusive}}有 {{.Inconclusive}} 项检查因缺少数据无法判定，请按“无法判定”一节补充采集。{{end}}

@@ -18,6 +18,8 @@ type summaryData struct {
 	More                              int    // findings besides the main one
 	Counts                            string // "2 errors, 1 warning"
 	Nodes, Inconclusive, Problems     int
+	// Failing of Traced flows do not get through (shown when more than one).
+	Failing, Traced int
 }
 
 func (r *Report) summary() string {
@@ -27,6 +29,12 @@ func (r *Report) summary() string {
 		Inconclusive: len(r.Inconclusive),
 		Problems:     len(r.Bundle.Problems),
 		Counts:       w.counts(r.Findings),
+	}
+	d.Traced = len(r.Traces)
+	for _, t := range r.Traces {
+		if t.Verdict != trace.Delivered {
+			d.Failing++
+		}
 	}
 	main := -1
 	if t, step := firstFailing(r.Traces); t != nil {
