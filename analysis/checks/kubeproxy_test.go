@@ -1,15 +1,19 @@
 package checks
 
 import (
+	"path/filepath"
+
 	"bufio"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"tkesnap/analysis/model"
+	"tkesnap/parsers/iptables"
 )
 
-const ipvsBundleDir = "../../testdata/datapath/ipvs-bundle"
+const ipvsBundleDir = "../../testdata/datapath/kubeproxy-bundle"
 
 func kubeProxyFindings(res Result) []string {
 	var out []string
@@ -96,4 +100,82 @@ func TestChainNamesAgreeWithARealKubeProxyDump(t *testing.T) {
 	if nsvc < 30 || nsep < 30 {
 		t.Fatalf("only %d service and %d endpoint chains checked", nsvc, nsep)
 	}
+}
+
+// useIptablesFiles makes the iptables reconcile read each node's
+// iptables-save.txt from dir (the model's netfilter part does that in
+// production).
+func useIptablesFiles(t *testing.T, dir string) {
+	old := nodeRuleset
+	t.Cleanup(func() { nodeRuleset = old })
+	nodeRuleset = func(n *model.Node) (*iptables.Ruleset, string) {
+		p := n.File("iptables-save.txt")
+		f, err := os.Open(filepath.Join(dir, p))
+		if err != nil {
+			return nil, ""
+		}
+		defer f.Close()
+		rs, err := iptables.Parse(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs, p
+	}
+}
+
+func TestIptablesNodesReconcileWithTheirServices(t *testing.T) {
+	useIptablesFiles(t, ipvsBundleDir)
+	res := Run(loadBundle(t, ipvsBundleDir))
+	var got []string
+	for _, f := range kubeProxyFindings(res) {
+		if strings.Contains(f, " node-3 ") || strings.Contains(f, " node-4 ") {
+			got = append(got, f)
+		}
+	}
+	want := []string{
+		"MISSING node-4 default/empty:http/tcp ",               // no REJECT for a Service without endpoints
+		"MISSING node-4 default/sticky:http/tcp ",              // no -m recent affinity
+		"MISSING node-4 default/web:http/tcp ",                 // no NodePort 30080 rule
+		"MISSING node-4 default/web:http/tcp 172.16.1.11:8080", // KUBE-SVC lacks the endpoint
+		"STALE node-4 kube-system/kube-dns:dns/udp 172.16.1.99:53",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, f := range res.Findings {
+		if f.ID == "KUBE_PROXY_RULES_STALE" && f.Args["node"] == "node-4" {
+			l := evidenceLine(t, ipvsBundleDir, f.Evidence[0])
+			if !strings.Contains(l, "DNAT --to-destination 172.16.1.99:53") || !strings.HasPrefix(l, "[0:0] -A KUBE-SEP-") {
+				t.Errorf("stale evidence %q", l)
+			}
+		}
+	}
+}
+
+func TestIptablesModeWithoutDumpIsInconclusive(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"cluster/nodes.yaml", "cluster/services.yaml", "cluster/endpointslices.yaml",
+		"nodes/node-3/kube-proxy.txt", "nodes/node-3/ip-addr.json"} {
+		b, err := os.ReadFile(filepath.Join(ipvsBundleDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	useIptablesFiles(t, dir)
+	res := Run(loadBundle(t, dir))
+	if got := kubeProxyFindings(res); len(got) != 0 {
+		t.Errorf("findings without the rules: %v", got)
+	}
+	for _, in := range res.Inconclusive {
+		if in.Node == "node-3" && in.Need == "iptables-save.txt" {
+			return
+		}
+	}
+	t.Errorf("want an inconclusive naming iptables-save.txt on node-3, got %v", res.Inconclusive)
 }

@@ -14,7 +14,7 @@ import (
 
 // node-1 of the IPVS lab bundle: kube-proxy IPVS-mode iptables rules and
 // ipsets as the kernel saved them, and the matching ipvsadm -Sn table.
-const ipvsNode = "../../testdata/datapath/ipvs-bundle/nodes/node-1"
+const ipvsNode = "../../testdata/datapath/kubeproxy-bundle/nodes/node-1"
 
 func ipvsSim(t *testing.T) (*Sim, *IPVS) {
 	t.Helper()
