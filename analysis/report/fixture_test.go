@@ -1,6 +1,8 @@
 package report
 
 import (
+	"strings"
+
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/trace"
 )
@@ -56,6 +58,10 @@ func init() {
 				Remedy:  "加大抓包长度和缓冲区（`tcpdump -s 0 -B 4096`）重新覆盖整个测试过程抓包。"}}},
 	} {
 		e.Group = "test"
+		if strings.HasPrefix(e.ID, "T_PCAP_") {
+			e.Group = "test-capture"
+			symptomGroups[e.Group] = true
+		}
 		finding.Register(e)
 	}
 }

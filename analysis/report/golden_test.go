@@ -101,6 +101,10 @@ func TestSummarySaysWhatFailsWhereWhyAndWhatToChange(t *testing.T) {
 			"被丢弃，位置 sg-node2（安全组）", "原因：节点安全组未放通容器网段", "处理建议：在安全组 sg-node2 中添加入站规则"}},
 		{"no trace: the worst finding leads", func(r *Report) { r.Traces = nil }, finding.EN, []string{
 			"Main problem: An iptables rule drops the flow (node/node-b)."}},
+		{"no trace: a cause leads before a capture symptom of the same severity", func(r *Report) {
+			r.Traces = nil
+			r.Findings = []finding.Finding{r.Findings[5], r.Findings[2]} // T_PCAP_SYN_UNANSWERED, T_SG_POD_CIDR_BLOCKED
+		}, finding.EN, []string{"Main problem: Node security group blocks the pod CIDR"}},
 		{"two failing flows are counted", func(r *Report) { r.Traces[1].Verdict = trace.Rejected }, finding.EN, []string{
 			"2 of 2 traced flows do not get through; the first: pod:default/web-0"}},
 		{"nothing found", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.EN, []string{

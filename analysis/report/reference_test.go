@@ -32,7 +32,7 @@ func TestDocsFindingReferenceIsCurrent(t *testing.T) {
 		t.Error("docs/findings.md is stale: run go test ./analysis/report -update")
 	}
 	for _, e := range finding.Catalog() {
-		if e.Group == "test" {
+		if strings.HasPrefix(e.Group, "test") {
 			continue
 		}
 		if !strings.Contains(b.String(), "\n### "+e.ID+"\n") {

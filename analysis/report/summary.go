@@ -51,8 +51,8 @@ func (r *Report) summary() string {
 			}
 		}
 	}
-	if main < 0 && len(r.Findings) > 0 && r.Findings[0].Severity > finding.Info {
-		main = 0 // findings are sorted worst first
+	if main < 0 {
+		main = mainFinding(r.Findings)
 	}
 	if main >= 0 {
 		f := r.Findings[main]
@@ -135,4 +135,30 @@ func endSentence(s string) string {
 		return s + "。"
 	}
 	return s + "."
+}
+
+// symptomGroups are catalog groups whose findings describe what was seen
+// rather than why.
+var symptomGroups = map[string]bool{"capture": true}
+
+// mainFinding picks the finding the summary leads with when no traced
+// flow names one: the worst severity first (findings are sorted so), and
+// within it a cause (security group, route, Service, node datapath) before
+// a symptom seen in a capture (SYN unanswered, one-way traffic), which only
+// says that something on the path drops packets. -1 when nothing is above
+// info.
+func mainFinding(fs []finding.Finding) int {
+	if len(fs) == 0 || fs[0].Severity == finding.Info {
+		return -1
+	}
+	worst := fs[0].Severity
+	for i, f := range fs {
+		if f.Severity != worst {
+			break
+		}
+		if e, ok := finding.Lookup(f.ID); !ok || !symptomGroups[e.Group] {
+			return i
+		}
+	}
+	return 0
 }
