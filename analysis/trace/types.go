@@ -4,6 +4,8 @@
 // disposition from a closed set, as in Batfish — rendered separately.
 package trace
 
+import "tkesnap/analysis/finding"
+
 // Verdict is the disposition of a traced flow (design.md §4).
 type Verdict string
 
@@ -33,6 +35,9 @@ type Trace struct {
 	Steps    []Step `json:"steps"`
 	// Branches are sub-traces, one per endpoint when a Service has several.
 	Branches []Trace `json:"branches,omitempty"`
+
+	// findings are what this trace establishes (see Findings).
+	findings []finding.Finding
 }
 
 // Step is one hop decision.

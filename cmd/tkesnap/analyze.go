@@ -13,6 +13,7 @@ import (
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/report"
+	"tkesnap/analysis/trace"
 	"tkesnap/parsers/bundle"
 )
 
@@ -104,6 +105,7 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	}
 	res := checks.Run(c)
 	traces := traceFlows(c)
+	res.Findings = append(res.Findings, trace.Findings(traces, res.Findings)...)
 	stop()
 	pr.wait() // the bars are done before the report is printed
 	r := report.New(c, path, res.Findings, traces, res.Inconclusive, lang)

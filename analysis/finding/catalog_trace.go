@@ -1,0 +1,67 @@
+package finding
+
+// Findings the flow tracer (analysis/trace) establishes: hop outcomes no
+// single check sees, and contradictions between a simulated path and the
+// captures. English and Chinese together, as the tracer owns both.
+func init() {
+	for _, e := range []Entry{
+		{ID: "SG_BLOCKS_FLOW", Severity: Error, Group: "trace", Guide: "安全组: 入站/出站规则",
+			Texts: map[Lang]Text{
+				EN: {Title: "A security group blocks a traced flow",
+					Message: `{{.flow}} is dropped by the {{.dir}} rules of {{.node}}: {{.decision}}.`,
+					Remedy:  `{{if .fix}}{{.fix}}{{else}}Allow {{.cidr}} in {{.sg}}{{end}}.`},
+				ZH: {Title: "安全组拦截了所追踪的流量",
+					Message: `{{.flow}} 被 {{.node}} 的{{if eq .dir "egress"}}出站{{else}}入站{{end}}规则丢弃：{{.decision}}。`,
+					Remedy:  `{{if .fix}}{{.fix}}{{else}}在安全组 {{.sg}} 中放通 {{.cidr}}{{end}}。`}}},
+		{ID: "CLB_NO_LISTENER", Severity: Error, Group: "trace", Guide: "CLB/Ingress 访问不通: 监听器",
+			Texts: map[Lang]Text{
+				EN: {Title: "The CLB has no listener for the port",
+					Message: `CLB {{.clb}} has no {{.proto}} listener on port {{.port}}; clients of {{.service}} get no answer.`,
+					Remedy:  `Check the Service/Ingress annotations and the service controller's events for {{.service}}; the listener is created by TKE when the Service port exists.`},
+				ZH: {Title: "CLB 没有该端口的监听器",
+					Message: `CLB {{.clb}} 在端口 {{.port}} 上没有 {{.proto}} 监听器，{{.service}} 的客户端得不到响应。`,
+					Remedy:  `检查 {{.service}} 的 Service/Ingress 注解和 service-controller 事件；Service 端口存在时 TKE 会创建对应监听器。`}}},
+		{ID: "CLB_NO_BACKENDS", Severity: Error, Group: "trace", Guide: "CLB/Ingress 访问不通: 后端",
+			Texts: map[Lang]Text{
+				EN: {Title: "The CLB listener has no real server",
+					Message: `Listener {{.listener}} of CLB {{.clb}} forwards to no real server.`,
+					Remedy:  `Check that {{.service}} has ready endpoints and nodes, and the service controller's events; TKE binds node NodePorts (or pod ENIs) as real servers.`},
+				ZH: {Title: "CLB 监听器没有后端服务器",
+					Message: `CLB {{.clb}} 的监听器 {{.listener}} 没有任何后端服务器。`,
+					Remedy:  `检查 {{.service}} 是否有就绪的 endpoints 和节点，以及 service-controller 事件；TKE 会把节点 NodePort（或 Pod 弹性网卡）绑定为后端。`}}},
+		{ID: "PORT_NOT_LISTENING", Severity: Error, Group: "trace", Guide: "端口是否监听",
+			Texts: map[Lang]Text{
+				EN: {Title: "Nothing listens on the destination port",
+					Message: `On node {{.node}} no socket listens on {{.proto}} port {{.port}}; the kernel answers {{.flow}} with a reset (connection refused).`,
+					Remedy:  `Start the server on {{.node}} or fix the port the client uses.`},
+				ZH: {Title: "目的端口没有进程监听",
+					Message: `节点 {{.node}} 上没有套接字监听 {{.proto}} 端口 {{.port}}，内核对 {{.flow}} 回复 RST（连接被拒绝）。`,
+					Remedy:  `在节点 {{.node}} 上启动服务，或修正客户端使用的端口。`}}},
+		{ID: "DNS_NAME_NOT_FOUND", Severity: Warning, Group: "trace", Guide: "集群内 DNS 解析失败",
+			Texts: map[Lang]Text{
+				EN: {Title: "The DNS name is not in the cluster",
+					Message: `{{.name}} names no Service or pod of the cluster: the cluster DNS answers NXDOMAIN ({{.detail}}).`,
+					Remedy:  `Use <service>.<namespace>.svc.{{or .domain "cluster.local"}}, or create the Service the client expects.`},
+				ZH: {Title: "集群中不存在该 DNS 名称",
+					Message: `{{.name}} 不对应集群中的任何 Service 或 Pod，集群 DNS 返回 NXDOMAIN（{{.detail}}）。`,
+					Remedy:  `使用 <service>.<namespace>.svc.{{or .domain "cluster.local"}} 形式的名称，或创建客户端期望的 Service。`}}},
+		{ID: "TRACE_CAPTURE_CONTRADICTS", Severity: Warning, Group: "trace", Guide: "抓包与规则不一致",
+			Texts: map[Lang]Text{
+				EN: {Title: "Captures contradict the simulated path",
+					Message: `The bundle's rules say {{.flow}} is {{.verdict}}, but {{.seen}}. Something outside the bundle drops or changes it: {{.candidates}}.`,
+					Remedy:  `Capture on both ends at the same time and check {{.candidates}}.`},
+				ZH: {Title: "抓包结果与模拟路径不一致",
+					Message: `根据采集的规则，{{.flow}} 应为 {{.verdict}}，但抓包显示：{{.seen}}。可能是采集范围之外的环节丢弃或改写了报文：{{.candidates}}。`,
+					Remedy:  `在两端同时抓包，并逐一排查：{{.candidates}}。`}}},
+		{ID: "TRACE_SYMPTOM_MISMATCH", Severity: Info, Group: "trace", Guide: "现象与分析结果不一致",
+			Texts: map[Lang]Text{
+				EN: {Title: "The reported symptom differs from the simulated one",
+					Message: `{{.flow}} was reported as {{.reported}}, but the bundle explains {{.simulated}} ({{.verdict}}, {{.reason}}).`,
+					Remedy:  `Check that the bundle was collected while the problem happened and that the flow is named right (source, destination, port, protocol).`},
+				ZH: {Title: "客户反馈的现象与模拟结果不一致",
+					Message: `{{.flow}} 反馈的现象是 {{.reported}}，但根据采集数据应为 {{.simulated}}（{{.verdict}}，{{.reason}}）。`,
+					Remedy:  `确认采集时问题正在发生，并确认流量描述（源、目的、端口、协议）正确。`}}},
+	} {
+		Register(e)
+	}
+}

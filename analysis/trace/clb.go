@@ -1,0 +1,310 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"tkesnap/analysis/checks"
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/sg"
+	"tkesnap/parsers/tencent"
+)
+
+// target is one CLB real server.
+type target struct {
+	ip     netip.Addr
+	port   int
+	health string
+	at     model.At
+}
+
+// viaCLB traces a client through a CLB (listener, the CLB's SGs) to each
+// real server — node IP:NodePort for TKE's default mode, a pod's ENI IP
+// for direct-to-pod — one branch each. lb may be nil when the bundle has
+// no CLB data: then the listener and SG hops are UNDETERMINED and the
+// Service's NodePort on every node stands in for the real servers.
+func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.Endpoint, proto string) {
+	cl := &tr.c.Cloud
+	port := dst.Port
+	if dst.Kind == "ingress" || dst.Ingress != nil {
+		port = 80
+		if ingressTLS(dst.Ingress, dst.Host) {
+			port = 443
+		}
+	}
+	vip := netip.Addr{}
+	if lb != nil && len(lb.VIPs) > 0 {
+		vip = lb.VIPs[0]
+	} else if len(dst.IPs) > 0 {
+		vip = dst.IPs[0]
+	}
+	p := pkt{proto: proto, src: netip.AddrPortFrom(o.ip, srcPort(proto)), dst: netip.AddrPortFrom(vip, uint16(port))}
+	at := "clb"
+	var l *model.Listener
+	if lb == nil {
+		w.need(at, "clb", "the CLB of "+dst.Spec+" is not in the bundle", "cloud/load-balancers.json (clb DescribeLoadBalancers)", "")
+	} else {
+		at = "clb/" + lb.LoadBalancerId
+		kind := "internal"
+		if lb.Public() {
+			kind = "public"
+		}
+		w.add(Step{At: at, Component: "clb", Before: p.String(), Evidence: ev("file", lb.At.File, "line", lb.At.Line),
+			Detail: fmt.Sprintf("%s CLB %s (%s) VIP %s", kind, lb.LoadBalancerId, lb.LoadBalancerName, vip)})
+		if lb.ListenersFile == "" {
+			w.need(at, "clb", "the CLB's listeners are unknown", "cloud/listeners/"+lb.LoadBalancerId+".json", "")
+		} else {
+			for _, x := range lb.Listeners {
+				lo, hi := int(x.Port), int(x.EndPort)
+				if hi < lo {
+					hi = lo
+				}
+				if port >= lo && port <= hi && x.Transport() == proto {
+					l = x
+					break
+				}
+			}
+			if l == nil {
+				w.stop(Step{At: at, Component: "clb", Before: p.String(), Decision: "DROP",
+					Detail:   fmt.Sprintf("no %s listener on port %d", strings.ToUpper(proto), port),
+					Evidence: ev("file", lb.ListenersFile)},
+					outcome{verdict: Dropped, reason: "CLB_NO_LISTENER", finding: newFinding("CLB_NO_LISTENER",
+						finding.Args{"clb": lb.LoadBalancerId, "proto": strings.ToUpper(proto), "port": itoa(port), "service": dst.Spec},
+						[]string{"clb/" + lb.LoadBalancerId}, finding.Evidence{File: lb.ListenersFile})})
+				return
+			}
+			switch strings.ToUpper(l.Protocol) {
+			case "HTTP", "HTTPS":
+				w.l7 = true
+			}
+			w.add(Step{At: at, Component: "clb", Before: p.String(), Decision: "listener",
+				Detail:   fmt.Sprintf("listener %s %s:%d", l.ListenerId, l.Protocol, int(l.Port)),
+				Evidence: ev("file", l.At.File, "line", l.At.Line)})
+		}
+		if sgs := lb.SGs(); len(sgs) > 0 {
+			d := sg.Evaluate(cl, sgs, sg.Flow{Dir: model.DirIngress, Proto: proto, Src: p.src.Addr(), Dst: vip, Port: port})
+			s := Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action),
+				Detail: "CLB security groups: " + d.String(), Evidence: sgEv(d)}
+			switch d.Action {
+			case sg.Drop:
+				// The client's SYN never reaches the CLB: a timeout, even
+				// for an HTTP listener.
+				w.stop(s, outcome{verdict: Dropped, reason: "CLB_SG_BLOCKS_LISTENER", symptom: "timeout"})
+				return
+			case sg.Undecided:
+				file := ""
+				if len(d.Needs) > 0 {
+					file = d.Needs[0].File
+				}
+				w.need(at, "security-group", s.Detail, file, "")
+			default:
+				w.add(s)
+			}
+		} else if cl.Have.LoadBalancers {
+			w.add(Step{At: at, Component: "security-group", Decision: "ACCEPT", Detail: "no security group bound to the CLB: every client passes"})
+		}
+	}
+	targets, known := tr.clbTargets(w, lb, l, dst)
+	if !known {
+		return
+	}
+	if len(targets) == 0 {
+		o := outcome{verdict: Dropped, reason: "CLB_NO_BACKENDS"}
+		if lb != nil && l != nil {
+			o.finding = newFinding("CLB_NO_BACKENDS", finding.Args{"clb": lb.LoadBalancerId, "listener": l.ListenerId, "service": dst.Spec},
+				[]string{"clb/" + lb.LoadBalancerId}, finding.Evidence{File: lb.TargetsFile})
+		}
+		w.stop(Step{At: at, Component: "clb", Before: p.String(), Decision: "DROP", Detail: "the listener has no real server"}, o)
+		return
+	}
+	pass := lb != nil && bool(lb.LoadBalancerPassToTarget)
+	for _, t := range targets {
+		b := w.fork(fmt.Sprintf("real server %s:%d", t.ip, t.port))
+		np := pkt{proto: proto, src: p.src, dst: netip.AddrPortFrom(t.ip, uint16(t.port))}
+		s := Step{At: at, Component: "clb", Before: p.String(), After: np.String(), Decision: "forward",
+			Detail: fmt.Sprintf("to real server %s:%d", t.ip, t.port), Evidence: ev("file", t.at.File, "line", t.at.Line)}
+		if t.health != "" {
+			s.Detail += " (health check: " + t.health + ")"
+		}
+		b.add(s)
+		tr.toRealServer(b, np, pass)
+	}
+}
+
+// toRealServer follows the CLB's packet into the VPC. With
+// LoadBalancerPassToTarget the real server's SGs do not see CLB traffic
+// (CLB doc 214/14733); otherwise they must allow the client and the
+// NodePort.
+func (tr *Tracer) toRealServer(w *walk, p pkt, pass bool) {
+	owner := tr.nodeOwning(p.dst.Addr())
+	if owner == "" {
+		w.need("clb", "clb", fmt.Sprintf("real server %s is no node or pod of the cluster", p.dst.Addr()), "cloud/instances.json", "")
+		return
+	}
+	if pass {
+		w.add(Step{At: "clb", Component: "security-group", Decision: "ACCEPT", Before: p.String(),
+			Detail: "LoadBalancerPassToTarget: the real server's SGs do not filter traffic from the CLB"})
+	} else if !tr.sgHop(w, model.DirIngress, p, tr.isNodePort(owner, p)) {
+		return
+	}
+	tr.atNode(w, owner, p, arrival{})
+}
+
+// clbTargets lists the real servers of a listener (targets/<lb>.json,
+// with target-health/<lb>.json), or — when not collected — the Service's
+// NodePort on every node, which is what TKE's service controller binds.
+func (tr *Tracer) clbTargets(w *walk, lb *model.LoadBalancer, l *model.Listener, dst model.Endpoint) ([]target, bool) {
+	if lb != nil && l != nil && lb.TargetsFile != "" {
+		var out []target
+		for _, lt := range lb.Targets {
+			if lt.ListenerId != l.ListenerId {
+				continue
+			}
+			bs := lt.Targets
+			for _, r := range lt.Rules {
+				if dst.Host == "" || strings.EqualFold(r.Domain, dst.Host) {
+					bs = append(bs, r.Targets...)
+				}
+			}
+			for _, b := range bs {
+				for _, s := range b.PrivateIpAddresses {
+					ip, err := netip.ParseAddr(s)
+					if err != nil {
+						continue
+					}
+					t := target{ip: ip, port: int(b.Port), at: model.At{File: lb.TargetsFile, Line: lt.Line}}
+					t.health = health(lb.Health, ip, t.port)
+					out = append(out, t)
+				}
+			}
+		}
+		return out, true
+	}
+	if lb != nil {
+		w.need("clb/"+lb.LoadBalancerId, "clb", "the CLB's real servers are unknown; assuming the Service's NodePort on every node", "cloud/targets/"+lb.LoadBalancerId+".json", "")
+	}
+	svc, sp := dst.Service, dst.ServicePort
+	if svc == nil || sp == nil {
+		w.need("clb", "kube", "no Service behind the CLB to find NodePorts", "cluster/services.yaml", "")
+		return nil, false
+	}
+	if sp.NodePort == 0 {
+		w.need("clb", "kube", fmt.Sprintf("Service %s port %d has no NodePort", svc.Key(), sp.Port), "cluster/services.yaml", "")
+		return nil, false
+	}
+	var out []target
+	for _, kn := range tr.c.Kube.Nodes {
+		if len(kn.InternalIPs) > 0 {
+			out = append(out, target{ip: kn.InternalIPs[0], port: int(sp.NodePort), at: model.At{File: svc.File, Line: svc.Line}})
+		}
+	}
+	if len(out) == 0 {
+		for _, n := range tr.c.Nodes {
+			if ips := tr.nodeIPs(n.Name); len(ips) > 0 {
+				out = append(out, target{ip: ips[0], port: int(sp.NodePort)})
+			}
+		}
+	}
+	return out, true
+}
+
+func health(hs []tencent.TargetHealth, ip netip.Addr, port int) string {
+	for _, h := range hs {
+		if h.IP == ip.String() && int(h.Port) == port {
+			if h.HealthStatusDetail != "" {
+				return h.HealthStatusDetail
+			}
+			if h.HealthStatus {
+				return "Alive"
+			}
+			return "Dead"
+		}
+	}
+	return ""
+}
+
+func ingressTLS(in *model.Ingress, host string) bool {
+	if in == nil {
+		return false
+	}
+	for _, t := range in.Spec.TLS {
+		if host == "" {
+			return true
+		}
+		for _, h := range t.Hosts {
+			if strings.EqualFold(h, host) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ingress routes the request through the Ingress rules (404 when none
+// matches), then through the Ingress's CLB to the backend Service's
+// NodePorts.
+func (tr *Tracer) ingress(w *walk, o origin, dst model.Endpoint, proto string) {
+	in := dst.Ingress
+	w.l7 = true
+	host, path := dst.Host, dst.Path
+	if host == "" {
+		for _, r := range in.Spec.Rules {
+			if r.Host != "" {
+				host = r.Host
+				break
+			}
+		}
+	}
+	if path == "" {
+		path = "/"
+	}
+	m := checks.MatchIngress(in.Ingress, host, path)
+	var be *networkingv1.IngressBackend
+	switch {
+	case m.Path != nil:
+		be = &m.Path.Backend
+	case m.Default != nil:
+		be = m.Default
+	}
+	s := Step{At: in.Ref(), Component: "kube", Before: "http://" + host + path, Evidence: srcEv(in.Source)}
+	if be == nil || be.Service == nil {
+		s.Decision, s.Detail = "404", fmt.Sprintf("no rule of %s matches host %q path %q and there is no default backend", in.Key(), host, path)
+		w.stop(s, outcome{verdict: Rejected, reason: "INGRESS_NO_MATCHING_RULE", symptom: "http-404"})
+		return
+	}
+	port := ""
+	if be.Service.Port.Name != "" {
+		port = be.Service.Port.Name
+	} else {
+		port = strconv.Itoa(int(be.Service.Port.Number))
+	}
+	s.Decision = "rule"
+	s.Detail = fmt.Sprintf("host %q path %q → Service %s port %s", host, path, be.Service.Name, port)
+	if m.Approximate {
+		s.Detail += " (ImplementationSpecific path: matched as a prefix)"
+	}
+	w.add(s)
+	svcEp, err := tr.c.ResolveFrom(fmt.Sprintf("svc:%s/%s:%s", in.Namespace, be.Service.Name, port), in.Namespace)
+	if err != nil {
+		w.stop(Step{At: in.Ref(), Component: "kube", Decision: "503", Detail: err.Error(), Evidence: srcEv(in.Source)},
+			outcome{verdict: Rejected, reason: "INGRESS_BACKEND_MISSING", symptom: "http-503"})
+		return
+	}
+	svcEp.Kind, svcEp.Ingress, svcEp.Host, svcEp.Path, svcEp.IPs = "ingress", in, host, path, dst.IPs
+	if svcEp.Service.Spec.Type == corev1.ServiceTypeClusterIP && svcEp.ServicePort != nil && svcEp.ServicePort.NodePort == 0 {
+		w.add(Step{At: svcEp.Service.Ref(), Component: "kube", Detail: "backend Service is ClusterIP: only a direct-to-pod CLB (VPC-CNI) can reach it"})
+	}
+	var lb *model.LoadBalancer
+	for _, ip := range dst.IPs {
+		if lb = tr.c.Cloud.LoadBalancerByVIP(ip); lb != nil {
+			break
+		}
+	}
+	tr.viaCLB(w, o, lb, svcEp, proto)
+}

@@ -1,0 +1,308 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/sg"
+)
+
+// vpc takes a packet that left node `from` ("" for a client outside the
+// cluster) through the source's SG egress, the VPC route, the
+// destination's SG ingress, to the node or pod that owns the destination.
+func (tr *Tracer) vpc(w *walk, from string, p pkt) {
+	if from != "" && !tr.sgHop(w, model.DirEgress, p, false) {
+		return
+	}
+	if !tr.vpcRoute(w, from, p) {
+		return
+	}
+	dst := p.dst.Addr()
+	owner := tr.nodeOwning(dst)
+	if owner == "" {
+		tr.leaveCluster(w, p)
+		return
+	}
+	if !tr.sgHop(w, model.DirIngress, p, tr.isNodePort(owner, p)) {
+		return
+	}
+	tr.atNode(w, owner, p, arrival{})
+}
+
+// isNodePort: a TCP/UDP packet to a node address in the NodePort range
+// (kube-apiserver --service-node-port-range, 30000-32767 by default; TKE
+// documents 30000-32768 for the node SG).
+func (tr *Tracer) isNodePort(node string, p pkt) bool {
+	port := p.dst.Port()
+	return p.proto != "icmp" && port >= 30000 && port <= 32768 && tr.isNodeIP(node, p.dst.Addr())
+}
+
+// leaveCluster: the destination is no node or pod of the cluster (IDC,
+// another VPC, the internet). The trace ends at the VPC edge; a pod source
+// rewritten to the node IP is what the peer sees.
+func (tr *Tracer) leaveCluster(w *walk, p pkt) {
+	s := Step{At: "vpc", Component: "route", Before: p.String(), Decision: "leaves the cluster",
+		Detail: fmt.Sprintf("%s is outside the cluster; the bundle does not show the far side", p.dst.Addr())}
+	w.add(s)
+	w.delivered = true
+	orig := w.flowSource()
+	if orig.IsValid() && orig != p.src.Addr() && tr.isPodIP(orig) && tr.nodeOwning(p.src.Addr()) != "" {
+		w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
+		w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; the peer sees source %s (the node), not the pod %s", p.src.Addr(), orig)
+	}
+}
+
+// flowSource is the address the walk started from (the first Before).
+func (w *walk) flowSource() netip.Addr {
+	for _, s := range w.steps {
+		if s.Before == "" {
+			continue
+		}
+		src, _, _ := strings.Cut(s.Before, "→")
+		if ap, err := netip.ParseAddrPort(src); err == nil {
+			return ap.Addr()
+		}
+		if a, err := netip.ParseAddr(src); err == nil {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+func (tr *Tracer) isPodIP(ip netip.Addr) bool {
+	if ps := tr.c.Kube.PodsByIP(ip); len(ps) > 0 {
+		return !ps[0].Spec.HostNetwork
+	}
+	return tr.inPodCIDR(ip)
+}
+
+func (tr *Tracer) inPodCIDR(ip netip.Addr) bool {
+	if cl := tr.c.Cloud.Cluster; cl != nil && cl.ClusterCIDR.IsValid() && cl.ClusterCIDR.Contains(ip) {
+		return true
+	}
+	for _, kn := range tr.c.Kube.Nodes {
+		for _, p := range kn.PodCIDRs {
+			if p.Contains(ip) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (tr *Tracer) haveCloudFile(f string) bool {
+	for _, x := range tr.c.Cloud.Files {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// sgHop evaluates the SGs bound to the packet's source (egress) or
+// destination (ingress). It reports whether the packet goes on.
+func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool {
+	cl := &tr.c.Cloud
+	ip := p.dst.Addr()
+	if dir == model.DirEgress {
+		ip = p.src.Addr()
+	}
+	if !cl.Have.Instances && !cl.Have.ENIs {
+		w.need("sg", "security-group", fmt.Sprintf("%s SGs of %s unknown", dir, ip), "cloud/instances.json (cvm DescribeInstances) and cloud/security-group-policies/", "")
+		return true
+	}
+	b, ok := cl.BindingFor(ip)
+	if !ok {
+		if tr.nodeOwning(ip) == "" && !cl.KnownIP(ip) {
+			return true // a client outside the VPC: no SG of ours filters it
+		}
+		w.need("sg", "security-group", fmt.Sprintf("no CVM or ENI in the bundle holds %s, so its %s SGs are unknown", ip, dir), "cloud/instances.json and cloud/network-interfaces.json", "")
+		return true
+	}
+	f := sg.Flow{Dir: dir, Proto: p.proto, Src: p.src.Addr(), Dst: p.dst.Addr(), Port: int(p.dst.Port())}
+	d := sg.Evaluate(cl, b.SGs, f)
+	at := b.Owner
+	if d.SG != "" {
+		at = d.SG
+	} else if len(b.SGs) > 0 {
+		at = strings.Join(b.SGs, ",")
+	}
+	s := Step{At: at, Component: "security-group", Before: p.String(),
+		Detail:   fmt.Sprintf("%s of %s (%s %s): %s", dir, ip, b.Kind, b.Owner, d),
+		Decision: string(d.Action), Evidence: sgEv(d)}
+	switch d.Action {
+	case sg.Accept:
+		w.add(s)
+		return true
+	case sg.Undecided:
+		file := ""
+		if len(d.Needs) > 0 {
+			file = d.Needs[0].File
+		}
+		w.need(at, "security-group", s.Detail, file, "")
+		return true
+	}
+	reason := tr.sgReason(dir, p, nodePort)
+	o := outcome{verdict: Dropped, reason: reason}
+	fix := sg.FixFor(d, p.proto, portText(p), peerText(dir, p))
+	args := finding.Args{"sg": fix.SG, "dir": string(dir), "flow": p.String(), "decision": d.String(), "fix": fix.String(),
+		"node": b.Owner, "cidr": peerText(dir, p)}
+	var evs []finding.Evidence
+	evs = append(evs, d.Evidence...)
+	if reason == "SG_BLOCKS_FLOW" {
+		f := finding.New("SG_BLOCKS_FLOW", args, []string{fix.SG, b.Owner}, evs...)
+		o.finding = &f
+	}
+	w.stop(s, o)
+	return false
+}
+
+func sgEv(d sg.Decision) map[string]any {
+	m := map[string]any{}
+	if d.SG != "" {
+		m["sg"] = d.SG
+	}
+	if d.Policy != nil {
+		m["policy_index"] = d.PolicyIndex
+		m["file"], m["line"] = d.Policy.File, d.Policy.Line
+	} else if len(d.Evidence) > 0 {
+		m["file"] = d.Evidence[0].File
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func portText(p pkt) string {
+	if p.proto == "icmp" {
+		return "ALL"
+	}
+	return itoa(int(p.dst.Port()))
+}
+
+func peerText(dir model.Direction, p pkt) string {
+	if dir == model.DirEgress {
+		return p.dst.Addr().String()
+	}
+	return p.src.Addr().String()
+}
+
+// sgReason names the guide's check an SG drop belongs to: NodePorts
+// behind a CLB, the pod CIDR between nodes, the VPC CIDR between node and
+// pod, an IDC range, or any other flow.
+func (tr *Tracer) sgReason(dir model.Direction, p pkt, nodePort bool) string {
+	if dir == model.DirEgress {
+		return "SG_BLOCKS_FLOW"
+	}
+	src := p.src.Addr()
+	switch {
+	case nodePort:
+		return "SG_NODEPORT_RANGE_BLOCKED"
+	case tr.inPodCIDR(src):
+		return "SG_POD_CIDR_BLOCKED"
+	case tr.c.Cloud.VpcOf(src) != nil || tr.c.Cloud.KnownIP(src) || tr.nodeOwning(src) != "":
+		return "SG_VPC_CIDR_BLOCKED"
+	case src.IsPrivate():
+		return "SG_IDC_CIDR_BLOCKED"
+	}
+	return "SG_BLOCKS_FLOW"
+}
+
+// vpcRoute decides how the VPC carries the packet: its own CIDRs are
+// routed locally (every VPC route table has the implicit Local route);
+// a GlobalRouter pod CIDR by the cluster's container routes; anything
+// else by the subnet's route table (CCN, peering, Direct Connect, NAT).
+func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
+	cl := &tr.c.Cloud
+	dst := p.dst.Addr()
+	s := Step{At: "vpc", Component: "route", Before: p.String()}
+	if v := cl.VpcOf(dst); v != nil {
+		s.At = "vpc/" + v.VpcId
+		s.Detail, s.Decision = fmt.Sprintf("%s is in the VPC CIDR (Local route)", dst), "local"
+		s.Evidence = ev("file", v.At.File, "line", v.At.Line)
+		w.add(s)
+		return true
+	}
+	if n := tr.nodeOwning(dst); n != "" && tr.isNodeIP(n, dst) {
+		// Nodes of one cluster are in the cluster's VPC.
+		s.Detail, s.Decision = fmt.Sprintf("%s is node %s, in the cluster VPC (Local route)", dst, n), "local"
+		w.add(s)
+		return true
+	}
+	if tr.inPodCIDR(dst) {
+		for _, r := range cl.ClusterRoutes {
+			if r.Dst.IsValid() && r.Dst.Contains(dst) {
+				s.Detail, s.Decision = fmt.Sprintf("container route %s via node %s (GlobalRouter)", r.Dst, r.Gateway), "route"
+				s.Evidence = ev("file", r.At.File, "line", r.At.Line)
+				w.add(s)
+				return true
+			}
+		}
+		if e := cl.ENIByIP(dst); e != nil {
+			s.Detail, s.Decision = fmt.Sprintf("%s is on ENI %s (VPC-CNI)", dst, e.NetworkInterfaceId), "local"
+			w.add(s)
+			return true
+		}
+		if tr.haveCloudFile("cloud/cluster-routes.json") {
+			s.Detail, s.Decision = fmt.Sprintf("no container route covers %s", dst), "NO ROUTE"
+			s.Evidence = ev("file", "cloud/cluster-routes.json")
+			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
+			return false
+		}
+		w.need("vpc", "route", fmt.Sprintf("the VPC route to pod address %s (GlobalRouter container routes) is unknown", dst), "cloud/cluster-routes.json (tke DescribeClusterRoutes)", "")
+		return true
+	}
+	// Outside the VPC and the pod network: the source subnet's table.
+	srcIP := p.src.Addr()
+	if from != "" {
+		if ips := tr.nodeIPs(from); len(ips) > 0 {
+			srcIP = ips[0]
+		}
+	}
+	if from == "" {
+		s.Detail, s.Decision = fmt.Sprintf("from %s outside the cluster", srcIP), "enter"
+		w.add(s)
+		return true
+	}
+	if !cl.Have.RouteTables {
+		if !dst.IsPrivate() {
+			s.Detail, s.Decision = fmt.Sprintf("%s is on the internet (public IP or NAT gateway)", dst), "internet"
+			w.add(s)
+			return true
+		}
+		w.need("vpc", "route", fmt.Sprintf("the VPC route to %s is unknown", dst), "cloud/route-tables.json (vpc DescribeRouteTables)", "")
+		return true
+	}
+	rt := cl.RouteTableOf(cl.SubnetOf(srcIP))
+	if rt == nil {
+		w.need("vpc", "route", fmt.Sprintf("no route table for the subnet of %s", srcIP), "cloud/subnets.json", "")
+		return true
+	}
+	var best *model.VpcRoute
+	for _, r := range rt.Routes {
+		if r.IsEnabled() && r.Dst.IsValid() && r.Dst.Contains(dst) && (best == nil || r.Dst.Bits() > best.Dst.Bits()) {
+			best = r
+		}
+	}
+	s.At = "vpc/" + rt.RouteTableId
+	if best == nil {
+		if !dst.IsPrivate() {
+			s.Detail, s.Decision = fmt.Sprintf("%s is on the internet (public IP or NAT gateway)", dst), "internet"
+			w.add(s)
+			return true
+		}
+		s.Detail, s.Decision = fmt.Sprintf("route table %s has no route to %s", rt.RouteTableId, dst), "NO ROUTE"
+		s.Evidence = ev("file", rt.At.File, "line", rt.At.Line)
+		w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
+		return false
+	}
+	s.Detail = fmt.Sprintf("%s → %s %s", best.Dst, best.GatewayType, best.GatewayId)
+	s.Decision = "route"
+	s.Evidence = ev("file", best.At.File, "line", best.At.Line)
+	w.add(s)
+	return true
+}

@@ -1,0 +1,152 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/netpol"
+)
+
+// deliverNode ends a packet at the node itself (INPUT accepted): a
+// host-network server or a NodePort that was not DNATed.
+func (tr *Tracer) deliverNode(w *walk, name string, p pkt) {
+	s := Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered",
+		Detail: fmt.Sprintf("delivered to a socket of node %s", name)}
+	if p.proto != "icmp" && p.dst.Port() != 0 {
+		listening, known := tr.c.ListeningOn(name, p.dst.Addr(), int(p.dst.Port()), p.proto)
+		switch {
+		case known && !listening:
+			s.Detail = fmt.Sprintf("nothing listens on %s/%d on node %s: the kernel answers with a TCP RST / ICMP port unreachable", p.proto, p.dst.Port(), name)
+			s.Decision = "REJECT"
+			if n := tr.bundleNode(name); n != nil {
+				s.Evidence = ev("file", n.Path(model.FileSS))
+			}
+			var evs []finding.Evidence
+			if f, ok := s.Evidence["file"].(string); ok {
+				evs = append(evs, finding.Evidence{File: f})
+			}
+			w.stop(s, outcome{verdict: Rejected, reason: "PORT_NOT_LISTENING", finding: newFinding("PORT_NOT_LISTENING",
+				finding.Args{"node": name, "proto": p.proto, "port": itoa(int(p.dst.Port())), "flow": p.String()}, []string{"node/" + name}, evs...)})
+			return
+		case known:
+			s.Detail = fmt.Sprintf("a socket listens on %s/%d on node %s", p.proto, p.dst.Port(), name)
+			if n := tr.bundleNode(name); n != nil {
+				s.Evidence = ev("file", n.Path(model.FileSS))
+			}
+		}
+	}
+	w.add(s)
+	w.delivered = true
+}
+
+// deliverPod ends a packet at a pod of node `name`: NetworkPolicy first
+// (enforced on the destination's node), then the pod's port.
+func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
+	k := &tr.c.Kube
+	dst := p.dst.Addr()
+	ps := k.PodsByIP(dst)
+	if len(ps) == 0 {
+		w.add(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered",
+			Detail: fmt.Sprintf("delivered to %s on node %s (no pod object has this IP in the bundle)", dst, name)})
+		w.delivered = true
+		return
+	}
+	pod := ps[0]
+	srcPeer := tr.peer(p.src.Addr())
+	port := int(p.dst.Port())
+	if k.Has("NetworkPolicy") && p.proto != "icmp" {
+		r := netpol.Evaluate(k, srcPeer, netpol.PodPeer(pod), p.proto, port)
+		switch {
+		case r.Undecided:
+			need := r.Ingress.Need
+			if need == "" {
+				need = r.Egress.Need
+			}
+			w.need(pod.Ref(), "kube", "NetworkPolicy cannot be decided: "+r.Ingress.Reason+r.Egress.Reason, need, "")
+		case !r.Allowed:
+			d := r.Ingress
+			if !r.Egress.Allowed {
+				d = r.Egress
+			}
+			s := Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "DROP",
+				Detail: fmt.Sprintf("NetworkPolicy isolates %s for %s and no rule allows %s: %s", podOf(d, pod, srcPeer), d.Direction, p, d.Reason)}
+			if len(d.Isolating) > 0 {
+				np := d.Isolating[0]
+				s.At = np.Ref()
+				s.Evidence = srcEv(np.Source)
+			}
+			w.stop(s, outcome{verdict: Dropped, reason: "NETPOL_DENIES_FLOW"})
+			return
+		case r.Ingress.Isolated || r.Egress.Isolated:
+			w.add(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "allowed",
+				Detail: "NetworkPolicy allows it" + allowedBy(r)})
+		}
+	}
+	s := Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "delivered",
+		Detail: fmt.Sprintf("pod %s on node %s", pod.Key(), pod.Spec.NodeName), Evidence: srcEv(pod.Source)}
+	if !pod.Ready {
+		s.Detail += " (pod is not Ready)"
+	}
+	if p.proto != "icmp" && port != 0 && declaresPorts(pod) && !declaresPort(pod, port, p.proto) {
+		s.Detail += fmt.Sprintf("; the pod declares no containerPort %d/%s", port, p.proto)
+		w.ambiguousHop(s, fmt.Sprintf("whether a container of %s listens on %d/%s (declared ports are informational; collect `ss -tlnp` inside the pod's netns)", pod.Key(), port, p.proto))
+		w.delivered = true
+		return
+	}
+	w.add(s)
+	w.delivered = true
+}
+
+func podOf(d netpol.Decision, dst *model.Pod, src netpol.Peer) string {
+	if d.Direction == "egress" && src.Pod != nil {
+		return "pod " + src.Pod.Key()
+	}
+	return "pod " + dst.Key()
+}
+
+func allowedBy(r netpol.Result) string {
+	for _, d := range []netpol.Decision{r.Ingress, r.Egress} {
+		if d.AllowedBy != nil && d.AllowedBy.Policy != nil {
+			return fmt.Sprintf(" (%s rule %d)", d.AllowedBy.Policy.Ref(), d.AllowedBy.Rule)
+		}
+	}
+	return ""
+}
+
+// peer describes a packet source for NetworkPolicy.
+func (tr *Tracer) peer(ip netip.Addr) netpol.Peer {
+	if ps := tr.c.Kube.PodsByIP(ip); len(ps) > 0 && !ps[0].Spec.HostNetwork {
+		return netpol.PodPeer(ps[0])
+	}
+	pe := netpol.Peer{IP: ip}
+	if kn := tr.c.Kube.NodeByIP(ip); kn != nil {
+		pe.Node = kn.Name
+	}
+	return pe
+}
+
+func declaresPorts(p *model.Pod) bool {
+	for _, c := range p.Spec.Containers {
+		if len(c.Ports) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func declaresPort(p *model.Pod, port int, proto string) bool {
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			pr := string(cp.Protocol)
+			if pr == "" {
+				pr = "TCP"
+			}
+			if int(cp.ContainerPort) == port && (pr == "TCP" && proto == "tcp" || pr == "UDP" && proto == "udp" || pr == "SCTP" && proto == "sctp") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,93 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+)
+
+// dns traces a lookup: the client's resolver (a pod with dnsPolicy
+// ClusterFirst asks the cluster DNS Service that kubelet writes into its
+// resolv.conf; a node or host-network pod uses the node's resolv.conf),
+// then UDP 53 to that nameserver through the node, kube-proxy and on to
+// a DNS endpoint. When the path delivers, the name decides: a name the
+// cluster does not hold is NXDOMAIN.
+func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolveErr error) {
+	ns, ev0, how := tr.nameserver(o)
+	if !ns.IsValid() {
+		w.need("dns", "kube", "no nameserver known for the client: "+how, "cluster/services.yaml (kube-system/kube-dns) or nodes/<node>/resolv.conf", o.node)
+		return
+	}
+	w.add(Step{At: "dns", Component: "kube", Detail: how, Decision: "nameserver " + ns.String(), Evidence: ev0})
+	p := pkt{proto: "udp", src: netip.AddrPortFrom(o.ip, clientPort), dst: netip.AddrPortFrom(ns, 53)}
+	tr.send(w, o, p)
+	if !w.done() && len(w.branches) == 0 {
+		return
+	}
+	// the name only matters once the query can reach a server
+	if resolveErr != nil && w.fail == nil && allDelivered(w) {
+		w.delivered = false
+		w.stop(Step{At: "dns", Component: "kube", Detail: resolveErr.Error(), Decision: "NXDOMAIN"},
+			outcome{verdict: Rejected, reason: "DNS_NAME_NOT_FOUND", symptom: "nxdomain", finding: newFinding("DNS_NAME_NOT_FOUND",
+				finding.Args{"name": name, "detail": resolveErr.Error(), "domain": tr.c.Kube.ClusterDomain()}, []string{"dns/" + name})})
+		return
+	}
+	if resolveErr == nil && w.fail == nil && dst.FQDN != "" {
+		w.add(Step{At: "dns", Component: "kube", Decision: "answer",
+			Detail: fmt.Sprintf("%s resolves to %s", dst.FQDN, addrs(dst.IPs))})
+	}
+}
+
+func allDelivered(w *walk) bool {
+	if len(w.branches) == 0 {
+		return w.delivered
+	}
+	for _, b := range w.branches {
+		if !allDelivered(b.w) || b.w.fail != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func addrs(ips []netip.Addr) string {
+	if len(ips) == 0 {
+		return "no address"
+	}
+	s := ""
+	for i, ip := range ips {
+		if i > 0 {
+			s += ", "
+		}
+		s += ip.String()
+	}
+	return s
+}
+
+// nameserver picks the resolver the client asks first.
+func (tr *Tracer) nameserver(o origin) (netip.Addr, map[string]any, string) {
+	k := &tr.c.Kube
+	clusterFirst := o.pod != nil && !o.pod.Spec.HostNetwork && (o.pod.Spec.DNSPolicy == "" || o.pod.Spec.DNSPolicy == corev1.DNSClusterFirst) ||
+		o.pod != nil && o.pod.Spec.HostNetwork && o.pod.Spec.DNSPolicy == corev1.DNSClusterFirstWithHostNet ||
+		o.pod == nil && o.node != "" && !o.localOut // an address of a pod CIDR
+	if clusterFirst {
+		for _, key := range [][2]string{{"kube-system", "kube-dns"}, {"kube-system", "coredns"}} {
+			if sv := k.Service(key[0], key[1]); sv != nil && len(sv.ClusterIPs) > 0 {
+				return sv.ClusterIPs[0], srcEv(sv.Source), fmt.Sprintf("dnsPolicy ClusterFirst: kubelet points the pod's resolv.conf at Service %s (%s)", sv.Key(), sv.ClusterIPs[0])
+			}
+		}
+		return netip.Addr{}, nil, "the cluster DNS Service kube-system/kube-dns is not in the bundle"
+	}
+	if o.node != "" {
+		if n := tr.bundleNode(o.node); n != nil && n.Resolv != nil && len(n.Resolv.Nameservers) > 0 {
+			first := n.Resolv.Nameservers[0]
+			return first.Addr, ev("file", n.Path(model.FileResolvConf), "line", first.Line), fmt.Sprintf("node %s resolv.conf: nameserver %s", o.node, first.Addr)
+		}
+		return netip.Addr{}, nil, "node " + o.node + " has no resolv.conf in the bundle"
+	}
+	return netip.Addr{}, nil, "a client outside the cluster uses its own resolver"
+}

@@ -1,0 +1,494 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/netfilter"
+	"tkesnap/parsers/netlink"
+)
+
+// nodeSim is a node's netfilter simulator, built once per node.
+type nodeSim struct {
+	sim  *netfilter.Sim
+	file string
+	why  string // why there is no simulator
+}
+
+// sim builds the simulator of a node from the model's iptables dump,
+// ipsets, IPVS table and addresses, or says what is missing.
+func (tr *Tracer) sim(n *model.Node) *nodeSim {
+	if s, ok := tr.sims[n.Name]; ok {
+		return s
+	}
+	s := &nodeSim{file: n.File(model.FileIPTables)}
+	tr.sims[n.Name] = s
+	d := n.IPv4()
+	if d == nil || d.Rules == nil || len(d.Rules.Tables) == 0 {
+		s.why = "no iptables dump for this node"
+		return s
+	}
+	s.file = d.File
+	opts := netfilter.Options{
+		LocalAddrs: n.LocalAddrs(),
+		IfaceAddrs: n.IfaceAddrs(),
+		Route: func(dst netip.Addr, mark uint32) (string, bool) {
+			if len(n.Routes) == 0 {
+				return "", false
+			}
+			r := n.Lookup(model.RouteQuery{Dst: dst, Mark: mark})
+			return r.Route.Dev, r.Found && r.Route.Dev != ""
+		},
+	}
+	if n.IPSets != nil {
+		opts.Sets = netfilter.IPSets(n.IPSets)
+	}
+	if n.IPVS != nil {
+		// kube-proxy IPVS mode binds its virtual addresses to kube-ipvs0
+		if vips, ok := n.KubeIPVS0(); ok {
+			opts.Balancer = netfilter.NewIPVS(n.IPVS, vips)
+		} else {
+			opts.Balancer = netfilter.IPVSFromTable(n.IPVS)
+		}
+	}
+	s.sim = netfilter.New(d.Rules, opts)
+	return s
+}
+
+// atNode walks a packet through one node: netfilter, routing, then on to
+// a pod of the node, the node itself, or out to the VPC.
+func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
+	if w.hops++; w.hops > maxHops {
+		w.stop(Step{At: "node/" + name, Component: "route", Detail: "more than 4 node hops: a routing loop in the collected data", Before: p.String()},
+			outcome{verdict: NoRoute, reason: "ROUTING_LOOP"})
+		return
+	}
+	at := "node/" + name
+	n := tr.bundleNode(name)
+	if n == nil {
+		w.need(at, "iptables", "the bundle has no folder for node "+name, "nodes/"+name+"/ (iptables-save.txt, ip-route.json, sysctl.txt)", name)
+		tr.blind(w, name, p, in)
+		return
+	}
+	ns := tr.sim(n)
+	if ns.sim == nil {
+		w.need(at, "iptables", ns.why, ns.file, name)
+		tr.blind(w, name, p, in)
+		return
+	}
+	np := netfilter.Packet{Proto: p.proto, Src: p.src, Dst: p.dst, LocalOut: in.localOut}
+	if !in.localOut {
+		np.InIface = tr.inIface(n, p, in)
+		if in.fromPod && n.PodBridge() != nil {
+			np.Bridged = true
+		}
+	}
+	res := ns.sim.Simulate(np)
+	tr.netfilterResult(w, n, name, p, in, ns, res)
+}
+
+// inIface is the interface a packet arrives on: the pod bridge (or the
+// route to the pod's address: its veth or ENI) for a pod's packet, eth0
+// for one from the VPC.
+func (tr *Tracer) inIface(n *model.Node, p pkt, in arrival) string {
+	if in.iface != "" {
+		return in.iface
+	}
+	if in.fromPod {
+		if br := n.PodBridge(); br != nil {
+			return br.Name
+		}
+		if r, ok := n.Route(p.src.Addr()); ok && r.Dev != "" {
+			return r.Dev
+		}
+		return "cbr0"
+	}
+	if r, ok := n.Route(p.src.Addr()); ok && r.Dev != "" && r.Dev != "lo" {
+		return r.Dev
+	}
+	return "eth0"
+}
+
+// netfilterResult turns the simulator's answer into steps: one branch per
+// distinct DNAT destination (kube-proxy's -m statistic picks one endpoint
+// per connection), a failure for DROP/REJECT, AMBIGUOUS naming the match
+// the dump cannot decide.
+func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in arrival, ns *nodeSim, res netfilter.Result) {
+	at := "node/" + name
+	var accepted []netfilter.Path
+	var failed []netfilter.Path
+	for _, path := range res.Paths {
+		switch path.Verdict {
+		case netfilter.Accept:
+			accepted = append(accepted, path)
+		case netfilter.Drop, netfilter.Reject:
+			failed = append(failed, path)
+		}
+	}
+	if len(res.UnknownMatches) > 0 && len(failed) > 0 && len(accepted) > 0 {
+		w.ambiguousHop(Step{At: at, Component: "iptables", Before: p.String(),
+			Detail:   fmt.Sprintf("the verdict depends on %s", res.UnknownMatches[0]),
+			Evidence: ev("file", ns.file)},
+			"whether "+res.UnknownMatches[0]+" matches")
+	}
+	if len(accepted) == 0 {
+		if len(failed) == 0 {
+			w.need(at, "iptables", "the simulator found no outcome", ns.file, name)
+			return
+		}
+		tr.netfilterFail(w, n, name, p, ns, failed[0])
+		return
+	}
+	// group accepted paths by destination after NAT
+	type group struct {
+		dst  string
+		path netfilter.Path
+		prob float64
+	}
+	var groups []*group
+	for _, path := range accepted {
+		d := ""
+		if path.NAT != nil {
+			d = path.NAT.Dst
+		}
+		found := false
+		for _, g := range groups {
+			if g.dst == d {
+				g.prob += path.Probability
+				found = true
+			}
+		}
+		if !found {
+			groups = append(groups, &group{dst: d, path: path, prob: path.Probability})
+		}
+	}
+	if len(groups) == 1 {
+		tr.afterNetfilter(w, n, name, p, in, ns, groups[0].path)
+		return
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].dst < groups[j].dst })
+	w.add(Step{At: at, Component: "iptables", Before: p.String(),
+		Detail:   fmt.Sprintf("kube-proxy balances new connections over %d endpoints; each is traced as a branch", len(groups)),
+		Decision: "FORK", Evidence: ev("file", ns.file)})
+	for _, g := range groups {
+		b := w.fork(fmt.Sprintf("%s (%.0f%%)", endpointName(tr.c, g.dst), 100*g.prob))
+		tr.afterNetfilter(b, n, name, p, in, ns, g.path)
+	}
+}
+
+// endpointName names a DNAT destination by its pod when known.
+func endpointName(c *model.Cluster, dst string) string {
+	ap, err := netip.ParseAddrPort(dst)
+	if err != nil {
+		return dst
+	}
+	if ps := c.Kube.PodsByIP(ap.Addr()); len(ps) > 0 && !ps[0].Spec.HostNetwork {
+		return fmt.Sprintf("pod:%s:%d", ps[0].Key(), ap.Port())
+	}
+	return "ip:" + dst
+}
+
+// summary lists the rules that matter in a path: NAT, verdicts, policies.
+func summary(path netfilter.Path) string {
+	var parts []string
+	for _, s := range path.Steps {
+		switch s.Target {
+		case "ACCEPT", "DROP", "REJECT", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "RETURN":
+		default:
+			if !strings.HasPrefix(s.Target, "KUBE-SEP-") && !strings.HasPrefix(s.Target, "KUBE-SVC-") && !strings.HasPrefix(s.Target, "KUBE-MARK") {
+				continue
+			}
+		}
+		if s.Target == "RETURN" && s.Rule == 0 {
+			continue
+		}
+		parts = append(parts, s.String())
+	}
+	if path.Delivered != "" {
+		parts = append(parts, "→ "+path.Delivered)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// deciding is the last step of a path: the rule or policy that decided.
+func deciding(path netfilter.Path) *netfilter.Step {
+	if len(path.Steps) == 0 {
+		return nil
+	}
+	return &path.Steps[len(path.Steps)-1]
+}
+
+func stepEv(file string, s *netfilter.Step) map[string]any {
+	if s == nil {
+		return ev("file", file)
+	}
+	return ev("file", file, "line", s.Line, "table", s.Table, "chain", s.Chain, "rule", s.Rule)
+}
+
+// netfilterFail stops at a DROP or REJECT. kube-proxy's own rejects name
+// the Service fault (no endpoints); anything else is IPTABLES_DROPS_FLOW.
+func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *nodeSim, path netfilter.Path) {
+	d := deciding(path)
+	v := Dropped
+	verb := "dropped"
+	if path.Verdict == netfilter.Reject {
+		v, verb = Rejected, "rejected"
+	}
+	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: path.Verdict,
+		Detail: summary(path), Evidence: stepEv(ns.file, d)}
+	if path.Reason != "" {
+		s.Detail += " (" + path.Reason + ")"
+	}
+	text := ""
+	if d != nil {
+		text = d.Text
+	}
+	switch {
+	case strings.Contains(text, "has no endpoints"):
+		w.stop(s, outcome{verdict: v, reason: "SVC_NO_ENDPOINTS"})
+		return
+	case strings.Contains(path.Reason, "no real server"):
+		w.stop(s, outcome{verdict: v, reason: "SVC_NO_ENDPOINTS"})
+		return
+	}
+	// An input packet that is not for the node is dropped by the routing
+	// decision before FORWARD when forwarding is off on its interface.
+	if !strings.HasPrefix(p.dst.Addr().String(), "127.") && d != nil && d.Hook == "FORWARD" {
+		if off, s2 := tr.forwardingOff(n, name, tr.inIface(n, p, arrival{fromPod: true})); off {
+			w.stop(s2, outcome{verdict: Dropped, reason: "IP_FORWARD_DISABLED"})
+			return
+		}
+	}
+	o := outcome{verdict: v, reason: "IPTABLES_DROPS_FLOW"}
+	if d != nil {
+		f := finding.New("IPTABLES_DROPS_FLOW", finding.Args{"node": name, "flow": p.String(), "verdict": verb,
+			"table": d.Table, "chain": d.Chain, "rule": itoa(d.Rule), "line": itoa(d.Line), "text": strings.TrimSpace(d.Text)},
+			[]string{"node/" + name}, finding.Evidence{File: ns.file, Line: d.Line, Excerpt: d.Text})
+		o.finding = &f
+	}
+	w.stop(s, o)
+}
+
+// afterNetfilter continues one accepted path: route, forwarding, then the
+// next place the packet goes.
+func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in arrival, ns *nodeSim, path netfilter.Path) {
+	np := p
+	if path.NAT != nil {
+		np = natted(p, path.NAT)
+	}
+	d := deciding(path)
+	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "ACCEPT",
+		Detail: summary(path), Evidence: stepEv(ns.file, d)}
+	if np != p {
+		s.After = np.String()
+	}
+	if path.NAT != nil && path.NAT.RandomFully {
+		s.Detail += " (MASQUERADE --random-fully: the source port is random)"
+	}
+	if len(path.Assumptions) > 0 {
+		s.Detail += " [assumed: " + strings.Join(path.Assumptions, "; ") + "]"
+	}
+	w.add(s)
+	if path.Delivered == "local" {
+		tr.deliverNode(w, name, np)
+		return
+	}
+	tr.routeOut(w, n, name, np, in)
+}
+
+// natted applies the simulator's rewrite to a packet.
+func natted(p pkt, n *netfilter.NAT) pkt {
+	parse := func(s string, keep netip.AddrPort) netip.AddrPort {
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			return ap
+		}
+		if a, err := netip.ParseAddr(s); err == nil {
+			return netip.AddrPortFrom(a, keep.Port())
+		}
+		return keep
+	}
+	return pkt{proto: p.proto, src: parse(n.Src, p.src), dst: parse(n.Dst, p.dst)}
+}
+
+// forwardingOff reads net.ipv4.conf.<iface>.forwarding (or ip_forward):
+// ip_route_input_slow refuses to forward when the input device has
+// forwarding off and drops the packet silently (ip_error sends no ICMP
+// when forwarding is disabled).
+func (tr *Tracer) forwardingOff(n *model.Node, name, iface string) (bool, Step) {
+	if n.Sysctl == nil {
+		return false, Step{}
+	}
+	for _, key := range []string{"net.ipv4.conf." + iface + ".forwarding", "net.ipv4.ip_forward"} {
+		if v, ok := n.SysctlValue(key); ok {
+			if strings.TrimSpace(v.Value) == "0" {
+				return true, Step{At: "node/" + name, Component: "route", Decision: "DROP",
+					Detail:   fmt.Sprintf("%s = 0: the node does not forward packets arriving on %s", key, iface),
+					Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
+			}
+			return false, Step{}
+		}
+	}
+	return false, Step{}
+}
+
+// routeOut routes a forwarded or locally sent packet and follows it.
+func (tr *Tracer) routeOut(w *walk, n *model.Node, name string, p pkt, in arrival) {
+	at := "node/" + name
+	if !in.localOut {
+		if off, s := tr.forwardingOff(n, name, tr.inIface(n, p, in)); off {
+			s.Before = p.String()
+			w.stop(s, outcome{verdict: Dropped, reason: "IP_FORWARD_DISABLED"})
+			return
+		}
+	}
+	if !n.HasFile(model.FileIPRoute) {
+		w.need(at, "route", "no routing table for this node", n.Path(model.FileIPRoute), name)
+		tr.leaveBlind(w, name, p)
+		return
+	}
+	q := model.RouteQuery{Dst: p.dst.Addr()}
+	if !in.localOut {
+		q.Src, q.IIF = p.src.Addr(), tr.inIface(n, p, in)
+	}
+	r := n.Lookup(q)
+	s := Step{At: at, Component: "route", Before: p.String(), Evidence: ev("file", n.Path(model.FileIPRoute), "line", r.Route.Line)}
+	if r.Rule != nil && r.Rule.Priority != 0 && r.Rule.Table != "main" {
+		s.Detail = fmt.Sprintf("ip rule %s → ", r.Rule)
+	}
+	if r.Undecidable != "" {
+		s.Detail += "(" + r.Undecidable + ") "
+	}
+	if !r.Found {
+		switch r.Route.Type {
+		case "blackhole":
+			s.Detail += r.Route.String()
+			s.Decision = "DROP"
+			w.stop(s, outcome{verdict: Dropped, reason: "NODE_ROUTE_MISSING"})
+		case "unreachable", "prohibit":
+			s.Detail += r.Route.String()
+			s.Decision = "UNREACHABLE"
+			w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING", symptom: "no-route-to-host"})
+		default:
+			s.Detail += fmt.Sprintf("no route to %s in any table", p.dst.Addr())
+			s.Decision = "NO ROUTE"
+			s.Evidence = ev("file", n.Path(model.FileIPRoute))
+			w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING"})
+		}
+		return
+	}
+	rt := r.Route
+	s.Detail += rt.String()
+	switch rt.Type {
+	case "unreachable", "prohibit":
+		s.Decision = "UNREACHABLE"
+		w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING", symptom: "no-route-to-host"})
+		return
+	case "blackhole":
+		s.Decision = "DROP"
+		w.stop(s, outcome{verdict: Dropped, reason: "NODE_ROUTE_MISSING"})
+		return
+	case "local":
+		s.Decision = "local"
+		w.add(s)
+		tr.deliverNode(w, name, p)
+		return
+	}
+	s.Decision = "dev " + rt.Dev
+	w.add(s)
+	// A pod of this node: the route leads to the pod bridge or its veth.
+	if tr.podRoute(n, rt) {
+		tr.deliverPod(w, name, p)
+		return
+	}
+	tr.vpc(w, name, p)
+}
+
+// podRoute says a route leads to a pod of this node: the pod bridge
+// (cbr0 in GlobalRouter mode, cni0 with the bridge plugin), or a
+// directly connected host route to a veth (VPC-CNI and ipvlan CNIs add
+// "<pod-ip> dev <veth> scope link" per pod).
+func (tr *Tracer) podRoute(n *model.Node, rt netlink.Route) bool {
+	if rt.Gateway.IsValid() || rt.Dev == "" {
+		return false
+	}
+	if br := n.PodBridge(); br != nil {
+		return br.Name == rt.Dev
+	}
+	if rt.Dev == "cbr0" || rt.Dev == "cni0" {
+		return true
+	}
+	return rt.Dst.IsSingleIP() && rt.Dev != "lo"
+}
+
+func (tr *Tracer) podOnNode(node string, ip netip.Addr) bool {
+	if ps := tr.c.Kube.PodsByIP(ip); len(ps) > 0 {
+		return ps[0].Spec.NodeName == node && !ps[0].Spec.HostNetwork
+	}
+	if kn := tr.c.Kube.Node(node); kn != nil {
+		for _, p := range kn.PodCIDRs {
+			if p.Contains(ip) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// blind continues past a node whose netfilter the bundle lacks, using
+// what the model says: kube-proxy DNATs a Service address to its ready
+// endpoints, ip-masq-agent decides SNAT, and the packet goes where its
+// destination lives.
+func (tr *Tracer) blind(w *walk, name string, p pkt, in arrival) {
+	if sv := tr.c.Kube.ServiceByIP(p.dst.Addr()); sv != nil {
+		e, err := tr.c.ResolveFrom(fmt.Sprintf("svc:%s:%d", sv.Key(), p.dst.Port()), sv.Namespace)
+		if err == nil {
+			tr.serviceByModel(w, name, p, in, e)
+			return
+		}
+	}
+	tr.leaveBlind(w, name, p)
+}
+
+// serviceByModel forks to a Service's ready endpoints as kube-proxy would.
+func (tr *Tracer) serviceByModel(w *walk, name string, p pkt, in arrival, e model.Endpoint) {
+	at := "node/" + name
+	var ready []model.Backend
+	for _, b := range e.Backends {
+		if b.Ready {
+			ready = append(ready, b)
+		}
+	}
+	if len(ready) == 0 {
+		w.stop(Step{At: e.Service.Ref(), Component: "kube", Before: p.String(), Decision: "REJECT",
+			Detail:   fmt.Sprintf("Service %s port %d has no ready endpoint; kube-proxy rejects it (ICMP port unreachable)", e.Service.Key(), e.Port),
+			Evidence: srcEv(e.Service.Source)},
+			outcome{verdict: Rejected, reason: "SVC_NO_ENDPOINTS"})
+		return
+	}
+	w.add(Step{At: at, Component: "kube", Before: p.String(), Decision: "FORK",
+		Detail:   fmt.Sprintf("assuming kube-proxy DNATs to the %d ready endpoints of %s", len(ready), e.Service.Key()),
+		Evidence: srcEv(e.Service.Source)})
+	for _, b := range ready {
+		np := pkt{proto: p.proto, src: p.src, dst: netip.AddrPortFrom(b.IP, uint16(b.Port))}
+		bw := w.fork(endpointName(tr.c, np.dst.String()))
+		bw.add(Step{At: at, Component: "kube", Before: p.String(), After: np.String(), Detail: "DNAT to endpoint", Evidence: srcEv(b.Source)})
+		tr.leaveBlind(bw, name, np)
+	}
+}
+
+// leaveBlind sends a packet on without the node's routing table: to a pod
+// of the same node, the node itself, or the VPC.
+func (tr *Tracer) leaveBlind(w *walk, name string, p pkt) {
+	switch {
+	case tr.isNodeIP(name, p.dst.Addr()):
+		tr.deliverNode(w, name, p)
+	case tr.podOnNode(name, p.dst.Addr()):
+		tr.deliverPod(w, name, p)
+	default:
+		tr.vpc(w, name, p)
+	}
+}

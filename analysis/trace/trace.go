@@ -1,0 +1,339 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+)
+
+// Tracer traces flows through one cluster model. Each hop engine is
+// optional: when a node's iptables dump, its routes, the cloud's security
+// groups or routes are missing, that hop is UNDETERMINED and names the
+// file to collect, and the trace goes on so later hops can still decide.
+type Tracer struct {
+	c    *model.Cluster
+	sims map[string]*nodeSim
+}
+
+// New prepares a tracer for c.
+func New(c *model.Cluster) *Tracer { return &Tracer{c: c, sims: map[string]*nodeSim{}} }
+
+// Run traces one flow (flows.json entry or --from/--to).
+func Run(c *model.Cluster, f model.Flow) Trace { return New(c).Trace(f) }
+
+// RunAll traces every reported flow of c.
+func RunAll(c *model.Cluster) []Trace {
+	tr := New(c)
+	out := make([]Trace, 0, len(c.Flows))
+	for _, f := range c.Flows {
+		out = append(out, tr.Trace(f))
+	}
+	return out
+}
+
+// Trace traces one flow.
+func (tr *Tracer) Trace(f model.Flow) Trace {
+	proto := strings.ToLower(f.Proto)
+	if proto == "" {
+		proto = "tcp"
+	}
+	w := &walk{tr: tr, flow: f}
+	tr.walk(w, f, proto)
+	t := w.result()
+	t.From, t.To, t.Proto = f.From, f.To, proto
+	if f.Symptom != "" {
+		t.Reported = f.Symptom
+		if t.Verdict != Undetermined && t.Verdict != Ambiguous {
+			a := agrees(t.Symptom, f.Symptom)
+			t.Agrees = &a
+			if !a {
+				t.findings = append(t.findings, finding.New("TRACE_SYMPTOM_MISMATCH", finding.Args{
+					"flow": f.From + " → " + f.To, "reported": f.Symptom, "simulated": t.Symptom,
+					"verdict": string(t.Verdict), "reason": t.Reason}, []string{"flow/" + f.From + "→" + f.To}))
+			}
+		}
+	}
+	tr.witness(&t, f)
+	return t
+}
+
+// origin is where a flow starts.
+type origin struct {
+	ep       model.Endpoint
+	ip       netip.Addr
+	node     string // node the packet starts on ("" for clients outside the cluster)
+	pod      *model.Pod
+	localOut bool // sent by a process in the node's network namespace
+}
+
+func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
+	c := tr.c
+	src, err := c.Resolve(f.From)
+	if err != nil && !isExternal(f.From) {
+		w.need("flow", "kube", "cannot resolve the source: "+err.Error(), "cluster/pods.yaml", "")
+		return
+	}
+	o := tr.origin(src, f.From)
+	ns := "default"
+	if o.pod != nil {
+		ns = o.pod.Namespace
+	}
+	dst, err := c.ResolveFrom(f.To, ns)
+	if strings.HasPrefix(f.To, "dns:") {
+		tr.describeSource(w, o)
+		tr.dns(w, o, strings.TrimPrefix(f.To, "dns:"), dst, err)
+		return
+	}
+	if err != nil {
+		w.stopUnresolved(f.To, err)
+		return
+	}
+	if f.Host != "" {
+		dst.Host = f.Host
+	}
+	if f.Path != "" {
+		dst.Path = f.Path
+	}
+	tr.describeSource(w, o)
+	switch {
+	case dst.Kind == "ingress":
+		tr.ingress(w, o, dst, proto)
+	case dst.Service != nil && o.node == "" && tr.lbFor(dst) != nil:
+		tr.viaCLB(w, o, tr.lbFor(dst), dst, proto)
+	default:
+		if len(dst.IPs) == 0 {
+			if dst.Service != nil && dst.Service.Spec.ClusterIP == corev1.ClusterIPNone {
+				w.stop(Step{At: dst.Service.Ref(), Component: "kube", Detail: "headless Service has no ready endpoint to resolve to", Evidence: srcEv(dst.Service.Source)},
+					outcome{verdict: Dropped, reason: "SVC_NO_ENDPOINTS"})
+				return
+			}
+			w.need(f.To, "kube", "the destination has no address in the bundle", "cluster/", "")
+			return
+		}
+		lb := c.Cloud.LoadBalancerByVIP(dst.IPs[0])
+		if lb != nil && o.node == "" {
+			tr.viaCLB(w, o, lb, dst, proto)
+			return
+		}
+		p := pkt{proto: proto, src: netip.AddrPortFrom(o.ip, srcPort(proto)), dst: netip.AddrPortFrom(dst.IPs[0], uint16(dst.Port))}
+		tr.send(w, o, p)
+	}
+}
+
+// stopUnresolved ends a flow whose destination names no object: the
+// customer's connection would fail the way the name's kind fails.
+func (w *walk) stopUnresolved(to string, err error) {
+	s := Step{At: to, Component: "kube", Detail: err.Error()}
+	switch {
+	case strings.HasPrefix(to, "dns:"):
+		w.stop(s, outcome{verdict: Rejected, reason: "DNS_NAME_NOT_FOUND", symptom: "nxdomain"})
+	case strings.HasPrefix(to, "svc:") && strings.Contains(err.Error(), "has no port"):
+		w.stop(s, outcome{verdict: Dropped, reason: "SVC_PORT_NOT_FOUND"})
+	default:
+		w.need(to, "kube", "cannot resolve the destination: "+err.Error(), "cluster/", "")
+	}
+}
+
+func srcPort(proto string) uint16 {
+	if proto == "icmp" {
+		return 0
+	}
+	return clientPort
+}
+
+// isExternal: a client outside the cluster ("internet", an IDC CIDR).
+func isExternal(s string) bool {
+	s = strings.ToLower(s)
+	return s == "internet" || strings.HasPrefix(s, "cidr:") || strings.HasPrefix(s, "idc:")
+}
+
+// origin works out where the packet starts: a pod's netns on its node, a
+// node (or host-network pod) sending locally, or a client outside.
+func (tr *Tracer) origin(e model.Endpoint, spec string) origin {
+	o := origin{ep: e}
+	if len(e.IPs) > 0 {
+		o.ip = e.IPs[0]
+	}
+	switch {
+	case isExternal(spec):
+		o.ip = externalClient(spec)
+		return o
+	case e.Pod != nil:
+		o.pod, o.node = e.Pod, e.Pod.Spec.NodeName
+		o.localOut = e.Pod.Spec.HostNetwork
+		if len(e.Pod.IPs) > 0 {
+			o.ip = e.Pod.IPs[0]
+		}
+	case e.Node != nil || e.Kind == "node":
+		o.node, o.localOut = e.NodeName, true
+	case o.ip.IsValid():
+		// an address the cluster objects do not name: a pod of a node's
+		// pod CIDR, a node folder named by IP, or a client outside
+		if n := tr.nodeOwning(o.ip); n != "" {
+			o.node = n
+			o.localOut = tr.isNodeIP(n, o.ip)
+		}
+	}
+	return o
+}
+
+// externalClient is the address used for a client outside the VPC:
+// "internet" is a documentation address (RFC 5737), "cidr:A/B" the
+// first address of the block.
+func externalClient(spec string) netip.Addr {
+	_, rest, _ := strings.Cut(spec, ":")
+	if p, err := netip.ParsePrefix(rest); err == nil {
+		return p.Addr().Next()
+	}
+	if a, err := netip.ParseAddr(rest); err == nil {
+		return a
+	}
+	return netip.MustParseAddr("203.0.113.10")
+}
+
+func (tr *Tracer) describeSource(w *walk, o origin) {
+	switch {
+	case o.pod != nil:
+		d := fmt.Sprintf("pod %s (%s) on node %s", o.pod.Key(), o.ip, o.node)
+		if o.pod.Spec.HostNetwork {
+			d += ", host network"
+		}
+		w.add(Step{At: o.pod.Ref(), Component: "kube", Detail: d, Evidence: srcEv(o.pod.Source)})
+	case o.node != "" && o.localOut:
+		w.add(Step{At: "node/" + o.node, Component: "kube", Detail: fmt.Sprintf("sent by a process on node %s (%s)", o.node, o.ip)})
+	case o.node != "":
+		w.add(Step{At: "node/" + o.node, Component: "kube", Detail: fmt.Sprintf("%s is in the pod CIDR of node %s", o.ip, o.node)})
+	default:
+		w.add(Step{At: "client", Component: "kube", Detail: fmt.Sprintf("client %s outside the cluster", o.ip)})
+	}
+}
+
+// send walks a packet from its origin.
+func (tr *Tracer) send(w *walk, o origin, p pkt) {
+	if o.node == "" {
+		tr.vpc(w, "", p)
+		return
+	}
+	in := arrival{localOut: o.localOut, fromPod: !o.localOut}
+	tr.atNode(w, o.node, p, in)
+}
+
+// arrival is how a packet enters a node's network stack.
+type arrival struct {
+	localOut bool   // sent by a local process
+	fromPod  bool   // from a pod on this node (pod bridge/veth)
+	iface    string // arriving interface when known
+}
+
+// lbFor returns the CLB of a LoadBalancer Service (status ingress IP).
+func (tr *Tracer) lbFor(e model.Endpoint) *model.LoadBalancer {
+	if e.Service == nil || e.Service.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return nil
+	}
+	for _, in := range e.Service.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(in.IP); err == nil {
+			if lb := tr.c.Cloud.LoadBalancerByVIP(ip); lb != nil {
+				return lb
+			}
+		}
+	}
+	return nil
+}
+
+// bundleNode returns the nodes/<name>/ folder of a Kubernetes node: by
+// name, or by one of its InternalIPs (TKE node folders are often IPs).
+func (tr *Tracer) bundleNode(name string) *model.Node {
+	c := tr.c
+	if n := c.Node(name); n != nil {
+		return n
+	}
+	if kn := c.Kube.Node(name); kn != nil {
+		for _, ip := range kn.InternalIPs {
+			if n := c.Node(ip.String()); n != nil {
+				return n
+			}
+		}
+	}
+	if ip, err := netip.ParseAddr(name); err == nil {
+		if kn := c.Kube.NodeByIP(ip); kn != nil {
+			return c.Node(kn.Name)
+		}
+	}
+	return nil
+}
+
+// nodeIPs are a node's addresses: Kubernetes InternalIPs, else the folder
+// name when it is an IP.
+func (tr *Tracer) nodeIPs(name string) []netip.Addr {
+	if kn := tr.c.Kube.Node(name); kn != nil && len(kn.InternalIPs) > 0 {
+		return kn.InternalIPs
+	}
+	if ip, err := netip.ParseAddr(name); err == nil {
+		return []netip.Addr{ip}
+	}
+	if n := tr.bundleNode(name); n != nil {
+		for _, ifc := range []string{"eth0", "eth1"} {
+			if a, ok := n.IfaceAddrs()[ifc]; ok {
+				return []netip.Addr{a}
+			}
+		}
+	}
+	return nil
+}
+
+func (tr *Tracer) isNodeIP(node string, ip netip.Addr) bool {
+	for _, a := range tr.nodeIPs(node) {
+		if a == ip {
+			return true
+		}
+	}
+	if n := tr.bundleNode(node); n != nil {
+		for _, a := range n.IfaceAddrs() {
+			if a == ip {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nodeOwning says which node an address lives on: a pod IP (pods.yaml),
+// a node IP, an address of a node's pod CIDR, a GlobalRouter cluster
+// route's gateway, or an address a node folder holds.
+func (tr *Tracer) nodeOwning(ip netip.Addr) string {
+	c := tr.c
+	if ps := c.Kube.PodsByIP(ip); len(ps) > 0 {
+		return ps[0].Spec.NodeName
+	}
+	if kn := c.Kube.NodeByIP(ip); kn != nil {
+		return kn.Name
+	}
+	for _, kn := range c.Kube.Nodes {
+		for _, p := range kn.PodCIDRs {
+			if p.Contains(ip) {
+				return kn.Name
+			}
+		}
+	}
+	for _, r := range c.Cloud.ClusterRoutes {
+		if r.Dst.IsValid() && r.Dst.Contains(ip) {
+			if kn := c.Kube.NodeByIP(r.Gateway); kn != nil {
+				return kn.Name
+			}
+			return r.Gateway.String()
+		}
+	}
+	for _, n := range c.Nodes {
+		for _, a := range n.IfaceAddrs() {
+			if a == ip {
+				return n.Name
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,282 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+)
+
+// pkt is the packet as one hop sees it. Ports are 0 for icmp.
+type pkt struct {
+	proto    string // tcp, udp, icmp
+	src, dst netip.AddrPort
+}
+
+func (p pkt) String() string { return hostPort(p.src, p.proto) + "→" + hostPort(p.dst, p.proto) }
+
+func hostPort(a netip.AddrPort, proto string) string {
+	if proto == "icmp" || a.Port() == 0 {
+		return a.Addr().String()
+	}
+	return a.String()
+}
+
+// clientPort is the source port of traced connections: any ephemeral port
+// decides the same rules (kube-proxy and CNI rules never match on source
+// ports), and a fixed one keeps traces reproducible.
+const clientPort = 40000
+
+// maxHops bounds node-to-node hops (NodePort to a pod on another node is
+// two; more means a routing loop in the data).
+const maxHops = 4
+
+// walk is one path being traced. A fork makes child walks that become the
+// trace's Branches.
+type walk struct {
+	tr    *Tracer
+	steps []Step
+	// fail is the first step that ends the flow.
+	fail *outcome
+	// needs are hops the bundle could not decide (UNDETERMINED), with
+	// what to collect; ambiguous the facts that decide an AMBIGUOUS hop.
+	needs     []string
+	ambiguous []string
+	// delivered: the packet reached its destination.
+	delivered bool
+	// note qualifies a delivered flow (source NATed ...), with its reason.
+	noteReason, noteSymptom string
+	branches                []*branch
+	hops                    int
+	// l7 is true behind an HTTP/HTTPS CLB listener or Ingress: a backend
+	// failure shows as an HTTP status from the CLB, not a timeout.
+	l7 bool
+	// witness is filled by the capture annotator.
+	flow model.Flow
+}
+
+type branch struct {
+	to string
+	w  *walk
+}
+
+// outcome ends a walk.
+type outcome struct {
+	verdict Verdict
+	reason  string
+	// symptom overrides the verdict's usual symptom.
+	symptom string
+	// finding is what Findings reports for this outcome when the checks
+	// do not (IPTABLES_DROPS_FLOW, trace-specific IDs).
+	finding *finding.Finding
+}
+
+func (w *walk) add(s Step) *Step {
+	w.steps = append(w.steps, s)
+	return &w.steps[len(w.steps)-1]
+}
+
+// stop records a failing step and ends the walk.
+func (w *walk) stop(s Step, o outcome) {
+	s.Failed = true
+	w.add(s)
+	if w.fail == nil {
+		w.fail = &o
+	}
+}
+
+// need records a hop that cannot be decided: it is listed as a step and
+// the walk goes on assuming the hop passes, so later hops can still show
+// a definite failure.
+func (w *walk) need(at, component, what, file, node string) {
+	detail := what
+	if file != "" {
+		detail += "; collect " + file
+		if node != "" {
+			detail += " on node " + node
+		}
+	}
+	w.add(Step{At: at, Component: component, Detail: detail, Decision: "UNDETERMINED",
+		Evidence: ev("need", file)})
+	w.needs = append(w.needs, detail)
+}
+
+func (w *walk) ambiguousHop(s Step, fact string) {
+	s.Decision = string(Ambiguous)
+	w.add(s)
+	w.ambiguous = append(w.ambiguous, fact)
+}
+
+func (w *walk) fork(to string) *walk {
+	c := &walk{tr: w.tr, hops: w.hops, l7: w.l7, flow: w.flow}
+	w.branches = append(w.branches, &branch{to: to, w: c})
+	return c
+}
+
+func (w *walk) done() bool { return w.fail != nil || w.delivered }
+
+// ev builds step evidence from key/value pairs, leaving out empty values.
+func ev(kv ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		k := kv[i].(string)
+		switch v := kv[i+1].(type) {
+		case string:
+			if v != "" {
+				m[k] = v
+			}
+		case int:
+			if v != 0 || k == "rule" {
+				m[k] = v
+			}
+		default:
+			if v != nil {
+				m[k] = v
+			}
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func srcEv(s model.Source) map[string]any { return ev("file", s.File, "line", s.Line) }
+
+// result turns a finished walk into a Trace (without From/To).
+func (w *walk) result() Trace {
+	t := Trace{Steps: w.steps}
+	if t.Steps == nil {
+		t.Steps = []Step{}
+	}
+	for _, b := range w.branches {
+		bt := b.w.result()
+		bt.To = b.to
+		t.Branches = append(t.Branches, bt)
+	}
+	switch {
+	case w.fail != nil:
+		t.Verdict, t.Reason, t.Symptom = w.fail.verdict, w.fail.reason, w.fail.symptom
+		if w.fail.finding != nil {
+			t.findings = append(t.findings, *w.fail.finding)
+		}
+	case len(t.Branches) > 0:
+		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)
+	case len(w.needs) > 0:
+		t.Verdict, t.Reason = Undetermined, "NEEDS_DATA"
+	case len(w.ambiguous) > 0:
+		t.Verdict, t.Reason = Ambiguous, "AMBIGUOUS: "+w.ambiguous[0]
+	case w.delivered:
+		t.Verdict, t.Reason, t.Symptom = Delivered, w.noteReason, w.noteSymptom
+	default:
+		t.Verdict, t.Reason = Undetermined, "TRACE_INCOMPLETE"
+	}
+	if t.Symptom == "" {
+		t.Symptom = symptomOf(t.Verdict, w.l7)
+	}
+	return t
+}
+
+// combine gives a forked trace the verdict of its branches. One broken
+// endpoint among good ones is a real, common fault: kube-proxy balances
+// new connections over all endpoints, so a share of them fails — the
+// flow is reported with the failing branch's verdict and the share.
+func combine(bs []Trace) (Verdict, string, string) {
+	var bad []Trace
+	und, amb, ok := 0, 0, 0
+	for _, b := range bs {
+		switch b.Verdict {
+		case Delivered:
+			ok++
+		case Undetermined:
+			und++
+		case Ambiguous:
+			amb++
+		default:
+			bad = append(bad, b)
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		r := bad[0].Reason
+		if len(bad) < len(bs) {
+			r = fmt.Sprintf("%s (%d of %d branches)", r, len(bad), len(bs))
+		}
+		return bad[0].Verdict, r, bad[0].Symptom
+	case und > 0:
+		return Undetermined, "NEEDS_DATA", ""
+	case amb > 0:
+		for _, b := range bs {
+			if b.Verdict == Ambiguous {
+				return Ambiguous, b.Reason, ""
+			}
+		}
+	}
+	// all delivered; a note (SNAT) of one branch applies to all
+	for _, b := range bs {
+		if b.Reason != "" {
+			return Delivered, b.Reason, b.Symptom
+		}
+	}
+	return Delivered, "", ""
+}
+
+// symptomOf is what the customer sees for a verdict: the kernel answers a
+// REJECT with a TCP RST or ICMP port-unreachable (connect: ECONNREFUSED),
+// a silent DROP leaves the client retransmitting SYNs until it times out;
+// behind an HTTP(S) CLB listener the CLB turns an unreachable backend into
+// 504 Gateway Timeout (and a refused one into 502).
+func symptomOf(v Verdict, l7 bool) string {
+	switch v {
+	case Dropped:
+		if l7 {
+			return "http-504"
+		}
+		return "timeout"
+	case Rejected:
+		if l7 {
+			return "http-502"
+		}
+		return "refused"
+	case NoRoute:
+		if l7 {
+			return "http-504"
+		}
+		return "timeout"
+	}
+	return ""
+}
+
+// agrees compares the simulated symptom with the reported one. A timeout
+// and a 504 are the same failure seen from two places (the CLB waits for
+// the backend, then answers 504).
+func agrees(sim, reported string) bool {
+	norm := func(s string) string {
+		s = strings.ToLower(strings.TrimSpace(s))
+		switch s {
+		case "connection refused", "econnrefused", "rst":
+			return "refused"
+		case "timed out", "time out", "no response":
+			return "timeout"
+		case "no-route-to-host", "network-unreachable", "host-unreachable":
+			return "timeout"
+		}
+		return s
+	}
+	a, b := norm(sim), norm(reported)
+	if a == b {
+		return true
+	}
+	pair := map[[2]string]bool{{"timeout", "http-504"}: true, {"http-504", "timeout"}: true}
+	return pair[[2]string{a, b}]
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func newFinding(id string, args finding.Args, objects []string, evs ...finding.Evidence) *finding.Finding {
+	f := finding.New(id, args, objects, evs...)
+	return &f
+}
