@@ -91,11 +91,19 @@ func CaptureFindings(c *model.Capture) []finding.Finding {
 		for _, a := range worst.SYNs {
 			pk = append(pk, a.Packet)
 		}
+		for _, f := range g {
+			if f != worst && len(f.SYNs) > 0 {
+				pk = append(pk, f.SYNs[0].Packet)
+			}
+		}
 		flow := worst.String()
 		if len(g) > 1 {
 			flow = fmt.Sprintf("%d connections %s → %s", len(g), worst.Orig.Addr, worst.Resp.AddrPort())
 		}
 		gaps := "none: a single SYN"
+		if len(g) > 1 {
+			gaps = "none: one SYN per connection"
+		}
 		if gs := worst.SynGaps(); len(gs) > 0 {
 			gaps = durations(gs)
 		}

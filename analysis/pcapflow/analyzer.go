@@ -410,11 +410,22 @@ func (a *Analyzer) Finish() *Result {
 			r.DNSSearchMisses += e.Count
 			continue
 		}
+		// NXDOMAIN for a reverse (PTR) lookup is what most addresses
+		// have; tools ask and move on. SERVFAIL/REFUSED stay errors.
+		if e.Rcode == 3 && isReverse(e.Name) {
+			r.DNSReverseMisses += e.Count
+			continue
+		}
 		kept = append(kept, e)
 	}
 	r.DNSErrors = kept
 	r.sort()
 	return r
+}
+
+func isReverse(name string) bool {
+	n := strings.ToLower(strings.TrimSuffix(name, "."))
+	return strings.HasSuffix(n, ".in-addr.arpa") || strings.HasSuffix(n, ".ip6.arpa")
 }
 
 func (a *Analyzer) expansionOfResolved(name string) bool {
@@ -454,8 +465,10 @@ type Result struct {
 	DNSNoResponse   []DNSIssue  `json:"dns_no_response,omitempty"`
 	DNSErrors       []DNSIssue  `json:"dns_errors,omitempty"`
 	DNSSearchMisses int         `json:"dns_search_misses,omitempty"`
-	HTTPErrors      []HTTPIssue `json:"http_errors,omitempty"`
-	Omitted         int         `json:"issues_omitted,omitempty"`
+	// DNSReverseMisses counts NXDOMAIN answers to PTR lookups (not errors).
+	DNSReverseMisses int         `json:"dns_reverse_misses,omitempty"`
+	HTTPErrors       []HTTPIssue `json:"http_errors,omitempty"`
+	Omitted          int         `json:"issues_omitted,omitempty"`
 }
 
 // ICMPEvent is one kind of ICMP error from one sender about one flow.

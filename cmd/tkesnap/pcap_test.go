@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func realPcapFile(t *testing.T, name string) string {
+	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../../shared/data/real", "/work/shared/data/real"} {
+		if d == "" {
+			continue
+		}
+		p := filepath.Join(d, "pcap", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("real data (../shared/data/real/pcap) not present")
+	return ""
+}
+
+// pcapCmd runs `tkesnap pcap` and returns stdout and the exit code.
+func pcapCmd(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	root := newRoot()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(append([]string{"pcap"}, args...))
+	err := root.Execute()
+	if err == nil {
+		return out.String(), 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return out.String() + ee.Error(), ee.code
+	}
+	return out.String() + err.Error(), 2
+}
+
+func TestPcapCommandFiltersWithTheGuidesFilters(t *testing.T) {
+	f := realPcapFile(t, "zeek-http-404-responses.pcap")
+	out, code := pcapCmd(t, f, "--filter", `http.request.uri=="/regular_file.html"`)
+	if code != 0 || !strings.Contains(out, "1 packets match") || !strings.Contains(out, "GET /regular_file.html host=172.24.0.3") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	out, code = pcapCmd(t, f, "--filter", `tcp contains "non_printable"`)
+	if code != 0 || !strings.Contains(out, "2 packets match") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "PCAP_HTTP_ERROR") {
+		t.Errorf("404s not reported:\n%s", out)
+	}
+}
+
+func TestPcapCommandJSON(t *testing.T) {
+	f := realPcapFile(t, "zeek-tcp-single-syn-unanswered.pcap")
+	out, code := pcapCmd(t, f, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var v struct {
+		Schema   string
+		Captures []struct {
+			Packets  int
+			Flows    []struct{ Conn_state, History, Community_id string } `json:"flows"`
+			Findings []struct {
+				ID       string
+				Evidence []struct {
+					File   string
+					Packet int
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c := v.Captures[0]
+	if v.Schema != "tkesnap-pcap/v1" || c.Packets != 1 || len(c.Flows) != 1 || c.Flows[0].Conn_state != "S0" ||
+		len(c.Findings) != 1 || c.Findings[0].ID != "PCAP_SYN_UNANSWERED" || c.Findings[0].Evidence[0].Packet != 1 {
+		t.Fatalf("%s", out)
+	}
+	if !strings.HasPrefix(c.Flows[0].Community_id, "1:") {
+		t.Errorf("community id %q", c.Flows[0].Community_id)
+	}
+}
+
+func TestPcapCommandBadInputExits2(t *testing.T) {
+	f := realPcapFile(t, "zeek-http-get.pcap")
+	out, code := pcapCmd(t, f, "--filter", `tcp.port = 80`)
+	if code != 2 || !strings.Contains(out, "column 10") {
+		t.Errorf("bad filter: exit %d %s", code, out)
+	}
+	if _, code := pcapCmd(t, filepath.Join(t.TempDir(), "missing.pcap")); code != 2 {
+		t.Errorf("missing file: exit %d", code)
+	}
+	junk := filepath.Join(t.TempDir(), "junk.pcap")
+	os.WriteFile(junk, []byte("this is not a capture at all"), 0o644)
+	if out, code := pcapCmd(t, junk); code != 2 || !strings.Contains(out, "not a pcap") {
+		t.Errorf("junk file: exit %d %s", code, out)
+	}
+	// one good and one bad file: still a result
+	if _, code := pcapCmd(t, f, junk); code != 0 {
+		t.Errorf("good+bad: exit %d", code)
+	}
+}
