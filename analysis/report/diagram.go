@@ -90,7 +90,7 @@ func newDiagram(t trace.Trace, w *words, reason string) diagram {
 			b.Kind = "fail"
 			r := w.Failed
 			if reason != "" {
-				r += ": " + reason
+				r += w.Colon + reason
 			}
 			b.Reason = wrapLabel(r, 2)
 			b.Full += " — " + r
