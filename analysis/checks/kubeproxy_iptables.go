@@ -12,11 +12,24 @@ import (
 	"tkesnap/parsers/iptables"
 )
 
-// nodeRuleset returns the ruleset of the node's default iptables backend
-// (iptables-save.txt) and its bundle path, or nil when not collected.
-// It is a variable so the reconcile can be tested before/without the
-// netfilter model wiring.
-var nodeRuleset = func(n *model.Node) (*iptables.Ruleset, string) { return nil, "" }
+// nodeRuleset returns the IPv4 ruleset kube-proxy wrote to and its bundle
+// path, or nil when not collected: of the node's dumps the one holding
+// nat KUBE-SERVICES (on a node with both backends, kube-proxy's may be the
+// non-default one), else the default backend's.
+func nodeRuleset(n *model.Node) (*iptables.Ruleset, string) {
+	for _, d := range n.IPTables {
+		if d.Name == model.FileIP6Tables || d.Rules == nil {
+			continue
+		}
+		if nat := d.Rules.Table("nat"); nat != nil && nat.Chain("KUBE-SERVICES") != nil {
+			return d.Rules, d.File
+		}
+	}
+	if d := n.IPv4(); d != nil && d.Rules != nil {
+		return d.Rules, d.File
+	}
+	return nil, ""
+}
 
 // reconcileIptablesNode compares a node's iptables rules with what
 // kube-proxy's iptables proxier (v1.20+ layout; chain names are stable

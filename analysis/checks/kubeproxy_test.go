@@ -1,19 +1,16 @@
 package checks
 
 import (
-	"path/filepath"
-
 	"bufio"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-	"tkesnap/analysis/model"
-	"tkesnap/parsers/iptables"
 )
 
-const ipvsBundleDir = "../../testdata/datapath/kubeproxy-bundle"
+const kubeProxyBundleDir = "../../testdata/datapath/kubeproxy-bundle"
 
 func kubeProxyFindings(res Result) []string {
 	var out []string
@@ -28,8 +25,13 @@ func kubeProxyFindings(res Result) []string {
 }
 
 func TestIPVSNodesReconcileWithTheirServices(t *testing.T) {
-	res := Run(loadBundle(t, ipvsBundleDir))
-	got := kubeProxyFindings(res)
+	res := Run(loadBundle(t, kubeProxyBundleDir))
+	var got []string
+	for _, f := range kubeProxyFindings(res) {
+		if strings.Contains(f, " node-1 ") || strings.Contains(f, " node-2 ") {
+			got = append(got, f)
+		}
+	}
 	want := []string{
 		"MISSING node-2 default/api:443/tcp ",                  // no NodePort 10.0.1.6:31443
 		"MISSING node-2 default/sticky:http/tcp ",              // no virtual service 10.96.100.50:80
@@ -51,15 +53,18 @@ func TestIPVSNodesReconcileWithTheirServices(t *testing.T) {
 }
 
 func TestIPVSFindingsCiteTheTableLine(t *testing.T) {
-	res := Run(loadBundle(t, ipvsBundleDir))
+	res := Run(loadBundle(t, kubeProxyBundleDir))
 	for _, f := range res.Findings {
+		if f.Args["mode"] != "IPVS" {
+			continue
+		}
 		switch {
 		case f.ID == "KUBE_PROXY_RULES_STALE" && f.Args["endpoint"] == "172.16.1.99:53":
-			if l := evidenceLine(t, ipvsBundleDir, f.Evidence[0]); l != "-a -u 10.96.0.10:53 -r 172.16.1.99:53 -m -w 1" {
+			if l := evidenceLine(t, kubeProxyBundleDir, f.Evidence[0]); l != "-a -u 10.96.0.10:53 -r 172.16.1.99:53 -m -w 1" {
 				t.Errorf("stale evidence line %q", l)
 			}
 		case f.ID == "KUBE_PROXY_RULES_MISSING" && f.Args["endpoint"] == "172.16.1.11:8080":
-			if l := evidenceLine(t, ipvsBundleDir, f.Evidence[0]); l != "-A -t 10.96.100.20:80 -s rr" {
+			if l := evidenceLine(t, kubeProxyBundleDir, f.Evidence[0]); l != "-A -t 10.96.100.20:80 -s rr" {
 				t.Errorf("missing evidence line %q", l)
 			}
 			if f.Evidence[1].File != "cluster/endpointslices.yaml" || f.Objects[1] != "svc/default/web" {
@@ -102,30 +107,8 @@ func TestChainNamesAgreeWithARealKubeProxyDump(t *testing.T) {
 	}
 }
 
-// useIptablesFiles makes the iptables reconcile read each node's
-// iptables-save.txt from dir (the model's netfilter part does that in
-// production).
-func useIptablesFiles(t *testing.T, dir string) {
-	old := nodeRuleset
-	t.Cleanup(func() { nodeRuleset = old })
-	nodeRuleset = func(n *model.Node) (*iptables.Ruleset, string) {
-		p := n.File("iptables-save.txt")
-		f, err := os.Open(filepath.Join(dir, p))
-		if err != nil {
-			return nil, ""
-		}
-		defer f.Close()
-		rs, err := iptables.Parse(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rs, p
-	}
-}
-
 func TestIptablesNodesReconcileWithTheirServices(t *testing.T) {
-	useIptablesFiles(t, ipvsBundleDir)
-	res := Run(loadBundle(t, ipvsBundleDir))
+	res := Run(loadBundle(t, kubeProxyBundleDir))
 	var got []string
 	for _, f := range kubeProxyFindings(res) {
 		if strings.Contains(f, " node-3 ") || strings.Contains(f, " node-4 ") {
@@ -144,7 +127,7 @@ func TestIptablesNodesReconcileWithTheirServices(t *testing.T) {
 	}
 	for _, f := range res.Findings {
 		if f.ID == "KUBE_PROXY_RULES_STALE" && f.Args["node"] == "node-4" {
-			l := evidenceLine(t, ipvsBundleDir, f.Evidence[0])
+			l := evidenceLine(t, kubeProxyBundleDir, f.Evidence[0])
 			if !strings.Contains(l, "DNAT --to-destination 172.16.1.99:53") || !strings.HasPrefix(l, "[0:0] -A KUBE-SEP-") {
 				t.Errorf("stale evidence %q", l)
 			}
@@ -156,7 +139,7 @@ func TestIptablesModeWithoutDumpIsInconclusive(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"cluster/nodes.yaml", "cluster/services.yaml", "cluster/endpointslices.yaml",
 		"nodes/node-3/kube-proxy.txt", "nodes/node-3/ip-addr.json"} {
-		b, err := os.ReadFile(filepath.Join(ipvsBundleDir, f))
+		b, err := os.ReadFile(filepath.Join(kubeProxyBundleDir, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +150,6 @@ func TestIptablesModeWithoutDumpIsInconclusive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	useIptablesFiles(t, dir)
 	res := Run(loadBundle(t, dir))
 	if got := kubeProxyFindings(res); len(got) != 0 {
 		t.Errorf("findings without the rules: %v", got)

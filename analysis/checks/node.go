@@ -25,6 +25,61 @@ func init() {
 		Needs: needNodes, Run: runNodeRoutes})
 	Register(Check{Name: "node-conntrack", IDs: []string{"CONNTRACK_TABLE_FULL"},
 		Needs: needNodes, Run: runConntrack})
+	Register(Check{Name: "node-iptables-backend", IDs: []string{"IPTABLES_BACKEND_SPLIT"},
+		Needs: needNodes, Run: runBackendSplit})
+}
+
+// runBackendSplit: iptables-legacy (x_tables) and iptables-nft (nf_tables)
+// rules are both evaluated by the kernel, each in its own hooks; a
+// component writing to the other backend (kube-proxy in a legacy image on
+// an nft host, or the reverse) is invisible to `iptables-save` of the
+// default backend, and its rules and the visible ones both act on packets.
+// The collector saves both dumps when both backends hold tables; the
+// default dump also says "# Warning: iptables-legacy tables present".
+func runBackendSplit(p *Pass) {
+	for _, n := range p.Cluster.Nodes {
+		legacy, nft := n.Dump(model.FileIPTablesLegacy), n.Dump(model.FileIPTablesNft)
+		if def := n.Dump(model.FileIPTables); def != nil && def.Rules != nil {
+			// the default dump is one of the two backends
+			switch def.Rules.Backend {
+			case "nf_tables":
+				if nft == nil {
+					nft = def
+				}
+			case "legacy":
+				if legacy == nil {
+					legacy = def
+				}
+			}
+			if legacy == nil && len(def.Rules.Warnings) > 0 && def.Rules.Backend == "nf_tables" {
+				w := def.Rules.Warnings[0]
+				if strings.Contains(w.Text, "legacy tables present") {
+					p.Inconclusive(model.FileIPTablesLegacy, n.Name, "iptables-save says legacy tables are present; collect iptables-legacy-save -c to see whether they hold rules")
+				}
+			}
+		}
+		if legacy == nil || nft == nil || legacy.Rules == nil || nft.Rules == nil {
+			continue
+		}
+		nl, nn := legacy.Rules.NumRules(), nft.Rules.NumRules()
+		if nl == 0 || nn == 0 {
+			continue
+		}
+		p.Report(finding.New("IPTABLES_BACKEND_SPLIT",
+			finding.Args{"node": n.Name, "legacy": strconv.Itoa(nl), "nft": strconv.Itoa(nn)},
+			[]string{nodeRef(n)}, firstRuleEvidence(legacy), firstRuleEvidence(nft)))
+	}
+}
+
+func firstRuleEvidence(d *model.IPTablesDump) finding.Evidence {
+	for _, t := range d.Rules.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				return finding.Evidence{File: d.File, Line: r.Line, Excerpt: "*" + t.Name + " " + r.Text}
+			}
+		}
+	}
+	return finding.Evidence{File: d.File}
 }
 
 // needNodes: every node check needs at least one nodes/<name>/ folder.

@@ -86,6 +86,8 @@ func TestNodeChecksOnLabNodesFireOnlyWhereTheKernelFailed(t *testing.T) {
 		// rp-strict and healthy-a could not ping each other's pods
 		{"RP_FILTER_DROPS", []string{"rp-strict 172.16.0.0/24"}},
 		{"CONNTRACK_TABLE_FULL", []string{"conntrack-full"}},
+		// split-backend: rules in both iptables-legacy and iptables-nft
+		{"IPTABLES_BACKEND_SPLIT", []string{"split-backend"}},
 	}
 	for _, c := range cases {
 		if got := fired(res, c.id); strings.Join(got, "|") != strings.Join(c.want, "|") {
@@ -167,6 +169,25 @@ func TestConntrackFullCitesCountMaxAndDrops(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(files, " "), "nodes/conntrack-full/conntrack-stats.txt:cpu=1") {
 		t.Errorf("%v", files)
+	}
+}
+
+func TestBackendSplitCitesARuleOfEachBackend(t *testing.T) {
+	res := Run(loadBundle(t, labBundleDir))
+	fs := findingsOf(res, "IPTABLES_BACKEND_SPLIT")
+	if len(fs) != 1 || fs[0].Args["legacy"] != "2" || fs[0].Args["nft"] != "2" {
+		t.Fatalf("%+v", fs)
+	}
+	got := []string{}
+	for _, ev := range fs[0].Evidence {
+		// drop the [packets:bytes] counters: they change when the lab is re-recorded
+		l := evidenceLine(t, labBundleDir, ev)
+		got = append(got, ev.File+": "+l[strings.Index(l, "] ")+2:])
+	}
+	want := "nodes/split-backend/iptables-legacy-save.txt: -A PREROUTING -j KUBE-SERVICES|" +
+		"nodes/split-backend/iptables-nft-save.txt: -A FORWARD -s 172.16.0.0/16 -j ACCEPT"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("%q", got)
 	}
 }
 
