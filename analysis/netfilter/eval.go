@@ -119,7 +119,9 @@ func (r *run) target(st *state, c *iptables.Chain, i, depth int) []res {
 		return r.chain(st, c, i+1, depth)
 	}
 	tab := r.s.tables[c.Table]
-	if sub := tab.Chain(t.Name); sub != nil && !sub.Builtin() && !iptables.IsExtensionTarget(t.Name) {
+	// A user chain wins over an extension target of the same name (iptables
+	// looks the chain up first when it parses -j).
+	if sub := tab.Chain(t.Name); sub != nil && !sub.Builtin() {
 		st.steps = append(st.steps, step)
 		if depth >= maxDepth {
 			st.reason = "chain nesting deeper than 64 (loop?) at " + sub.Name

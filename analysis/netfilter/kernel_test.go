@@ -49,7 +49,7 @@ func labOptions(sets *ipset.Save) Options {
 	eth0, cni0 := netip.MustParseAddr("10.100.0.1"), netip.MustParseAddr("10.244.1.1")
 	podNet := netip.MustParsePrefix("10.244.1.0/24")
 	return Options{
-		LocalAddrs: []netip.Addr{eth0, cni0},
+		LocalAddrs: []netip.Addr{eth0, cni0, netip.MustParseAddr("169.254.20.10")},
 		IfaceAddrs: map[string]netip.Addr{"eth0": eth0, "cni0": cni0},
 		Sets:       IPSets(sets),
 		Route: func(dst netip.Addr, _ uint32) (string, bool) {
@@ -129,8 +129,9 @@ func natAgrees(k kernelProbe, p Path) (bool, string) {
 			wantSrc += ":" + last["SPORT"]
 			wantDst += ":" + last["DPORT"]
 		}
-		if p.Verdict == Accept && p.Delivered == "local" {
-			// nat INPUT (SNAT) can rewrite the source after the last trace.
+		if p.Verdict == Accept {
+			// SNAT (nat POSTROUTING/INPUT) rewrites the source after the
+			// last trace; without an egress capture only dst is known.
 			wantSrc = gotSrc
 		}
 	} else {

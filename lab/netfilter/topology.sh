@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates the lab: a "node" network namespace with two veth links, as a
+# Creates the lab: a "node" network namespace with two veth links (and
+# 169.254.20.10 on lo for node-local-dns), as a
 # Kubernetes node sees its world:
 #   eth0  10.100.0.1/24 <-> client netns eth0 10.100.0.2/24 (the VPC side)
 #   cni0  10.244.1.1/24 <-> pods netns   eth0 10.244.1.2/24 + pod IPs
@@ -35,8 +36,12 @@ ip -n "$pods" route add default via 10.244.1.1
 ip -n "$node" neigh add 10.100.0.254 lladdr 02:00:00:00:00:fe dev eth0 nud permanent
 ip -n "$node" neigh add 10.100.0.3 lladdr 02:00:00:00:00:03 dev eth0 nud permanent
 ip -n "$node" route add default via 10.100.0.254
-for i in $(seq 200 207); do ip -n "$node" neigh add "10.100.0.$i" lladdr "02:00:00:00:00:$(printf %02x "$i")" dev eth0 nud permanent; done
+# every other VPC host on eth0 resolves, so forwarded packets are captured
+for i in $(seq 4 253); do ip -n "$node" neigh add "10.100.0.$i" lladdr "02:00:00:00:00:$(printf %02x "$i")" dev eth0 nud permanent; done
 ip -n "$node" route add 10.244.2.0/24 via 10.100.0.3
+# node-local-dns listens on a link-local address (on a dummy interface on
+# real nodes; this kernel has no dummy driver, lo serves the same purpose).
+ip -n "$node" addr add 169.254.20.10/32 dev lo
 # pod IPs answer ARP in the pods netns
 for i in $(seq 3 99); do ip -n "$pods" addr add "10.244.1.$i/32" dev eth0; done
 for n in "$node" "$client" "$pods"; do ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
