@@ -66,16 +66,15 @@ func redactWithScript(t *testing.T, in string) string {
 	return string(out)
 }
 
-func TestRedactionHidesCredentialsAndKeepsAddresses(t *testing.T) {
-	cases := []struct {
-		name    string
-		in      string
-		secrets []string // must be gone
-		keep    []string // must stay
-	}{
-		{
-			name: "kubeconfig user token, password and client key",
-			in: `apiVersion: v1
+var redactCases = []struct {
+	name    string
+	in      string
+	secrets []string // must be gone
+	keep    []string // must stay
+}{
+	{
+		name: "kubeconfig user token, password and client key",
+		in: `apiVersion: v1
 kind: Config
 clusters:
 - cluster: {server: "https://10.0.1.5:443", certificate-authority-data: Q0FEQVRB}
@@ -88,12 +87,12 @@ users:
     password: hunter2-pass
     username: admin
 `,
-			secrets: []string{"eyJhbGciOiJSUzI1NiJ9", "LS0tLS1CRUdJTiBSU0Eg", "hunter2-pass"},
-			keep:    []string{"https://10.0.1.5:443", "username: admin", "certificate-authority-data"},
-		},
-		{
-			name: "configmap with env secrets and last-applied annotation",
-			in: `apiVersion: v1
+		secrets: []string{"eyJhbGciOiJSUzI1NiJ9", "LS0tLS1CRUdJTiBSU0Eg", "hunter2-pass"},
+		keep:    []string{"https://10.0.1.5:443", "username: admin", "certificate-authority-data"},
+	},
+	{
+		name: "configmap with env secrets and last-applied annotation",
+		in: `apiVersion: v1
 kind: ConfigMap
 metadata:
   annotations:
@@ -109,23 +108,25 @@ env:
 - name: POD_IP
   value: 172.16.0.7
 `,
-			secrets: []string{"tok-123", "sk-very-secret", "abcSECRET"},
-			keep:    []string{"10.0.0.0/8", "172.16.0.0/16", "value: 172.16.0.7"},
-		},
-		{
-			name:    "kube-proxy command line with token and password flags",
-			in:      "/usr/local/bin/kube-proxy --master=https://169.254.128.5:60002 --token=abc.def --password s3cr3t --hostname-override=10.0.1.5 DB_PASSWORD=pw1\n",
-			secrets: []string{"abc.def", "s3cr3t", "pw1"},
-			keep:    []string{"https://169.254.128.5:60002", "--hostname-override=10.0.1.5"},
-		},
-		{
-			name:    "bearer header, Tencent Cloud SecretId/SecretKey, PEM key",
-			in:      "Authorization: Bearer abc.DEF-123\n{\"SecretId\": \"AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\", \"SecretKey\": \"Gu5t9xGARNpq86cd98joQYCN3EXAMPLE\", \"PrivateIpAddress\": \"10.0.1.5\"}\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAxyz\n-----END RSA PRIVATE KEY-----\nnext: line\n",
-			secrets: []string{"abc.DEF-123", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", "MIIEowIBAAKCAQEAxyz"},
-			keep:    []string{"\"PrivateIpAddress\": \"10.0.1.5\"", "next: line"},
-		},
-	}
-	for _, c := range cases {
+		secrets: []string{"tok-123", "sk-very-secret", "abcSECRET"},
+		keep:    []string{"10.0.0.0/8", "172.16.0.0/16", "value: 172.16.0.7"},
+	},
+	{
+		name:    "kube-proxy command line with token and password flags",
+		in:      "/usr/local/bin/kube-proxy --master=https://169.254.128.5:60002 --token=abc.def --password s3cr3t --hostname-override=10.0.1.5 DB_PASSWORD=pw1\n",
+		secrets: []string{"abc.def", "s3cr3t", "pw1"},
+		keep:    []string{"https://169.254.128.5:60002", "--hostname-override=10.0.1.5"},
+	},
+	{
+		name:    "bearer header, Tencent Cloud SecretId/SecretKey, PEM key",
+		in:      "Authorization: Bearer abc.DEF-123\n{\"SecretId\": \"AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\", \"SecretKey\": \"Gu5t9xGARNpq86cd98joQYCN3EXAMPLE\", \"PrivateIpAddress\": \"10.0.1.5\"}\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAxyz\n-----END RSA PRIVATE KEY-----\nnext: line\n",
+		secrets: []string{"abc.DEF-123", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", "MIIEowIBAAKCAQEAxyz"},
+		keep:    []string{"\"PrivateIpAddress\": \"10.0.1.5\"", "next: line"},
+	},
+}
+
+func TestRedactionHidesCredentialsAndKeepsAddresses(t *testing.T) {
+	for _, c := range redactCases {
 		t.Run(c.name, func(t *testing.T) {
 			out := redactWithScript(t, c.in)
 			for _, s := range c.secrets {

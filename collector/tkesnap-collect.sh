@@ -65,7 +65,8 @@ redact() {
 		# Authorization: Bearer xxx / bearer tokens anywhere
 		gsub(/[Bb][Ee][Aa][Rr][Ee][Rr][ \t]+[A-Za-z0-9._~+\/=-]+/, "Bearer <redacted>", line)
 		# Tencent Cloud SecretId
-		gsub(/AKID[A-Za-z0-9]{10,}/, "<redacted>", line)
+		# (spelled out: mawk has no {n,m} intervals)
+		gsub(/AKID[A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9]+/, "<redacted>", line)
 		# JSON "key": "value" (also escaped inside annotations: \"key\":\"value\")
 		line = subkv(line, "(\\\\?\")" sens "\\\\?\"[ \t]*:[ \t]*\\\\?\"", "\\\\?\"", 1)
 		# YAML embedded in a JSON string ("...\n    token: xyz\n...")
@@ -381,6 +382,9 @@ capture() {
 	mkdir -p "$dir"
 	[ -n "$CAP_HOST" ] && filter="host $CAP_HOST"
 	[ -n "$CAP_PORT" ] && filter="${filter:+$filter and }port $CAP_PORT"
+	# ICMP errors about the flow (port/host unreachable from a REJECT or a
+	# router) come from other addresses: keep them too.
+	filter="($filter) or icmp"
 	# shellcheck disable=SC2086 # the filter is tcpdump's own expression
 	(
 		s=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -391,7 +395,8 @@ capture() {
 		printf '%s\n%s\n%s\n' "$s" "$e" "$rc" >"$WORK/cap-$name.times"
 	) &
 	CAP_PIDS+=($!)
-	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$iface" "$pod" "$filter" "$*" >>"$WORK/caps"
+	# fields split by \037: empty fields survive (tabs would merge)
+	printf '%s\037%s\037%s\037%s\037%s\n' "$name" "$iface" "$pod" "$filter" "$*" >>"$WORK/caps"
 }
 
 start_captures() {
@@ -403,7 +408,7 @@ start_captures() {
 	: >"$WORK/caps"
 	capture "node-$(safe_name "$CAP_IFACE")" "$CAP_IFACE" ""
 	if [ -n "$CAP_NETNS" ]; then
-		capture "pod-$(safe_name "$CAP_NETNS")" eth0 "${CAP_POD:-netns/$CAP_NETNS}" ip netns exec "$CAP_NETNS"
+		capture "pod-$(safe_name "${CAP_POD:-$CAP_NETNS}")" eth0 "$CAP_POD" ip netns exec "$CAP_NETNS"
 	elif [ -n "$CAP_POD" ]; then
 		local pid
 		if pid=$(pod_pid "$CAP_POD") && have nsenter; then
@@ -418,7 +423,7 @@ finish_captures() {
 	[ ${#CAP_PIDS[@]} -gt 0 ] || return 0
 	wait "${CAP_PIDS[@]}" 2>/dev/null
 	local name iface pod filter prefix dir="captures/$NODE_NAME"
-	while IFS=$'\t' read -r name iface pod filter prefix; do
+	while IFS=$'\037' read -r name iface pod filter prefix; do
 		local s e rc err got rcvd drop bytes
 		{ read -r s; read -r e; read -r rc; } <"$WORK/cap-$name.times"
 		err=$(cat "$WORK/cap-$name.err" 2>/dev/null)
@@ -427,7 +432,8 @@ finish_captures() {
 		drop=$(printf '%s\n' "$err" | sed -nE 's/^([0-9]+) packets? dropped by kernel.*/\1/p' | tail -n1)
 		bytes=$(wc -c <"$ROOT/$dir/$name.pcap")
 		{
-			printf '{"node":%s,"interface":%s,"pod":%s,"filter":%s,' "$(json_str "$NODE_NAME")" "$(json_str "$iface")" "$(json_str "$pod")" "$(json_str "$filter")"
+			printf '{"node":%s,"interface":%s,"pod":%s,"netns":%s,"filter":%s,' "$(json_str "$NODE_NAME")" "$(json_str "$iface")" \
+				"$(json_str "$pod")" "$(json_str "$prefix")" "$(json_str "$filter")"
 			printf '"start":"%s","stop":"%s","seconds":%d,"max_packets":%d,"max_bytes":%d,' "$s" "$e" "$CAP_SECONDS" "$CAP_PACKETS" "$CAP_BYTES"
 			printf '"packets_captured":%d,"packets_received":%d,"packets_dropped_by_kernel":%d,"truncated":%s,"command":%s}\n' \
 				"${got:-0}" "${rcvd:-0}" "${drop:-0}" "$([ "$bytes" -ge "$CAP_BYTES" ] && echo true || echo false)" \
