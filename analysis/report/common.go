@@ -176,6 +176,9 @@ type numbered struct {
 // flowTitle is "from → to (proto)".
 func flowTitle(t trace.Trace) string {
 	s := t.From + " → " + t.To
+	if t.From == "" { // a branch continues its parent's flow
+		s = "→ " + t.To
+	}
 	if t.Proto != "" {
 		s += " (" + t.Proto + ")"
 	}
@@ -234,4 +237,42 @@ func clipExcerpt(s string, max int) string {
 		lines = append(lines, fmt.Sprintf("… (%d more lines)", more))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// quiet says a branch can be shown as one line in text and Markdown: it
+// is delivered and nothing in it failed. Reports are read for what fails;
+// the healthy paths of a load-balanced Service stay complete in JSON and
+// (collapsed) in HTML.
+func quiet(b trace.Trace) bool {
+	if b.Verdict != trace.Delivered {
+		return false
+	}
+	for _, s := range b.Steps {
+		if s.Failed {
+			return false
+		}
+	}
+	for _, c := range b.Branches {
+		if !quiet(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// shape counts a branch's hops (its own steps) and end-to-end paths
+// (leaves below it), for the one-line form of a quiet branch.
+func shape(b trace.Trace) (hops, paths int) {
+	hops = len(b.Steps)
+	for _, c := range b.Branches {
+		_, p := shape(c)
+		paths += max(p, 1)
+	}
+	return hops, paths
+}
+
+// quietLine is the one-line form of a quiet branch.
+func quietLine(w *words, b trace.Trace) string {
+	h, p := shape(b)
+	return execText(w.Quiet, struct{ Hops, Paths int }{h, p})
 }

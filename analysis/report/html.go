@@ -78,6 +78,9 @@ type htmlTrace struct {
 	Columns [4]bool // detail, move, decision, evidence
 	Steps   []trace.Step
 	Subs    []htmlTrace
+	// Quiet branches (delivered, nothing failed) are drawn collapsed.
+	Quiet     bool
+	QuietLine string
 }
 
 // HTML writes the single-file HTML report.
@@ -113,7 +116,9 @@ func (r *Report) htmlTrace(wd *words, num string, t trace.Trace) htmlTrace {
 	d, m, dec, ev := stepColumns(t.Steps)
 	ht.Columns = [4]bool{d, m, dec, ev}
 	for i, b := range t.Branches {
-		ht.Subs = append(ht.Subs, r.htmlTrace(wd, num+"."+strconv.Itoa(i+1), b))
+		sub := r.htmlTrace(wd, num+"."+strconv.Itoa(i+1), b)
+		sub.Quiet, sub.QuietLine = quiet(b), quietLine(wd, b)
+		ht.Subs = append(ht.Subs, sub)
 	}
 	return ht
 }

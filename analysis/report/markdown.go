@@ -108,7 +108,7 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace) {
 	if strings.Contains(num, ".") {
 		level = "####"
 	}
-	head := fmt.Sprintf("%s %s. %s → %s", level, num, code(t.From), code(t.To))
+	head := fmt.Sprintf("%s %s. %s", level, num, mdFlow(t))
 	if t.Proto != "" {
 		head += " (" + mdText(t.Proto) + ")"
 	}
@@ -163,8 +163,21 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace) {
 		p("\n")
 	}
 	for i, b := range t.Branches {
-		mdTrace(bw, w, fmt.Sprintf("%s.%d", num, i+1), b)
+		n := fmt.Sprintf("%s.%d", num, i+1)
+		if quiet(b) {
+			p("- %s. %s: **%s** (%s)\n\n", n, mdFlow(b), b.Verdict, mdText(quietLine(w, b)))
+			continue
+		}
+		mdTrace(bw, w, n, b)
 	}
+}
+
+// mdFlow is "`from` → `to`" (or "→ `to`" for a branch), proto omitted.
+func mdFlow(t trace.Trace) string {
+	if t.From == "" {
+		return "→ " + code(t.To)
+	}
+	return code(t.From) + " → " + code(t.To)
 }
 
 // mdText escapes bundle or catalog text so Markdown shows it literally.

@@ -226,7 +226,13 @@ func (t *textWriter) trace(num string, tr trace.Trace) {
 		t.stepTable(tr.Steps)
 	}
 	for i, b := range tr.Branches {
-		t.trace(fmt.Sprintf("%s.%d", num, i+1), b)
+		n := fmt.Sprintf("%s.%d", num, i+1)
+		if quiet(b) {
+			fmt.Fprintln(t.w)
+			t.para(2, "", fmt.Sprintf("%s. %s: %s (%s)", n, flowTitle(b), t.paint(ansiGreen, string(b.Verdict)), quietLine(w, b)))
+			continue
+		}
+		t.trace(n, b)
 	}
 }
 
