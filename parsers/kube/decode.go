@@ -21,7 +21,6 @@ package kube
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -253,14 +252,30 @@ type typeMeta struct {
 // emit decodes one object. defKind/defAPI apply to List items that do not
 // name their own kind (typed lists from the API omit it).
 func (d *decoder) emit(it item, defKind, defAPI string, doc int) {
+	o, prob, ok := decodeItem(it, defKind, defAPI, doc)
+	if prob != nil {
+		d.problems = append(d.problems, *prob)
+	}
+	if ok {
+		d.fn(o)
+	}
+}
+
+// decodeItem turns one object's JSON into an Object; it touches no shared
+// state, so List items can be decoded in parallel.
+func decodeItem(it item, defKind, defAPI string, doc int) (Object, *Problem, bool) {
 	if len(bytes.TrimSpace(it.raw)) == 0 || bytes.Equal(bytes.TrimSpace(it.raw), []byte("null")) {
-		return
+		return Object{}, nil, false
 	}
 	var tm typeMeta
 	if err := json.Unmarshal(it.raw, &tm); err != nil {
-		d.problem(it.line, "not a Kubernetes object: %v", err)
-		return
+		return Object{}, &Problem{it.line, fmt.Sprintf("not a Kubernetes object: %v", err)}, false
 	}
+	return decodeTyped(it, tm, defKind, defAPI, doc)
+}
+
+// decodeTyped decodes an object whose type and name are already known.
+func decodeTyped(it item, tm typeMeta, defKind, defAPI string, doc int) (Object, *Problem, bool) {
 	if tm.Kind == "" {
 		tm.Kind = defKind
 	}
@@ -268,20 +283,18 @@ func (d *decoder) emit(it item, defKind, defAPI string, doc int) {
 		tm.APIVersion = defAPI
 	}
 	if tm.Kind == "" {
-		d.problem(it.line, "object without kind skipped")
-		return
+		return Object{}, &Problem{it.line, "object without kind skipped"}, false
 	}
 	o := Object{Kind: tm.Kind, APIVersion: tm.APIVersion, Namespace: tm.Metadata.Namespace, Name: tm.Metadata.Name, Line: it.line, Doc: doc}
 	obj, conv, err := typed(tm.Kind, tm.APIVersion, it.raw)
 	if err != nil {
-		d.problem(it.line, "%s %s: %v", tm.Kind, objName(tm.Metadata.Namespace, tm.Metadata.Name), err)
-		return
+		return Object{}, &Problem{it.line, fmt.Sprintf("%s %s: %v", tm.Kind, objName(tm.Metadata.Namespace, tm.Metadata.Name), err)}, false
 	}
 	if obj == nil {
 		o.Raw = append(json.RawMessage(nil), it.raw...)
 	}
 	o.Obj, o.Converted = obj, conv
-	d.fn(o)
+	return o, nil, true
 }
 
 func objName(ns, name string) string {
@@ -290,5 +303,3 @@ func objName(ns, name string) string {
 	}
 	return ns + "/" + name
 }
-
-var errDepth = errors.New("nesting too deep")

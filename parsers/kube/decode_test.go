@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"tkesnap/lab/kube/gen"
 )
 
 type got struct {
@@ -224,4 +226,36 @@ func FuzzDecode(f *testing.F) {
 		})
 		_, _ = YAMLToJSON(data, lim)
 	})
+}
+
+// BenchmarkKubeDecodePodsYAML decodes 10,000 pods in kubectl List YAML.
+func BenchmarkKubeDecodePodsYAML(b *testing.B) {
+	benchDecode(b, "cluster/pods.yaml")
+}
+
+// BenchmarkKubeDecodeSlicesYAML decodes 1,000 EndpointSlices of 10
+// endpoints each.
+func BenchmarkKubeDecodeSlicesYAML(b *testing.B) {
+	benchDecode(b, "cluster/endpointslices.yaml")
+}
+
+func benchDecode(b *testing.B, file string) {
+	dir := b.TempDir()
+	s := gen.Scale
+	s.Pods, s.Services, s.Nodes = 10000, 1000, 10
+	if _, err := gen.Write(dir, s); err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		if p := Decode(data, DefaultLimits(), func(Object) { n++ }); len(p) > 0 || n == 0 {
+			b.Fatal(p, n)
+		}
+	}
 }

@@ -59,6 +59,11 @@ func (d *decoder) yamlDoc(text []byte, first int, docn *int) {
 		d.problem(first, "YAML document %d is %d bytes, over the %d-byte limit; skipped", doc, len(text), d.lim.DocBytes)
 		return
 	}
+	if items, rest, ok := splitList(text); ok && len(items) > 0 {
+		if d.yamlList(text, first, doc, items, rest) {
+			return
+		}
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(text, &root); err != nil {
 		d.problem(first+yamlErrLine(err)-1, "YAML document %d: %v", doc, cleanYAMLErr(err))
@@ -254,7 +259,10 @@ func (c *converter) write(n *yaml.Node, depth int) error {
 // scalar writes a scalar the way sigs.k8s.io/yaml (YAML→JSON) would for
 // kubectl output: resolved tags of YAML 1.2's core schema (yaml.v3's
 // ShortTag), plain strings otherwise.
-func (c *converter) scalar(n *yaml.Node) error {
+func (c *converter) scalar(n *yaml.Node) error { return writeScalar(&c.buf, n) }
+
+func writeScalar(buf *bytes.Buffer, n *yaml.Node) error {
+	c := struct{ buf *bytes.Buffer }{buf}
 	switch n.ShortTag() {
 	case "!!null":
 		c.buf.WriteString("null")

@@ -1,0 +1,217 @@
+package kube
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// kubectl writes a List as
+//
+//	apiVersion: v1
+//	items:
+//	- apiVersion: v1
+//	  kind: Pod
+//	  ...
+//	kind: List
+//	metadata: ...
+//
+// Parsing that as one YAML tree costs memory proportional to the whole
+// file (tens of millions of nodes for 50,000 pods). Each item is a block
+// whose first line starts with "- " at column 0 and whose other lines are
+// indented or empty, so the items can be cut out by text and parsed one
+// by one (in parallel), keeping memory bounded by one batch of items. Any
+// line that does not fit this layout makes splitList give up, and the
+// document is parsed as a whole.
+
+// span is one item's bytes in the document and its first line (relative
+// to the document, 1-based).
+type span struct {
+	start, end int
+	line       int
+}
+
+// splitList returns the items of a kubectl List document and the
+// document without them (to read kind and apiVersion from).
+func splitList(text []byte) (items []span, rest []byte, ok bool) {
+	const (
+		top = iota
+		inItems
+	)
+	state := top
+	var restBuf bytes.Buffer
+	cur := -1
+	line := 0
+	sawItems := false
+	for pos := 0; pos < len(text); {
+		line++
+		nl := bytes.IndexByte(text[pos:], '\n')
+		next := len(text)
+		if nl >= 0 {
+			next = pos + nl + 1
+		}
+		l := text[pos:next]
+		c := byte(' ')
+		if len(bytes.TrimRight(l, "\r\n")) > 0 {
+			c = l[0]
+		}
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			// continuation of the current item or top-level key
+			if cur < 0 {
+				restBuf.Write(l)
+			}
+		case c == '#':
+			if cur < 0 {
+				restBuf.Write(l)
+			}
+		case state == inItems && (bytes.HasPrefix(l, []byte("- ")) || bytes.Equal(bytes.TrimRight(l, "\r\n"), []byte("-"))):
+			if cur >= 0 {
+				items[cur].end = pos
+			}
+			items = append(items, span{start: pos, line: line})
+			cur = len(items) - 1
+		case c == '-' || c == '[' || c == '{' || c == '&' || c == '*' || c == '!' || c == '?' || c == '|' || c == '>' || c == '%' || c == '"' || c == '\'':
+			return nil, nil, false
+		default:
+			// a top-level key
+			if cur >= 0 {
+				items[cur].end = pos
+				cur = -1
+			}
+			key := string(bytes.TrimRight(l, "\r\n"))
+			if key == "items:" {
+				if sawItems {
+					return nil, nil, false
+				}
+				sawItems = true
+				state = inItems
+				pos = next
+				continue
+			}
+			if strings.HasPrefix(key, "items:") {
+				return nil, nil, false // items: [] or a flow list: let the full parser read it
+			}
+			state = top
+			restBuf.Write(l)
+		}
+		pos = next
+	}
+	if cur >= 0 {
+		items[cur].end = len(text)
+	}
+	if !sawItems {
+		return nil, nil, false
+	}
+	return items, restBuf.Bytes(), true
+}
+
+// listBatch bounds how many items are decoded (and held as trees) at once.
+const listBatch = 256
+
+// yamlList decodes a split List. It returns false when the rest of the
+// document does not parse (the caller then parses the whole document and
+// reports its error).
+func (d *decoder) yamlList(text []byte, first, doc int, items []span, rest []byte) bool {
+	var head yaml.Node
+	if err := yaml.Unmarshal(rest, &head); err != nil {
+		return false
+	}
+	n := &head
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	kind, apiVersion := "", ""
+	if n.Kind == yaml.MappingNode {
+		kind, apiVersion = scalarField(n, "kind"), scalarField(n, "apiVersion")
+	}
+	if kind != "" && !strings.HasSuffix(kind, "List") {
+		return false
+	}
+	itemKind := strings.TrimSuffix(kind, "List")
+	workers := runtime.GOMAXPROCS(0)
+	type result struct {
+		o    Object
+		prob *Problem
+		ok   bool
+	}
+	res := make([]result, listBatch)
+	for b := 0; b < len(items); b += listBatch {
+		batch := items[b:min(b+listBatch, len(items))]
+		var wg sync.WaitGroup
+		next := make(chan int, len(batch))
+		for i := range batch {
+			next <- i
+		}
+		close(next)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := &converter{lim: d.lim}
+				for i := range next {
+					sp := batch[i]
+					abs := first + sp.line - 1
+					o, prob, ok := d.decodeYAMLItem(c, text[sp.start:sp.end], abs, itemKind, apiVersion, doc)
+					res[i] = result{o, prob, ok}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range batch {
+			if res[i].prob != nil {
+				d.problems = append(d.problems, *res[i].prob)
+			}
+			if res[i].ok {
+				d.fn(res[i].o)
+			}
+			res[i] = result{}
+		}
+	}
+	return true
+}
+
+// decodeYAMLItem parses one "- ..." block: the dash becomes a space, so
+// the item is a mapping at the indentation its other lines already have.
+func (d *decoder) decodeYAMLItem(c *converter, raw []byte, line int, defKind, defAPI string, doc int) (Object, *Problem, bool) {
+	b := make([]byte, len(raw))
+	copy(b, raw)
+	b[0] = ' '
+	if len(bytes.TrimSpace(b)) == 0 {
+		return Object{}, &Problem{line, fmt.Sprintf("YAML document %d: empty list item", doc)}, false
+	}
+	if len(b) > d.lim.DocBytes {
+		return Object{}, &Problem{line, fmt.Sprintf("YAML document %d: item of %d bytes over the %d-byte limit; skipped", doc, len(b), d.lim.DocBytes)}, false
+	}
+	var fast bytes.Buffer
+	if fastJSON(b, d.lim, &fast) {
+		return decodeItem(item{raw: fast.Bytes(), line: line}, defKind, defAPI, doc)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return Object{}, &Problem{line + yamlErrLine(err) - 1, fmt.Sprintf("YAML document %d: %s", doc, cleanYAMLErr(err))}, false
+	}
+	c.reset()
+	js, err := c.json(&root)
+	if err != nil {
+		return Object{}, &Problem{line, fmt.Sprintf("YAML document %d: %v", doc, err)}, false
+	}
+	// type and name straight from the tree: saves a pass over the JSON
+	n := &root
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n.Kind != yaml.MappingNode {
+		return decodeItem(item{raw: js, line: line}, defKind, defAPI, doc)
+	}
+	var tm typeMeta
+	tm.Kind, tm.APIVersion = scalarField(n, "kind"), scalarField(n, "apiVersion")
+	if md := field(n, "metadata"); md != nil && md.Kind == yaml.MappingNode {
+		tm.Metadata.Name, tm.Metadata.Namespace = scalarField(md, "name"), scalarField(md, "namespace")
+	}
+	return decodeTyped(item{raw: js, line: line}, tm, defKind, defAPI, doc)
+}
