@@ -87,7 +87,7 @@ func runMasterSubnet(p *Pass) {
 			p.Inconclusive("cloud/subnets.json", "", "intranet access subnet "+e.ClusterIntranetSubnetId+" is not in subnets.json")
 		} else {
 			srcs = append(srcs, src{s.CIDR, "intranet access subnet " + s.SubnetId, []finding.Evidence{
-				{File: e.File, Line: e.SubnetLine, Excerpt: "ClusterIntranetSubnetId " + e.ClusterIntranetSubnetId},
+				{File: e.SubnetFile, Line: e.SubnetLine, Excerpt: "ClusterIntranetSubnetId " + e.ClusterIntranetSubnetId},
 				{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
 		}
 	}
@@ -167,7 +167,7 @@ func runAPISource(p *Pass) {
 	aclText := strings.Join(append(append([]string(nil), ep.ClusterExternalACL...), ep.SecurityPolicy...), ", ")
 	aclEv := finding.Evidence{File: ep.File, Line: ep.ACLLine, Excerpt: "ClusterExternalACL " + strings.Join(ep.ClusterExternalACL, ", ")}
 	if len(ep.ClusterExternalACL) == 0 {
-		aclEv = finding.Evidence{File: ep.File, Line: ep.PolicyLine, Excerpt: "SecurityPolicy " + strings.Join(ep.SecurityPolicy, ", ")}
+		aclEv = finding.Evidence{File: ep.PolicyFile, Line: ep.PolicyLine, Excerpt: "SecurityPolicy " + strings.Join(ep.SecurityPolicy, ", ")}
 	}
 	var sgs []string
 	if ep.SecurityGroup != "" {

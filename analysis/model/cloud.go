@@ -82,6 +82,9 @@ type APIEndpoints struct {
 	// kept as problems.
 	ExternalACL []tencent.AddrRange
 	SecurityPol []tencent.AddrRange
+	// The files the lines of ClusterExternalACL (At.File), SecurityPolicy
+	// and ClusterIntranetSubnetId came from (several responses merge).
+	PolicyFile, SubnetFile string
 }
 
 // ClusterRoute is a GlobalRouter route: pod CIDR → node LAN IP.
@@ -404,7 +407,7 @@ func (c *Cluster) loadCloud() {
 			if r, err := tencent.ParseAddress(s); err == nil {
 				cl.Endpoints.SecurityPol = append(cl.Endpoints.SecurityPol, r)
 			} else {
-				c.Problem(cl.Endpoints.File, cl.Endpoints.PolicyLine, "SecurityPolicy: %v", err)
+				c.Problem(cl.Endpoints.PolicyFile, cl.Endpoints.PolicyLine, "SecurityPolicy: %v", err)
 			}
 		}
 	}
@@ -635,10 +638,10 @@ func mergeEndpoints(dst *APIEndpoints, e tencent.ClusterEndpoints, file string) 
 		dst.File = file
 	}
 	if e.SecurityPolicy != nil {
-		dst.SecurityPolicy, dst.PolicyLine = e.SecurityPolicy, e.PolicyLine
+		dst.SecurityPolicy, dst.PolicyLine, dst.PolicyFile = e.SecurityPolicy, e.PolicyLine, file
 	}
 	if e.ClusterIntranetSubnetId != "" {
-		dst.SubnetLine = e.SubnetLine
+		dst.SubnetLine, dst.SubnetFile = e.SubnetLine, file
 	}
 }
 
@@ -798,6 +801,24 @@ func (cl *Cloud) SGMembers(id string) []netip.Addr { return cl.members[id] }
 // KnownIP reports whether ip belongs to a CVM, ENI or internal CLB in the
 // bundle; for such an IP, membership in an SG is decidable.
 func (cl *Cloud) KnownIP(ip netip.Addr) bool { return cl.knownIPs[ip.Unmap()] }
+
+// MembershipBounds lists the address blocks inside which "is this
+// address a member of some SG" cannot change its answer boundaries: every
+// known resource IP, the cluster CIDR and the VPC CIDRs. The SG evaluator
+// splits address ranges at them.
+func (cl *Cloud) MembershipBounds() []netip.Prefix {
+	var out []netip.Prefix
+	for ip := range cl.knownIPs {
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	if cl.Cluster != nil && cl.Cluster.ClusterCIDR.IsValid() {
+		out = append(out, cl.Cluster.ClusterCIDR)
+	}
+	for _, v := range cl.Vpcs {
+		out = append(out, v.CIDRs...)
+	}
+	return out
+}
 
 // Binding says which SGs filter traffic of one address, and why.
 type Binding struct {

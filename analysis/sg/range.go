@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/parsers/tencent"
 )
@@ -58,12 +59,14 @@ func EvaluateRange(c *model.Cloud, bindings []string, q Query) []Region {
 			}
 		}
 	}
+	refs := false
 	for _, id := range bindings {
 		s := c.SecurityGroups[id]
 		if s == nil {
 			continue
 		}
 		for _, p := range policies(s, q.Dir) {
+			refs = refs || p.PeerSG != ""
 			for _, r := range peerRanges(c, p) {
 				cutAddr(r)
 			}
@@ -71,6 +74,14 @@ func EvaluateRange(c *model.Cloud, bindings []string, q Query) []Region {
 			for _, sv := range services(c, p) {
 				cutPorts(sv.Ports)
 			}
+		}
+	}
+	if refs {
+		// Whether an address is a member of a referenced SG is decided per
+		// address (a known CVM, a pod CIDR, outside every VPC, or
+		// unknown): split at those bounds too.
+		for _, p := range c.MembershipBounds() {
+			cutAddr(tencent.PrefixRange(p))
 		}
 	}
 	addrs := sortedAddrs(addrCuts)
@@ -81,6 +92,13 @@ func EvaluateRange(c *model.Cloud, bindings []string, q Query) []Region {
 		if i+1 < len(addrs) {
 			last = addrs[i+1].Prev()
 		}
+		block := tencent.AddrRange{From: a, To: last}
+		if rs, ok := sweep(c, bindings, q, block); ok {
+			out = append(out, rs...)
+			continue
+		}
+		// Something undecidable for this block: decide port slice by port
+		// slice with the full evaluator, which reports what is missing.
 		for j, p := range ports {
 			pl := q.Ports.To
 			if j+1 < len(ports) {
@@ -92,7 +110,7 @@ func EvaluateRange(c *model.Cloud, bindings []string, q Query) []Region {
 			} else {
 				f.Src, f.Dst = a, q.Local
 			}
-			out = append(out, Region{Peer: tencent.AddrRange{From: a, To: last}, Ports: tencent.PortRange{From: p, To: pl}, Decision: Evaluate(c, bindings, f)})
+			out = append(out, Region{Peer: block, Ports: tencent.PortRange{From: p, To: pl}, Decision: Evaluate(c, bindings, f)})
 		}
 	}
 	return merge(out)
@@ -300,4 +318,129 @@ func sortedInts(m map[int]bool) []int {
 	}
 	sort.Ints(out)
 	return out
+}
+
+// sweep decides all ports of one address block in a single pass over the
+// policies: each policy that matches the block takes the ports it names
+// from those still undecided (first match wins), and what is left at the
+// end is the implicit deny. It gives up (ok=false) when a policy cannot be
+// decided for the block, and EvaluateRange falls back to Evaluate.
+func sweep(c *model.Cloud, bindings []string, q Query, block tencent.AddrRange) ([]Region, bool) {
+	if len(bindings) == 0 {
+		return nil, false
+	}
+	open := []tencent.PortRange{q.Ports}
+	var out []Region
+	for _, id := range bindings {
+		s := c.SecurityGroups[id]
+		if s == nil || !s.HasPolicies() {
+			return nil, false
+		}
+		for _, p := range policies(s, q.Dir) {
+			if p.Err != "" {
+				return nil, false
+			}
+			ports, ok := policyPorts(c, p, q.Proto)
+			if !ok {
+				return nil, false
+			}
+			if len(ports) == 0 {
+				continue
+			}
+			if m, _ := matchPeer(c, p, block.From); m == maybe_ {
+				return nil, false
+			} else if m == no {
+				continue
+			}
+			d := Decision{Action: Action(p.Action), SG: id, Direction: q.Dir, PolicyIndex: p.Index, Policy: p, SGs: bindings,
+				Evidence: []finding.Evidence{PolicyEvidence(p)}}
+			var rest []tencent.PortRange
+			for _, o := range open {
+				taken, left := cut(o, ports)
+				for _, r := range taken {
+					out = append(out, Region{Peer: block, Ports: r, Decision: d})
+				}
+				rest = append(rest, left...)
+			}
+			open = rest
+			if len(open) == 0 {
+				break
+			}
+		}
+		if len(open) == 0 {
+			break
+		}
+	}
+	if len(open) > 0 {
+		d := implicitDeny(c, bindings, q.Dir)
+		for _, r := range open {
+			out = append(out, Region{Peer: block, Ports: r, Decision: d})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ports.From < out[j].Ports.From })
+	return merge(out), true
+}
+
+// policyPorts returns the ports of proto a policy covers (nil: the
+// policy is about another protocol); ok=false when a service template it
+// names is unknown. Protocols without ports (icmp, gre, all) cover every
+// port, as Evaluate treats them.
+func policyPorts(c *model.Cloud, p *model.Policy, proto string) ([]tencent.PortRange, bool) {
+	one := func(pp string, ports []tencent.PortRange) []tencent.PortRange {
+		switch {
+		case pp == "all":
+			return []tencent.PortRange{tencent.AllPorts}
+		case pp != proto:
+			return nil
+		case pp == "tcp" || pp == "udp":
+			return ports
+		}
+		return []tencent.PortRange{tencent.AllPorts}
+	}
+	if p.ServiceID == "" && p.ServiceGroup == "" {
+		return one(p.Proto, p.Ports), true
+	}
+	ids := []string{p.ServiceID}
+	if p.ServiceGroup != "" {
+		g := c.ServiceGroups[p.ServiceGroup]
+		if g == nil {
+			return nil, false
+		}
+		ids = g.Members
+	}
+	var out []tencent.PortRange
+	for _, id := range ids {
+		t := c.ServiceTemplates[id]
+		if t == nil || t.Err != "" {
+			return nil, false
+		}
+		for _, sv := range t.Services {
+			out = append(out, one(sv.Proto, sv.Ports)...)
+		}
+	}
+	return out, true
+}
+
+// cut splits o into the parts covered by any of ps and the rest.
+func cut(o tencent.PortRange, ps []tencent.PortRange) (taken, left []tencent.PortRange) {
+	left = []tencent.PortRange{o}
+	for _, p := range ps {
+		var next []tencent.PortRange
+		for _, l := range left {
+			lo, hi := max(l.From, p.From), min(l.To, p.To)
+			if lo > hi {
+				next = append(next, l)
+				continue
+			}
+			taken = append(taken, tencent.PortRange{From: lo, To: hi})
+			if l.From < lo {
+				next = append(next, tencent.PortRange{From: l.From, To: lo - 1})
+			}
+			if hi < l.To {
+				next = append(next, tencent.PortRange{From: hi + 1, To: l.To})
+			}
+		}
+		left = next
+	}
+	return taken, left
 }

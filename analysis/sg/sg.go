@@ -153,15 +153,23 @@ func Evaluate(c *model.Cloud, bindings []string, f Flow) Decision {
 			return d
 		}
 	}
-	d.Action, d.Maybe = Drop, maybe
+	d = implicitDeny(c, bindings, f.Dir)
+	d.Maybe = maybe
+	return d
+}
+
+// implicitDeny is the decision when no policy of any bound SG matched; it
+// cites each SG's Ingress/Egress list.
+func implicitDeny(c *model.Cloud, bindings []string, dir model.Direction) Decision {
+	d := Decision{Action: Drop, Direction: dir, PolicyIndex: -1, SGs: bindings}
 	for _, id := range bindings {
 		s := c.SecurityGroups[id]
 		line := s.IngressLine
-		if f.Dir == model.DirEgress {
+		if dir == model.DirEgress {
 			line = s.EgressLine
 		}
 		d.Evidence = append(d.Evidence, finding.Evidence{File: s.PoliciesFile, Line: line,
-			Excerpt: fmt.Sprintf("%s %s: %d policies, none matches (implicit deny)", id, f.Dir, len(policies(s, f.Dir)))})
+			Excerpt: fmt.Sprintf("%s %s: %d policies, none matches (implicit deny)", id, dir, len(policies(s, dir)))})
 	}
 	return d
 }

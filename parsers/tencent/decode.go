@@ -97,7 +97,8 @@ func documents(data []byte) ([]json.RawMessage, error) {
 			Error *struct{ Code, Message string } `json:"Error"`
 			ReqID string                          `json:"RequestId"`
 		}
-		if json.Unmarshal(obj, &e) == nil && e.Error != nil && e.Error.Code != "" {
+		// Only error responses carry "Error": skip the extra parse otherwise.
+		if bytes.Contains(obj, []byte(`"Error"`)) && json.Unmarshal(obj, &e) == nil && e.Error != nil && e.Error.Code != "" {
 			return out, &APIError{Code: e.Error.Code, Message: e.Error.Message, RequestID: e.ReqID}
 		}
 		out = append(out, obj)
@@ -156,75 +157,120 @@ func decodeInto(data []byte, mk func() any, add func(v any)) error {
 // member named key (at any depth, in document order), the line on which
 // each element starts. Decoding the same data into structs visits those
 // arrays in the same order, so the i-th decoded item gets the i-th line.
+//
+// It is a byte-level walk of the JSON structure (strings, nesting,
+// separators), linear and allocation-light: encoding/json's Token API
+// costs an allocation per token. Malformed input yields whatever was
+// found; callers only use the lines when the counts match the decode.
 func itemLines(data []byte, key string) [][]int {
 	type frame struct {
-		obj     bool
-		wantKey bool
-		rec     int // index into out of the array being recorded, or -1
+		obj, wantKey bool
+		rec          int // index into out of the array being recorded, or -1
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var (
 		out   [][]int
 		stack []frame
 		last  string // the most recent object key
+		line  = 1
 	)
-	// Positions only grow, so lines are counted incrementally: linear in
-	// the input even for files with many thousands of items.
-	curOff, curLine := int64(0), 1
-	lineAt := func(pos int64) int {
-		if pos > int64(len(data)) {
-			pos = int64(len(data))
-		}
-		curLine += bytes.Count(data[curOff:pos], []byte{'\n'})
-		curOff = pos
-		return curLine
-	}
-	done := func() { // a value finished: its parent object wants a key
+	done := func() {
 		if n := len(stack); n > 0 && stack[n-1].obj {
 			stack[n-1].wantKey = true
 		}
 	}
-	for {
-		pos := skipSpace(data, dec.InputOffset())
-		tok, err := dec.Token()
-		if err != nil {
-			return out
+	for i := 0; i < len(data); {
+		ch := data[i]
+		switch ch {
+		case '\n':
+			line++
+			i++
+			continue
+		case ' ', '\t', '\r', ',', ':':
+			i++
+			continue
 		}
 		n := len(stack)
 		if n > 0 && stack[n-1].obj && stack[n-1].wantKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
+			switch ch {
+			case '}':
 				stack = stack[:n-1]
 				done()
-				continue
+				i++
+			case '"':
+				a, b, nl := scanString(data, i)
+				last = string(data[a:b])
+				line += nl
+				stack[n-1].wantKey = false
+				i = b + 1
+			default:
+				i++ // garbage where a key should be
 			}
-			last, _ = tok.(string)
-			stack[n-1].wantKey = false
 			continue
 		}
-		d, isDelim := tok.(json.Delim)
-		if isDelim && (d == ']' || d == '}') {
-			stack = stack[:n-1]
+		if ch == ']' || ch == '}' {
+			if n > 0 {
+				stack = stack[:n-1]
+			}
 			done()
+			i++
 			continue
 		}
 		if n > 0 && !stack[n-1].obj && stack[n-1].rec >= 0 {
-			out[stack[n-1].rec] = append(out[stack[n-1].rec], lineAt(pos))
+			out[stack[n-1].rec] = append(out[stack[n-1].rec], line)
 		}
-		switch {
-		case isDelim && d == '{':
+		switch ch {
+		case '{':
 			stack = append(stack, frame{obj: true, wantKey: true, rec: -1})
-		case isDelim && d == '[':
+			i++
+		case '[':
 			rec := -1
 			if n > 0 && stack[n-1].obj && last == key {
 				out = append(out, nil)
 				rec = len(out) - 1
 			}
 			stack = append(stack, frame{rec: rec})
-		default:
+			i++
+		case '"':
+			_, b, nl := scanString(data, i)
+			line += nl
+			i = b + 1
+			done()
+		default: // number, true, false, null (or garbage)
+			for i < len(data) && !isDelim(data[i]) {
+				i++
+			}
 			done()
 		}
 	}
+	return out
+}
+
+// scanString returns the bounds of the string body starting at the quote
+// data[q], and how many newlines it spans (raw newlines are invalid JSON
+// but counted so that lines stay right).
+func scanString(data []byte, q int) (start, end, newlines int) {
+	i := q + 1
+	for i < len(data) {
+		switch data[i] {
+		case '\\':
+			i += 2
+			continue
+		case '"':
+			return q + 1, i, newlines
+		case '\n':
+			newlines++
+		}
+		i++
+	}
+	return q + 1, len(data), newlines
+}
+
+func isDelim(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', ',', ':', ']', '}', '[', '{', '"':
+		return true
+	}
+	return false
 }
 
 // FlexString accepts a JSON string, number, bool or null and keeps its
