@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -118,7 +120,7 @@ func runDNS(p *Pass) {
 				}
 				for _, pod := range k.SelectPods(s.Namespace, s.Spec.Selector) {
 					if !pod.Ready {
-						why += "; pod " + pod.Name + ": " + podNotReadyReason(pod)
+						why += "; pod " + pod.Name + ": " + podNotReadyReason(k, pod)
 						ev = append(ev, pod.Evidence(""))
 						break
 					}
@@ -131,4 +133,25 @@ func runDNS(p *Pass) {
 		report(fmt.Sprintf("the Corefile of configmap %s has no kubernetes plugin, so Service names do not resolve", cf.ConfigMap),
 			cf.Evidence("Corefile"))
 	}
+	// CoreDNS runs with dnsPolicy Default: its /etc/resolv.conf is the
+	// node's. A node whose resolv.conf names the cluster DNS itself makes
+	// "forward . /etc/resolv.conf" send queries back to CoreDNS (the loop
+	// plugin then stops it: CrashLoopBackOff "Loop ... detected").
+	if cf := k.Corefile; cf != nil && reForwardResolv.MatchString(cf.Text) {
+		for _, n := range p.Cluster.Nodes {
+			if n.Resolv == nil {
+				continue
+			}
+			for _, ns := range n.Resolv.Nameservers {
+				if ns.Ignored || !slices.Contains(s.ClusterIPs, ns.Addr) {
+					continue
+				}
+				report(fmt.Sprintf("node %s's resolv.conf names the DNS Service's own ClusterIP %s, and the Corefile forwards to /etc/resolv.conf: CoreDNS on that node forwards to itself (forwarding loop)", n.Name, ns.Addr),
+					finding.Evidence{File: n.File(model.FileResolvConf), Line: ns.Line, Excerpt: "nameserver " + ns.Addr.String()},
+					cf.Evidence("forward . /etc/resolv.conf"))
+			}
+		}
+	}
 }
+
+var reForwardResolv = regexp.MustCompile(`(?m)^\s*(forward|proxy)\s+\.\s+/etc/resolv\.conf`)

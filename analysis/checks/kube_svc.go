@@ -172,9 +172,9 @@ func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {
 		}
 		nr++
 		if len(why) < 3 {
-			why = append(why, pod.Name+" "+podNotReadyReason(pod))
+			why = append(why, pod.Name+" "+podNotReadyReason(k, pod))
 			objs = append(objs, pod.Ref())
-			ev = append(ev, pod.Evidence("pod "+pod.Name+": "+podNotReadyReason(pod)))
+			ev = append(ev, pod.Evidence("pod "+pod.Name+": "+podNotReadyReason(k, pod)))
 		}
 	}
 	if nr == 0 {
@@ -191,7 +191,7 @@ func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {
 
 // podNotReadyReason is the status detail a support engineer looks at
 // first: phase, then a waiting/terminated container reason.
-func podNotReadyReason(p *model.Pod) string {
+func podNotReadyReason(k *model.Kube, p *model.Pod) string {
 	for _, cs := range p.Status.ContainerStatuses {
 		if w := cs.State.Waiting; w != nil && w.Reason != "" {
 			return "container " + cs.Name + " " + w.Reason
@@ -200,13 +200,29 @@ func podNotReadyReason(p *model.Pod) string {
 			return "container " + cs.Name + " " + t.Reason
 		}
 		if !cs.Ready {
-			return "container " + cs.Name + " not ready (readiness probe)"
+			return "container " + cs.Name + " not ready" + probeEvent(k, p)
 		}
 	}
 	if p.Status.Phase != "" && p.Status.Phase != corev1.PodRunning {
 		return "phase " + string(p.Status.Phase)
 	}
-	return "not Ready"
+	return "not Ready" + probeEvent(k, p)
+}
+
+// probeEvent quotes the last "Unhealthy" warning event of the pod (the
+// kubelet's "Readiness probe failed: ..."), when events were collected.
+func probeEvent(k *model.Kube, p *model.Pod) string {
+	evs := k.EventsFor("Pod", p.Namespace, p.Name)
+	for i := len(evs) - 1; i >= 0; i-- {
+		if e := evs[i]; e.Reason == "Unhealthy" || strings.Contains(e.Message, "probe failed") {
+			m := e.Message
+			if len(m) > 160 {
+				m = m[:160] + "…"
+			}
+			return " (" + m + ")"
+		}
+	}
+	return " (readiness probe)"
 }
 
 // checkTargetPorts compares each Service port's targetPort with the

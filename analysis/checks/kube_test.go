@@ -254,6 +254,29 @@ spec:
 		{name: "no ip-masq-agent at all: nothing of its doing to report",
 			edits: []edit{flows(`[{"from":"pod:default/client","to":"ip:192.168.10.5:3306","symptom":"wrong-source-ip"}]`),
 				replace("cluster/configmaps-kube-system.yaml", "    name: ip-masq-agent-config\n", "    name: unrelated\n")}},
+		{name: "node resolv.conf names the kube-dns ClusterIP while CoreDNS forwards to /etc/resolv.conf: loop",
+			edits: []edit{put("nodes/10.0.1.5/resolv.conf", "search localdomain\nnameserver 172.17.252.10\n")},
+			want:  []string{"DNS_SERVICE_UNHEALTHY"},
+			args:  map[string]string{"why": "node 10.0.1.5's resolv.conf names the DNS Service's own ClusterIP 172.17.252.10, and the Corefile forwards to /etc/resolv.conf: CoreDNS on that node forwards to itself (forwarding loop)"}},
+		{name: "node resolv.conf with the VPC DNS servers is fine",
+			edits: []edit{put("nodes/10.0.1.5/resolv.conf", "nameserver 183.60.83.19\nnameserver 183.60.82.98\n")}},
+		{name: "readiness probe failure from events explains the missing endpoint",
+			edits: []edit{
+				replace("cluster/endpointslices.yaml", "    - 172.16.0.71\n    conditions:\n      ready: true", "    - 172.16.0.71\n    conditions:\n      ready: false"),
+				replace("cluster/pods.yaml", "    - status: \"True\"\n      type: Ready\n    hostIP: 10.0.1.6\n    phase: Running\n    podIP: 172.16.0.71", "    - status: \"False\"\n      type: Ready\n    hostIP: 10.0.1.6\n    phase: Running\n    podIP: 172.16.0.71"),
+				put("cluster/events.yaml", `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Event
+  metadata: {name: api-0.17a, namespace: prod}
+  involvedObject: {kind: Pod, name: api-0, namespace: prod}
+  reason: Unhealthy
+  type: Warning
+  message: 'Readiness probe failed: Get "http://172.16.0.71:9090/ready": dial tcp 172.16.0.71:9090: connect: connection refused'
+`)},
+			want: []string{"SVC_NO_ENDPOINTS"},
+			args: map[string]string{"pods": `api-0 not Ready (Readiness probe failed: Get "http://172.16.0.71:9090/ready": dial tcp 172.16.0.71:9090: connect: connection refused)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)

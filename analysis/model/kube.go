@@ -185,7 +185,8 @@ type kubeIndex struct {
 	ingresses   map[string]*Ingress
 	namespaces  map[string]*Namespace
 	netpolsByNS map[string][]*NetworkPolicy
-	present     map[string]bool // kind → a file for it was read
+	events      map[string][]*Event // "Kind/ns/name" of involvedObject
+	present     map[string]bool     // kind → a file for it was read
 }
 
 // KubeFiles names the cluster/ files by kind (each also accepted as .json
@@ -477,7 +478,7 @@ func newKubeIndex() kubeIndex {
 		nodes: map[string]*KNode{}, nodesByIP: map[netip.Addr]*KNode{},
 		endpoints: map[string]*Endpoints{}, slices: map[string][]*EndpointSlice{},
 		ingresses: map[string]*Ingress{}, namespaces: map[string]*Namespace{},
-		netpolsByNS: map[string][]*NetworkPolicy{}, present: map[string]bool{},
+		netpolsByNS: map[string][]*NetworkPolicy{}, present: map[string]bool{}, events: map[string][]*Event{},
 	}
 }
 
@@ -712,4 +713,15 @@ func (k *Kube) buildIndex(c *Cluster) {
 	for _, np := range k.NetworkPolicies {
 		x.netpolsByNS[np.Namespace] = append(x.netpolsByNS[np.Namespace], np)
 	}
+	for _, e := range k.Events {
+		o := e.InvolvedObject
+		key := o.Kind + "/" + Key(o.Namespace, o.Name)
+		x.events[key] = append(x.events[key], e)
+	}
+}
+
+// EventsFor returns the events about one object (kind "Pod", "Service",
+// ...), in file order.
+func (k *Kube) EventsFor(kind, ns, name string) []*Event {
+	return k.idx.events[kind+"/"+Key(ns, name)]
 }
