@@ -40,7 +40,13 @@ func (r *run) base(st *state, c *iptables.Chain) []res {
 
 // chain evaluates rules of c from index i.
 func (r *run) chain(st *state, c *iptables.Chain, i, depth int) []res {
+	ix := r.s.index[c]
 	for ; i < len(c.Rules); i++ {
+		if ix != nil {
+			if i = ix.next(i, st.dst.Addr(), len(c.Rules)); i >= len(c.Rules) {
+				break
+			}
+		}
 		rule := c.Rules[i]
 		ok, conds := r.match(st, rule)
 		if !ok {

@@ -221,6 +221,7 @@ type Sim struct {
 	local  map[netip.Addr]bool
 	// nftSecurity: security INPUT runs after nat INPUT (iptables-nft).
 	nftSecurity bool
+	index       map[*iptables.Chain]*chainIndex
 }
 
 // New indexes rs for simulation.
@@ -229,9 +230,16 @@ func New(rs *iptables.Ruleset, opts Options) *Sim {
 		opts.MaxPaths = 256
 	}
 	s := &Sim{rs: rs, opts: opts, tables: map[string]*iptables.Table{}, local: map[netip.Addr]bool{}}
+	s.index = map[*iptables.Chain]*chainIndex{}
 	for _, t := range rs.Tables {
-		if t.Name != "" {
-			s.tables[t.Name] = t
+		if t.Name == "" {
+			continue
+		}
+		s.tables[t.Name] = t
+		for _, c := range t.Chains {
+			if len(c.Rules) >= indexMin {
+				s.index[c] = buildIndex(c)
+			}
 		}
 	}
 	backend := opts.Backend

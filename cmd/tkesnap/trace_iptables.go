@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"tkesnap/analysis/netfilter"
 	"tkesnap/parsers/ipset"
 	"tkesnap/parsers/iptables"
+	"tkesnap/parsers/ipvs"
 )
 
 // traceIPTables evaluates one packet through a saved ruleset (design.md §3).
@@ -157,12 +159,12 @@ func writeTraceText(w io.Writer, p netfilter.Packet, res netfilter.Result) {
 				fmt.Fprintf(w, "  %s\n", s.Hook)
 				hook = s.Hook
 			}
-			if s.Rule == 0 {
-				fmt.Fprintf(w, "    %s/%s policy %s (line %d)\n", s.Table, s.Chain, s.Target, s.Line)
-				continue
-			}
 			if s.Table == "ipvs" {
 				fmt.Fprintf(w, "    %s\n", s.Note)
+				continue
+			}
+			if s.Rule == 0 {
+				fmt.Fprintf(w, "    %s/%s policy %s (line %d)\n", s.Table, s.Chain, s.Target, s.Line)
 				continue
 			}
 			fmt.Fprintf(w, "    %s/%s #%d line %d: %s\n", s.Table, s.Chain, s.Rule, s.Line, s.Text)
@@ -192,7 +194,17 @@ func writeTraceText(w io.Writer, p netfilter.Packet, res netfilter.Result) {
 	}
 }
 
-// ipvsBalancer reads ipvsadm output for IPVS-mode kube-proxy.
+// ipvsBalancer reads ipvsadm -Sn or -Ln output for IPVS-mode kube-proxy;
+// every virtual address is taken as local (kube-ipvs0).
 func ipvsBalancer(path string) (netfilter.Balancer, error) {
-	return nil, fmt.Errorf("ipvs not yet supported")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t := ipvs.Parse(f)
+	if t == nil || len(t.Services) == 0 {
+		return nil, fmt.Errorf("%s: no IPVS virtual service found", path)
+	}
+	return netfilter.IPVSFromTable(t), nil
 }

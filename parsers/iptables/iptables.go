@@ -265,11 +265,16 @@ func readLine(br *bufio.Reader, max int) (string, bool, error) {
 			}
 			return "", true, err
 		}
-		buf = append(buf, chunk...)
 		if err == bufio.ErrBufferFull {
+			buf = append(buf, chunk...)
 			continue
 		}
-		s := string(buf)
+		var s string
+		if buf == nil {
+			s = string(chunk) // the common case: one allocation per line
+		} else {
+			s = string(append(buf, chunk...))
+		}
 		s = strings.TrimSuffix(s, "\n")
 		s = strings.TrimSuffix(s, "\r")
 		return s, false, err
@@ -284,6 +289,7 @@ type parser struct {
 	loose *Table // rules found outside any table (fragments)
 	// jumps to check once every chain is known
 	jumps []*Rule
+	toks  []token // reused by each rule line
 }
 
 func (p *parser) problem(format string, a ...any) {

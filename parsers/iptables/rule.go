@@ -17,7 +17,27 @@ type token struct {
 // iptables-save writes comments with exactly that quoting
 // (xtables_save_string). It returns ok=false for an unterminated quote.
 func tokenize(s string) ([]token, bool) {
-	var toks []token
+	return tokenizeInto(nil, s)
+}
+
+// tokenizeInto appends to toks (reused across lines). Words without quotes
+// are substrings of s: no copy.
+func tokenizeInto(toks []token, s string) ([]token, bool) {
+	if strings.IndexByte(s, '"') < 0 {
+		for i := 0; i < len(s); {
+			for i < len(s) && isSpace(s[i]) {
+				i++
+			}
+			start := i
+			for i < len(s) && !isSpace(s[i]) {
+				i++
+			}
+			if i > start {
+				toks = append(toks, token{s: s[start:i]})
+			}
+		}
+		return toks, true
+	}
 	var b strings.Builder
 	inWord, quoted, open := false, false, false
 	flush := func() {
@@ -55,6 +75,10 @@ func tokenize(s string) ([]token, bool) {
 	return toks, !open
 }
 
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
+
 // isOptName reports whether a token is an option name rather than a value.
 func isOptName(t token) bool {
 	if t.quoted || len(t.s) < 2 || t.s[0] != '-' {
@@ -83,7 +107,8 @@ func (p *parser) rule(s, t string) {
 		t = strings.TrimSpace(t[end+1:])
 		r.Text = t
 	}
-	toks, ok := tokenize(t)
+	toks, ok := tokenizeInto(p.toks[:0], t)
+	p.toks = toks
 	if !ok {
 		p.problem("unterminated quote; rule kept up to the end of the line")
 	}
@@ -125,6 +150,7 @@ type ruleParser struct {
 	cur      *Match // last -m module, nil before any
 	inTarget bool   // after -j/-g
 	chain    string
+	argBuf   []string
 }
 
 func (rp *ruleParser) problem(format string, a ...any) { rp.p.problem(format, a...) }
@@ -156,7 +182,12 @@ func (rp *ruleParser) value(opt string, neg *bool) (string, bool) {
 // args collects the arguments of an extension option: every token up to
 // the next option name or "!" that negates the next option.
 func (rp *ruleParser) args(neg *bool) []string {
-	var a []string
+	if rp.argBuf == nil {
+		// One backing array per rule for every option's arguments.
+		rp.argBuf = make([]string, 0, len(rp.toks))
+	}
+	start := len(rp.argBuf)
+	a := rp.argBuf[start:start:cap(rp.argBuf)]
 	for rp.i < len(rp.toks) {
 		t := rp.toks[rp.i]
 		if isOptName(t) {
@@ -175,7 +206,11 @@ func (rp *ruleParser) args(neg *bool) []string {
 		a = append(a, t.s)
 		rp.i++
 	}
-	return a
+	if len(a) == 0 {
+		return nil
+	}
+	rp.argBuf = rp.argBuf[:start+len(a)]
+	return a[:len(a):len(a)]
 }
 
 func (rp *ruleParser) parse() string {

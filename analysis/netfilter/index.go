@@ -1,0 +1,47 @@
+package netfilter
+
+import (
+	"net/netip"
+	"sort"
+
+	"tkesnap/parsers/iptables"
+)
+
+// chainIndex lets a packet skip the rules of a long chain whose -d is a
+// single address other than its destination (kube-proxy's KUBE-SERVICES
+// holds one such rule per Service port): rules are still visited in
+// order, only the ones that cannot match are skipped.
+type chainIndex struct {
+	byDst   map[netip.Addr][]int // rules with a non-negated single-address -d
+	generic []int                // every other rule
+}
+
+const indexMin = 32 // shorter chains are scanned
+
+func buildIndex(c *iptables.Chain) *chainIndex {
+	ix := &chainIndex{byDst: map[netip.Addr][]int{}}
+	for i, r := range c.Rules {
+		if r.Dst.Set && !r.Dst.Neg && r.Dst.Prefixes == nil && r.Dst.Prefix.IsSingleIP() {
+			a := r.Dst.Prefix.Addr()
+			ix.byDst[a] = append(ix.byDst[a], i)
+			continue
+		}
+		ix.generic = append(ix.generic, i)
+	}
+	return ix
+}
+
+// next returns the first rule index >= i that may match a packet to dst,
+// or len(rules).
+func (ix *chainIndex) next(i int, dst netip.Addr, n int) int {
+	best := n
+	if k := sort.SearchInts(ix.generic, i); k < len(ix.generic) {
+		best = ix.generic[k]
+	}
+	if l := ix.byDst[dst]; l != nil {
+		if k := sort.SearchInts(l, i); k < len(l) && l[k] < best {
+			best = l[k]
+		}
+	}
+	return best
+}
