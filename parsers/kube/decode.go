@@ -104,6 +104,8 @@ type decoder struct {
 	problems []Problem
 	// line counting cache: lines before offset lastOff
 	lastOff, lastLine int
+	// whole disables the per-item List path (tests compare both)
+	whole bool
 }
 
 func (d *decoder) problem(line int, format string, a ...any) {

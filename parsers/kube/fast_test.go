@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"tkesnap/lab/kube/gen"
 )
 
 // slowJSON is the reference: yaml.v3's tree through the bounded converter.
@@ -102,4 +105,59 @@ func FuzzFastJSON(f *testing.F) {
 		}
 		checkFast(t, data)
 	})
+}
+
+// decodeWith runs the decoder with or without the per-item List path and
+// returns every object as JSON with its line, and the problems.
+func decodeWith(t *testing.T, data []byte, whole bool) (objs []string, probs []Problem) {
+	t.Helper()
+	d := &decoder{lim: DefaultLimits(), data: data, whole: whole}
+	d.fn = func(o Object) {
+		b, err := json.Marshal(o.Obj)
+		if o.Obj == nil {
+			b, err = o.Raw, nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o.Kind+" "+o.Namespace+"/"+o.Name+" line "+strconv.Itoa(o.Line)+" "+string(b))
+	}
+	d.yamlStream(0)
+	return objs, d.problems
+}
+
+// Cutting a List into items (and the fast path) gives exactly the
+// objects and lines of parsing the document as one tree.
+func TestListSplitAgreesWithWholeDocument(t *testing.T) {
+	files, _ := filepath.Glob("/work/shared/data/real/kube/*.yaml")
+	more, _ := filepath.Glob("../../testdata/kube/base/cluster/*.yaml")
+	files = append(files, more...)
+	dir := t.TempDir()
+	s := gen.Scale
+	s.Pods, s.Services, s.Nodes, s.Ingresses, s.Flows = 300, 30, 3, 5, 5
+	if _, err := gen.Write(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	gens, _ := filepath.Glob(filepath.Join(dir, "cluster", "*.yaml"))
+	files = append(files, gens...)
+	if len(files) < 10 {
+		t.Fatalf("only %d files", len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, pa := decodeWith(t, data, false)
+		b, pb := decodeWith(t, data, true)
+		if len(a) == 0 || !reflect.DeepEqual(a, b) || !reflect.DeepEqual(pa, pb) {
+			t.Errorf("%s: split and whole decoding differ (%d vs %d objects, problems %v vs %v)", f, len(a), len(b), pa, pb)
+			for i := range min(len(a), len(b)) {
+				if a[i] != b[i] {
+					t.Errorf("first difference:\n%s\n%s", a[i], b[i])
+					break
+				}
+			}
+		}
+	}
 }

@@ -59,7 +59,7 @@ func (d *decoder) yamlDoc(text []byte, first int, docn *int) {
 		d.problem(first, "YAML document %d is %d bytes, over the %d-byte limit; skipped", doc, len(text), d.lim.DocBytes)
 		return
 	}
-	if items, rest, ok := splitList(text); ok && len(items) > 0 {
+	if items, rest, ok := splitList(text); ok && len(items) > 0 && !d.whole {
 		if d.yamlList(text, first, doc, items, rest) {
 			return
 		}
