@@ -1,15 +1,28 @@
 # Reports (analysis/report). The HTML report is tested in real headless
 # Chromium; the test installs chromium with apt-get when root and missing.
-# `make test` should run `$(MAKE) test-report-html` (it is slow: ~15 s).
-.PHONY: test-report-html report-screenshot report-docs
+# `make test` should run `$(MAKE) test-report-html` (about 15 s).
+.PHONY: test-report-html report-screenshot report-update
+
+SCREENSHOT_BUNDLE ?= testdata/bundles/sg-pod-cidr
 
 test-report-html:
 	TKESNAP_CHROMIUM=1 $(GO) test -count=1 -run 'Chromium' ./analysis/report
 
-# Re-take docs/report.png (the README screenshot) and regenerate
-# docs/findings.md and the report golden files.
-report-screenshot:
-	TKESNAP_CHROMIUM=1 $(GO) test -count=1 -run 'Chromium|Golden|Docs' ./analysis/report -update
+# docs/report.png, the README picture: the HTML report of a lab bundle
+# whose traced flow fails at a security group.
+report-screenshot: build
+	@command -v chromium >/dev/null || { echo "report-screenshot: needs chromium (apt-get install -y chromium fonts-noto-cjk)"; exit 1; }
+	@tmp=$$(mktemp -d); \
+	./$(BIN) analyze $(SCREENSHOT_BUNDLE) --format html -o $$tmp/report.html -q; rc=$$?; \
+	[ $$rc -eq 0 ] || [ $$rc -eq 3 ] || [ $$rc -eq 4 ] || exit $$rc; \
+	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	  --disable-background-networking --disable-component-update --disable-sync \
+	  --user-data-dir=$$tmp/profile --hide-scrollbars --window-size=1100,1300 \
+	  --screenshot=$(CURDIR)/docs/report.png file://$$tmp/report.html 2>/dev/null; \
+	rm -rf $$tmp; ls -l docs/report.png
 
-report-docs:
-	$(GO) test -count=1 -run 'Docs|Golden' ./analysis/report -update
+# Refresh every generated report file: renderer goldens, docs/findings.md
+# and the lab-bundle report goldens. Review the diff before committing.
+report-update:
+	$(GO) test -count=1 ./analysis/report -update
+	TKESNAP_UPDATE=1 $(GO) test -count=1 -run LabBundle ./cmd/tkesnap

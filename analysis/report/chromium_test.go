@@ -95,10 +95,6 @@ func runChromium(t *testing.T, bin, page string, args ...string) (string, []stri
 	return stdout.String(), console
 }
 
-// screenshotHeight shows the summary, the findings table and the first
-// trace diagram of the fixture report.
-const screenshotHeight = "1400"
-
 func writePage(t *testing.T, r *Report, name string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -141,18 +137,6 @@ func TestHTMLReportInHeadlessChromium(t *testing.T) {
 			}
 			if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 20_000 {
 				t.Errorf("screenshot is not a rendered page (%d bytes)", len(png))
-			}
-			if *update && lang == finding.EN {
-				// docs/report.png, the README picture: the whole page
-				full := filepath.Join(t.TempDir(), "full.png")
-				runChromium(t, bin, page, "--hide-scrollbars", "--screenshot="+full, "--window-size=1100,"+screenshotHeight)
-				b, err := os.ReadFile(full)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile("../../docs/report.png", b, 0o644); err != nil {
-					t.Fatal(err)
-				}
 			}
 		})
 	}

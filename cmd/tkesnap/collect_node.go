@@ -33,6 +33,8 @@ root on the node. Captures are made by the script (collect-script --node).
 
 collect --merge combines node and cluster bundles (from either collector)
 into one bundle. -o names the .tgz, or a directory to write it into.`,
+			Example: `  sudo tkesnap collect --node --node-name 10.0.1.5 -o /tmp
+  tkesnap collect --merge node-a.tgz node-b.tgz cluster.tgz -o bundle.tgz`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if nodeMode == merge {
 					return usageErr("give exactly one of --node and --merge")
