@@ -107,6 +107,11 @@ func cloudNodes(c *model.Cluster) []*cloudNode {
 // needCloudSGs says what is missing to evaluate node SGs at all.
 func needCloudSGs(c *model.Cluster) []finding.Inconclusive {
 	cl := &c.Cloud
+	if len(cl.Files) == 0 {
+		// One item for the whole cloud group rather than one per check.
+		return []finding.Inconclusive{{Need: "cloud/ (tccli responses: clusters, instances, security groups and their policies, load balancers, route tables)",
+			Why: "the bundle holds no Tencent Cloud API data: security groups, CLBs, routes and API server access cannot be checked (run the cluster collector where tccli is configured)"}}
+	}
 	var out []finding.Inconclusive
 	if !cl.Have.Instances {
 		out = append(out, finding.Inconclusive{Need: "cloud/instances.json",

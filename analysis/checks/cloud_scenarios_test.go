@@ -296,3 +296,85 @@ func TestAPIServerClientInsideTheACLPasses(t *testing.T) {
 	_, fs, _ := runCloud(t, dir)
 	checkFindings(t, dir, fs, nil)
 }
+
+func TestNoCloudDataIsOneInconclusive(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "cluster"), 0o755)
+	writeFile(t, filepath.Join(dir, "cluster"), "version.json", `{"serverVersion":{"gitVersion":"v1.30.0"}}`)
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := model.Load(b)
+	var inc []finding.Inconclusive
+	for _, ch := range All() {
+		if strings.HasPrefix(ch.Name, "cloud-") {
+			if ch.Needs != nil {
+				if m := ch.Needs(c); len(m) > 0 {
+					inc = append(inc, m...)
+					continue
+				}
+			}
+			p := &Pass{Cluster: c, check: ch}
+			ch.Run(p) // must not panic without cloud data
+			if len(p.findings) > 0 {
+				t.Errorf("%s reported %v without cloud data", ch.Name, p.findings)
+			}
+		}
+	}
+	if len(inc) != 1 || !strings.HasPrefix(inc[0].Need, "cloud/") {
+		t.Errorf("inconclusive = %+v", inc)
+	}
+}
+
+// With cluster/ objects, nodes are joined by InternalIP and the CLB is
+// tied to its LoadBalancer Service by status.loadBalancer.ingress, even
+// without the TKE tags.
+func TestKubeObjectsJoinNodesAndServiceToTheCLB(t *testing.T) {
+	dir := variant(t, "sg-nodeport-range-blocked", "cloud/load-balancers.json", func(v map[string]any) {
+		firstLB(v)["Tags"] = []any{}
+	})
+	os.MkdirAll(filepath.Join(dir, "cluster"), 0o755)
+	writeFile(t, filepath.Join(dir, "cluster"), "nodes.yaml", `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Node
+  metadata: {name: worker-a}
+  spec: {podCIDR: 172.20.0.0/26, providerID: "qcloud:///800003/ins-k8snode1"}
+  status:
+    addresses: [{type: InternalIP, address: 10.0.1.5}]
+- apiVersion: v1
+  kind: Node
+  metadata: {name: worker-b}
+  spec: {podCIDR: 172.20.0.64/26}
+  status:
+    addresses: [{type: InternalIP, address: 10.0.2.7}]
+`)
+	writeFile(t, filepath.Join(dir, "cluster"), "services.yaml", `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web, namespace: default}
+  spec:
+    type: LoadBalancer
+    clusterIP: 172.21.252.10
+    ports:
+    - {name: http, port: 80, targetPort: 8080, nodePort: 31080, protocol: TCP}
+    - {name: https, port: 443, targetPort: 8443, nodePort: 31443, protocol: TCP}
+  status:
+    loadBalancer:
+      ingress: [{ip: 119.29.10.20}]
+- apiVersion: v1
+  kind: Service
+  metadata: {name: other, namespace: default}
+  spec: {type: ClusterIP, clusterIP: 172.21.252.11, ports: [{port: 80, protocol: TCP}]}
+`)
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, []want{
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "0.0.0.0/0", "owner": "svc/default/web", "node": "worker-a, worker-b"}},
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "119.29.10.20", "owner": "svc/default/web"}},
+	})
+}
