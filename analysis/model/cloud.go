@@ -48,6 +48,7 @@ type Cloud struct {
 	lbByVIP    map[netip.Addr]*LoadBalancer
 	members    map[string][]netip.Addr // sg-id → private IPs of bound resources
 	knownIPs   map[netip.Addr]bool     // every private IP of a resource in the bundle
+	bounds     []netip.Prefix          // MembershipBounds, computed once
 }
 
 // At is where a cloud object came from.
@@ -769,6 +770,16 @@ func (cl *Cloud) index() {
 			addMembers(lb.SGs(), lb.VIPs)
 		}
 	}
+	for ip := range cl.knownIPs {
+		cl.bounds = append(cl.bounds, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	if cl.Cluster != nil && cl.Cluster.ClusterCIDR.IsValid() {
+		cl.bounds = append(cl.bounds, cl.Cluster.ClusterCIDR)
+	}
+	for _, v := range cl.Vpcs {
+		cl.bounds = append(cl.bounds, v.CIDRs...)
+	}
+	sort.Slice(cl.bounds, func(i, j int) bool { return cl.bounds[i].Addr().Less(cl.bounds[j].Addr()) })
 }
 
 // InstanceByID returns a CVM by instance ID.
@@ -806,19 +817,7 @@ func (cl *Cloud) KnownIP(ip netip.Addr) bool { return cl.knownIPs[ip.Unmap()] }
 // address a member of some SG" cannot change its answer boundaries: every
 // known resource IP, the cluster CIDR and the VPC CIDRs. The SG evaluator
 // splits address ranges at them.
-func (cl *Cloud) MembershipBounds() []netip.Prefix {
-	var out []netip.Prefix
-	for ip := range cl.knownIPs {
-		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
-	}
-	if cl.Cluster != nil && cl.Cluster.ClusterCIDR.IsValid() {
-		out = append(out, cl.Cluster.ClusterCIDR)
-	}
-	for _, v := range cl.Vpcs {
-		out = append(out, v.CIDRs...)
-	}
-	return out
-}
+func (cl *Cloud) MembershipBounds() []netip.Prefix { return cl.bounds }
 
 // Binding says which SGs filter traffic of one address, and why.
 type Binding struct {

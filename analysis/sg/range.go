@@ -36,10 +36,12 @@ type Region struct {
 // all of it or none of it, and decides each piece. The result is exact:
 // a block is fully allowed iff every region is Accept.
 func EvaluateRange(c *model.Cloud, bindings []string, q Query) []Region {
+	// A single address needs no splitting: only the ports do.
+	single := q.Peer.From == q.Peer.To
 	addrCuts := map[netip.Addr]bool{q.Peer.From: true}
 	portCuts := map[int]bool{q.Ports.From: true}
 	cutAddr := func(r tencent.AddrRange) {
-		if r.From.BitLen() != q.Peer.From.BitLen() {
+		if single || r.From.BitLen() != q.Peer.From.BitLen() {
 			return
 		}
 		if q.Peer.Contains(r.From) {
@@ -76,7 +78,7 @@ func EvaluateRange(c *model.Cloud, bindings []string, q Query) []Region {
 			}
 		}
 	}
-	if refs {
+	if refs && !single {
 		// Whether an address is a member of a referenced SG is decided per
 		// address (a known CVM, a pod CIDR, outside every VPC, or
 		// unknown): split at those bounds too.
