@@ -297,6 +297,12 @@ func checkPeerRoute(p *Pass, n *model.Node, pr peer, own []netip.Prefix) {
 	dst := representative(pr.CIDR)
 	q := model.RouteQuery{Dst: dst}
 	r := n.Lookup(q)
+	if r.Delivers() && r.Route.Dst.Bits() == 0 {
+		// only the default route covers the peer's pods
+		if !defaultRouteReaches(p, n, pr, r) {
+			return
+		}
+	}
 	from := "the node"
 	if r.Delivers() && len(own) > 0 {
 		// traffic of the node's own pods may be policy-routed elsewhere
@@ -320,6 +326,79 @@ func checkPeerRoute(p *Pass, n *model.Node, pr peer, own []netip.Prefix) {
 	}
 	p.Report(finding.New("NODE_ROUTE_MISSING", args, []string{nodeRef(n), "node/" + pr.Name},
 		routeEvidence(n, r), pr.Source))
+}
+
+// defaultRouteReaches decides a peer pod CIDR that only the default route
+// covers. On TKE GlobalRouter that is normal: the VPC routes pod CIDRs to
+// nodes (the cluster route table, DescribeClusterRoutes). When the other
+// nodes of the bundle route pod CIDRs node by node (host-gw style), this
+// node lacks that route and its packets die at the gateway: reported.
+// Otherwise the cloud data decides, or the question stays open. It returns
+// true when it reported nothing and the caller may go on.
+func defaultRouteReaches(p *Pass, n *model.Node, pr peer, r model.RouteResult) bool {
+	c := p.Cluster
+	if conv, ok := perNodeRoute(c, n, pr); ok {
+		p.Report(finding.New("NODE_ROUTE_MISSING",
+			finding.Args{"node": n.Name, "cidr": pr.CIDR.String(), "peer": pr.Name, "from": "the node", "via": r.Route.String()},
+			[]string{nodeRef(n), "node/" + pr.Name}, routeEvidence(n, r), conv, pr.Source))
+		return false
+	}
+	covers := func(dst netip.Prefix) bool {
+		return dst.IsValid() && dst.Bits() <= pr.CIDR.Bits() && dst.Contains(pr.CIDR.Addr())
+	}
+	for _, cr := range c.Cloud.ClusterRoutes {
+		if covers(cr.Dst) {
+			return false // the VPC's GlobalRouter route delivers it
+		}
+	}
+	for _, t := range c.Cloud.RouteTables {
+		for _, vr := range t.Routes {
+			if covers(vr.Dst) && vr.Dst.Bits() > 0 {
+				return false
+			}
+		}
+	}
+	if len(c.Cloud.ClusterRoutes) > 0 || c.Cloud.Have.RouteTables {
+		p.Report(finding.New("NODE_ROUTE_MISSING",
+			finding.Args{"node": n.Name, "cidr": pr.CIDR.String(), "peer": pr.Name, "from": "the node", "via": r.Route.String()},
+			[]string{nodeRef(n), "node/" + pr.Name}, routeEvidence(n, r), pr.Source,
+			finding.Evidence{File: "cloud/cluster-routes.json", Excerpt: "no cluster or VPC route covers " + pr.CIDR.String()}))
+		return false
+	}
+	p.Inconclusive("cloud/cluster-routes.json", n.Name, "pod CIDRs of other nodes leave by the default route; whether the VPC routes them (GlobalRouter) needs the cluster routes or VPC route tables")
+	return false
+}
+
+// perNodeRoute says whether the cluster routes pod CIDRs on the nodes
+// themselves (host-gw style): every other node with routes has an explicit
+// route (not the default) to every pod CIDR but its own. One node doing so
+// is not enough — a GlobalRouter cluster may have a hand-made route.
+// The evidence is another node's route to the same CIDR when there is one.
+func perNodeRoute(c *model.Cluster, self *model.Node, pr peer) (finding.Evidence, bool) {
+	ps := peers(c)
+	var ev finding.Evidence
+	others := 0
+	for _, m := range c.Nodes {
+		if m == self || !m.HasFile(model.FileIPRoute) {
+			continue
+		}
+		others++
+		km := kubeNodeOf(c, m)
+		for _, q := range ps {
+			if q.Name == m.Name || (km != nil && q.Name == km.Name) {
+				continue
+			}
+			r := m.Lookup(model.RouteQuery{Dst: representative(q.CIDR)})
+			if !r.Delivers() || r.Route.Dst.Bits() == 0 {
+				return finding.Evidence{}, false
+			}
+			if q.CIDR == pr.CIDR || ev.File == "" {
+				ev = finding.Evidence{File: m.Path(model.FileIPRoute), Line: r.Route.Line,
+					Excerpt: "node " + m.Name + " routes pod CIDRs itself: " + r.Route.String()}
+			}
+		}
+	}
+	return ev, others > 0 && ev.File != ""
 }
 
 func routeText(r model.RouteResult) string {

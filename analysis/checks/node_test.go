@@ -223,3 +223,30 @@ func TestNodeChecksSayWhatToCollectWhenFilesAreMissing(t *testing.T) {
 		}
 	}
 }
+
+// The lab cluster bundles (lab/cluster) route pod CIDRs node by node: a
+// node that lost its route falls back to the VPC gateway, where the
+// packets die (the capture there shows SYNs unanswered).
+func TestHostGwNodeWithoutItsPeerRouteFallsBackToTheGateway(t *testing.T) {
+	for _, c := range []struct {
+		bundle string
+		want   []string
+	}{
+		{"route-missing", []string{"10.0.1.11 172.16.0.64/26"}},
+		{"healthy", nil},
+	} {
+		dir := filepath.Join("../../testdata/bundles", c.bundle)
+		if _, err := os.Stat(dir); err != nil {
+			t.Skip(err)
+		}
+		res := Run(loadBundle(t, dir))
+		if got := fired(res, "NODE_ROUTE_MISSING"); strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s: NODE_ROUTE_MISSING on %q, want %q", c.bundle, got, c.want)
+		}
+		for _, f := range findingsOf(res, "NODE_ROUTE_MISSING") {
+			if f.Args["via"] != "default via 10.0.1.1 dev eth0" || f.Evidence[1].File != "nodes/10.0.1.12/ip-route.json" {
+				t.Errorf("%+v", f)
+			}
+		}
+	}
+}
