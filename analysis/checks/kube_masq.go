@@ -102,8 +102,12 @@ func runMasq(p *Pass) {
 	if !haveCfg && len(nodeRules) == 0 {
 		return // no ip-masq-agent: nothing of its doing to explain
 	}
+	// route CIDRs first: a flow's address inside a CIDR already reported
+	// for its node adds nothing (the remedy is the CIDR)
 	targets := masqTargets(c)
+	sort.SliceStable(targets, func(i, j int) bool { return targets[i].node == "" && targets[j].node != "" })
 	seen := map[string]bool{}
+	reported := map[string][]netip.Prefix{} // node → CIDRs reported
 	for _, t := range targets {
 		// which nodes, and which policy on each
 		type scope struct {
@@ -138,10 +142,11 @@ func runMasq(p *Pass) {
 				continue
 			}
 			key := t.cidr.String() + "|" + s.node
-			if seen[key] {
+			if seen[key] || inAny(reported[s.node], t.cidr) {
 				continue
 			}
 			seen[key] = true
+			reported[s.node] = append(reported[s.node], t.cidr)
 			args := finding.Args{"cidr": t.cidr.String(), "node": s.node, "nonmasq": s.pol.desc, "origin": t.origin}
 			objs := []string{}
 			if k.Masq != nil {
@@ -157,6 +162,15 @@ func runMasq(p *Pass) {
 			p.Report(finding.New("MASQ_HIDES_SOURCE", args, objs, ev...))
 		}
 	}
+}
+
+func inAny(ps []netip.Prefix, p netip.Prefix) bool {
+	for _, q := range ps {
+		if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 // reportDiff compares a node's chain with the configmap.

@@ -45,6 +45,10 @@ func needKube(kinds ...string) func(c *model.Cluster) []finding.Inconclusive {
 func flowTargets(c *model.Cluster) map[*model.Service]bool {
 	out := map[*model.Service]bool{}
 	for _, f := range c.Flows {
+		// a dns: flow exercises the cluster DNS, not the Service it names
+		if strings.HasPrefix(f.To, "dns:") {
+			continue
+		}
 		if e, err := c.Resolve(f.To); err == nil && e.Service != nil {
 			out[e.Service] = true
 		}
@@ -74,7 +78,12 @@ func runServices(p *Pass) {
 			pods = k.SelectPods(s.Namespace, s.Spec.Selector)
 			if len(pods) == 0 {
 				reportSelector(p, s)
-				continue // no endpoints follows from it
+				// SVC_NO_ENDPOINTS follows, and is reported too: it is
+				// what kube-proxy acts on (REJECT)
+				if haveEP {
+					checkEndpoints(p, s, nil)
+				}
+				continue
 			}
 		}
 		if haveEP && (selector || flowed[s]) {
@@ -125,7 +134,8 @@ func reportSelector(p *Pass, s *model.Service) {
 }
 
 // labelDiff says how labels miss sel when every selector key is present
-// and at most one value differs.
+// and exactly one value differs by a likely typo or version suffix
+// (web vs web-v2, api vs apl): an unrelated app=client is no hint.
 func labelDiff(labels, sel map[string]string) (string, bool) {
 	var diff []string
 	for k, v := range sel {
@@ -134,6 +144,9 @@ func labelDiff(labels, sel map[string]string) (string, bool) {
 			return "", false
 		}
 		if lv != v {
+			if !similar(lv, v) {
+				return "", false
+			}
 			diff = append(diff, fmt.Sprintf("%s=%s (selector wants %s)", k, lv, v))
 		}
 	}
@@ -141,6 +154,38 @@ func labelDiff(labels, sel map[string]string) (string, bool) {
 		return "", false
 	}
 	return diff[0], true
+}
+
+// similar: one is a prefix of the other, or they are at most two edits
+// apart (and long enough for that to mean something).
+func similar(a, b string) bool {
+	if strings.HasPrefix(a, b) || strings.HasPrefix(b, a) {
+		return true
+	}
+	if len(a) < 4 || len(b) < 4 {
+		return false
+	}
+	return editDistance(a, b) <= 2
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {
