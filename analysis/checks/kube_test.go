@@ -131,7 +131,7 @@ func TestKubeChecks(t *testing.T) {
 			edits: []edit{replace("cluster/services.yaml", "selector:\n      app: web\n", "selector:\n      app: web-v2\n"),
 				replace("cluster/endpointslices.yaml", "kubernetes.io/service-name: web\n", "kubernetes.io/service-name: web-old\n")},
 			want: []string{"SVC_NO_ENDPOINTS", "SVC_SELECTOR_MATCHES_NO_POD"},
-			args:  map[string]string{"service": "prod/web"}},
+			args: map[string]string{"service": "prod/web"}},
 		{name: "selector typo: the near-miss pod is named",
 			edits: []edit{replace("cluster/services.yaml", "selector:\n      app: web\n", "selector:\n      app: web-v2\n"), drop("cluster/endpointslices.yaml"), drop("cluster/endpoints.yaml")},
 			want:  []string{"SVC_SELECTOR_MATCHES_NO_POD"},
