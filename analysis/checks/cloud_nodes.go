@@ -74,6 +74,24 @@ func runNodeSGs(p *Pass) {
 	// packets carry the node IP). Evaluated with the real peer address,
 	// so rules that name the peer's SG are honoured; the remedy names
 	// the peer's VPC CIDR as the guide asks.
+	// The answer depends only on the SG list and the peer address: nodes
+	// sharing their SGs (the usual case) are evaluated once per peer.
+	type memoKey struct {
+		sgs  string
+		dir  model.Direction
+		peer netip.Addr
+	}
+	type memoVal struct{ blk, und *block }
+	memo := map[memoKey]memoVal{}
+	firstBlock := func(cl *model.Cloud, sgs []string, dir model.Direction, protos []string, peer tencent.AddrRange, ports tencent.PortRange) (*block, *block) {
+		k := memoKey{strings.Join(sgs, ","), dir, peer.From}
+		if v, ok := memo[k]; ok {
+			return v.blk, nil // an undecided answer was already reported
+		}
+		b, u := firstBlock(cl, sgs, dir, protos, peer, ports)
+		memo[k] = memoVal{b, u}
+		return b, u
+	}
 	for _, b := range workers {
 		for _, a := range nodes {
 			if a == b || !a.IP.IsValid() {
