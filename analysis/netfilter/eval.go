@@ -12,6 +12,10 @@ import (
 // may still hold one.
 const maxDepth = 64
 
+// maxVisits bounds the rules one simulation may evaluate (a 10k-Service
+// kube-proxy dump needs a few hundred with the chain index).
+const maxVisits = 250_000
+
 type resKind int
 
 const (
@@ -46,6 +50,14 @@ func (r *run) chain(st *state, c *iptables.Chain, i, depth int) []res {
 			if i = ix.next(i, st.dst.Addr(), len(c.Rules)); i >= len(c.Rules) {
 				break
 			}
+		}
+		if r.visits++; r.visits > maxVisits {
+			// A legal dump can still call the same chain from many rules at
+			// many levels: bound the work, say the answer is incomplete.
+			r.truncated = true
+			st.reason = "evaluation stopped after visiting too many rules"
+			st.unknown = true
+			return []res{{st: st, kind: kVerdict, verdict: Ambiguous}}
 		}
 		rule := c.Rules[i]
 		ok, conds := r.match(st, rule)

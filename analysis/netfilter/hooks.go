@@ -56,6 +56,7 @@ type run struct {
 	truncated bool
 	unknown   []string
 	seenUnk   map[string]bool
+	visits    int
 }
 
 func (r *run) noteUnknown(s string) {

@@ -375,3 +375,23 @@ COMMIT
 		t.Errorf("no real server: %s", res.Verdict)
 	}
 }
+
+func TestChainFanOutIsBoundedAndSaidToBeIncomplete(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	for i := 0; i < 40; i++ {
+		b.WriteString(":C" + string(rune('A'+i%26)) + string(rune('a'+i/26)) + " - [0:0]\n")
+	}
+	name := func(i int) string { return "C" + string(rune('A'+i%26)) + string(rune('a'+i/26)) }
+	b.WriteString("-A INPUT -j " + name(0) + "\n")
+	for i := 0; i < 39; i++ {
+		for k := 0; k < 3; k++ {
+			b.WriteString("-A " + name(i) + " -j " + name(i+1) + "\n")
+		}
+	}
+	b.WriteString("COMMIT\n")
+	res := New(mustParse(t, b.String()), node).Simulate(pkt("tcp", "10.0.0.9:1", "10.0.0.4:22"))
+	if res.Verdict != Ambiguous || !res.Truncated {
+		t.Errorf("%s truncated=%v", res.Verdict, res.Truncated)
+	}
+}
