@@ -354,6 +354,7 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 		}
 	}
 	for _, w := range ipvsWants(n, kn, ports) {
+		checkIPVSSet(p, n, w)
 		s := t.Service(w.key)
 		if s == nil {
 			missing(w.sp, "no IPVS virtual service "+w.key.String()+" ("+w.kind+")", "",
@@ -390,6 +391,59 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 			finding.Args{"node": n.Name, "mode": "IPVS", "service": "virtual service " + s.Key.String(), "endpoint": dest, "what": "no Service has this address and port"},
 			[]string{nodeRef(n)}, finding.Evidence{File: file, Line: s.Line, Excerpt: s.Key.String() + " " + s.Scheduler}))
 	}
+}
+
+// kubeIPVSSet is the ipset kube-proxy's IPVS proxier puts a virtual
+// service in (pkg/proxy/ipvs/ipset.go): the iptables rules match these
+// sets to masquerade and, since v1.27, KUBE-IPVS-FILTER rejects new
+// connections to a VIP (KUBE-IPVS-IPS) that is in none of them.
+func kubeIPVSSet(w vsWant) (set string, flags []string) {
+	switch w.kind {
+	case "ClusterIP":
+		return "KUBE-CLUSTER-IP", []string{"dst", "dst"}
+	case "LoadBalancer":
+		return "KUBE-LOAD-BALANCER", []string{"dst", "dst"}
+	case "externalIP":
+		return "KUBE-EXTERNAL-IP", []string{"dst", "dst"}
+	case "NodePort":
+		switch w.key.Proto {
+		case ipvs.TCP:
+			return "KUBE-NODE-PORT-TCP", []string{"dst"}
+		case ipvs.UDP:
+			return "KUBE-NODE-PORT-UDP", []string{"dst"}
+		case ipvs.SCTP:
+			return "KUBE-NODE-PORT-SCTP-HASH", []string{"dst", "dst"}
+		}
+	}
+	return "", nil
+}
+
+// checkIPVSSet reports a virtual service missing from its ipset, when the
+// node's ipset.txt has that set.
+func checkIPVSSet(p *Pass, n *model.Node, w vsWant) {
+	if n.IPSets == nil {
+		return
+	}
+	name, flags := kubeIPVSSet(w)
+	set := n.IPSets.Set(name)
+	if set == nil {
+		return
+	}
+	proto := map[ipvs.Proto]uint8{ipvs.TCP: 6, ipvs.UDP: 17, ipvs.SCTP: 132}[w.key.Proto]
+	hit, known := n.IPSets.Match(name, flags, proto, netip.AddrPort{}, w.key.Addr)
+	if !known || hit {
+		return
+	}
+	entry := strings.ToLower(string(w.key.Proto)) + ":" + strconv.Itoa(int(w.key.Addr.Port()))
+	if len(flags) == 2 {
+		entry = w.key.Addr.Addr().String() + "," + entry
+	} else {
+		entry = strconv.Itoa(int(w.key.Addr.Port()))
+	}
+	p.Report(finding.New("KUBE_PROXY_RULES_MISSING",
+		finding.Args{"node": n.Name, "mode": "IPVS", "service": svcArg(w.sp), "what": "ipset " + name + " lacks " + entry + " (" + w.kind + ")"},
+		[]string{nodeRef(n), w.sp.svc.Ref()},
+		finding.Evidence{File: n.IPSetsFile, Line: set.Line, Excerpt: "create " + name + " " + set.Type}, w.sp.svc.Source.Evidence("service "+w.sp.svc.Name)))
 }
 
 func sortedAddrPorts[V any](m map[netip.AddrPort]V) []netip.AddrPort {

@@ -35,6 +35,7 @@ func TestIPVSNodesReconcileWithTheirServices(t *testing.T) {
 	want := []string{
 		"MISSING node-2 default/api:443/tcp ",                  // no NodePort 10.0.1.6:31443
 		"MISSING node-2 default/sticky:http/tcp ",              // no virtual service 10.96.100.50:80
+		"MISSING node-2 default/web:http/tcp ",                 // KUBE-CLUSTER-IP lacks 10.96.100.20,tcp:80
 		"MISSING node-2 default/web:http/tcp 172.16.1.11:8080", // ClusterIP lacks an endpoint
 		"STALE node-2 kube-system/kube-dns:dns/udp 172.16.1.99:53",
 		"STALE node-2 virtual service TCP 10.96.100.99:80 172.16.1.50:8080",

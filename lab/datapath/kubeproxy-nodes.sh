@@ -43,6 +43,10 @@ for n in node-1 node-2; do
 	done
 	x ipset restore <lab/datapath/ipvs/ipset.restore
 	x iptables-restore <lab/datapath/ipvs/iptables.restore
+	if [ "$n" = node-2 ]; then
+		# fault: kube-proxy did not add web's ClusterIP to KUBE-CLUSTER-IP
+		x ipset del KUBE-CLUSTER-IP 10.96.100.20,tcp:80
+	fi
 	d="$OUT/nodes/$n"
 	mkdir -p "$d"
 	x iptables-save -c >"$d/iptables-save.txt"
