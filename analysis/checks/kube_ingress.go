@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,7 @@ func runIngress(p *Pass) {
 			checkBackends(p, in)
 		}
 	}
+	capture404s(p)
 	for _, f := range c.Flows {
 		e, err := c.Resolve(f.To)
 		if err != nil || e.Ingress == nil {
@@ -56,6 +58,58 @@ func runIngress(p *Pass) {
 			p.Report(finding.New("INGRESS_NO_MATCHING_RULE", finding.Args{
 				"host": orDash(host), "path": path, "ingress": e.Ingress.Key(), "rules": ingressRules(e.Ingress.Ingress),
 			}, []string{e.Ingress.Ref()}, e.Ingress.Evidence("rules: "+ingressRules(e.Ingress.Ingress))))
+		}
+	}
+}
+
+// capture404s checks HTTP 404 answers seen in captures from an Ingress's
+// load-balancer address: the request's Host and path are routed through
+// that Ingress.
+func capture404s(p *Pass) {
+	c := p.Cluster
+	byIP := map[netip.Addr][]*model.Ingress{}
+	for _, in := range c.Kube.Ingresses {
+		for _, lb := range in.Status.LoadBalancer.Ingress {
+			if ip, err := netip.ParseAddr(lb.IP); err == nil {
+				byIP[ip] = append(byIP[ip], in)
+			}
+		}
+	}
+	if len(byIP) == 0 {
+		return
+	}
+	seen := map[string]bool{}
+	for _, cp := range c.Captures {
+		if cp.Result == nil {
+			continue
+		}
+		for _, h := range cp.Result.HTTPErrors {
+			if h.Status != 404 {
+				continue
+			}
+			path, _, _ := strings.Cut(h.URI, "?")
+			if path == "" || path[0] != '/' {
+				continue // absolute-form or garbage: not an Ingress request
+			}
+			for _, in := range byIP[h.Server.Addr()] {
+				key := in.Key() + "|" + h.Host // one finding per Ingress and Host
+				if seen[key] {
+					continue
+				}
+				if m := MatchIngress(in.Ingress, h.Host, path); m.Rule != nil || m.Default != nil {
+					continue // routed: the 404 comes from the backend
+				}
+				seen[key] = true
+				ev := []finding.Evidence{in.Evidence("rules: " + ingressRules(in.Ingress))}
+				pkt := 0
+				if len(h.Packets) > 0 {
+					pkt = h.Packets[0]
+				}
+				ev = append(ev, finding.Evidence{File: cp.File, Packet: pkt, Excerpt: fmt.Sprintf("%s %s Host: %s -> %d", h.Method, h.URI, h.Host, h.Status)})
+				p.Report(finding.New("INGRESS_NO_MATCHING_RULE", finding.Args{
+					"host": orDash(h.Host), "path": path, "ingress": in.Key(), "rules": ingressRules(in.Ingress), "seen": cp.File,
+				}, []string{in.Ref()}, ev...))
+			}
 		}
 	}
 }

@@ -289,6 +289,13 @@ items:
 `)},
 			want: []string{"SVC_NO_ENDPOINTS"},
 			args: map[string]string{"pods": `api-0 not Ready (Readiness probe failed: Get "http://172.16.0.71:9090/ready": dial tcp 172.16.0.71:9090: connect: connection refused)`}},
+		{name: "HTTP 404 captured from the Ingress address for a Host no rule has",
+			edits: []edit{replace("cluster/ingresses.yaml", "ip: 119.28.1.10", "ip: 172.24.0.3"), realCapture("zeek-http-404-responses.pcap")},
+			want:  []string{"INGRESS_NO_MATCHING_RULE"},
+			args:  map[string]string{"host": "172.24.0.3", "path": "/regular_file.html", "seen": "captures/10.0.1.5/http.pcap"}},
+		{name: "HTTP 404 captured for a request a host-less rule routes: the backend answered 404",
+			edits: []edit{replace("cluster/ingresses.yaml", "ip: 119.28.1.10", "ip: 172.24.0.3"), realCapture("zeek-http-404-responses.pcap"),
+				replace("cluster/ingresses.yaml", "    rules:\n", "    rules:\n    - http:\n        paths:\n        - backend:\n            service:\n              name: web\n              port:\n                number: 80\n          path: /\n          pathType: Prefix\n")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)
@@ -407,4 +414,15 @@ func masqDump(nonMasq ...string) string {
 	}
 	b.WriteString(`-A IP-MASQ-AGENT -m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE` + "\nCOMMIT\n")
 	return b.String()
+}
+
+// realCapture puts a capture of the shared corpus on node 10.0.1.5.
+func realCapture(name string) edit {
+	return func(t *testing.T, files map[string]string) {
+		b, err := os.ReadFile("/work/shared/data/real/pcap/" + name)
+		if err != nil {
+			t.Skip("shared real data not present")
+		}
+		files["captures/10.0.1.5/http.pcap"] = string(b)
+	}
 }
