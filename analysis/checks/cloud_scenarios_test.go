@@ -378,3 +378,52 @@ items:
 		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "119.29.10.20", "owner": "svc/default/web"}},
 	})
 }
+
+// The rendered findings of every scenario (English), as a
+// reviewer reads them. Rewrite with: go test ./analysis/checks -run
+// TestCloudScenarioGoldens -update
+func TestCloudScenarioGoldens(t *testing.T) {
+	dirs, _ := filepath.Glob(scenarios + "*")
+	sort.Strings(dirs)
+	n := 0
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			continue
+		}
+		n++
+		name := filepath.Base(d)
+		_, fs, inc := runCloud(t, d)
+		finding.Sort(fs)
+		var b strings.Builder
+		fmt.Fprintf(&b, "# %s: %d finding(s), %d inconclusive\n", name, len(fs), len(inc))
+		for _, lang := range []finding.Lang{finding.EN} {
+			for _, f := range fs {
+				if err := finding.Render(&f, lang); err != nil {
+					t.Errorf("%s %s: %v", name, f.ID, err)
+				}
+				fmt.Fprintf(&b, "\n[%s] %s %s %s\n  %s\n  remedy: %s\n", lang, f.Severity, f.ID, strings.Join(f.Objects, " "), f.Message, f.Remedy)
+				for _, e := range f.Evidence {
+					fmt.Fprintf(&b, "  evidence: %s:%d %s\n", e.File, e.Line, e.Excerpt)
+				}
+			}
+		}
+		golden := filepath.Join("..", "..", "testdata", "cloud", "golden", name+".txt")
+		if *update {
+			os.MkdirAll(filepath.Dir(golden), 0o755)
+			if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run with -update)", err)
+		}
+		if string(want) != b.String() {
+			t.Errorf("%s differs from %s (run with -update and review the diff):\n%s", name, golden, b.String())
+		}
+	}
+	if n < 12 {
+		t.Errorf("only %d scenarios", n)
+	}
+}
