@@ -123,8 +123,8 @@ func TestHTMLReportInHeadlessChromium(t *testing.T) {
 			if !regexp.MustCompile(`<html[^>]*data-ready="1"`).MatchString(dom) {
 				t.Error("the report's script did not run: CSP hash or script error")
 			}
-			if n := strings.Count(dom, `class="flow"`); n != 5 {
-				t.Errorf("%d flow diagrams in the DOM, want 5", n)
+			if n := strings.Count(dom, `class="flow"`); n != 6 {
+				t.Errorf("%d flow diagrams in the DOM, want 6", n)
 			}
 			if !strings.Contains(dom, `class="hop fail"`) {
 				t.Error("no failing hop in the diagrams")

@@ -276,3 +276,10 @@ func quietLine(w *words, b trace.Trace) string {
 	h, p := shape(b)
 	return execText(w.Quiet, struct{ Hops, Paths int }{h, p})
 }
+
+// quietFlow says a top-level traced flow is shown as one line in text and
+// Markdown: tkesnap traced it on its own (the guide's implicit checks),
+// it is delivered, and nothing in it failed. A flow the customer reported
+// always gets its full hop table, even when delivered: that disagreement
+// is news.
+func quietFlow(t trace.Trace) bool { return t.Reported == "" && quiet(t) }

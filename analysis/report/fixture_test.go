@@ -116,6 +116,14 @@ func fixture() *Report {
 					{At: "node/node-a", Component: "iptables", Detail: "-m recent --rcheck depends on state the bundle does not hold", Decision: "AMBIGUOUS"}}},
 			}},
 	}
+	// a flow tkesnap traced on its own (not reported) that gets through:
+	// one line in text and Markdown, collapsed in HTML
+	ts = append(ts, trace.Trace{From: "node:node-b", To: "dns:kubernetes.default", Proto: "udp", Verdict: trace.Delivered,
+		Steps: []trace.Step{
+			{At: "node/node-b", Component: "iptables", Detail: "nat/KUBE-SERVICES → KUBE-SVC-TCOU7JCQXEZGVUNU", Before: "10.0.1.5:40000→172.16.252.10:53",
+				After: "10.0.1.5:40000→172.16.0.30:53", Decision: "DNAT"},
+			{At: "pod/kube-system/coredns-0", Component: "kube", Detail: "answers", Decision: "delivered"},
+		}})
 	inc := []finding.Inconclusive{
 		{Need: "ipvsadm.txt", Node: "node-b", Why: "kube-proxy runs in IPVS mode; without ipvsadm -Sn the Service rules cannot be checked"},
 		{Need: "cloud/route-tables.json", Why: "VPC routes decide whether 192.168.0.0/16 (IDC) is reachable"},

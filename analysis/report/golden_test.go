@@ -106,7 +106,7 @@ func TestSummarySaysWhatFailsWhereWhyAndWhatToChange(t *testing.T) {
 			r.Findings = []finding.Finding{r.Findings[5], r.Findings[2]} // T_PCAP_SYN_UNANSWERED, T_SG_POD_CIDR_BLOCKED
 		}, finding.EN, []string{"Main problem: Node security group blocks the pod CIDR"}},
 		{"two failing flows are counted", func(r *Report) { r.Traces[1].Verdict = trace.Rejected }, finding.EN, []string{
-			"2 of 2 traced flows do not get through; the first: pod:default/web-0"}},
+			"2 of 3 traced flows do not get through; the first: pod:default/web-0"}},
 		{"nothing found", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.EN, []string{
 			"No problem found on 2 nodes."}},
 		{"nothing found, in Chinese", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.ZH, []string{

@@ -88,7 +88,9 @@ func (r *Report) HTML(w io.Writer) error {
 	wd := wordsFor(r.Lang)
 	v := htmlView{R: r, W: wd, Groups: bySeverity(r.Findings), Script: template.JS(htmlScript), CSP: htmlCSP}
 	for i, t := range r.Traces {
-		v.Traces = append(v.Traces, r.htmlTrace(wd, strconv.Itoa(i+1), t))
+		ht := r.htmlTrace(wd, strconv.Itoa(i+1), t)
+		ht.Quiet, ht.QuietLine = quietFlow(t), quietLine(wd, t)
+		v.Traces = append(v.Traces, ht)
 	}
 	ft, _ := firstFailing(r.Traces)
 	v.Clean = len(r.Findings) == 0 && ft == nil

@@ -75,8 +75,8 @@ func TestHTMLDiagramMarksTheFailingHop(t *testing.T) {
 	r.Localize(finding.EN)
 	page := string(render(t, r, "html"))
 	// one diagram per traced flow, branches included
-	if got := strings.Count(page, `<svg xmlns="http://www.w3.org/2000/svg" class="flow"`); got != 5 {
-		t.Errorf("%d diagrams, want 5 (the main failing flow under the summary, 2 traces, 2 branches)", got)
+	if got := strings.Count(page, `<svg xmlns="http://www.w3.org/2000/svg" class="flow"`); got != 6 {
+		t.Errorf("%d diagrams, want 6 (the main failing flow under the summary, 3 traces, 2 branches)", got)
 	}
 	fail := regexp.MustCompile(`(?s)<g class="hop fail"><title>([^<]*)</title>.*?</g>`).FindAllStringSubmatch(page, -1)
 	if len(fail) != 2 {

@@ -32,6 +32,8 @@ type words struct {
 	Verdicts map[trace.Verdict]string
 	// Components translates trace step components; unknown ones print as is.
 	Components map[string]string
+	// AlsoDelivered heads the one-line list of quiet flows.
+	AlsoDelivered string
 	// Quiet summarizes a delivered branch in one line ({Hops, Paths int}).
 	Quiet string
 	// Collect is the template of one inconclusive item (fields Need, Node, Why).
@@ -61,9 +63,10 @@ var labels = map[finding.Lang]*words{
 			trace.Delivered: "delivered", trace.Dropped: "dropped", trace.Rejected: "rejected",
 			trace.NoRoute: "not routed", trace.Ambiguous: "ambiguous (depends on data the bundle lacks)", trace.Undetermined: "undetermined",
 		},
-		Components: map[string]string{},
-		Quiet:      `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}{{if .Paths}}, {{.Paths}} paths{{end}}; every hop is in the HTML and JSON reports`,
-		Collect:    `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
+		Components:    map[string]string{},
+		AlsoDelivered: "Also traced, and delivered",
+		Quiet:         `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}{{if .Paths}}, {{.Paths}} paths{{end}}; every hop is in the HTML and JSON reports`,
+		Collect:       `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
 		SummaryText: `{{- if gt .Failing 1}}{{.Failing}} of {{.Traced}} traced flows do not get through; the first: {{end}}
 {{- if .Flow}}{{.Flow}} is {{.Verdict}}{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{if .Why}}: {{.Why}}{{end}}. {{end}}
 {{- if .Title}}{{if .Flow}}Cause{{else}}Main problem{{end}}: {{.Title}}{{if .Where}} ({{.Where}}){{end}}. {{.Message}} To fix it: {{.Remedy}}{{if .More}} {{.More}} more finding{{if ne .More 1}}s{{end}} below ({{.Counts}} in all).{{end}}
@@ -90,9 +93,10 @@ var labels = map[finding.Lang]*words{
 			trace.Delivered: "可以送达", trace.Dropped: "被丢弃", trace.Rejected: "被拒绝",
 			trace.NoRoute: "没有路由", trace.Ambiguous: "无法确定（取决于采集包中没有的数据）", trace.Undetermined: "无法判定",
 		},
-		Components: map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes"},
-		Quiet:      `{{.Hops}} 跳{{if .Paths}}、{{.Paths}} 条路径{{end}}；逐跳详情见 HTML 和 JSON 报告`,
-		Collect:    `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
+		Components:    map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes"},
+		AlsoDelivered: "其他已追踪且可达的链路",
+		Quiet:         `{{.Hops}} 跳{{if .Paths}}、{{.Paths}} 条路径{{end}}；逐跳详情见 HTML 和 JSON 报告`,
+		Collect:       `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
 		SummaryText: `{{- if gt .Failing 1}}追踪的 {{.Traced}} 条链路中有 {{.Failing}} 条不通，第一条：{{end}}
 {{- if .Flow}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
 {{- if .Title}}{{if .Flow}}原因{{else}}主要问题{{end}}：{{.Title}}{{if .Where}}（{{.Where}}）{{end}}。{{.Message}}处理建议：{{.Remedy}}{{if .More}}下文还有 {{.More}} 项发现（共 {{.Counts}}）。{{end}}

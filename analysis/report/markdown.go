@@ -70,8 +70,25 @@ func (r *Report) Markdown(out io.Writer) error {
 
 	if len(r.Traces) > 0 {
 		p("## %s\n\n", mdText(w.Traces))
+		var delivered []int
 		for i, t := range r.Traces {
+			if quietFlow(t) {
+				delivered = append(delivered, i)
+				continue
+			}
 			mdTrace(bw, w, strconv.Itoa(i+1), t)
+		}
+		if len(delivered) > 0 {
+			p("### %s\n\n", mdText(w.AlsoDelivered))
+			for _, i := range delivered {
+				t := r.Traces[i]
+				proto := ""
+				if t.Proto != "" {
+					proto = " (" + mdText(t.Proto) + ")"
+				}
+				p("- %d\\. %s%s: **%s** (%s)\n", i+1, mdFlow(t), proto, t.Verdict, mdText(quietLine(w, t)))
+			}
+			p("\n")
 		}
 	}
 	if len(r.Inconclusive) > 0 {

@@ -122,8 +122,20 @@ func (r *Report) Text(out io.Writer, o TextOptions) error {
 
 	if len(r.Traces) > 0 {
 		t.heading(w.Traces)
+		var delivered []int
 		for i, tr := range r.Traces {
+			if quietFlow(tr) {
+				delivered = append(delivered, i)
+				continue
+			}
 			t.trace(strconv.Itoa(i+1), tr)
+		}
+		if len(delivered) > 0 {
+			fmt.Fprintf(t.w, "\n  %s\n", t.paint(ansiBold, w.AlsoDelivered))
+			for _, i := range delivered {
+				tr := r.Traces[i]
+				t.para(2, "- ", fmt.Sprintf("%d. %s: %s (%s)", i+1, flowTitle(tr), t.paint(ansiGreen, string(tr.Verdict)), quietLine(w, tr)))
+			}
 		}
 	}
 	if len(r.Inconclusive) > 0 {
