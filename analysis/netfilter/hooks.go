@@ -110,6 +110,9 @@ func (s *Sim) initial(p Packet) *state {
 	st.src = netip.AddrPortFrom(p.Src.Addr().Unmap(), p.Src.Port())
 	st.dst = netip.AddrPortFrom(p.Dst.Addr().Unmap(), p.Dst.Port())
 	st.protoName = strings.ToLower(p.Proto)
+	if st.protoName == "icmp" && st.dst.Addr().Is6() {
+		st.protoName = "icmpv6" // ip6tables: -p icmpv6 / -m icmp6
+	}
 	st.proto = protoNumber(st.protoName)
 	if st.proto == 1 || st.proto == 58 {
 		st.src = netip.AddrPortFrom(st.src.Addr(), 0)
