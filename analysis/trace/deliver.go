@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
@@ -91,7 +92,11 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 	}
 	if p.proto != "icmp" && port != 0 && declaresPorts(pod) && !declaresPort(pod, port, p.proto) {
 		s.Detail += fmt.Sprintf("; the pod declares no containerPort %d/%s", port, p.proto)
-		w.ambiguousHop(s, fmt.Sprintf("whether a container of %s listens on %d/%s (declared ports are informational; collect `ss -tlnp` inside the pod's netns)", pod.Key(), port, p.proto))
+		reason := "PORT_NOT_LISTENING"
+		if !strings.HasPrefix(w.flow.To, "pod:") && !strings.HasPrefix(w.flow.To, "ip:") {
+			reason = "SVC_TARGET_PORT_MISMATCH"
+		}
+		w.ambiguousHop(s, fmt.Sprintf("whether a container of %s listens on %d/%s (declared ports are informational; collect `ss -tlnp` inside the pod's netns, or a capture)", pod.Key(), port, p.proto), reason)
 		w.delivered = true
 		return
 	}

@@ -25,6 +25,12 @@ func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolv
 	w.add(Step{At: "dns", Component: "kube", Detail: how, Decision: "nameserver " + ns.String(), Evidence: ev0})
 	p := pkt{proto: "udp", src: netip.AddrPortFrom(o.ip, clientPort), dst: netip.AddrPortFrom(ns, 53)}
 	tr.send(w, o, p)
+	if w.fail != nil && w.fail.reason == "SVC_NO_ENDPOINTS" {
+		// kube-proxy rejects the query with ICMP port unreachable; the
+		// resolver retries the next nameserver and attempt, then gives
+		// up: "connection timed out; no servers could be reached".
+		w.fail.reason, w.fail.symptom = "DNS_SERVICE_UNHEALTHY", "timeout"
+	}
 	if !w.done() && len(w.branches) == 0 {
 		return
 	}

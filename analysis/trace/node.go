@@ -107,8 +107,25 @@ func (tr *Tracer) inIface(n *model.Node, p pkt, in arrival) string {
 		}
 		return "cbr0"
 	}
-	if r, ok := n.Route(p.src.Addr()); ok && r.Dev != "" && r.Dev != "lo" {
-		return r.Dev
+	// From the VPC: the VPC delivers to the node's address, so the
+	// packet arrives on the interface that holds it (not necessarily
+	// the one the route back uses — that is what rp_filter checks).
+	ips := tr.nodeIPs(n.Name)
+	for ifc, a := range n.IfaceAddrs() {
+		for _, ip := range ips {
+			if a == ip {
+				return ifc
+			}
+		}
+	}
+	for _, l := range n.Links {
+		for _, a := range l.Addrs {
+			for _, ip := range ips {
+				if a.Local == ip {
+					return l.Name
+				}
+			}
+		}
 	}
 	return "eth0"
 }
@@ -133,7 +150,7 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		w.ambiguousHop(Step{At: at, Component: "iptables", Before: p.String(),
 			Detail:   fmt.Sprintf("the verdict depends on %s", res.UnknownMatches[0]),
 			Evidence: ev("file", ns.file)},
-			"whether "+res.UnknownMatches[0]+" matches")
+			"whether "+res.UnknownMatches[0]+" matches", "IPTABLES_UNDECIDABLE_MATCH")
 	}
 	if len(accepted) == 0 {
 		if len(failed) == 0 {
@@ -197,14 +214,11 @@ func summary(path netfilter.Path) string {
 	var parts []string
 	for _, s := range path.Steps {
 		switch s.Target {
-		case "ACCEPT", "DROP", "REJECT", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "RETURN":
+		case "ACCEPT", "DROP", "REJECT", "DNAT", "SNAT", "MASQUERADE", "REDIRECT":
 		default:
 			if !strings.HasPrefix(s.Target, "KUBE-SEP-") && !strings.HasPrefix(s.Target, "KUBE-SVC-") && !strings.HasPrefix(s.Target, "KUBE-MARK") {
 				continue
 			}
-		}
-		if s.Target == "RETURN" && s.Rule == 0 {
-			continue
 		}
 		parts = append(parts, s.String())
 	}
@@ -220,6 +234,24 @@ func deciding(path netfilter.Path) *netfilter.Step {
 		return nil
 	}
 	return &path.Steps[len(path.Steps)-1]
+}
+
+// telling is the step that best explains an accepted path: the NAT rule
+// (DNAT to the endpoint, SNAT/MASQUERADE to the node), else the filter
+// rule or policy that accepted it.
+func telling(path netfilter.Path) *netfilter.Step {
+	for i := range path.Steps {
+		switch path.Steps[i].Target {
+		case "DNAT", "SNAT", "MASQUERADE", "REDIRECT":
+			return &path.Steps[i]
+		}
+	}
+	for i := len(path.Steps) - 1; i >= 0; i-- {
+		if path.Steps[i].Table == "filter" {
+			return &path.Steps[i]
+		}
+	}
+	return deciding(path)
 }
 
 func stepEv(file string, s *netfilter.Step) map[string]any {
@@ -280,7 +312,7 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 	if path.NAT != nil {
 		np = natted(p, path.NAT)
 	}
-	d := deciding(path)
+	d := telling(path)
 	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "ACCEPT",
 		Detail: summary(path), Evidence: stepEv(ns.file, d)}
 	if np != p {
@@ -293,11 +325,91 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		s.Detail += " [assumed: " + strings.Join(path.Assumptions, "; ") + "]"
 	}
 	w.add(s)
+	if !in.localOut {
+		if drop, s := tr.rpFilter(n, name, np, tr.inIface(n, p, in)); drop {
+			w.stop(s, outcome{verdict: Dropped, reason: "RP_FILTER_DROPS"})
+			return
+		}
+	}
 	if path.Delivered == "local" {
 		tr.deliverNode(w, name, np)
 		return
 	}
+	dnat := path.NAT != nil && np.dst != p.dst
+	if in.fromPod && dnat {
+		if drop, s := tr.hairpin(n, name, np); drop {
+			w.stop(s, outcome{verdict: Dropped, reason: "BRIDGE_NF_DISABLED"})
+			return
+		}
+	}
 	tr.routeOut(w, n, name, np, in)
+}
+
+// rpFilter is reverse-path filtering on the input interface
+// (fib_validate_source; ip-sysctl.rst rp_filter: the mode is
+// max(conf.all, conf.<iface>)): strict mode (1) drops a packet whose
+// source is not routed back out of the interface it came in on, loose
+// mode (2) one whose source has no route back at all.
+func (tr *Tracer) rpFilter(n *model.Node, name string, p pkt, iface string) (bool, Step) {
+	if n.Sysctl == nil || !n.HasFile(model.FileIPRoute) || iface == "" || iface == "lo" {
+		return false, Step{}
+	}
+	all, _, _ := n.Sysctl.Int("net.ipv4.conf.all.rp_filter")
+	key := "net.ipv4.conf." + strings.ReplaceAll(iface, ".", "/") + ".rp_filter"
+	dev, v, _ := n.Sysctl.Int(key)
+	mode := max(all, dev)
+	if mode == 0 {
+		return false, Step{}
+	}
+	if all > dev {
+		key = "net.ipv4.conf.all.rp_filter"
+		_, v, _ = n.Sysctl.Int(key)
+	}
+	r := n.Lookup(model.RouteQuery{Dst: p.src.Addr(), Src: p.dst.Addr()})
+	ok := r.Delivers()
+	if ok && mode == 1 {
+		ok = r.Route.Dev == iface
+		for _, nh := range r.Route.Nexthops {
+			ok = ok || nh.Dev == iface
+		}
+	}
+	if ok {
+		return false, Step{}
+	}
+	back := "no route back"
+	if r.Found {
+		back = "the route back is " + r.Route.String()
+	}
+	return true, Step{At: "node/" + name, Component: "route", Before: p.String(), Decision: "DROP",
+		Detail:   fmt.Sprintf("%s = %d (reverse-path filter) on %s: %s, not via %s", key, mode, iface, back, iface),
+		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
+}
+
+// hairpin: a pod's packet DNATed to another pod on the same Linux bridge
+// goes out the bridge it came from; the reply then travels bridge-local,
+// and only with net.bridge.bridge-nf-call-iptables = 1 does it pass
+// conntrack to be un-DNATed. Without it the client gets a reply from the
+// endpoint's IP, which matches no socket, and the connection times out.
+func (tr *Tracer) hairpin(n *model.Node, name string, p pkt) (bool, Step) {
+	br := n.PodBridge()
+	if br == nil || n.Sysctl == nil || !n.HasFile(model.FileIPRoute) {
+		return false, Step{}
+	}
+	r := n.Lookup(model.RouteQuery{Dst: p.dst.Addr()})
+	if !r.Found || r.Route.Dev != br.Name {
+		return false, Step{}
+	}
+	const key = "net.bridge.bridge-nf-call-iptables"
+	v, ok := n.SysctlValue(key)
+	if ok && strings.TrimSpace(v.Value) != "0" {
+		return false, Step{}
+	}
+	d := fmt.Sprintf("%s = 0 and the endpoint %s is on the same bridge %s: its reply bypasses conntrack and reaches the client un-NATed", key, p.dst.Addr(), br.Name)
+	if !ok {
+		d = fmt.Sprintf("%s is absent (br_netfilter not loaded) and the endpoint %s is on the same bridge %s: its reply bypasses conntrack and reaches the client un-NATed", key, p.dst.Addr(), br.Name)
+	}
+	return true, Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "DROP", Detail: d,
+		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
 }
 
 // natted applies the simulator's rewrite to a packet.

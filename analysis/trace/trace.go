@@ -26,11 +26,22 @@ func New(c *model.Cluster) *Tracer { return &Tracer{c: c, sims: map[string]*node
 // Run traces one flow (flows.json entry or --from/--to).
 func Run(c *model.Cluster, f model.Flow) Trace { return New(c).Trace(f) }
 
-// RunAll traces every reported flow of c.
-func RunAll(c *model.Cluster) []Trace {
+// All traces every reported flow of c, then the guide's implicit checks
+// (Implicit) that the reported flows do not already cover: what analyze
+// puts in the report.
+func All(c *model.Cluster) []Trace {
 	tr := New(c)
 	out := make([]Trace, 0, len(c.Flows))
+	seen := map[string]bool{}
 	for _, f := range c.Flows {
+		seen[f.From+"|"+f.To] = true
+		out = append(out, tr.Trace(f))
+	}
+	for _, f := range Implicit(c) {
+		if seen[f.From+"|"+f.To] {
+			continue
+		}
+		seen[f.From+"|"+f.To] = true
 		out = append(out, tr.Trace(f))
 	}
 	return out
@@ -46,6 +57,7 @@ func (tr *Tracer) Trace(f model.Flow) Trace {
 	tr.walk(w, f, proto)
 	t := w.result()
 	t.From, t.To, t.Proto = f.From, f.To, proto
+	tr.witness(&t, f)
 	if f.Symptom != "" {
 		t.Reported = f.Symptom
 		if t.Verdict != Undetermined && t.Verdict != Ambiguous {
@@ -58,7 +70,6 @@ func (tr *Tracer) Trace(f model.Flow) Trace {
 			}
 		}
 	}
-	tr.witness(&t, f)
 	return t
 }
 

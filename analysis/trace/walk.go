@@ -44,7 +44,7 @@ type walk struct {
 	// needs are hops the bundle could not decide (UNDETERMINED), with
 	// what to collect; ambiguous the facts that decide an AMBIGUOUS hop.
 	needs     []string
-	ambiguous []string
+	ambiguous []ambiguity
 	// delivered: the packet reached its destination.
 	delivered bool
 	// note qualifies a delivered flow (source NATed ...), with its reason.
@@ -57,6 +57,10 @@ type walk struct {
 	// witness is filled by the capture annotator.
 	flow model.Flow
 }
+
+// ambiguity is a hop the data allows both ways: the fact that decides
+// and the finding ID that explains the failing way.
+type ambiguity struct{ fact, reason string }
 
 type branch struct {
 	to string
@@ -104,10 +108,11 @@ func (w *walk) need(at, component, what, file, node string) {
 	w.needs = append(w.needs, detail)
 }
 
-func (w *walk) ambiguousHop(s Step, fact string) {
+func (w *walk) ambiguousHop(s Step, fact, reason string) {
 	s.Decision = string(Ambiguous)
+	s.Detail += "; decided by " + fact
 	w.add(s)
-	w.ambiguous = append(w.ambiguous, fact)
+	w.ambiguous = append(w.ambiguous, ambiguity{fact: fact, reason: reason})
 }
 
 func (w *walk) fork(to string) *walk {
@@ -168,7 +173,7 @@ func (w *walk) result() Trace {
 	case len(w.needs) > 0:
 		t.Verdict, t.Reason = Undetermined, "NEEDS_DATA"
 	case len(w.ambiguous) > 0:
-		t.Verdict, t.Reason = Ambiguous, "AMBIGUOUS: "+w.ambiguous[0]
+		t.Verdict, t.Reason = Ambiguous, w.ambiguous[0].reason
 	case w.delivered:
 		t.Verdict, t.Reason, t.Symptom = Delivered, w.noteReason, w.noteSymptom
 	default:
@@ -202,7 +207,7 @@ func combine(bs []Trace) (Verdict, string, string) {
 	switch {
 	case len(bad) > 0:
 		r := bad[0].Reason
-		if len(bad) < len(bs) {
+		if len(bad) < len(bs) && !strings.Contains(r, " branches)") {
 			r = fmt.Sprintf("%s (%d of %d branches)", r, len(bad), len(bs))
 		}
 		return bad[0].Verdict, r, bad[0].Symptom

@@ -1,6 +1,420 @@
 package trace
 
-import "tkesnap/analysis/model"
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
 
-// witness annotates a trace with what the captures of the bundle saw.
-func (tr *Tracer) witness(t *Trace, f model.Flow) {}
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/pcapflow"
+)
+
+// tuple is a packet as a capture point would show it (source port left
+// out: the client's port is ephemeral).
+type tuple struct {
+	proto    string
+	src, dst netip.Addr
+	dport    uint16
+}
+
+func (t tuple) String() string {
+	if t.dport == 0 {
+		return fmt.Sprintf("%s %s → %s", t.proto, t.src, t.dst)
+	}
+	return fmt.Sprintf("%s %s → %s:%d", t.proto, t.src, t.dst, t.dport)
+}
+
+// sighting is what one capture says about a trace.
+type sighting struct {
+	cp   *model.Capture
+	node string
+	flow *pcapflow.Flow
+	t    tuple
+}
+
+// witness annotates a trace with the captures of the nodes it crosses:
+// "seen here (packet #n)" or "not seen here", and flags contradictions
+// between the simulated path and what the captures show. A capture
+// decides what the model leaves AMBIGUOUS (a RST seen from the server
+// means nothing listens).
+func (tr *Tracer) witness(t *Trace, f model.Flow) {
+	if len(tr.c.Captures) == 0 {
+		return
+	}
+	for i := range t.Branches {
+		t.Branches[i].Proto = t.Proto
+		tr.witnessOne(&t.Branches[i], f)
+	}
+	own := false
+	for _, s := range t.Steps {
+		own = own || s.Failed
+	}
+	if len(t.Branches) > 0 && !own {
+		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)
+		if t.Symptom == "" {
+			t.Symptom = symptomOf(t.Verdict, false)
+		}
+	}
+	tr.witnessOne(t, f)
+}
+
+func (tr *Tracer) witnessOne(t *Trace, f model.Flow) {
+	tuples := traceTuples(t)
+	nodes := traceNodes(t)
+	if len(tuples) == 0 || len(nodes) == 0 {
+		return
+	}
+	var seen, missed []sighting
+	for _, cp := range tr.c.Captures {
+		if cp.Result == nil || !contains(nodes, cp.Node) {
+			continue
+		}
+		matched := false
+		tuples := tuples
+		if pod := cp.Meta.Pod; pod != "" && !strings.ContainsAny(pod, " ") {
+			tuples = podView(t, tuples, pod)
+		}
+		for _, tu := range tuples {
+			if fl := findFlow(cp.Result, tu); fl != nil {
+				seen = append(seen, sighting{cp: cp, node: cp.Node, flow: fl, t: tu})
+				matched = true
+				break
+			}
+		}
+		if matched {
+			continue
+		}
+		// "not seen" only counts when the packet crosses the capture
+		// point and the capture's filter would have kept it.
+		if !crosses(t, cp) {
+			continue
+		}
+		for _, tu := range tuples {
+			if filterKeeps(captureFilter(cp), tu) == yes {
+				missed = append(missed, sighting{cp: cp, node: cp.Node, t: tu})
+				break
+			}
+		}
+	}
+	for _, s := range seen {
+		fl := s.flow
+		d := fmt.Sprintf("seen here in %s (packet #%d): %s, state %s", where(s.cp), fl.FirstPkt, s.t, fl.State)
+		if fl.History != "" {
+			d += " history " + fl.History
+		}
+		t.Steps = append(t.Steps, Step{At: "node/" + s.node, Component: "capture", Detail: d, Decision: "seen",
+			Evidence: ev("file", s.cp.File, "packet", fl.FirstPkt)})
+	}
+	for _, s := range missed {
+		t.Steps = append(t.Steps, Step{At: "node/" + s.node, Component: "capture", Decision: "not seen",
+			Detail:   fmt.Sprintf("not seen here: %s captured %d packets, none of %s", where(s.cp), s.cp.Result.Packets, s.t),
+			Evidence: ev("file", s.cp.File)})
+	}
+	tr.contradictions(t, f, seen, missed)
+}
+
+// contradictions compares the captures with the verdict.
+func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting) {
+	answered, refused, unanswered := (*sighting)(nil), (*sighting)(nil), (*sighting)(nil)
+	for i := range seen {
+		s := &seen[i]
+		switch {
+		case s.flow.SynAck > 0 || s.flow.State == "SF" || s.flow.State == "S1" || s.flow.Resp.Pkts > 0 && s.flow.Reset == 0:
+			answered = s
+		case s.flow.State == "REJ" || s.flow.Reset > 0 && s.flow.ResetByResp:
+			refused = s
+		case s.flow.State == "S0" || s.flow.State == "OTH" && s.flow.Resp.Pkts == 0:
+			unanswered = s
+		}
+	}
+	flow := t.From + " → " + t.To
+	switch t.Verdict {
+	case Ambiguous:
+		// the capture is the missing fact
+		switch {
+		case refused != nil:
+			t.Verdict, t.Symptom = Rejected, symptomOf(Rejected, false)
+
+			t.Steps = append(t.Steps, Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
+				Detail:   fmt.Sprintf("the capture decides: %s answered with a reset (packet #%d) — nothing listens", refused.t.dst, refused.flow.Reset),
+				Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)})
+		case answered != nil:
+			t.Verdict, t.Symptom = Delivered, ""
+			t.Reason = ""
+		}
+	case Delivered, Undetermined:
+		if unanswered == nil || answered != nil {
+			return
+		}
+		gone := fmt.Sprintf("the SYN left %s (packet #%d of %s) unanswered", unanswered.node, unanswered.flow.FirstPkt, unanswered.cp.File)
+		for _, m := range missed {
+			if m.node != unanswered.node {
+				gone += fmt.Sprintf(" and never reached %s (%s)", where(m.cp), m.cp.File)
+				break
+			}
+		}
+		cands := tr.candidates(t)
+		ff := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict), "seen": gone, "candidates": cands},
+			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: unanswered.cp.File, Packet: unanswered.flow.FirstPkt})
+		t.findings = append(t.findings, ff)
+		t.Steps = append(t.Steps, Step{At: "node/" + unanswered.node, Component: "capture", Decision: "contradiction", Failed: true,
+			Detail:   "the rules in the bundle pass this flow, but " + gone + "; candidates: " + cands,
+			Evidence: ev("file", unanswered.cp.File, "packet", unanswered.flow.FirstPkt)})
+		if t.Verdict == Delivered {
+			// what the customer sees is what the capture shows
+			t.Verdict, t.Reason, t.Symptom = Dropped, "TRACE_CAPTURE_CONTRADICTS", "timeout"
+		}
+	case Dropped, Rejected, NoRoute:
+		if answered == nil {
+			return
+		}
+		seenS := fmt.Sprintf("%s answered in %s (packet #%d)", answered.t, answered.cp.File, answered.flow.SynAck)
+		ff := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict), "seen": seenS,
+			"candidates": "the rules were collected at another time than the capture, or a path the dump does not show (another iptables backend, eBPF)"},
+			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: answered.cp.File, Packet: answered.flow.SynAck})
+		t.findings = append(t.findings, ff)
+	}
+}
+
+// candidates names what outside the bundle's rules may drop a flow the
+// rules pass: the hops the trace could not see or only assumed.
+func (tr *Tracer) candidates(t *Trace) string {
+	var out []string
+	for _, s := range t.Steps {
+		if s.Decision == "UNDETERMINED" {
+			out = append(out, s.At+" "+s.Component+" (not in the bundle)")
+		}
+	}
+	for _, s := range t.Steps {
+		if s.Component == "route" && strings.HasPrefix(s.At, "vpc") {
+			out = append(out, "the VPC's forwarding of "+s.Detail)
+			break
+		}
+	}
+	out = append(out, "the VPC gateway or the peer node's eth0", "security groups or network ACLs the bundle does not list")
+	if len(out) > 4 {
+		out = out[:4]
+	}
+	return strings.Join(out, "; ")
+}
+
+// crosses says whether the traced packet passes the capture point: a
+// pod's netns capture for the trace's pods, a node interface when the
+// packet leaves by it (route step "dev eth0") or arrives from the VPC.
+func crosses(t *Trace, cp *model.Capture) bool {
+	if pod := cp.Meta.Pod; pod != "" && !strings.ContainsAny(pod, " ") {
+		if strings.HasPrefix(t.From, "pod:"+pod) {
+			return true
+		}
+		for _, s := range t.Steps {
+			if s.At == "pod/"+pod {
+				return true
+			}
+		}
+		return false
+	}
+	iface := cp.Meta.Interface
+	if iface == "" || iface == "any" {
+		return true
+	}
+	fromVPC := false
+	for _, s := range t.Steps {
+		if strings.HasPrefix(s.At, "vpc") || s.Component == "security-group" {
+			fromVPC = true
+		}
+		if s.At != "node/"+cp.Node {
+			continue
+		}
+		if s.Decision == "dev "+iface || fromVPC && s.Component != "capture" {
+			return true
+		}
+	}
+	return false
+}
+
+// podView keeps the packet views a capture inside a pod's netns can
+// show: the first (the pod sends it, before any node NAT) when the pod is
+// the source, the last (after DNAT) when it is the destination.
+func podView(t *Trace, tuples []tuple, pod string) []tuple {
+	var out []tuple
+	if strings.HasPrefix(t.From, "pod:"+pod) {
+		out = append(out, tuples[0])
+	}
+	for _, s := range t.Steps {
+		if s.At == "pod/"+pod && s.Before != "" {
+			if tu, ok := parseTuple(t.Proto, s.Before); ok {
+				out = append(out, tu)
+			}
+		}
+	}
+	return out
+}
+
+// traceTuples are the packet views of a trace: every before/after.
+func traceTuples(t *Trace) []tuple {
+	var out []tuple
+	add := func(s string) {
+		tu, ok := parseTuple(t.Proto, s)
+		if !ok {
+			return
+		}
+		for _, x := range out {
+			if x == tu {
+				return
+			}
+		}
+		out = append(out, tu)
+	}
+	for _, s := range t.Steps {
+		add(s.Before)
+		add(s.After)
+	}
+	return out
+}
+
+func parseTuple(proto, s string) (tuple, bool) {
+	a, b, ok := strings.Cut(s, "→")
+	if !ok {
+		return tuple{}, false
+	}
+	tu := tuple{proto: proto}
+	if ap, err := netip.ParseAddrPort(a); err == nil {
+		tu.src = ap.Addr()
+	} else if ip, err := netip.ParseAddr(a); err == nil {
+		tu.src = ip
+	} else {
+		return tuple{}, false
+	}
+	if ap, err := netip.ParseAddrPort(b); err == nil {
+		tu.dst, tu.dport = ap.Addr(), ap.Port()
+	} else if ip, err := netip.ParseAddr(b); err == nil {
+		tu.dst = ip
+	} else {
+		return tuple{}, false
+	}
+	return tu, true
+}
+
+// traceNodes are the nodes a trace crosses.
+func traceNodes(t *Trace) []string {
+	var out []string
+	for _, s := range t.Steps {
+		if n, ok := strings.CutPrefix(s.At, "node/"); ok && !contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func findFlow(r *pcapflow.Result, tu tuple) *pcapflow.Flow {
+	for _, f := range r.Flows {
+		if pcapflow.ProtoName(f.Proto) != tu.proto {
+			continue
+		}
+		if f.Orig.Addr == tu.src && f.Resp.Addr == tu.dst && (tu.dport == 0 || f.Resp.Port == tu.dport) {
+			return f
+		}
+	}
+	return nil
+}
+
+// captureFilter is the capture's BPF filter. The collector's node
+// captures have put it in the metadata's pod field; a value that is no
+// ns/name is taken as the filter.
+func captureFilter(cp *model.Capture) string {
+	if cp.Meta.Filter != "" {
+		return cp.Meta.Filter
+	}
+	if p := cp.Meta.Pod; strings.ContainsAny(p, " ") {
+		return p
+	}
+	return ""
+}
+
+type tri int
+
+const (
+	no tri = iota
+	yes
+	unknown
+)
+
+// filterKeeps decides the usual collector filters — terms "host A",
+// "port N", "tcp"/"udp"/"icmp" joined by "and" — for a packet; anything
+// else (or, not, net, parentheses) is unknown.
+func filterKeeps(filter string, tu tuple) tri {
+	f := strings.TrimSpace(filter)
+	if f == "" {
+		return yes
+	}
+	toks := strings.Fields(f)
+	// only a conjunction of understood terms is decided
+	for i := 0; i < len(toks); i++ {
+		switch toks[i] {
+		case "and", "&&", "tcp", "udp", "icmp":
+		case "host", "port":
+			i++
+		default:
+			return unknown
+		}
+	}
+	for i := 0; i < len(toks); i++ {
+		switch toks[i] {
+		case "and", "&&":
+		case "tcp", "udp", "icmp":
+			if toks[i] != tu.proto {
+				return no
+			}
+		case "host":
+			if i+1 >= len(toks) {
+				return unknown
+			}
+			a, err := netip.ParseAddr(toks[i+1])
+			if err != nil {
+				return unknown
+			}
+			if a != tu.src && a != tu.dst {
+				return no
+			}
+			i++
+		case "port":
+			if i+1 >= len(toks) {
+				return unknown
+			}
+			n, err := strconv.Atoi(toks[i+1])
+			if err != nil {
+				return unknown
+			}
+			// the source port is ephemeral: only the destination decides
+			if uint16(n) != tu.dport {
+				return no
+			}
+			i++
+		default:
+			return unknown
+		}
+	}
+	return yes
+}
+
+// where names a capture point: the pod's netns, else node and interface.
+func where(cp *model.Capture) string {
+	if p := cp.Meta.Pod; p != "" && !strings.ContainsAny(p, " ") {
+		return cp.Node + " pod " + p
+	}
+	if cp.Meta.Interface != "" {
+		return cp.Node + " " + cp.Meta.Interface
+	}
+	return cp.Node + " " + cp.Name
+}

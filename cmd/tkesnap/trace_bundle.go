@@ -3,9 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/report"
 	"tkesnap/analysis/trace"
@@ -13,25 +17,8 @@ import (
 
 // traceFlows traces every reported flow of c for analyze, then the
 // guide's implicit checks (pod CIDRs between nodes, LoadBalancer Services
-// and Ingresses from their CLB, cluster DNS from every node) that the
-// reported flows do not already cover.
-func traceFlows(c *model.Cluster) []trace.Trace {
-	tr := trace.New(c)
-	out := make([]trace.Trace, 0, len(c.Flows))
-	seen := map[string]bool{}
-	for _, f := range c.Flows {
-		seen[f.From+"|"+f.To] = true
-		out = append(out, tr.Trace(f))
-	}
-	for _, f := range trace.Implicit(c) {
-		if seen[f.From+"|"+f.To] {
-			continue
-		}
-		seen[f.From+"|"+f.To] = true
-		out = append(out, tr.Trace(f))
-	}
-	return out
-}
+// and Ingresses from their CLB, cluster DNS from every node).
+func traceFlows(c *model.Cluster) []trace.Trace { return trace.All(c) }
 
 // traceBundle traces one flow through a bundle: `tkesnap trace BUNDLE
 // --from X --to Y`. It exits 0 whenever it produced a trace (design.md §3).
@@ -63,6 +50,15 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 		}
 		return nil
 	}
+	if o.format == "text" || o.format == "" {
+		writeBundleTrace(cmd.OutOrStdout(), t, "")
+		for _, f := range trace.Findings(ts, nil) {
+			if err := finding.Render(&f, finding.EN); err == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "\n[%s] %s: %s\n  → %s\n", f.Severity, f.ID, f.Message, f.Remedy)
+			}
+		}
+		return nil
+	}
 	lang, err := pickLang("")
 	if err != nil {
 		return err
@@ -72,4 +68,85 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 		return &exitError{code: 1, err: fmt.Errorf("render: %w", err)}
 	}
 	return nil
+}
+
+// writeBundleTrace prints one trace with every hop (the report's text
+// form lists only failing traces in full; here the hops are the answer).
+func writeBundleTrace(w io.Writer, t trace.Trace, indent string) {
+	head := fmt.Sprintf("%s → %s", t.From, t.To)
+	if indent != "" {
+		head = "branch → " + t.To
+	} else if t.Proto != "" {
+		head += " (" + t.Proto + ")"
+	}
+	fmt.Fprintf(w, "%s%s: %s", indent, head, t.Verdict)
+	if t.Reason != "" {
+		fmt.Fprintf(w, " — %s", t.Reason)
+	}
+	fmt.Fprintln(w)
+	var note []string
+	if t.Symptom != "" {
+		note = append(note, "symptom: "+t.Symptom)
+	}
+	if t.Reported != "" {
+		note = append(note, "reported: "+t.Reported)
+	}
+	if t.Agrees != nil {
+		note = append(note, map[bool]string{true: "agrees", false: "does not agree"}[*t.Agrees])
+	}
+	if len(note) > 0 {
+		fmt.Fprintf(w, "%s  %s\n", indent, strings.Join(note, ", "))
+	}
+	for i, s := range t.Steps {
+		mark := " "
+		if s.Failed {
+			mark = "✗"
+		}
+		fmt.Fprintf(w, "%s %s%2d. %-22s %-14s %s\n", indent, mark, i+1, s.At, s.Component, s.Decision)
+		if s.Before != "" {
+			move := s.Before
+			if s.After != "" {
+				move += "  ⇒  " + s.After
+			}
+			fmt.Fprintf(w, "%s       %s\n", indent, move)
+		}
+		if s.Detail != "" {
+			fmt.Fprintf(w, "%s       %s\n", indent, s.Detail)
+		}
+		if ev := evidenceText(s.Evidence); ev != "" {
+			fmt.Fprintf(w, "%s       evidence: %s\n", indent, ev)
+		}
+	}
+	for _, b := range t.Branches {
+		fmt.Fprintln(w)
+		writeBundleTrace(w, b, indent+"    ")
+	}
+}
+
+func evidenceText(ev map[string]any) string {
+	if len(ev) == 0 {
+		return ""
+	}
+	var parts []string
+	if f, ok := ev["file"]; ok {
+		loc := fmt.Sprint(f)
+		if l, ok := ev["line"]; ok {
+			loc += fmt.Sprintf(":%v", l)
+		}
+		if p, ok := ev["packet"]; ok {
+			loc += fmt.Sprintf(" #%v", p)
+		}
+		parts = append(parts, loc)
+	}
+	keys := make([]string, 0, len(ev))
+	for k := range ev {
+		if k != "file" && k != "line" && k != "packet" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, ev[k]))
+	}
+	return strings.Join(parts, " ")
 }

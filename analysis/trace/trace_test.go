@@ -1,0 +1,331 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tkesnap/analysis/model"
+	"tkesnap/parsers/bundle"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/trace/golden")
+
+const (
+	labDir      = "../../testdata/bundles"
+	datapathDir = "../../testdata/datapath/bundle"
+	goldenDir   = "../../testdata/trace/golden"
+)
+
+func load(t testing.TB, dir string) *model.Cluster {
+	t.Helper()
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("bundle %s not present: %v", dir, err)
+	}
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return model.Load(b)
+}
+
+// failing returns the first failed step of a trace or of its branches.
+func failing(t Trace) *Step {
+	for i := range t.Steps {
+		if t.Steps[i].Failed {
+			return &t.Steps[i]
+		}
+	}
+	for _, b := range t.Branches {
+		if s := failing(b); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// The lab bundles (testdata/bundles/README.md): a netns TKE cluster with
+// one fault each, collected by the real collector, with the customer's
+// flow in flows.json. The trace of that flow must name the fault, the hop
+// where it happens, and agree with the reported symptom.
+func TestLabScenarios(t *testing.T) {
+	tests := []struct {
+		bundle, name  string
+		from, to      string
+		verdict       Verdict
+		reason        string
+		at, component string // the failing step ("" for none)
+	}{
+		{"sg-pod-cidr", "pod on another node times out when the node SG lacks the pod CIDR",
+			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "SG_POD_CIDR_BLOCKED", "sg-lab0node", "security-group"},
+		{"svc-no-endpoints", "Service without endpoints is refused by kube-proxy on the client's node",
+			"pod:default/client-0", "svc:default/api:80", Rejected, "SVC_NO_ENDPOINTS", "node/10.0.1.11", "iptables"},
+		{"targetport-mismatch", "Service targetPort nothing listens on is refused, as the capture shows",
+			"pod:default/client-0", "svc:default/web:80", Rejected, "SVC_TARGET_PORT_MISMATCH", "node/10.0.1.12", "capture"},
+		{"forward-drop", "a non-kube-proxy FORWARD DROP on the peer node times out",
+			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IPTABLES_DROPS_FLOW", "node/10.0.1.12", "iptables"},
+		{"ip-forward-off", "peer node with ip_forward=0 drops pod traffic",
+			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IP_FORWARD_DISABLED", "node/10.0.1.12", "route"},
+		{"route-missing", "rules pass but the SYN never reaches the peer node: the capture contradicts the bundle",
+			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "TRACE_CAPTURE_CONTRADICTS", "node/10.0.1.11", "capture"},
+		{"dns-no-endpoints", "DNS times out when kube-dns has no endpoints",
+			"pod:default/client-0", "dns:kubernetes.default.svc.cluster.local", Rejected, "DNS_SERVICE_UNHEALTHY", "node/10.0.1.11", "iptables"},
+		{"masq-idc", "the IDC sees the node IP when ip-masq-agent lacks the IDC CIDR",
+			"pod:default/client-0", "ip:192.168.100.10:80", Delivered, "MASQ_HIDES_SOURCE", "", ""},
+		{"clb-sg-443", "CLB SG without the listener port times out clients",
+			"ip:203.0.113.50", "svc:default/web-lb:443", Dropped, "CLB_SG_BLOCKS_LISTENER", "clb/lb-lab00001", "security-group"},
+		{"sample", "sample: cross-node pod traffic blocked by the node SG",
+			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "SG_POD_CIDR_BLOCKED", "sg-lab0node", "security-group"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.bundle+": "+tc.name, func(t *testing.T) {
+			c := load(t, filepath.Join(labDir, tc.bundle))
+			var f *model.Flow
+			for i := range c.Flows {
+				if c.Flows[i].From == tc.from && c.Flows[i].To == tc.to {
+					f = &c.Flows[i]
+				}
+			}
+			if f == nil {
+				t.Fatalf("flows.json has no flow %s → %s: %+v", tc.from, tc.to, c.Flows)
+			}
+			tr := Run(c, *f)
+			if tr.Verdict != tc.verdict || !strings.HasPrefix(tr.Reason, tc.reason) {
+				t.Errorf("verdict %s %q, want %s %s", tr.Verdict, tr.Reason, tc.verdict, tc.reason)
+			}
+			s := failing(tr)
+			switch {
+			case tc.at == "" && s != nil:
+				t.Errorf("unexpected failing step %+v", *s)
+			case tc.at != "" && s == nil:
+				t.Errorf("no failing step, want %s %s", tc.at, tc.component)
+			case tc.at != "" && (s.At != tc.at || s.Component != tc.component):
+				t.Errorf("failing step %s %s (%s), want %s %s", s.At, s.Component, s.Detail, tc.at, tc.component)
+			}
+			if tr.Agrees == nil || !*tr.Agrees {
+				t.Errorf("symptom %q does not agree with the reported %q", tr.Symptom, tr.Reported)
+			}
+		})
+	}
+}
+
+// On the healthy lab bundle every implicit check of the guide delivers:
+// pod to pod across nodes both ways, the LoadBalancer Service through its
+// CLB, the cluster DNS from every node.
+func TestHealthyBundleDeliversEveryImplicitTrace(t *testing.T) {
+	c := load(t, filepath.Join(labDir, "healthy"))
+	ts := All(c)
+	if len(ts) < 4 {
+		t.Fatalf("only %d implicit traces", len(ts))
+	}
+	kinds := map[string]bool{}
+	for _, tr := range ts {
+		kinds[strings.SplitN(tr.To, ":", 2)[0]] = true
+		if tr.Verdict != Delivered {
+			t.Errorf("%s → %s: %s %s", tr.From, tr.To, tr.Verdict, tr.Reason)
+			for _, s := range tr.Steps {
+				t.Logf("  %s %s %s %s", s.At, s.Component, s.Decision, s.Detail)
+			}
+		}
+	}
+	for _, k := range []string{"pod", "svc", "dns"} {
+		if !kinds[k] {
+			t.Errorf("no implicit trace to a %s", k)
+		}
+	}
+	if fs := Findings(ts, nil); len(fs) != 0 {
+		t.Errorf("findings on a healthy bundle: %+v", fs)
+	}
+}
+
+// The datapath lab (lab/datapath/mknodes.sh) pinged between netns nodes
+// with one kernel fault each and recorded the outcome in lab-results.txt.
+// Without cloud data the VPC hops are UNDETERMINED, so an "ok" must not
+// be refuted, and every "fail" must be explained on a node.
+func TestDatapathLabAgreesWithKernel(t *testing.T) {
+	c := load(t, datapathDir)
+	f, err := os.Open("../../testdata/datapath/lab-results.txt")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	pingRE := regexp.MustCompile(`^(\S+)-pod\((\S+)\) -> (\S+)-pod\((\S+)\): (ok|fail)$`)
+	svcRE := regexp.MustCompile(`^(\S+)-pod -> (\S+):(\d+) .*: (ok|fail)$`)
+	want := map[string]string{ // the fault each failing source/destination node explains
+		"fwd-off": "IP_FORWARD_DISABLED", "route-missing": "NODE_ROUTE_MISSING", "unreachable": "NODE_ROUTE_MISSING",
+		"rp-strict": "RP_FILTER_DROPS", "brnf-off": "BRIDGE_NF_DISABLED",
+	}
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		line := sc.Text()
+		var fl model.Flow
+		var result string
+		var nodes []string
+		if m := pingRE.FindStringSubmatch(line); m != nil {
+			fl = model.Flow{From: "ip:" + m[2], To: "ip:" + m[4], Proto: "icmp"}
+			result, nodes = m[5], []string{m[1], m[3]}
+		} else if m := svcRE.FindStringSubmatch(line); m != nil {
+			pod := map[string]string{"healthy-a": "172.16.0.2", "brnf-off": "172.16.6.2"}[m[1]]
+			fl = model.Flow{From: "ip:" + pod, To: "ip:" + m[2] + ":" + m[3], Proto: "tcp"}
+			result, nodes = m[4], []string{m[1]}
+		} else {
+			continue
+		}
+		n++
+		tr := Run(c, fl)
+		failed := tr.Verdict == Dropped || tr.Verdict == Rejected || tr.Verdict == NoRoute
+		switch result {
+		case "ok":
+			if failed {
+				t.Errorf("%s: kernel delivered, trace says %s %s", line, tr.Verdict, tr.Reason)
+			}
+		case "fail":
+			explained := false
+			for _, node := range nodes {
+				if r, ok := want[node]; ok && strings.HasPrefix(tr.Reason, r) && failed {
+					explained = true
+				}
+			}
+			// rp-strict's own pod fails on the reply path (the reply to
+			// it arrives on eth0, routed back via eth1), which is not
+			// simulated: the forward trace must not claim a failure.
+			if nodes[0] == "rp-strict" && !failed {
+				explained = true
+			}
+			if !explained {
+				t.Errorf("%s: kernel dropped it, trace says %s %s", line, tr.Verdict, tr.Reason)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("read only %d lab results", n)
+	}
+}
+
+// A hop without its data is UNDETERMINED and names the file to collect;
+// the trace still goes on to find a definite failure further on.
+func TestMissingCloudDataNamesWhatToCollect(t *testing.T) {
+	c := load(t, datapathDir)
+	tr := Run(c, model.Flow{From: "ip:172.16.0.2", To: "ip:172.16.1.2", Proto: "icmp"})
+	if tr.Verdict != Undetermined {
+		t.Fatalf("verdict %s, want UNDETERMINED", tr.Verdict)
+	}
+	var needs []string
+	for _, s := range tr.Steps {
+		if s.Decision == "UNDETERMINED" {
+			needs = append(needs, s.Detail)
+		}
+	}
+	all := strings.Join(needs, "\n")
+	for _, want := range []string{"cloud/instances.json", "cloud/cluster-routes.json"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no step says to collect %s:\n%s", want, all)
+		}
+	}
+	// the same missing cloud data does not hide the peer node's fault
+	tr = Run(c, model.Flow{From: "ip:172.16.0.2", To: "ip:172.16.2.2", Proto: "icmp"})
+	if tr.Verdict != Dropped || tr.Reason != "IP_FORWARD_DISABLED" {
+		t.Errorf("healthy-a → fwd-off: %s %s, want DROPPED IP_FORWARD_DISABLED", tr.Verdict, tr.Reason)
+	}
+}
+
+func TestSymptomAgreement(t *testing.T) {
+	tests := []struct {
+		sim, reported string
+		want          bool
+	}{
+		{"timeout", "timeout", true},
+		{"http-504", "timeout", true},
+		{"timeout", "http-504", true},
+		{"refused", "connection refused", true},
+		{"refused", "timeout", false},
+		{"", "timeout", false},
+		{"wrong-source-ip", "wrong-source-ip", true},
+	}
+	for _, tc := range tests {
+		if got := agrees(tc.sim, tc.reported); got != tc.want {
+			t.Errorf("agrees(%q, %q) = %v", tc.sim, tc.reported, got)
+		}
+	}
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// A capture that saw nothing only says "not seen here" when its filter
+// would have kept the packet.
+func TestCaptureFilterDecides(t *testing.T) {
+	tu := tuple{proto: "tcp", src: mustAddr("172.16.0.2"), dst: mustAddr("172.16.0.66"), dport: 8080}
+	tests := map[string]tri{
+		"":                                yes,
+		"host 172.16.0.66 and port 8080":  yes,
+		"host 172.16.0.66 and port 8081":  no,
+		"udp":                             no,
+		"tcp and host 172.16.0.2":         yes,
+		"net 172.16.0.0/16":               unknown,
+		"host 10.0.0.1 or port 8080":      unknown, // an or-filter never rules a packet out
+		"port 8080 or host 10.0.0.1":      unknown,
+		"host 172.16.0.66 and not port 1": unknown,
+	}
+	for f, want := range tests {
+		if got := filterKeeps(f, tu); got != want {
+			t.Errorf("filterKeeps(%q) = %v, want %v", f, got, want)
+		}
+	}
+}
+
+// Golden JSON traces of every lab bundle: the reported flows plus the
+// implicit checks, as analyze puts them in the report.
+func TestGoldenTraces(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(labDir, "*"))
+	dirs = append(dirs, datapathDir)
+	n := 0
+	for _, dir := range dirs {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		name := filepath.Base(dir)
+		if dir == datapathDir {
+			name = "datapath"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := load(t, dir)
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(All(c)); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join(goldenDir, name+".json")
+			if *update {
+				if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./analysis/trace -update)", err)
+			}
+			if !bytes.Equal(want, buf.Bytes()) {
+				t.Errorf("traces of %s differ from %s (run go test ./analysis/trace -update and review the diff)", name, golden)
+			}
+		})
+		n++
+	}
+	if n == 0 {
+		t.Skip("no lab bundles")
+	}
+}
