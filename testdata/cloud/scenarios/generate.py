@@ -332,6 +332,44 @@ def write(name, f, readme, flows=None):
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(v, indent=4, ensure_ascii=False) + "\n")
+    # manifest.json: what the cluster collector records for each file.
+    cmds = {
+        "cloud/clusters.json": "tccli tke DescribeClusters --ClusterIds '[\"%s\"]'" % CLUSTER,
+        "cloud/cluster-instances.json": "tccli tke DescribeClusterInstances --ClusterId %s" % CLUSTER,
+        "cloud/cluster-endpoints.json": "tccli tke DescribeClusterEndpoints --ClusterId %s" % CLUSTER,
+        "cloud/cluster-routes.json": "tccli tke DescribeClusterRoutes --RouteTableName %s" % CLUSTER,
+        "cloud/instances.json": "tccli cvm DescribeInstances --Filters '[{\"Name\":\"vpc-id\",\"Values\":[\"%s\"]}]' --Limit 100" % VPC,
+        "cloud/security-groups.json": "tccli vpc DescribeSecurityGroups --Limit 100",
+        "cloud/vpcs.json": "tccli vpc DescribeVpcs --VpcIds '[\"%s\"]'" % VPC,
+        "cloud/subnets.json": "tccli vpc DescribeSubnets --Filters '[{\"Name\":\"vpc-id\",\"Values\":[\"%s\"]}]'" % VPC,
+        "cloud/route-tables.json": "tccli vpc DescribeRouteTables --Filters '[{\"Name\":\"vpc-id\",\"Values\":[\"%s\"]}]'" % VPC,
+        "cloud/ccn-routes.json": "tccli vpc DescribeCcnRoutes --CcnId ccn-k8snap01",
+        "cloud/network-interfaces.json": "tccli vpc DescribeNetworkInterfaces --Filters '[{\"Name\":\"vpc-id\",\"Values\":[\"%s\"]}]'" % VPC,
+        "cloud/load-balancers.json": "tccli clb DescribeLoadBalancers --Filters '[{\"Name\":\"tag:tke-clusterId\",\"Values\":[\"%s\"]}]'" % CLUSTER,
+    }
+    records = []
+    for dirpath, _, files in sorted(os.walk(os.path.join(root, "cloud"))):
+        for fn in sorted(files):
+            full = os.path.join(dirpath, fn)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            cmd = cmds.get(rel, "")
+            if rel.startswith("cloud/security-group-policies/"):
+                cmd = "tccli vpc DescribeSecurityGroupPolicies --SecurityGroupId " + fn[:-5]
+            elif rel.startswith("cloud/listeners/"):
+                cmd = "tccli clb DescribeListeners --LoadBalancerId " + fn[:-5]
+            elif rel.startswith("cloud/targets/"):
+                cmd = "tccli clb DescribeTargets --LoadBalancerId " + fn[:-5]
+            elif rel.startswith("cloud/target-health/"):
+                cmd = "tccli clb DescribeTargetHealth --LoadBalancerIds '[\"%s\"]'" % fn[:-5]
+            records.append({"path": rel, "command": cmd, "exit_code": 0, "duration_ms": 420,
+                            "bytes": os.path.getsize(full)})
+    ctype = f["cloud/clusters.json"]["Clusters"][0]["ClusterType"]
+    manifest = {"format": "tkesnap-bundle/v1", "created": "2026-11-20T10:30:00Z",
+                "collector_version": "scenario-generator",
+                "cluster": {"id": CLUSTER, "type": ctype, "region": "ap-guangzhou"},
+                "files": records}
+    with open(os.path.join(root, "manifest.json"), "w") as fh:
+        fh.write(json.dumps(manifest, indent=2) + "\n")
     if flows is not None:
         with open(os.path.join(root, "flows.json"), "w") as fh:
             fh.write(json.dumps(flows, indent=2) + "\n")
