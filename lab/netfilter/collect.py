@@ -36,18 +36,39 @@ def kv(s):
     return out
 
 
-def traces(path, pos):
-    """Events per IP ID, in order."""
-    by_id, cur = {}, {}
+def traces(path, pos, probes):
+    """Events per IP ID, in order. A trace (one skb) belongs to a probe when
+    its first packet carries the probe's IP ID and source port (or, for
+    icmp, source address): packets the node itself sends (RSTs, ICMP
+    errors) may reuse an IP ID."""
+    by_id, cur, first = {}, {}, {}
     for line in open(path, errors="replace"):
         line = line.rstrip("\n")
         m = PKT.match(line)
         if m:
             tid, f = m.group(1), kv(m.group(2))
-            if "ID" in f:
-                cur[tid] = int(f["ID"])
-                ev = by_id.setdefault(int(f["ID"]), {"events": [], "packets": []})
-                ev["packets"].append({k: f[k] for k in ("IN", "OUT", "SRC", "DST", "SPORT", "DPORT", "MARK") if k in f})
+            if "ID" not in f:
+                continue
+            ipid = int(f["ID"])
+            if tid not in first:
+                first[tid] = f
+                pr = probes.get(ipid)
+                if pr is None:
+                    continue
+                if pr["proto"] == "icmp":
+                    ok = f.get("SRC") == pr["srcip"]
+                else:
+                    ok = f.get("SPORT") == pr["sport"]
+                # a local probe to a local address comes back on lo, maybe
+                # with a new source port (MASQUERADE --random-fully)
+                ok = ok or (pr["from"] == "local" and f.get("IN") == "lo")
+                if not ok:
+                    continue
+                cur[tid] = ipid
+            if tid not in cur:
+                continue
+            ev = by_id.setdefault(ipid, {"events": [], "packets": []})
+            ev["packets"].append({k: f[k] for k in ("IN", "OUT", "SRC", "DST", "SPORT", "DPORT", "MARK") if k in f})
             continue
         m = TRC.match(line)
         if not m:
@@ -76,7 +97,9 @@ EGR = re.compile(r"^\S+ (\S+)\s+Out\s+IP \(.*\bid (\d+),.*proto (\w+)")
 ADDR = re.compile(r"^\s+(\d+\.\d+\.\d+\.\d+)(?:\.(\d+))? > (\d+\.\d+\.\d+\.\d+)(?:\.(\d+))?:")
 
 
-def egress(path):
+def egress(path, probes):
+    """Packets leaving the node with a probe's IP ID, except those going back
+    to the probe's source (the node's own replies)."""
     out, pending = {}, None
     for line in open(path, errors="replace"):
         m = EGR.match(line)
@@ -89,7 +112,9 @@ def egress(path):
                 iface, ipid, proto = pending
                 src = a.group(1) + (":" + a.group(2) if a.group(2) and proto != "icmp" else "")
                 dst = a.group(3) + (":" + a.group(4) if a.group(4) and proto != "icmp" else "")
-                out.setdefault(ipid, []).append({"iface": iface, "src": src, "dst": dst})
+                pr = probes.get(ipid)
+                if pr and a.group(3) != pr["srcip"]:
+                    out.setdefault(ipid, []).append({"iface": iface, "src": src, "dst": dst})
             pending = None
     return out
 
@@ -97,8 +122,12 @@ def egress(path):
 def main():
     probes_txt, trace_txt, nft_json, egress_txt = sys.argv[1:5]
     pos = handles(nft_json)
-    tr = traces(trace_txt, pos)
-    eg = egress(egress_txt)
+    sent = {}
+    for line in open(probes_txt):
+        i, proto, src, sport, dst, dport, ipid, frm = line.split()
+        sent[int(ipid)] = {"proto": proto, "srcip": src, "sport": sport, "from": frm}
+    tr = traces(trace_txt, pos, sent)
+    eg = egress(egress_txt, sent)
     probes = []
     for line in open(probes_txt):
         i, proto, src, sport, dst, dport, ipid, frm = line.split()
