@@ -214,10 +214,7 @@ func (d *decoder) json(off, doc int) bool {
 		return true
 	}
 	if hasItems && (kind == "List" || strings.HasSuffix(kind, "List") || kind == "") {
-		itemKind := strings.TrimSuffix(kind, "List")
-		for _, it := range items {
-			d.emit(it, itemKind, apiVersion, doc)
-		}
+		d.emitAll(items, strings.TrimSuffix(kind, "List"), apiVersion, doc)
 		return true
 	}
 	top.raw = d.data[off : off+int(dec.InputOffset())]
@@ -257,6 +254,23 @@ func (d *decoder) emit(it item, defKind, defAPI string, doc int) {
 	o, prob, ok := decodeItem(it, defKind, defAPI, doc)
 	if prob != nil {
 		d.problems = append(d.problems, *prob)
+	}
+	if ok {
+		d.fn(o)
+	}
+}
+
+// emitAll decodes List items in parallel batches and emits them in order.
+func (d *decoder) emitAll(items []item, defKind, defAPI string, doc int) {
+	parallel(len(items), func(i int) (Object, *Problem, bool) {
+		return decodeItem(items[i], defKind, defAPI, doc)
+	}, d.collect)
+}
+
+// collect records one decoded item, in order.
+func (d *decoder) collect(o Object, p *Problem, ok bool) {
+	if p != nil {
+		d.problems = append(d.problems, *p)
 	}
 	if ok {
 		d.fn(o)

@@ -133,18 +133,35 @@ func (d *decoder) yamlList(text []byte, first, doc int, items []span, rest []byt
 		return false
 	}
 	itemKind := strings.TrimSuffix(kind, "List")
-	workers := runtime.GOMAXPROCS(0)
+	parallel(len(items), func(i int) (Object, *Problem, bool) {
+		sp := items[i]
+		return d.decodeYAMLItem(text[sp.start:sp.end], first+sp.line-1, itemKind, apiVersion, doc)
+	}, d.collect)
+	return true
+}
+
+// parallel runs decode(0..n-1) on GOMAXPROCS workers in batches of
+// listBatch and hands the results to emit in index order, so memory holds
+// one batch of decoded items at a time beyond what emit keeps.
+func parallel(n int, decode func(i int) (Object, *Problem, bool), emit func(Object, *Problem, bool)) {
 	type result struct {
 		o    Object
 		prob *Problem
 		ok   bool
 	}
+	workers := runtime.GOMAXPROCS(0)
+	if n < 2*workers || workers == 1 {
+		for i := 0; i < n; i++ {
+			emit(decode(i))
+		}
+		return
+	}
 	res := make([]result, listBatch)
-	for b := 0; b < len(items); b += listBatch {
-		batch := items[b:min(b+listBatch, len(items))]
+	for b := 0; b < n; b += listBatch {
+		m := min(listBatch, n-b)
 		var wg sync.WaitGroup
-		next := make(chan int, len(batch))
-		for i := range batch {
+		next := make(chan int, m)
+		for i := 0; i < m; i++ {
 			next <- i
 		}
 		close(next)
@@ -152,32 +169,23 @@ func (d *decoder) yamlList(text []byte, first, doc int, items []span, rest []byt
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c := &converter{lim: d.lim}
 				for i := range next {
-					sp := batch[i]
-					abs := first + sp.line - 1
-					o, prob, ok := d.decodeYAMLItem(c, text[sp.start:sp.end], abs, itemKind, apiVersion, doc)
-					res[i] = result{o, prob, ok}
+					o, p, ok := decode(b + i)
+					res[i] = result{o, p, ok}
 				}
 			}()
 		}
 		wg.Wait()
-		for i := range batch {
-			if res[i].prob != nil {
-				d.problems = append(d.problems, *res[i].prob)
-			}
-			if res[i].ok {
-				d.fn(res[i].o)
-			}
+		for i := 0; i < m; i++ {
+			emit(res[i].o, res[i].prob, res[i].ok)
 			res[i] = result{}
 		}
 	}
-	return true
 }
 
 // decodeYAMLItem parses one "- ..." block: the dash becomes a space, so
 // the item is a mapping at the indentation its other lines already have.
-func (d *decoder) decodeYAMLItem(c *converter, raw []byte, line int, defKind, defAPI string, doc int) (Object, *Problem, bool) {
+func (d *decoder) decodeYAMLItem(raw []byte, line int, defKind, defAPI string, doc int) (Object, *Problem, bool) {
 	b := make([]byte, len(raw))
 	copy(b, raw)
 	b[0] = ' '
@@ -192,6 +200,7 @@ func (d *decoder) decodeYAMLItem(c *converter, raw []byte, line int, defKind, de
 		return decodeItem(item{raw: fast.Bytes(), line: line}, defKind, defAPI, doc)
 	}
 	var root yaml.Node
+	c := &converter{lim: d.lim}
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return Object{}, &Problem{line + yamlErrLine(err) - 1, fmt.Sprintf("YAML document %d: %s", doc, cleanYAMLErr(err))}, false
 	}
