@@ -463,10 +463,22 @@ type source struct {
 // client space when the CLB has no SG).
 func nodePortSources(cl *model.Cloud, u lbUse, b nodeBackend, clients []netip.Addr) []source {
 	var out []source
+	// Health checks come from the VIP unless the listener says the
+	// 100.64.0.0/10 range (HealthCheck.SourceIpType 1); none when off.
+	hcVIP, hcRange := true, false
+	for _, l := range u.LB.Listeners {
+		if int(l.Port) == b.listenerPort && l.HealthCheck != nil {
+			hcVIP = l.HealthCheck.HealthSwitch != 0 && l.HealthCheck.SourceIpType == 0
+			hcRange = l.HealthCheck.HealthSwitch != 0 && l.HealthCheck.SourceIpType == 1
+		}
+	}
 	for _, v := range u.LB.VIPs {
-		if v.Is4() {
+		if v.Is4() && hcVIP {
 			out = append(out, source{[]tencent.AddrRange{{From: v, To: v}}, v.String(), "health check from the CLB VIP"})
 		}
+	}
+	if hcRange {
+		out = append(out, source{[]tencent.AddrRange{rangeOf(netip.MustParsePrefix("100.64.0.0/10"))}, "100.64.0.0/10", "health check from 100.64.0.0/10"})
 	}
 	if len(clients) > 0 {
 		for _, ip := range clients {

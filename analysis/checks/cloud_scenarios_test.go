@@ -427,3 +427,16 @@ func TestCloudScenarioGoldens(t *testing.T) {
 		t.Errorf("only %d scenarios", n)
 	}
 }
+
+func TestHealthChecksFrom100_64NeedThatRangeOnNodePorts(t *testing.T) {
+	dir := variant(t, "sg-nodeport-range-blocked", "cloud/listeners/lb-k8sweb01.json", func(v map[string]any) {
+		for _, l := range v["Listeners"].([]any) {
+			l.(map[string]any)["HealthCheck"].(map[string]any)["SourceIpType"] = 1
+		}
+	})
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, []want{
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "0.0.0.0/0"}},
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "100.64.0.0/10"}},
+	})
+}

@@ -106,7 +106,14 @@ type Listener struct {
 	Port         FlexInt `json:"Port"`
 	EndPort      FlexInt `json:"EndPort"` // port-range listeners, 0 otherwise
 	Rules        []Rule  `json:"Rules"`
-	Line         int     `json:"-"`
+	// HealthCheck: HealthSwitch 1 = on; SourceIpType 0 = probes come from
+	// the CLB VIP, 1 = from 100.64.0.0/10 (CLB API HealthCheck).
+	HealthCheck *struct {
+		HealthSwitch FlexInt `json:"HealthSwitch"`
+		SourceIpType FlexInt `json:"SourceIpType"`
+		CheckPort    FlexInt `json:"CheckPort"`
+	} `json:"HealthCheck"`
+	Line int `json:"-"`
 }
 
 // Transport returns the protocol a security group sees for this
