@@ -115,6 +115,19 @@ func runForwarding(p *Pass) {
 			p.Report(finding.New("IP_FORWARD_DISABLED",
 				finding.Args{"node": n.Name, "key": "net.ipv4.ip_forward", "value": v, "want": "1"},
 				[]string{nodeRef(n)}, ev))
+		} else if ok {
+			// ip_forward=1 sets every interface's forwarding, but one can be
+			// turned off later; the kernel forwards only what arrives on an
+			// interface with conf.<if>.forwarding = 1 (ip_route_input_slow:
+			// IN_DEV_FORWARD of the input device).
+			for _, dev := range podFacing(p.Cluster, n) {
+				key := "net.ipv4.conf." + sysctlIface(dev) + ".forwarding"
+				if ev, v, ok := sysctlEvidence(n, key); ok && v == "0" {
+					p.Report(finding.New("IP_FORWARD_DISABLED",
+						finding.Args{"node": n.Name, "key": key, "value": v, "want": "1"},
+						[]string{nodeRef(n)}, ev))
+				}
+			}
 		}
 		checkBridgeNF(p, n)
 	}
@@ -149,6 +162,20 @@ func checkBridgeNF(p *Pass, n *model.Node) {
 		finding.Args{"node": n.Name, "key": key, "value": v, "bridge": br.Name},
 		[]string{nodeRef(n)}, ev,
 		finding.Evidence{File: n.Path(model.FileIPLink), Line: br.Line, Excerpt: br.Name + " is a bridge with veth ports"}))
+}
+
+// podFacing lists the interfaces pod traffic arrives on: the pod bridge
+// and the interface holding the node's address (where peers' pod traffic
+// comes in).
+func podFacing(c *model.Cluster, n *model.Node) []string {
+	var out []string
+	if br := n.PodBridge(); br != nil {
+		out = append(out, br.Name)
+	}
+	if in, _ := arrivalIface(n, kubeNodeOf(c, n)); in != "" && (len(out) == 0 || out[0] != in) {
+		out = append(out, in)
+	}
+	return out
 }
 
 func orAbsent(v string, ok bool) string {

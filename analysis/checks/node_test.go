@@ -75,13 +75,13 @@ func TestNodeChecksOnLabNodesFireOnlyWhereTheKernelFailed(t *testing.T) {
 		want []string
 	}{
 		// fwd-off: every ping through it failed
-		{"IP_FORWARD_DISABLED", []string{"fwd-off"}},
+		{"IP_FORWARD_DISABLED", []string{"cbr0-fwd-off", "fwd-off"}},
 		// brnf-off: the DNAT to a pod on the same bridge failed, healthy-a's worked
 		{"BRIDGE_NF_DISABLED", []string{"brnf-off"}},
 		// route-missing reached only healthy-a's pods; unreachable could not reach healthy-b's
 		{"NODE_ROUTE_MISSING", []string{
 			"route-missing 172.16.1.0/24", "route-missing 172.16.2.0/24", "route-missing 172.16.4.0/24",
-			"route-missing 172.16.5.0/24", "route-missing 172.16.6.0/24", "route-missing 172.16.7.0/24",
+			"route-missing 172.16.5.0/24", "route-missing 172.16.6.0/24", "route-missing 172.16.7.0/24", "route-missing 172.16.8.0/24",
 			"unreachable 172.16.1.0/24"}},
 		// rp-strict and healthy-a could not ping each other's pods
 		{"RP_FILTER_DROPS", []string{"rp-strict 172.16.0.0/24"}},
@@ -104,9 +104,13 @@ func TestNodeChecksOnLabNodesFireOnlyWhereTheKernelFailed(t *testing.T) {
 func TestIPForwardEvidenceCitesTheSysctlLine(t *testing.T) {
 	res := Run(loadBundle(t, labBundleDir))
 	fs := findingsOf(res, "IP_FORWARD_DISABLED")
-	if len(fs) != 1 {
-		t.Fatalf("%d findings", len(fs))
+	if len(fs) != 2 || fs[0].Args["node"] != "cbr0-fwd-off" || fs[0].Args["key"] != "net.ipv4.conf.cbr0.forwarding" {
+		t.Fatalf("%+v", fs)
 	}
+	if l := evidenceLine(t, labBundleDir, fs[0].Evidence[0]); l != "net.ipv4.conf.cbr0.forwarding = 0" {
+		t.Fatalf("%q", l)
+	}
+	fs = fs[1:]
 	ev := fs[0].Evidence[0]
 	if ev.File != "nodes/fwd-off/sysctl.txt" || evidenceLine(t, labBundleDir, ev) != "net.ipv4.ip_forward = 0" {
 		t.Fatalf("%+v", ev)

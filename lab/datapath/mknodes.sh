@@ -19,6 +19,7 @@
 #   10.0.1.10 rp-strict      172.16.5.0/24  rp_filter=1, 172.16.0.0/24 routed via a second NIC eth1
 #   10.0.1.11 brnf-off       172.16.6.0/24  net.bridge.bridge-nf-call-iptables = 0
 #   10.0.1.12 split-backend  172.16.7.0/24  rules in both iptables-legacy and iptables-nft
+#   10.0.1.13 cbr0-fwd-off   172.16.8.0/24  net.ipv4.conf.cbr0.forwarding = 0 (ip_forward = 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-testdata/datapath/bundle}
@@ -28,7 +29,7 @@ for t in ip iptables-legacy-save iptables-nft-save conntrack ss ping; do
 	command -v $t >/dev/null || { echo "mknodes.sh: missing $t (apt-get install iproute2 iptables conntrack iputils-ping)"; exit 2; }
 done
 
-NODES="healthy-a:5:0 healthy-b:6:1 fwd-off:7:2 route-missing:8:3 unreachable:9:4 rp-strict:10:5 brnf-off:11:6 split-backend:12:7"
+NODES="healthy-a:5:0 healthy-b:6:1 fwd-off:7:2 route-missing:8:3 unreachable:9:4 rp-strict:10:5 brnf-off:11:6 split-backend:12:7 cbr0-fwd-off:13:8"
 ns() { echo "dpl-$1"; }
 cleanup() {
 	for n in vpc healthy-a-pod2 brnf-off-pod2 $(for x in $NODES; do echo "${x%%:*} ${x%%:*}-pod"; done) ; do
@@ -85,6 +86,7 @@ done
 
 # faults
 x fwd-off sysctl -qw net.ipv4.ip_forward=0
+x cbr0-fwd-off sysctl -qw net.ipv4.conf.cbr0.forwarding=0
 # host-gw style node: routes to peers' pod CIDRs via the peer, one missing
 x route-missing ip route add 172.16.0.0/24 via 10.0.1.5
 x route-missing ip route add 10.0.0.0/8 via 10.0.1.1
