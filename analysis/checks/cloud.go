@@ -28,7 +28,12 @@ type cloudNode struct {
 	PodCIDRs []netip.Prefix
 }
 
-func (n *cloudNode) Ref() string { return "node/" + n.Name }
+func (n *cloudNode) Ref() string {
+	if strings.HasPrefix(n.Name, "eni-") {
+		return "eni/" + n.Name
+	}
+	return "node/" + n.Name
+}
 
 func (n *cloudNode) worker() bool {
 	return n.Role == "" || n.Role == "WORKER"

@@ -52,15 +52,18 @@ func runNodeSGs(p *Pass) {
 	var pod, vpc, idc sgGroups
 	if len(workers) >= 2 {
 		cidrs := podCIDRs(c, workers)
+		// VPC-CNI: pod IPs live on ENIs in the pod subnets, and those
+		// ENIs' own SGs filter pod traffic.
+		podSide := append(append([]*cloudNode(nil), workers...), podENIs(c)...)
 		if len(cidrs) == 0 {
 			p.Inconclusive("cloud/clusters.json", "", "the cluster pod CIDR is unknown (ClusterNetworkSettings.ClusterCIDR, or nodes' spec.podCIDR)")
 		}
 		for _, cidr := range cidrs {
-			for _, n := range workers {
+			for _, n := range podSide {
 				for _, dir := range []model.Direction{model.DirIngress, model.DirEgress} {
 					b, u := firstBlock(cl, n.SGs, dir, allProtos, rangeOf(cidr), tencent.AllPorts)
 					if u != nil && b == nil {
-						undecidedNeed(p, u, fmt.Sprintf("node %s SG vs pod CIDR %s", n.Name, cidr))
+						undecidedNeed(p, u, fmt.Sprintf("%s SG vs pod CIDR %s", n.Name, cidr))
 					}
 					if b == nil {
 						continue
@@ -283,4 +286,37 @@ func peerName(n *cloudNode) string {
 		return "node " + n.Name
 	}
 	return fmt.Sprintf("node %s (%s)", n.Name, n.IP)
+}
+
+// podENIs are the ENIs in a VPC-CNI cluster's pod subnets whose SGs
+// differ from their node's, as pseudo nodes named after the ENI.
+func podENIs(c *model.Cluster) []*cloudNode {
+	cl := &c.Cloud
+	k := cl.Cluster
+	if k == nil || k.NetworkType != "VPC-CNI" {
+		return nil
+	}
+	subnets := map[string]bool{}
+	for _, s := range k.ClusterNetworkSettings.Subnets {
+		subnets[s] = true
+	}
+	var out []*cloudNode
+	for _, e := range cl.NetworkInterfaces {
+		if !subnets[e.SubnetId] || len(e.GroupSet) == 0 {
+			continue
+		}
+		var in *model.Instance
+		if e.Attachment != nil {
+			in = cl.InstanceByID(e.Attachment.InstanceId)
+		}
+		if in != nil && strings.Join(in.SecurityGroupIds, ",") == strings.Join(e.GroupSet, ",") {
+			continue // same SGs as the node: already checked
+		}
+		n := &cloudNode{Name: e.NetworkInterfaceId, Inst: in, Role: "WORKER", SGs: e.GroupSet}
+		if len(e.IPs) > 0 {
+			n.IP = e.IPs[0]
+		}
+		out = append(out, n)
+	}
+	return out
 }

@@ -440,3 +440,70 @@ func TestHealthChecksFrom100_64NeedThatRangeOnNodePorts(t *testing.T) {
 		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "100.64.0.0/10"}},
 	})
 }
+
+// VPC-CNI: pods hold IPs of ENIs in the pod subnet; an ENI SG that does
+// not admit the pod subnet blocks pod-to-pod traffic even though the node
+// SG is fine.
+func TestVPCCNIPodENISecurityGroupMustAllowPodSubnet(t *testing.T) {
+	dir := variant(t, "healthy", "cloud/clusters.json", func(v map[string]any) {
+		cl := v["Clusters"].([]any)[0].(map[string]any)
+		cl["Property"] = `{"NodeNameType":"lan-ip","NetworkType":"VPC-CNI"}`
+		cl["ClusterNetworkSettings"].(map[string]any)["Subnets"] = []string{"subnet-k8spod"}
+	})
+	edit := func(file string, f func(v map[string]any)) {
+		p := filepath.Join(dir, filepath.FromSlash(file))
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		json.Unmarshal(b, &v)
+		f(v)
+		b, _ = json.MarshalIndent(v, "", "    ")
+		os.WriteFile(p, b, 0o644)
+	}
+	edit("cloud/subnets.json", func(v map[string]any) {
+		set := v["SubnetSet"].([]any)
+		cp := map[string]any{}
+		for k, x := range set[0].(map[string]any) {
+			cp[k] = x
+		}
+		cp["SubnetId"], cp["CidrBlock"] = "subnet-k8spod", "10.0.8.0/24"
+		v["SubnetSet"] = append(set, cp)
+	})
+	edit("cloud/network-interfaces.json", func(v map[string]any) {
+		set := v["NetworkInterfaceSet"].([]any)
+		raw, _ := json.Marshal(set[0])
+		var e map[string]any
+		json.Unmarshal(raw, &e)
+		e["NetworkInterfaceId"], e["SubnetId"], e["Primary"], e["GroupSet"] = "eni-k8spod1", "subnet-k8spod", false, []string{"sg-k8spod"}
+		e["PrivateIpAddressSet"] = []any{map[string]any{"PrivateIpAddress": "10.0.8.11", "Primary": true}}
+		v["NetworkInterfaceSet"] = append(set, e)
+	})
+	writeFile(t, filepath.Join(dir, "cloud", "security-group-policies"), "sg-k8spod.json", `{
+    "SecurityGroupPolicySet": {
+        "Version": "2",
+        "Ingress": [
+            {
+                "PolicyIndex": 0,
+                "Protocol": "TCP",
+                "Port": "8080",
+                "CidrBlock": "10.0.1.0/24",
+                "Action": "ACCEPT"
+            }
+        ],
+        "Egress": [
+            {
+                "PolicyIndex": 0,
+                "Protocol": "ALL",
+                "Port": "ALL",
+                "CidrBlock": "0.0.0.0/0",
+                "Action": "ACCEPT"
+            }
+        ]
+    },
+    "RequestId": "x"
+}`)
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8spod", "cidr": "10.0.8.0/24", "node": "eni-k8spod1", "dir": "ingress"}}})
+}
