@@ -2,12 +2,10 @@
 BENCH_TARGETS += bench-datapath
 LAB_RECORD_TARGETS += lab-record-datapath
 
-# 10k-service IPVS table: ipvsadm -Sn parse, and the kube-proxy reconcile
-# of a node against 10k Services / EndpointSlices.
+# 10k-service IPVS table (ipvsadm -Sn parse, kube-proxy reconcile of a node
+# against 10k Services) and 100k-route ip -j parse compared with jq.
 bench-datapath:
-	@echo "== bench-datapath: 10k-service IPVS table (40k lines) parse + kube-proxy reconcile"
-	@$(GO) test -run '^$$' -bench 'Parse10kServices' -benchtime 20x -benchmem ./parsers/ipvs | grep -E '^Benchmark'
-	@$(GO) test -run '^$$' -bench 'ReconcileIPVS10kServices' -benchtime 5x ./analysis/checks | grep -E '^Benchmark'
+	@GO=$(GO) ./lab/datapath/bench.sh
 
 # Re-record the lab nodes (root, network namespaces).
 lab-record-datapath:
