@@ -23,7 +23,7 @@ import (
 func init() {
 	Register(Check{
 		Name:  "cloud-node-security-groups",
-		IDs:   []string{"SG_POD_CIDR_BLOCKED", "SG_VPC_CIDR_BLOCKED", "SG_IDC_CIDR_BLOCKED"},
+		IDs:   []string{"SG_POD_CIDR_BLOCKED", "SG_VPC_CIDR_BLOCKED", "SG_IDC_CIDR_BLOCKED", "SG_NODEPORT_RANGE_BLOCKED"},
 		Needs: needCloudSGs,
 		Run:   runNodeSGs,
 	})
@@ -211,6 +211,12 @@ func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
 		}
 		src := from.IPs[0]
 		srcB, srcOK := bindingFor(c, src)
+		if to.Service != nil && !srcOK && !inPodCIDRs(pods, src) {
+			// A client outside the cluster cannot reach a ClusterIP; its
+			// way in is a CLB or a NodePort, which the CLB checks and
+			// ip:NODE:PORT flows cover.
+			continue
+		}
 		for _, d := range dsts {
 			dstB, dstOK := bindingFor(c, d.ip)
 			if !dstOK || dstB.Kind == "clb" || (srcOK && srcB.Instance != "" && srcB.Instance == dstB.Instance) {
@@ -241,18 +247,26 @@ func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
 				peer = d.ip
 			}
 			id, cidr := "SG_VPC_CIDR_BLOCKED", vpcCIDRFor(cl, peer)
+			known := cl.VpcOf(peer) != nil || cl.KnownIP(peer)
 			for _, pc := range pods {
 				if pc.Contains(peer) {
-					id, cidr = "SG_POD_CIDR_BLOCKED", pc.String()
+					id, cidr, known = "SG_POD_CIDR_BLOCKED", pc.String(), true
 				}
 			}
 			for _, ic := range idcs {
 				if ic.prefix.Contains(peer) {
-					id, cidr = "SG_IDC_CIDR_BLOCKED", ic.prefix.String()
+					id, cidr, known = "SG_IDC_CIDR_BLOCKED", ic.prefix.String(), true
 				}
 			}
+			port := strconv.Itoa(d.port)
+			if blk.Dir == model.DirIngress && d.port >= 30000 && d.port <= 32768 && (dstB.Kind == "cvm" || dstB.Kind == "eni") && id == "SG_VPC_CIDR_BLOCKED" {
+				// A NodePort of a node: the guide's NodePort rule.
+				id, port = "SG_NODEPORT_RANGE_BLOCKED", "30000-32768"
+			} else if !known {
+				continue // a client outside every known network: not one of these IDs
+			}
 			args := sgArgs(blk, finding.Args{"cidr": cidr, "peer": peer.String(), "flow": f.From + " → " + f.To,
-				"proto": strings.ToUpper(proto), "port": strconv.Itoa(d.port)})
+				"proto": strings.ToUpper(proto), "port": port, "source": peer.String()})
 			args["node"] = nodeNameFor(nodes, side)
 			objs := append(sgObjects(blk), side.Owner)
 			p.Report(finding.New(id, args, objs, sgEvidence(blk)...))
@@ -319,4 +333,13 @@ func podENIs(c *model.Cluster) []*cloudNode {
 		out = append(out, n)
 	}
 	return out
+}
+
+func inPodCIDRs(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

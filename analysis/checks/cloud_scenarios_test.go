@@ -507,3 +507,18 @@ func TestVPCCNIPodENISecurityGroupMustAllowPodSubnet(t *testing.T) {
 	_, fs, _ := runCloud(t, dir)
 	checkFindings(t, dir, fs, []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8spod", "cidr": "10.0.8.0/24", "node": "eni-k8spod1", "dir": "ingress"}}})
 }
+
+func TestClientToNodePortIsTheNodePortRule(t *testing.T) {
+	dir := variant(t, "sg-nodeport-range-blocked", "cloud/clusters.json", func(map[string]any) {})
+	writeFile(t, dir, "flows.json", `[{"from":"ip:198.51.100.7","to":"ip:10.0.2.7:31080","proto":"tcp","symptom":"timeout"}]`)
+	_, fs, _ := runCloud(t, dir)
+	var got []string
+	for _, f := range fs {
+		if f.Args["flow"] != "" {
+			got = append(got, f.ID+" "+f.Args["source"]+" "+f.Args["node"]+" "+f.Args["port"])
+		}
+	}
+	if strings.Join(got, "|") != "SG_NODEPORT_RANGE_BLOCKED 198.51.100.7 10.0.2.7 30000-32768" {
+		t.Errorf("flow findings = %q", got)
+	}
+}
