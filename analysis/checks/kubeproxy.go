@@ -91,6 +91,9 @@ type svcPort struct {
 	known map[netip.AddrPort]model.Backend
 	// localUnknown: a Local policy applies but endpoints lack nodeName.
 	localUnknown bool
+	// intLocal: internalTrafficPolicy Local (the ClusterIP uses local
+	// endpoints only).
+	intLocal bool
 }
 
 func (sp *svcPort) proto() string { return strings.ToLower(string(protocolOf(sp.port))) }
@@ -139,6 +142,7 @@ func servicePorts(c *model.Cluster, node string) []*svcPort {
 				}
 			}
 			sp.cluster, sp.external = all, all
+			sp.intLocal = intLocal
 			if intLocal {
 				sp.cluster = local
 			}
@@ -315,7 +319,7 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 		if sp.svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP && !s.Persistent {
 			missing(sp, "session affinity ClientIP: virtual service "+s.Key.String()+" is not persistent", "", vsEv, sp.svc.Source.Evidence("sessionAffinity: ClientIP"))
 		}
-		if sp.localUnknown && w.kind != "ClusterIP" {
+		if sp.localUnknown && (w.kind != "ClusterIP" || sp.intLocal) {
 			p.Inconclusive("cluster/endpointslices.yaml", n.Name, svcArg(sp)+": traffic policy Local, but endpoints have no nodeName")
 			return
 		}
