@@ -332,3 +332,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestTokenizeLikeIptablesRestore(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{`-A X -j ACCEPT`, []string{"-A", "X", "-j", "ACCEPT"}, true},
+		{`--comment "a b"  -j X`, []string{"--comment", "a b", "-j", "X"}, true},
+		{`--comment ""`, []string{"--comment", ""}, true},
+		{`--comment "say \"hi\" \\ ok"`, []string{"--comment", `say "hi" \ ok`}, true},
+		{`--comment ab"c d"e f`, []string{"--comment", "abc de", "f"}, true},
+		{`--comment "\n"`, []string{"--comment", `\n`}, true},
+		{`--comment "open`, []string{"--comment", "open"}, false},
+	} {
+		toks, ok := tokenize(tc.in)
+		var got []string
+		for _, tk := range toks {
+			got = append(got, tk.s)
+		}
+		if ok != tc.ok || strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: got %q %v, want %q %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

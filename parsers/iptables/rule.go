@@ -38,41 +38,75 @@ func tokenizeInto(toks []token, s string) ([]token, bool) {
 		}
 		return toks, true
 	}
-	var b strings.Builder
-	inWord, quoted, open := false, false, false
-	flush := func() {
-		if inWord {
-			toks = append(toks, token{s: b.String(), quoted: quoted})
+	ok := true
+	for i := 0; i < len(s); {
+		for i < len(s) && isSpace(s[i]) {
+			i++
 		}
-		b.Reset()
-		inWord, quoted = false, false
+		if i >= len(s) {
+			break
+		}
+		// Fast paths: a plain word, or one fully quoted word without
+		// escapes ("a b c") — both are substrings of the line.
+		j := i
+		for j < len(s) && !isSpace(s[j]) && s[j] != '"' {
+			j++
+		}
+		if j == len(s) || isSpace(s[j]) {
+			toks = append(toks, token{s: s[i:j]})
+			i = j
+			continue
+		}
+		if j == i {
+			k := i + 1
+			for k < len(s) && s[k] != '"' && s[k] != '\\' {
+				k++
+			}
+			if k < len(s) && s[k] == '"' && (k+1 == len(s) || isSpace(s[k+1])) {
+				toks = append(toks, token{s: s[i+1 : k], quoted: true})
+				i = k + 1
+				continue
+			}
+		}
+		var t token
+		t, i, ok = quotedWord(s, i)
+		toks = append(toks, t)
+		if !ok {
+			break
+		}
 	}
-	for i := 0; i < len(s); i++ {
+	return toks, ok
+}
+
+// quotedWord reads one word with quotes and escapes from s[i:]; ok is false
+// when a quote is not closed.
+func quotedWord(s string, i int) (token, int, bool) {
+	b := make([]byte, 0, len(s)-i)
+	open := false
+	for ; i < len(s); i++ {
 		c := s[i]
 		if open {
 			switch {
 			case c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\'):
-				b.WriteByte(s[i+1])
+				b = append(b, s[i+1])
 				i++
 			case c == '"':
 				open = false
 			default:
-				b.WriteByte(c)
+				b = append(b, c)
 			}
 			continue
 		}
-		switch c {
-		case ' ', '\t', '\r', '\n', '\v', '\f':
-			flush()
-		case '"':
-			open, inWord, quoted = true, true, true
-		default:
-			b.WriteByte(c)
-			inWord = true
+		if isSpace(c) {
+			break
 		}
+		if c == '"' {
+			open = true
+			continue
+		}
+		b = append(b, c)
 	}
-	flush()
-	return toks, !open
+	return token{s: string(b), quoted: true}, i, !open
 }
 
 func isSpace(c byte) bool {
