@@ -133,6 +133,11 @@ func (r *iptReconciler) port(sp *svcPort) {
 		clusterChain = svlChain
 	}
 	svcEv := s.Source.Evidence("service " + s.Namespace + "/" + s.Name)
+	if sp.localUnknown && sp.intLocal {
+		r.p.Inconclusive("cluster/endpointslices.yaml", r.n.Name, svcArg(sp)+": internalTrafficPolicy Local, but endpoints have no nodeName")
+		r.external(sp, svcEv)
+		return
+	}
 	for _, ip := range s.ClusterIPs {
 		if ip.Is6() != r.v6 {
 			continue // the other family's rules are in ip6tables-save / iptables-save
