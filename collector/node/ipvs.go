@@ -119,16 +119,32 @@ func ServiceRule(s *ipvs.Service, dests []*ipvs.Destination) string {
 			fmt.Fprintf(&b, " -M %s", net.IP(m))
 		}
 	}
+	if s.PEName != "" {
+		fmt.Fprintf(&b, " --pe %s", s.PEName)
+	}
+	const onePacket, shFallback, shPort = 0x0004, 0x0008, 0x0010 // IP_VS_SVC_F_*
+	if s.Flags&onePacket != 0 {
+		b.WriteString(" -o")
+	}
+	var sf []string
+	if s.Flags&shFallback != 0 {
+		sf = append(sf, "sh-fallback")
+	}
+	if s.Flags&shPort != 0 {
+		sf = append(sf, "sh-port")
+	}
+	if len(sf) > 0 {
+		fmt.Fprintf(&b, " -b %s", strings.Join(sf, ","))
+	}
 	b.WriteString("\n")
 	for _, d := range dests {
+		// ipvsadm.c fwd_switch: local node and direct routing both print -g
 		fwd := "-m"
 		switch d.ConnectionFlags & ipvs.ConnectionFlagFwdMask {
 		case ipvs.ConnectionFlagTunnel:
 			fwd = "-i"
-		case ipvs.ConnectionFlagDirectRoute:
+		case ipvs.ConnectionFlagDirectRoute, ipvs.ConnectionFlagLocalNode:
 			fwd = "-g"
-		case ipvs.ConnectionFlagLocalNode:
-			fwd = "-m"
 		}
 		fmt.Fprintf(&b, "-a %s -r %s %s -w %d", sel, hostPort(d.Address, d.Port), fwd, d.Weight)
 		if d.UpperThreshold != 0 {

@@ -61,6 +61,10 @@ down() {
 		ip netns del "$n" 2>/dev/null || true
 		rm -rf "/etc/netns/$n"
 	done
+	if [ -f "$W/created-etc-cni" ]; then
+		rmdir /etc/cni 2>/dev/null || true
+		rm -f "$W/created-etc-cni"
+	fi
 }
 
 topology() {
@@ -121,10 +125,38 @@ topology() {
 		mkdir -p "/etc/netns/$pnet"
 		printf 'nameserver 172.16.252.2\nsearch %s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n' "$pns" >"/etc/netns/$pnet/resolv.conf"
 	done
-	# a CNI config as TKE global-router nodes have it
-	for ns in "${NODE_NS[@]}"; do
-		mkdir -p "/etc/netns/$ns"
+	# Each node's /etc/cni/net.d: `ip netns exec` bind-mounts
+	# /etc/netns/NS/cni over /etc/cni, which must exist on the host.
+	if [ ! -e /etc/cni ]; then
+		mkdir /etc/cni
+		touch "$W/created-etc-cni"
+	fi
+	for i in "${!NODES[@]}"; do
+		ns=${NODE_NS[$i]}
+		mkdir -p "/etc/netns/$ns/cni/net.d"
+		# routed veth pods, as this lab wires them (ptp + host-local)
+		cat >"/etc/netns/$ns/cni/net.d/10-lab-ptp.conflist" <<CNI
+{
+  "cniVersion": "0.4.0",
+  "name": "lab-ptp",
+  "plugins": [
+    {"type": "ptp", "mtu": 1500, "ipMasq": false,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "${POD_CIDR[$i]}"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}
+  ]
+}
+CNI
 	done
+}
+
+ready() { # ready NAME CMD...: retry CMD until it succeeds (10 s)
+	local _t
+	for _t in $(seq 1 40); do
+		"${@:2}" >/dev/null 2>&1 && return 0
+		sleep 0.25
+	done
+	log "server $1 did not come up"
+	return 1
 }
 
 servers() {
@@ -139,6 +171,15 @@ servers() {
 		esac
 	done
 	bg srv-idc nsx tks-idc python3 -m http.server 80 --bind 192.168.100.10 --directory "$W/www"
+	# wait until every server answers from its own node (faults come later)
+	for p in "${PODS[@]}"; do
+		read -r pns pname pnode pip <<<"$p"
+		case $pname in
+		web-*) ready "$pname" nsx "${NODE_NS[$pnode]}" curl -s -m 1 -o /dev/null "http://$pip:8080/" ;;
+		coredns-*) ready "$pname" sh -c "ip netns exec ${NODE_NS[$pnode]} python3 $HERE/dns.py query $pip kubernetes.default | grep -q answer" ;;
+		esac
+	done
+	ready idc nsx tks-idc curl -s -m 1 -o /dev/null http://192.168.100.10/
 	# kube-proxy stand-ins: they hold kube-proxy's command line in each
 	# node's netns (the rules themselves are loaded below by lab.sh).
 	mkdir -p "$W/bin"
@@ -280,7 +321,10 @@ run_one() {
 	chmod -R u+rwX,go+rX "$dest"
 	find "$dest" -type f -exec chmod 644 {} +
 	if [ "$s" != healthy ]; then "$LABGEN" flows "$s" >"$dest/flows.json"; fi
-	cp "$W/log/traffic-$s.log" "$W/log/traffic-last.log"
+	if [ "$s" = healthy ] && grep -qE ' 000|failed|timeout' "$W/log/traffic-$s.log"; then
+		log "healthy traffic failed: $(tr '\n' ';' <"$W/log/traffic-$s.log")"
+		exit 1
+	fi
 	log "$s: $(du -sh "$dest" | cut -f1) — traffic: $(tr '\n' ';' <"$W/log/traffic-$s.log")"
 }
 
