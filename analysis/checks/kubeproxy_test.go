@@ -162,3 +162,26 @@ func TestIptablesModeWithoutDumpIsInconclusive(t *testing.T) {
 	}
 	t.Errorf("want an inconclusive naming iptables-save.txt on node-3, got %v", res.Inconclusive)
 }
+
+// The lab cluster bundles (lab/cluster: real netns nodes running
+// kube-proxy-style rules written by another generator) must reconcile
+// without a finding: a cross-check of the chain-name computation and of
+// the expected-state model against independently produced rules.
+func TestLabClusterBundlesAgreeWithTheirKubeProxyRules(t *testing.T) {
+	dirs, _ := filepath.Glob("../../testdata/bundles/*/nodes")
+	if len(dirs) == 0 {
+		t.Skip("no lab cluster bundles")
+	}
+	for _, d := range dirs {
+		dir := filepath.Dir(d)
+		res := Run(loadBundle(t, dir))
+		if got := kubeProxyFindings(res); len(got) != 0 {
+			t.Errorf("%s: %v", filepath.Base(dir), got)
+		}
+		for _, in := range res.Inconclusive {
+			if strings.Contains(in.Why, "kube-proxy") {
+				t.Errorf("%s: reconcile did not run: %+v", filepath.Base(dir), in)
+			}
+		}
+	}
+}
