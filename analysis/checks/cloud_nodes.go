@@ -120,9 +120,9 @@ func runNodeSGs(p *Pass) {
 			}
 		}
 	}
-	// IDC CIDRs: destinations reached through a direct connect gateway,
-	// from the VPC route tables (GatewayType DIRECTCONNECT) or the CCN
-	// (routes learned from a DIRECTCONNECT instance).
+	// IDC CIDRs: destinations reached through a direct connect (or VPN)
+	// gateway, from the VPC route tables (GatewayType DIRECTCONNECT/VPN)
+	// or the CCN (routes learned from a DIRECTCONNECT/VPNGW instance).
 	for _, cidr := range idcCIDRs(cl) {
 		for _, n := range workers {
 			for _, dir := range []model.Direction{model.DirIngress, model.DirEgress} {
@@ -160,13 +160,13 @@ func idcCIDRs(cl *model.Cloud) []idcCIDR {
 	}
 	for _, t := range cl.RouteTables {
 		for _, r := range t.Routes {
-			if strings.EqualFold(r.GatewayType, "DIRECTCONNECT") && r.IsEnabled() {
+			if (strings.EqualFold(r.GatewayType, "DIRECTCONNECT") || strings.EqualFold(r.GatewayType, "VPN")) && r.IsEnabled() {
 				add(r.Dst, r.GatewayId, r.At)
 			}
 		}
 	}
 	for _, r := range cl.CcnRoutes {
-		if strings.EqualFold(r.InstanceType, "DIRECTCONNECT") {
+		if strings.EqualFold(r.InstanceType, "DIRECTCONNECT") || strings.EqualFold(r.InstanceType, "VPNGW") {
 			add(r.Dst, r.InstanceId, r.At)
 		}
 	}

@@ -49,6 +49,7 @@ type Cloud struct {
 	members    map[string][]netip.Addr // sg-id → private IPs of bound resources
 	knownIPs   map[netip.Addr]bool     // every private IP of a resource in the bundle
 	bounds     []netip.Prefix          // MembershipBounds, computed once
+	offCloud   []netip.Prefix          // routed to an IDC (direct connect / VPN)
 }
 
 // At is where a cloud object came from.
@@ -770,9 +771,22 @@ func (cl *Cloud) index() {
 			addMembers(lb.SGs(), lb.VIPs)
 		}
 	}
+	for _, t := range cl.RouteTables {
+		for _, r := range t.Routes {
+			if g := strings.ToUpper(r.GatewayType); (g == "DIRECTCONNECT" || g == "VPN") && r.Dst.IsValid() {
+				cl.offCloud = append(cl.offCloud, r.Dst)
+			}
+		}
+	}
+	for _, r := range cl.CcnRoutes {
+		if t := strings.ToUpper(r.InstanceType); (t == "DIRECTCONNECT" || t == "VPNGW") && r.Dst.IsValid() {
+			cl.offCloud = append(cl.offCloud, r.Dst)
+		}
+	}
 	for ip := range cl.knownIPs {
 		cl.bounds = append(cl.bounds, netip.PrefixFrom(ip, ip.BitLen()))
 	}
+	cl.bounds = append(cl.bounds, cl.offCloud...)
 	if cl.Cluster != nil && cl.Cluster.ClusterCIDR.IsValid() {
 		cl.bounds = append(cl.bounds, cl.Cluster.ClusterCIDR)
 	}
@@ -818,6 +832,18 @@ func (cl *Cloud) KnownIP(ip netip.Addr) bool { return cl.knownIPs[ip.Unmap()] }
 // known resource IP, the cluster CIDR and the VPC CIDRs. The SG evaluator
 // splits address ranges at them.
 func (cl *Cloud) MembershipBounds() []netip.Prefix { return cl.bounds }
+
+// OffCloud reports an address the VPC routes to an IDC (a direct connect
+// or VPN gateway, directly or through the CCN): no Tencent resource, so
+// never a member of an SG.
+func (cl *Cloud) OffCloud(ip netip.Addr) bool {
+	for _, p := range cl.offCloud {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
 
 // Binding says which SGs filter traffic of one address, and why.
 type Binding struct {

@@ -318,9 +318,9 @@ func inTemplate(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
 
 // memberOf decides whether peer is a private IP of a resource bound to
 // the SG. An IP that belongs to another resource in the bundle, a
-// GlobalRouter pod IP (pod CIDRs are not VPC addresses) or an address
-// outside every collected VPC is not a member; any other address might
-// belong to a resource the bundle does not list.
+// GlobalRouter pod IP (pod CIDRs are not VPC addresses), an IDC address
+// or a public address outside every collected VPC is not a member; any
+// other address might belong to a resource the bundle does not list.
 func memberOf(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
 	peer = peer.Unmap()
 	for _, m := range c.SGMembers(id) {
@@ -334,7 +334,13 @@ func memberOf(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
 	if cl := c.Cluster; cl != nil && cl.ClusterCIDR.IsValid() && cl.ClusterCIDR.Contains(peer) && cl.NetworkType != "VPC-CNI" {
 		return no, nil
 	}
-	if c.Have.Vpcs && c.VpcOf(peer) == nil {
+	if c.OffCloud(peer) {
+		return no, nil
+	}
+	// Members are Tencent resources with private VPC addresses: a public
+	// address outside every collected VPC is none of them. A private one
+	// may sit in a VPC the bundle does not describe (peering, CCN).
+	if c.Have.Vpcs && c.VpcOf(peer) == nil && !peer.IsPrivate() && !netip.MustParsePrefix("100.64.0.0/10").Contains(peer) {
 		return no, nil
 	}
 	return maybe_, []Need{{File: "cloud/instances.json", Why: fmt.Sprintf("whether %s is bound to %s (collect the CVMs/ENIs holding %s)", peer, id, peer)}}

@@ -201,6 +201,15 @@ func TestSecurityGroupSemantics(t *testing.T) {
 		{name: "SG reference with an address the bundle does not know is undecided",
 			ingress: []string{"ACCEPT ALL ALL sg-peer"},
 			flow:    in("tcp", "10.0.7.7", 80), want: Undecided, index: -1},
+		{name: "SG reference cannot match an IDC address behind a direct connect gateway",
+			ingress: []string{"ACCEPT ALL ALL sg-peer"},
+			flow:    in("tcp", "192.168.3.4", 80), want: Drop, index: -1},
+		{name: "SG reference cannot match a public address outside the VPC",
+			ingress: []string{"ACCEPT ALL ALL sg-peer"},
+			flow:    in("tcp", "203.0.113.5", 80), want: Drop, index: -1},
+		{name: "SG reference with a private address outside the known VPCs is undecided",
+			ingress: []string{"ACCEPT ALL ALL sg-peer"},
+			flow:    in("tcp", "10.8.0.5", 80), want: Undecided, index: -1},
 		{name: "SG reference cannot match a GlobalRouter pod IP",
 			ingress: []string{"ACCEPT ALL ALL sg-peer"},
 			flow:    in("tcp", "172.20.1.5", 80), want: Drop, index: -1},
@@ -245,6 +254,9 @@ func TestSecurityGroupSemantics(t *testing.T) {
 				raw("cloud/clusters.json", map[string]any{"Response": map[string]any{"Clusters": []any{map[string]any{
 					"ClusterId": "cls-1", "ClusterType": "MANAGED_CLUSTER", "Property": `{"NodeNameType":"lan-ip","NetworkType":"GR"}`,
 					"ClusterNetworkSettings": map[string]any{"ClusterCIDR": "172.20.0.0/16", "VpcId": "vpc-1"}}}}}).
+				raw("cloud/vpcs.json", map[string]any{"VpcSet": []any{map[string]any{"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/16"}}}).
+				raw("cloud/route-tables.json", map[string]any{"RouteTableSet": []any{map[string]any{"RouteTableId": "rtb-1", "VpcId": "vpc-1", "Main": true,
+					"RouteSet": []any{map[string]any{"DestinationCidrBlock": "192.168.0.0/16", "GatewayType": "DIRECTCONNECT", "GatewayId": "dcg-1", "Enabled": true}}}}}).
 				raw("cloud/address-templates.json", map[string]any{"Response": map[string]any{"AddressTemplateSet": []any{
 					map[string]any{"AddressTemplateId": "ipm-1", "AddressSet": []string{"192.168.100.1-192.168.100.99"}},
 					map[string]any{"AddressTemplateId": "ipm-2", "AddressSet": []string{"100.64.0.0/10"}}}}}).
