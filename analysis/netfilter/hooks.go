@@ -14,6 +14,7 @@ type state struct {
 	origSrc, origDst netip.AddrPort
 	in, out          string // interfaces visible in the current hook
 	inIface          string // the arrival interface
+	pktOut           string // Packet.OutIface: the egress when Options.Route is nil
 	mark, ctmark     uint32
 	ct               string // NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED
 	dnatDone         bool   // DST manip initialised (nat PREROUTING/OUTPUT ran)
@@ -105,7 +106,7 @@ func verdictOf(res Result) string {
 }
 
 func (s *Sim) initial(p Packet) *state {
-	st := &state{prob: 1, mark: p.Mark, localOut: p.LocalOut, inIface: p.InIface,
+	st := &state{prob: 1, mark: p.Mark, localOut: p.LocalOut, inIface: p.InIface, pktOut: p.OutIface,
 		src: p.Src, dst: p.Dst, bridged: p.Bridged, physIn: p.PhysIn, physOut: p.PhysOut}
 	st.src = netip.AddrPortFrom(p.Src.Addr().Unmap(), p.Src.Port())
 	st.dst = netip.AddrPortFrom(p.Dst.Addr().Unmap(), p.Dst.Port())
@@ -171,8 +172,8 @@ func (s *Sim) route(st *state) string {
 			return oif
 		}
 	}
-	if st.out != "" && st.out != "lo" {
-		return st.out
+	if st.pktOut != "" {
+		return st.pktOut
 	}
 	return "eth0"
 }

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -72,4 +76,107 @@ func TestTraceIPTablesRejectsBadInputWithExitCode2(t *testing.T) {
 			t.Errorf("%v: err %v, want exit 2", args, err)
 		}
 	}
+}
+
+// TestTraceIPTablesAgreesWithRecordedKernelTraces runs the command itself
+// on every probe the kernel lab recorded (testdata/netfilter/kernel, see
+// lab/netfilter/record.sh) and requires the kernel's matched rules and
+// verdict among its paths. analysis/netfilter/kernel_test.go checks the
+// same recordings in more depth (NAT, probabilities) through the Go API.
+func TestTraceIPTablesAgreesWithRecordedKernelTraces(t *testing.T) {
+	dirs, _ := filepath.Glob("../../testdata/netfilter/kernel/*")
+	if len(dirs) == 0 {
+		t.Skip("no kernel recordings (make lab-record-netfilter as root)")
+	}
+	n := 0
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "probes.json"))
+		if err != nil {
+			continue
+		}
+		var rec struct {
+			Probes []struct {
+				ID                    int
+				Proto, Src, Dst, From string
+				Events                []struct {
+					Table, Chain, Verdict string
+					Rule                  int
+				}
+				Packets []map[string]string
+				Egress  []struct{ Iface string }
+			}
+		}
+		if err := json.Unmarshal(data, &rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range rec.Probes {
+			args := []string{"--iptables", filepath.Join(dir, "iptables-save.txt"), "--proto", k.Proto,
+				"--src", k.Src, "--dst", k.Dst, "--format", "json",
+				"--local-ip", "eth0=10.100.0.1", "--local-ip", "cni0=10.244.1.1", "--local-ip", "169.254.20.10"}
+			if _, err := os.Stat(filepath.Join(dir, "ipset.txt")); err == nil {
+				args = append(args, "--ipset", filepath.Join(dir, "ipset.txt"))
+			}
+			if k.From == "local" {
+				args = append(args, "--local-out")
+			} else {
+				args = append(args, "--in-iface", k.From)
+			}
+			out := ""
+			for _, p := range k.Packets {
+				if p["OUT"] != "" && p["OUT"] != "lo" {
+					out = p["OUT"]
+				}
+			}
+			if len(k.Egress) > 0 {
+				out = k.Egress[0].Iface
+			}
+			if out != "" {
+				args = append(args, "--out-iface", out)
+			}
+			stdout, err := runTrace(t, args...)
+			if err != nil {
+				t.Fatalf("%s probe %d: %v", filepath.Base(dir), k.ID, err)
+			}
+			var res struct {
+				Paths []struct {
+					Verdict string
+					Steps   []struct {
+						Table, Chain string
+						Rule         int
+					}
+				}
+			}
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, e := range k.Events {
+				want = append(want, fmt.Sprintf("%s/%s#%d", e.Table, e.Chain, e.Rule))
+			}
+			verdict := "ACCEPT"
+			if len(k.Events) > 0 {
+				if v := k.Events[len(k.Events)-1].Verdict; v == "DROP" || v == "REJECT" {
+					verdict = v
+				}
+			}
+			found := false
+			for _, p := range res.Paths {
+				var got []string
+				for _, s := range p.Steps {
+					if s.Table != "ipvs" {
+						got = append(got, fmt.Sprintf("%s/%s#%d", s.Table, s.Chain, s.Rule))
+					}
+				}
+				if strings.Join(got, " ") == strings.Join(want, " ") && p.Verdict == verdict {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s probe %d (%s %s->%s from %s): kernel %s => %s not among the paths of trace --iptables",
+					filepath.Base(dir), k.ID, k.Proto, k.Src, k.Dst, k.From, strings.Join(want, " "), verdict)
+			}
+			n++
+		}
+	}
+	t.Logf("%d recorded probes replayed through trace --iptables", n)
 }
