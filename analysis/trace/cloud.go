@@ -212,6 +212,24 @@ func (tr *Tracer) sgReason(dir model.Direction, p pkt, nodePort bool) string {
 	return "SG_BLOCKS_FLOW"
 }
 
+// ccnRoute finds the most specific CCN route to dst: an enabled one, or
+// else a disabled one (to cite why there is no route).
+func ccnRoute(cl *model.Cloud, dst netip.Addr) (enabled, disabled *model.CcnRoute) {
+	for _, r := range cl.CcnRoutes {
+		if !r.Dst.IsValid() || !r.Dst.Contains(dst) {
+			continue
+		}
+		if r.IsEnabled() && !strings.EqualFold(r.ExtraState, "Prohibited") {
+			if enabled == nil || r.Dst.Bits() > enabled.Dst.Bits() {
+				enabled = r
+			}
+		} else if disabled == nil || r.Dst.Bits() > disabled.Dst.Bits() {
+			disabled = r
+		}
+	}
+	return enabled, disabled
+}
+
 // vpcRoute decides how the VPC carries the packet: its own CIDRs are
 // routed locally (every VPC route table has the implicit Local route);
 // a GlobalRouter pod CIDR by the cluster's container routes; anything
@@ -220,6 +238,31 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	cl := &tr.c.Cloud
 	dst := p.dst.Addr()
 	s := Step{At: "vpc", Component: "route", Before: p.String()}
+	if srcIP := p.src.Addr(); from == "" {
+		// Coming in from an IDC or a peer VPC over CCN: the CCN needs a
+		// route to the destination, or nothing carries it into the VPC.
+		if srcIP.IsPrivate() && cl.VpcOf(srcIP) == nil && cl.Have.CcnRoutes && len(cl.CcnRoutes) > 0 {
+			r, disabled := ccnRoute(cl, dst)
+			switch {
+			case r != nil:
+				s.At = "ccn"
+				s.Detail, s.Decision = fmt.Sprintf("CCN route %s %s → %s %s", r.RouteId, r.Dst, r.InstanceType, r.InstanceId), "route"
+				s.Evidence = ev("file", r.At.File, "line", r.At.Line)
+				w.add(s)
+				return true
+			case disabled != nil:
+				s.At = "ccn"
+				s.Detail, s.Decision = fmt.Sprintf("CCN route %s to %s is disabled (%s): nothing carries %s→%s", disabled.RouteId, disabled.Dst, disabled.ExtraState, srcIP, dst), "NO ROUTE"
+				s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
+			default:
+				s.At = "ccn"
+				s.Detail, s.Decision = fmt.Sprintf("no CCN route to %s: it is not published to the CCN that %s comes from", dst, srcIP), "NO ROUTE"
+				s.Evidence = ev("file", "cloud/ccn-routes.json")
+			}
+			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
+			return false
+		}
+	}
 	if v := cl.VpcOf(dst); v != nil {
 		s.At = "vpc/" + v.VpcId
 		s.Detail, s.Decision = fmt.Sprintf("%s is in the VPC CIDR (Local route)", dst), "local"
@@ -289,7 +332,26 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 		}
 	}
 	s.At = "vpc/" + rt.RouteTableId
+	if best != nil && strings.EqualFold(best.GatewayType, "CCN") && cl.Have.CcnRoutes && len(cl.CcnRoutes) > 0 {
+		if r, disabled := ccnRoute(cl, dst); r == nil {
+			s.Detail = fmt.Sprintf("%s → CCN %s, but the CCN has no enabled route to %s", best.Dst, best.GatewayId, dst)
+			s.Decision = "NO ROUTE"
+			s.Evidence = ev("file", best.At.File, "line", best.At.Line)
+			if disabled != nil {
+				s.Detail += fmt.Sprintf(" (%s %s is %s)", disabled.RouteId, disabled.Dst, disabled.ExtraState)
+				s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
+			}
+			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
+			return false
+		}
+	}
 	if best == nil {
+		if r, disabled := ccnRoute(cl, dst); r == nil && disabled != nil {
+			s.Detail, s.Decision = fmt.Sprintf("route table %s has no route to %s; CCN route %s %s is disabled (%s)", rt.RouteTableId, dst, disabled.RouteId, disabled.Dst, disabled.ExtraState), "NO ROUTE"
+			s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
+			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
+			return false
+		}
 		if !dst.IsPrivate() {
 			s.Detail, s.Decision = fmt.Sprintf("%s is on the internet (public IP or NAT gateway)", dst), "internet"
 			w.add(s)

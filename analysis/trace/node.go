@@ -598,7 +598,7 @@ func (tr *Tracer) leaveBlind(w *walk, name string, p pkt) {
 	switch {
 	case tr.isNodeIP(name, p.dst.Addr()):
 		tr.deliverNode(w, name, p)
-	case tr.podOnNode(name, p.dst.Addr()):
+	case tr.podOnNode(name, p.dst.Addr()) || tr.nodeOwning(p.dst.Addr()) == name:
 		tr.deliverPod(w, name, p)
 	default:
 		tr.vpc(w, name, p)

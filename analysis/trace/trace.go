@@ -126,12 +126,16 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 			w.need(f.To, "kube", "the destination has no address in the bundle", "cluster/", "")
 			return
 		}
+		p := pkt{proto: proto, src: netip.AddrPortFrom(o.ip, srcPort(proto)), dst: netip.AddrPortFrom(dst.IPs[0], uint16(dst.Port))}
+		if which := tr.apiEndpoint(dst.IPs[0]); which != "" && dst.Service == nil {
+			tr.apiserver(w, o, p, which)
+			return
+		}
 		lb := c.Cloud.LoadBalancerByVIP(dst.IPs[0])
 		if lb != nil && o.node == "" {
 			tr.viaCLB(w, o, lb, dst, proto)
 			return
 		}
-		p := pkt{proto: proto, src: netip.AddrPortFrom(o.ip, srcPort(proto)), dst: netip.AddrPortFrom(dst.IPs[0], uint16(dst.Port))}
 		tr.send(w, o, p)
 	}
 }
@@ -344,6 +348,13 @@ func (tr *Tracer) nodeOwning(ip netip.Addr) string {
 			if a == ip {
 				return n.Name
 			}
+		}
+	}
+	// a CVM of the cluster (cluster-instances.json) without Node objects:
+	// TKE names nodes by their LAN IP by default
+	if in := c.Cloud.InstanceByIP(ip); in != nil && c.Cloud.Role(in.InstanceId) != "" {
+		if len(in.IPs) > 0 {
+			return in.IPs[0].String()
 		}
 	}
 	return ""

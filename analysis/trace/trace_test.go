@@ -329,3 +329,58 @@ func TestGoldenTraces(t *testing.T) {
 		t.Skip("no lab bundles")
 	}
 }
+
+// The cloud scenarios (testdata/cloud/scenarios/README.md) hold only the
+// cloud/ half of a bundle: the cloud hops decide, the node hops are
+// UNDETERMINED and name what to collect.
+func TestCloudScenarios(t *testing.T) {
+	const dir = "../../testdata/cloud/scenarios"
+	tests := []struct {
+		scenario, name string
+		from, to       string
+		verdict        Verdict
+		reason         string
+		at             string // failing step's At
+	}{
+		{"sg-apiserver-source-blocked", "kubectl from outside the public endpoint's access sources times out",
+			"ip:198.51.100.7", "ip:119.29.10.30:443", Dropped, "SG_APISERVER_SOURCE_BLOCKED", "apiserver/public"},
+		{"sg-master-subnet-blocked", "independent cluster: intranet access through a subnet the master SG lacks times out",
+			"ip:10.0.1.5", "ip:10.0.3.20:443", Dropped, "SG_MASTER_SUBNET_BLOCKED", "ins-k8smst1"},
+		{"independent-healthy", "independent cluster: the master SG accepts the VPC",
+			"ip:10.0.1.5", "ip:10.0.3.20:443", Delivered, "", ""},
+		{"sg-nodeport-range-blocked", "CLB clients time out when the node SG lacks the NodePort range",
+			"internet", "ip:119.29.10.20:80", Dropped, "SG_NODEPORT_RANGE_BLOCKED", "sg-k8snode"},
+		{"clb-sg-blocks-listener", "CLB SG without the listener port drops clients",
+			"internet", "ip:119.29.10.20:443", Dropped, "CLB_SG_BLOCKS_LISTENER", "clb/lb-k8sweb01"},
+		{"sg-idc-cidr-blocked", "IDC clients are dropped by the node SG",
+			"ip:192.168.1.10", "ip:10.0.1.5:22", Dropped, "SG_IDC_CIDR_BLOCKED", "sg-k8snode"},
+		{"sg-vpc-cidr-blocked", "a node of another subnet is dropped by a DROP policy for that subnet",
+			"ip:10.0.2.7", "ip:10.0.1.5:22", Dropped, "SG_VPC_CIDR_BLOCKED", "sg-k8snode"},
+		{"sg-pod-cidr-blocked", "pods of another node are dropped when the pod CIDR rule is gone",
+			"ip:172.20.0.70", "ip:172.20.0.2:8080", Dropped, "SG_POD_CIDR_BLOCKED", "sg-k8snode"},
+		{"route-missing-idc", "node to IDC has no route when the CCN route is disabled",
+			"ip:10.0.1.5", "ip:192.168.1.10:80", NoRoute, "ROUTE_MISSING", "vpc/rtb-k8snap01"},
+		{"route-missing-pod-cidr", "IDC to pod has no route when the container CIDR is not published to the CCN",
+			"ip:192.168.1.10", "ip:172.20.0.70:8080", NoRoute, "ROUTE_MISSING", "ccn"},
+		{"healthy", "IDC to pod passes every cloud hop; the node is not in the bundle",
+			"ip:192.168.1.10", "ip:172.20.0.70:8080", Undetermined, "NEEDS_DATA", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.scenario+": "+tc.name, func(t *testing.T) {
+			c := load(t, filepath.Join(dir, tc.scenario))
+			tr := Run(c, model.Flow{From: tc.from, To: tc.to, Proto: "tcp"})
+			if tr.Verdict != tc.verdict || tr.Reason != tc.reason {
+				t.Errorf("verdict %s %q, want %s %q", tr.Verdict, tr.Reason, tc.verdict, tc.reason)
+			}
+			s := failing(tr)
+			switch {
+			case tc.at == "" && s != nil:
+				t.Errorf("unexpected failing step %+v", *s)
+			case tc.at != "" && s == nil:
+				t.Errorf("no failing step, want one at %s", tc.at)
+			case tc.at != "" && s.At != tc.at:
+				t.Errorf("fails at %s (%s), want %s", s.At, s.Detail, tc.at)
+			}
+		})
+	}
+}

@@ -1,0 +1,156 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/sg"
+	"tkesnap/parsers/tencent"
+)
+
+// apiEndpoint says whether ip is one of the cluster's API server
+// endpoints (cluster-endpoints.json), "public" or "intranet".
+func (tr *Tracer) apiEndpoint(ip netip.Addr) string {
+	ep := tr.c.Cloud.Endpoints
+	if ep == nil {
+		return ""
+	}
+	switch ip.String() {
+	case endpointHost(ep.ClusterExternalEndpoint):
+		return "public"
+	case endpointHost(ep.ClusterIntranetEndpoint):
+		return "intranet"
+	}
+	return ""
+}
+
+// endpointHost strips a scheme and port: the API returns "1.2.3.4" or
+// "https://1.2.3.4:443".
+func endpointHost(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	s = strings.TrimSuffix(s, "/")
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().String()
+	}
+	return s
+}
+
+// apiserver traces kubectl to an API server endpoint. The guide's two
+// sections differ by cluster type: in a managed cluster Tencent runs the
+// masters and the endpoint's access sources (ClusterExternalACL for the
+// public endpoint) and the SG bound to the endpoint decide; in an
+// independent cluster the endpoint forwards to the customer's masters,
+// whose SGs must accept the traffic — from the intranet access subnet
+// (the endpoint's CLB sits there) or the client itself for public access.
+func (tr *Tracer) apiserver(w *walk, o origin, p pkt, which string) {
+	c := tr.c
+	cl := &c.Cloud
+	ep := cl.Endpoints
+	at := "apiserver/" + which
+	if p.dst.Port() == 0 {
+		p.dst = netip.AddrPortFrom(p.dst.Addr(), 443)
+	}
+	if cl.Cluster == nil {
+		w.need(at, "kube", "the cluster type (managed or independent) decides who filters API server access", "cloud/clusters.json (tke DescribeClusters)", "")
+		return
+	}
+	client := p.src.Addr()
+	if cl.Cluster.Managed() {
+		w.add(Step{At: at, Component: "kube", Before: p.String(), Evidence: ev("file", ep.At.File, "line", ep.At.Line),
+			Detail: fmt.Sprintf("%s endpoint %s of managed cluster %s (masters run by Tencent)", which, p.dst.Addr(), cl.Cluster.ClusterId)})
+		acl := append(append([]string(nil), ep.ClusterExternalACL...), ep.SecurityPolicy...)
+		if which == "public" && len(ep.ExternalACL)+len(ep.SecurityPol) > 0 && !inAny(ep.ExternalACL, client) && !inAny(ep.SecurityPol, client) {
+			w.stop(Step{At: at, Component: "security-group", Before: p.String(), Decision: "DROP",
+				Detail:   fmt.Sprintf("access sources %s do not include %s", strings.Join(acl, ", "), client),
+				Evidence: ev("file", ep.At.File, "line", ep.ACLLine)},
+				outcome{verdict: Dropped, reason: "SG_APISERVER_SOURCE_BLOCKED"})
+			return
+		}
+		if ep.SecurityGroup == "" {
+			w.add(Step{At: at, Component: "security-group", Decision: "ACCEPT", Detail: "no security group bound to the endpoint"})
+			w.delivered = true
+			return
+		}
+		d := sg.Evaluate(cl, []string{ep.SecurityGroup}, sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: client, Dst: p.dst.Addr(), Port: int(p.dst.Port())})
+		s := Step{At: ep.SecurityGroup, Component: "security-group", Before: p.String(), Decision: string(d.Action),
+			Detail: "API server endpoint SG: " + d.String(), Evidence: sgEv(d)}
+		switch d.Action {
+		case sg.Drop:
+			w.stop(s, outcome{verdict: Dropped, reason: "SG_APISERVER_SOURCE_BLOCKED"})
+		case sg.Undecided:
+			w.need(at, "security-group", s.Detail, firstNeedFile(d), "")
+		default:
+			w.add(s)
+			w.delivered = true
+		}
+		return
+	}
+	// independent: to every master
+	var masters []*model.Instance
+	for _, ci := range cl.ClusterInstances {
+		if strings.Contains(strings.ToUpper(ci.InstanceRole), "MASTER") && ci.Instance != nil && len(ci.Instance.IPs) > 0 {
+			masters = append(masters, ci.Instance)
+		}
+	}
+	if len(masters) == 0 {
+		w.need(at, "kube", "independent cluster: the masters are unknown", "cloud/cluster-instances.json and cloud/instances.json", "")
+		return
+	}
+	src := client
+	how := "the client"
+	if which == "intranet" {
+		// the intranet endpoint is a CLB in the access subnet: the
+		// masters see traffic from that subnet
+		src, how = p.dst.Addr(), "the intranet access subnet (the endpoint's CLB)"
+	}
+	w.add(Step{At: at, Component: "kube", Before: p.String(), Evidence: ev("file", ep.At.File, "line", ep.At.Line),
+		Detail: fmt.Sprintf("%s endpoint %s of independent cluster %s forwards to %d master(s); their SGs see %s", which, p.dst.Addr(), cl.Cluster.ClusterId, len(masters), how)})
+	port := apiserverPort(c)
+	for _, m := range masters {
+		b := w.fork(fmt.Sprintf("master %s (%s)", m.InstanceId, m.IPs[0]))
+		mp := pkt{proto: p.proto, src: netip.AddrPortFrom(src, p.src.Port()), dst: netip.AddrPortFrom(m.IPs[0], uint16(port))}
+		d := sg.Evaluate(cl, m.SGs(), sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: src, Dst: m.IPs[0], Port: port})
+		s := Step{At: m.InstanceId, Component: "security-group", Before: mp.String(), Decision: string(d.Action),
+			Detail: fmt.Sprintf("master %s SGs: %s", m.InstanceId, d), Evidence: sgEv(d)}
+		switch d.Action {
+		case sg.Drop:
+			b.stop(s, outcome{verdict: Dropped, reason: "SG_MASTER_SUBNET_BLOCKED"})
+		case sg.Undecided:
+			b.need(m.InstanceId, "security-group", s.Detail, firstNeedFile(d), "")
+		default:
+			b.add(s)
+			b.delivered = true
+		}
+	}
+}
+
+// apiserverPort is the port masters serve the API on: default/kubernetes
+// endpoints when collected, else 443.
+func apiserverPort(c *model.Cluster) int {
+	if s := c.Kube.Service("default", "kubernetes"); s != nil {
+		for _, b := range c.Kube.Backends(s) {
+			if b.Port > 0 {
+				return int(b.Port)
+			}
+		}
+	}
+	return 443
+}
+
+func inAny(rs []tencent.AddrRange, ip netip.Addr) bool {
+	for _, r := range rs {
+		if r.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNeedFile(d sg.Decision) string {
+	if len(d.Needs) > 0 {
+		return d.Needs[0].File
+	}
+	return ""
+}
