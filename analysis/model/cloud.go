@@ -547,12 +547,24 @@ func (c *Cluster) loadCloud() {
 			cl.RouteTables = append(cl.RouteTables, t)
 		}
 	}
-	if data := read(cloudCcnRoutes); data != nil {
+	// ccn-routes.json is the first CCN of the VPC; the collector writes
+	// further CCNs to ccn-routes/<ccn-id>.json.
+	ccnFiles := []string{cloudCcnRoutes}
+	for _, name := range c.Bundle.Dir("cloud/ccn-routes") {
+		if strings.HasSuffix(name, ".json") {
+			ccnFiles = append(ccnFiles, "cloud/ccn-routes/"+name)
+		}
+	}
+	for _, file := range ccnFiles {
+		data := read(file)
+		if data == nil {
+			continue
+		}
 		cl.Have.CcnRoutes = true
 		rs, err := tencent.ParseCcnRoutes(data)
-		report(cloudCcnRoutes, err)
+		report(file, err)
 		for _, x := range rs {
-			cl.CcnRoutes = append(cl.CcnRoutes, &CcnRoute{CcnRoute: x, At: At{cloudCcnRoutes, x.Line}, Dst: parsePrefix(c, cloudCcnRoutes, x.Line, x.DestinationCidrBlock)})
+			cl.CcnRoutes = append(cl.CcnRoutes, &CcnRoute{CcnRoute: x, At: At{file, x.Line}, Dst: parsePrefix(c, file, x.Line, x.DestinationCidrBlock)})
 		}
 	}
 	if data := read(cloudENIs); data != nil {
