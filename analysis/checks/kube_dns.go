@@ -62,8 +62,11 @@ func runDNS(p *Pass) {
 		return
 	}
 	report := func(why string, ev ...finding.Evidence) {
+		if len(ev) == 0 {
+			ev = []finding.Evidence{s.Evidence("")}
+		}
 		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": s.Key(), "why": why},
-			[]string{s.Ref()}, append([]finding.Evidence{s.Evidence("")}, ev...)...))
+			[]string{s.Ref()}, ev...))
 	}
 	if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == corev1.ClusterIPNone {
 		report("it has no ClusterIP, but pods' resolv.conf points at one")
@@ -85,7 +88,7 @@ func runDNS(p *Pass) {
 			if proto == corev1.ProtocolTCP {
 				why += " (truncated answers over 512 bytes are retried over TCP and fail)"
 			}
-			report(why)
+			report(why, at(p.Cluster, s.Source, "ports", "spec", "ports"))
 			continue
 		}
 		dnsPorts = append(dnsPorts, *found)
@@ -110,7 +113,7 @@ func runDNS(p *Pass) {
 					ready++
 				}
 				if len(ev) == 0 {
-					ev = append(ev, b.Source.Evidence(""))
+					ev = append(ev, s.Evidence(""), at(p.Cluster, b.Source, "endpoints", "endpoints"))
 				}
 			}
 			if ready == 0 {
@@ -121,7 +124,7 @@ func runDNS(p *Pass) {
 				for _, pod := range k.SelectPods(s.Namespace, s.Spec.Selector) {
 					if !pod.Ready {
 						why += "; pod " + pod.Name + ": " + podNotReadyReason(k, pod)
-						ev = append(ev, pod.Evidence(""))
+						ev = append(ev, at(p.Cluster, pod.Source, "pod "+pod.Name, "status", "conditions"))
 						break
 					}
 				}
@@ -131,7 +134,7 @@ func runDNS(p *Pass) {
 	}
 	if cf := k.Corefile; cf != nil && !strings.Contains(cf.Text, "kubernetes") {
 		report(fmt.Sprintf("the Corefile of configmap %s has no kubernetes plugin, so Service names do not resolve", cf.ConfigMap),
-			cf.Evidence("Corefile"))
+			at(p.Cluster, cf.Source, "Corefile", "data", "Corefile"))
 	}
 	// CoreDNS runs with dnsPolicy Default: its /etc/resolv.conf is the
 	// node's. A node whose resolv.conf names the cluster DNS itself makes
@@ -148,7 +151,7 @@ func runDNS(p *Pass) {
 				}
 				report(fmt.Sprintf("node %s's resolv.conf names the DNS Service's own ClusterIP %s, and the Corefile forwards to /etc/resolv.conf: CoreDNS on that node forwards to itself (forwarding loop)", n.Name, ns.Addr),
 					finding.Evidence{File: n.File(model.FileResolvConf), Line: ns.Line, Excerpt: "nameserver " + ns.Addr.String()},
-					cf.Evidence("forward . /etc/resolv.conf"))
+					at(p.Cluster, cf.Source, "forward . /etc/resolv.conf", "data", "Corefile"))
 			}
 		}
 	}

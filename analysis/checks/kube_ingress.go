@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,7 +58,7 @@ func runIngress(p *Pass) {
 		if m := MatchIngress(e.Ingress.Ingress, host, path); m.Rule == nil && m.Default == nil {
 			p.Report(finding.New("INGRESS_NO_MATCHING_RULE", finding.Args{
 				"host": orDash(host), "path": path, "ingress": e.Ingress.Key(), "rules": ingressRules(e.Ingress.Ingress),
-			}, []string{e.Ingress.Ref()}, e.Ingress.Evidence("rules: "+ingressRules(e.Ingress.Ingress))))
+			}, []string{e.Ingress.Ref()}, at(c, e.Ingress.Source, "rules: "+ingressRules(e.Ingress.Ingress), "spec", "rules")))
 		}
 	}
 }
@@ -100,7 +101,7 @@ func capture404s(p *Pass) {
 					continue // routed: the 404 comes from the backend
 				}
 				seen[key] = true
-				ev := []finding.Evidence{in.Evidence("rules: " + ingressRules(in.Ingress))}
+				ev := []finding.Evidence{at(c, in.Source, "rules: "+ingressRules(in.Ingress), "spec", "rules")}
 				pkt := 0
 				if len(h.Packets) > 0 {
 					pkt = h.Packets[0]
@@ -261,12 +262,13 @@ func checkBackends(p *Pass, in *model.Ingress) {
 	type be struct {
 		rule string
 		b    *networkingv1.IngressBackend
+		path []string // of the backend in the object
 	}
 	var all []be
 	if in.Spec.DefaultBackend != nil {
-		all = append(all, be{"defaultBackend", in.Spec.DefaultBackend})
+		all = append(all, be{"defaultBackend", in.Spec.DefaultBackend, []string{"spec", "defaultBackend"}})
 	}
-	for _, r := range in.Spec.Rules {
+	for ri, r := range in.Spec.Rules {
 		if r.HTTP == nil {
 			continue
 		}
@@ -275,7 +277,8 @@ func checkBackends(p *Pass, in *model.Ingress) {
 			if h == "" {
 				h = "*"
 			}
-			all = append(all, be{h + r.HTTP.Paths[i].Path, &r.HTTP.Paths[i].Backend})
+			all = append(all, be{h + r.HTTP.Paths[i].Path, &r.HTTP.Paths[i].Backend,
+				[]string{"spec", "rules", strconv.Itoa(ri), "http", "paths", strconv.Itoa(i), "backend"}})
 		}
 	}
 	direct := in.Annotations["ingress.cloud.tencent.com/direct-access"] == "true"
@@ -299,7 +302,7 @@ func checkBackends(p *Pass, in *model.Ingress) {
 		if s == nil {
 			args["why"] = "does not exist in namespace " + in.Namespace
 			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), "svc/" + model.Key(in.Namespace, sb.Name)},
-				in.Evidence(x.rule+" -> "+backend)))
+				at(p.Cluster, in.Source, x.rule+" -> "+backend, x.path...)))
 			continue
 		}
 		var sp *corev1.ServicePort
@@ -315,7 +318,7 @@ func checkBackends(p *Pass, in *model.Ingress) {
 			}
 			args["why"] = fmt.Sprintf("has no port %s (ports: %s)", port, strings.Join(have, ", "))
 			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), s.Ref()},
-				in.Evidence(x.rule+" -> "+backend), s.Evidence("ports")))
+				at(p.Cluster, in.Source, x.rule+" -> "+backend, x.path...), at(p.Cluster, s.Source, "ports", "spec", "ports")))
 			continue
 		}
 		// TKE's CLB ingress forwards to NodePorts unless direct access
@@ -323,7 +326,7 @@ func checkBackends(p *Pass, in *model.Ingress) {
 		if isQcloud(in) && !direct && s.Spec.Type == corev1.ServiceTypeClusterIP {
 			args["why"] = "is type ClusterIP: the qcloud CLB ingress forwards to a NodePort (make it NodePort, or enable direct access with ingress.cloud.tencent.com/direct-access)"
 			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), s.Ref()},
-				in.Evidence(x.rule+" -> "+backend), s.Evidence("type: ClusterIP")))
+				at(p.Cluster, in.Source, x.rule+" -> "+backend, x.path...), at(p.Cluster, s.Source, "type: ClusterIP", "spec", "type")))
 		}
 	}
 }

@@ -66,9 +66,10 @@ func prefixesString(ps []netip.Prefix) string {
 // configPolicy is the cluster-wide policy from the configmap, or the
 // agent's built-in defaults when the agent runs without one; ok is false
 // when no ip-masq-agent is in evidence.
-func configPolicy(k *model.Kube) (masqPolicy, bool) {
+func configPolicy(c *model.Cluster) (masqPolicy, bool) {
+	k := &c.Kube
 	if m := k.Masq; m != nil {
-		pol := masqPolicy{nonMasq: append([]netip.Prefix(nil), m.NonMasqueradeCIDRs...), ev: m.Evidence("config: NonMasqueradeCIDRs " + prefixesString(m.NonMasqueradeCIDRs)),
+		pol := masqPolicy{nonMasq: append([]netip.Prefix(nil), m.NonMasqueradeCIDRs...), ev: at(c, m.Source, "config: NonMasqueradeCIDRs "+prefixesString(m.NonMasqueradeCIDRs), "data", "config"),
 			desc: prefixesString(m.NonMasqueradeCIDRs)}
 		if !m.MasqLinkLocal {
 			pol.nonMasq = append(pol.nonMasq, netip.MustParsePrefix("169.254.0.0/16"))
@@ -88,7 +89,7 @@ func configPolicy(k *model.Kube) (masqPolicy, bool) {
 func runMasq(p *Pass) {
 	c := p.Cluster
 	k := &c.Kube
-	cfg, haveCfg := configPolicy(k)
+	cfg, haveCfg := configPolicy(c)
 	nodeRules := map[string]masqPolicy{} // nodes/<dir> name → chain
 	for _, n := range c.Nodes {
 		if ch, ok := c.MasqChain(n); ok {

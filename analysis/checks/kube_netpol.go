@@ -153,7 +153,7 @@ func runNetpol(p *Pass) {
 		for _, np := range dec.Isolating {
 			names = append(names, np.Key())
 			objs = append(objs, np.Ref())
-			ev = append(ev, np.Evidence(fmt.Sprintf("%s policy selecting %s", dec.Direction, isolated)))
+			ev = append(ev, at(c, np.Source, fmt.Sprintf("%s policy selecting %s", dec.Direction, isolated), "spec", "podSelector"))
 		}
 		flowText := fmt.Sprintf("%s → %s", src, d.peer)
 		if to.Service != nil {

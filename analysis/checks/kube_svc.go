@@ -26,6 +26,11 @@ func init() {
 	})
 }
 
+// at cites the line of a field of an object (model.FieldLine).
+func at(c *model.Cluster, src model.Source, excerpt string, path ...string) finding.Evidence {
+	return c.FieldLine(src, path...).Evidence(excerpt)
+}
+
 // needKube names the cluster/ files a check cannot do without.
 func needKube(kinds ...string) func(c *model.Cluster) []finding.Inconclusive {
 	return func(c *model.Cluster) []finding.Inconclusive {
@@ -115,7 +120,7 @@ func reportSelector(p *Pass, s *model.Service) {
 	k := &p.Cluster.Kube
 	args := finding.Args{"service": s.Key(), "selector": selectorString(s.Spec.Selector), "namespace": s.Namespace}
 	objs := []string{s.Ref()}
-	ev := []finding.Evidence{s.Evidence("selector: " + args["selector"])}
+	ev := []finding.Evidence{at(p.Cluster, s.Source, "selector: "+args["selector"], "spec", "selector")}
 	// Hint: a pod of the namespace that carries the selector's keys with
 	// other values is usually the one meant (app=web vs app=web-v2).
 	if ps := k.PodsInNamespace(s.Namespace); len(ps) <= 20000 {
@@ -125,7 +130,7 @@ func reportSelector(p *Pass, s *model.Service) {
 				args["near"] = pod.Key()
 				args["differs"] = diff
 				objs = append(objs, pod.Ref())
-				ev = append(ev, pod.Evidence("labels: "+selectorString(pod.Labels)))
+				ev = append(ev, at(p.Cluster, pod.Source, "labels: "+selectorString(pod.Labels), "metadata", "labels"))
 				break
 			}
 		}
@@ -203,10 +208,10 @@ func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {
 	ev := []finding.Evidence{s.Evidence("")}
 	if sl := k.SlicesOf(s); len(sl) > 0 {
 		for _, es := range sl {
-			ev = append(ev, es.Evidence("endpointslice "+es.Name))
+			ev = append(ev, at(p.Cluster, es.Source, "endpointslice "+es.Name, "endpoints"))
 		}
 	} else if e := k.EndpointsOf(s); e != nil {
-		ev = append(ev, e.Evidence("endpoints "+e.Name))
+		ev = append(ev, at(p.Cluster, e.Source, "endpoints "+e.Name, "subsets"))
 	}
 	// why the selected pods are not endpoints: not ready, and the reason
 	var why []string
@@ -219,7 +224,7 @@ func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {
 		if len(why) < 3 {
 			why = append(why, pod.Name+" "+podNotReadyReason(k, pod))
 			objs = append(objs, pod.Ref())
-			ev = append(ev, pod.Evidence("pod "+pod.Name+": "+podNotReadyReason(k, pod)))
+			ev = append(ev, at(p.Cluster, pod.Source, "pod "+pod.Name+": "+podNotReadyReason(k, pod), "status", "conditions"))
 		}
 	}
 	if nr == 0 {
@@ -278,7 +283,7 @@ func probeEvent(k *model.Kube, p *model.Pod) string {
 // when the pod is host-network and the node's sockets (ss.txt) show
 // nothing listening.
 func checkTargetPorts(p *Pass, s *model.Service, pods []*model.Pod) {
-	for _, sp := range s.Spec.Ports {
+	for pi, sp := range s.Spec.Ports {
 		proto := sp.Protocol
 		if proto == "" {
 			proto = corev1.ProtocolTCP
@@ -306,8 +311,8 @@ func checkTargetPorts(p *Pass, s *model.Service, pods []*model.Pod) {
 		args := finding.Args{"service": s.Key(), "port": portString(sp), "targetPort": tp.String(),
 			"pod": bad.Key(), "why": why, "suggest": suggest, "pods": strconv.Itoa(count), "selected": strconv.Itoa(len(pods))}
 		p.Report(finding.New("SVC_TARGET_PORT_MISMATCH", args, []string{s.Ref(), bad.Ref()},
-			s.Evidence(fmt.Sprintf("port %s targetPort %s", portString(sp), tp.String())),
-			bad.Evidence("containers' ports: "+declaredPorts(bad))))
+			at(p.Cluster, s.Source, fmt.Sprintf("port %s targetPort %s", portString(sp), tp.String()), "spec", "ports", strconv.Itoa(pi), "targetPort"),
+			at(p.Cluster, bad.Source, "containers' ports: "+declaredPorts(bad), "spec", "containers")))
 	}
 }
 

@@ -166,6 +166,7 @@ type Kube struct {
 
 	idx        kubeIndex
 	masqChains map[string]*MasqChain // by nodes/<dir> name, filled lazily
+	lines      map[string][][]byte   // cited cluster/ files, for FieldLine
 }
 
 type kubeIndex struct {

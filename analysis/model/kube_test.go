@@ -305,3 +305,56 @@ func addrsP(ps []netip.Prefix) []string {
 	}
 	return out
 }
+
+func TestFieldLine(t *testing.T) {
+	svc := `apiVersion: v1
+items:
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: a
+    namespace: prod
+  spec:
+    ports:
+    - name: http
+      port: 80
+      targetPort: http
+    - name: grpc
+      port: 9090
+      targetPort: 9091
+    selector:
+      app: a
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: b
+    namespace: prod
+  spec:
+    selector:
+      app: b
+kind: List
+`
+	c := loadDir(t, map[string]string{"cluster/services.yaml": svc})
+	a, b := c.Kube.Service("prod", "a"), c.Kube.Service("prod", "b")
+	for _, tc := range []struct {
+		src  Source
+		path []string
+		want int
+	}{
+		{a.Source, []string{"spec", "ports", "1", "targetPort"}, 15},
+		{a.Source, []string{"spec", "ports", "0", "name"}, 10},
+		{a.Source, []string{"spec", "ports", "0"}, 10},
+		{a.Source, []string{"spec", "selector"}, 16},
+		{a.Source, []string{"metadata", "name"}, 6},
+		{a.Source, []string{"spec", "ports", "2", "targetPort"}, 9}, // no third port: the deepest found
+		{a.Source, []string{"spec", "clusterIP"}, 8},
+		{b.Source, []string{"spec", "selector", "app"}, 25},
+		{b.Source, []string{"spec", "ports"}, 23}, // b has no ports: stays in b
+		{a.Source, []string{"kind"}, 4},
+		{b.Source, []string{"apiVersion"}, 18},
+	} {
+		if got := c.FieldLine(tc.src, tc.path...); got.Line != tc.want || got.File != "cluster/services.yaml" {
+			t.Errorf("%s %v: line %d, want %d", tc.src.File, tc.path, got.Line, tc.want)
+		}
+	}
+}
