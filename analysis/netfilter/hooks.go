@@ -79,6 +79,14 @@ func (s *Sim) Simulate(p Packet) Result {
 		st.in = p.InIface
 		paths = r.prerouting(st)
 	}
+	if s.loose != "" {
+		// A fragment (no *table header): its rules belong to some table
+		// and hook the dump does not say, so no verdict can be trusted.
+		r.noteUnknown(s.loose)
+		for i := range paths {
+			paths[i].Assumptions = append(paths[i].Assumptions, "assumed the rules outside any table do not apply")
+		}
+	}
 	res := Result{Paths: paths, UnknownMatches: r.unknown, Truncated: r.truncated}
 	if res.UnknownMatches == nil {
 		res.UnknownMatches = []string{}

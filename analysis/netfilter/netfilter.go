@@ -222,6 +222,7 @@ type Sim struct {
 	// nftSecurity: security INPUT runs after nat INPUT (iptables-nft).
 	nftSecurity bool
 	index       map[*iptables.Chain]*chainIndex
+	loose       string // why a fragment cannot be trusted, "" for a full dump
 }
 
 // New indexes rs for simulation.
@@ -233,6 +234,16 @@ func New(rs *iptables.Ruleset, opts Options) *Sim {
 	s.index = map[*iptables.Chain]*chainIndex{}
 	for _, t := range rs.Tables {
 		if t.Name == "" {
+			n, first := 0, 0
+			for _, c := range t.Chains {
+				n += len(c.Rules)
+				if len(c.Rules) > 0 && (first == 0 || c.Rules[0].Line < first) {
+					first = c.Rules[0].Line
+				}
+			}
+			if n > 0 {
+				s.loose = fmt.Sprintf("%d rules outside any *table block (from line %d): the dump is a fragment, their table and hook are unknown", n, first)
+			}
 			continue
 		}
 		s.tables[t.Name] = t
