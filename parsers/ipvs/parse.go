@@ -195,7 +195,7 @@ func (p *parser) serviceLine(n int, s string) {
 		for ; i < len(f); i++ {
 			switch tok := f[i]; {
 			case strings.HasPrefix(tok, "("):
-				svc.SchedFlags = strings.Split(strings.Trim(tok, "()"), ",")
+				svc.SchedFlags = splitFlags(strings.Trim(tok, "()"))
 			case tok == "persistent" && i+1 < len(f):
 				svc.Persistent = true
 				v, err := strconv.ParseUint(f[i+1], 10, 32)
@@ -312,6 +312,17 @@ func (p *parser) destLine(n int, s string) {
 		d.Weight, d.ActiveConn, d.InActConn, d.hasConnCount = w, v[0], v[1], true
 	}
 	p.cur.Dests = append(p.cur.Dests, d)
+}
+
+// splitFlags splits "sh-fallback,sh-port", dropping empty names.
+func splitFlags(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func parseForward(s string) (Forward, bool) {

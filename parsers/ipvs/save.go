@@ -93,7 +93,7 @@ func (p *parser) saveLine(n int, s string) {
 			if !ok {
 				return
 			}
-			svc.SchedFlags = strings.Split(a, ",")
+			svc.SchedFlags = splitFlags(a)
 		case "-r", "--real-server":
 			a, ok := arg()
 			if !ok {
