@@ -111,3 +111,22 @@ func TestHugeExcerptsAreClipped(t *testing.T) {
 		}
 	}
 }
+
+func TestTerminalEscapesInBundleTextAreNeutralized(t *testing.T) {
+	r := fixture()
+	evil := "web\x1b]0;owned\x07\x1b[2J\u202egnp.exe\x9b31m"
+	r.Findings[0].Objects = []string{evil}
+	r.Bundle.Problems = append(r.Bundle.Problems, finding.Problem{File: evil, Message: evil})
+	r.Localize(finding.EN)
+	for _, format := range []string{"text", "md"} {
+		out := string(render(t, r, format))
+		for _, bad := range []string{"\x1b", "\x07", "\u202e", "\x9b"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%s: %q reached the output", format, bad)
+			}
+		}
+		if !strings.Contains(out, "web?]0;owned??[2J?gnp.exe?31m") {
+			t.Errorf("%s: the neutralized name is not shown", format)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 // files and object names in code spans, bundle text escaped so that it
 // cannot become links, emphasis or headings.
 func (r *Report) Markdown(out io.Writer) error {
+	r = r.printable()
 	bw := bufio.NewWriter(out)
 	w := wordsFor(r.Lang)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }

@@ -93,10 +93,16 @@ func (r *Report) Text(out io.Writer, o TextOptions) error {
 	if o.Width < 40 {
 		o.Width = 40
 	}
+	r = r.printable()
 	t := &textWriter{w: bufio.NewWriter(out), o: o, words: wordsFor(r.Lang)}
 	w := t.words
 
-	fmt.Fprintf(t.w, "%s — %s\n", t.paint(ansiBold, w.Title), r.Bundle.Path)
+	for i, l := range wrapAt(w.Title+" — "+oneLine(r.Bundle.Path), t.o.Width, "/") {
+		if i == 0 {
+			l = strings.Replace(l, w.Title, t.paint(ansiBold, w.Title), 1)
+		}
+		fmt.Fprintln(t.w, l)
+	}
 	nodes := w.None
 	if len(r.Bundle.Nodes) > 0 {
 		nodes = strings.Join(r.Bundle.Nodes, ", ")

@@ -1,0 +1,123 @@
+package report
+
+import (
+	"strings"
+
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/trace"
+)
+
+// printable returns a copy of r whose every string is safe to print on a
+// terminal or in a Markdown file: bundle content is untrusted, and an
+// escape sequence in an object name could rewrite the support engineer's
+// screen (OSC, cursor movement) or hide text (bidi overrides, CVE-2021-42574
+// "Trojan Source"). Control characters other than newline, C1 controls,
+// bidi controls and invalid UTF-8 become "?"; a tab becomes a space.
+func (r *Report) printable() *Report {
+	c := *r
+	c.Summary = clean(r.Summary)
+	c.Bundle.Path = clean(r.Bundle.Path)
+	c.Bundle.Format = clean(r.Bundle.Format)
+	c.Bundle.Nodes = cleanAll(r.Bundle.Nodes)
+	c.Bundle.Problems = make([]finding.Problem, len(r.Bundle.Problems))
+	for i, p := range r.Bundle.Problems {
+		c.Bundle.Problems[i] = finding.Problem{File: clean(p.File), Line: p.Line, Message: clean(p.Message)}
+	}
+	c.Findings = make([]finding.Finding, len(r.Findings))
+	for i, f := range r.Findings {
+		g := f
+		g.ID, g.Title, g.Message, g.Remedy = clean(f.ID), clean(f.Title), clean(f.Message), clean(f.Remedy)
+		g.Objects = cleanAll(f.Objects)
+		g.Evidence = make([]finding.Evidence, len(f.Evidence))
+		for j, e := range f.Evidence {
+			g.Evidence[j] = finding.Evidence{File: clean(e.File), Line: e.Line, Excerpt: clean(e.Excerpt), Packet: e.Packet}
+		}
+		c.Findings[i] = g
+	}
+	c.Traces = make([]trace.Trace, len(r.Traces))
+	for i, t := range r.Traces {
+		c.Traces[i] = cleanTrace(t)
+	}
+	c.Inconclusive = make([]finding.Inconclusive, len(r.Inconclusive))
+	for i, in := range r.Inconclusive {
+		c.Inconclusive[i] = finding.Inconclusive{Need: clean(in.Need), Node: clean(in.Node), Why: clean(in.Why)}
+	}
+	return &c
+}
+
+func cleanTrace(t trace.Trace) trace.Trace {
+	u := t
+	u.From, u.To, u.Proto, u.Reason = clean(t.From), clean(t.To), clean(t.Proto), clean(t.Reason)
+	u.Symptom, u.Reported = clean(t.Symptom), clean(t.Reported)
+	u.Verdict = trace.Verdict(clean(string(t.Verdict)))
+	u.Steps = make([]trace.Step, len(t.Steps))
+	for i, s := range t.Steps {
+		v := s
+		v.At, v.Component, v.Detail = clean(s.At), clean(s.Component), clean(s.Detail)
+		v.Before, v.After, v.Decision = clean(s.Before), clean(s.After), clean(s.Decision)
+		if s.Evidence != nil {
+			v.Evidence = make(map[string]any, len(s.Evidence))
+			for k, x := range s.Evidence {
+				if str, ok := x.(string); ok {
+					x = clean(str)
+				} else {
+					x = clean(scalar(x))
+				}
+				v.Evidence[clean(k)] = x
+			}
+		}
+		u.Steps[i] = v
+	}
+	u.Branches = make([]trace.Trace, len(t.Branches))
+	for i, b := range t.Branches {
+		u.Branches[i] = cleanTrace(b)
+	}
+	return u
+}
+
+func cleanAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = clean(x)
+	}
+	return out
+}
+
+func clean(s string) string {
+	ok := true
+	for _, r := range s {
+		if unsafeRune(r) || r == '\t' {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteByte(' ')
+		case unsafeRune(r):
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case r == '\n':
+		return false
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f:
+		return true
+	case r == 0xfffd: // also what ranging over invalid UTF-8 yields
+		return true
+	}
+	return false
+}
