@@ -51,7 +51,7 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 	if len(ps) == 0 {
 		w.add(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered",
 			Detail: fmt.Sprintf("delivered to %s on node %s (no pod object has this IP in the bundle)", dst, name)})
-		w.delivered = true
+		tr.replyPath(w, name, p)
 		return
 	}
 	pod := ps[0]
@@ -97,11 +97,54 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 			reason = "SVC_TARGET_PORT_MISMATCH"
 		}
 		w.ambiguousHop(s, fmt.Sprintf("whether a container of %s listens on %d/%s (declared ports are informational; collect `ss -tlnp` inside the pod's netns, or a capture)", pod.Key(), port, p.proto), reason)
-		w.delivered = true
+		tr.replyPath(w, name, p)
 		return
 	}
 	w.add(s)
+	tr.replyPath(w, name, p)
+}
+
+// replyPath checks the way back of a connection that reached a pod: the
+// reply enters the pod's node from the pod's interface and is forwarded
+// (forwarding must be on for that interface), then enters the client's
+// node from the VPC, where reverse-path filtering and forwarding apply
+// again. SGs are stateful and kube-proxy's NAT is undone by conntrack, so
+// nothing else on the way back is decided by rules.
+func (tr *Tracer) replyPath(w *walk, dstNode string, p pkt) {
 	w.delivered = true
+	r := pkt{proto: p.proto, src: p.dst, dst: p.src}
+	if n := tr.bundleNode(dstNode); n != nil && !n.IsLocal(r.dst.Addr()) && n.HasFile(model.FileIPRoute) {
+		if rt, ok := n.Route(p.dst.Addr()); ok && rt.Dev != "" {
+			if off, s := tr.forwardingOff(n, dstNode, rt.Dev); off {
+				s.Before, s.Detail = r.String(), "reply: "+s.Detail
+				w.delivered = false
+				w.stop(s, outcome{verdict: Dropped, reason: "IP_FORWARD_DISABLED"})
+				return
+			}
+		}
+	}
+	srcNode := tr.nodeOwning(r.dst.Addr())
+	if srcNode == "" || srcNode == dstNode {
+		return
+	}
+	n := tr.bundleNode(srcNode)
+	if n == nil {
+		return
+	}
+	in := tr.inIface(n, r, arrival{})
+	if drop, s := tr.rpFilter(n, srcNode, r, in); drop {
+		s.Detail = "reply: " + s.Detail
+		w.delivered = false
+		w.stop(s, outcome{verdict: Dropped, reason: "RP_FILTER_DROPS"})
+		return
+	}
+	if !n.IsLocal(r.dst.Addr()) {
+		if off, s := tr.forwardingOff(n, srcNode, in); off {
+			s.Before, s.Detail = r.String(), "reply: "+s.Detail
+			w.delivered = false
+			w.stop(s, outcome{verdict: Dropped, reason: "IP_FORWARD_DISABLED"})
+		}
+	}
 }
 
 func podOf(d netpol.Decision, dst *model.Pod, src netpol.Peer) string {
