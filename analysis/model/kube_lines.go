@@ -16,6 +16,9 @@ import (
 
 var fieldMu sync.Mutex
 
+// maxFieldLineFile bounds the files FieldLine reads again.
+const maxFieldLineFile = 8 << 20
+
 // FieldLine returns the evidence for a field of an object: its file and
 // the line of path (keys, or decimal indexes into sequences), with the
 // text of that line as excerpt.
@@ -38,6 +41,12 @@ func (c *Cluster) kubeLines(file string) [][]byte {
 	}
 	if l, ok := k.lines[file]; ok {
 		return l
+	}
+	// a huge file (50,000 pods) is not held twice for a few citations:
+	// its objects are cited by their first line
+	if c.Bundle.Size(file) > maxFieldLineFile {
+		k.lines[file] = nil
+		return nil
 	}
 	data, err := c.Bundle.ReadFile(file)
 	var l [][]byte
