@@ -334,18 +334,26 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 		if len(j.Missing) > 0 && !answered && lost < perID {
 			lost++
 			lc := idx[last.Point]
+			var to []string
+			ev := []finding.Evidence{{File: lc.File, Packet: last.Sig.Packet}}
+			objs := []string{"capture/" + lc.File}
 			for _, m := range j.Missing {
 				mc := idx[m]
-				at := time.Unix(0, last.Sig.Time).UTC().Format("15:04:05.000")
-				out = append(out, finding.New("PCAP_LOST_BETWEEN_CAPTURES", finding.Args{
-					"flow": sigFlow(j.Seen[0].Sig), "from": lc.Where(), "at": at, "packet": itoa(last.Sig.Packet), "to": mc.Where(),
-				}, []string{"capture/" + lc.File, "capture/" + mc.File},
-					finding.Evidence{File: lc.File, Packet: last.Sig.Packet}, finding.Evidence{File: mc.File}))
+				to = append(to, mc.Where())
+				ev = append(ev, finding.Evidence{File: mc.File})
+				objs = append(objs, "capture/"+mc.File)
 			}
+			at := time.Unix(0, last.Sig.Time).UTC().Format("15:04:05.000")
+			out = append(out, finding.New("PCAP_LOST_BETWEEN_CAPTURES", finding.Args{
+				"flow": sigFlow(j.Seen[0].Sig), "from": lc.Where(), "at": at, "packet": itoa(last.Sig.Packet), "to": strings.Join(to, " nor "),
+			}, objs, ev...))
 		}
 		if j.NATed {
+			// The earliest sighting is the original; the farthest one
+			// with another source address is what the peer saw.
 			first := j.Seen[0]
-			for _, s := range j.Seen[1:] {
+			for k := len(j.Seen) - 1; k > 0; k-- {
+				s := j.Seen[k]
 				if s.Sig.Orig.Addr() == first.Sig.Orig.Addr() {
 					continue // only the port changed: not what PCAP_SOURCE_NATTED is about
 				}
@@ -360,6 +368,7 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 					"natted": s.Sig.Orig.String() + " at " + sc.Where(), "capture": sc.File,
 				}, []string{"capture/" + fc.File, "capture/" + sc.File},
 					finding.Evidence{File: fc.File, Packet: first.Sig.Packet}, finding.Evidence{File: sc.File, Packet: s.Sig.Packet}))
+				break
 			}
 		}
 	}

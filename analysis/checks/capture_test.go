@@ -10,6 +10,7 @@ import (
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/pcapflow"
+	"tkesnap/parsers/bundle"
 )
 
 func realPcapDir(t *testing.T) string {
@@ -119,4 +120,149 @@ func TestCollectorMetadataReportsDropsAndCut(t *testing.T) {
 	if captureIDs(got) != "PCAP_TRUNCATED" || !strings.Contains(got[0].Args["why"], "12 packets dropped") {
 		t.Fatalf("%s %v", captureIDs(got), got)
 	}
+}
+
+// The lab captures (lab/pcap/record.sh): real tcpdump in network
+// namespaces, stored as bundle folders with the node's ip -j state.
+func loadLab(t *testing.T, scenario string) *model.Cluster {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "pcap", "lab", scenario)
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("lab capture %s missing: run lab/pcap/record.sh as root", scenario)
+	}
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return model.Load(b)
+}
+
+func labFindings(t *testing.T, c *model.Cluster) map[string][]finding.Finding {
+	out := map[string][]finding.Finding{}
+	for _, cp := range c.Captures {
+		for _, f := range CaptureFindings(cp) {
+			out[f.ID] = append(out[f.ID], f)
+		}
+	}
+	for _, f := range CorrelationFindings(c.Captures, CaptureOwners(c)) {
+		out[f.ID] = append(out[f.ID], f)
+	}
+	return out
+}
+
+func TestLabCaptures(t *testing.T) {
+	cases := []struct {
+		scenario string
+		name     string
+		want     []string // IDs that must fire
+		not      []string // IDs that must not
+		check    func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding)
+	}{
+		{"snat", "pod traffic MASQUERADEd on the node: the peer sees the node IP", []string{"PCAP_SOURCE_NATTED", "PCAP_HTTP_ERROR"},
+			[]string{"PCAP_SYN_UNANSWERED", "PCAP_LOST_BETWEEN_CAPTURES", "PCAP_CONNECTION_REFUSED", "PCAP_ONE_WAY_TRAFFIC", "PCAP_TRUNCATED"},
+			func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding) {
+				f := got["PCAP_SOURCE_NATTED"][0]
+				if !strings.HasPrefix(f.Args["original"], "10.244.1.10:") || !strings.HasPrefix(f.Args["natted"], "192.168.0.1:") ||
+					!strings.Contains(f.Args["original"], "pod default/client") || !strings.Contains(f.Args["natted"], "node-b eth0") {
+					t.Errorf("%v", f.Args)
+				}
+				for _, h := range got["PCAP_HTTP_ERROR"] {
+					if h.Args["status"] != "404" || h.Args["uri"] != "/mytest" {
+						t.Errorf("%v", h.Args)
+					}
+				}
+				// tcpdump -i any on node-a: SLL2 interface indexes resolve
+				// through nodes/node-a/ip-link.json.
+				var any *model.Capture
+				for _, cp := range c.Captures {
+					if cp.Name == "node-any" {
+						any = cp
+					}
+				}
+				names := map[string]bool{}
+				for idx := range any.Ifaces {
+					names[any.IfaceName(int32(idx))] = true
+				}
+				if !names["eth0"] || !names["veth-pod"] {
+					t.Errorf("interfaces of node-a: %v", names)
+				}
+			}},
+		{"drop", "FORWARD DROP on the node: SYN retries leave the pod and never reach the peer", []string{"PCAP_SYN_UNANSWERED", "PCAP_LOST_BETWEEN_CAPTURES"},
+			[]string{"PCAP_SOURCE_NATTED", "PCAP_CONNECTION_REFUSED"},
+			func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding) {
+				s := got["PCAP_SYN_UNANSWERED"][0]
+				if s.Args["count"] != "4" || !strings.HasPrefix(s.Args["gaps"], "1.0") {
+					t.Errorf("retries: %v", s.Args)
+				}
+				l := got["PCAP_LOST_BETWEEN_CAPTURES"][0]
+				if !strings.Contains(l.Args["from"], "pod default/client") || !strings.Contains(l.Args["to"], "node-b eth0") || !strings.Contains(l.Args["to"], "node-a eth0") {
+					t.Errorf("lost: %v", l.Args)
+				}
+			}},
+		{"reject", "REJECT with tcp-reset, ICMP port unreachable and a prohibit route", []string{"PCAP_CONNECTION_REFUSED", "PCAP_ICMP_UNREACHABLE"},
+			[]string{"PCAP_SYN_UNANSWERED", "PCAP_LOST_BETWEEN_CAPTURES", "PCAP_ONE_WAY_TRAFFIC"},
+			func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding) {
+				how := ""
+				for _, f := range got["PCAP_CONNECTION_REFUSED"] {
+					how += f.Args["how"] + "; "
+				}
+				if !strings.Contains(how, "RST from 192.168.0.2") || !strings.Contains(how, "ICMP port unreachable from 192.168.0.2") {
+					t.Errorf("refusals: %s", how)
+				}
+				if w := got["PCAP_ICMP_UNREACHABLE"][0].Args["what"]; !strings.Contains(w, "administratively prohibited") {
+					t.Errorf("icmp: %s", w)
+				}
+			}},
+		{"dns", "a dead DNS server and an NXDOMAIN", []string{"PCAP_DNS_NO_RESPONSE", "PCAP_DNS_ERROR"},
+			[]string{"PCAP_LOST_BETWEEN_CAPTURES", "PCAP_ONE_WAY_TRAFFIC"},
+			func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding) {
+				if f := got["PCAP_DNS_NO_RESPONSE"][0]; f.Args["server"] != "192.168.0.4" {
+					t.Errorf("%v", f.Args)
+				}
+				if f := got["PCAP_DNS_ERROR"][0]; f.Args["rcode"] != "NXDOMAIN" || f.Args["name"] != "nosuch.default.svc.cluster.local" {
+					t.Errorf("%v", f.Args)
+				}
+			}},
+		{"oneway", "UDP to a receiver that never answers", []string{"PCAP_ONE_WAY_TRAFFIC"},
+			[]string{"PCAP_LOST_BETWEEN_CAPTURES", "PCAP_SYN_UNANSWERED", "PCAP_DNS_NO_RESPONSE"}, nil},
+		{"cut", "the collector's byte limit cut the capture mid-packet", []string{"PCAP_TRUNCATED"}, nil,
+			func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding) {
+				f := got["PCAP_TRUNCATED"][0]
+				if !strings.Contains(f.Args["why"], "file ends inside packet") || !strings.Contains(f.Args["why"], "size limit") {
+					t.Errorf("%v", f.Args)
+				}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := loadLab(t, c.scenario)
+			if len(cl.Captures) == 0 {
+				t.Fatal("no captures loaded")
+			}
+			got := labFindings(t, cl)
+			for _, id := range c.want {
+				if len(got[id]) == 0 {
+					t.Errorf("%s did not fire (got %v)", id, keys(got))
+				}
+			}
+			for _, id := range c.not {
+				if len(got[id]) > 0 {
+					t.Errorf("%s fired: %v", id, got[id][0].Args)
+				}
+			}
+			if c.check != nil && !t.Failed() {
+				c.check(t, cl, got)
+			}
+		})
+	}
+}
+
+func keys(m map[string][]finding.Finding) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

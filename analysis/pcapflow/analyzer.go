@@ -1,7 +1,6 @@
 package pcapflow
 
 import (
-	"hash/maphash"
 	"net/netip"
 	"sort"
 	"strings"
@@ -42,7 +41,6 @@ type Analyzer struct {
 	lim    Limits
 	flows  map[Key]*Flow
 	res    *Result
-	seed   maphash.Seed
 	now    int64
 	sweep  int64
 	since  int
@@ -76,7 +74,6 @@ func NewAnalyzer(lim Limits) *Analyzer {
 		lim:    lim,
 		flows:  map[Key]*Flow{},
 		res:    &Result{States: map[string]int{}},
-		seed:   maphash.MakeSeed(),
 		dnsQ:   map[dnsKey]*dnsPending{},
 		httpQ:  map[Key][]httpReq{},
 		okName: map[string]bool{},
@@ -182,7 +179,7 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 		rx = a.tcp(f, p, isOrig)
 	}
 	if isOrig && f.FirstPayloadHash == 0 && p.PayloadLen > 0 && len(p.Payload) > 0 {
-		f.FirstPayloadHash = maphash.Bytes(a.seed, p.Payload[:min(len(p.Payload), 256)])
+		f.FirstPayloadHash = fnv1a(p.Payload[:min(len(p.Payload), 256)])
 	}
 	if p.IsDNS {
 		a.dns(f, k, p)
@@ -192,6 +189,20 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 	}
 	a.info = PacketInfo{Flow: f, FromOrig: isOrig, Retransmission: rx}
 	return &a.info
+}
+
+// fnv1a is FNV-1a 64: the same bytes hash alike in every capture, which
+// correlation across captures needs (maphash seeds differ per process).
+func fnv1a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	if h == 0 {
+		h = 1
+	}
+	return h
 }
 
 func (a *Analyzer) newFlow(k Key, p *pcap.Packet) *Flow {

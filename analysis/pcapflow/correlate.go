@@ -142,11 +142,7 @@ func missing(points []*Point, j *Journey, shares func(a, b int, dst netip.AddrPo
 		}
 		owns := false
 		for _, s := range j.Seen {
-			if len(p.Local) > 0 {
-				owns = owns || p.Local[s.Sig.Resp.Addr()]
-			} else {
-				owns = owns || shares(s.Point, pi, s.Sig.Resp)
-			}
+			owns = owns || p.Local[s.Sig.Resp.Addr()] || shares(s.Point, pi, s.Sig.Resp)
 		}
 		if owns {
 			j.Missing = append(j.Missing, pi)

@@ -30,7 +30,7 @@ type Decoder struct {
 	loop   layers.Loopback
 	ip4    ip4Layer
 	ip6    ip6Layer
-	ip6ext layers.IPv6ExtensionSkipper
+	ip6ext ip6ExtLayer
 	ip6frg ip6FragLayer
 	tcp    tcpLayer
 	udp    udpLayer
@@ -51,7 +51,7 @@ type Decoder struct {
 // NewDecoder builds a decoder; it is not safe for concurrent use.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
-	d.sll.d, d.sll2.d, d.ip4.d, d.ip6.d, d.ip6frg.d = d, d, d, d, d
+	d.sll.d, d.sll2.d, d.ip4.d, d.ip6.d, d.ip6frg.d, d.ip6ext.d = d, d, d, d, d, d
 	d.tcp.d, d.udp.d, d.icmp4.d, d.icmp6.d, d.dns.d = d, d, d, d, d
 	d.vxlan = tunnelLayer[*layers.VXLAN]{d: d, l: &layers.VXLAN{}, kind: EncapVXLAN}
 	d.geneve = tunnelLayer[*layers.Geneve]{d: d, l: &layers.Geneve{}, kind: EncapGeneve}
@@ -274,16 +274,34 @@ func (l *ip6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	p := &l.d.pkt
 	p.setIP(6, netip.AddrFrom16([16]byte(l.SrcIP)), netip.AddrFrom16([16]byte(l.DstIP)))
 	p.Proto, p.TTL = uint8(l.NextHeader), l.HopLimit
+	if l.HopByHop != nil { // gopacket decodes hop-by-hop inside the IPv6 layer (MLD has one)
+		p.Proto = uint8(l.HopByHop.NextHeader)
+	}
 	p.IPLen = int(l.Length) + 40
 	return nil
 }
 
 func (l *ip6Layer) NextLayerType() gopacket.LayerType {
-	switch l.NextHeader {
+	switch layers.IPProtocol(l.d.pkt.Proto) {
 	case layers.IPProtocolIPv4, layers.IPProtocolIPv6:
 		l.d.pkt.addEncap(EncapIPIP)
 	}
 	return l.IPv6.NextLayerType()
+}
+
+// ip6ExtLayer skips hop-by-hop, routing and destination options headers;
+// the protocol of the packet is the header after them.
+type ip6ExtLayer struct {
+	layers.IPv6ExtensionSkipper
+	d *Decoder
+}
+
+func (l *ip6ExtLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if err := l.IPv6ExtensionSkipper.DecodeFromBytes(data, df); err != nil {
+		return err
+	}
+	l.d.pkt.Proto = uint8(l.NextHeader)
+	return nil
 }
 
 type ip6FragLayer struct {
