@@ -1,7 +1,12 @@
 # Reports (analysis/report). The HTML report is tested in real headless
 # Chromium; the test installs chromium with apt-get when root and missing.
 # `make test` should run `$(MAKE) test-report-html` (about 15 s).
-.PHONY: test-report-html report-screenshot report-update
+.PHONY: test-report-html report-screenshot report-update bench-report
+BENCH_TARGETS += bench-report
+
+# Rendering a 5000-finding, 50-trace report in every format.
+bench-report:
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./analysis/report
 
 SCREENSHOT_BUNDLE ?= testdata/bundles/sg-pod-cidr
 
