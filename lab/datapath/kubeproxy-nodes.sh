@@ -81,4 +81,5 @@ for spec in node-3:7:2: node-4:8:3:drop-web-ep,stale-dns-ep,no-affinity,no-rejec
 	y ip -j rule >"$d/ip-rule.json"
 	printf '# kube-proxy as seen from node %s\nfound: true\npid: 700\nmode: iptables\nmode_source: flag --proxy-mode\ncmdline: /usr/local/bin/kube-proxy --proxy-mode=iptables --cluster-cidr=172.16.0.0/16 --hostname-override=%s\n' "$n" "$n" >"$d/kube-proxy.txt"
 done
+python3 lab/datapath/manifest.py "$OUT"
 echo "recorded into $OUT"
