@@ -113,3 +113,31 @@ func TestPolicyRoutingRulesAreHonoured(t *testing.T) {
 		t.Fatalf("same prefix: lowest metric wins: %+v", r.Route)
 	}
 }
+
+func TestIPVSNodeLoadsTableAndKubeIPVS0(t *testing.T) {
+	b, err := bundle.Open("../../testdata/datapath/kubeproxy-bundle", bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := Load(b)
+	n := c.Node("node-1")
+	if n.IPVS == nil || len(n.IPVS.Services) != 9 || !n.HasFile(FileIPVS) {
+		t.Fatalf("ipvs %+v", n.IPVS)
+	}
+	vips, ok := n.KubeIPVS0()
+	if !ok || len(vips) != 7 {
+		t.Fatalf("kube-ipvs0 %v %v", vips, ok)
+	}
+	for _, a := range []string{"10.96.0.1", "10.0.1.200", "10.0.1.5"} {
+		if !n.IsLocal(netip.MustParseAddr(a)) {
+			t.Errorf("%s should be local", a)
+		}
+	}
+	if m, _ := n.KubeProxy.EffectiveMode(); m != "ipvs" {
+		t.Errorf("mode %q", m)
+	}
+	if c.Node("node-3").IPVS != nil {
+		t.Error("node-3 runs iptables mode and has no ipvsadm.txt")
+	}
+}

@@ -123,6 +123,13 @@ func TestMultipathAndPrettyPrintedLines(t *testing.T) {
 	}
 }
 
+func TestIPv6DefaultRouteWithoutGatewayIsIPv6(t *testing.T) {
+	routes, p := ParseRoutes(strings.NewReader(`[{"dst":"default","dev":"wg0","metric":1024,"flags":[],"pref":"medium"},{"dst":"default","dev":"eth0","flags":[]}]`))
+	if len(p) > 0 || !routes[0].Dst.Addr().Is6() || !routes[1].Dst.Addr().Is4() {
+		t.Fatalf("%+v %v", routes, p)
+	}
+}
+
 func TestTextOutputAndBrokenElementsAreProblems(t *testing.T) {
 	if _, p := ParseRoutes(strings.NewReader("default via 10.0.1.1 dev eth0\n")); len(p) != 1 || !strings.Contains(p[0].Message, "-j") {
 		t.Fatalf("%v", p)

@@ -85,6 +85,7 @@ type rawRoute struct {
 	PrefSrc  string     `json:"prefsrc"`
 	Metric   *int       `json:"metric"`
 	Flags    []string   `json:"flags"`
+	Pref     string     `json:"pref"` // IPv6 router preference: printed for IPv6 routes only
 	Nexthops []struct {
 		Gateway string `json:"gateway"`
 		Dev     string `json:"dev"`
@@ -103,7 +104,10 @@ func ParseRoutes(r io.Reader) ([]Route, []Problem) {
 		if err := json.Unmarshal(raw, &rr); err != nil {
 			return err
 		}
-		v6 := strings.Contains(rr.Dst, ":") || strings.Contains(rr.Gateway, ":")
+		// "default" is 0.0.0.0/0 or ::/0: the family shows in the gateway,
+		// or in "pref", which iproute2 prints for IPv6 routes only
+		v6 := strings.Contains(rr.Dst, ":") || strings.Contains(rr.Gateway, ":") || rr.Pref != "" ||
+			(rr.Via != nil && strings.Contains(rr.Via.Host, ":"))
 		dst, err := parsePrefix(rr.Dst, v6)
 		if err != nil || !dst.IsValid() {
 			return fmt.Errorf("route destination %q: %v", rr.Dst, err)
