@@ -122,7 +122,7 @@ func TestIPVSNodeLoadsTableAndKubeIPVS0(t *testing.T) {
 	defer b.Close()
 	c := Load(b)
 	n := c.Node("node-1")
-	if n.IPVS == nil || len(n.IPVS.Services) != 9 || !n.HasFile(FileIPVS) {
+	if n.IPVS == nil || len(n.IPVS.Services) != 10 || !n.HasFile(FileIPVS) {
 		t.Fatalf("ipvs %+v", n.IPVS)
 	}
 	vips, ok := n.KubeIPVS0()
