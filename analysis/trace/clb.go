@@ -55,8 +55,12 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 		if lb.Public() {
 			kind = "public"
 		}
-		w.add(Step{At: at, Component: "clb", Before: p.String(), Evidence: ev("file", lb.At.File, "line", lb.At.Line),
-			Detail: fmt.Sprintf("%s CLB %s (%s) VIP %s", kind, lb.LoadBalancerId, lb.LoadBalancerName, vip)})
+		s := Step{At: at, Component: "clb", Before: p.String(), Evidence: ev("file", lb.At.File, "line", lb.At.Line),
+			Detail: fmt.Sprintf("%s CLB %s (%s) VIP %s", kind, lb.LoadBalancerId, lb.LoadBalancerName, vip)}
+		// An internal CLB is reached from its VPC or networks joined to it
+		// (CCN, Direct Connect), whose clients may use any address — so
+		// the client's address alone does not rule it out.
+		w.add(s)
 		if lb.ListenersFile == "" {
 			w.need(at, "clb", "the CLB's listeners are unknown", "cloud/listeners/"+lb.LoadBalancerId+".json", "")
 		} else {
