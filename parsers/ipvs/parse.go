@@ -37,7 +37,9 @@ func Parse(r io.Reader) *Table {
 	if err := lr.Err(); err != nil {
 		p.problem(lr.Line()+1, "read error: %v", err)
 	}
-	p.t.reindex()
+	if p.t.index == nil {
+		p.t.reindex()
+	}
 	return p.t
 }
 

@@ -16,8 +16,9 @@ func (p *parser) saveLine(n int, s string) {
 	add := f[0] == "-A" || f[0] == "--add-service"
 	var key Key
 	haveKey := false
-	svc := &Service{Line: n}
-	d := &Dest{Line: n, Forward: Route, Weight: 1} // ipvsadm defaults: -g, -w 1
+	var svc Service
+	svc.Line = n
+	d := Dest{Line: n, Forward: Route, Weight: 1} // ipvsadm defaults: -g, -w 1
 	haveDest := false
 	for i := 1; i < len(f); i++ {
 		opt := f[i]
@@ -40,7 +41,14 @@ func (p *parser) saveLine(n int, s string) {
 				p.problem(n, "virtual service address %q: %v", a, err)
 				return
 			}
-			key.Proto = map[string]Proto{"-t": TCP, "--tcp-service": TCP, "-u": UDP, "--udp-service": UDP, "--sctp-service": SCTP}[opt]
+			switch opt {
+			case "-t", "--tcp-service":
+				key.Proto = TCP
+			case "-u", "--udp-service":
+				key.Proto = UDP
+			default:
+				key.Proto = SCTP
+			}
 			key.Addr = ap
 			haveKey = true
 		case "-f", "--fwmark-service":
@@ -165,7 +173,7 @@ func (p *parser) saveLine(n int, s string) {
 		if svc.Scheduler == "" {
 			svc.Scheduler = "wlc" // ipvsadm DEF_SCHED
 		}
-		p.addService(n, svc)
+		p.addService(n, &svc)
 		return
 	}
 	if !haveDest {
@@ -178,5 +186,5 @@ func (p *parser) saveLine(n int, s string) {
 		p.problem(n, "real server %s for %s, which is not defined before", d.Addr, key)
 		return
 	}
-	s2.Dests = append(s2.Dests, d)
+	s2.Dests = append(s2.Dests, &d)
 }

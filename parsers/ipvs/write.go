@@ -34,9 +34,12 @@ func WriteSave(w io.Writer, t *Table) error {
 		}
 		bw.WriteByte('\n')
 		for _, d := range s.Dests {
-			sw := map[Forward]string{Masq: "-m", Tunnel: "-i", Route: "-g", Local: "-g"}[d.Forward]
-			if sw == "" {
-				sw = "-g"
+			sw := "-g" // Route and Local (ipvsadm.c fwd_switch)
+			switch d.Forward {
+			case Masq:
+				sw = "-m"
+			case Tunnel:
+				sw = "-i"
 			}
 			fmt.Fprintf(bw, "-a %s -r %s %s -w %d", name, d.Addr, sw, d.Weight)
 			if d.TunnelOpts != "" {
