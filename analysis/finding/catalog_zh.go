@@ -35,7 +35,7 @@ func init() {
 			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"CLB_SG_BLOCKS_LISTENER": {
 			Title:   "CLB 安全组未放通监听端口",
-			Message: `负载均衡 {{.lb}}{{if .owner}}（{{.owner}}）{{end}} 绑定的安全组 {{.sg}} 未放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}：{{.decision}}。`,
+			Message: `负载均衡 {{.lb}}{{if .owner}}（{{.owner}}）{{else}} {{end}}绑定的安全组 {{.sg}} 未放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}：{{.decision}}。`,
 			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"NODE_NO_PUBLIC_BANDWIDTH": {
 			Title:   "承载公网 Service 的节点没有公网带宽",

@@ -201,7 +201,7 @@ func traceNote(w *words, t trace.Trace) string {
 			parts = append(parts, w.Disagrees)
 		}
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, w.Comma)
 }
 
 // hasColumn says whether any step fills a column, so that Markdown and

@@ -17,8 +17,8 @@ import (
 type words struct {
 	Title, Summary, Findings, Traces, Inconclusive, Problems string
 	Bundle, Format, Nodes, None                              string
-	// Colon follows a label ("Fix: ", "处理建议：").
-	Colon                                                 string
+	// Colon follows a label ("Fix: ", "处理建议："); Comma separates items.
+	Colon, Comma                                          string
 	Severity, ID, FindingTitle, Objects, Evidence, Fix    string
 	Message, Branch, Symptom, Reported, Agrees, Disagrees string
 	// trace table columns
@@ -48,7 +48,7 @@ var labels = map[finding.Lang]*words{
 	finding.EN: {
 		Title: "tkesnap report", Summary: "Summary", Findings: "Findings", Traces: "Traces",
 		Inconclusive: "Inconclusive", Problems: "Bundle problems",
-		Bundle: "Bundle", Format: "format", Nodes: "nodes", None: "none", Colon: ": ",
+		Bundle: "Bundle", Format: "format", Nodes: "nodes", None: "none", Colon: ": ", Comma: ", ",
 		Severity: "Severity", ID: "ID", FindingTitle: "Title", Objects: "Objects", Evidence: "Evidence", Fix: "Fix",
 		Message: "Message", Branch: "branch", Symptom: "symptom", Reported: "reported", Agrees: "agrees", Disagrees: "does not agree",
 		Step: "#", Where: "Where", Component: "Component", Detail: "Detail", BeforeAfter: "Before → After", Decision: "Decision",
@@ -78,7 +78,7 @@ var labels = map[finding.Lang]*words{
 	finding.ZH: {
 		Title: "tkesnap 诊断报告", Summary: "结论", Findings: "发现的问题", Traces: "链路追踪",
 		Inconclusive: "无法判定（需补充采集）", Problems: "采集包问题",
-		Bundle: "采集包", Format: "格式", Nodes: "节点", None: "无", Colon: "：",
+		Bundle: "采集包", Format: "格式", Nodes: "节点", None: "无", Colon: "：", Comma: "，",
 		Severity: "级别", ID: "ID", FindingTitle: "问题", Objects: "相关对象", Evidence: "证据", Fix: "处理建议",
 		Message: "说明", Branch: "分支", Symptom: "现象", Reported: "用户反馈", Agrees: "一致", Disagrees: "不一致",
 		Step: "#", Where: "位置", Component: "组件", Detail: "详情", BeforeAfter: "处理前 → 处理后", Decision: "判定",
@@ -166,9 +166,9 @@ func (w *words) counts(fs []finding.Finding) string {
 			parts = append(parts, execText(w.SevCount[s], struct{ N int }{n[s]}))
 		}
 	}
-	sep := ", "
+	sep := w.Comma
 	if w == labels[finding.ZH] {
-		sep = "、"
+		sep = "、" // an enumeration of counts
 	}
 	return strings.Join(parts, sep)
 }
