@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -19,10 +20,53 @@ import (
 func init() {
 	Register(Check{
 		Name:  "kube-dns",
-		IDs:   []string{"DNS_SERVICE_UNHEALTHY"},
+		IDs:   []string{"DNS_SERVICE_UNHEALTHY", "DNS_NAME_UNRESOLVABLE"},
 		Needs: needKube("Service"),
-		Run:   runDNS,
+		Run: func(p *Pass) {
+			runDNS(p)
+			runDNSNames(p)
+		},
 	})
+}
+
+// runDNSNames explains reported dns: flows whose name the cluster DNS
+// cannot answer, naming a Service of that name in another namespace.
+func runDNSNames(p *Pass) {
+	c := p.Cluster
+	k := &c.Kube
+	for i, f := range c.Flows {
+		if !strings.HasPrefix(f.To, "dns:") {
+			continue
+		}
+		ns := "default"
+		if from, err := c.Resolve(f.From); err == nil && from.Pod != nil {
+			ns = from.Pod.Namespace
+		}
+		_, err := c.ResolveFrom(f.To, ns)
+		var ne *model.NameError
+		if !errors.As(err, &ne) {
+			continue
+		}
+		first, _, _ := strings.Cut(ne.Name, ".")
+		args := finding.Args{"name": ne.Name, "namespace": ns, "searched": strings.Join(ne.Searched, ", ")}
+		objs := []string{fmt.Sprintf("flow/%s→%s", f.From, f.To)}
+		var ev []finding.Evidence
+		var near []*model.Service
+		for _, s := range k.Services {
+			if s.Name == first {
+				near = append(near, s)
+			}
+		}
+		if len(near) > 0 {
+			s := near[0]
+			args["near"] = s.Key()
+			args["suggest"] = s.Name + "." + s.Namespace
+			objs = append(objs, s.Ref())
+			ev = append(ev, s.Evidence("Service "+s.Key()))
+		}
+		ev = append([]finding.Evidence{{File: "flows.json", Line: c.FlowLine(f), Excerpt: fmt.Sprintf("flow %d: %s → %s", i+1, f.From, f.To)}}, ev...)
+		p.Report(finding.New("DNS_NAME_UNRESOLVABLE", args, objs, ev...))
+	}
 }
 
 // DNSService finds the cluster DNS Service: kube-system/kube-dns (TKE and

@@ -58,7 +58,8 @@ func runIngress(p *Pass) {
 		if m := MatchIngress(e.Ingress.Ingress, host, path); m.Rule == nil && m.Default == nil {
 			p.Report(finding.New("INGRESS_NO_MATCHING_RULE", finding.Args{
 				"host": orDash(host), "path": path, "ingress": e.Ingress.Key(), "rules": ingressRules(e.Ingress.Ingress),
-			}, []string{e.Ingress.Ref()}, at(c, e.Ingress.Source, "rules: "+ingressRules(e.Ingress.Ingress), "spec", "rules")))
+			}, []string{e.Ingress.Ref()}, at(c, e.Ingress.Source, "rules: "+ingressRules(e.Ingress.Ingress), "spec", "rules"),
+				finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: fmt.Sprintf("%s → %s host %s path %s", f.From, f.To, host, path)}))
 		}
 	}
 }

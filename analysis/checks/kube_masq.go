@@ -234,7 +234,7 @@ func masqTargets(c *model.Cluster) []masqTarget {
 			}
 			out = append(out, masqTarget{cidr: netip.PrefixFrom(ip, ip.BitLen()), node: from.Pod.Spec.NodeName,
 				origin: fmt.Sprintf("flow %d %s → %s", i+1, f.From, f.To),
-				ev:     finding.Evidence{File: "flows.json", Excerpt: f.From + " → " + f.To}})
+				ev:     finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: f.From + " → " + f.To}})
 		}
 	}
 	cl := &c.Cloud

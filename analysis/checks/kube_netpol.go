@@ -100,7 +100,25 @@ func runNetpol(p *Pass) {
 		if from.Pod != nil {
 			ns = from.Pod.Namespace
 		}
-		to, err := c.ResolveFrom(f.To, ns)
+		toSpec := f.To
+		if name, ok := strings.CutPrefix(f.To, "dns:"); ok && !strings.Contains(name, ":") {
+			// a name lookup: the packets that matter go to the cluster
+			// DNS (egress default-deny without a DNS rule is the classic)
+			dns := DNSService(&c.Kube)
+			if dns == nil {
+				continue
+			}
+			toSpec = ""
+			for _, sp := range dns.Spec.Ports {
+				if sp.Port == 53 && (sp.Protocol == "UDP") == (f.Proto != "tcp") && sp.Name != "" {
+					toSpec = "svc:" + dns.Key() + ":" + sp.Name
+				}
+			}
+			if toSpec == "" {
+				continue
+			}
+		}
+		to, err := c.ResolveFrom(toSpec, ns)
 		if err != nil {
 			continue
 		}
@@ -167,6 +185,7 @@ func runNetpol(p *Pass) {
 			"policies":  strings.Join(names, ", "),
 			"denied":    fmt.Sprintf("%d of %d", len(denied), len(dsts)),
 		}
+		ev = append(ev, finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: f.From + " → " + f.To})
 		p.Report(finding.New("NETPOL_DENIES_FLOW", args, append([]string{isolated.String()}, objs...), ev...))
 	}
 }

@@ -82,7 +82,7 @@ func kubeCluster(t *testing.T, edits ...edit) *model.Cluster {
 var kubeIDs = map[string]bool{
 	"SVC_NO_ENDPOINTS": true, "SVC_SELECTOR_MATCHES_NO_POD": true, "SVC_TARGET_PORT_MISMATCH": true,
 	"DNS_SERVICE_UNHEALTHY": true, "INGRESS_NO_MATCHING_RULE": true, "INGRESS_BACKEND_MISSING": true,
-	"NETPOL_DENIES_FLOW": true, "MASQ_HIDES_SOURCE": true, "MASQ_RULES_DIFFER": true,
+	"NETPOL_DENIES_FLOW": true, "MASQ_HIDES_SOURCE": true, "MASQ_RULES_DIFFER": true, "DNS_NAME_UNRESOLVABLE": true,
 }
 
 // kubeFindings runs every check and keeps the kube group's findings
@@ -296,6 +296,27 @@ items:
 		{name: "HTTP 404 captured for a request a host-less rule routes: the backend answered 404",
 			edits: []edit{replace("cluster/ingresses.yaml", "ip: 119.28.1.10", "ip: 172.24.0.3"), realCapture("zeek-http-404-responses.pcap"),
 				replace("cluster/ingresses.yaml", "    rules:\n", "    rules:\n    - http:\n        paths:\n        - backend:\n            service:\n              name: web\n              port:\n                number: 80\n          path: /\n          pathType: Prefix\n")}},
+		{name: "NXDOMAIN: a short Service name asked from another namespace",
+			edits: []edit{flows(`[{"from":"pod:default/client","to":"dns:api","proto":"udp","symptom":"nxdomain"}]`)},
+			want:  []string{"DNS_NAME_UNRESOLVABLE"},
+			args: map[string]string{"name": "api", "namespace": "default", "near": "prod/api", "suggest": "api.prod",
+				"searched": "api.default.svc.cluster.local, api.svc.cluster.local, api.cluster.local, api"}},
+		{name: "the same short name from the Service's own namespace resolves",
+			edits: []edit{flows(`[{"from":"pod:prod/web-7d4b9c-abcde","to":"dns:api","proto":"udp","symptom":"nxdomain"}]`)}},
+		{name: "a name with its namespace resolves from anywhere",
+			edits: []edit{flows(`[{"from":"pod:default/client","to":"dns:api.prod","proto":"udp"}]`)}},
+		{name: "egress default-deny without a DNS rule: name lookups are denied",
+			edits: []edit{put("cluster/networkpolicies.yaml", `kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: deny-egress, namespace: default}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: prod}}}]
+`), flows(`[{"from":"pod:default/client","to":"dns:api.prod","proto":"udp","symptom":"timeout"}]`)},
+			want: []string{"NETPOL_DENIES_FLOW"},
+			args: map[string]string{"direction": "Egress", "flow": "pod/default/client → svc/kube-system/kube-dns (backend pod/kube-system/coredns-5c6f8d7b-x1) 53/UDP"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)

@@ -53,9 +53,22 @@ func init() {
 				Title:   "ip-masq-agent rules on a node differ from its configmap",
 				Message: `On node {{.node}} the IP-MASQ-AGENT chain keeps the pod source for {{.rules}}, but the configmap lists {{.config}}{{if .missing}}; missing on the node: {{.missing}}{{end}}{{if .extra}}; only on the node: {{.extra}}{{end}}{{if .nomasq}}; the chain never masquerades (no final MASQUERADE rule or no jump from POSTROUTING){{end}}.`,
 				Remedy:  `Check that the ip-masq-agent pod runs on node {{.node}} and has re-read configmap kube-system/ip-masq-agent-config (it resyncs every ResyncInterval); restart it if the chain stays stale.`}}},
+		// A reported dns: flow whose name no Service or pod answers, with
+		// the pod resolver's search list applied (the classic: a short
+		// name asked from another namespace).
+		{ID: "DNS_NAME_UNRESOLVABLE", Severity: Error, Group: "kube", Guide: "集群内 DNS 解析失败",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Name resolves to no Service or pod of the cluster",
+				Message: `{{.name}} asked from namespace {{.namespace}} names no Service or pod (the resolver tries {{.searched}}){{if .near}}; Service {{.near}} exists in another namespace{{end}}.`,
+				Remedy:  `{{if .suggest}}Use {{.suggest}} (the name with its namespace){{else}}Create the Service or fix the name{{end}}; a short name only finds Services of the client's own namespace.`}}},
 	} {
 		Register(e)
 	}
+	Translate(ZH, "DNS_NAME_UNRESOLVABLE", Text{
+		Title:   "域名在集群内解析不到任何 Service 或 Pod",
+		Message: `从命名空间 {{.namespace}} 查询的 {{.name}} 不对应任何 Service 或 Pod（解析器依次尝试 {{.searched}}）{{if .near}}；另一命名空间中存在 Service {{.near}}{{end}}。`,
+		Remedy:  `{{if .suggest}}请使用 {{.suggest}}（带命名空间的名称）{{else}}请创建该 Service 或修正域名{{end}}；短名称只能解析到客户端所在命名空间的 Service。`,
+	})
 	Translate(ZH, "MASQ_RULES_DIFFER", Text{
 		Title:   "节点上的 ip-masq-agent 规则与其 ConfigMap 不一致",
 		Message: `节点 {{.node}} 上 IP-MASQ-AGENT 链对 {{.rules}} 保留 Pod 源地址，而 ConfigMap 中配置的是 {{.config}}{{if .missing}}；节点上缺少：{{.missing}}{{end}}{{if .extra}}；仅节点上存在：{{.extra}}{{end}}{{if .nomasq}}；该链从不做 MASQUERADE（没有末尾的 MASQUERADE 规则或 POSTROUTING 未跳转到该链）{{end}}。`,

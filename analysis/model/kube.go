@@ -167,6 +167,7 @@ type Kube struct {
 	idx        kubeIndex
 	masqChains map[string]*MasqChain // by nodes/<dir> name, filled lazily
 	lines      map[string][][]byte   // cited cluster/ files, for FieldLine
+	flowLines  []flowAt              // flows.json elements and their lines
 }
 
 type kubeIndex struct {

@@ -415,5 +415,16 @@ func (c *Cluster) resolveDNS(e *Endpoint, name, port, ns string) error {
 			}
 		}
 	}
-	return fmt.Errorf("%s: %q names no Service or pod of the cluster (searched %s)", e.Spec, name, strings.Join(cands, ", "))
+	return &NameError{Spec: e.Spec, Name: name, Namespace: ns, Searched: cands}
+}
+
+// NameError is a dns: name that no Service or pod answers, with the names
+// the resolver tried in order.
+type NameError struct {
+	Spec, Name, Namespace string
+	Searched              []string
+}
+
+func (e *NameError) Error() string {
+	return fmt.Sprintf("%s: %q names no Service or pod of the cluster (searched %s)", e.Spec, e.Name, strings.Join(e.Searched, ", "))
 }
