@@ -43,6 +43,9 @@ func runAPIServer(p *Pass) {
 	if cl.Cluster == nil {
 		return
 	}
+	if len(p.Cluster.Flows) > 0 && !flowsToAPIServer(p.Cluster) {
+		return // flows were reported, none of them to the API server
+	}
 	switch {
 	case cl.Cluster.Independent():
 		runMasterSubnet(p)
@@ -247,4 +250,19 @@ func allowedText(cl *model.Cloud, sgs []string, port int) string {
 		return "nobody"
 	}
 	return strings.Join(out, ", ")
+}
+
+// flowsToAPIServer: some reported flow goes to an API server endpoint
+// (public or intranet address) or to the default/kubernetes Service.
+func flowsToAPIServer(c *model.Cluster) bool {
+	for _, f := range c.Flows {
+		to, err := c.Resolve(f.To)
+		if err != nil {
+			continue
+		}
+		if apiTarget(c, to) != "" || (to.Service != nil && to.Service.Namespace == "default" && to.Service.Name == "kubernetes") {
+			return true
+		}
+	}
+	return false
 }

@@ -272,6 +272,9 @@ func runCLBs(p *Pass) {
 		lb := u.LB
 		owner := u.Owner
 		clients := flowClients(c, u)
+		if len(c.Flows) > 0 && len(clients) == 0 {
+			continue // flows were reported, none of them through this CLB
+		}
 		listeners := lbListeners(u)
 		if len(listeners) == 0 && lb.ListenersFile == "" {
 			p.Inconclusive("cloud/listeners/"+lb.LoadBalancerId+".json", "", "listeners of "+lb.LoadBalancerId+" were not collected (tccli clb DescribeListeners)")

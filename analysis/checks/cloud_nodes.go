@@ -43,8 +43,11 @@ func runNodeSGs(p *Pass) {
 		p.Inconclusive("cloud/cluster-instances.json", "", "no cluster node could be joined to a CVM in cloud/instances.json (by InternalIP, providerID or name)")
 		return
 	}
+	// Scoped by the reported flows when there are some (the guide starts
+	// from the failing flow); the cluster-wide requirements otherwise.
 	if len(c.Flows) > 0 {
 		runNodeSGFlows(p, nodes)
+		return
 	}
 	// Pod CIDR: pods on one node reach pods on every other node with
 	// their own source address, so every node must accept it (ingress)
@@ -268,7 +271,11 @@ func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
 			args := sgArgs(blk, finding.Args{"cidr": cidr, "peer": peer.String(), "flow": f.From + " → " + f.To,
 				"proto": strings.ToUpper(proto), "port": port, "source": peer.String()})
 			args["node"] = nodeNameFor(nodes, side)
-			objs := append(sgObjects(blk), side.Owner)
+			owner := side.Owner
+			if name := nodeNameFor(nodes, side); name != side.Owner {
+				owner = "node/" + name
+			}
+			objs := append(sgObjects(blk), owner)
 			p.Report(finding.New(id, args, objs, sgEvidence(blk)...))
 		}
 	}

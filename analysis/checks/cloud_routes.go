@@ -127,6 +127,9 @@ func runRoutes(p *Pass) {
 			if !r.Dst.IsValid() || r.InstanceId == vpcID || !r.Dst.Addr().Is4() {
 				continue
 			}
+			if len(c.Flows) > 0 && !flowTouches(c, r.Dst) {
+				continue // flows were reported, none to or from this peer
+			}
 			via := fmt.Sprintf("%s, learned from %s %s", ccnName(cl, nodes), r.InstanceType, r.InstanceId)
 			if !r.IsEnabled() && attached {
 				table := "CCN"
@@ -151,20 +154,30 @@ func runRoutes(p *Pass) {
 		}
 		// 3. GlobalRouter pod CIDR not published to the CCN: peers and
 		// IDCs have no way back to pod IPs.
-		if k := cl.Cluster; k != nil && attached && k.ClusterCIDR.IsValid() && k.NetworkType != "VPC-CNI" && hasPeers(cl, vpcID) {
+		if k := cl.Cluster; k != nil && attached && k.ClusterCIDR.IsValid() && k.NetworkType != "VPC-CNI" {
 			published := false
 			for _, r := range cl.CcnRoutes {
 				if r.InstanceId == vpcID && r.IsEnabled() && r.Dst.IsValid() && r.Dst.Bits() <= k.ClusterCIDR.Bits() && r.Dst.Contains(k.ClusterCIDR.Addr()) {
 					published = true
 				}
 			}
-			if !published {
+			// The route tables also say which local CIDRs the VPC
+			// publishes to the CCN (LocalCidrForCcn).
+			for _, t := range cl.RouteTables {
+				for _, lc := range t.LocalCidrForCcn {
+					if p, err := netip.ParsePrefix(lc.Cidr); err == nil && t.VpcId == vpcID && p.Bits() <= k.ClusterCIDR.Bits() && p.Contains(k.ClusterCIDR.Addr()) {
+						published = true
+					}
+				}
+			}
+			if peers, ev := podIPsSeenBy(c, vpcID, k.ClusterCIDR); !published && len(peers) > 0 {
 				ccn := ccnName(cl, nodes)
+				ev = append([]finding.Evidence{
+					{File: k.File, Line: k.At.Line, Excerpt: fmt.Sprintf("%s ClusterCIDR %s (GlobalRouter)", k.ClusterId, k.ClusterCIDR)},
+					{File: "cloud/ccn-routes.json", Excerpt: fmt.Sprintf("no CCN route from %s covers %s", vpcID, k.ClusterCIDR)}}, ev...)
 				report(finding.Args{"table": ccn, "vpc": vpcID, "cidr": k.ClusterCIDR.String(), "via": vpcID + " (container CIDR of " + k.ClusterId + ")",
-					"from": "peer VPCs and IDCs on " + ccn, "ccn": ccn},
-					[]string{k.ClusterId, vpcID},
-					finding.Evidence{File: k.File, Line: k.At.Line, Excerpt: fmt.Sprintf("%s ClusterCIDR %s (GlobalRouter)", k.ClusterId, k.ClusterCIDR)},
-					finding.Evidence{File: "cloud/ccn-routes.json", Excerpt: fmt.Sprintf("no CCN route from %s covers %s", vpcID, k.ClusterCIDR)})
+					"from": strings.Join(peers, ", "), "ccn": ccn},
+					[]string{k.ClusterId, vpcID}, ev...)
 			}
 		}
 	}
@@ -186,13 +199,52 @@ func nodeTables(cl *model.Cloud, nodes []*cloudNode) []*model.RouteTable {
 	return out
 }
 
-func hasPeers(cl *model.Cloud, vpcID string) bool {
+// podIPsSeenBy lists the CCN peers (other VPCs, IDCs) that exchange
+// packets with pod IPs, and so need a route back to the pod CIDR: peers
+// ip-masq-agent does not masquerade pod traffic to (NonMasqueradeCIDRs),
+// and sources of reported flows towards pods. Peers that only ever see
+// node IPs (the default: pod traffic leaving the VPC is SNATed) need no
+// pod route, so nothing is reported for them.
+func podIPsSeenBy(c *model.Cluster, vpcID string, pods netip.Prefix) ([]string, []finding.Evidence) {
+	cl := &c.Cloud
+	var out []string
+	var ev []finding.Evidence
+	seen := map[string]bool{}
+	add := func(r *model.CcnRoute, why string, e finding.Evidence) {
+		k := r.Dst.String()
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		out = append(out, fmt.Sprintf("%s (%s %s, %s)", r.Dst, r.InstanceType, r.InstanceId, why))
+		ev = append(ev, e)
+	}
 	for _, r := range cl.CcnRoutes {
-		if r.InstanceId != vpcID {
-			return true
+		if r.InstanceId == vpcID || !r.Dst.IsValid() || !r.Dst.Addr().Is4() {
+			continue
+		}
+		if m := c.Kube.Masq; m != nil {
+			if ok, n := m.CoversPrefix(r.Dst); ok {
+				add(r, "pods reach it without SNAT", finding.Evidence{File: m.File, Line: m.Line,
+					Excerpt: fmt.Sprintf("ip-masq-agent NonMasqueradeCIDRs %s covers %s", n, r.Dst)})
+			}
+		}
+		for _, f := range c.Flows {
+			from, err1 := c.Resolve(f.From)
+			to, err2 := c.Resolve(f.To)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			for _, a := range from.IPs {
+				for _, b := range to.IPs {
+					if r.Dst.Contains(a) && pods.Contains(b) {
+						add(r, "reported flow "+f.From+" → "+f.To, finding.Evidence{File: "flows.json", Excerpt: f.From + " → " + f.To})
+					}
+				}
+			}
 		}
 	}
-	return false
+	return out, ev
 }
 
 // peerCIDR names the network a destination belongs to, from the CCN
@@ -226,4 +278,22 @@ func ccnName(cl *model.Cloud, nodes []*cloudNode) string {
 		}
 	}
 	return "the CCN"
+}
+
+// flowTouches: some reported flow starts or ends inside p.
+func flowTouches(c *model.Cluster, p netip.Prefix) bool {
+	for _, f := range c.Flows {
+		for _, spec := range []string{f.From, f.To} {
+			e, err := c.Resolve(spec)
+			if err != nil {
+				continue
+			}
+			for _, ip := range e.IPs {
+				if p.Contains(ip) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -284,10 +284,14 @@ func TestPodToPodFlowAcrossNodesCitesThePort(t *testing.T) {
 	dir := variant(t, "sg-pod-cidr-blocked", "cloud/clusters.json", func(map[string]any) {})
 	writeFile(t, dir, "flows.json", `[{"from":"ip:172.20.0.10","to":"ip:172.20.0.70:8080","proto":"tcp","symptom":"timeout"}]`)
 	_, fs, _ := runCloud(t, dir)
+	// With a reported flow the check is scoped to it: the exact port and
+	// node, not the cluster-wide requirement.
 	checkFindings(t, dir, fs, []want{
-		{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.1.5, 10.0.2.7"}},
 		{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.2.7", "port": "8080", "peer": "172.20.0.10"}},
 	})
+	if f := fs[0]; strings.Join(f.Objects, " ") != "sg-k8snode node/10.0.2.7" {
+		t.Errorf("objects = %v", f.Objects)
+	}
 }
 
 func TestAPIServerClientInsideTheACLPasses(t *testing.T) {
@@ -521,4 +525,44 @@ func TestClientToNodePortIsTheNodePortRule(t *testing.T) {
 	if strings.Join(got, "|") != "SG_NODEPORT_RANGE_BLOCKED 198.51.100.7 10.0.2.7 30000-32768" {
 		t.Errorf("flow findings = %q", got)
 	}
+}
+
+// The container CIDR must be on the CCN only when a peer sees pod IPs:
+// ip-masq-agent keeps pod sources towards the IDC. With the default
+// (masquerade) the IDC only ever sees node IPs and needs no pod route.
+func TestPodCIDRRouteNeededOnlyWhenPodsAreNotMasqueraded(t *testing.T) {
+	for _, tc := range []struct {
+		nonMasq string
+		want    []want
+	}{
+		{`["172.20.0.0/16","10.0.0.0/16","192.168.0.0/16"]`, []want{{"ROUTE_MISSING", map[string]string{"cidr": "172.20.0.0/16", "ccn": "ccn-k8snap01"}}}},
+		{`["172.20.0.0/16","10.0.0.0/16"]`, nil},
+	} {
+		dir := variant(t, "route-missing-pod-cidr", "cloud/clusters.json", func(map[string]any) {})
+		os.Remove(filepath.Join(dir, "flows.json"))
+		os.MkdirAll(filepath.Join(dir, "cluster"), 0o755)
+		writeFile(t, filepath.Join(dir, "cluster"), "configmaps-kube-system.yaml", `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: ip-masq-agent-config, namespace: kube-system}
+  data:
+    config: |
+      nonMasqueradeCIDRs: `+tc.nonMasq+`
+      masqLinkLocal: true
+      resyncInterval: 1m0s
+`)
+		_, fs, _ := runCloud(t, dir)
+		checkFindings(t, dir, fs, tc.want)
+	}
+}
+
+func TestReportedFlowsScopeTheCloudChecks(t *testing.T) {
+	// The pod CIDR rule is missing, but the customer reports node → node
+	// SSH, which the VPC rule allows: nothing about that flow is wrong.
+	dir := variant(t, "sg-pod-cidr-blocked", "cloud/clusters.json", func(map[string]any) {})
+	writeFile(t, dir, "flows.json", `[{"from":"ip:10.0.1.5","to":"ip:10.0.2.7:22","proto":"tcp"}]`)
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
 }

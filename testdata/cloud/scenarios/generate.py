@@ -476,10 +476,14 @@ Expected: ROUTE_MISSING for 192.168.0.0/16 citing ccnr-k8s00004.
     write("route-missing-pod-cidr", f, """
 # route-missing-pod-cidr
 The cluster's container CIDR 172.20.0.0/16 (GlobalRouter) was not
-published to the CCN: the peer VPC and the IDC have no route back to pod
-IPs (pod → IDC without SNAT dies on the way back; IDC → pod never arrives).
+published to the CCN, and the IDC talks to pods directly (flows.json:
+192.168.1.10 → pod 172.20.0.70:8080): the IDC has no route to pod IPs
+(IDC → pod never arrives; pod → IDC without SNAT dies on the way back).
+Peers that only see node IPs would need no such route, so the finding
+needs this evidence (a flow, or ip-masq-agent NonMasqueradeCIDRs covering
+the peer).
 Expected: ROUTE_MISSING for 172.20.0.0/16.
-""")
+""", flows=[{"from": "ip:192.168.1.10", "to": "ip:172.20.0.70:8080", "proto": "tcp", "symptom": "timeout"}])
 
     write("sg-apiserver-source-blocked", h, """
 # sg-apiserver-source-blocked
