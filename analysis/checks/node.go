@@ -264,6 +264,7 @@ func routeEvidence(n *model.Node, r model.RouteResult) finding.Evidence {
 func runNodeRoutes(p *Pass) {
 	c := p.Cluster
 	ps := peers(c)
+	h := newHostGw(c, ps)
 	for _, n := range c.Nodes {
 		if !n.HasFile(model.FileIPRoute) {
 			p.Inconclusive(model.FileIPRoute, n.Name, "routes to the other nodes' pod CIDRs unknown")
@@ -291,7 +292,7 @@ func runNodeRoutes(p *Pass) {
 			if (self != nil && pr.Name == self.Name) || pr.Name == n.Name || overlaps(own, pr.CIDR) {
 				continue
 			}
-			checkPeerRoute(p, n, pr, own)
+			checkPeerRoute(p, h, n, pr, own)
 			checkRPFilter(p, n, self, pr)
 		}
 	}
@@ -320,13 +321,13 @@ func representative(p netip.Prefix) netip.Addr {
 // checkPeerRoute looks up the peer's pod CIDR from the node itself and
 // from a local pod (source in the node's pod CIDR, arriving on the pod
 // bridge), as the kernel would, ip rules included.
-func checkPeerRoute(p *Pass, n *model.Node, pr peer, own []netip.Prefix) {
+func checkPeerRoute(p *Pass, h *hostGw, n *model.Node, pr peer, own []netip.Prefix) {
 	dst := representative(pr.CIDR)
 	q := model.RouteQuery{Dst: dst}
 	r := n.Lookup(q)
 	if r.Delivers() && r.Route.Dst.Bits() == 0 {
 		// only the default route covers the peer's pods
-		if !defaultRouteReaches(p, n, pr, r) {
+		if !defaultRouteReaches(p, h, n, pr, r) {
 			return
 		}
 	}
@@ -362,9 +363,9 @@ func checkPeerRoute(p *Pass, n *model.Node, pr peer, own []netip.Prefix) {
 // node lacks that route and its packets die at the gateway: reported.
 // Otherwise the cloud data decides, or the question stays open. It returns
 // true when it reported nothing and the caller may go on.
-func defaultRouteReaches(p *Pass, n *model.Node, pr peer, r model.RouteResult) bool {
+func defaultRouteReaches(p *Pass, h *hostGw, n *model.Node, pr peer, r model.RouteResult) bool {
 	c := p.Cluster
-	if conv, ok := perNodeRoute(c, n, pr); ok {
+	if conv, ok := h.perNodeRoute(c, n, pr); ok {
 		p.Report(finding.New("NODE_ROUTE_MISSING",
 			finding.Args{"node": n.Name, "cidr": pr.CIDR.String(), "peer": pr.Name, "from": "the node", "via": r.Route.String()},
 			[]string{nodeRef(n), "node/" + pr.Name}, routeEvidence(n, r), conv, pr.Source))
@@ -396,36 +397,74 @@ func defaultRouteReaches(p *Pass, n *model.Node, pr peer, r model.RouteResult) b
 	return false
 }
 
-// perNodeRoute says whether the cluster routes pod CIDRs on the nodes
-// themselves (host-gw style): every other node with routes has an explicit
-// route (not the default) to every pod CIDR but its own. One node doing so
-// is not enough — a GlobalRouter cluster may have a hand-made route.
-// The evidence is another node's route to the same CIDR when there is one.
-func perNodeRoute(c *model.Cluster, self *model.Node, pr peer) (finding.Evidence, bool) {
-	ps := peers(c)
-	var ev finding.Evidence
-	others := 0
+// hostGw caches, per node, whether it routes every other node's pod CIDR
+// by an explicit (non-default) route: computed once per run, so the
+// question "does the cluster route pod CIDRs on the nodes" costs
+// O(nodes × peers) however many peers use the default route.
+type hostGw struct {
+	peers    []peer
+	explicit map[*model.Node]bool
+}
+
+func newHostGw(c *model.Cluster, ps []peer) *hostGw {
+	h := &hostGw{peers: ps, explicit: map[*model.Node]bool{}}
 	for _, m := range c.Nodes {
-		if m == self || !m.HasFile(model.FileIPRoute) {
+		if !m.HasFile(model.FileIPRoute) {
 			continue
 		}
-		others++
 		km := kubeNodeOf(c, m)
+		all := true
 		for _, q := range ps {
 			if q.Name == m.Name || (km != nil && q.Name == km.Name) {
 				continue
 			}
-			r := m.Lookup(model.RouteQuery{Dst: representative(q.CIDR)})
-			if !r.Delivers() || r.Route.Dst.Bits() == 0 {
-				return finding.Evidence{}, false
-			}
-			if q.CIDR == pr.CIDR || ev.File == "" {
-				ev = finding.Evidence{File: m.Path(model.FileIPRoute), Line: r.Route.Line,
-					Excerpt: "node " + m.Name + " routes pod CIDRs itself: " + r.Route.String()}
+			if r := m.Lookup(model.RouteQuery{Dst: representative(q.CIDR)}); !r.Delivers() || r.Route.Dst.Bits() == 0 {
+				all = false
+				break
 			}
 		}
+		h.explicit[m] = all
 	}
-	return ev, others > 0 && ev.File != ""
+	return h
+}
+
+// perNodeRoute says whether the cluster routes pod CIDRs on the nodes
+// themselves (host-gw style): every other node with routes has an explicit
+// route (not the default) to every pod CIDR but its own. One node doing so
+// is not enough — a GlobalRouter cluster may have a hand-made route.
+// The evidence is another node's route to the same CIDR.
+func (h *hostGw) perNodeRoute(c *model.Cluster, self *model.Node, pr peer) (finding.Evidence, bool) {
+	var ev finding.Evidence
+	others := 0
+	for m, explicit := range h.explicit {
+		if m == self {
+			continue
+		}
+		if !explicit {
+			return finding.Evidence{}, false
+		}
+		others++
+	}
+	if others == 0 {
+		return ev, false
+	}
+	for _, m := range c.Nodes { // deterministic order for the evidence
+		if m == self || !h.explicit[m] {
+			continue
+		}
+		r := m.Lookup(model.RouteQuery{Dst: representative(pr.CIDR)})
+		if r.Delivers() && r.Route.Dst.Bits() > 0 {
+			return finding.Evidence{File: m.Path(model.FileIPRoute), Line: r.Route.Line,
+				Excerpt: "node " + m.Name + " routes pod CIDRs itself: " + r.Route.String()}, true
+		}
+	}
+	// only the peer itself is another node: its own CIDR is local there
+	for _, m := range c.Nodes {
+		if m != self && h.explicit[m] {
+			return finding.Evidence{File: m.Path(model.FileIPRoute), Excerpt: "node " + m.Name + " routes every other pod CIDR by an explicit route"}, true
+		}
+	}
+	return ev, false
 }
 
 func routeText(r model.RouteResult) string {
