@@ -379,3 +379,57 @@ func TestCloudScenarios(t *testing.T) {
 		})
 	}
 }
+
+// A rule whose match depends on state the dump does not hold (-m recent
+// --rcheck: design.md §6) makes the hop AMBIGUOUS and names the match.
+func TestUndecidableMatchIsAmbiguous(t *testing.T) {
+	src := filepath.Join(datapathDir)
+	if _, err := os.Stat(src); err != nil {
+		t.Skip(err)
+	}
+	dst := t.TempDir()
+	copyFile := func(rel string, edit func([]byte) []byte) {
+		data, err := os.ReadFile(filepath.Join(src, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			data = edit(data)
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755)
+		if err := os.WriteFile(filepath.Join(dst, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile("cluster/nodes.yaml", nil)
+	for _, f := range []string{"ip-addr.json", "ip-link.json", "ip-route.json", "ip-rule.json", "sysctl.txt"} {
+		copyFile("nodes/healthy-a/"+f, nil)
+	}
+	copyFile("nodes/healthy-a/iptables-save.txt", func(b []byte) []byte {
+		return bytes.Replace(b, []byte(":OUTPUT ACCEPT [0:0]\n"),
+			[]byte(":OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp -m recent --rcheck --name blocked -j DROP\n"), 1)
+	})
+	c := load(t, dst)
+	tr := Run(c, model.Flow{From: "ip:172.16.0.2", To: "ip:172.16.1.2:80", Proto: "tcp"})
+	var amb *Step
+	for i := range tr.Steps {
+		if tr.Steps[i].Decision == string(Ambiguous) {
+			amb = &tr.Steps[i]
+		}
+	}
+	if amb == nil || !strings.Contains(amb.Detail, "recent") {
+		t.Fatalf("no AMBIGUOUS step naming -m recent: %+v", tr.Steps)
+	}
+	// the rest of the path (the VPC, not in this bundle) is still walked
+	if tr.Verdict != Undetermined && tr.Verdict != Ambiguous {
+		t.Errorf("verdict %s", tr.Verdict)
+	}
+}
+
+func BenchmarkTraceAllLabBundle(b *testing.B) {
+	c := load(b, filepath.Join(labDir, "sample"))
+	b.ResetTimer()
+	for b.Loop() {
+		All(c)
+	}
+}
