@@ -425,3 +425,42 @@ COMMIT
 		t.Errorf("family %d", rs.Family)
 	}
 }
+
+// Verified in a netns with both backends (a nat INPUT MARK rule and a
+// security INPUT rule matching that mark; counters after one packet):
+// legacy registers security at NF_IP_PRI_SECURITY (50) before nat INPUT
+// (100), iptables-nft registers its security chains at priority 150.
+func TestSecurityTableRunsBeforeNatInputWithLegacyAndAfterWithNft(t *testing.T) {
+	dump := `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A INPUT -p udp -m udp --dport 9999 -j MARK --set-xmark 0x1/0xffffffff
+COMMIT
+*security
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p udp -m udp --dport 9999 -m mark --mark 0x1 -j ACCEPT
+-A INPUT -p udp -m udp --dport 9999 -j ACCEPT
+COMMIT
+`
+	for _, tc := range []struct {
+		backend string
+		rule    int
+	}{{"legacy", 2}, {"nf_tables", 1}} {
+		opts := node
+		opts.Backend = tc.backend
+		res := New(mustParse(t, dump), opts).Simulate(pkt("udp", "10.0.0.9:2000", "10.0.0.4:9999"))
+		var sec int
+		for _, s := range res.Paths[0].Steps {
+			if s.Table == "security" {
+				sec = s.Rule
+			}
+		}
+		if sec != tc.rule {
+			t.Errorf("%s: security INPUT rule %d matched, want %d", tc.backend, sec, tc.rule)
+		}
+	}
+}
