@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 GO=${GO:-go}
 echo "== bench-datapath"
 $GO test -run '^$' -bench 'Parse10kServices' -benchtime 20x -benchmem ./parsers/ipvs | grep -E '^Benchmark'
-$GO test -run '^$' -bench 'ReconcileIPVS10kServices' -benchtime 5x ./analysis/checks | grep -E '^Benchmark'
+$GO test -run '^$' -bench 'ReconcileIPVS10kServices|NodeRoutes1000Peers' -benchtime 5x ./analysis/checks | grep -E '^Benchmark'
 out=$($GO test -run '^$' -bench 'ParseRoutes100k' -benchtime 10x -benchmem ./parsers/netlink | grep -E '^Benchmark')
 echo "$out"
 go_ns=$(echo "$out" | awk '{print $3}')
