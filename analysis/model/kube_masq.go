@@ -25,9 +25,9 @@ type MasqChain struct {
 
 var masqMu sync.Mutex
 
-// MasqChain returns the node's IP-MASQ-AGENT chain from
-// nodes/<node>/iptables-save.txt; ok is false when the dump is missing or
-// has no such chain.
+// MasqChain returns the node's IP-MASQ-AGENT chain from the IPv4 dump the
+// node's packets go through (netfilter.go); ok is false when no dump was
+// collected or it has no such chain.
 func (c *Cluster) MasqChain(n *Node) (*MasqChain, bool) {
 	masqMu.Lock()
 	defer masqMu.Unlock()
@@ -38,15 +38,9 @@ func (c *Cluster) MasqChain(n *Node) (*MasqChain, bool) {
 	if ch, done := k.masqChains[n.Name]; done {
 		return ch, ch != nil
 	}
-	file := n.File("iptables-save.txt")
 	var ch *MasqChain
-	if c.Bundle.Has(file) {
-		if f, err := c.Bundle.Open(file); err == nil {
-			if rs, err := iptables.Parse(f); err == nil {
-				ch = masqChainFrom(rs, file)
-			}
-			f.Close()
-		}
+	if d := n.Netfilter.IPv4(); d != nil && d.Rules != nil {
+		ch = masqChainFrom(d.Rules, d.File)
 	}
 	k.masqChains[n.Name] = ch
 	return ch, ch != nil
