@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tkesnap/parsers/bundle"
 )
@@ -320,4 +321,72 @@ func checkBundle(t *testing.T, path, node string) {
 			}
 		}
 	}
+}
+
+func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
+	node := labNetns(t)
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump not installed")
+	}
+	// a "pod": its own netns on the other end of the node's eth0 veth
+	pod := node + "-p"
+	if out, err := exec.Command("ip", "netns", "add", pod).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", pod).Run() })
+	for _, c := range [][]string{
+		{"ip", "-n", node, "link", "set", "eth0p", "netns", pod},
+		{"ip", "-n", pod, "link", "set", "lo", "up"},
+		{"ip", "-n", pod, "link", "set", "eth0p", "name", "eth0"},
+		{"ip", "-n", pod, "addr", "add", "10.0.1.50/24", "dev", "eth0"},
+		{"ip", "-n", pod, "link", "set", "eth0", "up"},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", c, err, out)
+		}
+	}
+	out := t.TempDir()
+	col := exec.Command("ip", "netns", "exec", node, "bash", writeScript(t), "--node", "--node-name", "10.0.1.11",
+		"--capture-host", "10.0.1.11", "--capture-port", "8080", "--seconds", "3", "--capture-packets", "50",
+		"--pod-netns", pod, "--pod", "default/web-0", "-o", out+"/n.tgz")
+	var colOut bytes.Buffer
+	col.Stdout, col.Stderr = &colOut, &colOut
+	if err := col.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// connections from the pod to a closed port on the node: SYN, RST
+	time.Sleep(1200 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		exec.Command("ip", "netns", "exec", pod, "bash", "-c", "exec 3<>/dev/tcp/10.0.1.11/8080").Run()
+	}
+	if err := col.Wait(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, colOut.String())
+	}
+	b, err := bundle.Open(out+"/n.tgz", bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, name := range []string{"node-eth0", "pod-default_web-0"} {
+		p := "captures/10.0.1.11/" + name
+		if !b.Has(p+".pcap") || b.Size(p+".pcap") <= 24 {
+			t.Errorf("%s.pcap missing or without packets (%d bytes)", p, b.Size(p+".pcap"))
+		}
+		var meta struct {
+			Interface, Pod, Filter, Start, Stop string
+			Captured                            int `json:"packets_captured"`
+			Dropped                             int `json:"packets_dropped_by_kernel"`
+		}
+		data, _ := b.ReadFile(p + ".json")
+		if err := json.Unmarshal(data, &meta); err != nil {
+			t.Fatalf("%s.json: %v: %s", p, err, data)
+		}
+		if meta.Interface != "eth0" || meta.Filter != "(host 10.0.1.11 and port 8080) or icmp" || meta.Captured < 2 || meta.Start >= meta.Stop {
+			t.Errorf("%s.json: %+v", p, meta)
+		}
+		if strings.HasPrefix(name, "pod-") && meta.Pod != "default/web-0" {
+			t.Errorf("%s.json: pod %q", p, meta.Pod)
+		}
+	}
+	checkBundle(t, out+"/n.tgz", "10.0.1.11")
 }

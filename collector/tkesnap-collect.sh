@@ -480,14 +480,6 @@ TCCLI_BROKEN=""
 tc() {
 	local path=$1
 	shift
-	if ! have tccli; then
-		skip "cloud/$path" "tccli $*" "tccli not found"
-		return 1
-	fi
-	if [ -z "$REGION" ]; then
-		skip "cloud/$path" "tccli $*" "no --region (or TENCENTCLOUD_REGION) given"
-		return 1
-	fi
 	if [ -n "$TCCLI_BROKEN" ]; then
 		skip "cloud/$path" "tccli $*" "$TCCLI_BROKEN"
 		return 1
@@ -522,6 +514,14 @@ collect_cloud() {
 		skip "cloud/" "tccli" "no --cluster-id (or TKE_CLUSTER_ID) given: cloud state not collected"
 		return
 	fi
+	if ! have tccli; then
+		skip "cloud/" "tccli" "tccli not found: security groups, CVM, CLB and VPC routes not collected"
+		return
+	fi
+	if [ -z "$REGION" ]; then
+		skip "cloud/" "tccli" "no --region (or TENCENTCLOUD_REGION) given: cloud state not collected"
+		return
+	fi
 	tc clusters.json tke DescribeClusters --ClusterIds "$(json_list "$CLUSTER_ID")" || true
 	CLUSTER_TYPE=$(sed -nE 's/.*"ClusterType": *"([A-Z_]+)".*/\1/p' "$c/clusters.json" 2>/dev/null | head -n1)
 	tc cluster-instances.json tke DescribeClusterInstances --ClusterId "$CLUSTER_ID" --Limit 100 || true
@@ -534,7 +534,7 @@ collect_cloud() {
 	if [ -n "$ins" ]; then
 		tc instances.json cvm DescribeInstances --InstanceIds "$(json_list $ins)" --Limit 100 || true
 	else
-		skip cloud/instances.json "tccli cvm DescribeInstances" "no instance ids found in cluster-instances.json or node providerIDs"
+		skip cloud/instances.json "tccli cvm DescribeInstances" "${TCCLI_BROKEN:-no instance ids found in cluster-instances.json or node providerIDs}"
 	fi
 	# CLBs of LoadBalancer Services and Ingresses: ids from annotations, VIPs from status.
 	local lbs
@@ -549,7 +549,7 @@ collect_cloud() {
 			tc "target-health/$lb.json" clb DescribeTargetHealth --LoadBalancerIds "$(json_list "$lb")" || true
 		done
 	else
-		skip cloud/load-balancers.json "tccli clb DescribeLoadBalancers" "no CLB id in Service/Ingress annotations or status"
+		skip cloud/load-balancers.json "tccli clb DescribeLoadBalancers" "${TCCLI_BROKEN:-no CLB id in Service/Ingress annotations or status}"
 	fi
 	# Security groups of the nodes and of the CLBs, in one call, then each one's policies.
 	local sgs sg
@@ -561,7 +561,7 @@ collect_cloud() {
 			tc "security-group-policies/$sg.json" vpc DescribeSecurityGroupPolicies --SecurityGroupId "$sg" || true
 		done
 	else
-		skip cloud/security-groups.json "tccli vpc DescribeSecurityGroups" "no security group ids found"
+		skip cloud/security-groups.json "tccli vpc DescribeSecurityGroups" "${TCCLI_BROKEN:-no security group ids found}"
 	fi
 	# Templates are fetched only when a policy refers to one.
 	if [ -d "$c/security-group-policies" ] && grep -qE '"(ipm|ipmg|ppm|ppmg)-[a-z0-9]{8}"' "$c/security-group-policies"/*.json 2>/dev/null; then
@@ -591,7 +591,7 @@ collect_cloud() {
 			fi
 		done
 	else
-		skip cloud/vpcs.json "tccli vpc DescribeVpcs" "no VPC id found in clusters.json or instances.json"
+		skip cloud/vpcs.json "tccli vpc DescribeVpcs" "${TCCLI_BROKEN:-no VPC id found in clusters.json or instances.json}"
 	fi
 }
 
