@@ -115,6 +115,16 @@ func (r *Report) normalize() {
 		}
 	}
 	finding.Sort(r.Findings)
+	// Within a severity, causes (security groups, routes, objects, node
+	// datapath) come before what captures saw (symptoms), so a reader meets
+	// the reason first; the order is otherwise finding.Sort's.
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i], r.Findings[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		return !isSymptom(a.ID) && isSymptom(b.ID)
+	})
 	if r.Traces == nil {
 		r.Traces = []trace.Trace{}
 	}

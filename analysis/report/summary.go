@@ -162,3 +162,8 @@ func mainFinding(fs []finding.Finding) int {
 	}
 	return 0
 }
+
+func isSymptom(id string) bool {
+	e, ok := finding.Lookup(id)
+	return ok && symptomGroups[e.Group]
+}
