@@ -74,6 +74,25 @@ func runNodeSGs(p *Pass) {
 					pod.add(blockKey(n.SGs, b, cidr.String()), n, b, finding.Args{"cidr": cidr.String()})
 				}
 			}
+			// Independent cluster: pods reach the API server on the
+			// masters themselves (the default/kubernetes endpoints), with
+			// their pod IPs, so the master SG must admit the pod CIDR on
+			// the API port.
+			if k := cl.Cluster; k != nil && k.Independent() {
+				port := apiserverPort(c)
+				for _, m := range nodes {
+					if !m.master() {
+						continue
+					}
+					b, u := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(cidr), tencent.PortRange{From: port, To: port})
+					if u != nil && b == nil {
+						undecidedNeed(p, u, fmt.Sprintf("master %s API port %d vs pod CIDR %s", m.Name, port, cidr))
+					}
+					if b != nil {
+						pod.add(blockKey(m.SGs, b, cidr.String()), m, b, finding.Args{"cidr": cidr.String(), "port": strconv.Itoa(port)})
+					}
+				}
+			}
 		}
 	}
 	// VPC CIDR: node ↔ node (and node → pod on another node, whose

@@ -566,3 +566,16 @@ func TestReportedFlowsScopeTheCloudChecks(t *testing.T) {
 	_, fs, _ := runCloud(t, dir)
 	checkFindings(t, dir, fs, nil)
 }
+
+// Independent cluster: pods talk to the API server on the masters with
+// their pod IPs; a master SG without the pod CIDR breaks in-cluster
+// clients (controllers, kubectl in pods).
+func TestMasterSecurityGroupMustAdmitPodsOnTheAPIPort(t *testing.T) {
+	dir := variant(t, "independent-healthy", "cloud/security-group-policies/sg-k8smst.json", func(v map[string]any) {
+		set := v["Response"].(map[string]any)["SecurityGroupPolicySet"].(map[string]any)
+		in := set["Ingress"].([]any)
+		set["Ingress"] = append(in[:1:1], in[2:]...) // drop "ACCEPT ALL 172.20.0.0/16"
+	})
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "172.20.0.0/16", "node": "10.0.1.10", "port": "443"}}})
+}
