@@ -49,6 +49,30 @@ func Implicit(c *model.Cluster) []model.Flow {
 		}
 		out = append(out, f)
 	}
+	if len(nodes) == 0 {
+		out = append(out, cloudPairs(c)...)
+	}
+	claimed := map[string]bool{}
+	for _, sv := range c.Kube.Services {
+		for _, in := range sv.Status.LoadBalancer.Ingress {
+			claimed[in.IP] = true
+		}
+	}
+	for _, in := range c.Kube.Ingresses {
+		for _, i := range in.Status.LoadBalancer.Ingress {
+			claimed[i.IP] = true
+		}
+	}
+	// CLBs no Service or Ingress of the bundle claims (cloud-only
+	// bundles, or cluster/ not collected): each listener from its clients
+	for _, lb := range c.Cloud.LoadBalancers {
+		if len(lb.VIPs) == 0 || claimed[lb.VIPs[0].String()] {
+			continue
+		}
+		for _, l := range lb.Listeners {
+			out = append(out, model.Flow{From: clientFor(c, lb.VIPs[0].String()), To: fmt.Sprintf("ip:%s:%d", lb.VIPs[0], int(l.Port)), Proto: l.Transport()})
+		}
+	}
 	for _, sv := range c.Kube.Services {
 		if sv.Spec.Type != corev1.ServiceTypeLoadBalancer || len(sv.Status.LoadBalancer.Ingress) == 0 {
 			continue
@@ -78,6 +102,33 @@ func Implicit(c *model.Cluster) []model.Flow {
 		for _, n := range nodes {
 			if from, _, ok := podOn(c, n); ok {
 				out = append(out, model.Flow{From: from, To: "dns:kubernetes.default", Proto: "udp"})
+			}
+		}
+	}
+	return out
+}
+
+// cloudPairs are pod-to-pod flows between the cluster's nodes known only
+// from the cloud side (GlobalRouter container routes: pod CIDR → node),
+// for bundles without Node objects.
+func cloudPairs(c *model.Cluster) []model.Flow {
+	var cidrs []netip.Prefix
+	seen := map[netip.Addr]bool{}
+	for _, r := range c.Cloud.ClusterRoutes {
+		if r.Dst.IsValid() && r.Dst.Addr().Is4() && !seen[r.Gateway] {
+			seen[r.Gateway] = true
+			cidrs = append(cidrs, r.Dst)
+		}
+	}
+	if len(cidrs) > maxPairNodes {
+		cidrs = cidrs[:maxPairNodes]
+	}
+	var out []model.Flow
+	for _, a := range cidrs {
+		for _, b := range cidrs {
+			if a != b {
+				out = append(out, model.Flow{From: "ip:" + a.Masked().Addr().Next().Next().String(),
+					To: "ip:" + b.Masked().Addr().Next().Next().String(), Proto: "icmp"})
 			}
 		}
 	}
