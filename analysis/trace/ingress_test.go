@@ -65,7 +65,7 @@ func ingressBundle(t *testing.T, blockNodePorts bool) *model.Cluster {
 	}
 	write("cluster/ingresses.yaml", map[string]any{"apiVersion": "v1", "kind": "List", "items": []any{map[string]any{
 		"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-		"metadata":   map[string]any{"name": "web-ing", "namespace": "default", "annotations": map[string]any{"kubernetes.io/ingress.class": "qcloud"}},
+		"metadata": map[string]any{"name": "web-ing", "namespace": "default", "annotations": map[string]any{"kubernetes.io/ingress.class": "qcloud"}},
 		"spec": map[string]any{"rules": []any{map[string]any{"host": "web.example.com", "http": map[string]any{"paths": []any{
 			path("/api", "web"), path("/gone", "nope")}}}}},
 		"status": map[string]any{"loadBalancer": map[string]any{"ingress": []any{map[string]any{"ip": "10.0.1.100"}}}},
