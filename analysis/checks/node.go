@@ -146,22 +146,31 @@ func checkBridgeNF(p *Pass, n *model.Node) {
 	if ok && v != "0" {
 		return
 	}
-	if !n.HasFile(model.FileIPLink) {
-		p.Inconclusive(model.FileIPLink, n.Name, key+" is "+orAbsent(v, ok)+"; whether pods sit on a Linux bridge is unknown without ip -j -d link")
-		return
-	}
-	br := n.PodBridge()
-	if br == nil {
-		return // pods are not bridged (VPC-CNI ENI, ipvlan, eBPF): not needed
-	}
 	if !ok {
 		v = "absent (br_netfilter not loaded)"
 		ev.Excerpt = "no net.bridge.* keys in sysctl -a"
 	}
-	p.Report(finding.New("BRIDGE_NF_DISABLED",
-		finding.Args{"node": n.Name, "key": key, "value": v, "bridge": br.Name},
-		[]string{nodeRef(n)}, ev,
-		finding.Evidence{File: n.Path(model.FileIPLink), Line: br.Line, Excerpt: br.Name + " is a bridge with veth ports"}))
+	report := func(bridge string, why finding.Evidence) {
+		p.Report(finding.New("BRIDGE_NF_DISABLED",
+			finding.Args{"node": n.Name, "key": key, "value": v, "bridge": bridge},
+			[]string{nodeRef(n)}, ev, why))
+	}
+	if n.HasFile(model.FileIPLink) {
+		if br := n.PodBridge(); br != nil {
+			report(br.Name, finding.Evidence{File: n.Path(model.FileIPLink), Line: br.Line, Excerpt: br.Name + " is a bridge with veth ports"})
+		}
+		return // pods are not bridged (VPC-CNI ENI, ptp, ipvlan, eBPF): not needed
+	}
+	// without link kinds, the CNI configuration says whether pods are bridged
+	for _, pl := range n.CNIPlugins() {
+		if pl.Type == "bridge" {
+			report(pl.Bridge, finding.Evidence{File: pl.File, Excerpt: `"type": "bridge", bridge ` + pl.Bridge})
+			return
+		}
+	}
+	if !n.HasFile(model.DirCNI) {
+		p.Inconclusive(model.FileIPLink, n.Name, key+" is "+orAbsent(v, ok)+"; whether pods sit on a Linux bridge is unknown without ip -j -d link or the CNI configuration")
+	}
 }
 
 // podFacing lists the interfaces pod traffic arrives on: the pod bridge

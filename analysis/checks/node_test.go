@@ -254,3 +254,37 @@ func TestHostGwNodeWithoutItsPeerRouteFallsBackToTheGateway(t *testing.T) {
 		}
 	}
 }
+
+func TestBridgeNFFromTheCNIConfigWhenLinksLackKinds(t *testing.T) {
+	for _, c := range []struct {
+		cni  string
+		want []string
+	}{
+		{`{"cniVersion":"0.3.1","name":"k8s","type":"bridge","bridge":"cbr0"}`, []string{"n1"}},
+		{`{"name":"x","plugins":[{"type":"ptp"},{"type":"portmap"}]}`, nil},
+	} {
+		dir := t.TempDir()
+		for name, text := range map[string]string{
+			"nodes/n1/sysctl.txt":      "net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 0\n",
+			"nodes/n1/cni/10-k8s.conf": c.cni,
+			"nodes/n1/ip-route.json":   `[{"dst":"default","gateway":"10.0.0.1","dev":"eth0","flags":[]}]`,
+		} {
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res := Run(loadBundle(t, dir))
+		if got := fired(res, "BRIDGE_NF_DISABLED"); strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s: fired on %v", c.cni, got)
+		}
+		for _, f := range findingsOf(res, "BRIDGE_NF_DISABLED") {
+			if f.Args["bridge"] != "cbr0" || f.Evidence[1].File != "nodes/n1/cni/10-k8s.conf" || f.Evidence[0].Line != 2 {
+				t.Errorf("%+v", f)
+			}
+		}
+	}
+}

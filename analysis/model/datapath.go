@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"io"
 	"net/netip"
 	"sort"
@@ -309,6 +310,50 @@ func (d *Datapath) PodBridge() *netlink.Link {
 		}
 	}
 	return best
+}
+
+// CNIPlugin is one plugin of a CNI network configuration in cni/.
+type CNIPlugin struct {
+	File   string // bundle path
+	Type   string // bridge, ptp, host-local, portmap, tke-route-eni, cilium-cni, ...
+	Bridge string // the bridge device of a "bridge" plugin (default cni0)
+}
+
+// CNIPlugins lists the plugins of every .conf/.conflist in cni/, in file
+// order; files that are not JSON are skipped (the bundle problem list has
+// nothing to say about them: /etc/cni/net.d may hold anything).
+func (d *Datapath) CNIPlugins() []CNIPlugin {
+	names := make([]string, 0, len(d.CNI))
+	for n := range d.CNI {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []CNIPlugin
+	type plugin struct {
+		Type   string `json:"type"`
+		Bridge string `json:"bridge"`
+	}
+	for _, n := range names {
+		var conf struct {
+			plugin
+			Plugins []plugin `json:"plugins"`
+		}
+		if json.Unmarshal([]byte(d.CNI[n]), &conf) != nil {
+			continue
+		}
+		list := conf.Plugins
+		if conf.Type != "" {
+			list = append([]plugin{conf.plugin}, list...)
+		}
+		for _, p := range list {
+			cp := CNIPlugin{File: d.Path(DirCNI + "/" + n), Type: p.Type, Bridge: p.Bridge}
+			if p.Type == "bridge" && cp.Bridge == "" {
+				cp.Bridge = "cni0" // the bridge plugin's default
+			}
+			out = append(out, cp)
+		}
+	}
+	return out
 }
 
 // RouteQuery is a packet for the routing decision.

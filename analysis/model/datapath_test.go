@@ -2,6 +2,7 @@ package model
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"tkesnap/parsers/bundle"
@@ -139,5 +140,22 @@ func TestIPVSNodeLoadsTableAndKubeIPVS0(t *testing.T) {
 	}
 	if c.Node("node-3").IPVS != nil {
 		t.Error("node-3 runs iptables mode and has no ipvsadm.txt")
+	}
+}
+
+func TestCNIConfigurationPlugins(t *testing.T) {
+	d := &Datapath{dir: "nodes/n1", CNI: map[string]string{
+		"10-bridge.conf":    `{"cniVersion":"0.3.1","name":"k8s","type":"bridge","bridge":"cbr0","ipam":{"type":"host-local"}}`,
+		"20-lab.conflist":   `{"name":"x","plugins":[{"type":"ptp"},{"type":"portmap"}]}`,
+		"30-plain.conflist": `{"name":"y","plugins":[{"type":"bridge"}]}`,
+		"README":            "not json",
+	}}
+	var got []string
+	for _, p := range d.CNIPlugins() {
+		got = append(got, p.File+":"+p.Type+":"+p.Bridge)
+	}
+	want := "nodes/n1/cni/10-bridge.conf:bridge:cbr0 nodes/n1/cni/20-lab.conflist:ptp: nodes/n1/cni/20-lab.conflist:portmap: nodes/n1/cni/30-plain.conflist:bridge:cni0"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("%v", got)
 	}
 }
