@@ -1,6 +1,6 @@
 # Reports (analysis/report). The HTML report is tested in real headless
 # Chromium; the test installs chromium with apt-get when root and missing.
-# `make test` should run `$(MAKE) test-report-html` (about 15 s).
+# `make test` should run `$(MAKE) test-report-html` (about 40 s).
 .PHONY: test-report-html report-screenshot report-update bench-report
 BENCH_TARGETS += bench-report
 
@@ -11,7 +11,7 @@ bench-report:
 SCREENSHOT_BUNDLE ?= testdata/bundles/sg-pod-cidr
 
 test-report-html:
-	TKESNAP_CHROMIUM=1 $(GO) test -count=1 -run 'Chromium' ./analysis/report
+	TKESNAP_CHROMIUM=1 $(GO) test -count=1 -run 'Chromium' ./analysis/report ./cmd/tkesnap
 
 # docs/report.png, the README picture: the HTML report of a lab bundle
 # whose traced flow fails at a security group.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -39,4 +40,9 @@ func analyzeTo(t *testing.T, bundle string, args ...string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// goldenName names a bundle's files: testdata/bundles/sample → bundles_sample.
+func goldenName(bundle string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(bundle, "testdata/"), "/", "_")
 }
