@@ -82,7 +82,7 @@ func kubeCluster(t *testing.T, edits ...edit) *model.Cluster {
 var kubeIDs = map[string]bool{
 	"SVC_NO_ENDPOINTS": true, "SVC_SELECTOR_MATCHES_NO_POD": true, "SVC_TARGET_PORT_MISMATCH": true,
 	"DNS_SERVICE_UNHEALTHY": true, "INGRESS_NO_MATCHING_RULE": true, "INGRESS_BACKEND_MISSING": true,
-	"NETPOL_DENIES_FLOW": true, "MASQ_HIDES_SOURCE": true, "MASQ_RULES_DIFFER": true, "DNS_NAME_UNRESOLVABLE": true,
+	"NETPOL_DENIES_FLOW": true, "MASQ_HIDES_SOURCE": true, "MASQ_RULES_DIFFER": true, "DNS_NAME_UNRESOLVABLE": true, "LB_NOT_PROVISIONED": true,
 }
 
 // kubeFindings runs every check and keeps the kube group's findings
@@ -317,6 +317,25 @@ spec:
 `), flows(`[{"from":"pod:default/client","to":"dns:api.prod","proto":"udp","symptom":"timeout"}]`)},
 			want: []string{"NETPOL_DENIES_FLOW"},
 			args: map[string]string{"direction": "Egress", "flow": "pod/default/client → svc/kube-system/kube-dns (backend pod/kube-system/coredns-5c6f8d7b-x1) 53/UDP"}},
+		{name: "LoadBalancer Service without an address: the controller's event says why",
+			edits: []edit{replace("cluster/services.yaml", "    type: NodePort\n", "    type: LoadBalancer\n  status:\n    loadBalancer: {}\n"),
+				put("cluster/events.yaml", `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Event
+  metadata: {name: web.1, namespace: prod}
+  involvedObject: {kind: Service, name: web, namespace: prod}
+  reason: EnsureLoadBalancerFailed
+  type: Warning
+  message: 'Error syncing load balancer: failed to ensure load balancer: [TencentCloudSDKError] Code=InvalidParameter.SubnetNotExist'
+`)},
+			want: []string{"LB_NOT_PROVISIONED"},
+			args: map[string]string{"object": "svc/prod/web", "event": "EnsureLoadBalancerFailed: Error syncing load balancer: failed to ensure load balancer: [TencentCloudSDKError] Code=InvalidParameter.SubnetNotExist"}},
+		{name: "qcloud Ingress without an address",
+			edits: []edit{replace("cluster/ingresses.yaml", "      ingress:\n      - ip: 119.28.1.10\n", "      {}\n")},
+			want:  []string{"LB_NOT_PROVISIONED"},
+			args:  map[string]string{"object": "ingress/prod/shop", "event": ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)

@@ -61,9 +61,21 @@ func init() {
 				Title:   "Name resolves to no Service or pod of the cluster",
 				Message: `{{.name}} asked from namespace {{.namespace}} names no Service or pod (the resolver tries {{.searched}}){{if .near}}; Service {{.near}} exists in another namespace{{end}}.`,
 				Remedy:  `{{if .suggest}}Use {{.suggest}} (the name with its namespace){{else}}Create the Service or fix the name{{end}}; a short name only finds Services of the client's own namespace.`}}},
+		// A LoadBalancer Service or an Ingress whose load balancer was
+		// never provisioned: the TKE controller records why in events.
+		{ID: "LB_NOT_PROVISIONED", Severity: Error, Group: "kube", Guide: "CLB/Ingress 访问不通: 负载均衡未创建",
+			Texts: map[Lang]Text{EN: {
+				Title:   "LoadBalancer Service or Ingress has no load balancer address",
+				Message: `{{.object}} has no load-balancer address in its status{{if .event}}; the controller reported: {{.event}}{{end}}.`,
+				Remedy:  `Fix what the controller reports (subnet, quota, existing CLB ID, permissions) and check the events of {{.object}} until an address appears.`}}},
 	} {
 		Register(e)
 	}
+	Translate(ZH, "LB_NOT_PROVISIONED", Text{
+		Title:   "LoadBalancer Service 或 Ingress 没有负载均衡地址",
+		Message: `{{.object}} 的 status 中没有负载均衡地址{{if .event}}；控制器报告：{{.event}}{{end}}。`,
+		Remedy:  `按控制器报告的原因（子网、配额、已有 CLB ID、权限等）修正配置，并查看 {{.object}} 的事件直到出现地址。`,
+	})
 	Translate(ZH, "DNS_NAME_UNRESOLVABLE", Text{
 		Title:   "域名在集群内解析不到任何 Service 或 Pod",
 		Message: `从命名空间 {{.namespace}} 查询的 {{.name}} 不对应任何 Service 或 Pod（解析器依次尝试 {{.searched}}）{{if .near}}；另一命名空间中存在 Service {{.near}}{{end}}。`,
