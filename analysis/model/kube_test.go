@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -357,4 +358,25 @@ kind: List
 			t.Errorf("%s %v: line %d, want %d", tc.src.File, tc.path, got.Line, tc.want)
 		}
 	}
+}
+
+// The field walker never panics and stays inside the file, whatever the
+// text (JSON, flow style, garbage).
+func FuzzFieldLine(f *testing.F) {
+	f.Add([]byte("- a:\n  b:\n  - c: 1\n    d: 2\n"), 0, "a.b.0.d")
+	f.Add([]byte("items:\n- kind: Service\n  spec:\n    ports:\n    -\n  x: 1\n"), 1, "spec.ports.0.targetPort")
+	f.Add([]byte("{\"a\": 1}\n"), 0, "a")
+	f.Fuzz(func(t *testing.T, data []byte, start int, path string) {
+		if len(data) > 1<<16 {
+			return
+		}
+		lines := bytes.Split(data, []byte("\n"))
+		if start < 0 || start >= len(lines) {
+			return
+		}
+		got, n := walkYAML(lines, start, strings.Split(path, "."))
+		if got < start || got >= len(lines) || n < 0 {
+			t.Fatalf("walk from %d gave line %d (%d found) of %d", start, got, n, len(lines))
+		}
+	})
 }
