@@ -1,6 +1,7 @@
 # Reports (analysis/report). The HTML report is tested in real headless
 # Chromium; the test installs chromium with apt-get when root and missing.
-# `make test` should run `$(MAKE) test-report-html` (about 40 s).
+# `make test` should run `$(MAKE) test-report-html` (about 40 s). -p 1: the
+# report package installs chromium before cmd/tkesnap needs it.
 .PHONY: test-report-html report-screenshot report-update bench-report
 BENCH_TARGETS += bench-report
 
@@ -11,7 +12,7 @@ bench-report:
 SCREENSHOT_BUNDLE ?= testdata/bundles/sg-pod-cidr
 
 test-report-html:
-	TKESNAP_CHROMIUM=1 $(GO) test -count=1 -run 'Chromium' ./analysis/report ./cmd/tkesnap
+	TKESNAP_CHROMIUM=1 $(GO) test -count=1 -p 1 -run 'Chromium' ./analysis/report ./cmd/tkesnap
 
 # docs/report.png, the README picture: the HTML report of a lab bundle
 # whose traced flow fails at a security group.
