@@ -29,6 +29,14 @@ func init() {
 				ZH: {Title: "CLB 监听器没有后端服务器",
 					Message: `CLB {{.clb}} 的监听器 {{.listener}} 没有任何后端服务器。`,
 					Remedy:  `检查 {{.service}} 是否有就绪的 endpoints 和节点，以及 service-controller 事件；TKE 会把节点 NodePort（或 Pod 弹性网卡）绑定为后端。`}}},
+		{ID: "SVC_NO_LOCAL_ENDPOINTS", Severity: Warning, Group: "trace", Guide: "Service 访问不通: externalTrafficPolicy",
+			Texts: map[Lang]Text{
+				EN: {Title: "External traffic reaches a node without a local endpoint",
+					Message: `{{.service}} has externalTrafficPolicy Local and node {{.node}} runs none of its endpoints: kube-proxy drops {{.flow}} there.`,
+					Remedy:  `Send external traffic only to nodes with endpoints (the CLB health check does so for NodePort targets), or set externalTrafficPolicy: Cluster if the client source IP need not be kept.`},
+				ZH: {Title: "外部流量到达了没有本地后端的节点",
+					Message: `{{.service}} 设置了 externalTrafficPolicy Local，节点 {{.node}} 上没有它的后端 Pod，kube-proxy 在该节点丢弃 {{.flow}}。`,
+					Remedy:  `只把外部流量发往有后端的节点（CLB 健康检查会剔除无后端的 NodePort 节点），或在无需保留客户端源 IP 时改为 externalTrafficPolicy: Cluster。`}}},
 		{ID: "PORT_NOT_LISTENING", Severity: Error, Group: "trace", Guide: "端口是否监听",
 			Texts: map[Lang]Text{
 				EN: {Title: "Nothing listens on the destination port",

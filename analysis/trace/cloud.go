@@ -49,10 +49,31 @@ func (tr *Tracer) leaveCluster(w *walk, p pkt) {
 	w.add(s)
 	w.delivered = true
 	orig := w.flowSource()
-	if orig.IsValid() && orig != p.src.Addr() && tr.isPodIP(orig) && tr.nodeOwning(p.src.Addr()) != "" {
+	switch {
+	case orig.IsValid() && orig != p.src.Addr() && tr.isPodIP(orig) && tr.nodeOwning(p.src.Addr()) != "":
 		w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
 		w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; the peer sees source %s (the node), not the pod %s", p.src.Addr(), orig)
+	case orig.IsValid() && orig == p.src.Addr() && tr.isPodIP(orig) && tr.c.Kube.Masq != nil && !tr.simulated(tr.nodeOwning(orig)):
+		// the source node's rules are not in the bundle: ip-masq-agent's
+		// configuration says what its IP-MASQ-AGENT chain does
+		m := tr.c.Kube.Masq
+		if keep, cidr := m.NonMasq(p.dst.Addr()); keep {
+			w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; ip-masq-agent keeps the pod source (%s is in NonMasqueradeCIDRs %s)", p.dst.Addr(), cidr)
+		} else {
+			w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
+			w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; ip-masq-agent (%s) masquerades it: %s is in no NonMasqueradeCIDR, so the peer sees the node IP, not the pod %s", m.ConfigMap, p.dst.Addr(), orig)
+			w.steps[len(w.steps)-1].Evidence = ev("file", m.File, "line", m.Line)
+		}
 	}
+}
+
+// simulated says whether the node's netfilter rules were evaluated.
+func (tr *Tracer) simulated(node string) bool {
+	if node == "" {
+		return false
+	}
+	n := tr.bundleNode(node)
+	return n != nil && tr.sim(n).sim != nil
 }
 
 // flowSource is the address the walk started from (the first Before).

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"tkesnap/analysis/model"
@@ -17,28 +18,7 @@ import (
 // blockNodePorts the node SG loses its NodePort and VPC rules.
 func ingressBundle(t *testing.T, blockNodePorts bool) *model.Cluster {
 	t.Helper()
-	src := filepath.Join(labDir, "healthy")
-	if _, err := os.Stat(src); err != nil {
-		t.Skip(err)
-	}
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dst := copyBundle(t, "healthy")
 	write := func(name string, v any) {
 		data, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
@@ -99,6 +79,57 @@ func ingressBundle(t *testing.T, blockNodePorts bool) *model.Cluster {
 		write("cloud/security-group-policies/sg-lab0node.json", sg)
 	}
 	return load(t, dst)
+}
+
+// copyBundle copies a lab bundle into a temp folder a test may change.
+func copyBundle(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join(labDir, name)
+	if _, err := os.Stat(src); err != nil {
+		t.Skip(err)
+	}
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// Without the source node's iptables dumps, ip-masq-agent's configmap
+// still says the IDC sees the node IP.
+func TestMasqueradeFromConfigWhenRulesAreMissing(t *testing.T) {
+	dst := copyBundle(t, "masq-idc")
+	for _, f := range []string{"iptables-save.txt", "iptables-legacy-save.txt", "iptables-nft-save.txt"} {
+		os.Remove(filepath.Join(dst, "nodes", "10.0.1.11", f))
+	}
+	c := load(t, dst)
+	tr := Run(c, model.Flow{From: "pod:default/client-0", To: "ip:192.168.100.10:80", Proto: "tcp", Symptom: "wrong-source-ip"})
+	// the node's FORWARD chain is unknown, so delivery is undetermined;
+	// what the peer sees if it is delivered is not
+	if tr.Verdict != Undetermined || tr.Reason != "MASQ_HIDES_SOURCE" || tr.Symptom != "wrong-source-ip" {
+		t.Errorf("%s %s %s, want UNDETERMINED MASQ_HIDES_SOURCE wrong-source-ip", tr.Verdict, tr.Reason, tr.Symptom)
+	}
+	found := false
+	for _, s := range tr.Steps {
+		found = found || s.Decision == "UNDETERMINED" && strings.Contains(s.Detail, "iptables")
+	}
+	if !found {
+		t.Error("the missing iptables dump is not named")
+	}
 }
 
 // Ingress answers of the guide: 404 when no rule matches, 503 when the

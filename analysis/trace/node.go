@@ -283,6 +283,14 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 	case strings.Contains(text, "has no endpoints"):
 		w.stop(s, outcome{verdict: v, reason: "SVC_NO_ENDPOINTS"})
 		return
+	case strings.Contains(text, "has no local endpoints"):
+		// externalTrafficPolicy: Local: kube-proxy drops external traffic
+		// on nodes without a local endpoint; a CLB's health check takes
+		// such nodes out of service.
+		w.stop(s, outcome{verdict: v, reason: "SVC_NO_LOCAL_ENDPOINTS", finding: newFinding("SVC_NO_LOCAL_ENDPOINTS",
+			finding.Args{"node": name, "service": commentService(text), "flow": p.String()}, []string{"node/" + name},
+			finding.Evidence{File: ns.file, Line: d.Line, Excerpt: d.Text})})
+		return
 	case strings.Contains(path.Reason, "no real server"):
 		w.stop(s, outcome{verdict: v, reason: "SVC_NO_ENDPOINTS"})
 		return
@@ -303,6 +311,16 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 		o.finding = &f
 	}
 	w.stop(s, o)
+}
+
+// commentService is "ns/name:port" from a kube-proxy rule comment.
+func commentService(text string) string {
+	_, rest, ok := strings.Cut(text, `--comment "`)
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, " ")
+	return strings.TrimSuffix(name, `"`)
 }
 
 // afterNetfilter continues one accepted path: route, forwarding, then the

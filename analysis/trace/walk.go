@@ -171,7 +171,12 @@ func (w *walk) result() Trace {
 	case len(t.Branches) > 0:
 		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)
 	case len(w.needs) > 0:
-		t.Verdict, t.Reason = Undetermined, "NEEDS_DATA"
+		// a note (the source is masqueraded) still explains what the
+		// peer sees if the undecided hops pass
+		t.Verdict, t.Reason, t.Symptom = Undetermined, "NEEDS_DATA", w.noteSymptom
+		if w.noteReason != "" {
+			t.Reason = w.noteReason
+		}
 	case len(w.ambiguous) > 0:
 		t.Verdict, t.Reason = Ambiguous, w.ambiguous[0].reason
 	case w.delivered:
