@@ -513,6 +513,12 @@ func (c *Cluster) loadKubeFile(f string) {
 	if kind := kindOfFile(f); kind != "" {
 		k.idx.present[kind] = true
 	}
+	type unknownKind struct {
+		n, first int
+		name     string
+	}
+	unknown := map[string]*unknownKind{}
+	var order []string
 	probs := kube.Decode(data, kube.DefaultLimits(), func(o kube.Object) {
 		src := Source{File: f, Line: o.Line}
 		k.idx.present[o.Kind] = true
@@ -551,9 +557,23 @@ func (c *Cluster) loadKubeFile(f string) {
 			k.Namespaces = append(k.Namespaces, &Namespace{v, src})
 		default:
 			k.Other = append(k.Other, &Unknown{Kind: o.Kind, APIVersion: o.APIVersion, Namespace: o.Namespace, Name: o.Name, Source: src, Raw: o.Raw})
-			c.Problem(f, o.Line, "kind %s (%s) %s is not analysed; kept as is", o.Kind, o.APIVersion, Key(o.Namespace, o.Name))
+			kk := o.Kind + " (" + o.APIVersion + ")"
+			if _, ok := unknown[kk]; !ok {
+				order = append(order, kk)
+				unknown[kk] = &unknownKind{first: o.Line, name: Key(o.Namespace, o.Name)}
+			}
+			unknown[kk].n++
 		}
 	})
+	// one problem per kind and file: a dump of 500 CRs is one line
+	for _, kk := range order {
+		u := unknown[kk]
+		if u.n == 1 {
+			c.Problem(f, u.first, "kind %s %s is not analysed; kept as is", kk, u.name)
+		} else {
+			c.Problem(f, u.first, "%d objects of kind %s (first %s) are not analysed; kept as is", u.n, kk, u.name)
+		}
+	}
 	for _, p := range probs {
 		c.Problem(f, p.Line, "%s", p.Message)
 	}
