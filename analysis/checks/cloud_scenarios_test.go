@@ -579,3 +579,20 @@ func TestMasterSecurityGroupMustAdmitPodsOnTheAPIPort(t *testing.T) {
 	_, fs, _ := runCloud(t, dir)
 	checkFindings(t, dir, fs, []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "172.20.0.0/16", "node": "10.0.1.10", "port": "443"}}})
 }
+
+func TestFlowToAPeerVPCNeedsARoute(t *testing.T) {
+	for _, tc := range []struct {
+		to   string
+		want []want
+	}{
+		// 10.8.0.0/16 is routed through the CCN: fine.
+		{"ip:10.8.0.5:80", nil},
+		// 10.9.0.0/16 (a peering that was never routed) has no route.
+		{"ip:10.9.0.5:80", []want{{"ROUTE_MISSING", map[string]string{"table": "rtb-k8snap01", "vpc": "vpc-k8snap01", "cidr": "10.9.0.5/32", "from": "ip:10.0.1.5"}}}},
+	} {
+		dir := variant(t, "healthy", "cloud/clusters.json", func(map[string]any) {})
+		writeFile(t, dir, "flows.json", `[{"from":"ip:10.0.1.5","to":"`+tc.to+`","proto":"tcp","symptom":"timeout"}]`)
+		_, fs, _ := runCloud(t, dir)
+		checkFindings(t, dir, fs, tc.want)
+	}
+}
