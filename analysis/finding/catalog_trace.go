@@ -45,14 +45,6 @@ func init() {
 				ZH: {Title: "目的端口没有进程监听",
 					Message: `节点 {{.node}} 上没有套接字监听 {{.proto}} 端口 {{.port}}，内核对 {{.flow}} 回复 RST（连接被拒绝）。`,
 					Remedy:  `在节点 {{.node}} 上启动服务，或修正客户端使用的端口。`}}},
-		{ID: "DNS_NAME_NOT_FOUND", Severity: Warning, Group: "trace", Guide: "集群内 DNS 解析失败",
-			Texts: map[Lang]Text{
-				EN: {Title: "The DNS name is not in the cluster",
-					Message: `{{.name}} names no Service or pod of the cluster: the cluster DNS answers NXDOMAIN ({{.detail}}).`,
-					Remedy:  `Use <service>.<namespace>.svc.{{or .domain "cluster.local"}}, or create the Service the client expects.`},
-				ZH: {Title: "集群中不存在该 DNS 名称",
-					Message: `{{.name}} 不对应集群中的任何 Service 或 Pod，集群 DNS 返回 NXDOMAIN（{{.detail}}）。`,
-					Remedy:  `使用 <service>.<namespace>.svc.{{or .domain "cluster.local"}} 形式的名称，或创建客户端期望的 Service。`}}},
 		{ID: "TRACE_CAPTURE_CONTRADICTS", Severity: Warning, Group: "trace", Guide: "抓包与规则不一致",
 			Texts: map[Lang]Text{
 				EN: {Title: "Captures contradict the simulated path",

@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
 
@@ -38,8 +37,8 @@ func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolv
 	if resolveErr != nil && w.fail == nil && allDelivered(w) {
 		w.delivered = false
 		w.stop(Step{At: "dns", Component: "kube", Detail: resolveErr.Error(), Decision: "NXDOMAIN"},
-			outcome{verdict: Rejected, reason: "DNS_NAME_NOT_FOUND", symptom: "nxdomain", finding: newFinding("DNS_NAME_NOT_FOUND",
-				finding.Args{"name": name, "detail": resolveErr.Error(), "domain": tr.c.Kube.ClusterDomain()}, []string{"dns/" + name})})
+			// the kube DNS check reports the name (DNS_NAME_UNRESOLVABLE)
+			outcome{verdict: Rejected, reason: "DNS_NAME_UNRESOLVABLE", symptom: "nxdomain"})
 		return
 	}
 	if resolveErr == nil && w.fail == nil && dst.FQDN != "" {

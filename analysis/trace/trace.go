@@ -146,7 +146,7 @@ func (w *walk) stopUnresolved(to string, err error) {
 	s := Step{At: to, Component: "kube", Detail: err.Error()}
 	switch {
 	case strings.HasPrefix(to, "dns:"):
-		w.stop(s, outcome{verdict: Rejected, reason: "DNS_NAME_NOT_FOUND", symptom: "nxdomain"})
+		w.stop(s, outcome{verdict: Rejected, reason: "DNS_NAME_UNRESOLVABLE", symptom: "nxdomain"})
 	case strings.HasPrefix(to, "svc:") && strings.Contains(err.Error(), "has no port"):
 		w.stop(s, outcome{verdict: Dropped, reason: "SVC_PORT_NOT_FOUND"})
 	default:
