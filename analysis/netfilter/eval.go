@@ -366,7 +366,14 @@ func (r *run) nat(st *state, name string, nt *iptables.NATTarget) string {
 // ifaceAddr is the primary address of an interface (MASQUERADE picks the
 // out interface's address, REDIRECT the in interface's).
 func (r *run) ifaceAddr(iface string, v6 bool) (netip.Addr, string) {
-	if a, ok := r.s.opts.IfaceAddrs[iface]; ok {
+	m := r.s.opts.IfaceAddrs
+	if v6 {
+		m = r.s.opts.IfaceAddrs6
+	}
+	if a, ok := m[iface]; ok && a.Is6() == v6 {
+		return a, ""
+	}
+	if a, ok := r.s.opts.IfaceAddrs[iface]; ok && a.Is6() == v6 {
 		return a, ""
 	}
 	for _, a := range r.s.opts.LocalAddrs {

@@ -47,13 +47,15 @@ type kernelProbe struct {
 // labOptions describe the lab node (lab/netfilter/topology.sh).
 func labOptions(sets *ipset.Save) Options {
 	eth0, cni0 := netip.MustParseAddr("10.100.0.1"), netip.MustParseAddr("10.244.1.1")
-	podNet := netip.MustParsePrefix("10.244.1.0/24")
+	eth06, cni06 := netip.MustParseAddr("fd00:100::1"), netip.MustParseAddr("fd00:244:1::1")
+	podNet, podNet6 := netip.MustParsePrefix("10.244.1.0/24"), netip.MustParsePrefix("fd00:244:1::/64")
 	return Options{
-		LocalAddrs: []netip.Addr{eth0, cni0, netip.MustParseAddr("169.254.20.10")},
-		IfaceAddrs: map[string]netip.Addr{"eth0": eth0, "cni0": cni0},
-		Sets:       IPSets(sets),
+		LocalAddrs:  []netip.Addr{eth0, cni0, netip.MustParseAddr("169.254.20.10"), eth06, cni06},
+		IfaceAddrs:  map[string]netip.Addr{"eth0": eth0, "cni0": cni0},
+		IfaceAddrs6: map[string]netip.Addr{"eth0": eth06, "cni0": cni06},
+		Sets:        IPSets(sets),
 		Route: func(dst netip.Addr, _ uint32) (string, bool) {
-			if podNet.Contains(dst) {
+			if podNet.Contains(dst) || podNet6.Contains(dst) {
 				return "cni0", true
 			}
 			return "eth0", true
@@ -126,8 +128,8 @@ func natAgrees(k kernelProbe, p Path) (bool, string) {
 		last := k.Packets[n-1]
 		wantSrc, wantDst, why = last["SRC"], last["DST"], "last traced hook"
 		if k.Proto != "icmp" {
-			wantSrc += ":" + last["SPORT"]
-			wantDst += ":" + last["DPORT"]
+			wantSrc = joinHostPort(wantSrc, last["SPORT"])
+			wantDst = joinHostPort(wantDst, last["DPORT"])
 		}
 		if p.Verdict == Accept {
 			// SNAT (nat POSTROUTING/INPUT) rewrites the source after the
@@ -139,13 +141,26 @@ func natAgrees(k kernelProbe, p Path) (bool, string) {
 	}
 	if p.NAT.RandomFully {
 		// --random-fully: only the address is determined.
-		wantSrc, _, _ = strings.Cut(wantSrc, ":")
-		gotSrc, _, _ = strings.Cut(gotSrc, ":")
+		wantSrc, gotSrc = hostOnly(wantSrc), hostOnly(gotSrc)
 	}
 	if gotSrc != wantSrc || gotDst != wantDst {
 		return false, fmt.Sprintf("%s: kernel %s -> %s, simulated %s -> %s", why, wantSrc, wantDst, gotSrc, gotDst)
 	}
 	return true, ""
+}
+
+func joinHostPort(host, port string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + port
+	}
+	return host + ":" + port
+}
+
+func hostOnly(ap string) string {
+	if a, err := netip.ParseAddrPort(ap); err == nil {
+		return a.Addr().String()
+	}
+	return ap
 }
 
 func TestSimulatorAgreesWithRecordedKernelTraces(t *testing.T) {

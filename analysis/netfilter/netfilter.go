@@ -89,6 +89,9 @@ type Options struct {
 	// interface's). When missing the first LocalAddrs entry is used and
 	// the step says so.
 	IfaceAddrs map[string]netip.Addr
+	// IfaceAddrs6 is the same for IPv6 (dual-stack nodes); for IPv6
+	// packets an IPv4 entry of IfaceAddrs is never used.
+	IfaceAddrs6 map[string]netip.Addr
 	// Sets holds ipset contents for -m set; nil makes set matches
 	// undecidable.
 	Sets Sets

@@ -48,10 +48,14 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 		}
 		opts.LocalAddrs = append(opts.LocalAddrs, a)
 		if named {
-			if opts.IfaceAddrs == nil {
-				opts.IfaceAddrs = map[string]netip.Addr{}
+			m := &opts.IfaceAddrs
+			if a.Is6() {
+				m = &opts.IfaceAddrs6
 			}
-			opts.IfaceAddrs[iface] = a
+			if *m == nil {
+				*m = map[string]netip.Addr{}
+			}
+			(*m)[iface] = a
 		}
 	}
 	if o.ipset != "" {

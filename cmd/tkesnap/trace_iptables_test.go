@@ -112,7 +112,8 @@ func TestTraceIPTablesAgreesWithRecordedKernelTraces(t *testing.T) {
 		for _, k := range rec.Probes {
 			args := []string{"--iptables", filepath.Join(dir, "iptables-save.txt"), "--proto", k.Proto,
 				"--src", k.Src, "--dst", k.Dst, "--format", "json",
-				"--local-ip", "eth0=10.100.0.1", "--local-ip", "cni0=10.244.1.1", "--local-ip", "169.254.20.10"}
+				"--local-ip", "eth0=10.100.0.1", "--local-ip", "cni0=10.244.1.1", "--local-ip", "169.254.20.10",
+				"--local-ip", "eth0=fd00:100::1", "--local-ip", "cni0=fd00:244:1::1"}
 			if _, err := os.Stat(filepath.Join(dir, "ipset.txt")); err == nil {
 				args = append(args, "--ipset", filepath.Join(dir, "ipset.txt"))
 			}

@@ -11,11 +11,14 @@ import re
 import sys
 
 
+FAMILY = "ip"
+
+
 def handles(nft):
     pos, seen = {}, {}
     for item in json.load(open(nft))["nftables"]:
         r = item.get("rule")
-        if not r or r.get("family") != "ip":
+        if not r or r.get("family") != FAMILY:
             continue
         k = (r["table"], r["chain"])
         seen[k] = seen.get(k, 0) + 1
@@ -47,9 +50,11 @@ def traces(path, pos, probes):
         m = PKT.match(line)
         if m:
             tid, f = m.group(1), kv(m.group(2))
-            if "ID" not in f:
+            # IPv6 has no IP ID: probes carry it in the flow label.
+            key = f.get("ID", f.get("FLOWLBL"))
+            if key is None:
                 continue
-            ipid = int(f["ID"])
+            ipid = int(key)
             if tid not in first:
                 first[tid] = f
                 pr = probes.get(ipid)
@@ -93,8 +98,83 @@ def traces(path, pos, probes):
     return by_id
 
 
+NPKT = re.compile(r"^trace id (\w+) (\w+) (\S+) (\S+) packet: (.*)$")
+NRULE = re.compile(r"^trace id (\w+) (\w+) (\S+) (\S+) rule (.*) # handle (\d+) \(verdict ([^)]*)\)")
+NPOL = re.compile(r"^trace id (\w+) (\w+) (\S+) (\S+) policy (\w+)")
+
+
+def nft_packet(rest):
+    """Fields of an `nft monitor trace` packet line, named as xtables-monitor
+    names them."""
+    f = {}
+    for pat, name in ((r'\biif "([^"]+)"', "IN"), (r'\boif "([^"]+)"', "OUT"),
+                      (r"\bip6? saddr (\S+)", "SRC"), (r"\bip6? daddr (\S+)", "DST"),
+                      (r"\bip6 flowlabel (\d+)", "FLOWLBL"), (r"\bip id (\d+)", "ID"),
+                      (r"\b(?:tcp|udp) sport (\d+)", "SPORT"), (r"\b(?:tcp|udp) dport (\d+)", "DPORT"),
+                      (r"\bmeta mark (0x[0-9a-f]+)", "MARK")):
+        m = re.search(pat, rest)
+        if m:
+            f[name] = m.group(1)
+    return f
+
+
+def nft_traces(path, pos, probes):
+    """The same as traces() for `nft -a monitor trace` output (used where
+    xtables-monitor cannot print a rule, e.g. ip6 tcp port matches)."""
+    by_id, cur, first = {}, {}, {}
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n")
+        m = NPKT.match(line)
+        if m:
+            tid, f = m.group(1), nft_packet(m.group(5))
+            key = f.get("ID", f.get("FLOWLBL"))
+            if key is None or not key.isdigit():
+                continue
+            ipid = int(key)
+            if tid not in first:
+                first[tid] = f
+                pr = probes.get(ipid)
+                if pr is None:
+                    continue
+                ok = f.get("SRC") == pr["srcip"] if pr["proto"] == "icmp" else f.get("SPORT") == pr["sport"]
+                ok = ok or (pr["from"] == "local" and f.get("IN") == "lo")
+                if not ok:
+                    continue
+                cur[tid] = ipid
+            if tid in cur and cur[tid] == ipid:
+                ev = by_id.setdefault(ipid, {"events": [], "packets": []})
+                ev["packets"].append(f)
+            continue
+        m = NRULE.match(line)
+        if m:
+            tid, table, chain, text, handle, verdict = m.group(1), m.group(3), m.group(4), m.group(5), int(m.group(6)), m.group(7)
+            if tid not in cur:
+                continue
+            v = verdict.upper()
+            if v.startswith("JUMP ") or v.startswith("GOTO "):
+                v = v.split()[0] + ":" + verdict.split()[1]
+            if v == "DROP" and "reject" in text:
+                v = "REJECT"
+            by_id[cur[tid]]["events"].append({"table": table, "chain": chain, "rule": pos.get((table, chain, handle), -1),
+                                              "handle": handle, "verdict": v, "text": text.strip()})
+            continue
+        m = NPOL.match(line)
+        if m and m.group(1) in cur:
+            by_id[cur[m.group(1)]]["events"].append({"table": m.group(3), "chain": m.group(4), "rule": 0, "verdict": m.group(5).upper()})
+    return by_id
+
+
 EGR = re.compile(r"^\S+ (\S+)\s+Out\s+IP \(.*\bid (\d+),.*proto (\w+)")
 ADDR = re.compile(r"^\s+(\d+\.\d+\.\d+\.\d+)(?:\.(\d+))? > (\d+\.\d+\.\d+\.\d+)(?:\.(\d+))?:")
+EGR6 = re.compile(r"^\S+ (\S+)\s+Out\s+IP6 \(flowlabel 0x([0-9a-f]+),.*next-header (\w+) \(\d+\) payload length: \d+\) (\S+) > (\S+):")
+
+
+def split6(a, proto):
+    """fd00::1.80 -> ("fd00::1", "80") for tcp/udp."""
+    if proto in ("tcp", "udp") and "." in a:
+        host, port = a.rsplit(".", 1)
+        return host, port
+    return a, None
 
 
 def egress(path, probes):
@@ -102,6 +182,16 @@ def egress(path, probes):
     to the probe's source (the node's own replies)."""
     out, pending = {}, None
     for line in open(path, errors="replace"):
+        m6 = EGR6.match(line)
+        if m6:
+            iface, ipid, proto = m6.group(1), int(m6.group(2), 16), m6.group(3).lower()
+            (sa, sp), (da, dp) = split6(m6.group(4), proto), split6(m6.group(5), proto)
+            pr = probes.get(ipid)
+            if pr and da != pr["srcip"]:
+                out.setdefault(ipid, []).append({"iface": iface, "src": "[%s]:%s" % (sa, sp) if sp else sa,
+                                                 "dst": "[%s]:%s" % (da, dp) if dp else da})
+            pending = None
+            continue
         m = EGR.match(line)
         if m:
             pending = (m.group(1), int(m.group(2)), m.group(3).lower())
@@ -120,20 +210,28 @@ def egress(path, probes):
 
 
 def main():
+    global FAMILY
     probes_txt, trace_txt, nft_json, egress_txt = sys.argv[1:5]
+    if len(sys.argv) > 5:
+        FAMILY = sys.argv[5]
+    monitor = sys.argv[6] if len(sys.argv) > 6 else "xtables"
     pos = handles(nft_json)
     sent = {}
     for line in open(probes_txt):
         i, proto, src, sport, dst, dport, ipid, frm = line.split()
         sent[int(ipid)] = {"proto": proto, "srcip": src, "sport": sport, "from": frm}
-    tr = traces(trace_txt, pos, sent)
+    tr = nft_traces(trace_txt, pos, sent) if monitor == "nft" else traces(trace_txt, pos, sent)
     eg = egress(egress_txt, sent)
     probes = []
     for line in open(probes_txt):
         i, proto, src, sport, dst, dport, ipid, frm = line.split()
         ipid = int(ipid)
-        s = src if proto == "icmp" else "%s:%s" % (src, sport)
-        d = dst if proto == "icmp" else "%s:%s" % (dst, dport)
+        if ":" in src:
+            s = src if proto == "icmp" else "[%s]:%s" % (src, sport)
+            d = dst if proto == "icmp" else "[%s]:%s" % (dst, dport)
+        else:
+            s = src if proto == "icmp" else "%s:%s" % (src, sport)
+            d = dst if proto == "icmp" else "%s:%s" % (dst, dport)
         t = tr.get(ipid, {"events": [], "packets": []})
         probes.append({"id": int(i), "proto": proto, "src": s, "dst": d, "from": frm, "ipid": ipid,
                        "events": t["events"], "packets": t["packets"], "egress": eg.get(ipid, [])})

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sends crafted IPv4 probes (TCP SYN, UDP, ICMP echo) from the current
+"""Sends crafted IPv4/IPv6 probes (TCP SYN, UDP, ICMP/ICMPv6 echo) from the current
 network namespace through a raw socket (IP_HDRINCL), so that the source
 address, ports and IP ID are exactly what the recording expects; the IP ID
 identifies the probe in the kernel trace and the egress capture.
@@ -44,14 +44,44 @@ def packet(proto, src, sport, dst, dport, ipid):
     return ip + l4
 
 
+def packet6(proto, src, sport, dst, dport, ipid):
+    """IPv6 has no IP ID: the flow label carries it instead."""
+    s, d = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    payload = b"tkesnap-probe"
+    if proto == "tcp":
+        nh = 6
+        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1000 + ipid, 0, 5 << 4, 0x02, 64240, 0, 0)
+        off = 16
+    elif proto == "udp":
+        nh = 17
+        l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        off = 6
+    else:
+        nh = 58
+        l4 = struct.pack("!BBHHH", 128, 0, 0, ipid, 1) + payload
+        off = 2
+    pseudo = s + d + struct.pack("!I3xB", len(l4), nh)
+    c = csum(pseudo + l4)
+    l4 = l4[:off] + struct.pack("!H", c) + l4[off + 2:]
+    ip = struct.pack("!IHBB16s16s", (6 << 28) | (ipid & 0xFFFFF), len(l4), nh, 64, s, d)
+    return ip + l4
+
+
 def main():
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    sock6 = None
     for line in sys.stdin:
         f = line.split()
         if len(f) != 6:
             continue
         proto, src, sport, dst, dport, ipid = f[0], f[1], int(f[2]), f[3], int(f[4]), int(f[5])
         try:
+            if ":" in dst:
+                if sock6 is None:
+                    sock6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+                sock6.sendto(packet6(proto, src, sport, dst, dport, ipid), (dst, 0))
+                time.sleep(0.03)
+                continue
             sock.sendto(packet(proto, src, sport, dst, dport, ipid), (dst, 0))
         except OSError as e:
             print("probe %d: %s" % (ipid, e), file=sys.stderr)

@@ -18,7 +18,7 @@ rules=$root/testdata/netfilter/rulesets
 out=$root/testdata/netfilter/kernel
 p=tkslab
 if [ "$(id -u)" != 0 ]; then echo "record.sh: needs root (network namespaces)" >&2; exit 1; fi
-for t in ip iptables-nft-restore xtables-monitor nft tcpdump ipset python3; do
+for t in ip iptables-nft-restore ip6tables-nft-restore xtables-monitor nft tcpdump ipset python3; do
   command -v "$t" >/dev/null || { echo "record.sh: $t missing (apt-get install iptables nftables ipset tcpdump iproute2)" >&2; exit 1; }
 done
 names=("$@")
@@ -36,30 +36,45 @@ trap cleanup EXIT
 node() { ip netns exec "$p-node" "$@"; }
 for name in "${names[@]}"; do
   echo "== $name"
-  "$here/topology.sh" up "$p"
+  # a ruleset whose name ends in -v6 is an ip6tables dump probed over IPv6
+  v=4 ipt=iptables fam=ip
+  case "$name" in *-v6) v=6 ipt=ip6tables fam=ip6 ;; esac
+  if [ "$v" = 6 ]; then "$here/topology.sh" up "$p" v6; else "$here/topology.sh" up "$p"; fi
   dir=$out/$name
   mkdir -p "$dir"
   if [ -f "$rules/$name.ipset" ]; then node ipset restore < "$rules/$name.ipset"; fi
-  node iptables-nft-restore < "$rules/$name.rules"
+  node "$ipt-nft-restore" < "$rules/$name.rules"
   # TRACE everything the node sees or sends (raw is the first table).
-  node iptables-nft -t raw -I PREROUTING 1 -j TRACE
-  node iptables-nft -t raw -I OUTPUT 1 -j TRACE
-  node iptables-nft-save > "$dir/iptables-save.txt"
+  node "$ipt-nft" -t raw -I PREROUTING 1 -j TRACE
+  node "$ipt-nft" -t raw -I OUTPUT 1 -j TRACE
+  node "$ipt-nft-save" > "$dir/iptables-save.txt"
   if [ -f "$rules/$name.ipset" ]; then node ipset save > "$dir/ipset.txt"; else rm -f "$dir/ipset.txt"; fi
   node nft -a -j list ruleset > "$tmp/nft.json"
-  node xtables-monitor --trace > "$tmp/trace.txt" 2>&1 & mon=$!
+  # xtables-monitor 1.8.9 dies printing ip6 rules with tcp port matches
+  # ("unsupported layer 4 protocol value"): IPv6 uses nft's own tracer.
+  if [ "$v" = 6 ]; then
+    mtool=nft; node nft -a monitor trace > "$tmp/trace.txt" 2>&1 & mon=$!
+  else
+    mtool=xtables; node xtables-monitor --trace > "$tmp/trace.txt" 2>&1 & mon=$!
+  fi
   node tcpdump -i any -nn -v -l -U > "$tmp/egress.txt" 2>/dev/null & dump=$!
   sleep 0.7
-  # Probe i gets source port 20000+i and IP ID 1000+i.
+  # Probe i gets source port 20000+i and IP ID (IPv6: flow label) 1000+i.
   i=0
   : > "$tmp/probes.txt"
   for from in eth0 cni0 local; do : > "$tmp/send-$from.txt"; done
   while read -r proto src dst from _; do
     case "$proto" in ''|'#'*) continue ;; esac
     i=$((i + 1))
-    dport=${dst#*:}; [ "$dport" = "$dst" ] && dport=0
-    echo "$proto $src $((20000 + i)) ${dst%%:*} $dport $((1000 + i))" >> "$tmp/send-$from.txt"
-    echo "$i $proto $src $((20000 + i)) ${dst%%:*} $dport $((1000 + i)) $from" >> "$tmp/probes.txt"
+    # DST is IP[:PORT], IPv6 as [IP]:PORT or a bare IP
+    case "$dst" in
+      \[*) daddr=${dst#[}; daddr=${daddr%%]*}; dport=${dst##*]:}; [ "$dport" = "$dst" ] && dport=0 ;;
+      *:*:*) daddr=$dst dport=0 ;;
+      *:*) daddr=${dst%%:*} dport=${dst#*:} ;;
+      *) daddr=$dst dport=0 ;;
+    esac
+    echo "$proto $src $((20000 + i)) $daddr $dport $((1000 + i))" >> "$tmp/send-$from.txt"
+    echo "$i $proto $src $((20000 + i)) $daddr $dport $((1000 + i)) $from" >> "$tmp/probes.txt"
   done < "$rules/$name.probes"
   ip netns exec "$p-client" python3 "$here/probe.py" < "$tmp/send-eth0.txt"
   ip netns exec "$p-pods" python3 "$here/probe.py" < "$tmp/send-cni0.txt"
@@ -67,7 +82,7 @@ for name in "${names[@]}"; do
   sleep 1
   kill "$mon" "$dump"; wait "$mon" "$dump" 2>/dev/null || true
   mon='' dump=''
-  python3 "$here/collect.py" "$tmp/probes.txt" "$tmp/trace.txt" "$tmp/nft.json" "$tmp/egress.txt" > "$dir/probes.json"
+  python3 "$here/collect.py" "$tmp/probes.txt" "$tmp/trace.txt" "$tmp/nft.json" "$tmp/egress.txt" "$fam" "$mtool" > "$dir/probes.json"
   echo "   $(grep -c '"id"' "$dir/probes.json") probes recorded"
   "$here/topology.sh" down "$p"
 done

@@ -7,9 +7,12 @@
 # Default route via 10.100.0.254 and the remote pod CIDR 10.244.2.0/24 via
 # 10.100.0.3, both with permanent neighbours so that forwarded packets leave
 # (and tcpdump sees them) without a real next hop.
-# Usage: topology.sh up PREFIX | topology.sh down PREFIX
+# With "v6" the same links also carry IPv6: node eth0 fd00:100::1/64 (client
+# fd00:100::2), node cni0 fd00:244:1::1/64 (pods fd00:244:1::2-99), remote
+# pods fd00:244:2::/64 via fd00:100::3.
+# Usage: topology.sh up PREFIX [v6] | topology.sh down PREFIX
 set -euo pipefail
-cmd=${1:?up|down} p=${2:-tks}
+cmd=${1:?up|down} p=${2:-tks} v6=${3:-}
 node=$p-node client=$p-client pods=$p-pods
 down() {
   for n in "$node" "$client" "$pods"; do ip netns del "$n" 2>/dev/null || true; done
@@ -44,7 +47,25 @@ ip -n "$node" route add 10.244.2.0/24 via 10.100.0.3
 ip -n "$node" addr add 169.254.20.10/32 dev lo
 # pod IPs answer ARP in the pods netns
 for i in $(seq 3 99); do ip -n "$pods" addr add "10.244.1.$i/32" dev eth0; done
-for n in "$node" "$client" "$pods"; do ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
+if [ "$v6" = v6 ]; then
+  for n in "$node" "$client" "$pods"; do
+    ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.lo.disable_ipv6=0
+    ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
+  done
+  ip netns exec "$node" sysctl -qw net.ipv6.conf.cni0.disable_ipv6=0 net.ipv6.conf.cni0.accept_dad=0 net.ipv6.conf.all.forwarding=1
+  ip -n "$node" addr add fd00:100::1/64 dev eth0 nodad
+  ip -n "$node" addr add fd00:244:1::1/64 dev cni0 nodad
+  ip -n "$client" addr add fd00:100::2/64 dev eth0 nodad
+  ip -n "$pods" addr add fd00:244:1::2/64 dev eth0 nodad
+  for i in $(seq 3 99); do ip -n "$pods" addr add "fd00:244:1::$(printf %x "$i")/128" dev eth0 nodad; done
+  ip -n "$client" -6 route add default via fd00:100::1
+  ip -n "$pods" -6 route add default via fd00:244:1::1
+  for i in $(seq 3 254); do ip -n "$node" -6 neigh add "fd00:100::$(printf %x "$i")" lladdr "02:00:00:00:01:$(printf %02x "$i")" dev eth0 nud permanent; done
+  ip -n "$node" -6 route add default via fd00:100::fe
+  ip -n "$node" -6 route add fd00:244:2::/64 via fd00:100::3
+else
+  for n in "$node" "$client" "$pods"; do ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
+fi
 ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
 ip netns exec "$node" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 ip netns exec "$node" sysctl -qw net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.cni0.rp_filter=0
