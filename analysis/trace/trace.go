@@ -116,6 +116,24 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 		tr.ingress(w, o, dst, proto)
 	case dst.Service != nil && o.node == "" && tr.lbFor(dst) != nil:
 		tr.viaCLB(w, o, tr.lbFor(dst), dst, proto)
+	case dst.Service != nil && o.node == "" && dst.Service.Spec.Type == corev1.ServiceTypeLoadBalancer:
+		sv := dst.Service
+		if len(sv.Status.LoadBalancer.Ingress) == 0 {
+			w.stop(Step{At: sv.Ref(), Component: "kube", Decision: "NO ADDRESS", Evidence: srcEv(sv.Source),
+				Detail: "the LoadBalancer Service has no load balancer address (status.loadBalancer is empty): clients outside have nothing to connect to"},
+				outcome{verdict: NoRoute, reason: "LB_NOT_PROVISIONED"})
+			return
+		}
+		if ip, err := netip.ParseAddr(sv.Status.LoadBalancer.Ingress[0].IP); err == nil {
+			dst.IPs = []netip.Addr{ip}
+		}
+		tr.viaCLB(w, o, nil, dst, proto)
+	case dst.Service != nil && o.node == "" && dst.Service.Spec.ClusterIP != corev1.ClusterIPNone:
+		// kube-proxy's rules live on the nodes; the VPC does not route the
+		// service CIDR, so a ClusterIP is unreachable from outside
+		w.stop(Step{At: dst.Service.Ref(), Component: "kube", Decision: "NO ROUTE", Evidence: srcEv(dst.Service.Source),
+			Detail: fmt.Sprintf("Service type %s: its ClusterIP is reachable only from the cluster's nodes and pods", dst.Service.Spec.Type)},
+			outcome{verdict: NoRoute, reason: "CLUSTERIP_FROM_OUTSIDE"})
 	default:
 		if len(dst.IPs) == 0 {
 			if dst.Service != nil && dst.Service.Spec.ClusterIP == corev1.ClusterIPNone {
