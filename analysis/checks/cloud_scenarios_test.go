@@ -596,3 +596,65 @@ func TestFlowToAPeerVPCNeedsARoute(t *testing.T) {
 		checkFindings(t, dir, fs, tc.want)
 	}
 }
+
+func TestMissingPolicyFileIsInconclusiveNotAFinding(t *testing.T) {
+	dir := variant(t, "sg-pod-cidr-blocked", "cloud/clusters.json", func(map[string]any) {})
+	os.Remove(filepath.Join(dir, "cloud", "security-group-policies", "sg-k8snode.json"))
+	_, fs, inc := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+	found := false
+	for _, i := range inc {
+		found = found || i.Need == "cloud/security-group-policies/sg-k8snode.json"
+	}
+	if !found {
+		t.Errorf("inconclusive = %+v, want one naming sg-k8snode's policies", inc)
+	}
+}
+
+// Without DescribeListeners/DescribeTargets the Service says which ports
+// the CLB listens on and which NodePorts it sends to.
+func TestNodePortsFromTheServiceWhenTargetsWereNotCollected(t *testing.T) {
+	dir := variant(t, "sg-nodeport-range-blocked", "cloud/clusters.json", func(map[string]any) {})
+	for _, f := range []string{"listeners", "targets", "target-health"} {
+		os.RemoveAll(filepath.Join(dir, "cloud", f))
+	}
+	os.MkdirAll(filepath.Join(dir, "cluster"), 0o755)
+	writeFile(t, filepath.Join(dir, "cluster"), "services.yaml", `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+  annotations: {service.kubernetes.io/loadbalance-id: lb-k8sweb01}
+spec:
+  type: LoadBalancer
+  clusterIP: 172.21.252.10
+  ports:
+  - {name: https, port: 443, targetPort: 8443, nodePort: 31443, protocol: TCP}
+`)
+	_, fs, inc := runCloud(t, dir)
+	for _, i := range inc {
+		if !strings.Contains(i.Need, "listeners") {
+			t.Errorf("unexpected inconclusive %+v", i)
+		}
+	}
+	checkFindings(t, dir, fs, []want{
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"source": "0.0.0.0/0", "owner": "svc/default/web", "node": "10.0.1.5, 10.0.2.7"}},
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"source": "119.29.10.20", "owner": "svc/default/web"}},
+	})
+	for _, f := range fs {
+		if !strings.Contains(f.Args["decision"], "TCP 31443") {
+			t.Errorf("decision %q does not name the Service's NodePort", f.Args["decision"])
+		}
+	}
+}
+
+// A private CLB's clients and health checks come from the VPC, which the
+// node SG admits: removing the internet-wide NodePort rule breaks nothing.
+func TestPrivateCLBNeedsOnlyTheVPCOnNodePorts(t *testing.T) {
+	dir := variant(t, "sg-nodeport-range-blocked", "cloud/load-balancers.json", func(v map[string]any) {
+		lb := firstLB(v)
+		lb["LoadBalancerType"], lb["LoadBalancerVips"] = "INTERNAL", []string{"10.0.1.50"}
+	})
+	_, fs, _ := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+}
