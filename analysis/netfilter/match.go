@@ -392,19 +392,26 @@ func physdev(st *state, d *iptables.Physdev) bool {
 		}
 		return true
 	}
-	if d.IsBridged && d.BridgedNeg {
+	// The bridge output port is chosen after PREROUTING: br_netfilter
+	// sets physoutdev only for the FORWARD/POSTROUTING passes of a frame
+	// the bridge forwards between its ports ("is-bridged").
+	physOut := ""
+	if st.hook == "FORWARD" || st.hook == "POSTROUTING" {
+		physOut = st.physOut
+	}
+	if d.IsBridged && (physOut != "") == d.BridgedNeg {
 		return false
 	}
 	if d.IsIn && (st.physIn != "") == d.IsInNeg {
 		return false
 	}
-	if d.IsOut && (st.physOut != "") == d.IsOutNeg {
+	if d.IsOut && (physOut != "") == d.IsOutNeg {
 		return false
 	}
 	if d.In != nil && ifaceMatch(d.In.Name, st.physIn) == d.In.Neg {
 		return false
 	}
-	if d.Out != nil && ifaceMatch(d.Out.Name, st.physOut) == d.Out.Neg {
+	if d.Out != nil && ifaceMatch(d.Out.Name, physOut) == d.Out.Neg {
 		return false
 	}
 	return true

@@ -73,8 +73,12 @@ type Packet struct {
 	// ICMPType/ICMPCode for icmp packets; ICMPType 0 with no code set means
 	// echo-request (8/0), the usual probe.
 	ICMPType, ICMPCode int
-	// Bridged packets (br_netfilter: a pod on a Linux bridge) carry the
-	// bridge ports for -m physdev.
+	// Bridged: the packet entered through a Linux bridge port and
+	// br_netfilter passes it to iptables (a pod on cbr0/cni0 with
+	// bridge-nf-call-iptables=1). PhysIn is that port (the pod's veth);
+	// PhysOut is the output port when the bridge forwards the frame to
+	// another port (pod to pod on the same bridge), "" when it is routed.
+	// -m physdev follows xt_physdev on these.
 	Bridged         bool
 	PhysIn, PhysOut string
 }

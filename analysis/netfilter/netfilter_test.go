@@ -464,3 +464,28 @@ COMMIT
 		}
 	}
 }
+
+func TestPhysdevIsBridgedOnlyForFramesTheBridgeForwardsBetweenPorts(t *testing.T) {
+	rs := mustParse(t, `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m physdev --physdev-is-bridged -j ACCEPT
+-A FORWARD -m physdev --physdev-in veth+ -d 8.8.8.8/32 -j ACCEPT
+COMMIT
+`)
+	sim := New(rs, node)
+	p := pkt("tcp", "172.17.0.5:1", "172.17.0.6:80")
+	p.InIface, p.Bridged, p.PhysIn, p.PhysOut = "cni0", true, "vethA", "vethB"
+	if res := sim.Simulate(p); res.Verdict != Accept || res.Paths[0].Steps[0].Rule != 1 {
+		t.Errorf("pod to pod on the bridge: %s %+v", res.Verdict, res.Paths[0].Steps)
+	}
+	p.Dst, p.PhysOut = netip.MustParseAddrPort("8.8.8.8:53"), ""
+	if res := sim.Simulate(p); res.Verdict != Accept || res.Paths[0].Steps[0].Rule != 2 {
+		t.Errorf("pod routed out: %s %+v", res.Verdict, res.Paths[0].Steps)
+	}
+	p.Bridged, p.PhysIn = false, ""
+	if res := sim.Simulate(p); res.Verdict != Drop {
+		t.Errorf("not bridged: %s", res.Verdict)
+	}
+}
