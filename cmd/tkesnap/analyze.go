@@ -93,6 +93,7 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 		return err
 	}
 	defer b.Close()
+	pr.captures(b)
 	stop := pr.spin(loadLabel(b))
 	defer stop()
 	c := model.Load(b)

@@ -20,7 +20,8 @@ import (
 // terminal and --quiet is not given, so pipes, CI logs and files never
 // see escape sequences.
 type progress struct {
-	p *mpb.Progress
+	p      *mpb.Progress
+	finish []func() // complete bars that may not have reached their total
 }
 
 // newProgress returns a live progress on w when on is true, else a no-op.
@@ -73,8 +74,47 @@ func (pr *progress) spin(label string) (stop func()) {
 	return func() { bar.SetTotal(-1, true) }
 }
 
+// captures draws a bar over the bytes of the bundle's captures as the
+// loader reads them (bundle.Bundle.OnRead): on a big bundle, reading
+// pcaps is the long part of analyze.
+func (pr *progress) captures(b *bundle.Bundle) {
+	if pr.p == nil {
+		return
+	}
+	var total int64
+	for _, f := range b.Files() {
+		if strings.HasPrefix(f, "captures/") && model.IsCaptureFile(f) {
+			total += b.Size(f)
+		}
+	}
+	if total == 0 {
+		return
+	}
+	bar := pr.p.AddBar(total,
+		mpb.PrependDecorators(decor.Name("reading captures", decor.WCSyncSpaceR), decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncSpace)),
+		mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace)),
+		mpb.BarFillerClearOnComplete())
+	// Reads come in small pieces; the bar moves every MiB.
+	var done, shown int64
+	b.OnRead = func(name string, n int) {
+		if !strings.HasPrefix(name, "captures/") || !model.IsCaptureFile(name) {
+			return
+		}
+		done += int64(n)
+		if done-shown >= 1<<20 || done >= total {
+			shown = done
+			bar.SetCurrent(min(done, total))
+		}
+	}
+	pr.finish = append(pr.finish, func() { bar.SetTotal(-1, true) })
+}
+
 // wait lets the bars draw their last state before the report is printed.
 func (pr *progress) wait() {
+	for _, f := range pr.finish {
+		f()
+	}
+	pr.finish = nil
 	if pr.p != nil {
 		pr.p.Wait()
 		pr.p = nil

@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"tkesnap/parsers/bundle"
 )
 
 func TestProgressIsSilentWhenOff(t *testing.T) {
@@ -30,5 +35,33 @@ func TestProgressDrawsUnpackingBar(t *testing.T) {
 	pr.wait()
 	if !strings.Contains(b.String(), "unpacking big.tgz") {
 		t.Errorf("no unpacking bar in %q", b.String())
+	}
+}
+
+func TestProgressFollowsCaptureReads(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "captures", "n1"), 0o755)
+	os.WriteFile(filepath.Join(dir, "captures", "n1", "eth0.pcap"), bytes.Repeat([]byte{0}, 3<<20), 0o644)
+	os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"format":"tkesnap-bundle/v1"}`), 0o644)
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var out bytes.Buffer
+	pr := newProgress(&out, true)
+	pr.captures(b)
+	if b.OnRead == nil {
+		t.Fatal("no read hook set for a bundle with a capture")
+	}
+	rc, err := b.Open("captures/n1/eth0.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, rc)
+	rc.Close()
+	pr.wait()
+	if n != 3<<20 || !strings.Contains(out.String(), "reading captures") || !strings.Contains(out.String(), "3.0 MiB /") {
+		t.Errorf("read %d bytes; bar output %q", n, out.String())
 	}
 }

@@ -58,6 +58,11 @@ type Bundle struct {
 
 	// capped problems: past maxEntryProblems only counted.
 	entryProblems, droppedProblems int
+
+	// OnRead, when set, is called as files opened with Open are read, with
+	// the file's name and the bytes just read: the CLI draws its progress
+	// bar for reading captures from it. Set it before reading.
+	OnRead func(name string, n int)
 }
 
 // maxEntryProblems bounds per-entry problems so a hostile archive of
@@ -264,8 +269,29 @@ func (b *Bundle) Open(name string) (io.ReadCloser, error) {
 	if !b.set[name] {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	return b.root.Open(filepath.FromSlash(name))
+	f, err := b.root.Open(filepath.FromSlash(name))
+	if err != nil || b.OnRead == nil {
+		return f, err
+	}
+	return &countingReader{f: f, name: name, on: b.OnRead}, nil
 }
+
+// countingReader reports the bytes read from a bundle file to OnRead.
+type countingReader struct {
+	f    *os.File
+	name string
+	on   func(string, int)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	if n > 0 {
+		c.on(c.name, n)
+	}
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.f.Close() }
 
 // ReadFile reads a whole file, at most the per-file limit (Limits.FileBytes,
 // or PcapBytes for a capture). Archives were already truncated to it on
