@@ -20,10 +20,63 @@ import (
 func init() {
 	Register(Check{
 		Name:  "kube-services",
-		IDs:   []string{"SVC_NO_ENDPOINTS", "SVC_SELECTOR_MATCHES_NO_POD", "SVC_TARGET_PORT_MISMATCH"},
+		IDs:   []string{"SVC_NO_ENDPOINTS", "SVC_SELECTOR_MATCHES_NO_POD", "SVC_TARGET_PORT_MISMATCH", "SVC_INTERNAL_LOCAL_NO_ENDPOINT"},
 		Needs: needKube("Service"),
-		Run:   runServices,
+		Run: func(p *Pass) {
+			runServices(p)
+			runLocalPolicy(p)
+		},
 	})
+}
+
+// runLocalPolicy checks reported pod → Service flows against
+// internalTrafficPolicy: Local: only endpoints on the client's node count
+// (kube-proxy KUBE-SVL chains; IPVS likewise).
+func runLocalPolicy(p *Pass) {
+	c := p.Cluster
+	if !c.Kube.HasEndpointData() {
+		return
+	}
+	for _, f := range c.Flows {
+		from, err := c.Resolve(f.From)
+		if err != nil || from.Pod == nil || from.NodeName == "" {
+			continue
+		}
+		to, err := c.ResolveFrom(f.To, from.Pod.Namespace)
+		if err != nil || to.Service == nil || to.ServicePort == nil {
+			continue
+		}
+		s := to.Service
+		if s.Spec.InternalTrafficPolicy == nil || *s.Spec.InternalTrafficPolicy != corev1.ServiceInternalTrafficPolicyLocal {
+			continue
+		}
+		local, elsewhere := 0, map[string]bool{}
+		for _, b := range to.Backends {
+			if !b.Ready {
+				continue
+			}
+			if b.NodeName == from.NodeName {
+				local++
+			} else if b.NodeName != "" {
+				elsewhere[b.NodeName] = true
+			}
+		}
+		if local > 0 {
+			continue
+		}
+		args := finding.Args{"service": s.Key(), "node": from.NodeName, "client": from.Pod.Key()}
+		if len(elsewhere) > 0 {
+			nodes := make([]string, 0, len(elsewhere))
+			for n := range elsewhere {
+				nodes = append(nodes, n)
+			}
+			sort.Strings(nodes)
+			args["elsewhere"] = "node " + strings.Join(nodes, ", ")
+		}
+		p.Report(finding.New("SVC_INTERNAL_LOCAL_NO_ENDPOINT", args, []string{s.Ref(), "node/" + from.NodeName},
+			at(c, s.Source, "internalTrafficPolicy: Local", "spec", "internalTrafficPolicy"),
+			finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: f.From + " → " + f.To}))
+	}
 }
 
 // at cites the line of a field of an object (model.FieldLine).

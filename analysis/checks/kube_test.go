@@ -82,7 +82,7 @@ func kubeCluster(t *testing.T, edits ...edit) *model.Cluster {
 var kubeIDs = map[string]bool{
 	"SVC_NO_ENDPOINTS": true, "SVC_SELECTOR_MATCHES_NO_POD": true, "SVC_TARGET_PORT_MISMATCH": true,
 	"DNS_SERVICE_UNHEALTHY": true, "INGRESS_NO_MATCHING_RULE": true, "INGRESS_BACKEND_MISSING": true,
-	"NETPOL_DENIES_FLOW": true, "MASQ_HIDES_SOURCE": true, "MASQ_RULES_DIFFER": true, "DNS_NAME_UNRESOLVABLE": true, "LB_NOT_PROVISIONED": true,
+	"NETPOL_DENIES_FLOW": true, "MASQ_HIDES_SOURCE": true, "MASQ_RULES_DIFFER": true, "DNS_NAME_UNRESOLVABLE": true, "LB_NOT_PROVISIONED": true, "SVC_INTERNAL_LOCAL_NO_ENDPOINT": true,
 }
 
 // kubeFindings runs every check and keeps the kube group's findings
@@ -336,6 +336,14 @@ items:
 			edits: []edit{replace("cluster/ingresses.yaml", "      ingress:\n      - ip: 119.28.1.10\n", "      {}\n")},
 			want:  []string{"LB_NOT_PROVISIONED"},
 			args:  map[string]string{"object": "ingress/prod/shop", "event": ""}},
+		{name: "internalTrafficPolicy Local: the client's node has no api endpoint",
+			edits: []edit{replace("cluster/services.yaml", "    selector:\n      app: api\n", "    internalTrafficPolicy: Local\n    selector:\n      app: api\n"),
+				flows(`[{"from":"pod:prod/web-7d4b9c-abcde","to":"svc:prod/api:9090","symptom":"timeout"}]`)},
+			want: []string{"SVC_INTERNAL_LOCAL_NO_ENDPOINT"},
+			args: map[string]string{"service": "prod/api", "node": "10.0.1.5", "client": "prod/web-7d4b9c-abcde", "elsewhere": "node 10.0.1.6"}},
+		{name: "internalTrafficPolicy Local: a client on the endpoint's node is served",
+			edits: []edit{replace("cluster/services.yaml", "    selector:\n      app: api\n", "    internalTrafficPolicy: Local\n    selector:\n      app: api\n"),
+				flows(`[{"from":"pod:prod/web-7d4b9c-fghij","to":"svc:prod/api:9090","symptom":"timeout"}]`)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)

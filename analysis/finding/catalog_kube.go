@@ -68,9 +68,22 @@ func init() {
 				Title:   "LoadBalancer Service or Ingress has no load balancer address",
 				Message: `{{.object}} has no load-balancer address in its status{{if .event}}; the controller reported: {{.event}}{{end}}.`,
 				Remedy:  `Fix what the controller reports (subnet, quota, existing CLB ID, permissions) and check the events of {{.object}} until an address appears.`}}},
+		// internalTrafficPolicy: Local (KEP-2086): kube-proxy only uses
+		// endpoints on the client's node and drops the traffic when there
+		// are none, even if other nodes have ready endpoints.
+		{ID: "SVC_INTERNAL_LOCAL_NO_ENDPOINT", Severity: Error, Group: "kube", Guide: "Service 访问不通: endpoints",
+			Texts: map[Lang]Text{EN: {
+				Title:   "Service with a Local traffic policy has no ready endpoint on the client's node",
+				Message: `Service {{.service}} has internalTrafficPolicy Local and no ready endpoint on node {{.node}}, where {{.client}} runs; kube-proxy drops the traffic there{{if .elsewhere}} although {{.elsewhere}} has ready endpoints{{end}}.`,
+				Remedy:  `Run a ready pod of {{.service}} on node {{.node}} (e.g. a DaemonSet), or set internalTrafficPolicy to Cluster.`}}},
 	} {
 		Register(e)
 	}
+	Translate(ZH, "SVC_INTERNAL_LOCAL_NO_ENDPOINT", Text{
+		Title:   "流量策略为 Local 的 Service 在客户端所在节点上没有就绪的 endpoint",
+		Message: `Service {{.service}} 的 internalTrafficPolicy 为 Local，而 {{.client}} 所在的节点 {{.node}} 上没有就绪的 endpoint，kube-proxy 会在该节点丢弃流量{{if .elsewhere}}（尽管 {{.elsewhere}} 上有就绪的 endpoint）{{end}}。`,
+		Remedy:  `在节点 {{.node}} 上运行 {{.service}} 的就绪 Pod（例如使用 DaemonSet），或将 internalTrafficPolicy 改为 Cluster。`,
+	})
 	Translate(ZH, "LB_NOT_PROVISIONED", Text{
 		Title:   "LoadBalancer Service 或 Ingress 没有负载均衡地址",
 		Message: `{{.object}} 的 status 中没有负载均衡地址{{if .event}}；控制器报告：{{.event}}{{end}}。`,
