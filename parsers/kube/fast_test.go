@@ -20,8 +20,7 @@ func slowJSON(data []byte) ([]byte, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, err
 	}
-	c := &converter{lim: DefaultLimits()}
-	return c.json(&root)
+	return newConverter(DefaultLimits(), len(data)).json(&root)
 }
 
 func sameJSON(t testing.TB, a, b []byte) bool {

@@ -200,7 +200,7 @@ func (d *decoder) decodeYAMLItem(raw []byte, line int, defKind, defAPI string, d
 		return decodeItem(item{raw: fast.Bytes(), line: line}, defKind, defAPI, doc)
 	}
 	var root yaml.Node
-	c := &converter{lim: d.lim}
+	c := newConverter(d.lim, len(b))
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return Object{}, &Problem{line + yamlErrLine(err) - 1, fmt.Sprintf("YAML document %d: %s", doc, cleanYAMLErr(err))}, false
 	}

@@ -77,7 +77,7 @@ func (d *decoder) yamlDoc(text []byte, first int, docn *int) {
 		n = n.Content[0]
 	}
 	abs := func(l int) int { return first + l - 1 }
-	c := &converter{lim: d.lim}
+	c := newConverter(d.lim, len(text))
 	if n.Kind != yaml.MappingNode {
 		if n.Kind == yaml.SequenceNode { // a bare list of objects
 			for _, it := range n.Content {
@@ -179,6 +179,16 @@ type converter struct {
 	lim   Limits
 	nodes int
 	buf   bytes.Buffer
+	// max is the node budget of the text being converted: proportional
+	// to its size (a node takes at least a few bytes to write, so honest
+	// YAML stays far below), capped by Limits.Nodes. A 342-byte "billion
+	// laughs" stops after ~100k nodes instead of Limits.Nodes.
+	max, size int
+}
+
+// newConverter sizes the node budget for size bytes of YAML.
+func newConverter(lim Limits, size int) *converter {
+	return &converter{lim: lim, max: min(lim.Nodes, 100_000+2*size), size: size}
 }
 
 func (c *converter) reset() { c.nodes = 0 }
@@ -193,8 +203,8 @@ func (c *converter) json(n *yaml.Node) ([]byte, error) {
 
 func (c *converter) write(n *yaml.Node, depth int) error {
 	c.nodes++
-	if c.nodes > c.lim.Nodes {
-		return fmt.Errorf("line %d: more than %d YAML nodes after alias expansion (alias bomb?); skipped", n.Line, c.lim.Nodes)
+	if c.nodes > c.max {
+		return fmt.Errorf("line %d: more than %d YAML nodes after alias expansion for %d bytes of text (alias bomb?); skipped", n.Line, c.max, c.size)
 	}
 	if depth > c.lim.Depth {
 		return fmt.Errorf("line %d: nesting deeper than %d; skipped", n.Line, c.lim.Depth)
@@ -322,6 +332,6 @@ func YAMLToJSON(data []byte, lim Limits) ([]byte, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s", cleanYAMLErr(err))
 	}
-	c := &converter{lim: lim}
+	c := newConverter(lim, len(data))
 	return c.json(&root)
 }
