@@ -260,15 +260,22 @@ func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 func TestCaptureFilterDecides(t *testing.T) {
 	tu := tuple{proto: "tcp", src: mustAddr("172.16.0.2"), dst: mustAddr("172.16.0.66"), dport: 8080}
 	tests := map[string]tri{
-		"":                                yes,
-		"host 172.16.0.66 and port 8080":  yes,
-		"host 172.16.0.66 and port 8081":  no,
-		"udp":                             no,
-		"tcp and host 172.16.0.2":         yes,
-		"net 172.16.0.0/16":               unknown,
-		"host 10.0.0.1 or port 8080":      unknown, // an or-filter never rules a packet out
-		"port 8080 or host 10.0.0.1":      unknown,
-		"host 172.16.0.66 and not port 1": unknown,
+		"":                               yes,
+		"host 172.16.0.66 and port 8080": yes,
+		"host 172.16.0.66 and port 8081": unknown, // the source port could be 8081
+		"host 172.16.0.67 and port 8080": no,
+		"udp":                            no,
+		"tcp and host 172.16.0.2":        yes,
+		"net 172.16.0.0/16":              yes,
+		"net 10.0.0.0/8":                 no,
+		"(host 172.16.0.66 and port 8080) or icmp": yes,
+		"(host 10.0.0.9 and port 8080) or icmp":    no,
+		"host 10.0.0.1 or port 8080":               yes,
+		"port 8080 or host 10.0.0.1":               yes,
+		"host 172.16.0.66 and not port 8080":       no,
+		"dst port 8080 && dst host 172.16.0.66":    yes,
+		"vlan and host 172.16.0.66":                unknown,
+		"host 172.16.0.66 and (port 8080":          unknown,
 	}
 	for f, want := range tests {
 		if got := filterKeeps(f, tu); got != want {
@@ -431,5 +438,27 @@ func BenchmarkTraceAllLabBundle(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		All(c)
+	}
+}
+
+// The route-missing lab: the bundle's rules pass the flow, but the
+// client's node captured the SYN unanswered and the server's node never
+// saw it — the trace names the capture points and the hops outside the
+// bundle that may drop it.
+func TestCaptureContradictionNamesWhereThePacketVanished(t *testing.T) {
+	c := load(t, filepath.Join(labDir, "route-missing"))
+	tr := Run(c, model.Flow{From: "pod:default/client-0", To: "pod:default/web-1:8080", Proto: "tcp"})
+	s := failing(tr)
+	if s == nil || s.Component != "capture" {
+		t.Fatalf("no failing capture step: %+v", tr.Steps)
+	}
+	for _, want := range []string{"unanswered", "never reached 10.0.1.12", "candidates", "container route"} {
+		if !strings.Contains(s.Detail, want) {
+			t.Errorf("contradiction %q does not say %q", s.Detail, want)
+		}
+	}
+	fs := Findings([]Trace{tr}, nil)
+	if len(fs) != 1 || fs[0].ID != "TRACE_CAPTURE_CONTRADICTS" || fs[0].Evidence[0].Packet == 0 {
+		t.Errorf("findings = %+v", fs)
 	}
 }

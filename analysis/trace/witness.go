@@ -350,62 +350,167 @@ const (
 	unknown
 )
 
-// filterKeeps decides the usual collector filters — terms "host A",
-// "port N", "tcp"/"udp"/"icmp" joined by "and" — for a packet; anything
-// else (or, not, net, parentheses) is unknown.
+// filterKeeps decides a collector capture filter (pcap-filter(7) subset:
+// host/src host/dst host A, net CIDR, port/src port/dst port N, tcp, udp,
+// icmp, joined by and/or/not and parentheses) for a packet, in
+// three-valued logic: anything it does not understand is unknown, and
+// "not seen" is only claimed on a definite yes.
 func filterKeeps(filter string, tu tuple) tri {
 	f := strings.TrimSpace(filter)
 	if f == "" {
 		return yes
 	}
-	toks := strings.Fields(f)
-	// only a conjunction of understood terms is decided
-	for i := 0; i < len(toks); i++ {
-		switch toks[i] {
-		case "and", "&&", "tcp", "udp", "icmp":
-		case "host", "port":
-			i++
+	f = strings.NewReplacer("(", " ( ", ")", " ) ", "&&", " and ", "||", " or ", "!", " not ").Replace(f)
+	fp := &filterParser{toks: strings.Fields(f), tu: tu}
+	v := fp.expr()
+	if fp.bad || fp.i != len(fp.toks) {
+		return unknown
+	}
+	return v
+}
+
+type filterParser struct {
+	toks []string
+	i    int
+	tu   tuple
+	bad  bool
+}
+
+func (p *filterParser) peek() string {
+	if p.i < len(p.toks) {
+		return p.toks[p.i]
+	}
+	return ""
+}
+
+func (p *filterParser) next() string {
+	t := p.peek()
+	p.i++
+	return t
+}
+
+func (p *filterParser) expr() tri {
+	v := p.term()
+	for p.peek() == "or" {
+		p.next()
+		w := p.term()
+		switch {
+		case v == yes || w == yes:
+			v = yes
+		case v == unknown || w == unknown:
+			v = unknown
 		default:
-			return unknown
+			v = no
 		}
 	}
-	for i := 0; i < len(toks); i++ {
-		switch toks[i] {
-		case "and", "&&":
-		case "tcp", "udp", "icmp":
-			if toks[i] != tu.proto {
-				return no
-			}
+	return v
+}
+
+func (p *filterParser) term() tri {
+	v := p.factor()
+	for {
+		switch p.peek() {
+		case "and":
+			p.next()
+		case "", "or", ")":
+			return v
+		default: // juxtaposition is "and" in pcap-filter
+		}
+		w := p.factor()
+		switch {
+		case v == no || w == no:
+			v = no
+		case v == unknown || w == unknown:
+			v = unknown
+		default:
+			v = yes
+		}
+	}
+}
+
+func (p *filterParser) factor() tri {
+	t := p.next()
+	b := func(ok bool) tri {
+		if ok {
+			return yes
+		}
+		return no
+	}
+	switch t {
+	case "(":
+		v := p.expr()
+		if p.next() != ")" {
+			p.bad = true
+		}
+		return v
+	case "not":
+		switch v := p.factor(); v {
+		case yes:
+			return no
+		case no:
+			return yes
+		}
+		return unknown
+	case "tcp", "udp", "icmp":
+		return b(t == p.tu.proto)
+	case "ip":
+		return b(p.tu.src.Is4())
+	case "src", "dst":
+		kind := p.next()
+		arg := p.next()
+		a := p.tu.src
+		if t == "dst" {
+			a = p.tu.dst
+		}
+		switch kind {
 		case "host":
-			if i+1 >= len(toks) {
-				return unknown
-			}
-			a, err := netip.ParseAddr(toks[i+1])
+			ip, err := netip.ParseAddr(arg)
 			if err != nil {
+				p.bad = true
 				return unknown
 			}
-			if a != tu.src && a != tu.dst {
-				return no
-			}
-			i++
+			return b(ip == a)
 		case "port":
-			if i+1 >= len(toks) {
-				return unknown
-			}
-			n, err := strconv.Atoi(toks[i+1])
+			n, err := strconv.Atoi(arg)
 			if err != nil {
+				p.bad = true
 				return unknown
 			}
-			// the source port is ephemeral: only the destination decides
-			if uint16(n) != tu.dport {
-				return no
+			if t == "src" {
+				return unknown // the client's port is ephemeral
 			}
-			i++
-		default:
+			return b(uint16(n) == p.tu.dport)
+		}
+		p.bad = true
+		return unknown
+	case "host":
+		ip, err := netip.ParseAddr(p.next())
+		if err != nil {
+			p.bad = true
 			return unknown
 		}
+		return b(ip == p.tu.src || ip == p.tu.dst)
+	case "net":
+		pf, err := netip.ParsePrefix(p.next())
+		if err != nil {
+			p.bad = true
+			return unknown
+		}
+		return b(pf.Contains(p.tu.src) || pf.Contains(p.tu.dst))
+	case "port":
+		n, err := strconv.Atoi(p.next())
+		if err != nil {
+			p.bad = true
+			return unknown
+		}
+		if uint16(n) == p.tu.dport {
+			return yes
+		}
+		// the source port is ephemeral: it could be n
+		return unknown
 	}
-	return yes
+	p.bad = true
+	return unknown
 }
 
 // where names a capture point: the pod's netns, else node and interface.
