@@ -282,7 +282,7 @@ func checkBackends(p *Pass, in *model.Ingress) {
 				[]string{"spec", "rules", strconv.Itoa(ri), "http", "paths", strconv.Itoa(i), "backend"}})
 		}
 	}
-	direct := in.Annotations["ingress.cloud.tencent.com/direct-access"] == "true"
+	direct := in.DirectAccess()
 	seen := map[string]bool{}
 	for _, x := range all {
 		sb := x.b.Service

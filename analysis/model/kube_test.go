@@ -380,3 +380,32 @@ func FuzzFieldLine(f *testing.F) {
 		}
 	})
 }
+
+func TestTKEAnnotations(t *testing.T) {
+	c := loadDir(t, map[string]string{"cluster/all.yaml": `apiVersion: v1
+kind: List
+items:
+- kind: Node
+  metadata: {name: 10.0.1.5}
+  spec: {providerID: "qcloud:///800002/ins-abcd1234"}
+- kind: Node
+  metadata: {name: 10.0.1.6, labels: {cloud.tencent.com/node-instance-id: ins-ffff0000}}
+- kind: Service
+  metadata:
+    name: web
+    namespace: prod
+    annotations:
+      service.kubernetes.io/qcloud-loadbalancer-internal-subnetid: subnet-1234
+      service.kubernetes.io/tke-existed-lbid: lb-5678
+  spec: {type: LoadBalancer}
+  status: {loadBalancer: {ingress: [{ip: 10.0.2.9}]}}
+`})
+	k := &c.Kube
+	if a, b := k.Node("10.0.1.5").InstanceID(), k.Node("10.0.1.6").InstanceID(); a != "ins-abcd1234" || b != "ins-ffff0000" {
+		t.Errorf("instance IDs %q %q", a, b)
+	}
+	s := k.Service("prod", "web")
+	if s.InternalSubnet() != "subnet-1234" || s.ExistedLB() != "lb-5678" || s.DirectAccess() || len(s.LBIPs()) != 1 {
+		t.Errorf("annotations: %q %q %v %v", s.InternalSubnet(), s.ExistedLB(), s.DirectAccess(), s.LBIPs())
+	}
+}
