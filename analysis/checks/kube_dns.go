@@ -29,6 +29,35 @@ func init() {
 	})
 }
 
+// clusterName tells whether a name can only be answered by the cluster
+// DNS: a short name, "<x>.<namespace>" for a namespace of the cluster,
+// "... .svc" / ".pod", or anything below the cluster domain. Other names
+// (www.qq.com) are forwarded upstream and say nothing about the cluster.
+func clusterName(k *model.Kube, name string) bool {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	dom := k.ClusterDomain()
+	if name == dom || strings.HasSuffix(name, "."+dom) {
+		return true
+	}
+	labels := strings.Split(name, ".")
+	switch last := labels[len(labels)-1]; {
+	case len(labels) == 1, last == "svc", last == "pod":
+		return true
+	case len(labels) == 2:
+		return k.Namespace(last) != nil || len(k.PodsInNamespace(last)) > 0 || namespaceHasService(k, last)
+	}
+	return false
+}
+
+func namespaceHasService(k *model.Kube, ns string) bool {
+	for _, s := range k.Services {
+		if s.Namespace == ns {
+			return true
+		}
+	}
+	return false
+}
+
 // runDNSNames explains reported dns: flows whose name the cluster DNS
 // cannot answer, naming a Service of that name in another namespace.
 func runDNSNames(p *Pass) {
@@ -46,6 +75,9 @@ func runDNSNames(p *Pass) {
 		var ne *model.NameError
 		if !errors.As(err, &ne) {
 			continue
+		}
+		if !clusterName(k, ne.Name) {
+			continue // an outside name: CoreDNS forwards it upstream
 		}
 		first, _, _ := strings.Cut(ne.Name, ".")
 		args := finding.Args{"name": ne.Name, "namespace": ns, "searched": strings.Join(ne.Searched, ", ")}

@@ -344,6 +344,12 @@ items:
 		{name: "internalTrafficPolicy Local: a client on the endpoint's node is served",
 			edits: []edit{replace("cluster/services.yaml", "    selector:\n      app: api\n", "    internalTrafficPolicy: Local\n    selector:\n      app: api\n"),
 				flows(`[{"from":"pod:prod/web-7d4b9c-fghij","to":"svc:prod/api:9090","symptom":"timeout"}]`)}},
+		{name: "an outside name is CoreDNS's upstream's business, not a cluster finding",
+			edits: []edit{flows(`[{"from":"pod:default/client","to":"dns:www.qq.com","proto":"udp","symptom":"nxdomain"}]`)}},
+		{name: "a Service name in a namespace that does not have it",
+			edits: []edit{flows(`[{"from":"pod:default/client","to":"dns:api.kube-system","proto":"udp","symptom":"nxdomain"}]`)},
+			want:  []string{"DNS_NAME_UNRESOLVABLE"},
+			args:  map[string]string{"name": "api.kube-system", "near": "prod/api"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)
