@@ -462,3 +462,30 @@ func TestCaptureContradictionNamesWhereThePacketVanished(t *testing.T) {
 		t.Errorf("findings = %+v", fs)
 	}
 }
+
+// Flows come from customers (flows.json, --flow): odd or wrong endpoint
+// specs give an UNDETERMINED (or failing) trace, never a panic.
+func TestOddFlowsNeverPanic(t *testing.T) {
+	c := load(t, filepath.Join(labDir, "sample"))
+	specs := []string{"", "pod:", "pod:/", "pod:default/", "pod:default/client-0:notaport", "pod:default/client-0:99999",
+		"node:", "node:nope", "ip:", "ip:999.1.1.1", "ip:10.0.1.11:0", "ip:[::1]:80", "ip:fe80::1", "svc:default/web",
+		"svc:default/web:0", "svc:default/web:https", "svc:nope/nope:80", "dns:", "dns:.", "dns:web", "ingress:",
+		"ingress:default/nope", "internet", "cidr:", "cidr:bad", "cidr:192.168.0.0/16", "idc:10.0.0.0/8", "kind:x", "::::"}
+	for _, from := range specs {
+		for _, to := range specs {
+			for _, proto := range []string{"tcp", "udp", "icmp", ""} {
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("%q → %q (%s): panic %v", from, to, proto, r)
+						}
+					}()
+					tr := Run(c, model.Flow{From: from, To: to, Proto: proto, Symptom: "timeout"})
+					if tr.Verdict == "" {
+						t.Errorf("%q → %q: empty verdict", from, to)
+					}
+				}()
+			}
+		}
+	}
+}
