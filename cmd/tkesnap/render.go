@@ -34,7 +34,11 @@ func termWidth(w io.Writer) int {
 	if err != nil {
 		return 0
 	}
-	return cols
+	// Past ~140 columns a paragraph is hard to follow; wide terminals get
+	// wide tables, not endless lines.
+	return min(cols, maxTextWidth)
 }
+
+const maxTextWidth = 140
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
