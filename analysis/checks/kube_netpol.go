@@ -185,6 +185,11 @@ func runNetpol(p *Pass) {
 			"policies":  strings.Join(names, ", "),
 			"denied":    fmt.Sprintf("%d of %d", len(denied), len(dsts)),
 		}
+		if len(dec.Misses) > 0 {
+			args["why"] = strings.Join(dec.Misses, "; ")
+		} else {
+			args["why"] = "the isolating policies have no " + dec.Direction + " rule at all"
+		}
 		ev = append(ev, finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: f.From + " → " + f.To})
 		p.Report(finding.New("NETPOL_DENIES_FLOW", args, append([]string{isolated.String()}, objs...), ev...))
 	}

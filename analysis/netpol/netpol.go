@@ -86,6 +86,9 @@ type Decision struct {
 	Allowed   bool
 	// AllowedBy is the first rule that allows the connection.
 	AllowedBy *RuleRef
+	// Misses says, per rule of the isolating policies, why it does not
+	// allow the connection (peer, port, or both): what to change.
+	Misses []string
 	// Undecided: the bundle cannot tell (Need says what to collect).
 	Undecided bool
 	Need      string
@@ -182,17 +185,17 @@ func decide(k *model.Kube, dir string, self, other Peer, proto string, port int)
 			if dir == "egress" {
 				dstPod = other.Pod
 			}
-			if !portsMatch(ports, dstPod, proto, port) {
-				continue
-			}
+			portOK := portsMatch(ports, dstPod, proto, port)
 			m, why := peersMatch(k, np.Namespace, peers, other)
-			switch m {
-			case yes:
+			switch {
+			case portOK && m == yes:
 				d.AllowedBy = &RuleRef{Policy: np, Rule: i + 1}
 				d.Reason = fmt.Sprintf("allowed by %s %s rule %d", np.Key(), dir, i+1)
 				return d
-			case unknown:
+			case portOK && m == unknown:
 				undecided = append(undecided, fmt.Sprintf("%s %s rule %d: %s", np.Key(), dir, i+1, why))
+			default:
+				d.Misses = append(d.Misses, missText(np, dir, i+1, portOK, m, other, proto, port))
 			}
 		}
 	}
@@ -209,6 +212,19 @@ func decide(k *model.Kube, dir string, self, other Peer, proto string, port int)
 	}
 	d.Reason = fmt.Sprintf("%s is isolated for %s by %s and no rule allows %s", p.Key(), dir, strings.Join(names, ", "), other)
 	return d
+}
+
+func missText(np *model.NetworkPolicy, dir string, rule int, portOK bool, peer tri, other Peer, proto string, port int) string {
+	what := fmt.Sprintf("%s %s rule %d", np.Key(), dir, rule)
+	switch {
+	case peer == unknown:
+		return fmt.Sprintf("%s does not admit port %d/%s (whether it admits %s is undecided)", what, port, proto, other)
+	case peer == yes:
+		return fmt.Sprintf("%s admits %s but not port %d/%s", what, other, port, proto)
+	case portOK:
+		return fmt.Sprintf("%s admits port %d/%s but no peer matches %s", what, port, proto, other)
+	}
+	return fmt.Sprintf("%s matches neither %s nor port %d/%s", what, other, port, proto)
 }
 
 func hasType(np *model.NetworkPolicy, t networkingv1.PolicyType) bool {
