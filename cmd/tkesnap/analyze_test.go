@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"tkesnap/analysis/report/schema"
 )
 
 // tgz writes a gzipped tar of the given entries (name → body; a body
@@ -95,5 +99,49 @@ func TestAnalyzeExitCodes(t *testing.T) {
 				t.Errorf("the report does not say the bundle is empty: %+v", r.Bundle.Problems)
 			}
 		})
+	}
+}
+
+// Every lab bundle's JSON report — findings, traces with branches,
+// capture steps — validates against the tkesnap-report/v1 schema.
+func TestLabReportsValidateAgainstSchema(t *testing.T) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.ReportV1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("report.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, _ := filepath.Glob("../../testdata/bundles/*")
+	n := 0
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			continue
+		}
+		n++
+		out := filepath.Join(t.TempDir(), "r.json")
+		if code := run([]string{"analyze", d, "--format", "json", "-o", out, "-q"}); code == 1 || code == 2 {
+			t.Errorf("%s: exit %d", d, code)
+			continue
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		if err := s.Validate(v); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if n == 0 {
+		t.Skip("no lab bundles")
 	}
 }
