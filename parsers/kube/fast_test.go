@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	yaml "go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"tkesnap/lab/kube/gen"
 )
@@ -157,6 +158,43 @@ func TestListSplitAgreesWithWholeDocument(t *testing.T) {
 					break
 				}
 			}
+		}
+	}
+}
+
+// What apimachinery itself would read: sigs.k8s.io/yaml (go-yaml v2,
+// YAML 1.1 scalars) turns every real and lab kubectl file into the same
+// JSON as our bounded yaml.v3 converter. kubectl quotes whatever YAML 1.1
+// and 1.2 would read differently ("yes", "on", "0755"), so they agree.
+func TestAgreesWithSigsYAML(t *testing.T) {
+	files, _ := filepath.Glob("/work/shared/data/real/kube/*.yaml")
+	more, _ := filepath.Glob("../../testdata/kube/base/cluster/*.yaml")
+	lab, _ := filepath.Glob("../../testdata/bundles/*/cluster/*.yaml")
+	files = append(append(files, more...), lab...)
+	if len(files) < 10 {
+		t.Skip("not enough files")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := sigsyaml.YAMLToJSON(data)
+		if err != nil {
+			t.Errorf("%s: sigs.k8s.io/yaml: %v", f, err)
+			continue
+		}
+		got, err := slowJSON(data)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if !sameJSON(t, got, want) {
+			t.Errorf("%s: our JSON differs from sigs.k8s.io/yaml's", f)
+		}
+		var fast bytes.Buffer
+		if fastJSON(data, DefaultLimits(), &fast) && !sameJSON(t, fast.Bytes(), want) {
+			t.Errorf("%s: fast path differs from sigs.k8s.io/yaml's", f)
 		}
 	}
 }
