@@ -104,15 +104,33 @@ func (tr *Tracer) witnessOne(t *Trace, f model.Flow) {
 		if fl.History != "" {
 			d += " history " + fl.History
 		}
-		t.Steps = append(t.Steps, Step{At: "node/" + s.node, Component: "capture", Detail: d, Decision: "seen",
+		insertAtNode(t, Step{At: "node/" + s.node, Component: "capture", Detail: d, Decision: "seen",
 			Evidence: ev("file", s.cp.File, "packet", fl.FirstPkt)})
 	}
 	for _, s := range missed {
-		t.Steps = append(t.Steps, Step{At: "node/" + s.node, Component: "capture", Decision: "not seen",
+		insertAtNode(t, Step{At: "node/" + s.node, Component: "capture", Decision: "not seen",
 			Detail:   fmt.Sprintf("not seen here: %s captured %d packets, none of %s", where(s.cp), s.cp.Result.Packets, s.t),
 			Evidence: ev("file", s.cp.File)})
 	}
 	tr.contradictions(t, f, seen, missed)
+}
+
+// insertAtNode puts a capture step right after the trace's last step on
+// that node (or its pods), so "seen here" reads next to the hop it
+// witnesses; at the end when the trace never reached the node.
+func insertAtNode(t *Trace, s Step) {
+	node := strings.TrimPrefix(s.At, "node/")
+	at := -1
+	for i, x := range t.Steps {
+		if x.At == s.At || strings.HasPrefix(x.At, "pod/") && strings.Contains(x.Detail, "on node "+node) {
+			at = i
+		}
+	}
+	if at < 0 || at == len(t.Steps)-1 {
+		t.Steps = append(t.Steps, s)
+		return
+	}
+	t.Steps = append(t.Steps[:at+1], append([]Step{s}, t.Steps[at+1:]...)...)
 }
 
 // contradictions compares the captures with the verdict.
