@@ -105,6 +105,8 @@ func TestSummarySaysWhatFailsWhereWhyAndWhatToChange(t *testing.T) {
 			r.Traces = nil
 			r.Findings = []finding.Finding{r.Findings[5], r.Findings[2]} // T_PCAP_SYN_UNANSWERED, T_SG_POD_CIDR_BLOCKED
 		}, finding.EN, []string{"Main problem: Node security group blocks the pod CIDR"}},
+		{"a reason with a note still names its finding", func(r *Report) { r.Traces[0].Reason = "T_SG_POD_CIDR_BLOCKED (1 of 2 branches)" }, finding.EN, []string{
+			"Cause: Node security group blocks the pod CIDR"}},
 		{"two failing flows are counted", func(r *Report) { r.Traces[1].Verdict = trace.Rejected }, finding.EN, []string{
 			"2 of 3 traced flows do not get through; the first: pod:default/web-0"}},
 		{"nothing found", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.EN, []string{

@@ -99,7 +99,11 @@ func failedStep(t *trace.Trace) *trace.Step {
 	return nil
 }
 
-func findingIndex(fs []finding.Finding, id string) int {
+// findingIndex finds the finding a trace's reason names. A reason is a
+// finding ID, possibly followed by a note ("IPTABLES_DROPS_FLOW (1 of 2
+// branches)").
+func findingIndex(fs []finding.Finding, reason string) int {
+	id, _, _ := strings.Cut(strings.TrimSpace(reason), " ")
 	if id == "" {
 		return -1
 	}
