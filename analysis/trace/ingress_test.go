@@ -166,3 +166,28 @@ func TestIngressThroughItsCLB(t *testing.T) {
 		})
 	}
 }
+
+// A node whose conntrack table is full may drop a new connection: the
+// trace says AMBIGUOUS and names the fact that decides.
+func TestFullConntrackTableIsAmbiguous(t *testing.T) {
+	dst := copyBundle(t, "healthy")
+	p := filepath.Join(dst, "nodes", "10.0.1.12", "sysctl.txt")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "net.netfilter.nf_conntrack_count") || strings.HasPrefix(l, "net.netfilter.nf_conntrack_max") {
+			continue
+		}
+		out = append(out, l)
+	}
+	out = append(out, "net.netfilter.nf_conntrack_count = 262144", "net.netfilter.nf_conntrack_max = 262144")
+	os.WriteFile(p, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+	c := load(t, dst)
+	tr := Run(c, model.Flow{From: "pod:default/web-0", To: "pod:default/web-1:8080", Proto: "tcp"})
+	if tr.Verdict != Ambiguous || tr.Reason != "CONNTRACK_TABLE_FULL" {
+		t.Errorf("%s %s, want AMBIGUOUS CONNTRACK_TABLE_FULL", tr.Verdict, tr.Reason)
+	}
+}

@@ -87,8 +87,28 @@ func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
 			np.Bridged = true
 		}
 	}
+	tr.conntrackFull(w, n, name, p)
 	res := ns.sim.Simulate(np)
 	tr.netfilterResult(w, n, name, p, in, ns, res)
+}
+
+// conntrackFull: with the table at nf_conntrack_max the kernel drops
+// packets that would create an entry ("nf_conntrack: table full,
+// dropping packet"), unless an early drop frees one — so a new flow may
+// or may not pass, depending on the moment.
+func (tr *Tracer) conntrackFull(w *walk, n *model.Node, name string, p pkt) {
+	if n.Sysctl == nil {
+		return
+	}
+	count, cv, ok1 := n.Sysctl.Int("net.netfilter.nf_conntrack_count")
+	max, _, ok2 := n.Sysctl.Int("net.netfilter.nf_conntrack_max")
+	if !ok1 || !ok2 || max <= 0 || count*100 < max*99 {
+		return
+	}
+	w.ambiguousHop(Step{At: "node/" + name, Component: "iptables", Before: p.String(),
+		Detail:   fmt.Sprintf("conntrack table full: nf_conntrack_count %d of nf_conntrack_max %d", count, max),
+		Evidence: ev("file", n.Path(model.FileSysctl), "line", cv.Line)},
+		"whether a conntrack entry is free when the connection starts (dmesg \"nf_conntrack: table full\")", "CONNTRACK_TABLE_FULL")
 }
 
 // inIface is the interface a packet arrives on: the pod bridge (or the
