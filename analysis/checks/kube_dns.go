@@ -25,8 +25,80 @@ func init() {
 		Run: func(p *Pass) {
 			runDNS(p)
 			runDNSNames(p)
+			runPodResolvers(p)
 		},
 	})
+}
+
+// runPodResolvers checks that a pod asking a cluster name (dns: flows)
+// has a resolv.conf pointing at the DNS Service. kubelet writes it from
+// dnsPolicy (Pod API "DNS for Services and Pods"): ClusterFirst uses the
+// cluster DNS, except for host-network pods, which fall back to Default
+// (the node's resolv.conf) unless ClusterFirstWithHostNet; None uses
+// dnsConfig.nameservers only.
+func runPodResolvers(p *Pass) {
+	c := p.Cluster
+	k := &c.Kube
+	dns := DNSService(k)
+	if dns == nil {
+		return
+	}
+	for _, f := range c.Flows {
+		name, ok := strings.CutPrefix(f.To, "dns:")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, ":")
+		from, err := c.Resolve(f.From)
+		if err != nil || from.Pod == nil || !clusterName(k, name) {
+			continue
+		}
+		pod := from.Pod
+		var why string
+		switch pol := pod.Spec.DNSPolicy; {
+		case pol == corev1.DNSNone:
+			var ns []string
+			if pod.Spec.DNSConfig != nil {
+				ns = pod.Spec.DNSConfig.Nameservers
+			}
+			found := false
+			for _, x := range ns {
+				for _, ip := range dns.ClusterIPs {
+					if x == ip.String() {
+						found = true
+					}
+				}
+			}
+			if !found {
+				why = fmt.Sprintf("pod %s has dnsPolicy None with nameservers [%s], not the DNS Service's ClusterIP, so it cannot resolve %s", pod.Key(), strings.Join(ns, " "), name)
+			}
+		case pol == corev1.DNSDefault:
+			why = fmt.Sprintf("pod %s has dnsPolicy Default: its resolv.conf is the node's%s, which does not know cluster names like %s", pod.Key(), nodeNameservers(c, pod.Spec.NodeName), name)
+		case pod.Spec.HostNetwork && (pol == "" || pol == corev1.DNSClusterFirst):
+			why = fmt.Sprintf("pod %s is host-network with dnsPolicy ClusterFirst, which kubelet turns into Default (the node's resolv.conf%s); set dnsPolicy ClusterFirstWithHostNet to resolve %s", pod.Key(), nodeNameservers(c, pod.Spec.NodeName), name)
+		}
+		if why == "" {
+			continue
+		}
+		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": dns.Key(), "why": why},
+			[]string{dns.Ref(), pod.Ref()},
+			at(c, pod.Source, "dnsPolicy: "+string(pod.Spec.DNSPolicy), "spec", "dnsPolicy"),
+			finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: f.From + " → " + f.To}))
+	}
+}
+
+// nodeNameservers quotes the node's resolv.conf nameservers when the
+// bundle has them.
+func nodeNameservers(c *model.Cluster, node string) string {
+	n := c.NodeDir(node)
+	if n == nil || n.Resolv == nil {
+		return ""
+	}
+	var ns []string
+	for _, x := range n.Resolv.Nameservers {
+		ns = append(ns, x.Addr.String())
+	}
+	return " (nameserver " + strings.Join(ns, ", ") + ")"
 }
 
 // clusterName tells whether a name can only be answered by the cluster

@@ -351,6 +351,22 @@ items:
 			edits: []edit{flows(`[{"from":"pod:default/client","to":"dns:api.kube-system","proto":"udp","symptom":"nxdomain"}]`)},
 			want:  []string{"DNS_NAME_UNRESOLVABLE"},
 			args:  map[string]string{"name": "api.kube-system", "near": "prod/api"}},
+		{name: "host-network pod with dnsPolicy ClusterFirst resolves through the node",
+			edits: append(nodeExporter("9100"),
+				replace("cluster/pods.yaml", "    hostNetwork: true\n", "    hostNetwork: true\n    dnsPolicy: ClusterFirst\n"),
+				put("nodes/10.0.1.5/resolv.conf", "nameserver 183.60.83.19\n"),
+				flows(`[{"from":"pod:kube-system/node-exporter-abcde","to":"dns:api.prod","proto":"udp","symptom":"nxdomain"}]`)),
+			want: []string{"DNS_SERVICE_UNHEALTHY"},
+			args: map[string]string{"why": "pod kube-system/node-exporter-abcde is host-network with dnsPolicy ClusterFirst, which kubelet turns into Default (the node's resolv.conf (nameserver 183.60.83.19)); set dnsPolicy ClusterFirstWithHostNet to resolve api.prod"}},
+		{name: "host-network pod with ClusterFirstWithHostNet is fine",
+			edits: append(nodeExporter("9100"),
+				replace("cluster/pods.yaml", "    hostNetwork: true\n", "    hostNetwork: true\n    dnsPolicy: ClusterFirstWithHostNet\n"),
+				flows(`[{"from":"pod:kube-system/node-exporter-abcde","to":"dns:api.prod","proto":"udp","symptom":"nxdomain"}]`))},
+		{name: "dnsPolicy None with a nameserver that is not kube-dns",
+			edits: []edit{replace("cluster/pods.yaml", "  spec:\n    containers:\n    - image: busybox\n", "  spec:\n    dnsPolicy: None\n    dnsConfig:\n      nameservers: [8.8.8.8]\n    containers:\n    - image: busybox\n"),
+				flows(`[{"from":"pod:default/client","to":"dns:api.prod","proto":"udp","symptom":"nxdomain"}]`)},
+			want: []string{"DNS_SERVICE_UNHEALTHY"},
+			args: map[string]string{"why": "pod default/client has dnsPolicy None with nameservers [8.8.8.8], not the DNS Service's ClusterIP, so it cannot resolve api.prod"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)
