@@ -331,6 +331,7 @@ func ingresses(w *bufio.Writer, s Size) {
           pathType: Prefix
 `, svc, k)
 		}
+		fmt.Fprintf(w, "  status:\n    loadBalancer:\n      ingress:\n      - ip: 119.28.%d.%d\n", i/250, 1+i%250)
 	}
 	w.WriteString(listEnd)
 }
