@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +53,7 @@ func TestLabBundleReportsMatchGoldenFiles(t *testing.T) {
 					t.Fatalf("%v (run: TKESNAP_UPDATE=1 go test ./cmd/tkesnap -run LabBundle)", err)
 				}
 				if !bytes.Equal(got, want) {
-					t.Errorf("report of %s changed; if intended, run TKESNAP_UPDATE=1 go test ./cmd/tkesnap -run LabBundle and review the diff of %s", b, path)
+					t.Errorf("report of %s changed; if intended, run TKESNAP_UPDATE=1 go test ./cmd/tkesnap -run LabBundle and review the diff of %s\n%s", b, path, firstDiff(want, got))
 				}
 			})
 		}
@@ -96,4 +97,22 @@ func TestLabBundleHTMLShowsTheFailingHop(t *testing.T) {
 			t.Errorf("%s: %d failing hops drawn, %d traces fail at a hop", b, drawn, failing)
 		}
 	}
+}
+
+// firstDiff shows the first line that differs, to say what changed.
+func firstDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d:\n  golden: %s\n  now:    %s", i+1, a, b)
+		}
+	}
+	return ""
 }
