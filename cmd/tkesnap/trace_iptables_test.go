@@ -90,6 +90,11 @@ func TestTraceIPTablesAgreesWithRecordedKernelTraces(t *testing.T) {
 	}
 	n := 0
 	for _, dir := range dirs {
+		if strings.HasSuffix(dir, ".legacy") {
+			// legacy traces carry no verdicts and omit the TRACE rule;
+			// analysis/netfilter/kernel_test.go replays them.
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(dir, "probes.json"))
 		if err != nil {
 			continue

@@ -164,6 +164,67 @@ def nft_traces(path, pos, probes):
     return by_id
 
 
+LTRC = re.compile(r"^TRACE: ([^:]+):([^:]+):(rule|policy|return):(\d+)\s*$")
+
+
+def chain_sizes(dump):
+    """Rules per (table, chain) of an iptables-save file."""
+    sizes, table = {}, None
+    for line in open(dump, errors="replace"):
+        if line.startswith("*"):
+            table = line[1:].strip()
+        elif line.startswith("-A "):
+            chain = line.split()[1]
+            sizes[(table, chain)] = sizes.get((table, chain), 0) + 1
+    return sizes
+
+
+def legacy_traces(path, probes, sizes):
+    """Legacy iptables TRACE lines captured from nfnetlink_log by tshark
+    ("prefix<TAB>ip.id<TAB>tcp.srcport<TAB>udp.srcport<TAB>src<TAB>dst<TAB>
+    tcp.dstport<TAB>udp.dstport"). ipt_do_table numbers rules from 1 in
+    their chain and logs every rule that matched ("rule"), the policy
+    ("policy", numbered after the last rule) and implicit returns; it has no
+    verdicts (the test reads them from the dump) and does not log the TRACE
+    rule itself."""
+    by_id = {}
+    for line in open(path, errors="replace"):
+        # ICMP errors quote the original header: keep the outer values
+        f = [x.split(",")[0] for x in line.rstrip("\n").split("\t")]
+        if len(f) < 6:
+            continue
+        m = LTRC.match(f[0])
+        if not m or not f[1]:
+            continue
+        ipid = int(f[1], 16) if f[1].startswith("0x") else int(f[1])
+        pr = probes.get(ipid)
+        if pr is None:
+            continue
+        sport = f[2] or f[3]
+        if pr["proto"] == "icmp":
+            if f[4] != pr["srcip"] and not (pr["from"] == "local"):
+                continue
+        elif sport != pr["sport"] and pr["from"] != "local":
+            continue
+        table, chain, kind, num = m.group(1), m.group(2), m.group(3), int(m.group(4))
+        ev = by_id.setdefault(ipid, {"events": [], "packets": []})
+        pk = {"SRC": f[4], "DST": f[5]}
+        if sport:
+            pk["SPORT"] = sport
+            pk["DPORT"] = f[6] or f[7]
+        ev["packets"].append(pk)
+        # ipt_do_table calls an unconditional rule with a standard verdict
+        # (-j ACCEPT/DROP/RETURN and no match) "return" in a user chain and
+        # "policy" in a built-in one, like the chain's hidden tail rule
+        # (number = rules + 1) that really is the return or the policy.
+        n = sizes.get((table, chain), 0)
+        if kind == "return" and num > n:
+            continue
+        rule = num if kind == "rule" or num <= n else 0
+        ev["events"].append({"table": table, "chain": chain, "rule": rule, "verdict": ""})
+    return by_id
+
+
 EGR = re.compile(r"^\S+ (\S+)\s+Out\s+IP \(.*\bid (\d+),.*proto (\w+)")
 ADDR = re.compile(r"^\s+(\d+\.\d+\.\d+\.\d+)(?:\.(\d+))? > (\d+\.\d+\.\d+\.\d+)(?:\.(\d+))?:")
 EGR6 = re.compile(r"^\S+ (\S+)\s+Out\s+IP6 \(flowlabel 0x([0-9a-f]+),.*next-header (\w+) \(\d+\) payload length: \d+\) (\S+) > (\S+):")
@@ -220,7 +281,12 @@ def main():
     for line in open(probes_txt):
         i, proto, src, sport, dst, dport, ipid, frm = line.split()
         sent[int(ipid)] = {"proto": proto, "srcip": src, "sport": sport, "from": frm}
-    tr = nft_traces(trace_txt, pos, sent) if monitor == "nft" else traces(trace_txt, pos, sent)
+    if monitor == "legacy":
+        tr = legacy_traces(trace_txt, sent, chain_sizes(sys.argv[7]))
+    elif monitor == "nft":
+        tr = nft_traces(trace_txt, pos, sent)
+    else:
+        tr = traces(trace_txt, pos, sent)
     eg = egress(egress_txt, sent)
     probes = []
     for line in open(probes_txt):

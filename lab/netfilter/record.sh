@@ -5,6 +5,8 @@
 # and tcpdump, sends the probes, and writes testdata/netfilter/kernel/<name>/
 #   iptables-save.txt   the ruleset as the kernel holds it (TRACE rules included)
 #   ipset.txt           ipset save, when the ruleset uses sets
+# (kernel/<name>.legacy/ for the rulesets of rulesets/legacy.list, loaded
+# with iptables-legacy-restore and traced through nfnetlink_log + tshark)
 #   probes.json         per probe: the tuple, the kernel's rule-by-rule trace
 #                       (nft handles mapped to chain positions) and egress packets
 # The Go differential test (analysis/netfilter/kernel_test.go) replays them.
@@ -18,12 +20,17 @@ rules=$root/testdata/netfilter/rulesets
 out=$root/testdata/netfilter/kernel
 p=tkslab
 if [ "$(id -u)" != 0 ]; then echo "record.sh: needs root (network namespaces)" >&2; exit 1; fi
-for t in ip iptables-nft-restore ip6tables-nft-restore xtables-monitor nft tcpdump ipset python3; do
+for t in ip iptables-nft-restore ip6tables-nft-restore iptables-legacy-restore xtables-monitor nft tcpdump tshark ipset python3; do
   command -v "$t" >/dev/null || { echo "record.sh: $t missing (apt-get install iptables nftables ipset tcpdump iproute2)" >&2; exit 1; }
 done
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   for f in "$rules"/*.rules; do names+=("$(basename "$f" .rules)"); done
+  # rulesets also recorded with the legacy backend (as NAME.legacy)
+  while read -r n _; do
+    case "$n" in ''|'#'*) continue ;; esac
+    names+=("$n.legacy")
+  done < "$rules/legacy.list"
 fi
 tmp=$(mktemp -d)
 cleanup() {
@@ -36,23 +43,32 @@ trap cleanup EXIT
 node() { ip netns exec "$p-node" "$@"; }
 for name in "${names[@]}"; do
   echo "== $name"
+  # NAME.legacy: the ruleset NAME loaded with iptables-legacy; its TRACE
+  # lines go through nfnetlink_log (group 0) to tshark.
+  dir=$out/$name
+  backend=nft
+  case "$name" in *.legacy) backend=legacy name=${name%.legacy} ;; esac
   # a ruleset whose name ends in -v6 is an ip6tables dump probed over IPv6
   v=4 ipt=iptables fam=ip
   case "$name" in *-v6) v=6 ipt=ip6tables fam=ip6 ;; esac
   if [ "$v" = 6 ]; then "$here/topology.sh" up "$p" v6; else "$here/topology.sh" up "$p"; fi
-  dir=$out/$name
   mkdir -p "$dir"
   if [ -f "$rules/$name.ipset" ]; then node ipset restore < "$rules/$name.ipset"; fi
-  node "$ipt-nft-restore" < "$rules/$name.rules"
+  node "$ipt-$backend-restore" < "$rules/$name.rules"
   # TRACE everything the node sees or sends (raw is the first table).
-  node "$ipt-nft" -t raw -I PREROUTING 1 -j TRACE
-  node "$ipt-nft" -t raw -I OUTPUT 1 -j TRACE
-  node "$ipt-nft-save" > "$dir/iptables-save.txt"
+  node "$ipt-$backend" -t raw -I PREROUTING 1 -j TRACE
+  node "$ipt-$backend" -t raw -I OUTPUT 1 -j TRACE
+  node "$ipt-$backend-save" > "$dir/iptables-save.txt"
   if [ -f "$rules/$name.ipset" ]; then node ipset save > "$dir/ipset.txt"; else rm -f "$dir/ipset.txt"; fi
   node nft -a -j list ruleset > "$tmp/nft.json"
-  # xtables-monitor 1.8.9 dies printing ip6 rules with tcp port matches
-  # ("unsupported layer 4 protocol value"): IPv6 uses nft's own tracer.
-  if [ "$v" = 6 ]; then
+  if [ "$backend" = legacy ]; then
+    node sh -c 'echo nfnetlink_log > /proc/sys/net/netfilter/nf_log/2'
+    mtool=legacy
+    node tshark -i nflog:0 -l -T fields -e nflog.prefix -e ip.id -e tcp.srcport -e udp.srcport -e ip.src -e ip.dst -e tcp.dstport -e udp.dstport > "$tmp/trace.txt" 2>/dev/null & mon=$!
+    sleep 1.5
+  elif [ "$v" = 6 ]; then
+    # xtables-monitor 1.8.9 dies printing ip6 rules with tcp port matches
+    # ("unsupported layer 4 protocol value"): IPv6 uses nft's own tracer.
     mtool=nft; node nft -a monitor trace > "$tmp/trace.txt" 2>&1 & mon=$!
   else
     mtool=xtables; node xtables-monitor --trace > "$tmp/trace.txt" 2>&1 & mon=$!
@@ -82,7 +98,7 @@ for name in "${names[@]}"; do
   sleep 1
   kill "$mon" "$dump"; wait "$mon" "$dump" 2>/dev/null || true
   mon='' dump=''
-  python3 "$here/collect.py" "$tmp/probes.txt" "$tmp/trace.txt" "$tmp/nft.json" "$tmp/egress.txt" "$fam" "$mtool" > "$dir/probes.json"
+  python3 "$here/collect.py" "$tmp/probes.txt" "$tmp/trace.txt" "$tmp/nft.json" "$tmp/egress.txt" "$fam" "$mtool" "$dir/iptables-save.txt" > "$dir/probes.json"
   echo "   $(grep -c '"id"' "$dir/probes.json") probes recorded"
   "$here/topology.sh" down "$p"
 done
