@@ -42,13 +42,18 @@ func All(c *model.Cluster) []Trace {
 			continue
 		}
 		seen[f.From+"|"+f.To] = true
-		out = append(out, tr.Trace(f))
+		out = append(out, tr.trace(f, false))
 	}
 	return out
 }
 
-// Trace traces one flow.
-func (tr *Tracer) Trace(f model.Flow) Trace {
+// Trace traces one reported flow.
+func (tr *Tracer) Trace(f model.Flow) Trace { return tr.trace(f, true) }
+
+// trace traces a flow. For a flow nobody reported (an implicit check)
+// the captures only say where its packets were seen: they were taken
+// while the reported flows ran, so "not seen" means nothing for it.
+func (tr *Tracer) trace(f model.Flow, reported bool) Trace {
 	proto := strings.ToLower(f.Proto)
 	if proto == "" {
 		proto = "tcp"
@@ -57,7 +62,7 @@ func (tr *Tracer) Trace(f model.Flow) Trace {
 	tr.walk(w, f, proto)
 	t := w.result()
 	t.From, t.To, t.Proto = f.From, f.To, proto
-	tr.witness(&t, f)
+	tr.witness(&t, f, reported)
 	if f.Symptom != "" {
 		t.Reported = f.Symptom
 		if t.Verdict != Undetermined && t.Verdict != Ambiguous {

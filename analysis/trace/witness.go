@@ -39,13 +39,13 @@ type sighting struct {
 // between the simulated path and what the captures show. A capture
 // decides what the model leaves AMBIGUOUS (a RST seen from the server
 // means nothing listens).
-func (tr *Tracer) witness(t *Trace, f model.Flow) {
+func (tr *Tracer) witness(t *Trace, f model.Flow, reported bool) {
 	if len(tr.c.Captures) == 0 {
 		return
 	}
 	for i := range t.Branches {
 		t.Branches[i].Proto = t.Proto
-		tr.witnessOne(&t.Branches[i], f)
+		tr.witnessOne(&t.Branches[i], f, reported)
 	}
 	own := false
 	for _, s := range t.Steps {
@@ -57,10 +57,10 @@ func (tr *Tracer) witness(t *Trace, f model.Flow) {
 			t.Symptom = symptomOf(t.Verdict, false)
 		}
 	}
-	tr.witnessOne(t, f)
+	tr.witnessOne(t, f, reported)
 }
 
-func (tr *Tracer) witnessOne(t *Trace, f model.Flow) {
+func (tr *Tracer) witnessOne(t *Trace, f model.Flow, reported bool) {
 	tuples := traceTuples(t)
 	nodes := traceNodes(t)
 	if len(tuples) == 0 || len(nodes) == 0 {
@@ -88,7 +88,7 @@ func (tr *Tracer) witnessOne(t *Trace, f model.Flow) {
 		}
 		// "not seen" only counts when the packet crosses the capture
 		// point and the capture's filter would have kept it.
-		if !crosses(t, cp) {
+		if !reported || !crosses(t, cp) {
 			continue
 		}
 		for _, tu := range tuples {
@@ -112,7 +112,9 @@ func (tr *Tracer) witnessOne(t *Trace, f model.Flow) {
 			Detail:   fmt.Sprintf("not seen here: %s captured %d packets, none of %s", where(s.cp), s.cp.Result.Packets, s.t),
 			Evidence: ev("file", s.cp.File)})
 	}
-	tr.contradictions(t, f, seen, missed)
+	if reported {
+		tr.contradictions(t, f, seen, missed)
+	}
 }
 
 // insertAtNode puts a capture step right after the trace's last step on
