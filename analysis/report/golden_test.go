@@ -107,6 +107,10 @@ func TestSummarySaysWhatFailsWhereWhyAndWhatToChange(t *testing.T) {
 		}, finding.EN, []string{"Main problem: Node security group blocks the pod CIDR"}},
 		{"a reason with a note still names its finding", func(r *Report) { r.Traces[0].Reason = "T_SG_POD_CIDR_BLOCKED (1 of 2 branches)" }, finding.EN, []string{
 			"Cause: Node security group blocks the pod CIDR"}},
+		{"an undecidable flow says what it depends on", func(r *Report) {
+			r.Traces[0].Verdict, r.Traces[0].Reason = trace.Ambiguous, "RECENT_UNDECIDABLE"
+			r.Traces[0].Steps[2].Failed = false
+		}, finding.EN, []string{"Whether pod:default/web-0 → pod:default/api-0:8080 gets through cannot be decided at sg-node2 (security-group): it depends on data the bundle lacks: RECENT_UNDECIDABLE."}},
 		{"two failing flows are counted", func(r *Report) { r.Traces[1].Verdict = trace.Rejected }, finding.EN, []string{
 			"2 of 3 traced flows do not get through; the first: pod:default/web-0"}},
 		{"nothing found", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.EN, []string{

@@ -68,7 +68,7 @@ var labels = map[finding.Lang]*words{
 		Quiet:         `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}{{if .Paths}}, {{.Paths}} paths{{end}}; every hop is in the HTML and JSON reports`,
 		Collect:       `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
 		SummaryText: `{{- if gt .Failing 1}}{{.Failing}} of {{.Traced}} traced flows do not get through; the first: {{end}}
-{{- if .Flow}}{{.Flow}} is {{.Verdict}}{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{if .Why}}: {{.Why}}{{end}}. {{end}}
+{{- if .Flow}}{{if .Undecided}}Whether {{.Flow}} gets through cannot be decided{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}: it depends on data the bundle lacks{{else}}{{.Flow}} is {{.Verdict}}{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{end}}{{if .Why}}: {{.Why}}{{end}}. {{end}}
 {{- if .Title}}{{if .Flow}}Cause{{else}}Main problem{{end}}: {{.Title}}{{if .Where}} ({{.Where}}){{end}}. {{.Message}} To fix it: {{.Remedy}}{{if .More}} {{.More}} more finding{{if ne .More 1}}s{{end}} below ({{.Counts}} in all).{{end}}
 {{- else if not .Flow}}No problem found{{if .Nodes}} on {{.Nodes}} node{{if ne .Nodes 1}}s{{end}}{{end}}.{{end}}
 {{- if .Inconclusive}} {{.Inconclusive}} check{{if ne .Inconclusive 1}}s{{end}} could not be decided: collect what is listed under Inconclusive.{{end}}
@@ -98,7 +98,7 @@ var labels = map[finding.Lang]*words{
 		Quiet:         `{{.Hops}} 跳{{if .Paths}}、{{.Paths}} 条路径{{end}}；逐跳详情见 HTML 和 JSON 报告`,
 		Collect:       `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
 		SummaryText: `{{- if gt .Failing 1}}追踪的 {{.Traced}} 条链路中有 {{.Failing}} 条不通，第一条：{{end}}
-{{- if .Flow}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
+{{- if .Flow}}{{if .Undecided}}无法判定 {{.Flow}} 是否可达{{if .At}}（位置 {{.At}}{{if .Component}}，{{.Component}}{{end}}）{{end}}：取决于采集包中没有的数据{{else}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
 {{- if .Title}}{{if .Flow}}原因{{else}}主要问题{{end}}：{{.Title}}{{if .Where}}（{{.Where}}）{{end}}。{{.Message}}处理建议：{{.Remedy}}{{if .More}}下文还有 {{.More}} 项发现（共 {{.Counts}}）。{{end}}
 {{- else if not .Flow}}{{if .Nodes}}在 {{.Nodes}} 个节点上{{end}}未发现问题。{{end}}
 {{- if .Inconclusive}}有 {{.Inconclusive}} 项检查因缺少数据无法判定，请按“无法判定”一节补充采集。{{end}}

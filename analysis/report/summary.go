@@ -14,6 +14,8 @@ import (
 // worst finding) and what to change (that finding's remedy).
 type summaryData struct {
 	Flow, Verdict, At, Component, Why string
+	// Undecided: the first non-delivered flow is AMBIGUOUS or UNDETERMINED.
+	Undecided bool
 	Title, Where, Message, Remedy     string
 	More                              int    // findings besides the main one
 	Counts                            string // "2 errors, 1 warning"
@@ -40,6 +42,7 @@ func (r *Report) summary() string {
 	if t, step := firstFailing(r.Traces); t != nil {
 		d.Flow = t.From + " → " + t.To
 		d.Verdict = w.verdict(t.Verdict)
+		d.Undecided = t.Verdict == trace.Ambiguous || t.Verdict == trace.Undetermined
 		if step != nil {
 			d.At, d.Component = step.At, w.component(step.Component)
 		}
