@@ -21,7 +21,12 @@ func (r *run) match(st *state, rule *iptables.Rule) (bool, []cond) {
 	if rule.Src.Set && !addrMatch(&rule.Src, st.src.Addr()) {
 		return false, nil
 	}
-	if rule.Proto.Set && rule.Proto.Num != 0 {
+	var conds []cond
+	if rule.Proto.Set && rule.Proto.Num < 0 {
+		// a protocol name this tool does not know (and the dump's
+		// /etc/protocols did): undecidable, not "never"
+		conds = append(conds, cond{text: "-p " + rule.Proto.Name + " (unknown protocol name)"})
+	} else if rule.Proto.Set && rule.Proto.Num != 0 {
 		if (int(st.proto) == rule.Proto.Num) == rule.Proto.Neg {
 			return false, nil
 		}
@@ -37,7 +42,6 @@ func (r *run) match(st *state, rule *iptables.Rule) (bool, []cond) {
 	if rule.Fragment == 1 {
 		return false, nil // simulated packets are never non-first fragments
 	}
-	var conds []cond
 	for _, m := range rule.Matches {
 		v, c := r.module(st, rule, m)
 		switch v {
