@@ -183,7 +183,9 @@ func splitKey(c []byte) (key, rest []byte, ok bool) {
 			} else {
 				continue
 			}
-			if len(key) == 0 || key[len(key)-1] == ' ' || bytes.Contains(key, []byte(" #")) || string(key) == "<<" {
+			// YAML 1.2 §7.4: an implicit key is at most 1024 characters
+			// (yaml.v3 rejects longer ones); stay well below
+			if len(key) == 0 || len(key) > 1000 || key[len(key)-1] == ' ' || bytes.Contains(key, []byte(" #")) || string(key) == "<<" {
 				return nil, nil, false
 			}
 			return key, rest, true
