@@ -203,8 +203,52 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 			groups = append(groups, &group{dst: d, path: path, prob: path.Probability})
 		}
 	}
+	// compare kube-proxy's choice with the Service's endpoints
+	svc, known := tr.serviceOf(name, p)
+	isStale := func(dst string) bool {
+		if !known || dst == "" {
+			return false
+		}
+		for _, b := range svc.Backends {
+			if netip.AddrPortFrom(b.IP, uint16(b.Port)).String() == dst {
+				return false
+			}
+		}
+		return true
+	}
+	if known {
+		var missing []string
+		for _, b := range svc.Backends {
+			if !b.Ready {
+				continue
+			}
+			ap := netip.AddrPortFrom(b.IP, uint16(b.Port)).String()
+			found := false
+			for _, g := range groups {
+				found = found || g.dst == ap
+			}
+			if !found {
+				missing = append(missing, ap)
+			}
+		}
+		if len(missing) > 0 && len(groups) > 0 && groups[0].dst != "" && groups[0].dst != p.dst.String() {
+			w.add(Step{At: at, Component: "iptables", Before: p.String(), Decision: "KUBE_PROXY_RULES_MISSING",
+				Detail:   fmt.Sprintf("kube-proxy on %s has no rule for ready endpoint(s) %s of %s: it never sends there", name, strings.Join(missing, ", "), svc.Service.Key()),
+				Evidence: ev("file", ns.file)})
+		}
+	}
+	follow := func(w *walk, g *group) {
+		if isStale(g.dst) && g.dst != p.dst.String() {
+			w.stop(Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: "STALE",
+				Detail:   fmt.Sprintf("kube-proxy on %s still sends %s to %s, which is no endpoint of it; %s", name, svc.Service.Key(), g.dst, summary(g.path)),
+				Evidence: stepEv(ns.file, telling(g.path))},
+				outcome{verdict: Dropped, reason: "KUBE_PROXY_RULES_STALE"})
+			return
+		}
+		tr.afterNetfilter(w, n, name, p, in, ns, g.path)
+	}
 	if len(groups) == 1 {
-		tr.afterNetfilter(w, n, name, p, in, ns, groups[0].path)
+		follow(w, groups[0])
 		return
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return groups[i].dst < groups[j].dst })
@@ -213,8 +257,50 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		Decision: "FORK", Evidence: ev("file", ns.file)})
 	for _, g := range groups {
 		b := w.fork(fmt.Sprintf("%s (%.0f%%)", endpointName(tr.c, g.dst), 100*g.prob))
-		tr.afterNetfilter(b, n, name, p, in, ns, g.path)
+		follow(b, g)
 	}
+}
+
+// serviceOf finds the Service a packet is addressed to — its ClusterIP
+// (or a LoadBalancer ingress IP) and port, or a NodePort of this node —
+// with the endpoints of that port. known is false when the bundle has no
+// endpoint data to compare with.
+func (tr *Tracer) serviceOf(node string, p pkt) (model.Endpoint, bool) {
+	k := &tr.c.Kube
+	if !k.HasEndpointData() || p.proto == "icmp" {
+		return model.Endpoint{}, false
+	}
+	proto := strings.ToUpper(p.proto)
+	if sv := k.ServiceByIP(p.dst.Addr()); sv != nil {
+		for _, sp := range sv.Spec.Ports {
+			if int(sp.Port) == int(p.dst.Port()) && (string(sp.Protocol) == proto || sp.Protocol == "" && proto == "TCP") {
+				if e, err := tr.c.ResolveFrom(fmt.Sprintf("svc:%s:%s", sv.Key(), portRef(sp.Name, int(sp.Port))), sv.Namespace); err == nil {
+					return e, true
+				}
+			}
+		}
+		return model.Endpoint{}, false
+	}
+	if !tr.isNodeIP(node, p.dst.Addr()) {
+		return model.Endpoint{}, false
+	}
+	for _, sv := range k.Services {
+		for _, sp := range sv.Spec.Ports {
+			if sp.NodePort != 0 && int(sp.NodePort) == int(p.dst.Port()) && (string(sp.Protocol) == proto || sp.Protocol == "" && proto == "TCP") {
+				if e, err := tr.c.ResolveFrom(fmt.Sprintf("svc:%s:%s", sv.Key(), portRef(sp.Name, int(sp.Port))), sv.Namespace); err == nil {
+					return e, true
+				}
+			}
+		}
+	}
+	return model.Endpoint{}, false
+}
+
+func portRef(name string, port int) string {
+	if name != "" {
+		return name
+	}
+	return itoa(port)
 }
 
 // endpointName names a DNAT destination by its pod when known.

@@ -489,3 +489,34 @@ func TestOddFlowsNeverPanic(t *testing.T) {
 		}
 	}
 }
+
+// The kube-proxy lab (testdata/datapath/kubeproxy-bundle/README.md):
+// node-1 (IPVS) and node-3 (iptables) are healthy; node-2 (IPVS) and
+// node-4 (iptables) still send kube-dns to 172.16.1.99:53, which is no
+// endpoint, and lack web's endpoint 172.16.1.11:8080.
+func TestKubeProxyChoiceIsComparedWithEndpoints(t *testing.T) {
+	c := load(t, "../../testdata/datapath/kubeproxy-bundle")
+	for _, node := range []string{"node-1", "node-2", "node-3", "node-4"} {
+		faulty := node == "node-2" || node == "node-4"
+		dns := Run(c, model.Flow{From: "node:" + node, To: "svc:kube-system/kube-dns:53", Proto: "udp"})
+		stale := false
+		for _, b := range dns.Branches {
+			if b.Reason == "KUBE_PROXY_RULES_STALE" && strings.HasPrefix(b.To, "ip:172.16.1.99:53") {
+				stale = true
+			}
+		}
+		if stale != faulty {
+			t.Errorf("%s: stale kube-dns branch = %v, want %v (%s %s)", node, stale, faulty, dns.Verdict, dns.Reason)
+		}
+		web := Run(c, model.Flow{From: "node:" + node, To: "svc:default/web:80", Proto: "tcp"})
+		missing := false
+		for _, s := range web.Steps {
+			if s.Decision == "KUBE_PROXY_RULES_MISSING" && strings.Contains(s.Detail, "172.16.1.11:8080") {
+				missing = true
+			}
+		}
+		if missing != faulty {
+			t.Errorf("%s: missing web endpoint noted = %v, want %v", node, missing, faulty)
+		}
+	}
+}
