@@ -54,6 +54,13 @@ func init() {
 		cmd := &cobra.Command{
 			Use:   "analyze BUNDLE",
 			Short: "Analyze a bundle and explain why flows fail",
+			Long: `Analyze a bundle and explain why flows fail: a one-paragraph summary (what
+fails, where, why, what to change), the findings by severity with evidence and
+remedy, each traced flow hop by hop, what could not be decided and what to
+collect for it, and problems of the bundle itself.
+
+Exit codes: 0 nothing above info, 3 at least one error finding, 4 warnings
+only, 2 the bundle could not be read at all or bad usage, 1 internal error.`,
 			Example: `  tkesnap analyze bundle.tgz
   tkesnap analyze bundle.tgz --format markdown -o report.md   # paste into the ticket
   tkesnap analyze bundle.tgz --format html -o report.html     # one file, works offline
