@@ -263,6 +263,9 @@ func (r *run) final(st *state, verdict string) Path {
 	}
 	if verdict == Accept {
 		p.OutIface = st.out
+		if st.bridged && st.hook != "INPUT" {
+			p.BridgePort = st.physOut
+		}
 		if st.delivered == "local" {
 			p.OutIface = ""
 		}
@@ -296,10 +299,47 @@ func (r *run) routing(st *state) []Path {
 		return r.input(st)
 	}
 	st.out = r.s.route(st)
-	return r.tables(st, "FORWARD", []string{"mangle", "filter", "security"}, func(st *state) []Path {
-		st.delivered = "forward"
-		return r.postrouting(st)
-	})
+	forward := func(st *state) []Path {
+		return r.tables(st, "FORWARD", []string{"mangle", "filter", "security"}, func(st *state) []Path {
+			st.delivered = "forward"
+			return r.postrouting(st)
+		})
+	}
+	if st.bridged && st.out == st.inIface && st.physOut == "" && r.s.opts.BridgePort != nil {
+		// br_netfilter: a frame that stays on its bridge is bridged to the
+		// port that holds the (DNATed) destination, not routed.
+		if port, ok := r.s.opts.BridgePort(st.dst.Addr()); ok {
+			st.physOut = port
+		}
+	}
+	if st.bridged && st.physOut != "" && st.physOut == st.physIn {
+		return r.hairpin(st, forward)
+	}
+	return forward(st)
+}
+
+// hairpin: the bridge must send the frame back out of the port it came in
+// on (a pod reaching a Service whose endpoint is itself). A bridge port
+// does that only with hairpin_mode on (kubelet --hairpin-mode=hairpin-veth
+// sets it; `bridge -d link` shows it); otherwise br_forward drops the frame
+// after PREROUTING, without a netfilter verdict (seen in the kernel lab).
+func (r *run) hairpin(st *state, forward cont) []Path {
+	drop := func(st *state) []Path {
+		st.reason = "bridge hairpin: " + st.physIn + " has hairpin_mode off, the bridge drops a frame that must leave by the port it came in on"
+		st.steps = append(st.steps, Step{Table: "bridge", Chain: "FORWARD", Target: "DROP", Hook: "FORWARD", Note: st.reason})
+		return []Path{r.final(st, Drop)}
+	}
+	switch r.s.opts.HairpinMode {
+	case "on":
+		return forward(st)
+	case "off":
+		return drop(st)
+	}
+	r.noteUnknown("hairpin_mode of bridge port " + st.physIn + " (collect `bridge -d link show`)")
+	on := st.clone()
+	on.assumptions = append(on.assumptions, "assumed hairpin_mode on for "+st.physIn)
+	st.assumptions = append(st.assumptions, "assumed hairpin_mode off for "+st.physIn)
+	return append(forward(on), drop(st)...)
 }
 
 func (r *run) input(st *state) []Path {

@@ -116,6 +116,14 @@ type Options struct {
 	// Route returns the egress interface for a destination after NAT; nil
 	// uses Packet.OutIface.
 	Route func(dst netip.Addr, mark uint32) (oif string, ok bool)
+	// BridgePort returns the bridge port (the pod's veth) that holds dst,
+	// for a Bridged packet that stays on its bridge: br_netfilter then
+	// passes it to FORWARD as a bridged frame with that physdev output.
+	// nil: only Packet.PhysOut is used.
+	BridgePort func(dst netip.Addr) (port string, ok bool)
+	// HairpinMode of the bridge ports: "on", "off", or "" (unknown: a
+	// frame that must leave by its input port forks both ways).
+	HairpinMode string
 	// RecentEmpty assumes every -m recent list is empty (a fresh node or the
 	// client's first connection): --rcheck/--update/--remove do not match.
 	// Without it they are undecidable (design.md §6: session affinity
@@ -199,7 +207,9 @@ type Path struct {
 	// the node), "forward" (routed out), "ipvs" (to an IPVS real server).
 	Delivered string `json:"delivered,omitempty"`
 	OutIface  string `json:"out_iface,omitempty"`
-	Mark      uint32 `json:"mark,omitempty"`
+	// BridgePort is the bridge port a bridged frame leaves by (physdev out).
+	BridgePort string `json:"bridge_port,omitempty"`
+	Mark       uint32 `json:"mark,omitempty"`
 	// Assumptions are the undecidable matches this path assumed, e.g.
 	// "assumed -m owner --uid-owner 0 matches (filter/OUTPUT#3 line 40)".
 	Assumptions []string `json:"assumptions,omitempty"`

@@ -489,3 +489,38 @@ COMMIT
 		t.Errorf("not bridged: %s", res.Verdict)
 	}
 }
+
+func TestPodReachingItselfThroughAServiceOnABridgeDependsOnHairpinMode(t *testing.T) {
+	rs := mustParse(t, `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 172.17.0.5:8080
+COMMIT
+`)
+	opts := node
+	opts.Route = func(netip.Addr, uint32) (string, bool) { return "cbr0", true }
+	opts.BridgePort = func(a netip.Addr) (string, bool) {
+		return map[string]string{"172.17.0.5": "vethA", "172.17.0.6": "vethB"}[a.String()], true
+	}
+	p := pkt("tcp", "172.17.0.5:40000", "10.96.0.10:80")
+	p.InIface, p.Bridged, p.PhysIn = "cbr0", true, "vethA"
+	res := New(rs, opts).Simulate(p)
+	if res.Verdict != Ambiguous || len(res.Paths) != 2 || res.Paths[1].Verdict != Drop || len(res.UnknownMatches) != 1 {
+		t.Fatalf("unknown hairpin mode: %s %+v %v", res.Verdict, res.Paths, res.UnknownMatches)
+	}
+	opts.HairpinMode = "on"
+	if res := New(rs, opts).Simulate(p); res.Verdict != Accept || res.Paths[0].BridgePort != "vethA" {
+		t.Errorf("hairpin on: %s %+v", res.Verdict, res.Paths)
+	}
+	opts.HairpinMode = "off"
+	if res := New(rs, opts).Simulate(p); res.Verdict != Drop {
+		t.Errorf("hairpin off: %s", res.Verdict)
+	}
+	p.Src = netip.MustParseAddrPort("172.17.0.6:40000")
+	p.PhysIn = "vethB"
+	if res := New(rs, opts).Simulate(p); res.Verdict != Accept || res.Paths[0].BridgePort != "vethA" {
+		t.Errorf("other pod: %s %+v", res.Verdict, res.Paths)
+	}
+}

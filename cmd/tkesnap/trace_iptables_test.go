@@ -90,9 +90,10 @@ func TestTraceIPTablesAgreesWithRecordedKernelTraces(t *testing.T) {
 	}
 	n := 0
 	for _, dir := range dirs {
-		if strings.HasSuffix(dir, ".legacy") {
+		if strings.HasSuffix(dir, ".legacy") || strings.HasSuffix(dir, "-bridge") {
 			// legacy traces carry no verdicts and omit the TRACE rule;
-			// analysis/netfilter/kernel_test.go replays them.
+			// bridged frames need bridge ports the command has no flags
+			// for: analysis/netfilter/kernel_test.go replays both.
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, "probes.json"))

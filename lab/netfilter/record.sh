@@ -51,7 +51,11 @@ for name in "${names[@]}"; do
   # a ruleset whose name ends in -v6 is an ip6tables dump probed over IPv6
   v=4 ipt=iptables fam=ip
   case "$name" in *-v6) v=6 ipt=ip6tables fam=ip6 ;; esac
-  if [ "$v" = 6 ]; then "$here/topology.sh" up "$p" v6; else "$here/topology.sh" up "$p"; fi
+  # -bridge: cni0 is a bridge with pods podA/podB on ports vethA/vethB
+  case "$name" in
+    *-bridge) "$here/topology.sh" up "$p" bridge ;;
+    *) if [ "$v" = 6 ]; then "$here/topology.sh" up "$p" v6; else "$here/topology.sh" up "$p"; fi ;;
+  esac
   mkdir -p "$dir"
   if [ -f "$rules/$name.ipset" ]; then node ipset restore < "$rules/$name.ipset"; fi
   node "$ipt-$backend-restore" < "$rules/$name.rules"
@@ -78,7 +82,7 @@ for name in "${names[@]}"; do
   # Probe i gets source port 20000+i and IP ID (IPv6: flow label) 1000+i.
   i=0
   : > "$tmp/probes.txt"
-  for from in eth0 cni0 local; do : > "$tmp/send-$from.txt"; done
+  for from in eth0 cni0 local podA podB; do : > "$tmp/send-$from.txt"; done
   while read -r proto src dst from _; do
     case "$proto" in ''|'#'*) continue ;; esac
     i=$((i + 1))
@@ -93,7 +97,10 @@ for name in "${names[@]}"; do
     echo "$i $proto $src $((20000 + i)) $daddr $dport $((1000 + i)) $from" >> "$tmp/probes.txt"
   done < "$rules/$name.probes"
   ip netns exec "$p-client" python3 "$here/probe.py" < "$tmp/send-eth0.txt"
-  ip netns exec "$p-pods" python3 "$here/probe.py" < "$tmp/send-cni0.txt"
+  if [ -s "$tmp/send-cni0.txt" ]; then ip netns exec "$p-pods" python3 "$here/probe.py" < "$tmp/send-cni0.txt"; fi
+  for x in A B; do
+    if [ -s "$tmp/send-pod$x.txt" ]; then ip netns exec "$p-pod$x" python3 "$here/probe.py" < "$tmp/send-pod$x.txt"; fi
+  done
   node python3 "$here/probe.py" < "$tmp/send-local.txt"
   sleep 1
   kill "$mon" "$dump"; wait "$mon" "$dump" 2>/dev/null || true
