@@ -46,9 +46,10 @@
 //
 // Verification: testdata/netfilter/kernel holds the real kernel's
 // rule-by-rule traces (xtables-monitor / nft monitor trace / legacy TRACE
-// via nfnetlink_log) of 534 probes over 20 rulesets (kube-proxy 1.13/1.28/
-// IPVS mode/IPv6, ip-masq-agent, flannel+docker, Calico, node-local-dns,
-// Istio, the real AKS dumps, both iptables backends), recorded by
+// via nfnetlink_log) of 551 probes over 21 recordings (kube-proxy 1.13/
+// 1.28/IPVS mode/IPv6, ip-masq-agent, flannel+docker, Calico,
+// node-local-dns, Istio, a bridge with br_netfilter, the real AKS dumps,
+// both iptables backends), recorded by
 // lab/netfilter/record.sh; kernel_test.go requires the same matched rules,
 // verdict and NAT result for every one. Not modelled: a netns where nothing
 // uses conntrack (the kernel then never runs nat chains; any kube-proxy
