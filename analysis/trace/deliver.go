@@ -36,6 +36,9 @@ func (tr *Tracer) deliverNode(w *walk, name string, p pkt) {
 			if n := tr.bundleNode(name); n != nil {
 				s.Evidence = ev("file", n.Path(model.FileSS))
 			}
+		default:
+			w.need("node/"+name, "kube", fmt.Sprintf("whether a socket of node %s listens on %s/%d", name, p.proto, p.dst.Port()),
+				"nodes/"+name+"/"+model.FileSS+" (ss -tunapH)", name)
 		}
 	}
 	w.add(s)
