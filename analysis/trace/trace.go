@@ -61,7 +61,7 @@ func (tr *Tracer) trace(f model.Flow, reported bool) Trace {
 	w := &walk{tr: tr, flow: f}
 	tr.walk(w, f, proto)
 	t := w.result()
-	t.From, t.To, t.Proto = f.From, f.To, proto
+	t.From, t.To, t.Proto, t.reported = f.From, f.To, proto, reported
 	tr.witness(&t, f, reported)
 	if f.Symptom != "" {
 		t.Reported = f.Symptom

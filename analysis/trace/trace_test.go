@@ -520,3 +520,24 @@ func TestKubeProxyChoiceIsComparedWithEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// UNDETERMINED hops of reported flows become inconclusive items naming
+// the file to collect; implicit traces add none.
+func TestInconclusiveNamesFilesOfReportedFlows(t *testing.T) {
+	c := load(t, datapathDir)
+	tr := New(c)
+	reported := tr.Trace(model.Flow{From: "ip:172.16.0.2", To: "ip:172.16.1.2:80", Proto: "tcp"})
+	inc := Inconclusive([]Trace{reported})
+	needs := map[string]bool{}
+	for _, i := range inc {
+		needs[i.Need] = true
+	}
+	for _, want := range []string{"cloud/cluster-routes.json (tke DescribeClusterRoutes)"} {
+		if !needs[want] {
+			t.Errorf("no inconclusive for %s: %+v", want, inc)
+		}
+	}
+	if got := Inconclusive(All(c)); len(got) != 0 {
+		t.Errorf("implicit traces added %d inconclusive items", len(got))
+	}
+}

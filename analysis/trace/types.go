@@ -38,6 +38,9 @@ type Trace struct {
 
 	// findings are what this trace establishes (see Findings).
 	findings []finding.Finding
+	// reported: the flow came from flows.json or --flow, not from the
+	// guide's implicit checks.
+	reported bool
 }
 
 // Step is one hop decision.

@@ -104,7 +104,7 @@ func (w *walk) need(at, component, what, file, node string) {
 		}
 	}
 	w.add(Step{At: at, Component: component, Detail: detail, Decision: "UNDETERMINED",
-		Evidence: ev("need", file)})
+		Evidence: ev("need", file, "node", node)})
 	w.needs = append(w.needs, detail)
 }
 

@@ -114,6 +114,7 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	res := checks.Run(c)
 	traces := traceFlows(c)
 	res.Findings = append(res.Findings, trace.Findings(traces, res.Findings)...)
+	res.Inconclusive = append(res.Inconclusive, trace.Inconclusive(traces)...)
 	stop()
 	pr.wait() // the bars are done before the report is printed
 	r := report.New(c, path, res.Findings, traces, res.Inconclusive, lang)
