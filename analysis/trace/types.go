@@ -2,6 +2,21 @@
 // (pod netns, node iptables/IPVS, routes, security groups, VPC routes, CLB)
 // and says where and why it stops. A trace is data — Flow → Steps → a
 // disposition from a closed set, as in Batfish — rendered separately.
+//
+// API:
+//
+//	t := trace.Run(c, model.Flow{From: "pod:default/web-0", To: "svc:default/api:80", Proto: "tcp"})
+//	ts := trace.All(c)                 // flows.json + the guide's implicit checks (Implicit)
+//	fs := trace.Findings(ts, existing) // IPTABLES_DROPS_FLOW, SG_BLOCKS_FLOW, TRACE_CAPTURE_CONTRADICTS, ...
+//	inc := trace.Inconclusive(ts)      // what to collect for UNDETERMINED hops of reported flows
+//
+// Every hop engine is optional: a hop whose data (a node's dumps, the
+// cloud's SGs and routes, the CLB) is missing is an UNDETERMINED step that
+// names the file to collect, and the walk goes on assuming it passes, so a
+// later hop can still show a definite failure. Captures are witnesses:
+// steps say where the packet was seen or not, a capture decides what the
+// model leaves AMBIGUOUS, and a capture that contradicts the simulated
+// path is reported with the hops outside the bundle that may explain it.
 package trace
 
 import "tkesnap/analysis/finding"
