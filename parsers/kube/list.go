@@ -190,37 +190,39 @@ func (d *decoder) decodeYAMLItem(raw []byte, line int, defKind, defAPI string, d
 	copy(b, raw)
 	b[0] = ' '
 	if len(bytes.TrimSpace(b)) == 0 {
-		return Object{}, &Problem{line, fmt.Sprintf("YAML document %d: empty list item", doc)}, false
+		return Object{}, nil, false // a null item, skipped as in a whole document
 	}
 	if len(b) > d.lim.DocBytes {
 		return Object{}, &Problem{line, fmt.Sprintf("YAML document %d: item of %d bytes over the %d-byte limit; skipped", doc, len(b), d.lim.DocBytes)}, false
 	}
 	var fast bytes.Buffer
 	if fastJSON(b, d.lim, &fast) {
-		return decodeItem(item{raw: fast.Bytes(), line: line}, defKind, defAPI, doc)
+		// the object starts on its first line with content (as the
+		// node line of a whole-document parse)
+		first := line
+		for _, l := range bytes.Split(b, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) > 0 {
+				break
+			}
+			first++
+		}
+		return decodeItem(item{raw: fast.Bytes(), line: first}, defKind, defAPI, doc)
 	}
 	var root yaml.Node
 	c := newConverter(d.lim, len(b))
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return Object{}, &Problem{line + yamlErrLine(err) - 1, fmt.Sprintf("YAML document %d: %s", doc, cleanYAMLErr(err))}, false
 	}
+	if root.Kind == 0 || root.Kind == yaml.DocumentNode && len(root.Content) == 0 {
+		return Object{}, nil, false // only a comment: a null item
+	}
+	if root.Kind == yaml.DocumentNode && root.Content[0].Line > 0 {
+		line += root.Content[0].Line - 1 // where the object's node starts
+	}
 	c.reset()
 	js, err := c.json(&root)
 	if err != nil {
 		return Object{}, &Problem{line, fmt.Sprintf("YAML document %d: %v", doc, err)}, false
 	}
-	// type and name straight from the tree: saves a pass over the JSON
-	n := &root
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	if n.Kind != yaml.MappingNode {
-		return decodeItem(item{raw: js, line: line}, defKind, defAPI, doc)
-	}
-	var tm typeMeta
-	tm.Kind, tm.APIVersion = scalarField(n, "kind"), scalarField(n, "apiVersion")
-	if md := field(n, "metadata"); md != nil && md.Kind == yaml.MappingNode {
-		tm.Metadata.Name, tm.Metadata.Namespace = scalarField(md, "name"), scalarField(md, "namespace")
-	}
-	return decodeTyped(item{raw: js, line: line}, tm, defKind, defAPI, doc)
+	return decodeItem(item{raw: js, line: line}, defKind, defAPI, doc)
 }

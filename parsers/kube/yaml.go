@@ -236,6 +236,13 @@ func (c *converter) write(n *yaml.Node, depth int) error {
 	case yaml.MappingNode:
 		c.buf.WriteByte('{')
 		first := true
+		// duplicate keys are invalid YAML (yaml.v3 refuses them when
+		// decoding into a map, but not into a Node): refuse too, rather
+		// than let JSON's last-one-wins pick a value
+		var seen map[string]bool
+		if len(n.Content) > 16 {
+			seen = make(map[string]bool, len(n.Content)/2)
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
@@ -246,6 +253,20 @@ func (c *converter) write(n *yaml.Node, depth int) error {
 			}
 			if k.Kind != yaml.ScalarNode {
 				return fmt.Errorf("line %d: mapping key is not a scalar", k.Line)
+			}
+			dup := false
+			if seen != nil {
+				dup = seen[k.Value]
+				seen[k.Value] = true
+			} else {
+				for j := 0; j < i; j += 2 {
+					if n.Content[j].Value == k.Value {
+						dup = true
+					}
+				}
+			}
+			if dup {
+				return fmt.Errorf("line %d: mapping key %q already defined", k.Line, k.Value)
 			}
 			if !first {
 				c.buf.WriteByte(',')
