@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"tkesnap/analysis/checks"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/report"
@@ -41,6 +42,24 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	c := model.Load(b)
 	t := trace.Run(c, model.Flow{From: o.from, To: o.to, Proto: o.proto})
 	ts := []trace.Trace{t}
+	// the findings that explain the trace: its own, and the checks'
+	// findings whose ID is a reason of the trace or of a branch
+	fs := trace.Findings(ts, nil)
+	reasons := map[string]bool{}
+	var collect func(t trace.Trace)
+	collect = func(t trace.Trace) {
+		id, _, _ := strings.Cut(t.Reason, " ")
+		reasons[id] = true
+		for _, b := range t.Branches {
+			collect(b)
+		}
+	}
+	collect(t)
+	for _, f := range checks.Run(c).Findings {
+		if reasons[f.ID] {
+			fs = append(fs, f)
+		}
+	}
 	if o.format == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
@@ -52,7 +71,7 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	}
 	if o.format == "text" || o.format == "" {
 		writeBundleTrace(cmd.OutOrStdout(), t, "")
-		for _, f := range trace.Findings(ts, nil) {
+		for _, f := range fs {
 			if err := finding.Render(&f, finding.EN); err == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "\n[%s] %s: %s\n  → %s\n", f.Severity, f.ID, f.Message, f.Remedy)
 			}
@@ -63,7 +82,7 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	if err != nil {
 		return err
 	}
-	r := report.New(c, path, trace.Findings(ts, nil), ts, nil, lang)
+	r := report.New(c, path, fs, ts, trace.Inconclusive(ts), lang)
 	if err := render(r, o.format, cmd.OutOrStdout(), false); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("render: %w", err)}
 	}
