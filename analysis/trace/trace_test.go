@@ -541,3 +541,21 @@ func TestInconclusiveNamesFilesOfReportedFlows(t *testing.T) {
 		t.Errorf("implicit traces added %d inconclusive items", len(got))
 	}
 }
+
+// Cross-VPC and IDC traffic leaves by the subnet's route table: on the
+// healthy cloud scenario both go to the CCN, citing the route.
+func TestCrossVPCAndIDCLeaveThroughTheCCN(t *testing.T) {
+	c := load(t, "../../testdata/cloud/scenarios/healthy")
+	for _, to := range []string{"ip:10.8.0.5:80", "ip:192.168.1.10:80"} {
+		tr := Run(c, model.Flow{From: "ip:10.0.1.5", To: to, Proto: "tcp"})
+		found := false
+		for _, s := range tr.Steps {
+			if s.At == "vpc/rtb-k8snap01" && strings.Contains(s.Detail, "CCN ccn-k8snap01") && s.Evidence["file"] == "cloud/route-tables.json" {
+				found = true
+			}
+		}
+		if !found || failing(tr) != nil {
+			t.Errorf("%s: no CCN route step or a failure: %s %s %+v", to, tr.Verdict, tr.Reason, tr.Steps)
+		}
+	}
+}
