@@ -68,8 +68,11 @@ for name in "${names[@]}"; do
   if [ "$backend" = legacy ]; then
     node sh -c 'echo nfnetlink_log > /proc/sys/net/netfilter/nf_log/2'
     mtool=legacy
-    node tshark -i nflog:0 -l -T fields -e nflog.prefix -e ip.id -e tcp.srcport -e udp.srcport -e ip.src -e ip.dst -e tcp.dstport -e udp.dstport > "$tmp/trace.txt" 2>/dev/null & mon=$!
-    sleep 1.5
+    node tshark -i nflog:0 -l -T fields -e nflog.prefix -e ip.id -e tcp.srcport -e udp.srcport -e ip.src -e ip.dst -e tcp.dstport -e udp.dstport > "$tmp/trace.txt" 2> "$tmp/tshark.err" & mon=$!
+    # tshark takes a while to start on a loaded machine: wait until it
+    # captures, or the first probes go untraced
+    for _ in $(seq 100); do grep -q "Capturing on" "$tmp/tshark.err" && break; sleep 0.1; done
+    sleep 0.3
   elif [ "$v" = 6 ]; then
     # xtables-monitor 1.8.9 dies printing ip6 rules with tcp port matches
     # ("unsupported layer 4 protocol value"): IPv6 uses nft's own tracer.
@@ -78,7 +81,16 @@ for name in "${names[@]}"; do
     mtool=xtables; node xtables-monitor --trace > "$tmp/trace.txt" 2>&1 & mon=$!
   fi
   node tcpdump -i any -nn -v -l -U > "$tmp/egress.txt" 2>/dev/null & dump=$!
-  sleep 0.7
+  # Warm up: send a UDP packet with IP ID / flow label 999 (not a probe)
+  # from the client until the tracer shows it, so no probe goes untraced.
+  warm="udp 10.100.0.2 9999 10.100.0.1 9 999"
+  [ "$v" = 6 ] && warm="udp fd00:100::2 9999 fd00:100::1 9 999"
+  for _ in $(seq 50); do
+    echo "$warm" | ip netns exec "$p-client" python3 "$here/probe.py"
+    sleep 0.2
+    grep -qE 'ID=999 |FLOWLBL=999 |flowlabel 999 |ip id 999 |0x03e7' "$tmp/trace.txt" && break
+  done
+  sleep 0.3
   # Probe i gets source port 20000+i and IP ID (IPv6: flow label) 1000+i.
   i=0
   : > "$tmp/probes.txt"
