@@ -24,6 +24,7 @@ const (
 	tcpIdle    = 300e9
 	udpIdle    = 60e9
 	closeDelay = 5e9
+	synIdle    = 40e9
 	dupWindow  = 10e6 // identical frames closer than this are one packet seen twice
 )
 
@@ -47,6 +48,7 @@ type Analyzer struct {
 	dnsQ   map[dnsKey]*dnsPending
 	httpQ  map[Key][]httpReq
 	okName map[string]bool // names answered NOERROR with data
+	strs   map[string]string
 	info   PacketInfo
 }
 
@@ -77,6 +79,7 @@ func NewAnalyzer(lim Limits) *Analyzer {
 		dnsQ:   map[dnsKey]*dnsPending{},
 		httpQ:  map[Key][]httpReq{},
 		okName: map[string]bool{},
+		strs:   map[string]string{},
 	}
 }
 
@@ -207,6 +210,7 @@ func fnv1a(b []byte) uint64 {
 
 func (a *Analyzer) newFlow(k Key, p *pcap.Packet) *Flow {
 	f := &Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID}
+	f.hist, f.SYNs = f.histBuf[:0], f.synBuf[:0]
 	f.Orig = Endpoint{Addr: p.Src, Port: p.SrcPort}
 	f.Resp = Endpoint{Addr: p.Dst, Port: p.DstPort}
 	if p.HasICMP {
@@ -306,6 +310,7 @@ func (a *Analyzer) dns(f *Flow, k Key, p *pcap.Packet) {
 			}
 			q = &dnsPending{name: string(p.DNSQName), server: p.Dst, client: p.Src, time: p.Time}
 			a.dnsQ[dk] = q
+			f.dnsIDs = append(f.dnsIDs, p.DNSID)
 		}
 		if len(q.packets) < 8 {
 			q.packets = append(q.packets, p.Number)
@@ -336,7 +341,7 @@ func (a *Analyzer) http(f *Flow, k Key, p *pcap.Packet) {
 	if len(p.HTTPMethod) > 0 {
 		q := a.httpQ[k]
 		if len(q) < 16 {
-			a.httpQ[k] = append(q, httpReq{string(p.HTTPMethod), string(p.HTTPURI), string(p.HTTPHost), p.Number})
+			a.httpQ[k] = append(q, httpReq{a.intern(p.HTTPMethod), string(p.HTTPURI), a.intern(p.HTTPHost), p.Number})
 		}
 		return
 	}
@@ -363,6 +368,19 @@ func (a *Analyzer) http(f *Flow, k Key, p *pcap.Packet) {
 	}
 }
 
+// intern shares the strings that repeat (methods, Host headers) instead
+// of allocating one per request; bounded like everything else.
+func (a *Analyzer) intern(b []byte) string {
+	if s, ok := a.strs[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if len(a.strs) < 4096 {
+		a.strs[s] = s
+	}
+	return s
+}
+
 func (a *Analyzer) icmpError(p *pcap.Packet) {
 	ev := ICMPEvent{From: p.Src, To: p.Dst, Type: p.ICMPType, Code: p.ICMPCode, V6: p.Proto == pcap.ProtoICMPv6, Quote: p.Quote, Count: 1, Packets: []int{p.Number}}
 	if p.Quote.Valid {
@@ -385,6 +403,12 @@ func (a *Analyzer) expire(final bool) {
 		switch {
 		case final,
 			f.closed() && idle > closeDelay,
+			// A DNS exchange is over once answered; keeping such flows
+			// for the full UDP timeout would hold one per query.
+			f.Proto == pcap.ProtoUDP && f.Resp.Pkts > 0 && (f.Resp.Port == 53 || f.Orig.Port == 53) && idle > closeDelay,
+			// A SYN unanswered for longer than Linux's largest retry gap
+			// (32 s with tcp_syn_retries=6) will not be answered.
+			f.Proto == pcap.ProtoTCP && f.Resp.Pkts == 0 && f.Orig.state == stSynSent && idle > synIdle,
 			f.Proto == pcap.ProtoTCP && idle > tcpIdle,
 			f.Proto != pcap.ProtoTCP && idle > udpIdle:
 			a.emit(k, f)
@@ -395,6 +419,15 @@ func (a *Analyzer) expire(final bool) {
 func (a *Analyzer) emit(k Key, f *Flow) {
 	delete(a.flows, k)
 	delete(a.httpQ, k)
+	// Queries of this flow still pending will never be answered on it.
+	for _, id := range f.dnsIDs {
+		dk := dnsKey{k, id}
+		if q := a.dnsQ[dk]; q != nil {
+			delete(a.dnsQ, dk)
+			a.unanswered(q)
+		}
+	}
+	f.dnsIDs = nil
 	f.finish()
 	a.res.addFlow(a.lim, f)
 }
@@ -406,10 +439,7 @@ func (a *Analyzer) Finish() *Result {
 	r := a.res
 	// Unanswered DNS queries, grouped by server and name.
 	for _, q := range a.dnsQ {
-		if q.server.IsMulticast() {
-			continue // mDNS/LLMNR: silence is the normal "nobody has that name"
-		}
-		r.addDNSNoResponse(a.lim, DNSIssue{Server: q.server, Client: q.client, Name: q.name, Count: len(q.packets), Packets: q.packets, time: q.time})
+		a.unanswered(q)
 	}
 	a.dnsQ = map[dnsKey]*dnsPending{}
 	// NXDOMAIN for a search-path expansion of a name that then resolved
@@ -432,6 +462,13 @@ func (a *Analyzer) Finish() *Result {
 	r.DNSErrors = kept
 	r.sort()
 	return r
+}
+
+func (a *Analyzer) unanswered(q *dnsPending) {
+	if q.server.IsMulticast() {
+		return // mDNS/LLMNR: silence is the normal "nobody has that name"
+	}
+	a.res.addDNSNoResponse(a.lim, DNSIssue{Server: q.server, Client: q.client, Name: q.name, Count: len(q.packets), Packets: q.packets, time: q.time})
 }
 
 func isReverse(name string) bool {
@@ -471,6 +508,7 @@ type Result struct {
 	Refused    []*Flow `json:"refused,omitempty"`        // SYN answered by RST
 	OneWay     []*Flow `json:"one_way,omitempty"`
 	Signatures []Sig   `json:"-"`
+	sigs       []sigRaw
 
 	ICMP            []ICMPEvent `json:"icmp_errors,omitempty"`
 	DNSNoResponse   []DNSIssue  `json:"dns_no_response,omitempty"`
@@ -602,6 +640,46 @@ type Sig struct {
 	SynCount    int
 }
 
+// sigRaw is a Sig without pointers while the capture is read: appending
+// tens of thousands of them then costs no GC write barriers.
+type sigRaw struct {
+	orig, resp   [16]byte
+	op, rp       uint16
+	v4           bool
+	proto        uint8
+	hasISN       bool
+	answered     bool
+	state        uint8
+	isn, ipid    uint32
+	hash         uint64
+	time         int64
+	packet, syns int
+}
+
+var stateNames = []string{"", "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"}
+
+func stateCode(s string) uint8 {
+	for i, n := range stateNames {
+		if n == s {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+func (x sigRaw) sig() Sig {
+	addr := func(b [16]byte) netip.Addr {
+		a := netip.AddrFrom16(b)
+		if x.v4 {
+			a = a.Unmap()
+		}
+		return a
+	}
+	return Sig{Proto: x.proto, Orig: netip.AddrPortFrom(addr(x.orig), x.op), Resp: netip.AddrPortFrom(addr(x.resp), x.rp),
+		ISN: x.isn, HasISN: x.hasISN, PayloadHash: x.hash, IPID: x.ipid, Time: x.time, Packet: x.packet,
+		Answered: x.answered, State: stateNames[x.state], SynCount: x.syns}
+}
+
 func (r *Result) addPacket(list *[]int, n int) {
 	if len(*list) < 20 {
 		*list = append(*list, n)
@@ -612,17 +690,19 @@ func (r *Result) addFlow(lim Limits, f *Flow) {
 	r.FlowCount++
 	r.States[f.State]++
 	if len(r.Flows) < lim.Flows {
+		f.describe()
 		r.Flows = append(r.Flows, f)
 	} else {
 		r.FlowsOmitted++
 	}
-	if len(r.Signatures) < lim.Signatures && (f.Proto == pcap.ProtoTCP && len(f.SYNs) > 0 || f.Proto == pcap.ProtoUDP && f.FirstPayloadHash != 0) {
-		s := Sig{Proto: f.Proto, Orig: f.Orig.AddrPort(), Resp: f.Resp.AddrPort(), PayloadHash: f.FirstPayloadHash,
-			IPID: f.FirstIPID, Time: f.FirstTime, Packet: f.FirstPkt, Answered: f.Resp.Pkts > 0, State: f.State, SynCount: f.SynCount}
+	if len(r.sigs) < lim.Signatures && (f.Proto == pcap.ProtoTCP && len(f.SYNs) > 0 || f.Proto == pcap.ProtoUDP && f.FirstPayloadHash != 0) {
+		s := sigRaw{proto: f.Proto, orig: f.Orig.Addr.As16(), resp: f.Resp.Addr.As16(), v4: f.Orig.Addr.Is4(),
+			op: f.Orig.Port, rp: f.Resp.Port, hash: f.FirstPayloadHash, ipid: f.FirstIPID, time: f.FirstTime,
+			packet: f.FirstPkt, answered: f.Resp.Pkts > 0, state: stateCode(f.State), syns: f.SynCount}
 		if len(f.SYNs) > 0 {
-			s.ISN, s.HasISN, s.IPID, s.Time, s.Packet = f.SYNs[0].ISN, true, f.SYNs[0].IPID, f.SYNs[0].Time, f.SYNs[0].Packet
+			s.isn, s.hasISN, s.ipid, s.time, s.packet = f.SYNs[0].ISN, true, f.SYNs[0].IPID, f.SYNs[0].Time, f.SYNs[0].Packet
 		}
-		r.Signatures = append(r.Signatures, s)
+		r.sigs = append(r.sigs, s)
 	}
 	switch {
 	case f.Proto == pcap.ProtoTCP && f.SynCount > 0 && f.SynAck == 0 && f.Resp.Pkts == 0 && f.Reset == 0 && f.icmpErr == 0:
@@ -656,6 +736,7 @@ func isBroadcast(a netip.Addr) bool {
 
 func (r *Result) addIssue(lim Limits, list *[]*Flow, f *Flow) {
 	if len(*list) < lim.Issues {
+		f.describe()
 		*list = append(*list, f)
 	} else {
 		r.Omitted++
@@ -741,6 +822,11 @@ func (r *Result) sort() {
 	byFirst(r.Refused)
 	byFirst(r.OneWay)
 	sort.Slice(r.DNSNoResponse, func(i, j int) bool { return r.DNSNoResponse[i].Packets[0] < r.DNSNoResponse[j].Packets[0] })
+	r.Signatures = make([]Sig, len(r.sigs))
+	for i, x := range r.sigs {
+		r.Signatures[i] = x.sig()
+	}
+	r.sigs = nil
 	sort.Slice(r.Signatures, func(i, j int) bool { return r.Signatures[i].Packet < r.Signatures[j].Packet })
 }
 

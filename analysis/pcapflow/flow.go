@@ -8,6 +8,7 @@
 package pcapflow
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -30,19 +31,23 @@ const (
 
 // Key identifies a flow regardless of direction: the smaller endpoint
 // first. For ICMP echo the identifier stands in for both ports.
+// Addresses are stored as 16-byte arrays, not netip.Addr, so the key has
+// no pointers: the flow map is then not scanned by the garbage collector
+// and hashes fewer bytes.
 type Key struct {
-	A, B   netip.Addr
+	A, B   [16]byte
 	PA, PB uint16
 	Proto  uint8
 }
 
 // MakeKey orders the two endpoints; swapped reports whether src is B.
 func MakeKey(proto uint8, src, dst netip.Addr, sp, dp uint16) (k Key, swapped bool) {
-	c := src.Compare(dst)
+	a, b := src.As16(), dst.As16()
+	c := bytes.Compare(a[:], b[:])
 	if c < 0 || c == 0 && sp <= dp {
-		return Key{src, dst, sp, dp, proto}, false
+		return Key{a, b, sp, dp, proto}, false
 	}
-	return Key{dst, src, dp, sp, proto}, true
+	return Key{b, a, dp, sp, proto}, true
 }
 
 // Endpoint is one side of a connection.
@@ -129,6 +134,9 @@ type Flow struct {
 	Tunnel           string `json:"tunnel,omitempty"`
 
 	hist     []byte
+	histBuf  [16]byte   // backs hist: most histories are short
+	synBuf   [2]Attempt // backs SYNs
+	dnsIDs   []uint16   // DNS queries pending on this flow
 	flipped  bool
 	closedAt int64
 	icmpErr  int
@@ -416,9 +424,17 @@ func (f *Flow) historyString() string {
 	return string(f.hist)
 }
 
-// finish fills the exported summary fields.
+// finish decides the state; describe fills the strings of a flow that is
+// kept for the report (hashing and formatting every flow of a large
+// capture would cost more than following it).
 func (f *Flow) finish() {
 	f.State = f.connState()
+}
+
+func (f *Flow) describe() {
+	if f.History != "" || f.Community != "" {
+		return
+	}
 	f.History = f.historyString()
 	sp, dp := f.Orig.Port, f.Resp.Port
 	if f.Proto == pcap.ProtoICMP || f.Proto == pcap.ProtoICMPv6 {

@@ -121,6 +121,10 @@ type Packet struct {
 	HTTPReason []byte
 }
 
+// SetL4 marks a hand-built packet as having its TCP/UDP header decoded
+// (tests and benchmarks that construct packets without a capture).
+func SetL4(p *Packet) { p.l4 = true }
+
 // HasTCP and HasUDP report the transport decoded.
 func (p *Packet) HasTCP() bool { return p.IPVersion != 0 && p.Proto == ProtoTCP && p.l4 }
 func (p *Packet) HasUDP() bool { return p.IPVersion != 0 && p.Proto == ProtoUDP && p.l4 }

@@ -128,6 +128,7 @@ type Reader struct {
 	shbComment  string
 
 	buf     []byte
+	pending int // bytes of the last record still in the bufio buffer
 	hdr     [32]byte
 	n       int // records returned
 	off     int64
@@ -208,9 +209,39 @@ func (r *Reader) fail(format string, a ...any) error {
 
 // readFull reads exactly len(b) bytes; n says how many arrived.
 func (r *Reader) readFull(b []byte) (int, error) {
+	r.release()
 	n, err := io.ReadFull(r.br, b)
 	r.off += int64(n)
 	return n, err
+}
+
+// take returns the next n bytes (fewer at end of file, with the error).
+// Records that fit the read buffer are handed out in place (bufio.Peek)
+// and skipped on the next call: reading then copies nothing.
+func (r *Reader) take(n int) ([]byte, error) {
+	r.release()
+	if n <= r.br.Size() {
+		b, err := r.br.Peek(n)
+		r.pending = len(b)
+		r.off += int64(len(b))
+		if err != nil && err != io.EOF {
+			return b, err
+		}
+		if len(b) < n {
+			return b, io.ErrUnexpectedEOF
+		}
+		return b, nil
+	}
+	b := r.grow(n)
+	got, err := r.readFull(b)
+	return b[:got], err
+}
+
+func (r *Reader) release() {
+	if r.pending > 0 {
+		r.br.Discard(r.pending)
+		r.pending = 0
+	}
 }
 
 func (r *Reader) grow(n int) []byte {
@@ -277,8 +308,8 @@ func (r *Reader) nextPcap(rec *Record) error {
 	} else {
 		rec.Time = sec*1e9 + frac*1e3
 	}
-	data := r.grow(int(caplen))
-	got, err := r.readFull(data)
+	data, err := r.take(int(caplen))
+	got := len(data)
 	r.n++
 	rec.Number = r.n
 	rec.LinkType = r.link
@@ -381,11 +412,10 @@ func (r *Reader) readBlock() (uint32, []byte, error) {
 			return 0, nil, r.fail("corrupt section header length %d", total)
 		}
 	}
-	b := r.grow(rest)
-	got, err := r.readFull(b)
+	b, err := r.take(rest)
 	if err != nil {
 		// The caller decides whether a partial block is usable (packets).
-		return typ, b[:got], errCut
+		return typ, b, errCut
 	}
 	body := b[:rest-4]
 	if r.order.Uint32(b[rest-4:]) != total {
@@ -614,6 +644,7 @@ func walkOptions(order binary.ByteOrder, b []byte, f func(code uint16, v []byte)
 // Next reads the next record into rec. It returns io.EOF at the end of the
 // capture, whether clean or not; Problem says which.
 func (r *Reader) Next(rec *Record) error {
+	r.release()
 	if r.done {
 		return io.EOF
 	}
