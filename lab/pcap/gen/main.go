@@ -105,6 +105,7 @@ func (q queue) Less(i, j int) bool { return q[i].at < q[j].at }
 func (q queue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
 func (q *queue) Push(x any)        { *q = append(*q, x.(*session)) }
 func (q *queue) Pop() any          { o := *q; x := o[len(o)-1]; *q = o[:len(o)-1]; return x }
+
 // addr picks from a pool as a node sees it: some thousands of pod IPs
 // talking to a few hundred Services/pods, not a random /16 (tcpdump's
 // address-string cache degrades to linear search with 100k addresses).
