@@ -203,6 +203,23 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 			groups = append(groups, &group{dst: d, path: path, prob: path.Probability})
 		}
 	}
+	// A statistic branch that ends in DROP/REJECT (a rule against one
+	// endpoint) is a branch of its own: that share of connections fails.
+	if len(res.UnknownMatches) == 0 {
+		for _, path := range failed {
+			d := ""
+			if path.NAT != nil {
+				d = path.NAT.Dst
+			}
+			found := false
+			for _, g := range groups {
+				found = found || g.dst == d
+			}
+			if !found {
+				groups = append(groups, &group{dst: d, path: path, prob: path.Probability})
+			}
+		}
+	}
 	// compare kube-proxy's choice with the Service's endpoints
 	svc, known := tr.serviceOf(name, p)
 	isStale := func(dst string) bool {
@@ -238,6 +255,10 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		}
 	}
 	follow := func(w *walk, g *group) {
+		if g.path.Verdict != netfilter.Accept {
+			tr.netfilterFail(w, n, name, p, ns, g.path)
+			return
+		}
 		if isStale(g.dst) && g.dst != p.dst.String() {
 			w.stop(Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: "STALE",
 				Detail:   fmt.Sprintf("kube-proxy on %s still sends %s to %s, which is no endpoint of it; %s", name, svc.Service.Key(), g.dst, summary(g.path)),
