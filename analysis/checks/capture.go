@@ -345,7 +345,7 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 			}
 			at := time.Unix(0, last.Sig.Time).UTC().Format("15:04:05.000")
 			out = append(out, finding.New("PCAP_LOST_BETWEEN_CAPTURES", finding.Args{
-				"flow": sigFlow(j.Seen[0].Sig), "from": lc.Where(), "at": at, "packet": itoa(last.Sig.Packet), "to": strings.Join(to, " nor "),
+				"flow": sigFlow(j.Seen[0].Sig), "from": lc.Where(), "at": at, "packet": itoa(last.Sig.Packet), "to": strings.Join(to, " or "),
 			}, objs, ev...))
 		}
 		if j.NATed {

@@ -224,11 +224,30 @@ scenario_cut() {
 		>"$DIR/captures/node-a/node-eth0.json"
 }
 
+manifest() { # manifest DIR: manifest.json listing the files, as the collector's
+	local dir=$1 first=1
+	{
+		printf '{"format":"tkesnap-bundle/v1","created":"%s","collector_version":"lab/pcap","files":[' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		(cd "$dir" && find . -type f ! -name manifest.json | sed 's#^\./##' | sort) | while read -r f; do
+			[ $first = 1 ] || printf ','
+			first=0
+			printf '{"path":"%s","command":"lab/pcap/record.sh","exit_code":0,"bytes":%d}' "$f" "$(wc -c <"$dir/$f")"
+		done
+		printf ']}\n'
+	} >"$dir/manifest.json"
+}
+
+if [ "${1:-}" = manifests ]; then
+	for d in "$OUT"/*/; do manifest "${d%/}"; done
+	exit 0
+fi
+
 TMP=$(mktemp -d)
 all=(snat drop reject dns oneway cut)
 for s in "${@:-${all[@]}}"; do
 	echo "lab/pcap: recording $s"
 	"scenario_$s"
+	manifest "$OUT/$s"
 done
 down
 rm -rf "$TMP"
