@@ -170,7 +170,7 @@ run() {
 	local t0 t1 rc bytes trunc=false
 	t0=$(now_ms)
 	# The pipeline: command (timeout) | redaction | line cap | byte cap.
-	timeout -k 2 "$tmo" "$@" 2>"$err" </dev/null |
+	with_timeout "$tmo" "$@" 2>"$err" </dev/null |
 		{ if [ "$red" = 1 ]; then redact; else cat; fi; } |
 		{ if [ "$lines" -gt 0 ]; then head -n "$lines"; else cat; fi; } |
 		head -c $((MAX_BYTES + 1)) >"$out"
@@ -189,6 +189,18 @@ run() {
 	etail=$(tail -c 400 "$err" | redact)
 	[ "$rc" = 124 ] && etail="timed out after ${tmo}s${etail:+; $etail}"
 	record "$path" "$cmdline" "$rc" $((t1 - t0)) "$bytes" "$trunc" "$etail" ""
+}
+
+# with_timeout SECONDS CMD...: coreutils timeout when there is one (exit
+# 124 on expiry); without it the command runs unbounded rather than not at all.
+with_timeout() {
+	local t=$1
+	shift
+	if have timeout; then
+		timeout -k 2 "$t" "$@"
+	else
+		"$@"
+	fi
 }
 
 # note PATH COMMAND TEXT: write a small file the script composed itself.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,12 +71,13 @@ COMMIT
 	// kube-proxy stand-in: its comm is "kube-proxy" (the script's name).
 	dir := t.TempDir()
 	kp := filepath.Join(dir, "kube-proxy")
-	os.WriteFile(kp, []byte("#!/bin/sh\nwhile :; do sleep 3600; done\n"), 0o755)
+	os.WriteFile(kp, []byte("#!/bin/sh\ntrap 'kill $s 2>/dev/null; exit 0' TERM\nwhile :; do sleep 3600 & s=$!; wait $s; done\n"), 0o755)
 	c := exec.Command("ip", "netns", "exec", ns, kp, "--proxy-mode=iptables", "--token=should-not-leak", "--cluster-cidr=172.16.0.0/16")
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	// ip netns exec execs the script: c.Process is it; TERM lets it stop its sleep
+	t.Cleanup(func() { c.Process.Signal(syscall.SIGTERM); c.Wait() })
 	time.Sleep(200 * time.Millisecond)
 	return ns
 }

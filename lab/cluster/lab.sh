@@ -41,8 +41,9 @@ PODS=("default client-0 0 172.16.0.2" "default web-0 0 172.16.0.3" "default web-
 
 nsx() { ip netns exec "$@"; }
 
-bg() { # bg PIDNAME CMD...: start a lab process, remember its pid
-	"${@:2}" >"$W/log/$1.log" 2>&1 &
+bg() { # bg PIDNAME NETNS CMD...: start a lab process in NETNS, remember its pid
+	# `ip netns exec` execs CMD, so $! is CMD's own pid (what down kills).
+	ip netns exec "${@:2}" >"$W/log/$1.log" 2>&1 &
 	echo $! >"$W/pids/$1"
 }
 
@@ -155,7 +156,11 @@ ready() { # ready NAME CMD...: retry CMD until it succeeds (10 s)
 		"${@:2}" >/dev/null 2>&1 && return 0
 		sleep 0.25
 	done
-	log "server $1 did not come up"
+	log "server $1 did not come up: $(tr '\n' ' ' <"$W/log/srv-$1.log" 2>/dev/null)"
+	local n
+	for n in $(ip netns list | awk '{print $1}' | grep -E '^tks-'); do
+		log "$n: $(ip netns exec "$n" ss -ltnH 2>&1 | tr '\n' ' ') | $(ip netns exec "$n" ip -br addr 2>&1 | tr '\n' ' ')"
+	done
 	return 1
 }
 
@@ -166,11 +171,11 @@ servers() {
 	for p in "${PODS[@]}"; do
 		read -r pns pname pnode pip <<<"$p"
 		case $pname in
-		web-*) bg "srv-$pname" nsx "tks-p-$pname" python3 -m http.server 8080 --bind "$pip" --directory "$W/www" ;;
-		coredns-*) bg "srv-$pname" nsx "tks-p-$pname" python3 "$HERE/dns.py" serve "$pip" ;;
+		web-*) bg "srv-$pname" "tks-p-$pname" python3 -m http.server 8080 --bind "$pip" --directory "$W/www" ;;
+		coredns-*) bg "srv-$pname" "tks-p-$pname" python3 "$HERE/dns.py" serve "$pip" ;;
 		esac
 	done
-	bg srv-idc nsx tks-idc python3 -m http.server 80 --bind 192.168.100.10 --directory "$W/www"
+	bg srv-idc tks-idc python3 -m http.server 80 --bind 192.168.100.10 --directory "$W/www"
 	# wait until every server answers from its own node (faults come later)
 	for p in "${PODS[@]}"; do
 		read -r pns pname pnode pip <<<"$p"
@@ -183,11 +188,16 @@ servers() {
 	# kube-proxy stand-ins: they hold kube-proxy's command line in each
 	# node's netns (the rules themselves are loaded below by lab.sh).
 	mkdir -p "$W/bin"
-	printf '#!/bin/sh\n# lab stand-in for kube-proxy: only its command line matters\nwhile :; do sleep 3600; done\n' >"$W/bin/kube-proxy"
+	cat >"$W/bin/kube-proxy" <<'KP'
+#!/bin/sh
+# lab stand-in for kube-proxy: only its command line matters
+trap 'kill $s 2>/dev/null; exit 0' TERM INT
+while :; do sleep 3600 & s=$!; wait $s; done
+KP
 	chmod +x "$W/bin/kube-proxy"
 	local i
 	for i in "${!NODES[@]}"; do
-		bg "kube-proxy-$i" nsx "${NODE_NS[$i]}" "$W/bin/kube-proxy" --proxy-mode=iptables --cluster-cidr=172.16.0.0/16 \
+		bg "kube-proxy-$i" "${NODE_NS[$i]}" "$W/bin/kube-proxy" --proxy-mode=iptables --cluster-cidr=172.16.0.0/16 \
 			--hostname-override="${NODES[$i]}" --kubeconfig=/var/lib/kube-proxy/config --v=2
 	done
 	sleep 1
@@ -246,6 +256,16 @@ inject() { # node-side faults; cloud and kube faults are in labgen's objects/clo
 		forward-drop) nsx tks-n2 iptables -I FORWARD 1 -d 172.16.0.64/26 -p tcp --dport 8080 -j DROP ;;
 		ip-forward-off) nsx tks-n2 sysctl -qw net.ipv4.ip_forward=0 ;;
 		route-missing) nsx tks-n1 ip route del 172.16.0.64/26 ;;
+		backend-split)
+			# an old tool still using the legacy backend (both hook netfilter)
+			nsx tks-n2 iptables-legacy -I FORWARD 1 -d 172.16.0.64/26 -p tcp --dport 8080 -j DROP
+			;;
+		netpol-deny)
+			# what a policy CNI installs for default/web-allow-frontend (no pod is app=frontend)
+			nsx tks-n2 iptables -N LAB-NETPOL-WEB
+			nsx tks-n2 iptables -A LAB-NETPOL-WEB -m comment --comment "netpol default/web-allow-frontend: no allowed peer" -j DROP
+			nsx tks-n2 iptables -I FORWARD 1 -d 172.16.0.66/32 -p tcp -m comment --comment "netpol ingress to app=web" -j LAB-NETPOL-WEB
+			;;
 		esac
 	done
 }
@@ -261,7 +281,7 @@ traffic() { # real flows from client-0 while the captures run
 			$c python3 "$HERE/dns.py" query 172.16.252.2 kubernetes.default.svc.cluster.local || true
 			$c curl -s -m 2 -o /dev/null -w 'idc %{http_code}\n' http://192.168.100.10/ || true
 			;;
-		sg-pod-cidr | forward-drop | ip-forward-off | route-missing)
+		sg-pod-cidr | forward-drop | ip-forward-off | route-missing | backend-split | netpol-deny)
 			$c curl -s -m 3 -o /dev/null -w 'web-1 %{http_code}\n' http://172.16.0.66:8080/ || echo "web-1 failed rc=$?"
 			;;
 		svc-no-endpoints) $c curl -s -m 3 -o /dev/null -w 'api %{http_code}\n' http://172.16.252.20/ || echo "api failed rc=$?" ;;
@@ -306,7 +326,7 @@ run_one() {
 		local cap=()
 		if [ ${#capargs[@]} -gt 0 ]; then
 			local podns=default
-			cap=("${capargs[@]}" --seconds 7 --pod-netns "tks-p-${pods[$i]}" --pod "$podns/${pods[$i]}")
+			cap=("${capargs[@]}" --seconds "$CAPTURE_SECONDS" --pod-netns "tks-p-${pods[$i]}" --pod "$podns/${pods[$i]}")
 		fi
 		nsx "${NODE_NS[$i]}" bash "$COLLECT" --node --node-name "${NODES[$i]}" --conntrack-lines 2000 \
 			"${cap[@]}" -o "$W/out/node-$i.tgz" >/dev/null 2>"$W/log/collect-node-$i.log" &

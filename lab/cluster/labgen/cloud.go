@@ -97,9 +97,12 @@ func writeCloud(dir string, s Scenario) error {
 			},
 			"CreatedTime": "2026-11-20 07:00:00", "TagSet": []obj{}}}}},
 		{"DescribeClusterRoutes", obj{"TotalCount": len(nodes), "RouteSet": clusterRoutes(s)}},
-		{"DescribeCcnRoutes-" + CCNID, obj{"TotalCount": 2, "RouteSet": []obj{
+		{"DescribeCcnRoutes-" + CCNID, obj{"TotalCount": 3, "RouteSet": []obj{
 			{"RouteId": "ccnr-lab00001", "DestinationCidrBlock": VpcCIDR, "InstanceType": "VPC", "InstanceId": VpcID, "InstanceName": "lab-vpc",
 				"InstanceRegion": "ap-guangzhou", "Enabled": true, "ExtraState": "Running", "IsBgp": false, "RoutePriority": 0, "UpdateTime": "2026-11-20 07:30:00"},
+			// the container CIDR published to CCN, so the IDC reaches pod IPs
+			{"RouteId": "ccnr-lab00003", "DestinationCidrBlock": ClusterCIDR, "InstanceType": "VPC", "InstanceId": VpcID, "InstanceName": "lab-vpc",
+				"InstanceRegion": "ap-guangzhou", "Enabled": true, "ExtraState": "Running", "IsBgp": false, "RoutePriority": 0, "UpdateTime": "2026-11-20 07:40:00"},
 			{"RouteId": "ccnr-lab00002", "DestinationCidrBlock": IDCCIDR, "InstanceType": "DIRECTCONNECT", "InstanceId": "dcg-lab00001", "InstanceName": "idc-dc",
 				"InstanceRegion": "ap-guangzhou", "Enabled": true, "ExtraState": "Running", "IsBgp": true, "RoutePriority": 0, "UpdateTime": "2026-11-20 07:30:00"}}}},
 		{"DescribeNetworkInterfaces", obj{"TotalCount": len(enis), "NetworkInterfaceSet": enis}},
@@ -131,7 +134,10 @@ func health() []obj {
 
 func clusterRoutes(s Scenario) []obj {
 	var r []obj
-	for _, n := range nodes {
+	for i, n := range nodes {
+		if i == 1 && s.has(fRouteMissing) {
+			continue // the GlobalRouter route of 10.0.1.12's pod CIDR is gone too
+		}
 		r = append(r, obj{"RouteTableName": ClusterID, "DestinationCidrBlock": n.PodCIDR, "GatewayIp": n.IP})
 	}
 	return r

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -167,6 +168,20 @@ func writeObjects(w io.Writer, s Scenario) error {
 			return err
 		}
 		if err := emit(w, sl); err != nil {
+			return err
+		}
+	}
+	if s.has(fNetpol) {
+		tcp := corev1.ProtocolTCP
+		port := intstr.FromInt32(8080)
+		np := networkingv1.NetworkPolicy{TypeMeta: tm("NetworkPolicy", "networking.k8s.io/v1"),
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-allow-frontend"},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+				Ingress: []networkingv1.NetworkPolicyIngressRule{{
+					From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "frontend"}}}},
+					Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}}}}}
+		if err := emit(w, np); err != nil {
 			return err
 		}
 	}

@@ -73,6 +73,7 @@ type Scenario struct {
 	Flows       []Flow
 	CaptureHost string // tcpdump host filter for node/pod captures
 	CapturePort string
+	CaptureSecs int      // capture window (default 7 s)
 	Expect      []string // finding IDs the analyzer should report
 	Traffic     string   // what lab.sh sends during the captures
 }
@@ -95,6 +96,8 @@ const (
 	fDNSNoEndpoint = "dns-no-endpoints" // kube: kube-dns has no endpoints
 	fMasqIDC       = "masq-idc"         // kube/node: ip-masq-agent lacks the IDC CIDR
 	fCLBSG443      = "clb-sg-443"       // cloud: CLB SG allows 80 only, listener is 443
+	fBackendSplit  = "backend-split"    // node 10.0.1.12: a legacy-iptables FORWARD DROP next to nft kube-proxy rules
+	fNetpol        = "netpol-deny"      // kube: NetworkPolicy admits only app=frontend to the web pods (enforced on 10.0.1.12)
 )
 
 var crossNode = Flow{From: "pod:default/client-0", To: "pod:default/web-1:8080", Proto: "tcp", Symptom: "timeout"}
@@ -111,7 +114,7 @@ var scenarios = []Scenario{
 		Faults: []string{fForwardDrop}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
 	{Name: "ip-forward-off", Expect: []string{"IP_FORWARD_DISABLED", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080", Fault: "net.ipv4.ip_forward = 0 on node 10.0.1.12",
 		Faults: []string{fIPForwardOff}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
-	{Name: "route-missing", Expect: []string{"NODE_ROUTE_MISSING", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080", Fault: "node 10.0.1.11 has no route to the pod CIDR 172.16.0.64/26 of node 10.0.1.12 (packets go to the VPC gateway and die)",
+	{Name: "route-missing", Expect: []string{"NODE_ROUTE_MISSING", "ROUTE_MISSING", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080", Fault: "the route to node 10.0.1.12's pod CIDR 172.16.0.64/26 is gone from node 10.0.1.11 and from the cluster's GlobalRouter route table (cloud/cluster-routes.json): packets go to the VPC gateway and die",
 		Faults: []string{fRouteMissing}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
 	{Name: "dns-no-endpoints", Expect: []string{"DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS", "PCAP_DNS_NO_RESPONSE"}, Traffic: "DNS query client-0 -> 172.16.252.2:53/udp", Fault: "kube-system/kube-dns has no endpoints (CoreDNS pod not ready)",
 		Faults: []string{fDNSNoEndpoint}, Flows: []Flow{{From: "pod:default/client-0", To: "dns:kubernetes.default.svc.cluster.local", Proto: "udp", Symptom: "timeout"}}, CaptureHost: DNSIP, CapturePort: "53"},
@@ -119,8 +122,14 @@ var scenarios = []Scenario{
 		Faults: []string{fMasqIDC}, Flows: []Flow{{From: "pod:default/client-0", To: "ip:" + IDCHost + ":80", Proto: "tcp", Symptom: "wrong-source-ip"}}, CaptureHost: IDCHost, CapturePort: "80"},
 	{Name: "clb-sg-443", Expect: []string{"CLB_SG_BLOCKS_LISTENER"}, Traffic: "none (the CLB is not emulated)", Fault: "CLB lb-lab00001 (Service default/web-lb, listener TCP 443) is bound to sg-lab00clb which allows TCP 80 only",
 		Faults: []string{fCLBSG443}, Flows: []Flow{{From: "ip:203.0.113.50", To: "svc:default/web-lb:443", Proto: "tcp", Symptom: "timeout"}}},
+	{Name: "backend-split", Expect: []string{"IPTABLES_BACKEND_SPLIT", "IPTABLES_DROPS_FLOW", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080",
+		Fault:  "node 10.0.1.12 has kube-proxy's rules in iptables-nft and an old tool's '-I FORWARD -d 172.16.0.64/26 -p tcp --dport 8080 -j DROP' in iptables-legacy (only iptables-legacy-save.txt shows it)",
+		Faults: []string{fBackendSplit}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
+	{Name: "netpol-deny", Expect: []string{"NETPOL_DENIES_FLOW", "PCAP_SYN_UNANSWERED"}, Traffic: "curl client-0 -> 172.16.0.66:8080",
+		Fault:  "NetworkPolicy default/web-allow-frontend selects app=web and admits only app=frontend; client-0 (app=client) is dropped (enforced on 10.0.1.12 by a CNI-style policy chain)",
+		Faults: []string{fNetpol}, Flows: []Flow{crossNode}, CaptureHost: "172.16.0.66", CapturePort: "8080"},
 	{Name: "sample", Expect: []string{"SG_POD_CIDR_BLOCKED", "SVC_TARGET_PORT_MISMATCH", "PCAP_SYN_UNANSWERED", "PCAP_CONNECTION_REFUSED"}, Traffic: "curl client-0 -> 172.16.0.66:8080 and -> 172.16.252.10:80", Fault: "demo: node SG lacks the pod CIDR (cross-node pod traffic times out) and Service default/web targetPort 8081 mismatches the pods' 8080",
-		Faults: []string{fSGPodCIDR, fTargetPort}, Flows: []Flow{crossNode, {From: "pod:default/client-0", To: "svc:default/web:80", Proto: "tcp", Symptom: "refused"}}, CaptureHost: "172.16.0.2"},
+		Faults: []string{fSGPodCIDR, fTargetPort}, Flows: []Flow{crossNode, {From: "pod:default/client-0", To: "svc:default/web:80", Proto: "tcp", Symptom: "refused"}}, CaptureHost: "172.16.0.2", CaptureSecs: 14},
 }
 
 func (s Scenario) has(f string) bool {
@@ -181,7 +190,11 @@ func main() {
 		err = writeFlows(os.Stdout, scenario(arg(2)))
 	case "info":
 		s := scenario(arg(2))
-		fmt.Printf("FAULTS=%q\nCAPTURE_HOST=%q\nCAPTURE_PORT=%q\n", join(s.Faults), s.CaptureHost, s.CapturePort)
+		secs := s.CaptureSecs
+		if secs == 0 {
+			secs = 7
+		}
+		fmt.Printf("FAULTS=%q\nCAPTURE_HOST=%q\nCAPTURE_PORT=%q\nCAPTURE_SECONDS=%d\n", join(s.Faults), s.CaptureHost, s.CapturePort, secs)
 	case "describe":
 		err = writeReadme(os.Stdout)
 	case "iptables":
