@@ -82,6 +82,8 @@ metadata:
 		{"empty and comment-only files", "\n# nothing\n", ""},
 		{"bare JSON array", "[{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}},\n{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}]", "Namespace a line 1 doc 1 typed\nNamespace b line 2 doc 1 typed\n"},
 		{"truncated JSON", "{\"kind\":\"List\",\"items\":[{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}},\n{\"kind\":\"Nam", "problem line 2: JSON: unexpected EOF\n"},
+		{"a List cut by the collector's line cap keeps the whole items", "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Event\n  metadata:\n    name: a\n  message: \"ok\"\n- apiVersion: v1\n  kind: Event\n  metadata:\n    name: b\n  message: \"cut in the mid",
+			"Event a line 3 doc 1 typed\nproblem line 12: YAML document 1: line 5: found unexpected end of stream\n"},
 		{"merge keys are refused, not guessed", "kind: ConfigMap\nmetadata: &m\n  name: a\ndata:\n  <<: {x: y}\n", "problem line 1: YAML document 1: line 5: YAML merge keys (<<) are not supported\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
