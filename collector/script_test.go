@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -323,12 +324,13 @@ func checkBundle(t *testing.T, path, node string) {
 	}
 }
 
-func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
-	node := labNetns(t)
+// podNetns puts a "pod" netns (10.0.1.50) on the other end of the node
+// netns's eth0 veth.
+func podNetns(t *testing.T, node string) string {
+	t.Helper()
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		t.Skip("tcpdump not installed")
 	}
-	// a "pod": its own netns on the other end of the node's eth0 veth
 	pod := node + "-p"
 	if out, err := exec.Command("ip", "netns", "add", pod).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -345,6 +347,76 @@ func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
 			t.Fatalf("%v: %v %s", c, err, out)
 		}
 	}
+	return pod
+}
+
+// knock opens TCP connections from the pod to a closed port of the node
+// (SYN, RST) while a capture runs.
+func knock(pod string) {
+	time.Sleep(1200 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		exec.Command("ip", "netns", "exec", pod, "bash", "-c", "exec 3<>/dev/tcp/10.0.1.11/8080").Run()
+	}
+}
+
+// The pod's netns is found the way the guide does it on real nodes: the
+// container runtime gives a PID, nsenter -n -t PID runs tcpdump there.
+func TestPodCaptureFindsTheContainerThroughCrictlOrDocker(t *testing.T) {
+	node := labNetns(t)
+	pod := podNetns(t, node)
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		t.Skip("nsenter not installed")
+	}
+	ipBin, _ := exec.LookPath("ip")
+	// a "container": a process living in the pod netns
+	ctr := exec.Command("ip", "netns", "exec", pod, "sleep", "30")
+	if err := ctr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ctr.Process.Kill(); ctr.Wait() })
+	pid := fmt.Sprint(ctr.Process.Pid)
+	fakes := map[string]string{
+		// crictl pods ... -q → pod id; crictl ps -q --pod ID → container id; crictl inspect → pid
+		"crictl": "#!/bin/sh\ncase \"$1\" in pods) echo p0d1d ;; ps) echo c0nta1ner ;; inspect) echo " + pid + " ;; esac\n",
+		// docker ps -q --filter label=... → id; docker inspect -f {{.State.Pid}} → pid
+		"docker": "#!/bin/sh\ncase \"$1\" in ps) echo d0cker1d ;; inspect) echo " + pid + " ;; esac\n",
+	}
+	for runtime, script := range fakes {
+		t.Run(runtime, func(t *testing.T) {
+			bin := t.TempDir()
+			os.WriteFile(filepath.Join(bin, runtime), []byte(script), 0o755)
+			out := t.TempDir()
+			col := exec.Command(ipBin, "netns", "exec", node, "bash", writeScript(t), "--node", "--node-name", "10.0.1.11",
+				"--capture-host", "10.0.1.11", "--capture-port", "8080", "--seconds", "3", "--pod", "default/web-0", "-o", out+"/n.tgz")
+			col.Env = append(os.Environ(), "PATH="+bin+":/usr/sbin:/usr/bin:/sbin:/bin")
+			var msg bytes.Buffer
+			col.Stdout, col.Stderr = &msg, &msg
+			if err := col.Start(); err != nil {
+				t.Fatal(err)
+			}
+			knock(pod)
+			if err := col.Wait(); err != nil {
+				t.Fatalf("collector: %v\n%s", err, msg.String())
+			}
+			b, err := bundle.Open(out+"/n.tgz", bundle.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			p := "captures/10.0.1.11/pod-default_web-0"
+			var meta struct{ Pod, Netns string }
+			data, _ := b.ReadFile(p + ".json")
+			json.Unmarshal(data, &meta)
+			if b.Size(p+".pcap") <= 24 || meta.Pod != "default/web-0" || meta.Netns != "nsenter -n -t "+pid {
+				t.Errorf("pod capture: %d bytes, meta %s", b.Size(p+".pcap"), data)
+			}
+		})
+	}
+}
+
+func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
+	node := labNetns(t)
+	pod := podNetns(t, node)
 	out := t.TempDir()
 	col := exec.Command("ip", "netns", "exec", node, "bash", writeScript(t), "--node", "--node-name", "10.0.1.11",
 		"--capture-host", "10.0.1.11", "--capture-port", "8080", "--seconds", "3", "--capture-packets", "50",
@@ -354,11 +426,7 @@ func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
 	if err := col.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// connections from the pod to a closed port on the node: SYN, RST
-	time.Sleep(1200 * time.Millisecond)
-	for i := 0; i < 3; i++ {
-		exec.Command("ip", "netns", "exec", pod, "bash", "-c", "exec 3<>/dev/tcp/10.0.1.11/8080").Run()
-	}
+	knock(pod)
 	if err := col.Wait(); err != nil {
 		t.Fatalf("collector: %v\n%s", err, colOut.String())
 	}
