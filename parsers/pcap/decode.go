@@ -3,6 +3,7 @@ package pcap
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 
 	"github.com/gopacket/gopacket"
@@ -345,17 +346,29 @@ func (l *tcpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		p.Ack = binary.BigEndian.Uint32(data[8:])
 		p.TCPFlags = data[13]
 	}
-	if err := l.TCP.DecodeFromBytes(data, df); err != nil {
-		return err
+	// The fixed header is all the analysis needs; gopacket's TCP layer
+	// would also parse every option (RFC 9293 §3.1) on the hot path.
+	if len(data) < 20 {
+		df.SetTruncated()
+		return errTCPShort
+	}
+	off := int(data[12]>>4) * 4
+	if off < 20 {
+		return errTCPOffset
 	}
 	if p.MoreFrag {
 		l.d.frags.store(p)
 	}
-	p.Window = l.TCP.Window
-	p.Payload = l.TCP.Payload
-	p.PayloadLen = len(l.TCP.Payload)
+	p.Window = binary.BigEndian.Uint16(data[14:])
+	if off > len(data) {
+		df.SetTruncated()
+		return errTCPShort
+	}
+	l.TCP.Contents, l.TCP.Payload = data[:off], data[off:]
+	p.Payload = data[off:]
+	p.PayloadLen = len(p.Payload)
 	if p.IPLen > 0 && p.FragOff == 0 && !p.MoreFrag {
-		if n := l.d.ipPayloadLen(data) - int(l.DataOffset)*4; n > p.PayloadLen {
+		if n := l.d.ipPayloadLen(data) - off; n > p.PayloadLen {
 			p.PayloadLen = n
 		}
 	}
@@ -374,6 +387,11 @@ func (d *Decoder) ipPayloadLen(seg []byte) int {
 }
 
 func (l *tcpLayer) NextLayerType() gopacket.LayerType { return gopacket.LayerTypeZero }
+
+var (
+	errTCPShort  = errors.New("TCP header cut short")
+	errTCPOffset = errors.New("TCP data offset below 5 words")
+)
 
 type udpLayer struct {
 	layers.UDP
