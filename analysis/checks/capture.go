@@ -25,10 +25,12 @@ func init() {
 		IDs: []string{"PCAP_SYN_UNANSWERED", "PCAP_CONNECTION_REFUSED", "PCAP_ICMP_UNREACHABLE",
 			"PCAP_DNS_NO_RESPONSE", "PCAP_DNS_ERROR", "PCAP_HTTP_ERROR", "PCAP_ONE_WAY_TRAFFIC", "PCAP_TRUNCATED"},
 		Run: func(p *Pass) {
+			var all []finding.Finding
 			for _, c := range p.Cluster.Captures {
-				for _, f := range CaptureFindings(c) {
-					p.Report(f)
-				}
+				all = append(all, CaptureFindings(c)...)
+			}
+			for _, f := range mergeAcrossCaptures(all) {
+				p.Report(f)
 			}
 		},
 	})
@@ -213,6 +215,43 @@ func CaptureFindings(c *model.Capture) []finding.Finding {
 			e = append(e, finding.Evidence{File: c.MetaFile})
 		}
 		out = append(out, finding.New("PCAP_TRUNCATED", finding.Args{"capture": capture, "why": strings.Join(why, "; ")}, objects, e...))
+	}
+	return out
+}
+
+// mergeAcrossCaptures folds the same observation made by several
+// captures (the pod's netns, the node's eth0 and the peer's eth0 all see
+// one unanswered DNS query) into one finding citing every capture.
+func mergeAcrossCaptures(fs []finding.Finding) []finding.Finding {
+	key := func(f finding.Finding) string {
+		var ks []string
+		for k, v := range f.Args {
+			if k != "capture" {
+				ks = append(ks, k+"="+v)
+			}
+		}
+		sort.Strings(ks)
+		return f.ID + "\x00" + strings.Join(ks, "\x00")
+	}
+	idx := map[string]int{}
+	var out []finding.Finding
+	for _, f := range fs {
+		k := key(f)
+		i, ok := idx[k]
+		if !ok || f.ID == "PCAP_TRUNCATED" {
+			idx[k] = len(out)
+			out = append(out, f)
+			continue
+		}
+		m := &out[i]
+		args := finding.Args{}
+		for a, v := range m.Args {
+			args[a] = v
+		}
+		args["capture"] = m.Args["capture"] + ", " + f.Args["capture"]
+		m.Args = args
+		m.Objects = append(m.Objects, f.Objects...)
+		m.Evidence = append(m.Evidence, f.Evidence...)
 	}
 	return out
 }

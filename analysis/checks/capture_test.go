@@ -266,3 +266,16 @@ func keys(m map[string][]finding.Finding) []string {
 	sort.Strings(out)
 	return out
 }
+
+func TestOneObservationSeenByThreeCapturesIsOneFinding(t *testing.T) {
+	res := Run(loadLab(t, "dns"))
+	var nr []finding.Finding
+	for _, f := range res.Findings {
+		if f.ID == "PCAP_DNS_NO_RESPONSE" {
+			nr = append(nr, f)
+		}
+	}
+	if len(nr) != 1 || len(nr[0].Evidence) != 3 || strings.Count(nr[0].Args["capture"], ".pcap") != 3 {
+		t.Fatalf("%+v", nr)
+	}
+}
