@@ -43,7 +43,14 @@ capture, its connections with Zeek's conn_state and history, what they show
 (unanswered SYNs, refusals, ICMP errors, DNS and HTTP errors, one-way
 traffic, truncation) and, across captures, where a connection disappeared
 and whether its source was SNATed. --filter prints the packets a Wireshark
-display filter selects.`,
+display filter selects.
+
+Display filters follow Wireshark's syntax: a field alone tests that it is
+present; == != < > <= >= (eq ne lt gt le ge), contains, matches (~, a
+regular expression), in {a, b, lo..hi}; and/or/not (&& || !) and
+parentheses; addresses take CIDRs (ip.addr == 10.0.0.0/8). As in
+Wireshark, tcp.flags.syn alone is true for every TCP packet: write
+tcp.flags.syn == 1. Fields: ` + strings.Join(filter.Fields(), ", ") + `.`,
 			Example: `  tkesnap pcap bundle.tgz
   tkesnap pcap bundle.tgz --filter 'tcp contains "lbtest"'
   tkesnap pcap node-a.pcap node-b.pcapng --filter 'http.request.uri == "/mytest"'

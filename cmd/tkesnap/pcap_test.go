@@ -110,3 +110,25 @@ func TestPcapCommandBadInputExits2(t *testing.T) {
 		t.Errorf("good+bad: exit %d", code)
 	}
 }
+
+// The guide's two filters on the lab bundle (lab/pcap/record.sh snat):
+// curl to /lbtest (200) and /mytest (404) from a pod behind MASQUERADE.
+func TestPcapCommandOnALabBundle(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcap", "lab", "snat")
+	out, code := pcapCmd(t, dir, "--filter", `tcp contains "lbtest"`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	// request and response body, seen in the pod, on node-a eth0, node-b
+	// eth0, and twice (two interfaces) by tcpdump -i any on node-a
+	for _, want := range []string{"== captures/node-a/pod-default_client.pcap (node-a pod default/client)", "GET /lbtest host=192.168.0.2:8080",
+		"2 packets match", "4 packets match", "[veth-pod]", "[eth0]", "PCAP_SOURCE_NATTED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	out, code = pcapCmd(t, dir, "--filter", `http.request.uri=="/mytest"`)
+	if code != 0 || strings.Count(out, "1 packets match") != 3 || strings.Count(out, "2 packets match") != 1 {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
