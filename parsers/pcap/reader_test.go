@@ -148,6 +148,9 @@ func TestDecodesTheShapesTKENodesProduce(t *testing.T) {
 			if len(r.Interfaces()) != 5 || p[7].Iface != 4 || p[7].LinkType != LinkNull || p[3].Iface != 2 {
 				t.Errorf("ifaces %d, last packet iface %d", len(r.Interfaces()), p[7].Iface)
 			}
+			if c := r.Comments(); len(c) != 3 || c[2] != "test202 SHB-2" {
+				t.Errorf("section comments: %q", c)
+			}
 			if r.Interfaces()[3].Dropped != 43 {
 				t.Errorf("interface statistics: dropped %d, want 43", r.Interfaces()[3].Dropped)
 			}
