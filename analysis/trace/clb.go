@@ -99,7 +99,14 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 			case sg.Drop:
 				// The client's SYN never reaches the CLB: a timeout, even
 				// for an HTTP listener.
-				w.stop(s, outcome{verdict: Dropped, reason: "CLB_SG_BLOCKS_LISTENER", symptom: "timeout"})
+				fix := sg.FixFor(d, proto, itoa(port), p.src.Addr().String())
+				args := finding.Args{"lb": lb.LoadBalancerId, "owner": dst.Spec, "sg": fix.SG, "proto": strings.ToUpper(proto),
+					"port": itoa(port), "source": p.src.Addr().String(), "decision": d.String()}
+				if fix.Before >= 0 {
+					args["before"] = itoa(fix.Before)
+				}
+				w.stop(s, outcome{verdict: Dropped, reason: "CLB_SG_BLOCKS_LISTENER", symptom: "timeout",
+					fallback: newFinding("CLB_SG_BLOCKS_LISTENER", args, []string{"clb/" + lb.LoadBalancerId, fix.SG}, d.Evidence...)})
 				return
 			case sg.Undecided:
 				file := ""

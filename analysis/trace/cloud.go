@@ -176,9 +176,40 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 	if reason == "SG_BLOCKS_FLOW" {
 		f := finding.New("SG_BLOCKS_FLOW", args, []string{fix.SG, b.Owner}, evs...)
 		o.finding = &f
+	} else {
+		o.fallback = tr.sgFallback(reason, d, dir, p, ip, fix, evs)
 	}
 	w.stop(s, o)
 	return false
+}
+
+// sgFallback builds the guide check's finding for an SG drop a trace
+// found, with the catalog's arguments, for when no check reported it.
+func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, p pkt, at netip.Addr, fix sg.Fix, evs []finding.Evidence) *finding.Finding {
+	node := tr.nodeOwning(at)
+	if node == "" {
+		node = at.String()
+	}
+	src := p.src.Addr()
+	args := finding.Args{"sg": fix.SG, "node": node, "dir": string(dir), "decision": d.String(), "cidr": src.String() + "/32",
+		"peer": src.String(), "source": src.String(), "proto": strings.ToUpper(p.proto), "port": portText(p)}
+	if fix.Before >= 0 {
+		args["before"] = itoa(fix.Before)
+	}
+	switch reason {
+	case "SG_POD_CIDR_BLOCKED":
+		if cl := tr.c.Cloud.Cluster; cl != nil && cl.ClusterCIDR.IsValid() {
+			args["cidr"] = cl.ClusterCIDR.String()
+		}
+	case "SG_VPC_CIDR_BLOCKED":
+		if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
+			args["cidr"] = s.CIDR.String()
+		}
+		if n := tr.nodeOwning(src); n != "" {
+			args["peer"] = n
+		}
+	}
+	return newFinding(reason, args, []string{fix.SG, "node/" + node}, evs...)
 }
 
 func sgEv(d sg.Decision) map[string]any {

@@ -59,11 +59,21 @@ func Findings(ts []Trace, have []finding.Finding) []finding.Finding {
 	for _, f := range have {
 		seen[key(f)] = true
 	}
+	haveID := map[string]bool{}
+	for _, f := range have {
+		haveID[f.ID] = true
+	}
 	var out []finding.Finding
 	var walk func(t Trace)
 	walk = func(t Trace) {
 		for _, f := range t.findings {
 			if k := key(f); !seen[k] {
+				seen[k] = true
+				out = append(out, f)
+			}
+		}
+		for _, f := range t.fallbacks {
+			if k := key(f); !haveID[f.ID] && !seen[k] {
 				seen[k] = true
 				out = append(out, f)
 			}

@@ -9,12 +9,14 @@ import (
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/netfilter"
+	"tkesnap/analysis/netpol"
 	"tkesnap/parsers/netlink"
 )
 
 // nodeSim is a node's netfilter simulator, built once per node.
 type nodeSim struct {
 	sim  *netfilter.Sim
+	opts netfilter.Options
 	file string
 	why  string // why there is no simulator
 }
@@ -55,8 +57,27 @@ func (tr *Tracer) sim(n *model.Node) *nodeSim {
 			opts.Balancer = netfilter.IPVSFromTable(n.IPVS)
 		}
 	}
-	s.sim = netfilter.New(d.Rules, opts)
+	s.sim, s.opts = netfilter.New(d.Rules, opts), opts
 	return s
+}
+
+// sameRules: two dumps with the same chains, policies and rules (the
+// default backend's dump is also saved under its backend's name).
+func sameRules(a, b *model.IPTablesDump) bool {
+	text := func(d *model.IPTablesDump) string {
+		var sb strings.Builder
+		for _, t := range d.Rules.Tables {
+			sb.WriteString("*" + t.Name + "\n")
+			for _, c := range t.Chains {
+				sb.WriteString(":" + c.Name + " " + c.Policy + "\n")
+				for _, r := range c.Rules {
+					sb.WriteString(r.Text + "\n")
+				}
+			}
+		}
+		return sb.String()
+	}
+	return text(a) == text(b)
 }
 
 // atNode walks a packet through one node: netfilter, routing, then on to
@@ -90,6 +111,62 @@ func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
 	tr.conntrackFull(w, n, name, p)
 	res := ns.sim.Simulate(np)
 	tr.netfilterResult(w, n, name, p, in, ns, res)
+}
+
+// otherBackend: both iptables backends hold rules on this node, and the
+// kernel runs the legacy (x_tables) and the nft chains at the same hooks,
+// so a drop in either one drops the packet. The other dump is evaluated
+// with the destination the primary's DNAT chose (filter FORWARD/INPUT
+// come after every nat PREROUTING) and the original source.
+func (tr *Tracer) otherBackend(w *walk, n *model.Node, name string, p, np pkt, in arrival, ns *nodeSim) bool {
+	for _, other := range tr.otherDumps(n, ns) {
+		q := netfilter.Packet{Proto: p.proto, Src: p.src, Dst: np.dst, LocalOut: in.localOut}
+		if !in.localOut {
+			q.InIface = tr.inIface(n, p, in)
+			q.Bridged = in.fromPod && n.PodBridge() != nil
+		}
+		r2 := other.sim.Simulate(q)
+		if len(r2.Paths) > 0 && allFail(r2) {
+			w.add(Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "both backends",
+				Detail: fmt.Sprintf("%s and %s both hold rules; the kernel evaluates both", ns.file, other.file)})
+			tr.netfilterFail(w, n, name, pkt{proto: p.proto, src: p.src, dst: np.dst}, other, r2.Paths[0])
+			return true
+		}
+	}
+	return false
+}
+
+func allFail(r netfilter.Result) bool {
+	for _, p := range r.Paths {
+		if p.Verdict != netfilter.Drop && p.Verdict != netfilter.Reject {
+			return false
+		}
+	}
+	return true
+}
+
+// otherDumps are simulators for the node's IPv4 dumps other than the one
+// its packets are traced through (iptables-legacy-save.txt next to an
+// nft iptables-save.txt), when they hold different rules.
+func (tr *Tracer) otherDumps(n *model.Node, primary *nodeSim) []*nodeSim {
+	var out []*nodeSim
+	p := n.IPv4()
+	for _, d := range n.IPTables {
+		if d == p || d.Name == model.FileIP6Tables || d.Name == model.FileIPTables || d.Rules == nil || d.Rules.NumRules() == 0 {
+			continue
+		}
+		if p != nil && p.Rules != nil && sameRules(p, d) {
+			continue
+		}
+		key := n.Name + "|" + d.File
+		s, ok := tr.sims[key]
+		if !ok {
+			s = &nodeSim{file: d.File, sim: netfilter.New(d.Rules, primary.opts), opts: primary.opts}
+			tr.sims[key] = s
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // conntrackFull: with the table at nf_conntrack_max the kernel drops
@@ -430,6 +507,18 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 			return
 		}
 	}
+	// A CNI enforces NetworkPolicy with its own chains: a drop there for
+	// a flow the policies deny is the policy, not a stray rule.
+	// (filter chains see the destination after DNAT, the source before SNAT)
+	q := p
+	if path.NAT != nil {
+		q.dst = natted(p, path.NAT).dst
+	}
+	if np, ok := tr.policyDenies(q); ok {
+		s.Detail += fmt.Sprintf(" — the CNI's enforcement of %s, which denies this flow", np)
+		w.stop(s, outcome{verdict: v, reason: "NETPOL_DENIES_FLOW"})
+		return
+	}
 	o := outcome{verdict: v, reason: "IPTABLES_DROPS_FLOW"}
 	if d != nil {
 		f := finding.New("IPTABLES_DROPS_FLOW", finding.Args{"node": name, "flow": p.String(), "verdict": verb,
@@ -438,6 +527,31 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 		o.finding = &f
 	}
 	w.stop(s, o)
+}
+
+// policyDenies says whether NetworkPolicy (decidably) denies a packet to
+// a pod, naming the isolating policy.
+func (tr *Tracer) policyDenies(p pkt) (string, bool) {
+	k := &tr.c.Kube
+	if !k.Has("NetworkPolicy") || p.proto == "icmp" {
+		return "", false
+	}
+	ps := k.PodsByIP(p.dst.Addr())
+	if len(ps) == 0 || ps[0].Spec.HostNetwork {
+		return "", false
+	}
+	r := netpol.Evaluate(k, tr.peer(p.src.Addr()), netpol.PodPeer(ps[0]), p.proto, int(p.dst.Port()))
+	if r.Allowed || r.Undecided {
+		return "", false
+	}
+	d := r.Ingress
+	if d.Allowed {
+		d = r.Egress
+	}
+	if len(d.Isolating) > 0 {
+		return d.Isolating[0].Ref(), true
+	}
+	return "a NetworkPolicy", true
 }
 
 // commentService is "ns/name:port" from a kube-proxy rule comment.
@@ -470,6 +584,9 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		s.Detail += " [assumed: " + strings.Join(path.Assumptions, "; ") + "]"
 	}
 	w.add(s)
+	if tr.otherBackend(w, n, name, p, np, in, ns) {
+		return
+	}
 	if !in.localOut {
 		if drop, s := tr.rpFilter(n, name, np, tr.inIface(n, p, in)); drop {
 			w.stop(s, outcome{verdict: Dropped, reason: "RP_FILTER_DROPS"})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/parsers/bundle"
 )
@@ -74,8 +75,12 @@ func TestLabScenarios(t *testing.T) {
 			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IPTABLES_DROPS_FLOW", "node/10.0.1.12", "iptables"},
 		{"ip-forward-off", "peer node with ip_forward=0 drops pod traffic",
 			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IP_FORWARD_DISABLED", "node/10.0.1.12", "route"},
-		{"route-missing", "rules pass but the SYN never reaches the peer node: the capture contradicts the bundle",
-			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "TRACE_CAPTURE_CONTRADICTS", "node/10.0.1.11", "capture"},
+		{"route-missing", "pod CIDR route gone from the node and the GlobalRouter table: the VPC has no route",
+			"pod:default/client-0", "pod:default/web-1:8080", NoRoute, "ROUTE_MISSING", "vpc", "route"},
+		{"backend-split", "a DROP only iptables-legacy shows still drops: the kernel runs both backends",
+			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IPTABLES_DROPS_FLOW", "node/10.0.1.12", "iptables"},
+		{"netpol-deny", "the CNI's policy chain drops what NetworkPolicy denies",
+			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "NETPOL_DENIES_FLOW", "node/10.0.1.12", "iptables"},
 		{"dns-no-endpoints", "DNS times out when kube-dns has no endpoints",
 			"pod:default/client-0", "dns:kubernetes.default.svc.cluster.local", Rejected, "DNS_SERVICE_UNHEALTHY", "node/10.0.1.11", "iptables"},
 		{"masq-idc", "the IDC sees the node IP when ip-masq-agent lacks the IDC CIDR",
@@ -441,18 +446,26 @@ func BenchmarkTraceAllLabBundle(b *testing.B) {
 	}
 }
 
-// The route-missing lab: the bundle's rules pass the flow, but the
-// client's node captured the SYN unanswered and the server's node never
-// saw it — the trace names the capture points and the hops outside the
-// bundle that may drop it.
+// The route-missing lab with the container route put back into
+// cloud/cluster-routes.json: now the bundle's rules pass the flow, but
+// the client's node captured the SYN unanswered and the server's node
+// never saw it — the trace names the capture points and the hops outside
+// the bundle that may drop it.
 func TestCaptureContradictionNamesWhereThePacketVanished(t *testing.T) {
-	c := load(t, filepath.Join(labDir, "route-missing"))
+	dir := copyBundle(t, "route-missing")
+	routes := `{"RouteSet": [
+  {"DestinationCidrBlock": "172.16.0.0/26", "GatewayIp": "10.0.1.11", "RouteTableName": "cls-lab00001"},
+  {"DestinationCidrBlock": "172.16.0.64/26", "GatewayIp": "10.0.1.12", "RouteTableName": "cls-lab00001"}], "TotalCount": 2}`
+	if err := os.WriteFile(filepath.Join(dir, "cloud", "cluster-routes.json"), []byte(routes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := load(t, dir)
 	tr := Run(c, model.Flow{From: "pod:default/client-0", To: "pod:default/web-1:8080", Proto: "tcp"})
 	s := failing(tr)
 	if s == nil || s.Component != "capture" {
 		t.Fatalf("no failing capture step: %+v", tr.Steps)
 	}
-	for _, want := range []string{"unanswered", "never reached 10.0.1.12", "candidates", "container route"} {
+	for _, want := range []string{"unanswered", "never reached 10.0.1.12", "candidates", "container route", "default route"} {
 		if !strings.Contains(s.Detail, want) {
 			t.Errorf("contradiction %q does not say %q", s.Detail, want)
 		}
@@ -557,5 +570,32 @@ func TestCrossVPCAndIDCLeaveThroughTheCCN(t *testing.T) {
 		if !found || failing(tr) != nil {
 			t.Errorf("%s: no CCN route step or a failure: %s %s %+v", to, tr.Verdict, tr.Reason, tr.Steps)
 		}
+	}
+}
+
+// A trace's reason is always explained in the report: when no check
+// reported the reason's ID, the trace reports it (rendered from the
+// catalog with its arguments); when a check did, it is not repeated.
+func TestReasonFindingOnlyWhenNoCheckReportedIt(t *testing.T) {
+	c := load(t, "../../testdata/cloud/scenarios/sg-vpc-cidr-blocked")
+	tr := Run(c, model.Flow{From: "ip:10.0.2.7", To: "ip:10.0.1.5:22", Proto: "tcp"})
+	fs := Findings([]Trace{tr}, nil)
+	if len(fs) != 1 || fs[0].ID != "SG_VPC_CIDR_BLOCKED" {
+		t.Fatalf("findings = %+v", fs)
+	}
+	if err := finding.Render(&fs[0], finding.EN); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sg-k8snode", "10.0.2.0/24", "PolicyIndex 1"} {
+		if !strings.Contains(fs[0].Message+fs[0].Remedy, want) {
+			t.Errorf("%q / %q lacks %q", fs[0].Message, fs[0].Remedy, want)
+		}
+	}
+	if len(fs[0].Evidence) == 0 || fs[0].Evidence[0].Line == 0 {
+		t.Errorf("no policy evidence: %+v", fs[0].Evidence)
+	}
+	byCheck := finding.New("SG_VPC_CIDR_BLOCKED", nil, []string{"sg-k8snode"})
+	if again := Findings([]Trace{tr}, []finding.Finding{byCheck}); len(again) != 0 {
+		t.Errorf("repeated a reason a check reported: %+v", again)
 	}
 }

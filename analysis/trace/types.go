@@ -53,6 +53,8 @@ type Trace struct {
 
 	// findings are what this trace establishes (see Findings).
 	findings []finding.Finding
+	// fallbacks are reason findings for when no check reported the ID.
+	fallbacks []finding.Finding
 	// reported: the flow came from flows.json or --flow, not from the
 	// guide's implicit checks.
 	reported bool

@@ -76,6 +76,10 @@ type outcome struct {
 	// finding is what Findings reports for this outcome when the checks
 	// do not (IPTABLES_DROPS_FLOW, trace-specific IDs).
 	finding *finding.Finding
+	// fallback is the reason's finding (a check's ID), reported only when
+	// no check reported that ID, so the report never names a reason it
+	// does not explain.
+	fallback *finding.Finding
 }
 
 func (w *walk) add(s Step) *Step {
@@ -167,6 +171,9 @@ func (w *walk) result() Trace {
 		t.Verdict, t.Reason, t.Symptom = w.fail.verdict, w.fail.reason, w.fail.symptom
 		if w.fail.finding != nil {
 			t.findings = append(t.findings, *w.fail.finding)
+		}
+		if w.fail.fallback != nil {
+			t.fallbacks = append(t.fallbacks, *w.fail.fallback)
 		}
 	case len(t.Branches) > 0:
 		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)

@@ -203,6 +203,12 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 func (tr *Tracer) candidates(t *Trace) string {
 	var out []string
 	for _, s := range t.Steps {
+		if s.Component == "route" && strings.HasPrefix(s.At, "node/") && strings.HasPrefix(s.Detail, "default ") {
+			out = append(out, fmt.Sprintf("%s sends it by its default route (%s): no explicit route to the peer's pod CIDR", strings.TrimPrefix(s.At, "node/"), s.Detail))
+			break
+		}
+	}
+	for _, s := range t.Steps {
 		if s.Decision == "UNDETERMINED" {
 			out = append(out, s.At+" "+s.Component+" (not in the bundle)")
 		}
