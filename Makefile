@@ -37,6 +37,7 @@ deps:
 test: deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(MAKE) test-report-html
 	$(MAKE) fuzz-short
 
 # Each fuzz target briefly (CI); `make fuzz FUZZTIME=5m` for longer runs.

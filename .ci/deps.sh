@@ -2,7 +2,9 @@
 # Installs the system packages tests use, when we are root with apt-get.
 # Missing tools are not fatal: the tests that need them skip and say so.
 set -u
-want=(tshark:tshark tcpdump:tcpdump iptables:iptables nft:nftables ipset:ipset shellcheck:shellcheck ip:iproute2 conntrack:conntrack xtables-monitor:iptables jq:jq)
+want=(tshark:tshark tcpdump:tcpdump iptables:iptables nft:nftables ipset:ipset shellcheck:shellcheck ip:iproute2
+      conntrack:conntrack xtables-monitor:iptables jq:jq ping:iputils-ping python3:python3)
+# chromium (HTML report test) is installed by that test itself: it is large.
 missing=()
 for w in "${want[@]}"; do
   cmd=${w%%:*} pkg=${w#*:}
