@@ -599,3 +599,15 @@ func TestReasonFindingOnlyWhenNoCheckReportedIt(t *testing.T) {
 		t.Errorf("repeated a reason a check reported: %+v", again)
 	}
 }
+
+// A bundle with only cluster/ (testdata/kube/base): kube-proxy's choice
+// is taken from the endpoints, but the node hop before the fork is not
+// in the bundle, so no branch can claim delivery.
+func TestClusterOnlyBundleIsUndeterminedBeforeTheFork(t *testing.T) {
+	c := load(t, "../../testdata/kube/base")
+	for _, tr := range All(c) {
+		if tr.Verdict == Delivered {
+			t.Errorf("%s → %s delivered without any node data", tr.From, tr.To)
+		}
+	}
+}

@@ -177,6 +177,7 @@ func (w *walk) result() Trace {
 		}
 	case len(t.Branches) > 0:
 		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)
+		undecidedBefore(&t)
 	case len(w.needs) > 0:
 		// a note (the source is masqueraded) still explains what the
 		// peer sees if the undecided hops pass
@@ -195,6 +196,23 @@ func (w *walk) result() Trace {
 		t.Symptom = symptomOf(t.Verdict, w.l7)
 	}
 	return t
+}
+
+// undecidedBefore: a hop before the fork could not be decided, so branches
+// that deliver (or are ambiguous) only do so if it passed.
+func undecidedBefore(t *Trace) {
+	if t.Verdict != Delivered && t.Verdict != Ambiguous {
+		return
+	}
+	for _, s := range t.Steps {
+		if s.Decision == "UNDETERMINED" {
+			if t.Verdict == Ambiguous || t.Reason == "" {
+				t.Reason = "NEEDS_DATA"
+			}
+			t.Verdict = Undetermined
+			return
+		}
+	}
 }
 
 // combine gives a forked trace the verdict of its branches. One broken

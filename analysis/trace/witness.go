@@ -53,6 +53,7 @@ func (tr *Tracer) witness(t *Trace, f model.Flow, reported bool) {
 	}
 	if len(t.Branches) > 0 && !own {
 		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)
+		undecidedBefore(t)
 		if t.Symptom == "" {
 			t.Symptom = symptomOf(t.Verdict, false)
 		}
