@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tkesnap-collect.sh — read-only collector for tkesnap bundles (tkesnap-bundle/v1).
 #
-#   tkesnap-collect.sh --cluster [--cluster-id cls-x --region ap-guangzhou] [-o OUT]
+#   tkesnap-collect.sh --cluster [--cluster-id cls-x --region ap-guangzhou]
+#       [--kubeconfig FILE] [--context NAME] [-o OUT]
 #   tkesnap-collect.sh --node [--node-name NAME] [-o OUT]
 #       [--capture-host IP] [--capture-port PORT] [--seconds N]
 #       [--capture-iface eth0] [--pod NS/NAME | --pod-netns NETNS]
@@ -37,6 +38,7 @@ CAP_BYTES=$((32 << 20))
 CAP_POD=""
 CAP_NETNS=""
 MERGE_INPUTS=()
+KUBECTL=(kubectl)
 WORK=""
 ROOT=""
 
@@ -463,7 +465,7 @@ finish_captures() {
 kget() { # kget FILE ARGS...: kubectl get ... -o yaml, redacted
 	local f=$1
 	shift
-	run "cluster/$f" --redact -- kubectl get "$@" -o yaml
+	run "cluster/$f" --redact -- "${KUBECTL[@]}" get "$@" -o yaml
 }
 
 collect_kube() {
@@ -471,7 +473,7 @@ collect_kube() {
 		skip "cluster/" "kubectl" "kubectl not found"
 		return
 	fi
-	run cluster/version.json -- kubectl version -o json
+	run cluster/version.json -- "${KUBECTL[@]}" version -o json
 	kget nodes.yaml nodes
 	kget pods.yaml pods -A
 	kget services.yaml services -A
@@ -483,7 +485,7 @@ collect_kube() {
 	kget configmaps-kube-system.yaml configmaps -n kube-system --ignore-not-found \
 		ip-masq-agent-config coredns kube-dns kube-proxy
 	kget daemonsets-kube-system.yaml daemonsets -n kube-system
-	run cluster/events.yaml --redact --lines 20000 -- kubectl get events -A -o yaml
+	run cluster/events.yaml --redact --lines 20000 -- "${KUBECTL[@]}" get events -A -o yaml
 }
 
 TCCLI_BROKEN=""
@@ -654,6 +656,8 @@ main() {
 		--node-name) NODE_NAME=$2; shift ;;
 		--cluster-id) CLUSTER_ID=$2; shift ;;
 		--region) REGION=$2; shift ;;
+		--kubeconfig) export KUBECONFIG=$2; shift ;;
+		--context) KUBECTL=(kubectl --context "$2"); shift ;;
 		--timeout) TIMEOUT=$2; shift ;;
 		--max-bytes) MAX_BYTES=$2; shift ;;
 		--conntrack-lines) CONNTRACK_LINES=$2; shift ;;
