@@ -38,9 +38,6 @@ func init() {
 		Name: "captures-correlated",
 		IDs:  []string{"PCAP_SOURCE_NATTED", "PCAP_LOST_BETWEEN_CAPTURES"},
 		Run: func(p *Pass) {
-			if len(p.Cluster.Captures) < 2 {
-				return
-			}
 			for _, f := range CorrelationFindings(p.Cluster.Captures, CaptureOwners(p.Cluster)) {
 				p.Report(f)
 			}
@@ -346,18 +343,41 @@ func podIPs(p *model.Pod) []netip.Addr { return p.IPs }
 // not, and where its source address changed (SNAT/MASQUERADE). owners
 // may be nil (captures given on the command line).
 func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []finding.Finding {
+	// One point per capture; a tcpdump -i any capture (SLL2) is one point
+	// per interface, so a single capture on the node shows where a packet
+	// stopped between the pod's veth and eth0, or was SNATed between them.
 	var points []*pcapflow.Point
 	var idx []*model.Capture
+	var names []string
 	for i, c := range caps {
 		if c.Result == nil {
 			continue
 		}
-		p := &pcapflow.Point{Name: c.Where(), Sigs: c.Result.Signatures, First: c.Result.First, Last: c.Result.Last}
-		if owners != nil && i < len(owners) {
-			p.Local = owners[i]
+		byIf := map[int32][]pcapflow.Sig{}
+		var ifs []int32
+		for _, s := range c.Result.Signatures {
+			if _, ok := byIf[s.SLLIf]; !ok {
+				ifs = append(ifs, s.SLLIf)
+			}
+			byIf[s.SLLIf] = append(byIf[s.SLLIf], s)
 		}
-		points = append(points, p)
-		idx = append(idx, c)
+		sort.Slice(ifs, func(a, b int) bool { return ifs[a] < ifs[b] })
+		if len(ifs) <= 1 || ifs[0] < 0 {
+			ifs, byIf = []int32{-1}, map[int32][]pcapflow.Sig{-1: c.Result.Signatures}
+		}
+		for _, ifi := range ifs {
+			name := c.Where()
+			if ifi >= 0 {
+				name = c.Node + " " + c.IfaceName(ifi) + " (" + c.Name + ")"
+			}
+			p := &pcapflow.Point{Name: name, Sigs: byIf[ifi], First: c.Result.First, Last: c.Result.Last}
+			if owners != nil && i < len(owners) {
+				p.Local = owners[i]
+			}
+			points = append(points, p)
+			idx = append(idx, c)
+			names = append(names, name)
+		}
 	}
 	if len(points) < 2 {
 		return nil
@@ -378,13 +398,13 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 			objs := []string{"capture/" + lc.File}
 			for _, m := range j.Missing {
 				mc := idx[m]
-				to = append(to, mc.Where())
+				to = append(to, names[m])
 				ev = append(ev, finding.Evidence{File: mc.File})
 				objs = append(objs, "capture/"+mc.File)
 			}
 			at := time.Unix(0, last.Sig.Time).UTC().Format("15:04:05.000")
 			out = append(out, finding.New("PCAP_LOST_BETWEEN_CAPTURES", finding.Args{
-				"flow": sigFlow(j.Seen[0].Sig), "from": lc.Where(), "at": at, "packet": itoa(last.Sig.Packet), "to": strings.Join(to, " or "),
+				"flow": sigFlow(j.Seen[0].Sig), "from": names[last.Point], "at": at, "packet": itoa(last.Sig.Packet), "to": strings.Join(to, " or "),
 			}, objs, ev...))
 		}
 		if j.NATed {
@@ -403,8 +423,8 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 				nat[key] = true
 				fc, sc := idx[first.Point], idx[s.Point]
 				out = append(out, finding.New("PCAP_SOURCE_NATTED", finding.Args{
-					"flow": sigFlow(first.Sig), "original": first.Sig.Orig.String() + " at " + fc.Where(),
-					"natted": s.Sig.Orig.String() + " at " + sc.Where(), "capture": sc.File,
+					"flow": sigFlow(first.Sig), "original": first.Sig.Orig.String() + " at " + names[first.Point],
+					"natted": s.Sig.Orig.String() + " at " + names[s.Point], "capture": sc.File,
 				}, []string{"capture/" + fc.File, "capture/" + sc.File},
 					finding.Evidence{File: fc.File, Packet: first.Sig.Packet}, finding.Evidence{File: sc.File, Packet: s.Sig.Packet}))
 				break

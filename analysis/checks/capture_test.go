@@ -187,6 +187,13 @@ func TestLabCaptures(t *testing.T) {
 				if !names["eth0"] || !names["veth-pod"] {
 					t.Errorf("interfaces of node-a: %v", names)
 				}
+				// That capture alone shows the SNAT: each interface of a
+				// tcpdump -i any capture is a capture point.
+				fs := CorrelationFindings([]*model.Capture{any}, nil)
+				if len(fs) != 1 || fs[0].ID != "PCAP_SOURCE_NATTED" || !strings.Contains(fs[0].Args["original"], "at node-a veth-pod") ||
+					!strings.Contains(fs[0].Args["natted"], "192.168.0.1:") || !strings.Contains(fs[0].Args["natted"], "at node-a eth0") {
+					t.Errorf("one -i any capture: %+v", fs)
+				}
 			}},
 		{"drop", "FORWARD DROP on the node: SYN retries leave the pod and never reach the peer", []string{"PCAP_SYN_UNANSWERED", "PCAP_LOST_BETWEEN_CAPTURES"},
 			[]string{"PCAP_SOURCE_NATTED", "PCAP_CONNECTION_REFUSED"},

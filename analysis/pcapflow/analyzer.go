@@ -209,7 +209,7 @@ func fnv1a(b []byte) uint64 {
 }
 
 func (a *Analyzer) newFlow(k Key, p *pcap.Packet) *Flow {
-	f := &Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID}
+	f := &Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID, SLLIf: p.SLLIf}
 	f.hist, f.SYNs = f.histBuf[:0], f.synBuf[:0]
 	f.Orig = Endpoint{Addr: p.Src, Port: p.SrcPort}
 	f.Resp = Endpoint{Addr: p.Dst, Port: p.DstPort}
@@ -638,6 +638,7 @@ type Sig struct {
 	Answered    bool // the responder sent anything
 	State       string
 	SynCount    int
+	SLLIf       int32 // interface index in a tcpdump -i any capture, -1 otherwise
 }
 
 // sigRaw is a Sig without pointers while the capture is read: appending
@@ -654,6 +655,7 @@ type sigRaw struct {
 	hash         uint64
 	time         int64
 	packet, syns int
+	sllIf        int32
 }
 
 var stateNames = []string{"", "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"}
@@ -677,7 +679,7 @@ func (x sigRaw) sig() Sig {
 	}
 	return Sig{Proto: x.proto, Orig: netip.AddrPortFrom(addr(x.orig), x.op), Resp: netip.AddrPortFrom(addr(x.resp), x.rp),
 		ISN: x.isn, HasISN: x.hasISN, PayloadHash: x.hash, IPID: x.ipid, Time: x.time, Packet: x.packet,
-		Answered: x.answered, State: stateNames[x.state], SynCount: x.syns}
+		Answered: x.answered, State: stateNames[x.state], SynCount: x.syns, SLLIf: x.sllIf}
 }
 
 func (r *Result) addPacket(list *[]int, n int) {
@@ -698,7 +700,7 @@ func (r *Result) addFlow(lim Limits, f *Flow) {
 	if len(r.sigs) < lim.Signatures && (f.Proto == pcap.ProtoTCP && len(f.SYNs) > 0 || f.Proto == pcap.ProtoUDP && f.FirstPayloadHash != 0) {
 		s := sigRaw{proto: f.Proto, orig: f.Orig.Addr.As16(), resp: f.Resp.Addr.As16(), v4: f.Orig.Addr.Is4(),
 			op: f.Orig.Port, rp: f.Resp.Port, hash: f.FirstPayloadHash, ipid: f.FirstIPID, time: f.FirstTime,
-			packet: f.FirstPkt, answered: f.Resp.Pkts > 0, state: stateCode(f.State), syns: f.SynCount}
+			packet: f.FirstPkt, answered: f.Resp.Pkts > 0, state: stateCode(f.State), syns: f.SynCount, sllIf: f.SLLIf}
 		if len(f.SYNs) > 0 {
 			s.isn, s.hasISN, s.ipid, s.time, s.packet = f.SYNs[0].ISN, true, f.SYNs[0].IPID, f.SYNs[0].Time, f.SYNs[0].Packet
 		}

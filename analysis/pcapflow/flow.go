@@ -108,6 +108,9 @@ type Flow struct {
 	FirstTime int64 `json:"first_time"`
 	LastTime  int64 `json:"last_time"`
 	Iface     int   `json:"iface"`
+	// SLLIf is the interface index of the first packet in a tcpdump -i
+	// any (SLL2) capture, -1 otherwise.
+	SLLIf int32 `json:"sll_ifindex,omitempty"`
 
 	// SYNs of the originator in order (bounded); SynAck is the packet of
 	// the responder's first SYN-ACK (0 if none), Reset the first RST.

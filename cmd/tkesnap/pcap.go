@@ -148,7 +148,7 @@ func (o *pcapOpts) run(w io.Writer, args []string) error {
 		}
 		return usageErr("no readable capture: %s", strings.Join(msgs, "; "))
 	}
-	if len(caps) > 1 {
+	{ // one tcpdump -i any capture is already several capture points
 		var own []map[netip.Addr]bool
 		if owners != nil {
 			own = owners(caps)
