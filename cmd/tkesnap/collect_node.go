@@ -21,6 +21,7 @@ func init() {
 			nodeMode, merge bool
 			out             string
 			opts            node.Options
+			capt            node.Capture
 		)
 		cmd := &cobra.Command{
 			Use:   "collect --node [--node-name NAME] [-o DIR|FILE] | collect --merge BUNDLE... [-o DIR|FILE]",
@@ -29,7 +30,8 @@ func init() {
 'tkesnap-collect.sh --node' (iptables-save for each backend, nft, IPVS, ipset,
 ip -j state, net.* sysctls, conntrack, resolv.conf, ss, CNI config, kube-proxy
 mode), read-only, every command under a timeout and a size cap. Run it as
-root on the node. Captures are made by the script (collect-script --node).
+root on the node. With --capture-host/--capture-port it first captures
+(reproduce the failure meanwhile) on the node's eth0 and in a pod's netns.
 
 collect --merge combines node and cluster bundles (from either collector)
 into one bundle. -o names the .tgz, or a directory to write it into.`,
@@ -66,10 +68,17 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 					opts.NodeName = node.SafeName(opts.NodeName)
 					name = "tkesnap-node-" + opts.NodeName + "-" + stamp
 					root := filepath.Join(tmp, name)
-					recs, err := node.Collect(ctx, root, opts)
+					var recs []bundle.ManifestRecord
+					// captures first (reproduce the failure now), then the
+					// state, so conntrack holds the reproduced flow
+					if capt.Host != "" || capt.Port != "" {
+						recs = node.Captures(ctx, root, opts.NodeName, capt)
+					}
+					more, err := node.Collect(ctx, root, opts)
 					if err != nil {
 						return err
 					}
+					recs = append(recs, more...)
 					f, err := os.Create(filepath.Join(root, "manifest.json"))
 					if err != nil {
 						return err
@@ -110,6 +119,14 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 		f.DurationVar(&opts.Timeout, "timeout", 20*time.Second, "timeout of each command")
 		f.Int64Var(&opts.MaxBytes, "max-bytes", 16<<20, "size cap of each file")
 		f.IntVar(&opts.ConntrackLines, "conntrack-lines", 20000, "lines of conntrack -L kept")
+		f.StringVar(&capt.Host, "capture-host", "", "capture traffic to/from this IP (with --capture-port: both)")
+		f.StringVar(&capt.Port, "capture-port", "", "capture traffic on this port")
+		f.IntVar(&capt.Seconds, "seconds", 10, "capture duration")
+		f.StringVar(&capt.Iface, "capture-iface", "eth0", "node interface to capture on")
+		f.IntVar(&capt.Packets, "capture-packets", 20000, "packet cap per capture")
+		f.Int64Var(&capt.Bytes, "capture-bytes", 32<<20, "byte cap per capture")
+		f.StringVar(&capt.Pod, "pod", "", "also capture inside this pod's netns (ns/name; crictl or docker)")
+		f.StringVar(&capt.Netns, "pod-netns", "", "also capture inside this named netns (ip netns exec)")
 		return cmd
 	})
 }

@@ -5,10 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,10 +185,16 @@ func TestHelperCollect(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process only")
 	}
-	recs, err := Collect(context.Background(), dir, Options{NodeName: "10.0.1.11"})
+	var recs []bundle.ManifestRecord
+	if a := strings.Fields(os.Getenv("TKESNAP_HELPER_CAPTURE")); len(a) == 8 {
+		secs, _ := strconv.Atoi(a[3])
+		recs = Captures(context.Background(), dir, "10.0.1.11", Capture{Host: a[1], Seconds: secs, Netns: a[5], Pod: a[7]})
+	}
+	more, err := Collect(context.Background(), dir, Options{NodeName: "10.0.1.11"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	recs = append(recs, more...)
 	f, err := os.Create(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -193,5 +203,95 @@ func TestHelperCollect(t *testing.T) {
 	m := &bundle.Manifest{Format: "tkesnap-bundle/v1", Created: time.Now(), CollectorVersion: collector.Version, Files: recs}
 	if err := collector.WriteManifest(f, m); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestGoCapturesWriteWhatTheScriptWrites(t *testing.T) {
+	ns := labNode(t)
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump not installed")
+	}
+	// the pod end of vp-pod, in its own netns
+	pod := ns + "-p"
+	for _, c := range [][]string{
+		{"ip", "netns", "add", pod},
+		{"ip", "-n", ns, "link", "set", "vp-pod", "netns", pod},
+		{"ip", "-n", pod, "link", "set", "vp-pod", "name", "eth0"},
+		{"ip", "-n", pod, "addr", "add", "10.0.1.50/24", "dev", "eth0"},
+		{"ip", "-n", pod, "link", "set", "eth0", "up"},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", c, err, out)
+		}
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", pod).Run() })
+	out := t.TempDir()
+	script := filepath.Join(out, "collect.sh")
+	os.WriteFile(script, collector.Script, 0o755)
+	capArgs := []string{"--capture-host", "10.0.1.50", "--seconds", "2", "--pod-netns", pod, "--pod", "default/web-0"}
+	run := func(c *exec.Cmd) {
+		t.Helper()
+		var msg bytes.Buffer
+		c.Stdout, c.Stderr = &msg, &msg
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(800 * time.Millisecond)
+		exec.Command("ip", "netns", "exec", pod, "bash", "-c", "exec 3<>/dev/tcp/10.0.1.11/9").Run()
+		if err := c.Wait(); err != nil {
+			t.Fatalf("%v: %v\n%s", c.Args, err, msg.String())
+		}
+	}
+	run(exec.Command("ip", append([]string{"netns", "exec", ns, "bash", script, "--node", "--node-name", "10.0.1.11", "-o", out + "/script.tgz"}, capArgs...)...))
+	gocol := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=TestHelperCollect")
+	gocol.Env = append(os.Environ(), "TKESNAP_HELPER_OUT="+out+"/go", "TKESNAP_HELPER_CAPTURE="+strings.Join(capArgs, " "))
+	run(gocol)
+	sb, err := bundle.Open(out+"/script.tgz", bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	gb, err := bundle.Open(out+"/go", bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gb.Close()
+	keys := func(b *bundle.Bundle, f string) string {
+		var m map[string]any
+		data, _ := b.ReadFile(f)
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var ks []string
+		for k, v := range m {
+			switch k {
+			case "start", "stop":
+				continue
+			case "packets_captured", "packets_received":
+				if v.(float64) < 1 {
+					t.Errorf("%s: %s = %v", f, k, v)
+				}
+				continue
+			}
+			ks = append(ks, fmt.Sprintf("%s=%v", k, v))
+		}
+		sort.Strings(ks)
+		return strings.Join(ks, " ")
+	}
+	var caps []string
+	for _, f := range sb.Files() {
+		if strings.HasPrefix(f, "captures/") {
+			caps = append(caps, f)
+			if !gb.Has(f) {
+				t.Errorf("Go collector lacks %s", f)
+			} else if strings.HasSuffix(f, ".json") {
+				if a, b := keys(sb, f), keys(gb, f); a != b {
+					t.Errorf("%s metadata differs:\nscript %s\ngo     %s", f, a, b)
+				}
+			}
+		}
+	}
+	if len(caps) != 4 {
+		t.Errorf("script captures: %v", caps)
 	}
 }

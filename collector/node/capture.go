@@ -1,0 +1,256 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"tkesnap/parsers/bundle"
+)
+
+// Capture asks for bounded tcpdump captures like the script's
+// --capture-host/--capture-port/--seconds: on the node's interface and,
+// with Pod or Netns, inside the pod's network namespace.
+type Capture struct {
+	Host, Port string
+	Seconds    int    // default 10
+	Iface      string // default eth0
+	Packets    int    // default 20000
+	Bytes      int64  // default 32 MiB
+	Pod        string // ns/name: found through crictl or docker → pid → nsenter
+	Netns      string // a named netns (ip netns exec), e.g. in the lab
+}
+
+func (c *Capture) defaults() {
+	if c.Seconds <= 0 {
+		c.Seconds = 10
+	}
+	if c.Iface == "" {
+		c.Iface = "eth0"
+	}
+	if c.Packets <= 0 {
+		c.Packets = 20000
+	}
+	if c.Bytes <= 0 {
+		c.Bytes = 32 << 20
+	}
+}
+
+type capJob struct {
+	name, iface, pod, prefix, filter string
+	cmd                              *exec.Cmd
+	start, stop                      time.Time
+	stderr                           bytes.Buffer
+	rc                               int
+	done                             chan struct{}
+	bytes                            int64
+}
+
+// Captures runs the captures (blocking for c.Seconds) and writes
+// captures/<node>/<name>.pcap + .json below root, returning their records.
+func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.ManifestRecord {
+	c.defaults()
+	nodeName = SafeName(nodeName)
+	var recs []bundle.ManifestRecord
+	dir := "captures/" + nodeName
+	if !have("tcpdump") {
+		return append(recs, bundle.ManifestRecord{Path: dir + "/", Command: "tcpdump", Node: nodeName, ExitCode: 127, Skipped: "tcpdump not found"})
+	}
+	os.MkdirAll(filepath.Join(root, filepath.FromSlash(dir)), 0o755)
+	filter := ""
+	if c.Host != "" {
+		filter = "host " + c.Host
+	}
+	if c.Port != "" {
+		if filter != "" {
+			filter += " and "
+		}
+		filter += "port " + c.Port
+	}
+	// ICMP errors about the flow come from other addresses: keep them.
+	filter = "(" + filter + ") or icmp"
+	jobs := []*capJob{{name: "node-" + SafeName(c.Iface), iface: c.Iface}}
+	switch {
+	case c.Netns != "":
+		name := c.Pod
+		if name == "" {
+			name = c.Netns
+		}
+		jobs = append(jobs, &capJob{name: "pod-" + SafeName(name), iface: "eth0", pod: c.Pod, prefix: "ip netns exec " + c.Netns})
+	case c.Pod != "":
+		pid, ok := podPID(ctx, c.Pod)
+		if ok && have("nsenter") {
+			jobs = append(jobs, &capJob{name: "pod-" + SafeName(strings.ReplaceAll(c.Pod, "/", "_")), iface: "eth0", pod: c.Pod, prefix: "nsenter -n -t " + pid})
+		} else {
+			recs = append(recs, bundle.ManifestRecord{Path: dir + "/pod-" + SafeName(strings.ReplaceAll(c.Pod, "/", "_")) + ".pcap",
+				Command: "crictl/docker inspect " + c.Pod, Node: nodeName, ExitCode: 127,
+				Skipped: "no running container found for pod " + c.Pod + " (crictl and docker tried) or nsenter missing"})
+		}
+	}
+	for _, j := range jobs {
+		args := append(strings.Fields(j.prefix), "tcpdump", "-i", j.iface, "-n", "-U", "-c", strconv.Itoa(c.Packets), "-w", "-")
+		args = append(args, strings.Fields(filter)...)
+		j.filter = filter
+		j.cmd = exec.Command(args[0], args[1:]...)
+		j.cmd.Stderr = &j.stderr
+		j.done = make(chan struct{})
+		out, err := os.Create(filepath.Join(root, filepath.FromSlash(dir), j.name+".pcap"))
+		if err != nil {
+			j.rc = 1
+			close(j.done)
+			continue
+		}
+		pipe, _ := j.cmd.StdoutPipe()
+		j.start = time.Now().UTC()
+		if err := j.cmd.Start(); err != nil {
+			out.Close()
+			j.rc = 127
+			j.stop = time.Now().UTC()
+			close(j.done)
+			continue
+		}
+		go func(j *capJob) {
+			n, _ := io.Copy(out, io.LimitReader(pipe, c.Bytes))
+			j.bytes = n
+			out.Close()
+			pipe.Close()
+			werr := j.cmd.Wait()
+			j.stop = time.Now().UTC()
+			if ee, ok := werr.(*exec.ExitError); ok {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					j.rc = 128 + int(ws.Signal())
+				} else {
+					j.rc = ee.ExitCode()
+				}
+			}
+			close(j.done)
+		}(j)
+	}
+	select {
+	case <-time.After(time.Duration(c.Seconds) * time.Second):
+	case <-ctx.Done():
+	}
+	for _, j := range jobs {
+		if j.cmd.Process != nil {
+			j.cmd.Process.Signal(os.Interrupt) // tcpdump prints its counters on SIGINT
+		}
+	}
+	for _, j := range jobs {
+		select {
+		case <-j.done:
+		case <-time.After(5 * time.Second):
+			j.cmd.Process.Kill()
+			<-j.done
+		}
+		recs = append(recs, j.records(dir, nodeName, c)...)
+		os.WriteFile(filepath.Join(root, filepath.FromSlash(dir), j.name+".json"), j.meta(nodeName, c), 0o600)
+	}
+	return recs
+}
+
+var (
+	reCaptured = regexp.MustCompile(`(?m)^(\d+) packets? captured`)
+	reReceived = regexp.MustCompile(`(?m)^(\d+) packets? received by filter`)
+	reDropped  = regexp.MustCompile(`(?m)^(\d+) packets? dropped by kernel`)
+)
+
+func count(re *regexp.Regexp, s string) int {
+	m := re.FindAllStringSubmatch(s, -1)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[len(m)-1][1])
+	return n
+}
+
+func (j *capJob) command(c Capture) string {
+	s := fmt.Sprintf("tcpdump -i %s -n -U -c %d -w - %s", j.iface, c.Packets, j.filter)
+	if j.prefix != "" {
+		s = j.prefix + " " + s
+	}
+	return s
+}
+
+// meta is the capture's .json, with the script's fields.
+func (j *capJob) meta(node string, c Capture) []byte {
+	type m struct {
+		Node      string `json:"node"`
+		Interface string `json:"interface"`
+		Pod       string `json:"pod"`
+		Netns     string `json:"netns"`
+		Filter    string `json:"filter"`
+		Start     string `json:"start"`
+		Stop      string `json:"stop"`
+		Seconds   int    `json:"seconds"`
+		MaxPk     int    `json:"max_packets"`
+		MaxBytes  int64  `json:"max_bytes"`
+		Captured  int    `json:"packets_captured"`
+		Received  int    `json:"packets_received"`
+		Dropped   int    `json:"packets_dropped_by_kernel"`
+		Truncated bool   `json:"truncated"`
+		Command   string `json:"command"`
+	}
+	const ts = "2006-01-02T15:04:05.000Z"
+	e := j.stderr.String()
+	b, _ := json.Marshal(m{node, j.iface, j.pod, j.prefix, j.filter, j.start.Format(ts), j.stop.Format(ts), c.Seconds, c.Packets, c.Bytes,
+		count(reCaptured, e), count(reReceived, e), count(reDropped, e), j.bytes >= c.Bytes, j.command(c)})
+	return append(b, '\n')
+}
+
+func (j *capJob) records(dir, node string, c Capture) []bundle.ManifestRecord {
+	rc := j.rc
+	if rc == 128+int(syscall.SIGINT) || rc == 124 {
+		rc = 0 // stopped by the time bound: the normal end
+	}
+	tail := j.stderr.String()
+	if len(tail) > 400 {
+		tail = tail[len(tail)-400:]
+	}
+	meta := j.meta(node, c)
+	return []bundle.ManifestRecord{
+		{Path: dir + "/" + j.name + ".pcap", Command: j.command(c), Node: node, ExitCode: rc, Bytes: j.bytes, Truncated: j.bytes >= c.Bytes, Stderr: printable(tail)},
+		{Path: dir + "/" + j.name + ".json", Command: "capture metadata", Node: node, Bytes: int64(len(meta))},
+	}
+}
+
+// podPID finds a running container of ns/name: crictl first, then docker.
+func podPID(ctx context.Context, pod string) (string, bool) {
+	ns, name, _ := strings.Cut(pod, "/")
+	out := func(args ...string) string {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		b, err := exec.CommandContext(cctx, args[0], args[1:]...).Output()
+		if err != nil {
+			return ""
+		}
+		l, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		return strings.TrimSpace(l)
+	}
+	if have("crictl") {
+		if id := out("crictl", "pods", "--namespace", ns, "--name", name, "-q"); id != "" {
+			if c := out("crictl", "ps", "-q", "--pod", id); c != "" {
+				if pid := out("crictl", "inspect", "--output", "go-template", "--template", "{{.info.pid}}", c); pid != "" {
+					return pid, true
+				}
+			}
+		}
+	}
+	if have("docker") {
+		if id := out("docker", "ps", "-q", "--filter", "label=io.kubernetes.pod.namespace="+ns, "--filter", "label=io.kubernetes.pod.name="+name); id != "" {
+			if pid := out("docker", "inspect", "-f", "{{.State.Pid}}", id); pid != "" && pid != "0" {
+				return pid, true
+			}
+		}
+	}
+	return "", false
+}
