@@ -143,7 +143,8 @@ func TestAgreesWithTshark(t *testing.T) {
 	}
 	files := []string{"zeek-http-404-responses.pcap", "zeek-nmap-syn-refused-and-unanswered.pcap", "zeek-dns-long-connection-incl-nxdomain.pcap",
 		"zeek-pop3-syn-refused.pcap", "zeek-http-get.pcap", "zeek-icmp-port-unreachable-udp.pcap", "zeek-wikipedia-dns-nxdomain-http.pcap",
-		"tcpdump-dns-over-tcp.pcap", "zeek-tcp-timeout-with-pings-rawip.pcap", "zeek-linux-sll2-ping-arp.pcap"}
+		"tcpdump-dns-over-tcp.pcap", "zeek-tcp-timeout-with-pings-rawip.pcap", "zeek-linux-sll2-ping-arp.pcap",
+		"zeek-tcp-retransmit-timeout.pcapng", "zeek-tls-expired-cert.pcap"}
 	exprs := []string{
 		`tcp.flags.syn == 1 && tcp.flags.ack == 0`,
 		`tcp.flags.reset == 1`,
@@ -160,6 +161,7 @@ func TestAgreesWithTshark(t *testing.T) {
 		`ip.src == 192.168.1.71 and tcp.dstport == 80`,
 		`icmpv6`,
 		`tcp.len > 0`,
+		`tcp.analysis.retransmission`,
 	}
 	// One capture made of all of them (pcapng, one interface per link
 	// type) so tshark starts once per filter.
