@@ -318,3 +318,25 @@ func TestNotACapture(t *testing.T) {
 	}
 	_ = io.EOF
 }
+
+// if_tsresol: 10^-n (ms, µs, ns, ps) or 2^-n ticks, plus if_tsoffset.
+func TestPcapngTimestampResolutions(t *testing.T) {
+	cases := []struct {
+		ifc  Interface
+		ts   uint64
+		want int64
+	}{
+		{Interface{exp: 6}, 1_700_000_000_123_456, 1_700_000_000_123_456_000},
+		{Interface{exp: 3}, 1_700_000_000_123, 1_700_000_000_123_000_000},
+		{Interface{exp: 9}, 1_700_000_000_123_456_789, 1_700_000_000_123_456_789},
+		{Interface{exp: 12}, 1_000_000_000_123_456, 1_000_000_000_123},
+		{Interface{pow2: true, exp: 10}, 1024 * 3, 3_000_000_000},
+		{Interface{pow2: true, exp: 1}, 3, 1_500_000_000},
+		{Interface{exp: 6, offset: 10e9}, 1_000_000, 11e9},
+	}
+	for _, c := range cases {
+		if got := c.ifc.toNanos(c.ts); got != c.want {
+			t.Errorf("%+v ts %d: %d, want %d", c.ifc, c.ts, got, c.want)
+		}
+	}
+}
