@@ -150,6 +150,9 @@ func (f *Flow) Duration() int64 { return f.LastTime - f.FirstTime }
 
 // String is "proto orig → resp".
 func (f *Flow) String() string {
+	if f.Proto != pcap.ProtoTCP && f.Proto != pcap.ProtoUDP {
+		return fmt.Sprintf("%s %s → %s", ProtoName(f.Proto), f.Orig.Addr, f.Resp.Addr)
+	}
 	return fmt.Sprintf("%s %s → %s", ProtoName(f.Proto), f.Orig.AddrPort(), f.Resp.AddrPort())
 }
 

@@ -400,7 +400,7 @@ func (o *pcapOpts) text(w io.Writer, out *pcapOut) {
 			fmt.Fprintf(w, "   cannot read: %s\n\n", c.Error)
 			continue
 		}
-		fmt.Fprintf(w, "   %s, %d packets over %s, %d connections%s\n", c.Format, c.Packets,
+		fmt.Fprintf(w, "   %s, %d packets over %s, %d connection(s)%s\n", c.Format, c.Packets,
 			time.Duration(c.Duration*1e9).Round(time.Millisecond), c.FlowCount, states(c.States))
 		if c.Problem != "" {
 			fmt.Fprintf(w, "   problem: %s\n", c.Problem)
@@ -416,8 +416,9 @@ func (o *pcapOpts) text(w io.Writer, out *pcapOut) {
 				if len(hist) > 12 {
 					hist = hist[:11] + "…"
 				}
+				ends := strings.TrimPrefix(f.String(), pcapflow.ProtoName(f.Proto)+" ")
 				fmt.Fprintf(w, "   %-5s %-45s %-6s %-12s %7d %7d %9s\n", pcapflow.ProtoName(f.Proto),
-					f.Orig.AddrPort().String()+" → "+f.Resp.AddrPort().String(), f.State, hist, f.Orig.Pkts, f.Resp.Pkts,
+					ends, f.State, hist, f.Orig.Pkts, f.Resp.Pkts,
 					time.Duration(f.Duration()).Round(time.Millisecond))
 			}
 		}
@@ -428,7 +429,7 @@ func (o *pcapOpts) text(w io.Writer, out *pcapOut) {
 			}
 		}
 		if out.Filter != "" {
-			fmt.Fprintf(w, "\n   %d packets match %s\n", c.Matched, out.Filter)
+			fmt.Fprintf(w, "\n   %d packets match %s\n", c.Matched, out.Filter) // "packets match" is what tests and scripts grep
 			for _, p := range c.Filtered {
 				iface := ""
 				if p.Iface != "" {
