@@ -371,6 +371,12 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 				name = c.Node + " " + c.IfaceName(ifi) + " (" + c.Name + ")"
 			}
 			p := &pcapflow.Point{Name: name, Sigs: byIf[ifi], First: c.Result.First, Last: c.Result.Last}
+			// The collector's start/stop say when tcpdump ran, also when
+			// it saw nothing at all: an empty capture in the destination
+			// pod is the strongest "never arrived".
+			if !c.Meta.Start.IsZero() && !c.Meta.Stop.IsZero() {
+				p.First, p.Last = c.Meta.Start.UnixNano(), c.Meta.Stop.UnixNano()
+			}
 			if owners != nil && i < len(owners) {
 				p.Local = owners[i]
 			}

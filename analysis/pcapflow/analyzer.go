@@ -389,6 +389,13 @@ func (a *Analyzer) icmpError(p *pcap.Packet) {
 		if f := a.flows[k]; f != nil {
 			f.icmpErr++
 			ev.FlowPacket = f.FirstPkt
+			// DNS queries answered by an ICMP error (port unreachable
+			// from a REJECT, a Service without endpoints) were refused,
+			// not left unanswered.
+			for _, id := range f.dnsIDs {
+				delete(a.dnsQ, dnsKey{k, id})
+			}
+			f.dnsIDs = nil
 		}
 	}
 	a.res.addICMP(a.lim, ev)
