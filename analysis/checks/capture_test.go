@@ -286,3 +286,50 @@ func TestOneObservationSeenByThreeCapturesIsOneFinding(t *testing.T) {
 		t.Fatalf("%+v", nr)
 	}
 }
+
+// The netns lab cluster's bundles (lab/cluster, made by the real
+// collector): captures on both nodes and in both pods while one fault is
+// injected. Each fault must show where the packet stopped.
+func TestCollectorBundlesShowWherePacketsStop(t *testing.T) {
+	cases := []struct {
+		bundle string
+		want   map[string]string // ID → substring of its message args
+		not    []string
+	}{
+		{"route-missing", map[string]string{"PCAP_LOST_BETWEEN_CAPTURES": "10.0.1.11 eth0 → 10.0.1.12 eth0"}, nil},
+		{"forward-drop", map[string]string{"PCAP_LOST_BETWEEN_CAPTURES": "10.0.1.12 eth0 → 10.0.1.12 pod default/web-1", "PCAP_SYN_UNANSWERED": ""}, nil},
+		{"netpol-deny", map[string]string{"PCAP_LOST_BETWEEN_CAPTURES": "10.0.1.12 eth0 → 10.0.1.12 pod default/web-1"}, nil},
+		{"masq-idc", map[string]string{"PCAP_SOURCE_NATTED": "172.16.0.2"}, []string{"PCAP_LOST_BETWEEN_CAPTURES"}},
+		{"dns-no-endpoints", map[string]string{"PCAP_CONNECTION_REFUSED": "ICMP port unreachable"}, []string{"PCAP_DNS_NO_RESPONSE"}},
+		{"healthy", nil, []string{"PCAP_SYN_UNANSWERED", "PCAP_LOST_BETWEEN_CAPTURES", "PCAP_CONNECTION_REFUSED", "PCAP_DNS_NO_RESPONSE", "PCAP_ONE_WAY_TRAFFIC", "PCAP_SOURCE_NATTED"}},
+	}
+	for _, c := range cases {
+		t.Run(c.bundle, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "bundles", c.bundle)
+			if _, err := os.Stat(filepath.Join(dir, "captures")); err != nil {
+				t.Skip("lab cluster bundle not present")
+			}
+			b, err := bundle.Open(dir, bundle.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			got := labFindings(t, model.Load(b))
+			for id, sub := range c.want {
+				ok := false
+				for _, f := range got[id] {
+					s := f.Args["from"] + " → " + f.Args["to"] + " " + f.Args["original"] + " " + f.Args["how"]
+					ok = ok || strings.Contains(s, sub)
+				}
+				if !ok {
+					t.Errorf("%s with %q: got %v", id, sub, got[id])
+				}
+			}
+			for _, id := range c.not {
+				if len(got[id]) > 0 {
+					t.Errorf("%s fired: %v", id, got[id][0].Args)
+				}
+			}
+		})
+	}
+}
