@@ -223,7 +223,8 @@ func mergeAcrossCaptures(fs []finding.Finding) []finding.Finding {
 	key := func(f finding.Finding) string {
 		var ks []string
 		for k, v := range f.Args {
-			if k != "capture" {
+			// the retry gaps differ by a millisecond between capture points
+			if k != "capture" && k != "gaps" {
 				ks = append(ks, k+"="+v)
 			}
 		}
