@@ -142,6 +142,19 @@ func TestHTMLReportInHeadlessChromium(t *testing.T) {
 	}
 }
 
+func TestEmptyHTMLReportInChromium(t *testing.T) {
+	bin := chromium(t)
+	r := &Report{Bundle: BundleInfo{Path: "healthy.tgz", Nodes: []string{"n1"}}}
+	r.Localize(finding.EN)
+	dom, console := runChromium(t, bin, writePage(t, r, "empty.html"), "--dump-dom")
+	for _, c := range console {
+		t.Errorf("console: %s", c)
+	}
+	if !regexp.MustCompile(`<html[^>]*data-ready="1"`).MatchString(dom) {
+		t.Error("the report's script did not run on a report with nothing found")
+	}
+}
+
 func TestHostileHTMLRunsNoScriptInChromium(t *testing.T) {
 	bin := chromium(t)
 	r := hostile()

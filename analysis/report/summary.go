@@ -15,11 +15,11 @@ import (
 type summaryData struct {
 	Flow, Verdict, At, Component, Why string
 	// Undecided: the first non-delivered flow is AMBIGUOUS or UNDETERMINED.
-	Undecided bool
-	Title, Where, Message, Remedy     string
-	More                              int    // findings besides the main one
-	Counts                            string // "2 errors, 1 warning"
-	Nodes, Inconclusive, Problems     int
+	Undecided                     bool
+	Title, Where, Message, Remedy string
+	More                          int    // findings besides the main one
+	Counts                        string // "2 errors, 1 warning"
+	Nodes, Inconclusive, Problems int
 	// Failing of Traced flows do not get through (shown when more than one).
 	Failing, Traced int
 }
