@@ -3,7 +3,8 @@
 # Missing tools are not fatal: the tests that need them skip and say so.
 set -u
 want=(tshark:tshark tcpdump:tcpdump iptables:iptables nft:nftables ipset:ipset shellcheck:shellcheck ip:iproute2
-      conntrack:conntrack xtables-monitor:iptables jq:jq ping:iputils-ping python3:python3)
+      conntrack:conntrack xtables-monitor:iptables jq:jq ping:iputils-ping python3:python3
+      curl:curl /usr/bin/time:time mergecap:wireshark-common)
 # chromium (HTML report test) is installed by that test itself: it is large.
 missing=()
 for w in "${want[@]}"; do
