@@ -99,7 +99,10 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 		if !strings.HasPrefix(w.flow.To, "pod:") && !strings.HasPrefix(w.flow.To, "ip:") {
 			reason = "SVC_TARGET_PORT_MISMATCH"
 		}
-		w.ambiguousHop(s, fmt.Sprintf("whether a container of %s listens on %d/%s (declared ports are informational; collect `ss -tlnp` inside the pod's netns, or a capture)", pod.Key(), port, p.proto), reason)
+		// nothing listening: the kernel answers a SYN with a RST (and a
+		// UDP datagram with ICMP port unreachable), so the failing way
+		// is "connection refused"
+		w.ambiguousWay(s, fmt.Sprintf("whether a container of %s listens on %d/%s (declared ports are informational; collect `ss -tlnp` inside the pod's netns, or a capture)", pod.Key(), port, p.proto), reason, Rejected)
 		tr.replyPath(w, name, p)
 		return
 	}

@@ -65,8 +65,12 @@ func (tr *Tracer) trace(f model.Flow, reported bool) Trace {
 	tr.witness(&t, f, reported)
 	if f.Symptom != "" {
 		t.Reported = f.Symptom
-		if t.Verdict != Undetermined && t.Verdict != Ambiguous {
-			a := agrees(t.Symptom, f.Symptom)
+		// every branch's symptom counts: a Service with one refusing and
+		// one dropping endpoint explains both "refused" and "timeout"
+		switch a := explains(t, f.Symptom); {
+		case t.Verdict == Ambiguous && a:
+			t.Agrees = &a
+		case t.Verdict != Undetermined && t.Verdict != Ambiguous:
 			t.Agrees = &a
 			if !a {
 				t.findings = append(t.findings, finding.New("TRACE_SYMPTOM_MISMATCH", finding.Args{

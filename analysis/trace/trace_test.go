@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -89,6 +90,8 @@ func TestLabScenarios(t *testing.T) {
 			"ip:203.0.113.50", "svc:default/web-lb:443", Dropped, "CLB_SG_BLOCKS_LISTENER", "clb/lb-lab00001", "security-group"},
 		{"sample", "sample: cross-node pod traffic blocked by the node SG",
 			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "SG_POD_CIDR_BLOCKED", "sg-lab0node", "security-group"},
+		{"sample", "sample: the Service's refusals come from the same-node endpoint whose targetPort nothing listens on (the capture's RST decides it), though the other endpoint times out",
+			"pod:default/client-0", "svc:default/web:80", Rejected, "SVC_TARGET_PORT_MISMATCH", "node/10.0.1.11", "capture"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bundle+": "+tc.name, func(t *testing.T) {
@@ -103,7 +106,7 @@ func TestLabScenarios(t *testing.T) {
 				t.Fatalf("flows.json has no flow %s → %s: %+v", tc.from, tc.to, c.Flows)
 			}
 			tr := Run(c, *f)
-			if tr.Verdict != tc.verdict || !strings.HasPrefix(tr.Reason, tc.reason) {
+			if tr.Verdict != tc.verdict || tr.Reason != tc.reason {
 				t.Errorf("verdict %s %q, want %s %s", tr.Verdict, tr.Reason, tc.verdict, tc.reason)
 			}
 			s := failing(tr)
@@ -608,6 +611,48 @@ func TestClusterOnlyBundleIsUndeterminedBeforeTheFork(t *testing.T) {
 	for _, tr := range All(c) {
 		if tr.Verdict == Delivered {
 			t.Errorf("%s → %s delivered without any node data", tr.From, tr.To)
+		}
+	}
+}
+
+// design.md §4: reason is a bare finding ID or short code, so anything
+// keyed on the ID finds it; the share of failing endpoints is its own
+// field.
+func TestReasonIsABareIDAndTheBranchShareIsSeparate(t *testing.T) {
+	id := regexp.MustCompile(`^([A-Z][A-Z0-9_]*)?$`)
+	var check func(bundle string, tr Trace)
+	check = func(bundle string, tr Trace) {
+		if !id.MatchString(tr.Reason) {
+			t.Errorf("%s: %s → %s reason %q is not a finding ID or short code", bundle, tr.From, tr.To, tr.Reason)
+		}
+		if len(tr.Branches) > 0 && (tr.BranchCount != len(tr.Branches) || tr.FailingBranches > tr.BranchCount) {
+			t.Errorf("%s: %s → %s: %d of %d failing branches for %d branches", bundle, tr.From, tr.To, tr.FailingBranches, tr.BranchCount, len(tr.Branches))
+		}
+		for _, b := range tr.Branches {
+			check(bundle, b)
+		}
+	}
+	dirs, _ := os.ReadDir(labDir)
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		c := load(t, filepath.Join(labDir, d.Name()))
+		for _, tr := range All(c) {
+			check(d.Name(), tr)
+		}
+	}
+	c := load(t, filepath.Join(labDir, "sample"))
+	tr := Run(c, model.Flow{From: "pod:default/client-0", To: "svc:default/web:80", Symptom: "refused"})
+	if tr.BranchCount != 2 || tr.FailingBranches != 2 {
+		t.Errorf("sample Service flow: %d of %d branches fail, want 2 of 2 (one refuses, one times out)", tr.FailingBranches, tr.BranchCount)
+	}
+	if fmt.Sprint(tr.Symptoms) != "[refused timeout]" {
+		t.Errorf("sample Service flow symptoms %v, want [refused timeout]", tr.Symptoms)
+	}
+	for _, f := range tr.findings {
+		if f.ID == "TRACE_SYMPTOM_MISMATCH" {
+			t.Errorf("the refusing branch explains the reported symptom, but got %s", f.Message)
 		}
 	}
 }

@@ -48,6 +48,16 @@ type Trace struct {
 	Reported string `json:"reported_symptom,omitempty"`
 	Agrees   *bool  `json:"agrees,omitempty"`
 	Steps    []Step `json:"steps"`
+	// FailingBranches of BranchCount sub-traces fail definitely (DROPPED,
+	// REJECTED, NO_ROUTE) when the flow forks per endpoint: kube-proxy
+	// balances new connections, so that share of connections fails. Kept
+	// out of Reason, which is always a bare finding ID or short code.
+	FailingBranches int `json:"failing_branches,omitempty"`
+	BranchCount     int `json:"branch_count,omitempty"`
+	// Symptoms lists every distinct symptom of the branches when they
+	// differ (one endpoint refuses, another times out): what different
+	// clients of the same Service see.
+	Symptoms []string `json:"symptoms,omitempty"`
 	// Branches are sub-traces, one per endpoint when a Service has several.
 	Branches []Trace `json:"branches,omitempty"`
 
@@ -55,6 +65,10 @@ type Trace struct {
 	findings []finding.Finding
 	// fallbacks are reason findings for when no check reported the ID.
 	fallbacks []finding.Finding
+	// mayFail is the failing way of an AMBIGUOUS trace (REJECTED when
+	// nothing may listen): what the customer would see if the deciding
+	// fact goes the bad way.
+	mayFail Verdict
 	// reported: the flow came from flows.json or --flow, not from the
 	// guide's implicit checks.
 	reported bool

@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -60,7 +59,11 @@ type walk struct {
 
 // ambiguity is a hop the data allows both ways: the fact that decides
 // and the finding ID that explains the failing way.
-type ambiguity struct{ fact, reason string }
+type ambiguity struct {
+	fact, reason string
+	// way is the verdict if the fact goes the failing way ("" unknown).
+	way Verdict
+}
 
 type branch struct {
 	to string
@@ -112,11 +115,15 @@ func (w *walk) need(at, component, what, file, node string) {
 	w.needs = append(w.needs, detail)
 }
 
-func (w *walk) ambiguousHop(s Step, fact, reason string) {
+func (w *walk) ambiguousHop(s Step, fact, reason string) { w.ambiguousWay(s, fact, reason, "") }
+
+// ambiguousWay is an AMBIGUOUS hop whose failing way is known (nothing
+// listening answers with a RST: REJECTED).
+func (w *walk) ambiguousWay(s Step, fact, reason string, way Verdict) {
 	s.Decision = string(Ambiguous)
 	s.Detail += "; decided by " + fact
 	w.add(s)
-	w.ambiguous = append(w.ambiguous, ambiguity{fact: fact, reason: reason})
+	w.ambiguous = append(w.ambiguous, ambiguity{fact: fact, reason: reason, way: way})
 }
 
 func (w *walk) fork(to string) *walk {
@@ -176,7 +183,7 @@ func (w *walk) result() Trace {
 			t.fallbacks = append(t.fallbacks, *w.fail.fallback)
 		}
 	case len(t.Branches) > 0:
-		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)
+		combineInto(&t, w.flow.Symptom)
 		undecidedBefore(&t)
 	case len(w.needs) > 0:
 		// a note (the source is masqueraded) still explains what the
@@ -186,7 +193,7 @@ func (w *walk) result() Trace {
 			t.Reason = w.noteReason
 		}
 	case len(w.ambiguous) > 0:
-		t.Verdict, t.Reason = Ambiguous, w.ambiguous[0].reason
+		t.Verdict, t.Reason, t.mayFail = Ambiguous, w.ambiguous[0].reason, w.ambiguous[0].way
 	case w.delivered:
 		t.Verdict, t.Reason, t.Symptom = Delivered, w.noteReason, w.noteSymptom
 	default:
@@ -215,17 +222,23 @@ func undecidedBefore(t *Trace) {
 	}
 }
 
-// combine gives a forked trace the verdict of its branches. One broken
-// endpoint among good ones is a real, common fault: kube-proxy balances
-// new connections over all endpoints, so a share of them fails — the
-// flow is reported with the failing branch's verdict and the share.
-func combine(bs []Trace) (Verdict, string, string) {
+// combineInto gives a forked trace the verdict of its branches. One
+// broken endpoint among good ones is a real, common fault: kube-proxy
+// balances new connections over all endpoints, so a share of them fails —
+// the flow takes a failing branch's verdict and reason, and
+// FailingBranches/BranchCount say the share. When branches fail in
+// different ways (one refuses, one times out), the headline is the branch
+// that explains what the customer reported, the way an engineer reads a
+// Service with two broken endpoints: "the refusals come from web-0, and
+// web-1 times out too"; Symptoms lists every way.
+func combineInto(t *Trace, reported string) {
+	bs := t.Branches
 	var bad []Trace
-	und, amb, ok := 0, 0, 0
+	und, amb := 0, 0
+	t.Symptoms = nil
 	for _, b := range bs {
 		switch b.Verdict {
 		case Delivered:
-			ok++
 		case Undetermined:
 			und++
 		case Ambiguous:
@@ -233,30 +246,77 @@ func combine(bs []Trace) (Verdict, string, string) {
 		default:
 			bad = append(bad, b)
 		}
+		if s := branchSymptom(b); s != "" && !contains(t.Symptoms, s) {
+			t.Symptoms = append(t.Symptoms, s)
+		}
 	}
+	if len(t.Symptoms) < 2 {
+		t.Symptoms = nil
+	}
+	t.BranchCount, t.FailingBranches = len(bs), len(bad)
+	t.Symptom = ""
 	switch {
 	case len(bad) > 0:
-		r := bad[0].Reason
-		if len(bad) < len(bs) && !strings.Contains(r, " branches)") {
-			r = fmt.Sprintf("%s (%d of %d branches)", r, len(bad), len(bs))
+		head := bad[0]
+		for _, b := range bad {
+			if reported != "" && agrees(b.Symptom, reported) {
+				head = b
+				break
+			}
 		}
-		return bad[0].Verdict, r, bad[0].Symptom
+		t.Verdict, t.Reason, t.Symptom = head.Verdict, head.Reason, head.Symptom
+		return
 	case und > 0:
-		return Undetermined, "NEEDS_DATA", ""
+		t.Verdict, t.Reason = Undetermined, "NEEDS_DATA"
+		return
 	case amb > 0:
 		for _, b := range bs {
 			if b.Verdict == Ambiguous {
-				return Ambiguous, b.Reason, ""
+				t.Verdict, t.Reason, t.mayFail = Ambiguous, b.Reason, b.mayFail
+				return
 			}
 		}
 	}
 	// all delivered; a note (SNAT) of one branch applies to all
+	t.Verdict, t.Reason = Delivered, ""
 	for _, b := range bs {
 		if b.Reason != "" {
-			return Delivered, b.Reason, b.Symptom
+			t.Reason, t.Symptom = b.Reason, b.Symptom
+			return
 		}
 	}
-	return Delivered, "", ""
+}
+
+// branchSymptom is what a branch's clients see: its verdict's symptom,
+// or for an AMBIGUOUS branch the symptom of its failing way.
+func branchSymptom(b Trace) string {
+	switch b.Verdict {
+	case Delivered, Undetermined:
+		return ""
+	case Ambiguous:
+		if b.mayFail != "" {
+			return symptomOf(b.mayFail, false)
+		}
+		return ""
+	}
+	return b.Symptom
+}
+
+// explains says whether the trace (any of its branches, including the
+// failing way of an AMBIGUOUS one) accounts for the reported symptom.
+func explains(t Trace, reported string) bool {
+	if agrees(t.Symptom, reported) {
+		return true
+	}
+	if t.Verdict == Ambiguous && t.mayFail != "" && agrees(symptomOf(t.mayFail, false), reported) {
+		return true
+	}
+	for _, b := range t.Branches {
+		if explains(b, reported) {
+			return true
+		}
+	}
+	return false
 }
 
 // symptomOf is what the customer sees for a verdict: the kernel answers a

@@ -52,7 +52,7 @@ func (tr *Tracer) witness(t *Trace, f model.Flow, reported bool) {
 		own = own || s.Failed
 	}
 	if len(t.Branches) > 0 && !own {
-		t.Verdict, t.Reason, t.Symptom = combine(t.Branches)
+		combineInto(t, f.Symptom)
 		undecidedBefore(t)
 		if t.Symptom == "" {
 			t.Symptom = symptomOf(t.Verdict, false)
@@ -151,6 +151,20 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 		}
 	}
 	flow := t.From + " → " + t.To
+	if len(t.Branches) > 0 {
+		// the first connection a capture shows may be one that went to
+		// another endpoint: any refused connection of the flow counts
+		for i := 0; refused == nil && i < len(seen); i++ {
+			if fl := findRefused(seen[i].cp.Result, seen[i].t); fl != nil {
+				r := seen[i]
+				r.flow = fl
+				refused = &r
+			}
+		}
+		if refused != nil {
+			decideRefusal(t, f, refused)
+		}
+	}
 	switch t.Verdict {
 	case Ambiguous:
 		// the capture is the missing fact
@@ -356,6 +370,20 @@ func findFlow(r *pcapflow.Result, tu tuple) *pcapflow.Flow {
 	return nil
 }
 
+// findRefused is a connection of the tuple answered by a reset or an
+// ICMP port unreachable (Zeek state REJ, or a reset by the responder).
+func findRefused(r *pcapflow.Result, tu tuple) *pcapflow.Flow {
+	for _, f := range r.Flows {
+		if pcapflow.ProtoName(f.Proto) != tu.proto || f.Orig.Addr != tu.src || f.Resp.Addr != tu.dst || tu.dport != 0 && f.Resp.Port != tu.dport {
+			continue
+		}
+		if f.State == "REJ" || f.Reset > 0 && f.ResetByResp {
+			return f
+		}
+	}
+	return nil
+}
+
 // captureFilter is the capture's BPF filter. The collector's node
 // captures have put it in the metadata's pod field; a value that is no
 // ns/name is taken as the filter.
@@ -549,4 +577,38 @@ func where(cp *model.Capture) string {
 		return cp.Node + " " + cp.Meta.Interface
 	}
 	return cp.Node + " " + cp.Name
+}
+
+// decideRefusal: a capture shows the flow refused (RST or ICMP port
+// unreachable) while the trace forks per endpoint. Only a branch that can
+// refuse explains it; when no branch refuses for certain and exactly one
+// AMBIGUOUS branch refuses if its deciding fact goes the failing way
+// (nothing listens on the target port), the capture is that fact.
+func decideRefusal(t *Trace, f model.Flow, refused *sighting) {
+	cand := -1
+	for i, b := range t.Branches {
+		switch {
+		case b.Verdict == Rejected:
+			return
+		case b.Verdict == Ambiguous && b.mayFail == Rejected:
+			if cand >= 0 {
+				return // two could refuse: the RST does not say which
+			}
+			cand = i
+		}
+	}
+	if cand < 0 {
+		return
+	}
+	b := &t.Branches[cand]
+	b.Verdict, b.Symptom, b.mayFail = Rejected, symptomOf(Rejected, false), ""
+	b.Steps = append(b.Steps, Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
+		Detail: fmt.Sprintf("the capture decides: %s was answered with a reset (packet #%d), and this is the only endpoint that can refuse it — nothing listens here",
+			refused.t, refused.flow.Reset),
+		Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)})
+	combineInto(t, f.Symptom)
+	undecidedBefore(t)
+	if t.Symptom == "" {
+		t.Symptom = symptomOf(t.Verdict, false)
+	}
 }
