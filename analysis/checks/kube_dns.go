@@ -54,7 +54,7 @@ func runPodResolvers(p *Pass) {
 			continue
 		}
 		pod := from.Pod
-		var why string
+		args := finding.Args{"service": dns.Key(), "client": pod.Key(), "name": name}
 		switch pol := pod.Spec.DNSPolicy; {
 		case pol == corev1.DNSNone:
 			var ns []string
@@ -69,25 +69,25 @@ func runPodResolvers(p *Pass) {
 					}
 				}
 			}
-			if !found {
-				why = fmt.Sprintf("pod %s has dnsPolicy None with nameservers [%s], not the DNS Service's ClusterIP, so it cannot resolve %s", pod.Key(), strings.Join(ns, " "), name)
+			if found {
+				continue
 			}
+			args["resolver"], args["nameservers"] = "none", strings.Join(ns, " ")
 		case pol == corev1.DNSDefault:
-			why = fmt.Sprintf("pod %s has dnsPolicy Default: its resolv.conf is the node's%s, which does not know cluster names like %s", pod.Key(), nodeNameservers(c, pod.Spec.NodeName), name)
+			args["resolver"], args["nameservers"] = "default", nodeNameservers(c, pod.Spec.NodeName)
 		case pod.Spec.HostNetwork && (pol == "" || pol == corev1.DNSClusterFirst):
-			why = fmt.Sprintf("pod %s is host-network with dnsPolicy ClusterFirst, which kubelet turns into Default (the node's resolv.conf%s); set dnsPolicy ClusterFirstWithHostNet to resolve %s", pod.Key(), nodeNameservers(c, pod.Spec.NodeName), name)
-		}
-		if why == "" {
+			args["resolver"], args["nameservers"] = "hostnet", nodeNameservers(c, pod.Spec.NodeName)
+		default:
 			continue
 		}
-		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": dns.Key(), "why": why},
+		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", args,
 			[]string{dns.Ref(), pod.Ref()},
 			at(c, pod.Source, "dnsPolicy: "+string(pod.Spec.DNSPolicy), "spec", "dnsPolicy"),
 			finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: f.From + " → " + f.To}))
 	}
 }
 
-// nodeNameservers quotes the node's resolv.conf nameservers when the
+// nodeNameservers lists the node's resolv.conf nameservers when the
 // bundle has them.
 func nodeNameservers(c *model.Cluster, node string) string {
 	n := c.NodeDir(node)
@@ -98,7 +98,7 @@ func nodeNameservers(c *model.Cluster, node string) string {
 	for _, x := range n.Resolv.Nameservers {
 		ns = append(ns, x.Addr.String())
 	}
-	return " (nameserver " + strings.Join(ns, ", ") + ")"
+	return strings.Join(ns, ", ")
 }
 
 // clusterName tells whether a name can only be answered by the cluster
@@ -205,21 +205,30 @@ func runDNS(p *Pass) {
 			p.Inconclusive(model.KubeFiles["Service"], "", "no kube-system Services in the bundle: collect Services of all namespaces to check cluster DNS")
 			return
 		}
-		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": "kube-system/kube-dns",
-			"why": "there is no kube-dns (or coredns) Service in kube-system"}, []string{"svc/kube-system/kube-dns"}))
+		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": "kube-system/kube-dns", "missing": "1"},
+			[]string{"svc/kube-system/kube-dns"}))
 		return
 	}
-	report := func(why string, ev ...finding.Evidence) {
+	// Every problem of the Service goes into one finding: each is a
+	// structured arg the catalog templates turn into a sentence (no prose
+	// here, so every language reads it), and all evidence is kept.
+	args := finding.Args{"service": s.Key()}
+	var ev []finding.Evidence
+	defer func() {
+		if len(args) == 1 {
+			return // healthy
+		}
 		if len(ev) == 0 {
 			ev = []finding.Evidence{s.Evidence("")}
 		}
-		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": s.Key(), "why": why},
-			[]string{s.Ref()}, ev...))
-	}
+		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", args, []string{s.Ref()}, uniqueEvidence(ev)...))
+	}()
 	if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == corev1.ClusterIPNone {
-		report("it has no ClusterIP, but pods' resolv.conf points at one")
+		args["noclusterip"] = "1"
+		ev = append(ev, at(p.Cluster, s.Source, "clusterIP: "+s.Spec.ClusterIP, "spec", "clusterIP"))
 	}
 	var dnsPorts []corev1.ServicePort
+	var noPorts []string
 	for _, proto := range []corev1.Protocol{corev1.ProtocolUDP, corev1.ProtocolTCP} {
 		var found *corev1.ServicePort
 		for i, sp := range s.Spec.Ports {
@@ -232,26 +241,33 @@ func runDNS(p *Pass) {
 			}
 		}
 		if found == nil {
-			why := fmt.Sprintf("it has no port 53/%s", proto)
+			noPorts = append(noPorts, "53/"+string(proto))
 			if proto == corev1.ProtocolTCP {
-				why += " (truncated answers over 512 bytes are retried over TCP and fail)"
+				// truncated answers over 512 bytes are retried over TCP
+				args["notcp"] = "1"
 			}
-			report(why, at(p.Cluster, s.Source, "ports", "spec", "ports"))
 			continue
 		}
 		dnsPorts = append(dnsPorts, *found)
 	}
+	if len(noPorts) > 0 {
+		args["noports"] = strings.Join(noPorts, ", ")
+		ev = append(ev, at(p.Cluster, s.Source, "ports", "spec", "ports"))
+	}
 	if len(s.Spec.Selector) > 0 && k.Has("Pod") && len(k.SelectPods(s.Namespace, s.Spec.Selector)) == 0 {
-		report(fmt.Sprintf("its selector %s matches no pod (CoreDNS is not running)", selectorString(s.Spec.Selector)))
+		args["selector"] = selectorString(s.Spec.Selector)
+		ev = append(ev, at(p.Cluster, s.Source, "selector", "spec", "selector"))
 		return
 	}
 	if !k.HasEndpointData() {
 		p.Inconclusive(model.KubeFiles["EndpointSlice"], "", "endpoints not collected: cannot tell whether CoreDNS has ready endpoints")
 	} else {
 		bs := k.Backends(s)
+		var unready []string
+		notReady := 0
 		for _, sp := range dnsPorts {
 			ready, total := 0, 0
-			var ev []finding.Evidence
+			var pev []finding.Evidence
 			for _, b := range bs {
 				if b.PortName != sp.Name || (b.Protocol != "" && b.Protocol != sp.Protocol && sp.Protocol != "") {
 					continue
@@ -260,35 +276,44 @@ func runDNS(p *Pass) {
 				if b.Ready {
 					ready++
 				}
-				if len(ev) == 0 {
-					ev = append(ev, s.Evidence(""), at(p.Cluster, b.Source, "endpoints", "endpoints"))
+				if len(pev) == 0 {
+					pev = append(pev, at(p.Cluster, b.Source, "endpoints of "+portString(sp), "endpoints"))
 				}
 			}
-			if ready == 0 {
-				why := fmt.Sprintf("port %s has no ready endpoints", portString(sp))
-				if total > 0 {
-					why += fmt.Sprintf(" (%d not ready)", total)
+			if ready > 0 {
+				continue
+			}
+			unready = append(unready, portString(sp))
+			notReady = max(notReady, total)
+			if len(unready) == 1 {
+				ev = append(ev, s.Evidence(""))
+			}
+			ev = append(ev, pev...)
+		}
+		if len(unready) > 0 {
+			args["unready"] = strings.Join(unready, ", ")
+			if notReady > 0 {
+				args["notready"] = fmt.Sprint(notReady)
+			}
+			for _, pod := range k.SelectPods(s.Namespace, s.Spec.Selector) {
+				if !pod.Ready {
+					args["pod"], args["podwhy"] = pod.Name, podNotReadyReason(k, pod)
+					ev = append(ev, at(p.Cluster, pod.Source, "pod "+pod.Name, "status", "conditions"))
+					break
 				}
-				for _, pod := range k.SelectPods(s.Namespace, s.Spec.Selector) {
-					if !pod.Ready {
-						why += "; pod " + pod.Name + ": " + podNotReadyReason(k, pod)
-						ev = append(ev, at(p.Cluster, pod.Source, "pod "+pod.Name, "status", "conditions"))
-						break
-					}
-				}
-				report(why, ev...)
 			}
 		}
 	}
 	if cf := k.Corefile; cf != nil && !strings.Contains(cf.Text, "kubernetes") {
-		report(fmt.Sprintf("the Corefile of configmap %s has no kubernetes plugin, so Service names do not resolve", cf.ConfigMap),
-			at(p.Cluster, cf.Source, "Corefile", "data", "Corefile"))
+		args["corefile"] = cf.ConfigMap
+		ev = append(ev, at(p.Cluster, cf.Source, "Corefile", "data", "Corefile"))
 	}
 	// CoreDNS runs with dnsPolicy Default: its /etc/resolv.conf is the
 	// node's. A node whose resolv.conf names the cluster DNS itself makes
 	// "forward . /etc/resolv.conf" send queries back to CoreDNS (the loop
 	// plugin then stops it: CrashLoopBackOff "Loop ... detected").
 	if cf := k.Corefile; cf != nil && reForwardResolv.MatchString(cf.Text) {
+		var loopNodes, loopIPs []string
 		for _, n := range p.Cluster.Nodes {
 			if n.Resolv == nil {
 				continue
@@ -297,12 +322,37 @@ func runDNS(p *Pass) {
 				if ns.Ignored || !slices.Contains(s.ClusterIPs, ns.Addr) {
 					continue
 				}
-				report(fmt.Sprintf("node %s's resolv.conf names the DNS Service's own ClusterIP %s, and the Corefile forwards to /etc/resolv.conf: CoreDNS on that node forwards to itself (forwarding loop)", n.Name, ns.Addr),
-					finding.Evidence{File: n.File(model.FileResolvConf), Line: ns.Line, Excerpt: "nameserver " + ns.Addr.String()},
-					at(p.Cluster, cf.Source, "forward . /etc/resolv.conf", "data", "Corefile"))
+				loopNodes = append(loopNodes, n.Name)
+				if !slices.Contains(loopIPs, ns.Addr.String()) {
+					loopIPs = append(loopIPs, ns.Addr.String())
+				}
+				ev = append(ev, finding.Evidence{File: n.File(model.FileResolvConf), Line: ns.Line, Excerpt: "nameserver " + ns.Addr.String()})
+				break
 			}
 		}
+		if len(loopNodes) > 0 {
+			args["loopnode"], args["loopip"] = strings.Join(loopNodes, ", "), strings.Join(loopIPs, ", ")
+			ev = append(ev, at(p.Cluster, cf.Source, "forward . /etc/resolv.conf", "data", "Corefile"))
+		}
 	}
+}
+
+// uniqueEvidence drops repeated citations of one file line (both DNS
+// ports' endpoints live on the same EndpointSlice line).
+func uniqueEvidence(ev []finding.Evidence) []finding.Evidence {
+	seen := map[string]bool{}
+	var out []finding.Evidence
+	for _, e := range ev {
+		k := fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Packet)
+		if e.Line == 0 && e.Packet == 0 {
+			k += ":" + e.Excerpt
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 var reForwardResolv = regexp.MustCompile(`(?m)^\s*(forward|proxy)\s+\.\s+/etc/resolv\.conf`)

@@ -163,7 +163,7 @@ items:
     - {name: http, port: 8080, protocol: TCP}
 `)},
 			// api and kube-dns have no Endpoints object at all now
-			want: []string{"DNS_SERVICE_UNHEALTHY", "DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS", "SVC_NO_ENDPOINTS", "SVC_NO_ENDPOINTS"}},
+			want: []string{"DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS", "SVC_NO_ENDPOINTS", "SVC_NO_ENDPOINTS"}},
 		{name: "named targetPort that no container declares",
 			edits: []edit{replace("cluster/services.yaml", "targetPort: http", "targetPort: web")},
 			want:  []string{"SVC_TARGET_PORT_MISMATCH"},
@@ -184,11 +184,17 @@ items:
 		{name: "DNS Service without port 53/TCP",
 			edits: []edit{replace("cluster/services.yaml", "    - name: dns-tcp\n      port: 53\n      protocol: TCP\n      targetPort: 53\n", "")},
 			want:  []string{"DNS_SERVICE_UNHEALTHY"},
-			args:  map[string]string{"service": "kube-system/kube-dns", "why": "it has no port 53/TCP (truncated answers over 512 bytes are retried over TCP and fail)"}},
-		{name: "CoreDNS pod not ready: DNS Service has no ready endpoints on 53/UDP and 53/TCP",
+			args:  map[string]string{"service": "kube-system/kube-dns", "noports": "53/TCP", "notcp": "1"}},
+		{name: "CoreDNS pod not ready: one DNS finding lists both 53/UDP and 53/TCP without ready endpoints",
 			edits: []edit{replace("cluster/endpointslices.yaml", "    - 172.16.0.20\n    conditions:\n      ready: true", "    - 172.16.0.20\n    conditions:\n      ready: false")},
-			want:  []string{"DNS_SERVICE_UNHEALTHY", "DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS"},
-			args:  map[string]string{"service": "kube-system/kube-dns", "why": "port dns(53/UDP) has no ready endpoints (1 not ready)"}},
+			want:  []string{"DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS"},
+			args:  map[string]string{"service": "kube-system/kube-dns", "unready": "dns(53/UDP), dns-tcp(53/TCP)", "notready": "1"}},
+		{name: "DNS Service with several faults at once: one finding naming each",
+			edits: []edit{replace("cluster/endpointslices.yaml", "    - 172.16.0.20\n    conditions:\n      ready: true", "    - 172.16.0.20\n    conditions:\n      ready: false"),
+				replace("cluster/configmaps-kube-system.yaml", "kubernetes cluster.local", "file /etc/db cluster.local"),
+				put("nodes/10.0.1.5/resolv.conf", "search localdomain\nnameserver 172.17.252.10\n")},
+			want: []string{"DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS"},
+			args: map[string]string{"unready": "dns(53/UDP), dns-tcp(53/TCP)", "corefile": "kube-system/coredns", "loopnode": "10.0.1.5", "loopip": "172.17.252.10"}},
 		{name: "Corefile without the kubernetes plugin",
 			edits: []edit{replace("cluster/configmaps-kube-system.yaml", "kubernetes cluster.local", "file /etc/db cluster.local")},
 			want:  []string{"DNS_SERVICE_UNHEALTHY"}},
@@ -270,7 +276,7 @@ spec:
 		{name: "node resolv.conf names the kube-dns ClusterIP while CoreDNS forwards to /etc/resolv.conf: loop",
 			edits: []edit{put("nodes/10.0.1.5/resolv.conf", "search localdomain\nnameserver 172.17.252.10\n")},
 			want:  []string{"DNS_SERVICE_UNHEALTHY"},
-			args:  map[string]string{"why": "node 10.0.1.5's resolv.conf names the DNS Service's own ClusterIP 172.17.252.10, and the Corefile forwards to /etc/resolv.conf: CoreDNS on that node forwards to itself (forwarding loop)"}},
+			args:  map[string]string{"loopnode": "10.0.1.5", "loopip": "172.17.252.10"}},
 		{name: "node resolv.conf with the VPC DNS servers is fine",
 			edits: []edit{put("nodes/10.0.1.5/resolv.conf", "nameserver 183.60.83.19\nnameserver 183.60.82.98\n")}},
 		{name: "readiness probe failure from events explains the missing endpoint",
@@ -357,7 +363,7 @@ items:
 				put("nodes/10.0.1.5/resolv.conf", "nameserver 183.60.83.19\n"),
 				flows(`[{"from":"pod:kube-system/node-exporter-abcde","to":"dns:api.prod","proto":"udp","symptom":"nxdomain"}]`)),
 			want: []string{"DNS_SERVICE_UNHEALTHY"},
-			args: map[string]string{"why": "pod kube-system/node-exporter-abcde is host-network with dnsPolicy ClusterFirst, which kubelet turns into Default (the node's resolv.conf (nameserver 183.60.83.19)); set dnsPolicy ClusterFirstWithHostNet to resolve api.prod"}},
+			args: map[string]string{"client": "kube-system/node-exporter-abcde", "resolver": "hostnet", "nameservers": "183.60.83.19", "name": "api.prod"}},
 		{name: "host-network pod with ClusterFirstWithHostNet is fine",
 			edits: append(nodeExporter("9100"),
 				replace("cluster/pods.yaml", "    hostNetwork: true\n", "    hostNetwork: true\n    dnsPolicy: ClusterFirstWithHostNet\n"),
@@ -366,7 +372,7 @@ items:
 			edits: []edit{replace("cluster/pods.yaml", "  spec:\n    containers:\n    - image: busybox\n", "  spec:\n    dnsPolicy: None\n    dnsConfig:\n      nameservers: [8.8.8.8]\n    containers:\n    - image: busybox\n"),
 				flows(`[{"from":"pod:default/client","to":"dns:api.prod","proto":"udp","symptom":"nxdomain"}]`)},
 			want: []string{"DNS_SERVICE_UNHEALTHY"},
-			args: map[string]string{"why": "pod default/client has dnsPolicy None with nameservers [8.8.8.8], not the DNS Service's ClusterIP, so it cannot resolve api.prod"}},
+			args: map[string]string{"client": "default/client", "resolver": "none", "nameservers": "8.8.8.8", "name": "api.prod"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kubeCluster(t, tc.edits...)
@@ -495,5 +501,41 @@ func realCapture(name string) edit {
 			t.Skip("shared real data not present")
 		}
 		files["captures/10.0.1.5/http.pcap"] = string(b)
+	}
+}
+
+// The inconclusive item for a kind the bundle lacks names the command a
+// support engineer can paste: kubectl's real resource names.
+func TestMissingKindNamesRealKubectlResource(t *testing.T) {
+	c := kubeCluster(t, drop("cluster/ingresses.yaml"), drop("cluster/networkpolicies.yaml"))
+	for _, ch := range All() {
+		if ch.Needs == nil {
+			continue
+		}
+		for _, in := range ch.Needs(c) {
+			if strings.Contains(in.Why, "ingresss") || strings.Contains(in.Why, "networkpolicys") {
+				t.Errorf("%s: %q", ch.Name, in.Why)
+			}
+		}
+	}
+	for kind, want := range map[string]string{
+		"Ingress":       "kubectl get ingresses -A -o yaml",
+		"NetworkPolicy": "kubectl get networkpolicies -A -o yaml",
+		"EndpointSlice": "kubectl get endpointslices -A -o yaml",
+		"Endpoints":     "kubectl get endpoints -A -o yaml",
+		"ConfigMap":     "kubectl get configmaps -n kube-system -o yaml",
+		"Node":          "kubectl get nodes -o yaml",
+	} {
+		if got := kubectlGet(kind); got != want {
+			t.Errorf("kubectlGet(%s) = %q, want %q", kind, got, want)
+		}
+	}
+	// A check that needs Ingresses says so with the real name.
+	found := false
+	for _, in := range needKube("Ingress")(c) {
+		found = found || strings.Contains(in.Why, "kubectl get ingresses -A -o yaml")
+	}
+	if !found {
+		t.Errorf("needKube(Ingress) does not name `kubectl get ingresses`: %+v", needKube("Ingress")(c))
 	}
 }

@@ -20,9 +20,25 @@ func init() {
 				Remedy:  `Set targetPort of {{.service}} port {{.port}} to the port the container listens on{{if .suggest}} ({{.suggest}}){{end}}.`}}},
 		{ID: "DNS_SERVICE_UNHEALTHY", Severity: Error, Group: "kube", Guide: "集群内 DNS 解析失败",
 			Texts: map[Lang]Text{EN: {
-				Title:   "Cluster DNS Service is unhealthy",
-				Message: `DNS Service {{.service}}: {{.why}}.`,
-				Remedy:  `Make CoreDNS/kube-dns pods ready and expose port 53 UDP and TCP on {{.service}}.`}}},
+				Title: "Cluster DNS Service is unhealthy",
+				// One finding per DNS Service lists every problem found
+				// (each arg set is one problem), or, with client, the
+				// resolver of one pod that asked a cluster name.
+				Message: `{{if .client}}{{if eq .resolver "none"}}Pod {{.client}} has dnsPolicy None with nameservers [{{.nameservers}}], not the ClusterIP of DNS Service {{.service}}, so it cannot resolve {{.name}}.` +
+					`{{else if eq .resolver "default"}}Pod {{.client}} has dnsPolicy Default: its resolv.conf is the node's{{if .nameservers}} (nameserver {{.nameservers}}){{end}}, which does not know cluster names like {{.name}}.` +
+					`{{else}}Pod {{.client}} is host-network with dnsPolicy ClusterFirst, which kubelet turns into Default (the node's resolv.conf{{if .nameservers}}, nameserver {{.nameservers}}{{end}}), so it cannot resolve {{.name}}.{{end}}` +
+					`{{else if .missing}}There is no kube-dns (or coredns) Service in kube-system.` +
+					`{{else}}DNS Service {{.service}} is unhealthy.` +
+					`{{if .noclusterip}} It has no ClusterIP, but pods' resolv.conf points at one.{{end}}` +
+					`{{if .noports}} It has no port {{.noports}}{{if .notcp}} (truncated answers over 512 bytes are retried over TCP and fail){{end}}.{{end}}` +
+					`{{if .selector}} Its selector {{.selector}} matches no pod (CoreDNS is not running).{{end}}` +
+					`{{if .unready}} No ready endpoint serves {{.unready}}{{if .notready}} ({{.notready}} not ready){{end}}{{if .pod}}; pod {{.pod}}: {{.podwhy}}{{end}}.{{end}}` +
+					`{{if .corefile}} The Corefile of configmap {{.corefile}} has no kubernetes plugin, so Service names do not resolve.{{end}}` +
+					`{{if .loopnode}} The resolv.conf of node {{.loopnode}} names the DNS Service's own ClusterIP {{.loopip}} and the Corefile forwards to /etc/resolv.conf: CoreDNS there forwards to itself (forwarding loop).{{end}}{{end}}`,
+				Remedy: `{{if .client}}{{if eq .resolver "hostnet"}}Set dnsPolicy ClusterFirstWithHostNet on {{.client}}.{{else}}Set dnsPolicy ClusterFirst on {{.client}}{{if eq .resolver "none"}}, or list the ClusterIP of {{.service}} in its dnsConfig.nameservers{{end}}.{{end}}` +
+					`{{else}}{{if .missing}}Create the kube-dns Service in kube-system selecting the CoreDNS pods.{{else}}Make CoreDNS/kube-dns pods ready and expose port 53 UDP and TCP on {{.service}}.{{end}}` +
+					`{{if .corefile}} Restore the kubernetes plugin in the Corefile of {{.corefile}}.{{end}}` +
+					`{{if .loopnode}} Point the resolv.conf of node {{.loopnode}} at the VPC DNS servers, or forward the Corefile to them instead of /etc/resolv.conf.{{end}}{{end}}`}}},
 		{ID: "INGRESS_NO_MATCHING_RULE", Severity: Error, Group: "kube", Guide: "Ingress 返回 404",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Request matches no Ingress rule (404)",

@@ -64,9 +64,22 @@ func init() {
 			Message: `Service {{.service}} 的端口 {{.port}} 指向 {{.targetPort}}，但 Pod {{.pod}} {{.why}}。`,
 			Remedy:  `把 {{.service}} 端口 {{.port}} 的 targetPort 改为容器实际监听的端口{{if .suggest}}（{{.suggest}}）{{end}}。`},
 		"DNS_SERVICE_UNHEALTHY": {
-			Title:   "集群 DNS Service 不可用",
-			Message: `DNS Service {{.service}}：{{.why}}。`,
-			Remedy:  `让 CoreDNS/kube-dns Pod 进入就绪状态，并确保 {{.service}} 暴露 UDP 和 TCP 的 53 端口。`},
+			Title: "集群 DNS Service 不可用",
+			Message: `{{if .client}}{{if eq .resolver "none"}}Pod {{.client}} 的 dnsPolicy 为 None，nameservers 为 [{{.nameservers}}]，不是 DNS Service {{.service}} 的 ClusterIP，因此无法解析 {{.name}}。` +
+				`{{else if eq .resolver "default"}}Pod {{.client}} 的 dnsPolicy 为 Default：它使用节点的 resolv.conf{{if .nameservers}}（nameserver {{.nameservers}}）{{end}}，无法解析 {{.name}} 这类集群内域名。` +
+				`{{else}}Pod {{.client}} 使用主机网络且 dnsPolicy 为 ClusterFirst，kubelet 会按 Default 处理（使用节点的 resolv.conf{{if .nameservers}}，nameserver {{.nameservers}}{{end}}），因此无法解析 {{.name}}。{{end}}` +
+				`{{else if .missing}}kube-system 中没有 kube-dns（或 coredns）Service。` +
+				`{{else}}DNS Service {{.service}} 不可用。` +
+				`{{if .noclusterip}}它没有 ClusterIP，而 Pod 的 resolv.conf 指向 ClusterIP。{{end}}` +
+				`{{if .noports}}它没有 {{.noports}} 端口{{if .notcp}}（超过 512 字节的截断应答会改用 TCP 重试并失败）{{end}}。{{end}}` +
+				`{{if .selector}}它的 selector {{.selector}} 选不中任何 Pod（CoreDNS 没有运行）。{{end}}` +
+				`{{if .unready}}{{.unready}} 没有就绪的 Endpoint{{if .notready}}（{{.notready}} 个未就绪）{{end}}{{if .pod}}；Pod {{.pod}}：{{.podwhy}}{{end}}。{{end}}` +
+				`{{if .corefile}}ConfigMap {{.corefile}} 的 Corefile 中没有 kubernetes 插件，Service 域名无法解析。{{end}}` +
+				`{{if .loopnode}}节点 {{.loopnode}} 的 resolv.conf 指向 DNS Service 自身的 ClusterIP {{.loopip}}，而 Corefile 转发到 /etc/resolv.conf：该节点上的 CoreDNS 会转发给自己（转发环路）。{{end}}{{end}}`,
+			Remedy: `{{if .client}}{{if eq .resolver "hostnet"}}为 {{.client}} 设置 dnsPolicy ClusterFirstWithHostNet。{{else}}为 {{.client}} 设置 dnsPolicy ClusterFirst{{if eq .resolver "none"}}，或在其 dnsConfig.nameservers 中加入 {{.service}} 的 ClusterIP{{end}}。{{end}}` +
+				`{{else}}{{if .missing}}在 kube-system 中创建选中 CoreDNS Pod 的 kube-dns Service。{{else}}让 CoreDNS/kube-dns Pod 进入就绪状态，并确保 {{.service}} 暴露 UDP 和 TCP 的 53 端口。{{end}}` +
+				`{{if .corefile}}在 {{.corefile}} 的 Corefile 中恢复 kubernetes 插件。{{end}}` +
+				`{{if .loopnode}}把节点 {{.loopnode}} 的 resolv.conf 改为 VPC 的 DNS 服务器，或让 Corefile 直接转发到这些服务器而不是 /etc/resolv.conf。{{end}}{{end}}`},
 		"INGRESS_NO_MATCHING_RULE": {
 			Title:   "请求没有匹配任何 Ingress 规则（404）",
 			Message: `域名 {{.host}} 路径 {{.path}} 没有匹配 {{.ingress}} 的任何规则{{if .rules}}（现有规则：{{.rules}}）{{end}}。`,
