@@ -9,6 +9,7 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -21,6 +22,9 @@ import (
 type Cluster struct {
 	Bundle   *bundle.Bundle
 	Manifest *bundle.Manifest
+	// ManifestLines[i] is the line of manifest.json where Manifest.Files[i]
+	// starts, so findings about a collection command can cite it.
+	ManifestLines []int
 
 	Kube     Kube
 	Cloud    Cloud
@@ -58,6 +62,25 @@ func (c *Cluster) Node(name string) *Node {
 	return nil
 }
 
+// LayoutParts are the top-level entries of a tkesnap bundle (design.md §2).
+var LayoutParts = []string{"manifest.json", "flows.json", "cluster/", "cloud/", "nodes/", "captures/"}
+
+// Layout returns the parts of LayoutParts that b has. A bundle with none
+// of them cannot be analysed at all.
+func Layout(b *bundle.Bundle) []string {
+	var have []string
+	for _, p := range LayoutParts {
+		if dir, ok := strings.CutSuffix(p, "/"); ok {
+			if len(b.Glob(dir+"/*")) > 0 || len(b.Dir(dir)) > 0 {
+				have = append(have, p)
+			}
+		} else if b.Has(p) {
+			have = append(have, p)
+		}
+	}
+	return have
+}
+
 // Load builds the model from an opened bundle. It never fails: whatever
 // cannot be read is a Problem, and checks see what is missing.
 func Load(b *bundle.Bundle) *Cluster {
@@ -65,12 +88,39 @@ func Load(b *bundle.Bundle) *Cluster {
 	for _, p := range b.Problems {
 		c.Problems = append(c.Problems, finding.Problem{File: p.File, Message: p.Message})
 	}
+	c.loadManifestLines()
 	c.loadFlows()
 	c.loadKube()
 	c.loadCloud()
 	c.loadNodes()
 	c.loadCaptures()
 	return c
+}
+
+func (c *Cluster) loadManifestLines() {
+	if c.Manifest == nil {
+		return
+	}
+	data, err := c.Bundle.ReadFile("manifest.json")
+	if err != nil {
+		return
+	}
+	// Records are the only objects with a "path" key; the collector writes
+	// one key per line, a compact manifest gets line 1 for every record.
+	line := 1
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '\n':
+			line++
+		case '"':
+			if bytes.HasPrefix(data[i:], []byte(`"path"`)) {
+				c.ManifestLines = append(c.ManifestLines, line)
+			}
+		}
+	}
+	if len(c.ManifestLines) != len(c.Manifest.Files) {
+		c.ManifestLines = nil
+	}
 }
 
 func (c *Cluster) loadFlows() {

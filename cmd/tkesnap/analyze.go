@@ -100,6 +100,9 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 		return err
 	}
 	defer b.Close()
+	if len(model.Layout(b)) == 0 {
+		return &exitError{code: 2, err: notABundle(path, b)}
+	}
 	pr.captures(b)
 	stop := pr.spin(loadLabel(b))
 	defer stop()
@@ -167,6 +170,22 @@ func pickLang(flag string) (finding.Lang, error) {
 		return finding.EN, nil
 	}
 	return "", usageErr("unknown --lang %q (en, zh)", flag)
+}
+
+// notABundle explains an input with none of the bundle layout (design.md
+// §2): nothing in it can be analysed, so analyze exits 2 instead of
+// printing "no problem found".
+func notABundle(path string, b *bundle.Bundle) error {
+	top := b.Dir("")
+	what := "it is empty"
+	if len(top) > 0 {
+		if len(top) > 8 {
+			top = append(top[:8:8], "…")
+		}
+		what = "it holds " + strings.Join(top, ", ")
+	}
+	return fmt.Errorf("%s is not a tkesnap bundle: none of %s found (%s); make one with `tkesnap collect-script`",
+		path, strings.Join(model.LayoutParts, ", "), what)
 }
 
 var errNotYet = errors.New("not yet supported")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -9,8 +11,8 @@ import (
 	"tkesnap/analysis/report/schema"
 )
 
-// `tkesnap analyze --format json` on every lab bundle (and on an empty
-// one) validates against the tkesnap-report/v1 JSON Schema, in both
+// `tkesnap analyze --format json` on every lab bundle (and on one that
+// holds only a manifest) validates against the tkesnap-report/v1 JSON Schema, in both
 // languages.
 func TestAnalyzeJSONValidatesAgainstSchema(t *testing.T) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.ReportV1))
@@ -26,6 +28,9 @@ func TestAnalyzeJSONValidatesAgainstSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, "manifest.json"), []byte(`{"format":"tkesnap-bundle/v1","files":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir("../..")
 	bundles := append(labBundles(t), empty)
 	for _, b := range bundles {
