@@ -48,10 +48,10 @@ func init() {
 		{ID: "TRACE_CAPTURE_CONTRADICTS", Severity: Warning, Group: "trace", Guide: "抓包与规则不一致",
 			Texts: map[Lang]Text{
 				EN: {Title: "Captures contradict the simulated path",
-					Message: `The bundle's rules say {{.flow}} is {{.verdict}}, but {{.seen}}. Something outside the bundle drops or changes it: {{.candidates}}.`,
+					Message: `{{if eq .verdict "UNDETERMINED"}}The captures prove {{.seen}}, while the bundle could not decide {{.flow}}{{if .undecided}} (no data for {{.undecided}}){{end}} and every hop it could decide passes it. The drop is in an undecided hop or outside the bundle: {{.candidates}}.{{else}}The bundle's rules say {{.flow}} is {{.verdict}}, but {{.seen}}. Something outside the bundle drops or changes it: {{.candidates}}.{{end}}`,
 					Remedy:  `Capture on both ends at the same time and check {{.candidates}}.`},
 				ZH: {Title: "抓包结果与模拟路径不一致",
-					Message: `根据采集的规则，{{.flow}} 应为 {{.verdict}}，但抓包显示：{{.seen}}。可能是采集范围之外的环节丢弃或改写了报文：{{.candidates}}。`,
+					Message: `{{if eq .verdict "UNDETERMINED"}}抓包证明：{{.seen}}；而采集数据不足以判定 {{.flow}}{{if .undecided}}（缺少 {{.undecided}} 的数据）{{end}}，能判定的各跳都放行。丢包发生在未能判定的环节或采集范围之外：{{.candidates}}。{{else}}根据采集的规则，{{.flow}} 应为 {{.verdict}}，但抓包显示：{{.seen}}。可能是采集范围之外的环节丢弃或改写了报文：{{.candidates}}。{{end}}`,
 					Remedy:  `在两端同时抓包，并逐一排查：{{.candidates}}。`}}},
 		{ID: "TRACE_SYMPTOM_MISMATCH", Severity: Info, Group: "trace", Guide: "现象与分析结果不一致",
 			Texts: map[Lang]Text{

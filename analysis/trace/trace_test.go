@@ -656,3 +656,22 @@ func TestReasonIsABareIDAndTheBranchShareIsSeparate(t *testing.T) {
 		}
 	}
 }
+
+// A capture that proves a drop on an UNDETERMINED trace is worded as what
+// the capture proves against what the bundle could not decide — never
+// "the rules say … is UNDETERMINED, but".
+func TestCaptureContradictionOnAnUndecidedFlowSaysWhatWasNotDecided(t *testing.T) {
+	for _, lang := range []finding.Lang{finding.EN, finding.ZH} {
+		f := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": "pod:a/b → pod:a/c:80", "verdict": "UNDETERMINED",
+			"seen": "the SYN left 10.0.1.11 unanswered", "candidates": "the VPC route", "undecided": "node/10.0.1.12"}, nil)
+		if err := finding.Render(&f, lang); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(f.Message, "UNDETERMINED") || strings.Contains(f.Message, "rules say") || !strings.Contains(f.Message, "node/10.0.1.12") {
+			t.Errorf("%s: %s", lang, f.Message)
+		}
+	}
+	if s := contradiction(Undetermined); strings.Contains(s, "rules in the bundle pass") {
+		t.Errorf("undecided step detail %q", s)
+	}
+}

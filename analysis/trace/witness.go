@@ -191,11 +191,18 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 			}
 		}
 		cands := tr.candidates(t)
-		ff := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict), "seen": gone, "candidates": cands},
+		var undecided []string
+		for _, s := range t.Steps {
+			if s.Decision == "UNDETERMINED" && !contains(undecided, s.At) {
+				undecided = append(undecided, s.At)
+			}
+		}
+		ff := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict), "seen": gone, "candidates": cands,
+			"undecided": strings.Join(undecided, ", ")},
 			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: unanswered.cp.File, Packet: unanswered.flow.FirstPkt})
 		t.findings = append(t.findings, ff)
 		t.Steps = append(t.Steps, Step{At: "node/" + unanswered.node, Component: "capture", Decision: "contradiction", Failed: true,
-			Detail:   "the rules in the bundle pass this flow, but " + gone + "; candidates: " + cands,
+			Detail:   contradiction(t.Verdict) + gone + "; candidates: " + cands,
 			Evidence: ev("file", unanswered.cp.File, "packet", unanswered.flow.FirstPkt)})
 		if t.Verdict == Delivered {
 			// what the customer sees is what the capture shows
@@ -611,4 +618,13 @@ func decideRefusal(t *Trace, f model.Flow, refused *sighting) {
 	if t.Symptom == "" {
 		t.Symptom = symptomOf(t.Verdict, false)
 	}
+}
+
+// contradiction opens a contradiction step: the rules passed the flow, or
+// (UNDETERMINED) the hops they could decide did.
+func contradiction(v Verdict) string {
+	if v == Undetermined {
+		return "the hops the bundle could decide pass this flow, yet the capture proves "
+	}
+	return "the rules in the bundle pass this flow, but "
 }
