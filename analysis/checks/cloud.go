@@ -327,3 +327,53 @@ func bindingFor(c *model.Cluster, ip netip.Addr) (model.Binding, bool) {
 	}
 	return model.Binding{}, false
 }
+
+// cloudScopedByFlows tells whether the cloud checks may limit themselves
+// to the reported flows. They may only when every flow resolves to
+// addresses: a flow the bundle cannot place (a pod:/svc: flow without
+// cluster/, a typo'd name) says nothing about which SG, CLB or route it
+// crosses, and skipping everything else would hide the very fault it
+// reports. Then the checks fall back to the cluster-wide requirements
+// (pod CIDR between nodes, NodePorts for CLBs, ...), and — when report
+// is set, so that one check says it once — each unresolved flow becomes
+// an inconclusive item naming what to collect to decide the flow itself.
+func cloudScopedByFlows(p *Pass, report bool) bool {
+	c := p.Cluster
+	if len(c.Flows) == 0 {
+		return false
+	}
+	scoped := true
+	for _, f := range c.Flows {
+		for _, spec := range []string{f.From, f.To} {
+			if strings.HasPrefix(spec, "dns:") {
+				continue // a name, not a place: the DNS checks decide it
+			}
+			e, err := c.Resolve(spec)
+			if err == nil && len(e.IPs) > 0 {
+				continue
+			}
+			scoped = false
+			if !report {
+				continue
+			}
+			why := fmt.Sprintf("flow %s → %s: %s cannot be resolved to addresses", f.From, f.To, spec)
+			if err != nil {
+				why = fmt.Sprintf("flow %s → %s: %v", f.From, f.To, err)
+			}
+			p.Inconclusive(flowNeed(c, spec), "", why+"; the security groups and routes of this flow itself are not evaluated, the cluster-wide requirements are checked instead")
+		}
+	}
+	return scoped
+}
+
+// flowNeed names the file that places a flow endpoint: the kubectl
+// objects of its kind when the bundle lacks them, else flows.json (the
+// name itself is wrong).
+func flowNeed(c *model.Cluster, spec string) string {
+	kind, _, _ := strings.Cut(spec, ":")
+	k := map[string]string{"pod": "Pod", "svc": "Service", "ingress": "Ingress", "node": "Node"}[kind]
+	if k != "" && !c.Kube.Has(k) {
+		return model.KubeFiles[k]
+	}
+	return "flows.json"
+}

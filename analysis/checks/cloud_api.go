@@ -43,7 +43,7 @@ func runAPIServer(p *Pass) {
 	if cl.Cluster == nil {
 		return
 	}
-	if len(p.Cluster.Flows) > 0 && !flowsToAPIServer(p.Cluster) {
+	if cloudScopedByFlows(p, false) && !flowsToAPIServer(p.Cluster) {
 		return // flows were reported, none of them to the API server
 	}
 	switch {

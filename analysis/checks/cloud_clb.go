@@ -268,11 +268,12 @@ func runCLBs(p *Pass) {
 		}
 	}
 	var nodePort sgGroups
+	scoped := cloudScopedByFlows(p, false)
 	for _, u := range clusterLBs(c) {
 		lb := u.LB
 		owner := u.Owner
 		clients := flowClients(c, u)
-		if len(c.Flows) > 0 && len(clients) == 0 {
+		if scoped && len(clients) == 0 {
 			continue // flows were reported, none of them through this CLB
 		}
 		listeners := lbListeners(u)

@@ -45,7 +45,7 @@ func runNodeSGs(p *Pass) {
 	}
 	// Scoped by the reported flows when there are some (the guide starts
 	// from the failing flow); the cluster-wide requirements otherwise.
-	if len(c.Flows) > 0 {
+	if cloudScopedByFlows(p, true) {
 		runNodeSGFlows(p, nodes)
 		return
 	}

@@ -56,6 +56,7 @@ func runRoutes(p *Pass) {
 	c := p.Cluster
 	cl := &c.Cloud
 	nodes := cloudNodes(c)
+	scoped := cloudScopedByFlows(p, false)
 	reported := map[string]bool{}
 	report := func(args finding.Args, objs []string, ev ...finding.Evidence) {
 		k := args["table"] + "|" + args["cidr"]
@@ -127,7 +128,7 @@ func runRoutes(p *Pass) {
 			if !r.Dst.IsValid() || r.InstanceId == vpcID || !r.Dst.Addr().Is4() {
 				continue
 			}
-			if len(c.Flows) > 0 && !flowTouches(c, r.Dst) {
+			if scoped && !flowTouches(c, r.Dst) {
 				continue // flows were reported, none to or from this peer
 			}
 			via := fmt.Sprintf("%s, learned from %s %s", ccnName(cl, nodes), r.InstanceType, r.InstanceId)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -657,4 +658,73 @@ func TestPrivateCLBNeedsOnlyTheVPCOnNodePorts(t *testing.T) {
 	})
 	_, fs, _ := runCloud(t, dir)
 	checkFindings(t, dir, fs, nil)
+}
+
+// copyBundleWithout copies a lab bundle folder, leaving out the top-level
+// entries named in skip (e.g. "cluster").
+func copyBundleWithout(t *testing.T, src string, skip ...string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		top, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+		for _, s := range skip {
+			if top == s {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// A partial upload: cloud/ and flows.json but no cluster/. The reported
+// pod → pod flow cannot be placed, so the cloud checks must not stay
+// silent: the cluster-wide pod CIDR requirement still finds the node SG
+// that drops it, and the report says what would decide the flow itself.
+func TestPodFlowWithoutClusterObjectsFallsBackToTheClusterWidePodCIDRCheck(t *testing.T) {
+	dir := copyBundleWithout(t, "../../testdata/bundles/sg-pod-cidr", "cluster")
+	_, fs, inc := runCloud(t, dir)
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.ID)
+	}
+	if !slices.Contains(got, "SG_POD_CIDR_BLOCKED") {
+		t.Errorf("findings = %v, want SG_POD_CIDR_BLOCKED", got)
+	}
+	for _, f := range fs {
+		if f.ID == "SG_POD_CIDR_BLOCKED" && (f.Args["sg"] != "sg-lab0node" || f.Args["cidr"] != "172.16.0.0/16") {
+			t.Errorf("SG_POD_CIDR_BLOCKED args = %v", f.Args)
+		}
+	}
+	found := false
+	for _, in := range inc {
+		if in.Need == "cluster/pods.yaml" && strings.Contains(in.Why, "pod:default/client-0") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no inconclusive item asks for cluster/pods.yaml to decide the flow: %+v", inc)
+	}
+	// With cluster/ the same bundle is scoped to the flow (exact port).
+	_, fs, _ = runCloud(t, "../../testdata/bundles/sg-pod-cidr")
+	if len(fs) != 1 || fs[0].ID != "SG_POD_CIDR_BLOCKED" || fs[0].Args["port"] != "8080" {
+		t.Errorf("full bundle: %+v", fs)
+	}
 }
