@@ -696,9 +696,11 @@ main() {
 		name="tkesnap-node-$NODE_NAME-$(stamp)"
 		ROOT="$WORK/$name"
 		mkdir -p "$ROOT/nodes/$NODE_NAME"
+		# Captures first (while the customer reproduces the failure), then
+		# the state: conntrack then holds the reproduced flow's entries.
 		start_captures
-		collect_node
 		finish_captures
+		collect_node
 		;;
 	cluster)
 		name="tkesnap-cluster-$(stamp)"
