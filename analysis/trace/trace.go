@@ -95,7 +95,10 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 	c := tr.c
 	src, err := c.Resolve(f.From)
 	if err != nil && !isExternal(f.From) {
-		w.need("flow", "kube", "cannot resolve the source: "+err.Error(), "cluster/pods.yaml", "")
+		if w.badEndpoint(f.From, "default") {
+			return
+		}
+		w.need("flow", "kube", "cannot resolve the source: "+err.Error(), objectFile(f.From), "")
 		return
 	}
 	o := tr.origin(src, f.From)
@@ -110,6 +113,9 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 		return
 	}
 	if err != nil {
+		if w.badEndpoint(f.To, ns) {
+			return
+		}
 		w.stopUnresolved(f.To, err)
 		return
 	}
@@ -177,8 +183,37 @@ func (w *walk) stopUnresolved(to string, err error) {
 	case strings.HasPrefix(to, "svc:") && strings.Contains(err.Error(), "has no port"):
 		w.stop(s, outcome{verdict: Dropped, reason: "SVC_PORT_NOT_FOUND"})
 	default:
-		w.need(to, "kube", "cannot resolve the destination: "+err.Error(), "cluster/", "")
+		w.need(to, "kube", "cannot resolve the destination: "+err.Error(), objectFile(to), "")
 	}
+}
+
+// badEndpoint ends a flow whose endpoint is bad input (not an endpoint,
+// or a name the bundle's object list does not hold): nothing to collect,
+// the flow must be named right (the close names say how).
+func (w *walk) badEndpoint(spec, ns string) bool {
+	err := CheckEndpoint(w.tr.c, spec, ns)
+	if err == nil {
+		return false
+	}
+	w.stop(Step{At: "flow", Component: "kube", Decision: "UNKNOWN", Detail: err.Error()},
+		outcome{verdict: Undetermined, reason: "UNKNOWN_ENDPOINT"})
+	return true
+}
+
+// objectFile is the cluster/ file that would name an endpoint's object.
+func objectFile(spec string) string {
+	kind, _, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "pod":
+		return "cluster/pods.yaml"
+	case "svc", "service":
+		return "cluster/services.yaml"
+	case "ingress", "ing":
+		return "cluster/ingresses.yaml"
+	case "node":
+		return "cluster/nodes.yaml"
+	}
+	return "cluster/"
 }
 
 func srcPort(proto string) uint16 {

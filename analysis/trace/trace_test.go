@@ -675,3 +675,28 @@ func TestCaptureContradictionOnAnUndecidedFlowSaysWhatWasNotDecided(t *testing.T
 		t.Errorf("undecided step detail %q", s)
 	}
 }
+
+// A reported flow with a typo'd pod name: the bundle's pod list proves
+// there is no such pod, so the trace names it and the close names instead
+// of asking for cluster/pods.yaml, which is there.
+func TestTypoInAReportedFlowNamesClosePodsNotAFileToCollect(t *testing.T) {
+	c := load(t, filepath.Join(labDir, "sample"))
+	for _, f := range []model.Flow{
+		{From: "pod:default/clent-0", To: "svc:default/web:80"},
+		{From: "pod:default/client-0", To: "pod:default/web-9:8080"},
+		{From: "foo", To: "bar"},
+	} {
+		tr := Run(c, f)
+		s := failing(tr)
+		if tr.Verdict != Undetermined || tr.Reason != "UNKNOWN_ENDPOINT" || s == nil {
+			t.Errorf("%s → %s: %s %s, want UNDETERMINED UNKNOWN_ENDPOINT", f.From, f.To, tr.Verdict, tr.Reason)
+			continue
+		}
+		if strings.Contains(s.Detail, "collect") || f.From != "foo" && !strings.Contains(s.Detail, "did you mean") {
+			t.Errorf("%s → %s: %s", f.From, f.To, s.Detail)
+		}
+		if inc := Inconclusive([]Trace{tr}); len(inc) > 0 {
+			t.Errorf("%s → %s: asks to collect %+v", f.From, f.To, inc)
+		}
+	}
+}

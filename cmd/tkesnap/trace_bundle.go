@@ -40,6 +40,19 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	}
 	defer b.Close()
 	c := model.Load(b)
+	// a bad endpoint is bad input (exit 2), not a trace: say what is
+	// wrong and the names that are close
+	for _, e := range []struct{ flag, spec string }{{"--from", o.from}, {"--to", o.to}} {
+		ns := "default"
+		if e.flag == "--to" {
+			if src, err := c.Resolve(o.from); err == nil && src.Pod != nil {
+				ns = src.Pod.Namespace
+			}
+		}
+		if err := trace.CheckEndpoint(c, e.spec, ns); err != nil {
+			return usageErr("%s: %v", e.flag, err)
+		}
+	}
 	t := trace.Run(c, model.Flow{From: o.from, To: o.to, Proto: o.proto})
 	ts := []trace.Trace{t}
 	// the findings that explain the trace: its own, and the checks'
@@ -48,8 +61,7 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	reasons := map[string]bool{}
 	var collect func(t trace.Trace)
 	collect = func(t trace.Trace) {
-		id, _, _ := strings.Cut(t.Reason, " ")
-		reasons[id] = true
+		reasons[t.Reason] = true
 		for _, b := range t.Branches {
 			collect(b)
 		}
