@@ -42,7 +42,10 @@ func Implicit(c *model.Cluster) []model.Flow {
 		if !okA || !okB {
 			continue
 		}
-		f := model.Flow{From: from, To: to, Proto: "icmp"}
+		// no declared port: TCP to a representative port, never ICMP — an
+		// SG that accepts ICMP before dropping everything else would make
+		// ping work while every application connection times out
+		f := model.Flow{From: from, To: withPort(to, implicitPort), Proto: "tcp"}
 		if port != "" {
 			f.To, f.Proto = to+":"+port[1:], port[:1]
 			f.Proto = map[string]string{"t": "tcp", "u": "udp"}[f.Proto]
@@ -108,6 +111,16 @@ func Implicit(c *model.Cluster) []model.Flow {
 	return out
 }
 
+// implicitPort is the TCP port of implicit pod-to-pod traces when the
+// destination pod declares none: the guide's requirement is that node SGs
+// allow the pod CIDR for all traffic, and applications talk TCP; 80 is
+// the port an HTTP workload most likely serves. (SG_POD_CIDR_BLOCKED of
+// the cloud checks evaluates the SGs for every port on its own.)
+const implicitPort = 80
+
+// withPort adds a port to a pod: or ip: endpoint.
+func withPort(spec string, port int) string { return fmt.Sprintf("%s:%d", spec, port) }
+
 // cloudPairs are pod-to-pod flows between the cluster's nodes known only
 // from the cloud side (GlobalRouter container routes: pod CIDR → node),
 // for bundles without Node objects.
@@ -128,7 +141,7 @@ func cloudPairs(c *model.Cluster) []model.Flow {
 		for _, b := range cidrs {
 			if a != b {
 				out = append(out, model.Flow{From: "ip:" + a.Masked().Addr().Next().Next().String(),
-					To: "ip:" + b.Masked().Addr().Next().Next().String(), Proto: "icmp"})
+					To: fmt.Sprintf("ip:%s:%d", b.Masked().Addr().Next().Next(), implicitPort), Proto: "tcp"})
 			}
 		}
 	}

@@ -700,3 +700,40 @@ func TestTypoInAReportedFlowNamesClosePodsNotAFileToCollect(t *testing.T) {
 		}
 	}
 }
+
+// The implicit pod-to-pod checks trace what applications send (TCP), not
+// ICMP: sg-lab0node accepts ICMP (PolicyIndex 4) before dropping
+// everything else (PolicyIndex 5), so a ping-based check would call the
+// pair healthy while every connection times out. Without cluster/ the
+// pairs come from the GlobalRouter routes and still name the SG policy.
+func TestImplicitPodPairsAreNotDecidedByAnICMPAccept(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(labDir, "sg-pod-cidr"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []string{"", "cluster"} {
+		if cut != "" {
+			if err := os.RemoveAll(filepath.Join(dir, cut)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := load(t, dir)
+		pairs := 0
+		for _, tr := range All(c) {
+			if tr.reported || !strings.HasPrefix(tr.From, "ip:172.16.") && !strings.HasPrefix(tr.From, "pod:") || strings.HasPrefix(tr.To, "dns:") {
+				continue
+			}
+			pairs++
+			if tr.Proto != "tcp" {
+				t.Errorf("without %q: %s → %s traced as %s", cut, tr.From, tr.To, tr.Proto)
+			}
+			s := failing(tr)
+			if tr.Verdict != Dropped || s == nil || s.Evidence["sg"] != "sg-lab0node" || s.Evidence["policy_index"] != 5 {
+				t.Errorf("without %q: %s → %s %s %s at %+v, want DROPPED by sg-lab0node PolicyIndex 5", cut, tr.From, tr.To, tr.Verdict, tr.Reason, s)
+			}
+		}
+		if pairs != 2 {
+			t.Errorf("without %q: %d implicit pod pairs, want 2", cut, pairs)
+		}
+	}
+}
