@@ -653,7 +653,10 @@ func parseHTTP(p *Packet) {
 	}
 	p.HTTPMethod, p.HTTPURI = line[:sp], line[sp+1:last]
 	// Host header among the following lines.
-	rest := b[eol+1:]
+	var rest []byte
+	if eol < len(b) {
+		rest = b[eol+1:]
+	}
 	for len(rest) > 0 {
 		e := bytes.IndexByte(rest, '\n')
 		var h []byte

@@ -65,6 +65,8 @@ func TestHTTPLines(t *testing.T) {
 		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 tls hello", "", "", "", 0},
 		{"get / HTTP/1.1\r\n\r\n", "", "", "", 0},
 		{"GET /no-version\r\n\r\n", "", "", "", 0},
+		// a request line filling the whole segment, no newline (found by FuzzCapture)
+		{"GET / HTTP/1.1", "GET", "/", "", 0},
 	}
 	for _, c := range cases {
 		p := &Packet{Payload: []byte(c.payload)}
