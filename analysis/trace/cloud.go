@@ -135,7 +135,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		w.need("sg", "security-group", fmt.Sprintf("%s SGs of %s unknown", dir, ip), "cloud/instances.json (cvm DescribeInstances) and cloud/security-group-policies/", "")
 		return true
 	}
-	b, ok := cl.BindingFor(ip)
+	b, ok := tr.bindingFor(ip)
 	if !ok {
 		if tr.nodeOwning(ip) == "" && !cl.KnownIP(ip) {
 			return true // a client outside the VPC: no SG of ours filters it
@@ -345,7 +345,8 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 		if tr.haveCloudFile("cloud/cluster-routes.json") {
 			s.Detail, s.Decision = fmt.Sprintf("no container route covers %s", dst), "NO ROUTE"
 			s.Evidence = ev("file", "cloud/cluster-routes.json")
-			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
+			o := tr.podRouteMissing(&s, from, dst)
+			w.stop(s, o)
 			return false
 		}
 		w.need("vpc", "route", fmt.Sprintf("the VPC route to pod address %s (GlobalRouter container routes) is unknown", dst), "cloud/cluster-routes.json (tke DescribeClusterRoutes)", "")
@@ -419,4 +420,77 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	s.Evidence = ev("file", best.At.File, "line", best.At.Line)
 	w.add(s)
 	return true
+}
+
+// bindingFor is the SG binding of an address: the cloud's own answer
+// (ENI, CVM, CLB, GlobalRouter container route), else — for a pod whose
+// container route is gone — the pod object's node (spec.nodeName,
+// status.hostIP) and that node's CVM/ENI, since GlobalRouter pod traffic
+// enters and leaves through its node's ENI.
+func (tr *Tracer) bindingFor(ip netip.Addr) (model.Binding, bool) {
+	cl := &tr.c.Cloud
+	if b, ok := cl.BindingFor(ip); ok {
+		return b, true
+	}
+	var hosts []netip.Addr
+	if ps := tr.c.Kube.PodsByIP(ip); len(ps) > 0 {
+		if h, err := netip.ParseAddr(ps[0].Status.HostIP); err == nil && h != ip {
+			hosts = append(hosts, h)
+		}
+	}
+	if n := tr.nodeOwning(ip); n != "" {
+		for _, a := range tr.nodeIPs(n) {
+			if a != ip {
+				hosts = append(hosts, a)
+			}
+		}
+	}
+	for _, h := range hosts {
+		if b, ok := cl.BindingFor(h); ok && b.Kind != "clb" {
+			return b, true
+		}
+	}
+	return model.Binding{}, false
+}
+
+// podRouteMissing is the outcome of a pod address no VPC container route
+// covers. When the sending node also has no route of its own to the
+// peer's pod CIDR (it falls back to its default route), the fault a check
+// reports is that node's NODE_ROUTE_MISSING; otherwise the VPC's
+// ROUTE_MISSING. Either way the outcome carries the finding as a
+// fallback, so the report never cites a reason it does not explain.
+func (tr *Tracer) podRouteMissing(s *Step, from string, dst netip.Addr) outcome {
+	peer := tr.nodeOwning(dst)
+	cidr := netip.PrefixFrom(dst, 32)
+	if kn := tr.c.Kube.Node(peer); kn != nil {
+		for _, p := range kn.PodCIDRs {
+			if p.Contains(dst) {
+				cidr = p
+			}
+		}
+	}
+	peerName := peer
+	if peerName == "" {
+		peerName = "the node that runs " + dst.String()
+	}
+	if n := tr.bundleNode(from); n != nil && from != "" && n.HasFile(model.FileIPRoute) {
+		if rt, ok := n.Route(dst); !ok || rt.Dst.Bits() == 0 {
+			via := "no route at all"
+			if ok {
+				via = rt.String()
+			}
+			s.Detail += fmt.Sprintf("; node %s has no route to %s (pod CIDR of %s) either and sent it by %s", from, cidr, peerName, via)
+			f := finding.New("NODE_ROUTE_MISSING", finding.Args{"node": from, "cidr": cidr.String(), "peer": peerName, "via": via},
+				[]string{"node/" + from, "node/" + peerName}, finding.Evidence{File: n.Path(model.FileIPRoute)})
+			return outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING", fallback: &f}
+		}
+	}
+	vpc := "the cluster VPC"
+	if cl := tr.c.Cloud.Cluster; cl != nil && cl.ClusterNetworkSettings.VpcId != "" {
+		vpc = cl.ClusterNetworkSettings.VpcId
+	}
+	f := finding.New("ROUTE_MISSING", finding.Args{"table": "the cluster's container route table (GlobalRouter)", "vpc": vpc,
+		"cidr": cidr.String(), "via": "node " + peerName, "from": from},
+		[]string{"vpc/" + vpc}, finding.Evidence{File: "cloud/cluster-routes.json"})
+	return outcome{verdict: NoRoute, reason: "ROUTE_MISSING", fallback: &f}
 }

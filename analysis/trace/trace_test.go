@@ -76,8 +76,8 @@ func TestLabScenarios(t *testing.T) {
 			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IPTABLES_DROPS_FLOW", "node/10.0.1.12", "iptables"},
 		{"ip-forward-off", "peer node with ip_forward=0 drops pod traffic",
 			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IP_FORWARD_DISABLED", "node/10.0.1.12", "route"},
-		{"route-missing", "pod CIDR route gone from the node and the GlobalRouter table: the VPC has no route",
-			"pod:default/client-0", "pod:default/web-1:8080", NoRoute, "ROUTE_MISSING", "vpc", "route"},
+		{"route-missing", "pod CIDR route gone from the node and the GlobalRouter table: the node's missing route is the finding that fires",
+			"pod:default/client-0", "pod:default/web-1:8080", NoRoute, "NODE_ROUTE_MISSING", "vpc", "route"},
 		{"backend-split", "a DROP only iptables-legacy shows still drops: the kernel runs both backends",
 			"pod:default/client-0", "pod:default/web-1:8080", Dropped, "IPTABLES_DROPS_FLOW", "node/10.0.1.12", "iptables"},
 		{"netpol-deny", "the CNI's policy chain drops what NetworkPolicy denies",
@@ -735,5 +735,39 @@ func TestImplicitPodPairsAreNotDecidedByAnICMPAccept(t *testing.T) {
 		if pairs != 2 {
 			t.Errorf("without %q: %d implicit pod pairs, want 2", cut, pairs)
 		}
+	}
+}
+
+// route-missing deletes 10.0.1.12's pod CIDR route from node 10.0.1.11
+// and from the GlobalRouter table. The reason is the finding that fires
+// for it (NODE_ROUTE_MISSING on 10.0.1.11; the trace reports it itself
+// when no check did), and the way back, web-1 → web-0, still finds
+// web-1's ENI from the pod object (spec.nodeName → node 10.0.1.12)
+// instead of the deleted container route.
+func TestRouteMissingCitesTheNodeThatLacksTheRouteAndPodsStillFindTheirENI(t *testing.T) {
+	c := load(t, filepath.Join(labDir, "route-missing"))
+	tr := Run(c, model.Flow{From: "pod:default/client-0", To: "pod:default/web-1:8080"})
+	if tr.Verdict != NoRoute || tr.Reason != "NODE_ROUTE_MISSING" {
+		t.Errorf("client-0 → web-1: %s %s, want NO_ROUTE NODE_ROUTE_MISSING", tr.Verdict, tr.Reason)
+	}
+	fs := Findings([]Trace{tr}, nil)
+	if len(fs) != 1 || fs[0].ID != "NODE_ROUTE_MISSING" || fs[0].Args["node"] != "10.0.1.11" || fs[0].Args["cidr"] != "172.16.0.64/26" {
+		t.Errorf("fallback findings %+v, want NODE_ROUTE_MISSING of node 10.0.1.11 for 172.16.0.64/26", fs)
+	}
+	back := Run(c, model.Flow{From: "pod:default/web-1", To: "pod:default/web-0:8080"})
+	if back.Verdict != Delivered {
+		t.Errorf("web-1 → web-0: %s %s, want DELIVERED", back.Verdict, back.Reason)
+	}
+	found := false
+	for _, s := range back.Steps {
+		if s.Component == "security-group" && strings.Contains(s.Detail, "egress of 172.16.0.66 (eni eni-lab00012)") {
+			found = true
+		}
+		if s.Decision == "UNDETERMINED" {
+			t.Errorf("web-1 → web-0: undetermined step %s: %s", s.At, s.Detail)
+		}
+	}
+	if !found {
+		t.Errorf("web-1 → web-0: no egress SG step of web-1's node ENI: %+v", back.Steps)
 	}
 }
