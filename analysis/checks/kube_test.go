@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"tkesnap/internal/realdata"
+
 	"encoding/json"
 	"flag"
 	"os"
@@ -496,7 +498,7 @@ func masqDump(nonMasq ...string) string {
 // realCapture puts a capture of the shared corpus on node 10.0.1.5.
 func realCapture(name string) edit {
 	return func(t *testing.T, files map[string]string) {
-		b, err := os.ReadFile("/work/shared/data/real/pcap/" + name)
+		b, err := os.ReadFile(realdata.Dir() + "/pcap/" + name)
 		if err != nil {
 			t.Skip("shared real data not present")
 		}

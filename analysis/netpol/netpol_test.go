@@ -1,6 +1,8 @@
 package netpol
 
 import (
+	"tkesnap/internal/realdata"
+
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -331,7 +333,7 @@ spec:
 // The real NetworkPolicy dumps of the shared corpus load and evaluate.
 func TestRealPolicies(t *testing.T) {
 	for _, f := range []string{"aks-azure-npm-testdata-netpol.yaml", "kube-router-testdata-ipset_test_1-networkpolicy.yaml"} {
-		data, err := os.ReadFile("/work/shared/data/real/kube/" + f)
+		data, err := os.ReadFile(realdata.Dir() + "/kube/" + f)
 		if err != nil {
 			t.Skip("shared real data not present")
 		}

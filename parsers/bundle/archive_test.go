@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"tkesnap/internal/realdata"
+
 	"archive/tar"
 	"bytes"
 	"fmt"
@@ -892,7 +894,7 @@ func TestBadManifestIsAProblem(t *testing.T) {
 // Real troubleshoot.sh support bundles (SOURCES.tsv): one top folder of
 // another tool's name, no folder entries, symlinks in all-logs/.
 func TestRealTroubleshootBundlesOpen(t *testing.T) {
-	dir := "/work/shared/data/real/bundles"
+	dir := realdata.Dir() + "/bundles"
 	tests := []struct {
 		file     string
 		files    int

@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"tkesnap/internal/realdata"
+
 	"archive/tar"
 	"compress/gzip"
 	"io"
@@ -15,7 +17,7 @@ import (
 // Kubernetes objects at all (RBAC "can-i" lists, API discovery) must fail
 // with a precise problem, never a panic.
 func TestRealSupportBundles(t *testing.T) {
-	files, _ := filepath.Glob("/work/shared/data/real/bundles/*.tar.gz")
+	files, _ := filepath.Glob(realdata.Dir() + "/bundles/*.tar.gz")
 	if len(files) == 0 {
 		t.Skip("shared real data not present")
 	}

@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"tkesnap/internal/realdata"
+
 	"os"
 	"path/filepath"
 	"strconv"
@@ -163,7 +165,7 @@ func TestHostileDocumentsFailFast(t *testing.T) {
 // Every real kubectl file in the shared corpus decodes without a problem,
 // typed, with the kinds its name says.
 func TestRealFiles(t *testing.T) {
-	files, _ := filepath.Glob("/work/shared/data/real/kube/*")
+	files, _ := filepath.Glob(realdata.Dir() + "/kube/*")
 	if len(files) == 0 {
 		t.Skip("shared real data not present")
 	}
@@ -189,7 +191,7 @@ func TestRealFiles(t *testing.T) {
 		}
 	}
 	// spot checks on content
-	data, _ := os.ReadFile("/work/shared/data/real/kube/troubleshoot-k3s-services-kube-system.json")
+	data, _ := os.ReadFile(realdata.Dir() + "/kube/troubleshoot-k3s-services-kube-system.json")
 	var svcs []*corev1.Service
 	Decode(data, DefaultLimits(), func(o Object) { svcs = append(svcs, o.Obj.(*corev1.Service)) })
 	found := false
