@@ -36,6 +36,23 @@ items:
     config.conf: "mode: iptables"
 `
 	os.WriteFile(filepath.Join(dir, "cm.yaml"), []byte(cm), 0o644)
+	ns := `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: prod, labels: {kubernetes.io/metadata.name: prod, team: payments}}
+`
+	os.WriteFile(filepath.Join(dir, "ns.yaml"), []byte(ns), 0o644)
+	ic := `apiVersion: v1
+kind: List
+items:
+- apiVersion: networking.k8s.io/v1
+  kind: IngressClass
+  metadata: {name: qcloud}
+  spec: {controller: cloud.tencent.com/ingress-controller}
+`
+	os.WriteFile(filepath.Join(dir, "ic.yaml"), []byte(ic), 0o644)
 	script := `#!/bin/sh
 # fake kubectl for tests: kubectl get KIND [...] -o yaml
 [ "$1" = version ] && { cat "` + src + `/version.json"; exit 0; }
@@ -43,6 +60,8 @@ case "$2" in
 nodes) f=nodes.yaml ;; pods) f=pods.yaml ;; services) f=services.yaml ;; endpoints) f=endpoints.yaml ;;
 endpointslices*) f=endpointslices.yaml ;; ingresses*) f=ingresses.yaml ;; networkpolicies*) f=networkpolicies.yaml ;;
 configmaps) cat "` + dir + `/cm.yaml"; exit 0 ;;
+namespaces) cat "` + dir + `/ns.yaml"; exit 0 ;;
+ingressclasses.networking.k8s.io) cat "` + dir + `/ic.yaml"; exit 0 ;;
 daemonsets) f=daemonsets-kube-system.yaml ;; events) f=events.yaml ;;
 secrets) echo "SECRETS MUST NEVER BE ASKED FOR" ; exit 0 ;;
 *) echo "error: the server doesn't have a resource type \"$2\"" >&2; exit 1 ;;
@@ -79,11 +98,19 @@ func TestClusterModeWithoutTccliRecordsWhyCloudIsMissing(t *testing.T) {
 	defer b.Close()
 	want := []string{"cluster/version.json", "cluster/nodes.yaml", "cluster/pods.yaml", "cluster/services.yaml",
 		"cluster/endpoints.yaml", "cluster/endpointslices.yaml", "cluster/ingresses.yaml", "cluster/networkpolicies.yaml",
-		"cluster/configmaps-kube-system.yaml", "cluster/daemonsets-kube-system.yaml", "cluster/events.yaml"}
+		"cluster/configmaps-kube-system.yaml", "cluster/daemonsets-kube-system.yaml", "cluster/events.yaml",
+		"cluster/namespaces.yaml", "cluster/ingressclasses.yaml"}
 	for _, f := range want {
 		if !b.Has(f) {
 			t.Errorf("%s missing", f)
 		}
+	}
+	// NetworkPolicy namespaceSelectors match these labels; the IngressClass
+	// names the controller that should have made the CLB.
+	nsData, _ := b.ReadFile("cluster/namespaces.yaml")
+	icData, _ := b.ReadFile("cluster/ingressclasses.yaml")
+	if !strings.Contains(string(nsData), "team: payments") || !strings.Contains(string(icData), "controller: cloud.tencent.com/ingress-controller") {
+		t.Errorf("namespaces/ingressclasses not collected as served:\n%s\n%s", nsData, icData)
 	}
 	cms, _ := b.ReadFile("cluster/configmaps-kube-system.yaml")
 	if strings.Contains(string(cms), "planted-kubeconfig-token") || !strings.Contains(string(cms), "token: <redacted>") {

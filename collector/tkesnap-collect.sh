@@ -481,6 +481,10 @@ collect_kube() {
 	kget endpointslices.yaml endpointslices.discovery.k8s.io -A
 	kget ingresses.yaml ingresses.networking.k8s.io -A
 	kget networkpolicies.yaml networkpolicies.networking.k8s.io -A
+	# NetworkPolicy namespaceSelector matches namespace labels; an Ingress
+	# without a controller for its class never gets a CLB.
+	kget namespaces.yaml namespaces
+	kget ingressclasses.yaml ingressclasses.networking.k8s.io
 	# Only the configmaps the analysis needs, never Secrets.
 	kget configmaps-kube-system.yaml configmaps -n kube-system --ignore-not-found \
 		ip-masq-agent-config coredns kube-dns kube-proxy
