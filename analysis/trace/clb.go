@@ -145,7 +145,40 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 		}
 		b.add(s)
 		tr.toRealServer(b, np, pass)
+		if b.fail != nil && b.fail.reason == "SVC_NO_LOCAL_ENDPOINTS" {
+			if on, why := healthChecked(l, t); on {
+				// the normal externalTrafficPolicy: Local setup: the node
+				// fails the health check (kube-proxy's healthCheckNodePort
+				// answers 503), so the CLB sends it nothing
+				b.outOfService, b.benched, b.fail.finding = true, b.fail.finding, nil
+				b.fail.reason = "NOT_IN_SERVICE"
+				b.add(Step{At: at, Component: "clb", Decision: "out of service",
+					Detail: fmt.Sprintf("the CLB health check (%s) takes real server %s out of service: it has no local endpoint, so clients are sent only to nodes that have one", why, t.ip)})
+			}
+		}
 	}
+}
+
+// healthChecked says whether the CLB health-checks a real server, so a
+// node that cannot serve (externalTrafficPolicy Local, no local endpoint)
+// gets no client traffic, and why it is believed: the target's recorded
+// health, the listener's HealthSwitch, or TKE's default (the service
+// controller creates Service listeners with the health check on).
+func healthChecked(l *model.Listener, t target) (bool, string) {
+	switch strings.ToLower(t.health) {
+	case "alive", "healthy":
+		return false, "target health " + t.health
+	case "":
+	default:
+		return true, "target health " + t.health
+	}
+	if l != nil && l.HealthCheck != nil {
+		if l.HealthCheck.HealthSwitch == 0 {
+			return false, "HealthSwitch 0"
+		}
+		return true, "HealthSwitch 1"
+	}
+	return true, "TKE's default for Service listeners; the listener's setting is not in the bundle"
 }
 
 // toRealServer follows the CLB's packet into the VPC. With

@@ -16,6 +16,7 @@ import (
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/parsers/bundle"
+	"tkesnap/parsers/tencent"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/trace/golden")
@@ -771,3 +772,74 @@ func TestRouteMissingCitesTheNodeThatLacksTheRouteAndPodsStillFindTheirENI(t *te
 		t.Errorf("web-1 → web-0: no egress SG step of web-1's node ENI: %+v", back.Steps)
 	}
 }
+
+// externalTrafficPolicy: Local with endpoints on some nodes is the normal
+// setup: the CLB health check takes the other nodes out of service. It is
+// a fault only when it breaks something — no node has a local endpoint,
+// or the health check is off (or says the node is alive) so the CLB does
+// send clients there.
+func TestLocalTrafficPolicyWarnsOnlyWhenItBreaksSomething(t *testing.T) {
+	c := load(t, "../../testdata/datapath/kubeproxy-bundle")
+	var api *Trace
+	ts := All(c)
+	for i := range ts {
+		if ts[i].To == "svc:default/api:443" {
+			api = &ts[i]
+		}
+	}
+	if api == nil {
+		t.Fatal("no implicit trace of the LoadBalancer Service default/api")
+	}
+	benched := 0
+	for _, b := range api.Branches {
+		if b.outOfService {
+			benched++
+			if b.Reason != "NOT_IN_SERVICE" {
+				t.Errorf("%s: reason %s", b.To, b.Reason)
+			}
+		}
+	}
+	if benched != 2 {
+		t.Errorf("%d real servers out of service, want 2 (node-3, node-4 have no local endpoint)", benched)
+	}
+	for _, f := range Findings(ts, nil) {
+		if f.ID == "SVC_NO_LOCAL_ENDPOINTS" {
+			t.Errorf("health-checked ETP Local nodes raised %s", f.Args)
+		}
+	}
+	for _, tc := range []struct {
+		health string
+		sw     *int
+		want   bool
+	}{{"", nil, true}, {"Dead", nil, true}, {"Alive", nil, false}, {"", ptr(0), false}, {"", ptr(1), true}} {
+		var l *model.Listener
+		if tc.sw != nil {
+			l = &model.Listener{}
+			l.HealthCheck = &struct {
+				HealthSwitch tencent.FlexInt `json:"HealthSwitch"`
+				SourceIpType tencent.FlexInt `json:"SourceIpType"`
+				CheckPort    tencent.FlexInt `json:"CheckPort"`
+			}{HealthSwitch: tencent.FlexInt(*tc.sw)}
+		}
+		if on, why := healthChecked(l, target{health: tc.health}); on != tc.want {
+			t.Errorf("health %q switch %v: checked=%v (%s), want %v", tc.health, tc.sw, on, why, tc.want)
+		}
+	}
+	// no node has a local endpoint: every real server is out of service,
+	// nothing answers, and the warning is due
+	lf := finding.New("SVC_NO_LOCAL_ENDPOINTS", finding.Args{"node": "n"}, nil)
+	all := Trace{Branches: []Trace{
+		{Verdict: Dropped, Reason: "NOT_IN_SERVICE", Symptom: "timeout", outOfService: true, benched: &lf},
+		{Verdict: Dropped, Reason: "NOT_IN_SERVICE", Symptom: "timeout", outOfService: true, benched: &lf}}}
+	combineInto(&all, "")
+	if all.Verdict != Dropped || all.Reason != "SVC_NO_LOCAL_ENDPOINTS" || !hasFinding(all.findings, "SVC_NO_LOCAL_ENDPOINTS") {
+		t.Errorf("no local endpoint anywhere: %s %s %v", all.Verdict, all.Reason, all.findings)
+	}
+	some := Trace{Branches: []Trace{all.Branches[0], {Verdict: Delivered}}}
+	combineInto(&some, "")
+	if some.Verdict != Delivered || some.FailingBranches != 0 || len(some.findings) != 0 {
+		t.Errorf("one node with a local endpoint: %s %s %d failing", some.Verdict, some.Reason, some.FailingBranches)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -69,6 +69,9 @@ type Trace struct {
 	// nothing may listen): what the customer would see if the deciding
 	// fact goes the bad way.
 	mayFail Verdict
+	// outOfService / benched: see walk.
+	outOfService bool
+	benched      *finding.Finding
 	// reported: the flow came from flows.json or --flow, not from the
 	// guide's implicit checks.
 	reported bool

@@ -55,6 +55,11 @@ type walk struct {
 	l7 bool
 	// witness is filled by the capture annotator.
 	flow model.Flow
+	// outOfService: a CLB health check keeps client traffic away from
+	// this real server (externalTrafficPolicy Local without a local
+	// endpoint); benched is the finding its drop would have raised.
+	outOfService bool
+	benched      *finding.Finding
 }
 
 // ambiguity is a hop the data allows both ways: the fact that decides
@@ -164,7 +169,7 @@ func srcEv(s model.Source) map[string]any { return ev("file", s.File, "line", s.
 
 // result turns a finished walk into a Trace (without From/To).
 func (w *walk) result() Trace {
-	t := Trace{Steps: w.steps}
+	t := Trace{Steps: w.steps, outOfService: w.outOfService, benched: w.benched}
 	if t.Steps == nil {
 		t.Steps = []Step{}
 	}
@@ -236,7 +241,12 @@ func combineInto(t *Trace, reported string) {
 	var bad []Trace
 	und, amb := 0, 0
 	t.Symptoms = nil
+	benched := 0
 	for _, b := range bs {
+		if b.outOfService {
+			benched++
+			continue
+		}
 		switch b.Verdict {
 		case Delivered:
 		case Undetermined:
@@ -255,6 +265,16 @@ func combineInto(t *Trace, reported string) {
 	}
 	t.BranchCount, t.FailingBranches = len(bs), len(bad)
 	t.Symptom = ""
+	if benched > 0 && benched == len(bs) {
+		// no real server has a local endpoint: the health check takes
+		// every node out and nothing answers — now the policy breaks
+		b := bs[0]
+		t.Verdict, t.Reason, t.Symptom, t.FailingBranches = b.Verdict, "SVC_NO_LOCAL_ENDPOINTS", b.Symptom, len(bs)
+		if b.benched != nil && !hasFinding(t.findings, b.benched.ID) {
+			t.findings = append(t.findings, *b.benched)
+		}
+		return
+	}
 	switch {
 	case len(bad) > 0:
 		head := bad[0]
@@ -287,9 +307,21 @@ func combineInto(t *Trace, reported string) {
 	}
 }
 
+func hasFinding(fs []finding.Finding, id string) bool {
+	for _, f := range fs {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // branchSymptom is what a branch's clients see: its verdict's symptom,
 // or for an AMBIGUOUS branch the symptom of its failing way.
 func branchSymptom(b Trace) string {
+	if b.outOfService {
+		return ""
+	}
 	switch b.Verdict {
 	case Delivered, Undetermined:
 		return ""
