@@ -91,11 +91,37 @@ func needKube(kinds ...string) func(c *model.Cluster) []finding.Inconclusive {
 		for _, k := range kinds {
 			if !c.Kube.Has(k) {
 				out = append(out, finding.Inconclusive{Need: model.KubeFiles[k],
-					Why: fmt.Sprintf("no %s objects in the bundle (kubectl get %s -A -o yaml)", k, strings.ToLower(k)+"s")})
+					Why: fmt.Sprintf("no %s objects in the bundle (%s)", k, kubectlGet(k))})
 			}
 		}
 		return out
 	}
+}
+
+// kubeResources are the kubectl resource names of the kinds the bundle
+// holds (kubectl api-resources): plurals are not kind+"s" (ingresses,
+// networkpolicies), and configmaps/daemonsets are collected from
+// kube-system only.
+var kubeResources = map[string]string{
+	"Node": "nodes", "Pod": "pods", "Service": "services", "Endpoints": "endpoints",
+	"EndpointSlice": "endpointslices", "Ingress": "ingresses", "NetworkPolicy": "networkpolicies",
+	"ConfigMap": "configmaps", "DaemonSet": "daemonsets", "Event": "events",
+	"Namespace": "namespaces", "IngressClass": "ingressclasses",
+}
+
+// kubectlGet is the command that collects kind.
+func kubectlGet(kind string) string {
+	res, ok := kubeResources[kind]
+	if !ok {
+		res = strings.ToLower(kind)
+	}
+	switch kind {
+	case "ConfigMap", "DaemonSet":
+		return "kubectl get " + res + " -n kube-system -o yaml"
+	case "Node", "Namespace", "IngressClass":
+		return "kubectl get " + res + " -o yaml"
+	}
+	return "kubectl get " + res + " -A -o yaml"
 }
 
 // flowTargets lists the Services named by reported flows, so selectorless
