@@ -140,17 +140,14 @@ type block struct {
 	Region sg.Region
 }
 
-// describe renders the slice and the decision for the "decision" arg.
-func (b block) describe() string {
-	svc := strings.ToUpper(b.Proto)
+// sliceArgs names the blocked slice as data (blocked_proto,
+// blocked_ports, blocked_peer): the catalog templates put it into words.
+func (b block) sliceArgs(args finding.Args) {
+	args["blocked_proto"] = strings.ToUpper(b.Proto)
 	if b.Proto == "tcp" || b.Proto == "udp" {
-		svc += " " + b.Region.Ports.String()
+		args["blocked_ports"] = b.Region.Ports.String()
 	}
-	prep := "from"
-	if b.Dir == model.DirEgress {
-		prep = "to"
-	}
-	return fmt.Sprintf("%s %s %s is decided by %s", svc, prep, b.Region.Peer, b.Region.Decision)
+	args["blocked_peer"] = b.Region.Peer.String()
 }
 
 // firstBlock evaluates proto×all ports (or the given ports) against peer
@@ -185,7 +182,12 @@ func sgArgs(b *block, args finding.Args) finding.Args {
 	if fix.Before >= 0 {
 		args["before"] = strconv.Itoa(fix.Before)
 	}
-	args["decision"] = b.describe()
+	// The deciding policy and the blocked slice as language-neutral
+	// args (sg.Decision.Args); the templates compose the sentence.
+	for k, v := range d.Args() {
+		args[k] = v
+	}
+	b.sliceArgs(args)
 	if _, ok := args["sgs"]; !ok {
 		args["sgs"] = strings.Join(d.SGs, ",")
 	}

@@ -225,7 +225,8 @@ func runAPISource(p *Pass) {
 		if sg.First(rs, sg.Accept) == nil {
 			if r := sg.First(rs, sg.Drop); r != nil {
 				blk := &block{Dir: model.DirIngress, Proto: "tcp", Region: *r}
-				args := sgArgs(blk, finding.Args{"endpoint": "public", "allowed": "nobody", "client": "any client"})
+				// allowed and client empty: nobody is allowed, any client is refused
+				args := sgArgs(blk, finding.Args{"endpoint": "public"})
 				p.Report(finding.New("SG_APISERVER_SOURCE_BLOCKED", args, append(sgObjects(blk), "apiserver/public"), sgEvidence(blk)...))
 			}
 		}
@@ -246,10 +247,7 @@ func allowedText(cl *model.Cloud, sgs []string, port int) string {
 	for _, r := range sg.AllowedPeers(cl, sgs, model.DirIngress, "tcp", port, rangeOf(netip.MustParsePrefix("0.0.0.0/0"))) {
 		out = append(out, r.String())
 	}
-	if len(out) == 0 {
-		return "nobody"
-	}
-	return strings.Join(out, ", ")
+	return strings.Join(out, ", ") // "": nobody
 }
 
 // flowsToAPIServer: some reported flow goes to an API server endpoint

@@ -129,7 +129,7 @@ func runNodeSGs(p *Pass) {
 			}
 			if blk != nil {
 				cidr := vpcCIDRFor(cl, a.IP)
-				vpc.add(blockKey(b.SGs, blk, cidr), b, blk, finding.Args{"cidr": cidr, "peer": peerName(a)})
+				vpc.add(blockKey(b.SGs, blk, cidr), b, blk, finding.Args{"cidr": cidr, "peer": peerName(a), "peer_kind": "node"})
 			}
 			// Egress of a towards b.
 			if !b.IP.IsValid() {
@@ -138,7 +138,7 @@ func runNodeSGs(p *Pass) {
 			blk, _ = firstBlock(cl, a.SGs, model.DirEgress, allProtos, tencent.AddrRange{From: b.IP, To: b.IP}, tencent.AllPorts)
 			if blk != nil {
 				cidr := vpcCIDRFor(cl, b.IP)
-				vpc.add(blockKey(a.SGs, blk, cidr), a, blk, finding.Args{"cidr": cidr, "peer": peerName(b)})
+				vpc.add(blockKey(a.SGs, blk, cidr), a, blk, finding.Args{"cidr": cidr, "peer": peerName(b), "peer_kind": "node"})
 			}
 		}
 	}
@@ -321,11 +321,13 @@ func nodeNameFor(nodes []*cloudNode, b model.Binding) string {
 	return b.Owner
 }
 
+// peerName names a peer node as data ("10.0.2.7", "node-a (10.0.2.7)"):
+// the templates say it is a node.
 func peerName(n *cloudNode) string {
 	if n.Name == n.IP.String() {
-		return "node " + n.Name
+		return n.Name
 	}
-	return fmt.Sprintf("node %s (%s)", n.Name, n.IP)
+	return fmt.Sprintf("%s (%s)", n.Name, n.IP)
 }
 
 // podENIs are the ENIs in a VPC-CNI cluster's pod subnets whose SGs

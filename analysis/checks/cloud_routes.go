@@ -107,8 +107,8 @@ func runRoutes(p *Pass) {
 				}
 				cidr, via, ev := peerCIDR(cl, dst)
 				ev = append([]finding.Evidence{{File: t.File, Line: t.At.Line, Excerpt: fmt.Sprintf("%s (%d routes): none covers %s", t.RouteTableId, len(t.Routes), dst)}}, ev...)
-				report(finding.Args{"table": t.RouteTableId, "vpc": t.VpcId, "cidr": cidr, "via": via, "from": f.From},
-					[]string{t.RouteTableId, t.VpcId}, ev...)
+				via["table"], via["vpc"], via["cidr"], via["from"] = t.RouteTableId, t.VpcId, cidr, f.From
+				report(via, []string{t.RouteTableId, t.VpcId}, ev...)
 			}
 		}
 	}
@@ -131,13 +131,20 @@ func runRoutes(p *Pass) {
 			if scoped && !flowTouches(c, r.Dst) {
 				continue // flows were reported, none to or from this peer
 			}
-			via := fmt.Sprintf("%s, learned from %s %s", ccnName(cl, nodes), r.InstanceType, r.InstanceId)
+			// Language-neutral: the templates say "learned from".
+			via := func(a finding.Args) finding.Args {
+				a["via_kind"], a["via_type"], a["via_id"] = "learned", r.InstanceType, r.InstanceId
+				if n := ccnName(cl, nodes); n != "" {
+					a["ccn_name"] = n
+				}
+				return a
+			}
 			if !r.IsEnabled() && attached {
 				table := "CCN"
 				if ts := nodeTables(cl, nodes); len(ts) > 0 && routeFor(ts[0], r.Dst.Addr()) == nil {
 					table = ts[0].RouteTableId
 				}
-				report(finding.Args{"table": table, "vpc": vpcID, "cidr": r.Dst.String(), "via": via, "from": "nodes of " + vpcID, "disabled": r.RouteId},
+				report(via(finding.Args{"table": table, "vpc": vpcID, "cidr": r.Dst.String(), "from_vpc": vpcID, "disabled": r.RouteId}),
 					[]string{r.RouteId}, finding.Evidence{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s Enabled=false (%s)", r.RouteId, r.DestinationCidrBlock, r.ExtraState)})
 				continue
 			}
@@ -146,7 +153,7 @@ func runRoutes(p *Pass) {
 			}
 			for _, t := range nodeTables(cl, nodes) {
 				if routeFor(t, r.Dst.Addr()) == nil {
-					report(finding.Args{"table": t.RouteTableId, "vpc": t.VpcId, "cidr": r.Dst.String(), "via": via, "from": "nodes of " + t.VpcId},
+					report(via(finding.Args{"table": t.RouteTableId, "vpc": t.VpcId, "cidr": r.Dst.String(), "from_vpc": t.VpcId}),
 						[]string{t.RouteTableId, r.RouteId},
 						finding.Evidence{File: t.File, Line: t.At.Line, Excerpt: fmt.Sprintf("%s: no enabled route covers %s", t.RouteTableId, r.Dst)},
 						finding.Evidence{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s from %s %s", r.RouteId, r.DestinationCidrBlock, r.InstanceType, r.InstanceId)})
@@ -171,14 +178,18 @@ func runRoutes(p *Pass) {
 					}
 				}
 			}
-			if peers, ev := podIPsSeenBy(c, vpcID, k.ClusterCIDR); !published && len(peers) > 0 {
+			if peers, ev := podIPsSeenBy(c, vpcID, k.ClusterCIDR); !published && !peers.empty() {
 				ccn := ccnName(cl, nodes)
 				ev = append([]finding.Evidence{
 					{File: k.File, Line: k.At.Line, Excerpt: fmt.Sprintf("%s ClusterCIDR %s (GlobalRouter)", k.ClusterId, k.ClusterCIDR)},
 					{File: "cloud/ccn-routes.json", Excerpt: fmt.Sprintf("no CCN route from %s covers %s", vpcID, k.ClusterCIDR)}}, ev...)
-				report(finding.Args{"table": ccn, "vpc": vpcID, "cidr": k.ClusterCIDR.String(), "via": vpcID + " (container CIDR of " + k.ClusterId + ")",
-					"from": strings.Join(peers, ", "), "ccn": ccn},
-					[]string{k.ClusterId, vpcID}, ev...)
+				args := finding.Args{"table": ccn, "vpc": vpcID, "cidr": k.ClusterCIDR.String(), "via_kind": "container", "cluster": k.ClusterId, "ccn": ccn}
+				if ccn == "" {
+					args["table"] = "CCN"
+					delete(args, "ccn")
+				}
+				peers.args(args)
+				report(args, []string{k.ClusterId, vpcID}, ev...)
 			}
 		}
 	}
@@ -200,37 +211,51 @@ func nodeTables(cl *model.Cloud, nodes []*cloudNode) []*model.RouteTable {
 	return out
 }
 
+// podPeers are the CCN peers that exchange packets with pod IPs, as
+// language-neutral lists: "192.168.0.0/16 (DIRECTCONNECT dcg-1)".
+type podPeers struct {
+	nomasq, flowed, flows []string
+}
+
+func (p podPeers) empty() bool { return len(p.nomasq)+len(p.flowed) == 0 }
+
+func (p podPeers) args(a finding.Args) {
+	if len(p.nomasq) > 0 {
+		a["nomasq_peers"] = strings.Join(p.nomasq, ", ")
+	}
+	if len(p.flowed) > 0 {
+		a["flow_peers"], a["flows"] = strings.Join(p.flowed, ", "), strings.Join(p.flows, ", ")
+	}
+}
+
 // podIPsSeenBy lists the CCN peers (other VPCs, IDCs) that exchange
 // packets with pod IPs, and so need a route back to the pod CIDR: peers
 // ip-masq-agent does not masquerade pod traffic to (NonMasqueradeCIDRs),
 // and sources of reported flows towards pods. Peers that only ever see
 // node IPs (the default: pod traffic leaving the VPC is SNATed) need no
 // pod route, so nothing is reported for them.
-func podIPsSeenBy(c *model.Cluster, vpcID string, pods netip.Prefix) ([]string, []finding.Evidence) {
+func podIPsSeenBy(c *model.Cluster, vpcID string, pods netip.Prefix) (podPeers, []finding.Evidence) {
 	cl := &c.Cloud
-	var out []string
+	var out podPeers
 	var ev []finding.Evidence
 	seen := map[string]bool{}
-	add := func(r *model.CcnRoute, why string, e finding.Evidence) {
-		k := r.Dst.String()
-		if seen[k] {
-			return
-		}
-		seen[k] = true
-		out = append(out, fmt.Sprintf("%s (%s %s, %s)", r.Dst, r.InstanceType, r.InstanceId, why))
-		ev = append(ev, e)
-	}
 	for _, r := range cl.CcnRoutes {
 		if r.InstanceId == vpcID || !r.Dst.IsValid() || !r.Dst.Addr().Is4() {
 			continue
 		}
-		if m := c.Kube.Masq; m != nil {
+		name := fmt.Sprintf("%s (%s %s)", r.Dst, r.InstanceType, r.InstanceId)
+		if m := c.Kube.Masq; m != nil && !seen[name] {
 			if ok, n := m.CoversPrefix(r.Dst); ok {
-				add(r, "pods reach it without SNAT", finding.Evidence{File: m.File, Line: m.Line,
+				seen[name] = true
+				out.nomasq = append(out.nomasq, name)
+				ev = append(ev, finding.Evidence{File: m.File, Line: m.Line,
 					Excerpt: fmt.Sprintf("ip-masq-agent NonMasqueradeCIDRs %s covers %s", n, r.Dst)})
 			}
 		}
 		for _, f := range c.Flows {
+			if seen[name] {
+				break
+			}
 			from, err1 := c.Resolve(f.From)
 			to, err2 := c.Resolve(f.To)
 			if err1 != nil || err2 != nil {
@@ -238,8 +263,11 @@ func podIPsSeenBy(c *model.Cluster, vpcID string, pods netip.Prefix) ([]string, 
 			}
 			for _, a := range from.IPs {
 				for _, b := range to.IPs {
-					if r.Dst.Contains(a) && pods.Contains(b) {
-						add(r, "reported flow "+f.From+" → "+f.To, finding.Evidence{File: "flows.json", Excerpt: f.From + " → " + f.To})
+					if !seen[name] && r.Dst.Contains(a) && pods.Contains(b) {
+						seen[name] = true
+						out.flowed = append(out.flowed, name)
+						out.flows = append(out.flows, f.From+" → "+f.To)
+						ev = append(ev, finding.Evidence{File: "flows.json", Line: c.FlowLine(f), Excerpt: f.From + " → " + f.To})
 					}
 				}
 			}
@@ -249,23 +277,23 @@ func podIPsSeenBy(c *model.Cluster, vpcID string, pods netip.Prefix) ([]string, 
 }
 
 // peerCIDR names the network a destination belongs to, from the CCN
-// routes, and the next hop that should carry it.
-func peerCIDR(cl *model.Cloud, dst netip.Addr) (string, string, []finding.Evidence) {
+// routes, and the next hop that should carry it (as via_* args).
+func peerCIDR(cl *model.Cloud, dst netip.Addr) (string, finding.Args, []finding.Evidence) {
 	for _, r := range cl.CcnRoutes {
 		if r.Dst.IsValid() && r.Dst.Contains(dst) {
-			return r.Dst.String(), fmt.Sprintf("CCN (%s %s)", r.InstanceType, r.InstanceId),
+			return r.Dst.String(), finding.Args{"via_kind": "ccn", "via_type": r.InstanceType, "via_id": r.InstanceId},
 				[]finding.Evidence{{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s from %s %s", r.RouteId, r.DestinationCidrBlock, r.InstanceType, r.InstanceId)}}
 		}
 	}
 	for _, t := range cl.RouteTables {
 		for _, r := range t.Routes {
 			if r.Dst.IsValid() && r.Dst.Contains(dst) && !r.IsEnabled() {
-				return r.Dst.String(), strings.ToLower(r.GatewayType) + " " + r.GatewayId + " (route disabled)",
+				return r.Dst.String(), finding.Args{"via_kind": "disabled", "via_type": strings.ToLower(r.GatewayType), "via_id": r.GatewayId},
 					[]finding.Evidence{{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s via %s %s Enabled=false", t.RouteTableId, r.DestinationCidrBlock, r.GatewayType, r.GatewayId)}}
 			}
 		}
 	}
-	return netip.PrefixFrom(dst, 32).String(), "CCN, peering connection or direct connect gateway", nil
+	return netip.PrefixFrom(dst, 32).String(), finding.Args{"via_kind": "unknown"}, nil
 }
 
 // ccnName names the CCN the cluster VPC is attached to, from the CCN
@@ -278,7 +306,7 @@ func ccnName(cl *model.Cloud, nodes []*cloudNode) string {
 			}
 		}
 	}
-	return "the CCN"
+	return "" // unknown: the templates say "the CCN"
 }
 
 // flowTouches: some reported flow starts or ends inside p.

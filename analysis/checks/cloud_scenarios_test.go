@@ -92,7 +92,7 @@ func TestCloudScenarios(t *testing.T) {
 		{"healthy", nil},
 		{"independent-healthy", nil},
 		{"sg-pod-cidr-blocked", []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.1.5, 10.0.2.7", "before": ""}}}},
-		{"sg-vpc-cidr-blocked", []want{{"SG_VPC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "10.0.0.0/16", "node": "10.0.1.5", "before": "1", "peer": "node 10.0.2.7"}}}},
+		{"sg-vpc-cidr-blocked", []want{{"SG_VPC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "10.0.0.0/16", "node": "10.0.1.5", "before": "1", "peer": "10.0.2.7", "peer_kind": "node"}}}},
 		{"sg-nodeport-range-blocked", []want{
 			{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "0.0.0.0/0", "port": "30000-32768", "lb": "lb-k8sweb01", "before": ""}},
 			{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "119.29.10.20", "lb": "lb-k8sweb01", "before": ""}}}},
@@ -401,10 +401,15 @@ func TestCloudScenarioGoldens(t *testing.T) {
 		finding.Sort(fs)
 		var b strings.Builder
 		fmt.Fprintf(&b, "# %s: %d finding(s), %d inconclusive\n", name, len(fs), len(inc))
-		for _, lang := range []finding.Lang{finding.EN} {
+		for _, lang := range []finding.Lang{finding.EN, finding.ZH} {
 			for _, f := range fs {
 				if err := finding.Render(&f, lang); err != nil {
 					t.Errorf("%s %s: %v", name, f.ID, err)
+				}
+				if lang == finding.ZH {
+					if w := englishLeak(f.Message + " " + f.Remedy); w != "" {
+						t.Errorf("%s %s: English %q in the Chinese text: %s / %s", name, f.ID, w, f.Message, f.Remedy)
+					}
 				}
 				fmt.Fprintf(&b, "\n[%s] %s %s %s\n  %s\n  remedy: %s\n", lang, f.Severity, f.ID, strings.Join(f.Objects, " "), f.Message, f.Remedy)
 				for _, e := range f.Evidence {
@@ -643,8 +648,8 @@ spec:
 		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"source": "119.29.10.20", "owner": "svc/default/web"}},
 	})
 	for _, f := range fs {
-		if !strings.Contains(f.Args["decision"], "TCP 31443") {
-			t.Errorf("decision %q does not name the Service's NodePort", f.Args["decision"])
+		if f.Args["blocked_proto"] != "TCP" || f.Args["blocked_ports"] != "31443" {
+			t.Errorf("blocked slice %s %s does not name the Service's NodePort", f.Args["blocked_proto"], f.Args["blocked_ports"])
 		}
 	}
 }
@@ -727,4 +732,20 @@ func TestPodFlowWithoutClusterObjectsFallsBackToTheClusterWidePodCIDRCheck(t *te
 	if len(fs) != 1 || fs[0].ID != "SG_POD_CIDR_BLOCKED" || fs[0].Args["port"] != "8080" {
 		t.Errorf("full bundle: %+v", fs)
 	}
+}
+
+// englishLeak returns an English word of running text found in a
+// Chinese rendering (IDs, CIDRs, protocol names and API field names are
+// fine; sentences are not).
+func englishLeak(s string) string {
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z')
+	}) {
+		switch w {
+		case "the", "is", "from", "to", "of", "by", "decided", "matched", "no", "policy", "implicit", "deny",
+			"container", "pods", "reach", "it", "without", "reported", "flow", "nodes", "learned", "dropped", "rejected", "nobody", "any", "client", "node":
+			return w
+		}
+	}
+	return ""
 }

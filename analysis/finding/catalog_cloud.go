@@ -1,5 +1,44 @@
 package finding
 
+// SGDecisionEN and SGDecisionZH say what decided an SG verdict, from the
+// language-neutral args of sg.Decision.Args (decided_by, policy_sg,
+// policy_index, action, policy_service, policy_peer, policy_sgs, dir) and
+// of the blocked slice (blocked_proto, blocked_ports, blocked_peer):
+// "TCP 8080 from 172.16.0.2 is decided by sg-x ingress PolicyIndex 5
+// (DROP ALL from 0.0.0.0/0)". Findings of emitters that still pass a
+// ready "decision" sentence render it as is.
+const (
+	SGDecisionEN = `{{if .decided_by}}{{if .blocked_proto}}{{.blocked_proto}}{{if .blocked_ports}} {{.blocked_ports}}{{end}} {{if eq .dir "egress"}}to{{else}}from{{end}} {{.blocked_peer}} is decided by {{end}}` +
+		`{{if eq .decided_by "implicit"}}no policy matched in {{.policy_sgs}} {{.dir}} (implicit deny){{else if eq .decided_by "nosg"}}no security group (not filtered){{else}}{{.policy_sg}} {{.dir}} PolicyIndex {{.policy_index}} ({{.action}} {{.policy_service}} {{if eq .dir "egress"}}to{{else}}from{{end}} {{.policy_peer}}){{end}}` +
+		`{{else}}{{.decision}}{{end}}`
+	SGDecisionZH = `{{if .decided_by}}{{if .blocked_proto}}{{if eq .dir "egress"}}到{{else}}来自{{end}} {{.blocked_peer}} 的 {{.blocked_proto}}{{if .blocked_ports}} {{.blocked_ports}}{{end}} 由{{end}}` +
+		`{{if eq .decided_by "implicit"}} {{.policy_sgs}} {{if eq .dir "egress"}}出站{{else}}入站{{end}}规则的隐式拒绝（没有匹配的策略）{{else if eq .decided_by "nosg"}}未绑定安全组（不过滤）{{else}}安全组 {{.policy_sg}} 的{{if eq .dir "egress"}}出站{{else}}入站{{end}}规则 PolicyIndex {{.policy_index}}（{{.action}} {{.policy_service}}，{{if eq .dir "egress"}}目的{{else}}来源{{end}} {{.policy_peer}}）{{end}}{{if .blocked_proto}}决定{{end}}` +
+		`{{else}}{{.decision}}{{end}}`
+)
+
+// RouteViaEN/ZH name the next hop of a ROUTE_MISSING finding from its
+// language-neutral args: via_kind "ccn" (a CCN route from via_type
+// via_id), "learned" (learned by CCN ccn_name from via_type via_id),
+// "disabled" (the via_type via_id route exists but is disabled),
+// "container" (the cluster's container CIDR in vpc), "unknown".
+// RouteFromEN/ZH name who sends: from_vpc (its nodes), nomasq_peers
+// (peers ip-masq-agent does not SNAT pod traffic to), flow_peers with
+// their flows, else from (a flow endpoint).
+const (
+	RouteViaEN = `{{if eq .via_kind "learned"}}{{or .ccn_name "the CCN"}}, learned from {{.via_type}} {{.via_id}}` +
+		`{{else if eq .via_kind "ccn"}}CCN ({{.via_type}} {{.via_id}}){{else if eq .via_kind "disabled"}}{{.via_type}} {{.via_id}} (route disabled)` +
+		`{{else if eq .via_kind "container"}}{{.vpc}} (container CIDR of {{.cluster}}){{else if .via}}{{.via}}{{else}}CCN, peering connection or direct connect gateway{{end}}`
+	RouteViaZH = `{{if eq .via_kind "learned"}}{{or .ccn_name "云联网"}}（学习自 {{.via_type}} {{.via_id}}）` +
+		`{{else if eq .via_kind "ccn"}}云联网（{{.via_type}} {{.via_id}}）{{else if eq .via_kind "disabled"}}{{.via_type}} {{.via_id}}（路由已禁用）` +
+		`{{else if eq .via_kind "container"}}{{.vpc}}（{{.cluster}} 的容器网段）{{else if .via}}{{.via}}{{else}}云联网、对等连接或专线网关{{end}}`
+	RouteFromEN = `{{if .from_vpc}}nodes of {{.from_vpc}}{{else if or .nomasq_peers .flow_peers}}` +
+		`{{if .nomasq_peers}}{{.nomasq_peers}} (pods reach it without SNAT){{end}}{{if and .nomasq_peers .flow_peers}}, {{end}}{{if .flow_peers}}{{.flow_peers}} (reported flow {{.flows}}){{end}}` +
+		`{{else}}{{.from}}{{end}}`
+	RouteFromZH = `{{if .from_vpc}}{{.from_vpc}} 中的节点{{else if or .nomasq_peers .flow_peers}}` +
+		`{{if .nomasq_peers}}{{.nomasq_peers}}（Pod 访问它时不做 SNAT）{{end}}{{if and .nomasq_peers .flow_peers}}、{{end}}{{if .flow_peers}}{{.flow_peers}}（上报的流量 {{.flows}}）{{end}}` +
+		`{{else}}{{.from}}{{end}}`
+)
+
 // Cloud / security-group findings (design.md §5). Tencent SG semantics:
 // policies in PolicyIndex order, first match wins, several SGs in binding
 // order, no match = deny, stateful.
@@ -8,37 +47,37 @@ func init() {
 		{ID: "SG_NODEPORT_RANGE_BLOCKED", Severity: Error, Group: "cloud", Guide: "CLB/Ingress 访问不通: 节点安全组放通 30000-32768",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node security group blocks the NodePort range",
-				Message: `Security group {{.sg}} of node {{.node}} does not allow {{or .proto "TCP"}} {{or .port "30000-32768"}} from {{.source}}{{if .lb}} (load balancer {{.lb}}{{if .owner}}, {{.owner}}{{end}}){{end}}: {{.decision}}.`,
+				Message: `Security group {{.sg}} of node {{.node}} does not allow {{or .proto "TCP"}} {{or .port "30000-32768"}} from {{.source}}{{if .lb}} (load balancer {{.lb}}{{if .owner}}, {{.owner}}{{end}}){{end}}: ` + SGDecisionEN + `.`,
 				Remedy:  `Add an inbound ACCEPT policy {{or .proto "TCP"}} {{or .port "30000-32768"}} from {{.source}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "SG_POD_CIDR_BLOCKED", Severity: Error, Group: "cloud", Guide: "跨节点 Pod 访问不通: 节点安全组放通容器网段",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node security group blocks the pod CIDR",
-				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} the cluster pod CIDR {{.cidr}}: {{.decision}}.`,
+				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} the cluster pod CIDR {{.cidr}}: ` + SGDecisionEN + `.`,
 				Remedy:  `Add an {{if eq .dir "egress"}}outbound{{else}}inbound{{end}} ACCEPT policy ALL {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "SG_VPC_CIDR_BLOCKED", Severity: Error, Group: "cloud", Guide: "节点与 Pod 互访不通: 节点安全组放通 VPC 网段",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node security group blocks the VPC/subnet CIDR",
-				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} (peer {{.peer}}): {{.decision}}.`,
+				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} (peer {{if eq .peer_kind "node"}}node {{end}}{{.peer}}): ` + SGDecisionEN + `.`,
 				Remedy:  `Add an {{if eq .dir "egress"}}outbound{{else}}inbound{{end}} ACCEPT policy ALL {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "SG_MASTER_SUBNET_BLOCKED", Severity: Error, Group: "cloud", Guide: "独立集群开启内网访问后不通: Master 安全组放通子网",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Master security group blocks the intranet-access subnet",
-				Message: `Independent cluster: security group {{.sg}} of master {{.node}} does not allow {{.cidr}} to reach the API server on {{or .port "443"}}: {{.decision}}.`,
+				Message: `Independent cluster: security group {{.sg}} of master {{.node}} does not allow {{.cidr}} to reach the API server on {{or .port "443"}}: ` + SGDecisionEN + `.`,
 				Remedy:  `Add an inbound ACCEPT policy TCP {{or .port "443"}} from {{.cidr}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "SG_APISERVER_SOURCE_BLOCKED", Severity: Error, Group: "cloud", Guide: "托管集群开启内网/外网访问后不通: 访问来源",
 			Texts: map[Lang]Text{EN: {
 				Title:   "API server access source does not cover the client",
-				Message: `Managed cluster: the {{.endpoint}} API server endpoint allows {{.allowed}}, which does not include the client {{.client}}.`,
-				Remedy:  `Add {{.client}} (or its subnet) to the access source of the cluster's {{.endpoint}} endpoint{{if .sg}}, or to security group {{.sg}}{{end}}.`}}},
+				Message: `Managed cluster: the {{.endpoint}} API server endpoint allows {{or .allowed "nobody"}}, which does not include {{if .client}}the client {{.client}}{{else}}any client{{end}}.`,
+				Remedy:  `Add {{if .client}}{{.client}} (or its subnet){{else}}the clients' addresses{{end}} to the access source of the cluster's {{.endpoint}} endpoint{{if .sg}}, or to security group {{.sg}}{{end}}.`}}},
 		{ID: "SG_IDC_CIDR_BLOCKED", Severity: Error, Group: "cloud", Guide: "IDC 访问不通: CVM 安全组放通 IDC 网段",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node security group blocks the IDC CIDR",
-				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} the IDC CIDR {{.cidr}}: {{.decision}}.`,
+				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} the IDC CIDR {{.cidr}}: ` + SGDecisionEN + `.`,
 				Remedy:  `Add an {{if eq .dir "egress"}}outbound{{else}}inbound{{end}} ACCEPT policy ALL {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "CLB_SG_BLOCKS_LISTENER", Severity: Error, Group: "cloud", Guide: "CLB/Ingress 访问不通: CLB 安全组放通监听端口",
 			Texts: map[Lang]Text{EN: {
 				Title:   "CLB security group blocks its listener port",
-				Message: `Load balancer {{.lb}}{{if .owner}} ({{.owner}}){{end}} has security group {{.sg}} that does not allow {{.proto}} {{.port}} from {{or .source "0.0.0.0/0"}}: {{.decision}}.`,
+				Message: `Load balancer {{.lb}}{{if .owner}} ({{.owner}}){{end}} has security group {{.sg}} that does not allow {{.proto}} {{.port}} from {{or .source "0.0.0.0/0"}}: ` + SGDecisionEN + `.`,
 				Remedy:  `Add an inbound ACCEPT policy {{.proto}} {{.port}} from {{or .source "0.0.0.0/0"}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "NODE_NO_PUBLIC_BANDWIDTH", Severity: Warning, Group: "cloud", Guide: "公网访问不通: 节点公网带宽",
 			Texts: map[Lang]Text{EN: {
@@ -48,8 +87,8 @@ func init() {
 		{ID: "ROUTE_MISSING", Severity: Error, Group: "cloud", Guide: "跨 VPC / IDC 访问不通: 路由",
 			Texts: map[Lang]Text{EN: {
 				Title:   "No route for the peer CIDR",
-				Message: `Route table {{.table}} of {{.vpc}} has no {{if .disabled}}enabled {{end}}route for {{.cidr}} ({{.via}}); traffic from {{.from}} cannot reach it.`,
-				Remedy:  `{{if .disabled}}Re-enable route {{.disabled}} for {{.cidr}} (a route is disabled when it overlaps another one: remove the overlap first), so that {{.table}} forwards it via {{.via}}.{{else}}Add a route for {{.cidr}} with next hop {{.via}} to {{.table}}{{if .ccn}}, and publish it to CCN {{.ccn}}{{end}}.{{end}}`}}},
+				Message: `Route table {{.table}} of {{.vpc}} has no {{if .disabled}}enabled {{end}}route for {{.cidr}} (` + RouteViaEN + `); traffic from ` + RouteFromEN + ` cannot reach it.`,
+				Remedy:  `{{if .disabled}}Re-enable route {{.disabled}} for {{.cidr}} (a route is disabled when it overlaps another one: remove the overlap first), so that {{.table}} forwards it via ` + RouteViaEN + `.{{else}}Add a route for {{.cidr}} with next hop ` + RouteViaEN + ` to {{.table}}{{if eq .via_kind "container"}}, and publish it to {{if .ccn}}CCN {{.ccn}}{{else}}the CCN{{end}}{{end}}.{{end}}`}}},
 	} {
 		Register(e)
 	}

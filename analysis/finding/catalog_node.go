@@ -15,8 +15,10 @@ func init() {
 				Remedy:  `Check kube-proxy on {{.node}}: it has stopped syncing; restart it.`}}},
 		{ID: "IPTABLES_DROPS_FLOW", Severity: Error, Group: "node", Guide: "节点 iptables 规则",
 			Texts: map[Lang]Text{EN: {
-				Title:   "An iptables rule drops the flow",
-				Message: `On node {{.node}}, {{.flow}} is {{.verdict}} by {{.table}}/{{.chain}} rule {{.rule}} (line {{.line}}): {{.text}}.`,
+				Title: "An iptables rule drops the flow",
+				// verdict is the rule's target (DROP, REJECT); "dropped" and
+				// "rejected" are still accepted from older emitters.
+				Message: `On node {{.node}}, {{.flow}} is {{if or (eq .verdict "REJECT") (eq .verdict "rejected")}}rejected{{else}}dropped{{end}} by {{.table}}/{{.chain}} rule {{.rule}} (line {{.line}}): {{.text}}.`,
 				Remedy:  `Remove or narrow that rule on {{.node}}, or add an ACCEPT before it for {{.flow}}.`}}},
 		{ID: "IPTABLES_BACKEND_SPLIT", Severity: Warning, Group: "node", Guide: "节点 iptables 规则",
 			Texts: map[Lang]Text{EN: {

@@ -11,31 +11,31 @@ func init() {
 		// 云上资源 / 安全组
 		"SG_NODEPORT_RANGE_BLOCKED": {
 			Title:   "节点安全组未放通 NodePort 端口段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .lb}}（负载均衡 {{.lb}}{{if .owner}}，{{.owner}}{{end}}）{{end}}：{{.decision}}。`,
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .lb}}（负载均衡 {{.lb}}{{if .owner}}，{{.owner}}{{end}}）{{end}}：` + SGDecisionZH + `。`,
 			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_POD_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通容器网段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}}集群容器网段 {{.cidr}} 的流量：{{.decision}}。`,
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}}集群容器网段 {{.cidr}} 的流量：` + SGDecisionZH + `。`,
 			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_VPC_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通 VPC 网段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} {{.cidr}}（对端 {{.peer}}）的流量：{{.decision}}。`,
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} {{.cidr}}（对端{{if eq .peer_kind "node"}}节点{{end}} {{.peer}}）的流量：` + SGDecisionZH + `。`,
 			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_MASTER_SUBNET_BLOCKED": {
 			Title:   "独立集群 Master 安全组未放通内网访问子网",
-			Message: `独立集群：Master {{.node}} 绑定的安全组 {{.sg}} 未放通 {{.cidr}} 访问 API Server 的 {{or .port "443"}} 端口：{{.decision}}。`,
+			Message: `独立集群：Master {{.node}} 绑定的安全组 {{.sg}} 未放通 {{.cidr}} 访问 API Server 的 {{or .port "443"}} 端口：` + SGDecisionZH + `。`,
 			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的 TCP {{or .port "443"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_APISERVER_SOURCE_BLOCKED": {
 			Title:   "托管集群 API Server 访问来源未包含客户端",
-			Message: `托管集群：{{.endpoint}} API Server 访问地址只允许 {{.allowed}}，不包含客户端 {{.client}}。`,
-			Remedy:  `把 {{.client}}（或其所在子网）加入集群 {{.endpoint}} 访问地址的访问来源{{if .sg}}，或在安全组 {{.sg}} 中放通它{{end}}。`},
+			Message: `托管集群：{{if eq .endpoint "public"}}外网{{else if eq .endpoint "intranet"}}内网{{else}} {{.endpoint}} {{end}} API Server 访问地址只允许 {{or .allowed "（无）"}}，不包含{{if .client}}客户端 {{.client}}{{else}}任何客户端{{end}}。`,
+			Remedy:  `把{{if .client}} {{.client}}（或其所在子网）{{else}}客户端地址{{end}}加入集群{{if eq .endpoint "public"}}外网{{else if eq .endpoint "intranet"}}内网{{else}} {{.endpoint}} {{end}}访问地址的访问来源{{if .sg}}，或在安全组 {{.sg}} 中放通它{{end}}。`},
 		"SG_IDC_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通 IDC 网段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} IDC 网段 {{.cidr}} 的流量：{{.decision}}。`,
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} IDC 网段 {{.cidr}} 的流量：` + SGDecisionZH + `。`,
 			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"CLB_SG_BLOCKS_LISTENER": {
 			Title:   "CLB 安全组未放通监听端口",
-			Message: `负载均衡 {{.lb}}{{if .owner}}（{{.owner}}）{{else}} {{end}}绑定的安全组 {{.sg}} 未放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}：{{.decision}}。`,
+			Message: `负载均衡 {{.lb}}{{if .owner}}（{{.owner}}）{{else}} {{end}}绑定的安全组 {{.sg}} 未放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}：` + SGDecisionZH + `。`,
 			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"NODE_NO_PUBLIC_BANDWIDTH": {
 			Title:   "承载公网 Service 的节点没有公网带宽",
@@ -43,8 +43,8 @@ func init() {
 			Remedy:  `为 {{.instance}} 开通公网带宽，或让该 Service 通过不依赖节点公网带宽的 CLB 访问（LoadBalancerPassToTarget / VPC-CNI 直连）。`},
 		"ROUTE_MISSING": {
 			Title:   "缺少到对端网段的路由",
-			Message: `{{.vpc}} 的路由表 {{.table}} 中没有到 {{.cidr}} 的{{if .disabled}}已启用的{{end}}路由（{{.via}}），来自 {{.from}} 的流量无法到达。`,
-			Remedy:  `{{if .disabled}}重新启用到 {{.cidr}} 的路由 {{.disabled}}（路由与其他路由重叠时会被禁用，请先消除重叠），使路由表 {{.table}} 经 {{.via}} 转发。{{else}}在路由表 {{.table}} 中添加目的端 {{.cidr}}、下一跳 {{.via}} 的路由{{if .ccn}}，并将其发布到云联网 {{.ccn}}{{end}}。{{end}}`},
+			Message: `{{.vpc}} 的路由表 {{.table}} 中没有到 {{.cidr}} 的{{if .disabled}}已启用的{{end}}路由（` + RouteViaZH + `），来自 ` + RouteFromZH + ` 的流量无法到达。`,
+			Remedy:  `{{if .disabled}}重新启用到 {{.cidr}} 的路由 {{.disabled}}（路由与其他路由重叠时会被禁用，请先消除重叠），使路由表 {{.table}} 经 ` + RouteViaZH + ` 转发。{{else}}在路由表 {{.table}} 中添加目的端 {{.cidr}}、下一跳 ` + RouteViaZH + ` 的路由{{if eq .via_kind "container"}}，并将其发布到云联网{{if .ccn}} {{.ccn}}{{end}}{{end}}。{{end}}`},
 		"MASQ_HIDES_SOURCE": {
 			Title:   "流量被 SNAT 成节点 IP（网段不在 NonMasqueradeCIDRs 中）",
 			Message: `Pod 访问 {{.cidr}} 的流量离开节点 {{.node}} 时被 SNAT 为节点 IP，因为 {{.cidr}} 不在 ip-masq-agent 的 NonMasqueradeCIDRs（{{.nonmasq}}）中。`,
@@ -104,7 +104,7 @@ func init() {
 			Remedy:  `检查节点 {{.node}} 上的 kube-proxy：它已停止同步规则，请重启。`},
 		"IPTABLES_DROPS_FLOW": {
 			Title:   "iptables 规则丢弃了该流量",
-			Message: `在节点 {{.node}} 上，{{.flow}} 被 {{.table}}/{{.chain}} 第 {{.rule}} 条规则（第 {{.line}} 行）{{.verdict}}：` + "`{{.text}}`" + `。`,
+			Message: `在节点 {{.node}} 上，{{.flow}} 被 {{.table}}/{{.chain}} 第 {{.rule}} 条规则（第 {{.line}} 行）{{if or (eq .verdict "REJECT") (eq .verdict "rejected")}}拒绝（REJECT）{{else}}丢弃（DROP）{{end}}：` + "`{{.text}}`" + `。`,
 			Remedy:  `在节点 {{.node}} 上删除或收窄这条规则，或在它之前为 {{.flow}} 添加一条 ACCEPT 规则。`},
 		"IPTABLES_BACKEND_SPLIT": {
 			Title:   "legacy 和 nft 两套 iptables 同时有规则",
