@@ -520,6 +520,12 @@ ids() { # ids PATTERN FILES...: unique ids like ins-xxxxxxxx in the files
 	cat "$@" 2>/dev/null | grep -oE "\"?$pat\"?" | tr -d '"' | sort -u
 }
 
+ids_ordered() { # ids_ordered PATTERN FILES...: like ids, in file order (first seen first)
+	local pat=$1
+	shift
+	cat "$@" 2>/dev/null | grep -oE "\"?$pat\"?" | tr -d '"' | awk '!seen[$0]++'
+}
+
 json_list() { # json_list A B C -> ["A","B","C"]
 	local s="" x
 	for x in "$@"; do s="$s${s:+,}\"$x\""; done
@@ -544,6 +550,10 @@ collect_cloud() {
 	CLUSTER_TYPE=$(sed -nE 's/.*"ClusterType": *"([A-Z_]+)".*/\1/p' "$c/clusters.json" 2>/dev/null | head -n1)
 	tc cluster-instances.json tke DescribeClusterInstances --ClusterId "$CLUSTER_ID" --Limit 100 || true
 	tc cluster-endpoints.json tke DescribeClusterEndpoints --ClusterId "$CLUSTER_ID" || true
+	# Created / Creating / NotFound / CreateFailed (+ ErrorMsg) of the
+	# intranet endpoint (IsExtranet defaults to FALSE: API doc tke 2018-05-25
+	# DescribeClusterEndpointStatus).
+	tc cluster-endpoint-status.json tke DescribeClusterEndpointStatus --ClusterId "$CLUSTER_ID" || true
 	tc cluster-security.json tke DescribeClusterSecurity --ClusterId "$CLUSTER_ID" || true
 	# Instances: from the cluster and from the nodes' providerID (qcloud:///zone/ins-x).
 	local ins
@@ -569,25 +579,6 @@ collect_cloud() {
 	else
 		skip cloud/load-balancers.json "tccli clb DescribeLoadBalancers" "${TCCLI_BROKEN:-no CLB id in Service/Ingress annotations or status}"
 	fi
-	# Security groups of the nodes and of the CLBs, in one call, then each one's policies.
-	local sgs sg
-	sgs=$(ids 'sg-[a-z0-9]{8}' "$c/instances.json" "$c/load-balancers.json" "$c/clusters.json" "$c/cluster-security.json")
-	if [ -n "$sgs" ]; then
-		# shellcheck disable=SC2086
-		tc security-groups.json vpc DescribeSecurityGroups --SecurityGroupIds "$(json_list $sgs)" || true
-		for sg in $sgs; do
-			tc "security-group-policies/$sg.json" vpc DescribeSecurityGroupPolicies --SecurityGroupId "$sg" || true
-		done
-	else
-		skip cloud/security-groups.json "tccli vpc DescribeSecurityGroups" "${TCCLI_BROKEN:-no security group ids found}"
-	fi
-	# Templates are fetched only when a policy refers to one.
-	if [ -d "$c/security-group-policies" ] && grep -qE '"(ipm|ipmg|ppm|ppmg)-[a-z0-9]{8}"' "$c/security-group-policies"/*.json 2>/dev/null; then
-		tc address-templates.json vpc DescribeAddressTemplates || true
-		tc address-template-groups.json vpc DescribeAddressTemplateGroups || true
-		tc service-templates.json vpc DescribeServiceTemplates || true
-		tc service-template-groups.json vpc DescribeServiceTemplateGroups || true
-	fi
 	local vpc
 	vpc=$(ids 'vpc-[a-z0-9]{8}' "$c/clusters.json" "$c/instances.json" | head -n1)
 	if [ -n "$vpc" ]; then
@@ -610,6 +601,36 @@ collect_cloud() {
 		done
 	else
 		skip cloud/vpcs.json "tccli vpc DescribeVpcs" "${TCCLI_BROKEN:-no VPC id found in clusters.json or instances.json}"
+	fi
+	# Security groups, in one call, then each one's policies: the nodes',
+	# the CLBs', the API server endpoint's (cluster-endpoints.json
+	# SecurityGroup) and the ENIs' (VPC-CNI pods and CLB backends use ENIs).
+	# DescribeSecurityGroups takes at most 100 ids (Limit max 100), which
+	# also bounds the per-SG calls: the first sources win.
+	local sgs="" sg n=0 dropped=0
+	for sg in $(ids_ordered 'sg-[a-z0-9]{8}' "$c/instances.json" "$c/load-balancers.json" "$c/clusters.json" \
+		"$c/cluster-security.json" "$c/cluster-endpoints.json" "$c/network-interfaces.json"); do
+		if [ "$n" -ge 100 ]; then dropped=$((dropped + 1)); continue; fi
+		sgs="$sgs $sg"
+		n=$((n + 1))
+	done
+	if [ -n "$sgs" ]; then
+		# shellcheck disable=SC2086
+		tc security-groups.json vpc DescribeSecurityGroups --SecurityGroupIds "$(json_list $sgs)" --Limit 100 || true
+		for sg in $sgs; do
+			tc "security-group-policies/$sg.json" vpc DescribeSecurityGroupPolicies --SecurityGroupId "$sg" || true
+		done
+		[ "$dropped" -gt 0 ] && skip cloud/security-group-policies/ "tccli vpc DescribeSecurityGroupPolicies" \
+			"$dropped more security groups referenced (ENIs): only the first 100 were described"
+	else
+		skip cloud/security-groups.json "tccli vpc DescribeSecurityGroups" "${TCCLI_BROKEN:-no security group ids found}"
+	fi
+	# Templates are fetched only when a policy refers to one.
+	if [ -d "$c/security-group-policies" ] && grep -qE '"(ipm|ipmg|ppm|ppmg)-[a-z0-9]{8}"' "$c/security-group-policies"/*.json 2>/dev/null; then
+		tc address-templates.json vpc DescribeAddressTemplates || true
+		tc address-template-groups.json vpc DescribeAddressTemplateGroups || true
+		tc service-templates.json vpc DescribeServiceTemplates || true
+		tc service-template-groups.json vpc DescribeServiceTemplateGroups || true
 	fi
 }
 

@@ -1,0 +1,127 @@
+package collector
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tkesnap/parsers/bundle"
+	"tkesnap/parsers/tencent"
+)
+
+// realTencent is the directory of official tccli example responses
+// (../shared/data/real/tencent), or "" when this checkout lacks it.
+func realTencent() string {
+	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../shared/data/real", "/work/shared/data/real"} {
+		if d == "" {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(d, "tencent")); err == nil && st.IsDir() {
+			abs, _ := filepath.Abs(filepath.Join(d, "tencent"))
+			return abs
+		}
+	}
+	return ""
+}
+
+// fakeTccli answers `tccli SERVICE ACTION ...` with the official example
+// response of that action (tccli-SERVICE-vVERSION-ACTION-ex1.json) and logs
+// every call; an action without an example fails like tccli does.
+func fakeTccli(t *testing.T, dir, real string) (log string) {
+	t.Helper()
+	log = filepath.Join(dir, "tccli.log")
+	script := `#!/bin/sh
+echo "$*" >>"` + log + `"
+case "$2" in
+# API doc example (tke 2018-05-25 DescribeClusterEndpointStatus); tccli ships none
+DescribeClusterEndpointStatus) printf '{\n    "Response": {\n        "Status": "Created",\n        "ErrorMsg": "",\n        "RequestId": "eac6b301-a322-493a-8e36-83b295459397"\n    }\n}\n'; exit 0 ;;
+esac
+f=$(ls "` + real + `"/tccli-"$1"-v*-"$2"-ex1.json 2>/dev/null | head -n1)
+[ -n "$f" ] || { echo "[TencentCloudSDKException] code:InvalidAction message:no example for $1 $2" >&2; exit 1; }
+cat "$f"
+`
+	if err := os.WriteFile(filepath.Join(dir, "tccli"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
+// runCluster runs cluster mode with the tools in bin first on PATH and
+// returns the bundle path, the combined output and the exit error.
+func runCluster(t *testing.T, bin string) (string, string, error) {
+	t.Helper()
+	for _, tool := range []string{"bash", "tar", "awk", "sed", "timeout"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	out := t.TempDir()
+	cmd := exec.Command("bash", writeScript(t), "--cluster", "--cluster-id", "cls-lab00001", "--region", "ap-guangzhou", "-o", out+"/c.tgz")
+	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin:/usr/sbin:/sbin")
+	msg, err := cmd.CombinedOutput()
+	return out + "/c.tgz", string(msg), err
+}
+
+func TestClusterModeDescribesTheAPIServerAndENISecurityGroups(t *testing.T) {
+	real := realTencent()
+	if real == "" {
+		t.Skip("real tccli examples (../shared/data/real/tencent) not present")
+	}
+	bin := t.TempDir()
+	fakeKubectl(t, bin)
+	log := fakeTccli(t, bin, real)
+	path, msg, err := runCluster(t, bin)
+	if err != nil {
+		t.Fatalf("cluster mode: %v\n%s", err, msg)
+	}
+	b, err := bundle.Open(path, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	calls, _ := os.ReadFile(log)
+	var sgCall string
+	for _, l := range strings.Split(string(calls), "\n") {
+		if strings.HasPrefix(l, "vpc DescribeSecurityGroups ") {
+			sgCall = l
+		}
+	}
+	// sg-p1ezv4wz: the CVM's (DescribeInstances ex1); sg-2quou3re: the API
+	// server endpoint's (DescribeClusterEndpoints ex1); sg-c2r7lnxh and
+	// sg-f9ekbxeq: the ENI's GroupSet (DescribeNetworkInterfaces ex1).
+	for _, sg := range []string{"sg-p1ezv4wz", "sg-2quou3re", "sg-c2r7lnxh", "sg-f9ekbxeq"} {
+		if !strings.Contains(sgCall, `"`+sg+`"`) {
+			t.Errorf("DescribeSecurityGroups does not ask for %s: %q", sg, sgCall)
+		}
+		if !b.Has("cloud/security-group-policies/" + sg + ".json") {
+			t.Errorf("no policies collected for %s", sg)
+		}
+	}
+	if !strings.Contains(sgCall, "--Limit 100") {
+		t.Errorf("DescribeSecurityGroups without --Limit 100 returns only 20 groups: %q", sgCall)
+	}
+	order := map[string]int{}
+	for i, r := range b.Manifest.Files {
+		if _, ok := order[r.Path]; !ok {
+			order[r.Path] = i
+		}
+	}
+	eni, ok1 := order["cloud/network-interfaces.json"]
+	sgs, ok2 := order["cloud/security-groups.json"]
+	if !ok1 || !ok2 || eni > sgs {
+		t.Errorf("ENIs (record %d, %v) must be read before the security groups (record %d, %v)", eni, ok1, sgs, ok2)
+	}
+	st, err := b.ReadFile("cloud/cluster-endpoint-status.json")
+	if err != nil {
+		t.Fatalf("endpoint status not collected: %v", err)
+	}
+	ep, err := tencent.ParseClusterEndpoints(st)
+	if err != nil || ep.Status != "Created" {
+		t.Errorf("cluster-endpoint-status.json: %+v %v\n%s", ep, err, st)
+	}
+	if !strings.Contains(string(calls), "tke DescribeClusterEndpointStatus --ClusterId cls-lab00001 --region ap-guangzhou") {
+		t.Errorf("DescribeClusterEndpointStatus not called for the cluster:\n%s", calls)
+	}
+}
