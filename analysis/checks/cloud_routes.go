@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"tkesnap/analysis/finding"
@@ -25,8 +26,8 @@ func init() {
 
 func needRoutes(c *model.Cluster) []finding.Inconclusive {
 	cl := &c.Cloud
-	if cl.Have.RouteTables || cl.Have.CcnRoutes {
-		return nil
+	if cl.Have.RouteTables || cl.Have.CcnRoutes || haveClusterRoutes(cl) {
+		return nil // runRoutes says what else is missing
 	}
 	if len(cl.Files) > 0 && len(c.Flows) > 0 {
 		return []finding.Inconclusive{{Need: "cloud/route-tables.json", Why: "no VPC route tables (tccli vpc DescribeRouteTables): cross-VPC and IDC routes cannot be checked"}}
@@ -75,6 +76,11 @@ func runRoutes(p *Pass) {
 		}
 		return false
 	}
+	if !cl.Have.RouteTables && !cl.Have.CcnRoutes && len(c.Flows) > 0 {
+		p.Inconclusive("cloud/route-tables.json", "", "no VPC route tables (tccli vpc DescribeRouteTables): cross-VPC and IDC routes cannot be checked")
+	}
+	// 0. GlobalRouter: every node's pod CIDR needs its cluster route.
+	runClusterRoutes(p, report)
 	// 1. Reported flows to a private address outside the cluster's VPC:
 	// the source node's subnet route table must route it.
 	if cl.Have.RouteTables {
@@ -325,4 +331,71 @@ func flowTouches(c *model.Cluster, p netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// haveClusterRoutes: cloud/cluster-routes.json (tccli tke
+// DescribeClusterRoutes) was read, even if it lists no route.
+func haveClusterRoutes(cl *model.Cloud) bool {
+	return slices.Contains(cl.Files, "cloud/cluster-routes.json")
+}
+
+// runClusterRoutes checks the GlobalRouter route table of the cluster: in
+// GR mode the VPC forwards a pod IP to its node only through the cluster
+// route "pod CIDR of the node → node IP" (TKE doc 457/50355, tke
+// DescribeClusterRoutes); without it packets to that node's pods leave
+// the sender towards the VPC gateway and die, from every other node. Each
+// node's spec.podCIDR must have its route with the node as gateway.
+func runClusterRoutes(p *Pass, report func(finding.Args, []string, ...finding.Evidence)) {
+	c := p.Cluster
+	cl := &c.Cloud
+	k := cl.Cluster
+	if k == nil || !haveClusterRoutes(cl) || (k.NetworkType != "GR" && k.NetworkType != "") || !k.ClusterCIDR.IsValid() {
+		return // VPC-CNI and Cilium overlay pods need no cluster route
+	}
+	table := k.ClusterId
+	for _, r := range cl.ClusterRoutes {
+		if r.RouteTableName != "" {
+			table = r.RouteTableName
+			break
+		}
+	}
+	for _, n := range c.Kube.Nodes {
+		if len(n.InternalIPs) == 0 {
+			continue
+		}
+		ip := n.InternalIPs[0]
+		for _, pc := range n.PodCIDRs {
+			if !k.ClusterCIDR.Contains(pc.Addr()) {
+				continue // not a GlobalRouter block (e.g. a second network)
+			}
+			found := false
+			var other *model.ClusterRoute
+			for _, r := range cl.ClusterRoutes {
+				if r.Dst == pc {
+					if r.Gateway == ip {
+						found = true
+					} else {
+						other = r
+					}
+				}
+			}
+			if found {
+				continue
+			}
+			ev := []finding.Evidence{at(c, n.Source, "podCIDR: "+pc.String(), "spec", "podCIDR")}
+			excerpt := fmt.Sprintf("%d cluster routes of %s, none to %s via %s", len(cl.ClusterRoutes), table, pc, ip)
+			line := 0 // no route at all: the file, no line
+			if n := len(cl.ClusterRoutes); n > 0 {
+				line = cl.ClusterRoutes[n-1].At.Line // the last route: the list ends without it
+			}
+			if other != nil {
+				excerpt = fmt.Sprintf("%s via %s (not the node %s)", other.DestinationCidrBlock, other.GatewayIp, ip)
+				line = other.At.Line
+			}
+			ev = append([]finding.Evidence{{File: "cloud/cluster-routes.json", Line: line, Excerpt: excerpt}}, ev...)
+			report(finding.Args{"table": table, "vpc": k.ClusterNetworkSettings.VpcId, "cidr": pc.String(),
+				"via_kind": "node", "via_id": ip.String(), "from_cluster": k.ClusterId},
+				[]string{table, "node/" + n.Name}, ev...)
+		}
+	}
 }

@@ -749,3 +749,36 @@ func englishLeak(s string) string {
 	}
 	return ""
 }
+
+// GlobalRouter: the route "172.16.0.64/26 → 10.0.1.12" is gone from the
+// cluster route table (lab bundle route-missing), so pods on the other
+// node cannot reach web-1; the healthy lab bundle has every route.
+func TestPodCIDROfANodeWithoutItsClusterRouteIsRouteMissing(t *testing.T) {
+	_, fs, _ := runCloud(t, "../../testdata/bundles/route-missing")
+	var got []finding.Finding
+	for _, f := range fs {
+		if f.ID == "ROUTE_MISSING" {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("ROUTE_MISSING findings = %+v, want one", fs)
+	}
+	want := map[string]string{"table": "cls-lab00001", "vpc": "vpc-lab00001", "cidr": "172.16.0.64/26", "via_kind": "node", "via_id": "10.0.1.12"}
+	for k, v := range want {
+		if got[0].Args[k] != v {
+			t.Errorf("arg %s = %q, want %q", k, got[0].Args[k], v)
+		}
+	}
+	if ev := got[0].Evidence; len(ev) < 2 || ev[1].File != "cluster/nodes.yaml" || ev[1].Line == 0 {
+		t.Errorf("evidence = %+v, want the node's spec.podCIDR line", ev)
+	}
+	for _, b := range []string{"healthy", "sg-pod-cidr"} {
+		_, fs, _ := runCloud(t, "../../testdata/bundles/"+b)
+		for _, f := range fs {
+			if f.ID == "ROUTE_MISSING" {
+				t.Errorf("%s: unexpected %+v", b, f.Args)
+			}
+		}
+	}
+}

@@ -20,21 +20,23 @@ const (
 // language-neutral args: via_kind "ccn" (a CCN route from via_type
 // via_id), "learned" (learned by CCN ccn_name from via_type via_id),
 // "disabled" (the via_type via_id route exists but is disabled),
-// "container" (the cluster's container CIDR in vpc), "unknown".
+// "container" (the cluster's container CIDR in vpc), "node" (a
+// GlobalRouter cluster route to node via_id), "unknown".
 // RouteFromEN/ZH name who sends: from_vpc (its nodes), nomasq_peers
 // (peers ip-masq-agent does not SNAT pod traffic to), flow_peers with
-// their flows, else from (a flow endpoint).
+// their flows, from_cluster (pods of the cluster's other nodes), else
+// from (a flow endpoint).
 const (
 	RouteViaEN = `{{if eq .via_kind "learned"}}{{or .ccn_name "the CCN"}}, learned from {{.via_type}} {{.via_id}}` +
 		`{{else if eq .via_kind "ccn"}}CCN ({{.via_type}} {{.via_id}}){{else if eq .via_kind "disabled"}}{{.via_type}} {{.via_id}} (route disabled)` +
-		`{{else if eq .via_kind "container"}}{{.vpc}} (container CIDR of {{.cluster}}){{else if .via}}{{.via}}{{else}}CCN, peering connection or direct connect gateway{{end}}`
+		`{{else if eq .via_kind "container"}}{{.vpc}} (container CIDR of {{.cluster}}){{else if eq .via_kind "node"}}node {{.via_id}}{{else if .via}}{{.via}}{{else}}CCN, peering connection or direct connect gateway{{end}}`
 	RouteViaZH = `{{if eq .via_kind "learned"}}{{or .ccn_name "云联网"}}（学习自 {{.via_type}} {{.via_id}}）` +
 		`{{else if eq .via_kind "ccn"}}云联网（{{.via_type}} {{.via_id}}）{{else if eq .via_kind "disabled"}}{{.via_type}} {{.via_id}}（路由已禁用）` +
-		`{{else if eq .via_kind "container"}}{{.vpc}}（{{.cluster}} 的容器网段）{{else if .via}}{{.via}}{{else}}云联网、对等连接或专线网关{{end}}`
-	RouteFromEN = `{{if .from_vpc}}nodes of {{.from_vpc}}{{else if or .nomasq_peers .flow_peers}}` +
+		`{{else if eq .via_kind "container"}}{{.vpc}}（{{.cluster}} 的容器网段）{{else if eq .via_kind "node"}}节点 {{.via_id}}{{else if .via}}{{.via}}{{else}}云联网、对等连接或专线网关{{end}}`
+	RouteFromEN = `{{if .from_vpc}}nodes of {{.from_vpc}}{{else if .from_cluster}}pods on the other nodes of {{.from_cluster}}{{else if or .nomasq_peers .flow_peers}}` +
 		`{{if .nomasq_peers}}{{.nomasq_peers}} (pods reach it without SNAT){{end}}{{if and .nomasq_peers .flow_peers}}, {{end}}{{if .flow_peers}}{{.flow_peers}} (reported flow {{.flows}}){{end}}` +
 		`{{else}}{{.from}}{{end}}`
-	RouteFromZH = `{{if .from_vpc}}{{.from_vpc}} 中的节点{{else if or .nomasq_peers .flow_peers}}` +
+	RouteFromZH = `{{if .from_vpc}}{{.from_vpc}} 中的节点{{else if .from_cluster}}{{.from_cluster}} 其他节点上的 Pod{{else if or .nomasq_peers .flow_peers}}` +
 		`{{if .nomasq_peers}}{{.nomasq_peers}}（Pod 访问它时不做 SNAT）{{end}}{{if and .nomasq_peers .flow_peers}}、{{end}}{{if .flow_peers}}{{.flow_peers}}（上报的流量 {{.flows}}）{{end}}` +
 		`{{else}}{{.from}}{{end}}`
 )
@@ -88,7 +90,7 @@ func init() {
 			Texts: map[Lang]Text{EN: {
 				Title:   "No route for the peer CIDR",
 				Message: `Route table {{.table}} of {{.vpc}} has no {{if .disabled}}enabled {{end}}route for {{.cidr}} (` + RouteViaEN + `); traffic from ` + RouteFromEN + ` cannot reach it.`,
-				Remedy:  `{{if .disabled}}Re-enable route {{.disabled}} for {{.cidr}} (a route is disabled when it overlaps another one: remove the overlap first), so that {{.table}} forwards it via ` + RouteViaEN + `.{{else}}Add a route for {{.cidr}} with next hop ` + RouteViaEN + ` to {{.table}}{{if eq .via_kind "container"}}, and publish it to {{if .ccn}}CCN {{.ccn}}{{else}}the CCN{{end}}{{end}}.{{end}}`}}},
+				Remedy:  `{{if eq .via_kind "node"}}Re-create the cluster route of node {{.via_id}}: ` + "`tccli tke CreateClusterRoute --RouteTableName {{.table}} --DestinationCidrBlock {{.cidr}} --GatewayIp {{.via_id}}`" + ` (TKE keeps one route per node pod CIDR; check that the node was not removed and re-added with another CIDR).{{else if .disabled}}Re-enable route {{.disabled}} for {{.cidr}} (a route is disabled when it overlaps another one: remove the overlap first), so that {{.table}} forwards it via ` + RouteViaEN + `.{{else}}Add a route for {{.cidr}} with next hop ` + RouteViaEN + ` to {{.table}}{{if eq .via_kind "container"}}, and publish it to {{if .ccn}}CCN {{.ccn}}{{else}}the CCN{{end}}{{end}}.{{end}}`}}},
 	} {
 		Register(e)
 	}

@@ -44,7 +44,7 @@ func init() {
 		"ROUTE_MISSING": {
 			Title:   "缺少到对端网段的路由",
 			Message: `{{.vpc}} 的路由表 {{.table}} 中没有到 {{.cidr}} 的{{if .disabled}}已启用的{{end}}路由（` + RouteViaZH + `），来自 ` + RouteFromZH + ` 的流量无法到达。`,
-			Remedy:  `{{if .disabled}}重新启用到 {{.cidr}} 的路由 {{.disabled}}（路由与其他路由重叠时会被禁用，请先消除重叠），使路由表 {{.table}} 经 ` + RouteViaZH + ` 转发。{{else}}在路由表 {{.table}} 中添加目的端 {{.cidr}}、下一跳 ` + RouteViaZH + ` 的路由{{if eq .via_kind "container"}}，并将其发布到云联网{{if .ccn}} {{.ccn}}{{end}}{{end}}。{{end}}`},
+			Remedy:  `{{if eq .via_kind "node"}}重新创建节点 {{.via_id}} 的集群路由：` + "`tccli tke CreateClusterRoute --RouteTableName {{.table}} --DestinationCidrBlock {{.cidr}} --GatewayIp {{.via_id}}`" + `（TKE 为每个节点的容器网段维护一条路由；请确认该节点没有被移出后以其他网段重新加入）。{{else if .disabled}}重新启用到 {{.cidr}} 的路由 {{.disabled}}（路由与其他路由重叠时会被禁用，请先消除重叠），使路由表 {{.table}} 经 ` + RouteViaZH + ` 转发。{{else}}在路由表 {{.table}} 中添加目的端 {{.cidr}}、下一跳 ` + RouteViaZH + ` 的路由{{if eq .via_kind "container"}}，并将其发布到云联网{{if .ccn}} {{.ccn}}{{end}}{{end}}。{{end}}`},
 		"MASQ_HIDES_SOURCE": {
 			Title:   "流量被 SNAT 成节点 IP（网段不在 NonMasqueradeCIDRs 中）",
 			Message: `Pod 访问 {{.cidr}} 的流量离开节点 {{.node}} 时被 SNAT 为节点 IP，因为 {{.cidr}} 不在 ip-masq-agent 的 NonMasqueradeCIDRs（{{.nonmasq}}）中。`,
