@@ -116,12 +116,18 @@ func (r *run) fork(st *state, c *iptables.Chain, i, depth int, conds []cond) []r
 		yes.assumptions = append(yes.assumptions, fmt.Sprintf("assumed %s matches (%s)", strings.Join(unk, " "), where))
 		no.assumptions = append(no.assumptions, fmt.Sprintf("assumed %s does not match (%s)", strings.Join(unk, " "), where))
 	}
+	// Probabilities of a fork always sum to the parent's. A statistic
+	// share is exact (xt_statistic draws it); an undecidable match has no
+	// known share, so it splits the parent's probability in half — the
+	// bundle says nothing about which way is likelier — and its paths are
+	// marked Undecided: their probability is not a measured share.
 	base := st.prob
-	yes.prob = base * p
-	no.prob = base * (1 - p)
-	if len(unk) > 0 && p == 1 {
-		no.prob = base
+	q := p
+	if len(unk) > 0 {
+		q = p / 2
 	}
+	yes.prob = base * q
+	no.prob = base * (1 - q)
 	out := r.target(yes, c, i, depth)
 	return append(out, r.chain(no, c, i+1, depth)...)
 }
@@ -295,6 +301,12 @@ func (r *run) nat(st *state, name string, nt *iptables.NATTarget) string {
 		if note != "" {
 			notes = append(notes, note)
 		}
+		st.srcAddrOf = ""
+		if !a.IsValid() {
+			st.srcAddrOf = st.out
+		} else if note != "" {
+			st.addrAssumed = note
+		}
 		port := st.src.Port()
 		if nt.Ports != nil && (port < nt.Ports.Lo || port > nt.Ports.Hi) {
 			port = nt.Ports.Lo
@@ -314,6 +326,12 @@ func (r *run) nat(st *state, name string, nt *iptables.NATTarget) string {
 			a, note = r.ifaceAddr(st.in, st.dst.Addr().Is6())
 			if note != "" {
 				notes = append(notes, note)
+			}
+			st.dstAddrOf = ""
+			if !a.IsValid() {
+				st.dstAddrOf = st.in
+			} else if note != "" {
+				st.addrAssumed = note
 			}
 		}
 		port := st.dst.Port()
@@ -355,10 +373,16 @@ func (r *run) nat(st *state, name string, nt *iptables.NATTarget) string {
 		st.randomFully = true
 		notes = append(notes, "--random: the source port is randomised")
 	}
+	shown := func(ap netip.AddrPort, of string) string {
+		if of != "" {
+			return fmt.Sprintf("<address of %s>:%d", of, ap.Port())
+		}
+		return ap.String()
+	}
 	if dstHook || name == "REDIRECT" {
-		notes = append([]string{"dst now " + st.dst.String()}, notes...)
+		notes = append([]string{"dst now " + shown(st.dst, st.dstAddrOf)}, notes...)
 	} else {
-		notes = append([]string{"src now " + st.src.String()}, notes...)
+		notes = append([]string{"src now " + shown(st.src, st.srcAddrOf)}, notes...)
 	}
 	return strings.Join(notes, "; ")
 }
@@ -378,11 +402,10 @@ func (r *run) ifaceAddr(iface string, v6 bool) (netip.Addr, string) {
 	}
 	for _, a := range r.s.opts.LocalAddrs {
 		if a.Is6() == v6 && !a.IsLoopback() {
-			return a, fmt.Sprintf("address of %s unknown: assumed %s", iface, a)
+			return a, fmt.Sprintf("address of %s not given: assumed %s (the first --local-ip)", iface, a)
 		}
 	}
-	if v6 {
-		return netip.IPv6Unspecified(), "address of " + iface + " unknown (give the node's addresses)"
-	}
-	return netip.IPv4Unspecified(), "address of " + iface + " unknown (give the node's addresses)"
+	// unknown: an invalid address, which the result names as
+	// "<address of IFACE>" (never 0.0.0.0, which no packet carries)
+	return netip.Addr{}, "address of " + iface + " unknown (give --local-ip " + iface + "=IP or the node's addresses)"
 }

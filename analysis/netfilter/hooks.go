@@ -21,20 +21,25 @@ type state struct {
 	snatDone         bool   // SRC manip initialised (nat INPUT/POSTROUTING ran)
 	dnat, snat       bool   // an address was rewritten
 	randomFully      bool
-	ipvs             *ipvsInfo
-	hook             string
-	localOut         bool
-	tcpFlags         uint8
-	icmpType         int
-	icmpCode         int
-	bridged          bool
-	physIn, physOut  string
-	prob             float64
-	steps            []Step
-	assumptions      []string
-	delivered        string
-	reason           string
-	unknown          bool // an assumption or undecidable target on this path
+	// srcAddrOf/dstAddrOf: MASQUERADE/REDIRECT used the address of an
+	// interface the options do not give; addrAssumed says which
+	// --local-ip stood in for it instead.
+	srcAddrOf, dstAddrOf string
+	addrAssumed          string
+	ipvs                 *ipvsInfo
+	hook                 string
+	localOut             bool
+	tcpFlags             uint8
+	icmpType             int
+	icmpCode             int
+	bridged              bool
+	physIn, physOut      string
+	prob                 float64
+	steps                []Step
+	assumptions          []string
+	delivered            string
+	reason               string
+	unknown              bool // an assumption or undecidable target on this path
 }
 
 type ipvsInfo struct {
@@ -257,7 +262,7 @@ func (r *run) natRuns(st *state, hook string) bool {
 
 func (r *run) final(st *state, verdict string) Path {
 	p := Path{Probability: st.prob, Verdict: verdict, Steps: st.steps, Delivered: st.delivered,
-		Assumptions: st.assumptions, Reason: st.reason, Mark: st.mark}
+		Assumptions: st.assumptions, Reason: st.reason, Mark: st.mark, Undecided: len(st.assumptions) > 0}
 	if p.Steps == nil {
 		p.Steps = []Step{}
 	}
@@ -277,6 +282,23 @@ func (r *run) final(st *state, verdict string) Path {
 	if st.proto == 1 || st.proto == 58 {
 		n.Src, n.Dst = st.src.Addr().String(), st.dst.Addr().String()
 	}
+	// never a made-up address: an interface address the input does not
+	// give is named as such
+	if st.srcAddrOf != "" {
+		n.SrcAddrOf = st.srcAddrOf
+		n.Src = "<address of " + st.srcAddrOf + ">"
+		if st.proto != 1 && st.proto != 58 {
+			n.Src += ":" + strconv.Itoa(int(st.src.Port()))
+		}
+	}
+	if st.dstAddrOf != "" {
+		n.DstAddrOf = st.dstAddrOf
+		n.Dst = "<address of " + st.dstAddrOf + ">"
+		if st.proto != 1 && st.proto != 58 {
+			n.Dst += ":" + strconv.Itoa(int(st.dst.Port()))
+		}
+	}
+	n.AddrAssumed = st.addrAssumed
 	if st.dnat || st.dst != st.origDst {
 		n.Changed = append(n.Changed, "dst")
 	}
@@ -295,7 +317,9 @@ func (r *run) prerouting(st *state) []Path {
 
 // routing is the input routing decision after PREROUTING (DNAT done).
 func (r *run) routing(st *state) []Path {
-	if r.s.IsLocal(st.dst.Addr()) {
+	// REDIRECT to an interface whose address is not given still goes
+	// to a local socket
+	if r.s.IsLocal(st.dst.Addr()) || st.dstAddrOf != "" {
 		return r.input(st)
 	}
 	st.out = r.s.route(st)

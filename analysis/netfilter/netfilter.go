@@ -41,8 +41,10 @@
 // cgroup, bpf, u32, string, limit, time, rpfilter, recent --rcheck, a set
 // without ipset data, ...) forks the path: one path assumes it matched, one
 // that it did not, both are kept, the module is listed in UnknownMatches
-// and the verdict becomes AMBIGUOUS. -m statistic forks into one path per
-// outcome with its probability (the kernel picks one of them).
+// and the verdict becomes AMBIGUOUS; the two paths share the parent's
+// probability half and half and are marked Undecided. -m statistic forks
+// into one path per outcome with its probability (the kernel picks one of
+// them). Path probabilities always sum to 1.
 //
 // Verification: testdata/netfilter/kernel holds the real kernel's
 // rule-by-rule traces (xtables-monitor / nft monitor trace / legacy TRACE
@@ -200,10 +202,19 @@ type Result struct {
 // Path is one outcome: a statistic branch or an assumption about an
 // undecidable match.
 type Path struct {
+	// Probability is the share of packets that take this path: products
+	// of -m statistic shares and IPVS weights, exact. A fork on an
+	// undecidable match splits its parent's probability in half (the
+	// bundle does not say which way is likelier) and sets Undecided, so
+	// the probabilities of all paths always sum to 1.
 	Probability float64 `json:"probability"`
-	Verdict     string  `json:"verdict"`
-	Steps       []Step  `json:"steps"`
-	NAT         *NAT    `json:"nat,omitempty"`
+	// Undecided: the path rests on an assumption (Assumptions), so its
+	// Probability is an even split, not a measured share (an extension
+	// of design.md §3).
+	Undecided bool   `json:"undecided,omitempty"`
+	Verdict   string `json:"verdict"`
+	Steps     []Step `json:"steps"`
+	NAT       *NAT   `json:"nat,omitempty"`
 	// Delivered says where an accepted packet goes: "local" (a socket on
 	// the node), "forward" (routed out), "ipvs" (to an IPVS real server).
 	Delivered string `json:"delivered,omitempty"`
@@ -239,6 +250,16 @@ type NAT struct {
 	// RandomFully: MASQUERADE/SNAT --random-fully picks the source port at
 	// random, so the port in Src is not what leaves the node.
 	RandomFully bool `json:"random_fully,omitempty"`
+	// SrcAddrOf (DstAddrOf): MASQUERADE (REDIRECT) took the primary
+	// address of this interface, which the input did not give
+	// (--local-ip IFACE=IP, the node's ip addr); Src (Dst) then reads
+	// "<address of IFACE>:PORT" instead of an address. Extensions of
+	// design.md §3.
+	SrcAddrOf string `json:"src_addr_of,omitempty"`
+	DstAddrOf string `json:"dst_addr_of,omitempty"`
+	// AddrAssumed says which local address stood in for an interface's
+	// unknown address ("eth0 not given: assumed 10.0.0.4 (--local-ip)").
+	AddrAssumed string `json:"addr_assumed,omitempty"`
 	// Changed lists what was rewritten: "dst", "src".
 	Changed []string `json:"changed,omitempty"`
 }

@@ -1,6 +1,7 @@
 package netfilter
 
 import (
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -522,5 +523,49 @@ COMMIT
 	p.PhysIn = "vethB"
 	if res := New(rs, opts).Simulate(p); res.Verdict != Accept || res.Paths[0].BridgePort != "vethA" {
 		t.Errorf("other pod: %s %+v", res.Verdict, res.Paths)
+	}
+}
+
+// Session affinity (-m recent --rcheck) cannot be decided from a dump and
+// sits in front of the statistic branches: each undecided fork splits its
+// parent's probability in half and marks the paths Undecided, so the
+// paths' probabilities still sum to 1 (they summed to 2 when each side of
+// an undecided fork kept the whole).
+func TestUndecidedForksSplitTheProbabilityAndPathsSumToOne(t *testing.T) {
+	rs := mustParse(t, `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-SVC-X - [0:0]
+:KUBE-SEP-A - [0:0]
+:KUBE-SEP-B - [0:0]
+-A PREROUTING -d 172.16.255.50/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X
+-A KUBE-SVC-X -m recent --name KUBE-SEP-A --mask 255.255.255.255 --rsource --rcheck --seconds 10800 --reap -j KUBE-SEP-A
+-A KUBE-SVC-X -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-A
+-A KUBE-SVC-X -j KUBE-SEP-B
+-A KUBE-SEP-A -p tcp -m tcp -j DNAT --to-destination 172.17.0.5:8080
+-A KUBE-SEP-B -p tcp -m tcp -j DNAT --to-destination 172.17.0.6:8080
+COMMIT
+`)
+	res := New(rs, node).Simulate(pkt("tcp", "10.0.0.9:40000", "172.16.255.50:80"))
+	if len(res.Paths) != 3 {
+		t.Fatalf("paths %+v", res.Paths)
+	}
+	sum := 0.0
+	for _, p := range res.Paths {
+		sum += p.Probability
+		if !p.Undecided || len(p.Assumptions) == 0 {
+			t.Errorf("path to %s rests on the recent match but is not marked undecided: %+v", p.NAT.Dst, p)
+		}
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("probabilities sum to %v, want 1: %+v", sum, res.Paths)
+	}
+	want := []float64{0.5, 0.25, 0.25} // recent hit; miss then statistic A; miss then B
+	for i, p := range res.Paths {
+		if math.Abs(p.Probability-want[i]) > 1e-9 {
+			t.Errorf("path %d (%s): probability %v, want %v", i, p.NAT.Dst, p.Probability, want[i])
+		}
 	}
 }

@@ -96,7 +96,7 @@ func packetFromFlags(cmd *cobra.Command, o *traceOpts) (netfilter.Packet, error)
 	switch p.Proto {
 	case "tcp", "udp", "icmp", "sctp":
 	default:
-		return p, usageErr("--proto %q: want tcp, udp or icmp", o.proto)
+		return p, usageErr("--proto %q: want tcp, udp, sctp or icmp", o.proto)
 	}
 	var err error
 	if p.Src, err = parseEndpoint(o.src); err != nil {

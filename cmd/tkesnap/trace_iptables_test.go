@@ -187,3 +187,56 @@ func TestTraceIPTablesAgreesWithRecordedKernelTraces(t *testing.T) {
 	}
 	t.Logf("%d recorded probes replayed through trace --iptables", n)
 }
+
+// SCTP is simulated like the kernel does it (xt_sctp ports, SCTP DNAT);
+// MASQUERADE takes the out interface's address, and when the input does
+// not give it the answer names it ("<address of eth0>") in src and
+// src_addr_of — never 0.0.0.0 — or says which --local-ip stood in.
+func TestTraceIPTablesSCTPAndMasqueradeWithoutTheInterfaceAddress(t *testing.T) {
+	const rules = "../../testdata/netfilter/cli/sctp-masquerade.rules"
+	type path struct {
+		Verdict string
+		NAT     *struct {
+			Src         string `json:"src"`
+			Dst         string `json:"dst"`
+			SrcAddrOf   string `json:"src_addr_of"`
+			AddrAssumed string `json:"addr_assumed"`
+		} `json:"nat"`
+	}
+	run := func(dst string, extra ...string) (string, []path) {
+		args := append([]string{"--iptables", rules, "--proto", "sctp", "--src", "10.0.0.9:40000", "--dst", dst, "--in-iface", "eth1", "--format", "json"}, extra...)
+		out, err := runTrace(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Verdict string
+			Paths   []path
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return res.Verdict, res.Paths
+	}
+	v, ps := run("10.96.0.5:3868")
+	if v != "ACCEPT" || len(ps) != 1 || ps[0].NAT.Dst != "172.17.0.5:3868" {
+		t.Fatalf("sctp DNAT: %s %+v", v, ps)
+	}
+	if n := ps[0].NAT; n.Src != "<address of eth0>:40000" || n.SrcAddrOf != "eth0" || strings.Contains(n.Src, "0.0.0.0") {
+		t.Errorf("MASQUERADE without the address of eth0: %+v", *n)
+	}
+	_, ps = run("10.96.0.5:3868", "--local-ip", "10.0.0.4")
+	if n := ps[0].NAT; n.Src != "10.0.0.4:40000" || n.SrcAddrOf != "" || !strings.Contains(n.AddrAssumed, "10.0.0.4") {
+		t.Errorf("MASQUERADE with an unnamed --local-ip: %+v", *n)
+	}
+	_, ps = run("10.96.0.5:3868", "--local-ip", "eth0=10.0.0.4")
+	if n := ps[0].NAT; n.Src != "10.0.0.4:40000" || n.AddrAssumed != "" {
+		t.Errorf("MASQUERADE with eth0=10.0.0.4: %+v", *n)
+	}
+	if v, _ := run("10.96.0.6:3869"); v != "DROP" {
+		t.Errorf("sctp --dport 3869 in FORWARD: %s, want DROP", v)
+	}
+	if _, err := runTrace(t, "--iptables", rules, "--proto", "dccp", "--src", "10.0.0.9:1", "--dst", "10.0.0.8:2", "--format", "json"); err == nil {
+		t.Error("--proto dccp accepted")
+	}
+}
