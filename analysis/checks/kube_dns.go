@@ -297,7 +297,8 @@ func runDNS(p *Pass) {
 			}
 			for _, pod := range k.SelectPods(s.Namespace, s.Spec.Selector) {
 				if !pod.Ready {
-					args["pod"], args["podwhy"] = pod.Name, podNotReadyReason(k, pod)
+					args["pod"] = pod.Name
+					podNotReady(k, pod).args(args)
 					ev = append(ev, at(p.Cluster, pod.Source, "pod "+pod.Name, "status", "conditions"))
 					break
 				}

@@ -318,24 +318,59 @@ func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {
 	p.Report(finding.New("SVC_NO_ENDPOINTS", args, objs, ev...))
 }
 
-// podNotReadyReason is the status detail a support engineer looks at
-// first: phase, then a waiting/terminated container reason.
-func podNotReadyReason(k *model.Kube, p *model.Pod) string {
+// notReady is why a pod is not ready, as data: the first container
+// that is waiting, terminated or not ready (with its state reason:
+// CrashLoopBackOff, OOMKilled, ...), else the pod phase; and the last
+// readiness-probe event.
+type notReady struct {
+	container, state, phase, probe string
+}
+
+func podNotReady(k *model.Kube, p *model.Pod) notReady {
 	for _, cs := range p.Status.ContainerStatuses {
 		if w := cs.State.Waiting; w != nil && w.Reason != "" {
-			return "container " + cs.Name + " " + w.Reason
+			return notReady{container: cs.Name, state: w.Reason}
 		}
 		if t := cs.State.Terminated; t != nil && t.Reason != "" {
-			return "container " + cs.Name + " " + t.Reason
+			return notReady{container: cs.Name, state: t.Reason}
 		}
 		if !cs.Ready {
-			return "container " + cs.Name + " not ready" + probeEvent(k, p)
+			return notReady{container: cs.Name, probe: probeEvent(k, p)}
 		}
 	}
 	if p.Status.Phase != "" && p.Status.Phase != corev1.PodRunning {
-		return "phase " + string(p.Status.Phase)
+		return notReady{phase: string(p.Status.Phase)}
 	}
-	return "not Ready" + probeEvent(k, p)
+	return notReady{probe: probeEvent(k, p)}
+}
+
+// args adds the reason as pod_container, pod_state, pod_phase, pod_probe.
+func (n notReady) args(a finding.Args) {
+	for k, v := range map[string]string{"pod_container": n.container, "pod_state": n.state, "pod_phase": n.phase, "pod_probe": n.probe} {
+		if v != "" {
+			a[k] = v
+		}
+	}
+}
+
+// podNotReadyReason is the status detail a support engineer looks at
+// first, for evidence excerpts: phase, then a waiting/terminated
+// container reason.
+func podNotReadyReason(k *model.Kube, p *model.Pod) string {
+	n := podNotReady(k, p)
+	probe := ""
+	if n.probe != "" {
+		probe = " (" + n.probe + ")"
+	}
+	switch {
+	case n.container != "" && n.state != "":
+		return "container " + n.container + " " + n.state
+	case n.container != "":
+		return "container " + n.container + " not ready" + probe
+	case n.phase != "":
+		return "phase " + n.phase
+	}
+	return "not Ready" + probe
 }
 
 // probeEvent quotes the last "Unhealthy" warning event of the pod (the
@@ -348,10 +383,12 @@ func probeEvent(k *model.Kube, p *model.Pod) string {
 			if len(m) > 160 {
 				m = m[:160] + "…"
 			}
-			return " (" + m + ")"
+			return m
 		}
 	}
-	return " (readiness probe)"
+	// No event collected: a running container is unready only while its
+	// readinessProbe fails; name the field (an API term, not prose).
+	return "readinessProbe"
 }
 
 // checkTargetPorts compares each Service port's targetPort with the

@@ -191,6 +191,11 @@ items:
 			edits: []edit{replace("cluster/endpointslices.yaml", "    - 172.16.0.20\n    conditions:\n      ready: true", "    - 172.16.0.20\n    conditions:\n      ready: false")},
 			want:  []string{"DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS"},
 			args:  map[string]string{"service": "kube-system/kube-dns", "unready": "dns(53/UDP), dns-tcp(53/TCP)", "notready": "1"}},
+		{name: "CoreDNS pod in CrashLoopBackOff: the DNS finding names the container and its state as data",
+			edits: []edit{replace("cluster/endpointslices.yaml", "    - 172.16.0.20\n    conditions:\n      ready: true", "    - 172.16.0.20\n    conditions:\n      ready: false"),
+				crashLoop("coredns-5c6f8d7b-x1", "coredns")},
+			want: []string{"DNS_SERVICE_UNHEALTHY", "SVC_NO_ENDPOINTS"},
+			args: map[string]string{"pod": "coredns-5c6f8d7b-x1", "pod_container": "coredns", "pod_state": "CrashLoopBackOff"}},
 		{name: "DNS Service with several faults at once: one finding naming each",
 			edits: []edit{replace("cluster/endpointslices.yaml", "    - 172.16.0.20\n    conditions:\n      ready: true", "    - 172.16.0.20\n    conditions:\n      ready: false"),
 				replace("cluster/configmaps-kube-system.yaml", "kubernetes cluster.local", "file /etc/db cluster.local"),
@@ -539,5 +544,25 @@ func TestMissingKindNamesRealKubectlResource(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("needKube(Ingress) does not name `kubectl get ingresses`: %+v", needKube("Ingress")(c))
+	}
+}
+
+// crashLoop makes a pod of the base cluster unready (condition Ready
+// False) with its container waiting in CrashLoopBackOff.
+func crashLoop(pod, container string) edit {
+	return func(t *testing.T, files map[string]string) {
+		t.Helper()
+		y := files["cluster/pods.yaml"]
+		i := strings.Index(y, "name: "+pod+"\n")
+		if i < 0 {
+			t.Fatalf("no pod %s", pod)
+		}
+		j := strings.Index(y[i:], "  status:\n")
+		if j < 0 {
+			t.Fatalf("pod %s has no status", pod)
+		}
+		at := i + j + len("  status:\n")
+		rest := strings.Replace(y[at:], "    - status: \"True\"\n      type: Ready\n", "    - status: \"False\"\n      type: Ready\n", 1)
+		files["cluster/pods.yaml"] = y[:at] + "    containerStatuses:\n    - name: " + container + "\n      ready: false\n      state:\n        waiting: {reason: CrashLoopBackOff}\n" + rest
 	}
 }

@@ -32,7 +32,7 @@ func init() {
 					`{{if .noclusterip}} It has no ClusterIP, but pods' resolv.conf points at one.{{end}}` +
 					`{{if .noports}} It has no port {{.noports}}{{if .notcp}} (truncated answers over 512 bytes are retried over TCP and fail){{end}}.{{end}}` +
 					`{{if .selector}} Its selector {{.selector}} matches no pod (CoreDNS is not running).{{end}}` +
-					`{{if .unready}} No ready endpoint serves {{.unready}}{{if .notready}} ({{.notready}} not ready){{end}}{{if .pod}}; pod {{.pod}}: {{.podwhy}}{{end}}.{{end}}` +
+					`{{if .unready}} No ready endpoint serves {{.unready}}{{if .notready}} ({{.notready}} not ready){{end}}{{if .pod}}; pod {{.pod}}: {{if .pod_container}}container {{.pod_container}} {{or .pod_state "not ready"}}{{else if .pod_phase}}phase {{.pod_phase}}{{else}}not Ready{{end}}{{if .pod_probe}} ({{.pod_probe}}){{end}}{{end}}.{{end}}` +
 					`{{if .corefile}} The Corefile of configmap {{.corefile}} has no kubernetes plugin, so Service names do not resolve.{{end}}` +
 					`{{if .loopnode}} The resolv.conf of node {{.loopnode}} names the DNS Service's own ClusterIP {{.loopip}} and the Corefile forwards to /etc/resolv.conf: CoreDNS there forwards to itself (forwarding loop).{{end}}{{end}}`,
 				Remedy: `{{if .client}}{{if eq .resolver "hostnet"}}Set dnsPolicy ClusterFirstWithHostNet on {{.client}}.{{else}}Set dnsPolicy ClusterFirst on {{.client}}{{if eq .resolver "none"}}, or list the ClusterIP of {{.service}} in its dnsConfig.nameservers{{end}}.{{end}}` +

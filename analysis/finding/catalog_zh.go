@@ -73,7 +73,7 @@ func init() {
 				`{{if .noclusterip}}它没有 ClusterIP，而 Pod 的 resolv.conf 指向 ClusterIP。{{end}}` +
 				`{{if .noports}}它没有 {{.noports}} 端口{{if .notcp}}（超过 512 字节的截断应答会改用 TCP 重试并失败）{{end}}。{{end}}` +
 				`{{if .selector}}它的 selector {{.selector}} 选不中任何 Pod（CoreDNS 没有运行）。{{end}}` +
-				`{{if .unready}}{{.unready}} 没有就绪的 Endpoint{{if .notready}}（{{.notready}} 个未就绪）{{end}}{{if .pod}}；Pod {{.pod}}：{{.podwhy}}{{end}}。{{end}}` +
+				`{{if .unready}}{{.unready}} 没有就绪的 Endpoint{{if .notready}}（{{.notready}} 个未就绪）{{end}}{{if .pod}}；Pod {{.pod}}：{{if .pod_container}}容器 {{.pod_container}} {{or .pod_state "未就绪"}}{{else if .pod_phase}}处于 {{.pod_phase}} 阶段{{else}}未就绪{{end}}{{if .pod_probe}}（{{.pod_probe}}）{{end}}{{end}}。{{end}}` +
 				`{{if .corefile}}ConfigMap {{.corefile}} 的 Corefile 中没有 kubernetes 插件，Service 域名无法解析。{{end}}` +
 				`{{if .loopnode}}节点 {{.loopnode}} 的 resolv.conf 指向 DNS Service 自身的 ClusterIP {{.loopip}}，而 Corefile 转发到 /etc/resolv.conf：该节点上的 CoreDNS 会转发给自己（转发环路）。{{end}}{{end}}`,
 			Remedy: `{{if .client}}{{if eq .resolver "hostnet"}}为 {{.client}} 设置 dnsPolicy ClusterFirstWithHostNet。{{else}}为 {{.client}} 设置 dnsPolicy ClusterFirst{{if eq .resolver "none"}}，或在其 dnsConfig.nameservers 中加入 {{.service}} 的 ClusterIP{{end}}。{{end}}` +
