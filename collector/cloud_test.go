@@ -52,6 +52,13 @@ cat "$f"
 // returns the bundle path, the combined output and the exit error.
 func runCluster(t *testing.T, bin string) (string, string, error) {
 	t.Helper()
+	path, stdout, stderr, err := runClusterSplit(t, bin)
+	return path, stdout + stderr, err
+}
+
+// runClusterSplit is runCluster with stdout and stderr apart.
+func runClusterSplit(t *testing.T, bin string) (path, stdout, stderr string, err error) {
+	t.Helper()
 	for _, tool := range []string{"bash", "tar", "awk", "sed", "timeout"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)
@@ -60,8 +67,10 @@ func runCluster(t *testing.T, bin string) (string, string, error) {
 	out := t.TempDir()
 	cmd := exec.Command("bash", writeScript(t), "--cluster", "--cluster-id", "cls-lab00001", "--region", "ap-guangzhou", "-o", out+"/c.tgz")
 	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin:/usr/sbin:/sbin")
-	msg, err := cmd.CombinedOutput()
-	return out + "/c.tgz", string(msg), err
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return out + "/c.tgz", o.String(), e.String(), err
 }
 
 func TestClusterModeDescribesTheAPIServerAndENISecurityGroups(t *testing.T) {

@@ -9,6 +9,8 @@
 #   tkesnap-collect.sh --merge A.tgz B.tgz ... [-o OUT]
 #
 # OUT is a .tgz path or a directory (the tarball gets a clear name inside it).
+# Exit: 0 when a bundle was written, even incomplete (failed commands are
+# listed on stderr); 3 when cluster mode collected nothing; 2 on bad usage.
 # The script never changes the machine: it only reads (no rule edits, no
 # module loads — ipvsadm/ipset/nft/conntrack run only when their kernel
 # module is already there, since a netlink request can autoload it), every
@@ -42,7 +44,7 @@ KUBECTL=(kubectl)
 WORK=""
 ROOT=""
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 die() { echo "tkesnap-collect: $*" >&2; exit 2; }
 
@@ -126,6 +128,38 @@ record() {
 		[ -n "$8" ] && printf ',"skipped":%s' "$(json_str "$8")"
 		printf '}\n'
 	} >>"$WORK/records"
+	# A command that ran and failed (not one skipped on purpose) is listed
+	# to the customer at the end of the run: see report_failures.
+	if [ "$3" != 0 ] && [ -z "$8" ]; then
+		printf '%s\037%s\037%s\037%s\n' "$1" "$(printf '%s' "$2" | tr -cd '\11\40-\176')" "$3" "$(last_line "$7")" >>"$WORK/failures"
+	fi
+}
+
+# last_line TEXT: the last non-blank line of TEXT, trimmed, printable ASCII,
+# at most 200 bytes (what the analyzer's COLLECTION_FAILED quotes).
+last_line() {
+	printf '%s\n' "$1" | tr -cd '\11\12\40-\176' |
+		awk 'NF { l = $0 } END { gsub(/^[ \t]+|[ \t]+$/, "", l); if (length(l) > 200) l = substr(l, 1, 200) "..."; print l }'
+}
+
+# report_failures BUNDLE: tell the customer, on stderr, which commands
+# failed (path, command, exit code, last stderr line) before they upload
+# an incomplete bundle. At most 20 lines; manifest.json has them all.
+report_failures() {
+	local f="$WORK/failures" n
+	[ -s "$f" ] || return 0
+	n=$(wc -l <"$f")
+	{
+		echo "tkesnap-collect: WARNING: $n command(s) failed, the bundle is INCOMPLETE (the analyzer reports them as COLLECTION_FAILED):"
+		head -n 20 "$f" | awk -F '\037' '{ printf "  %s: `%s` exit %s%s\n", $1, $2, $3, ($4 == "" ? "" : ": " $4) }'
+		[ "$n" -gt 20 ] && echo "  ... and $((n - 20)) more (see manifest.json)"
+		echo "tkesnap-collect: fix the cause if you can (kubeconfig/--context, tccli credentials, run as root) and run again; otherwise upload $1 as it is."
+	} >&2
+}
+
+# collected_any: did at least one command run and succeed?
+collected_any() {
+	grep '"exit_code":0,' "$WORK/records" | grep -vq '"skipped":'
 }
 
 skip() { # skip PATH COMMAND REASON
@@ -741,7 +775,18 @@ main() {
 		;;
 	esac
 	write_manifest "$ROOT" "$WORK/records"
-	pack "$name"
+	local dest
+	dest=$(pack "$name") || die "cannot write the bundle"
+	echo "$dest"
+	report_failures "$dest"
+	# Exit 0 whenever a bundle was written, even an incomplete one (the
+	# list above and the manifest say what is missing); 3 when cluster
+	# mode could collect nothing at all (no kubectl call and no tccli call
+	# succeeded), the partial bundle being kept for reference.
+	if [ "$MODE" = cluster ] && ! collected_any; then
+		log "nothing could be collected: every kubectl call failed (is the API server reachable from here? check --kubeconfig/--context) and no tccli call succeeded; partial bundle kept at $dest"
+		exit 3
+	fi
 }
 
 if [ "${TKESNAP_COLLECT_SOURCE_ONLY:-}" != 1 ]; then

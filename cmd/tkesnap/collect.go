@@ -20,7 +20,12 @@ affected node (--node) and once on a machine with kubectl and tccli
 
   tkesnap collect-script --node > collect.sh && sudo bash collect.sh --node-name 10.0.1.5
   bash collect.sh --cluster --cluster-id cls-xxxx --region ap-guangzhou
-  bash collect.sh --merge tkesnap-*.tgz`,
+  bash collect.sh --merge tkesnap-*.tgz
+
+The script exits 0 whenever it wrote a bundle; commands that failed are
+listed on stderr at the end (the bundle is then incomplete). It exits 3
+when cluster mode could collect nothing (no kubectl or tccli call
+succeeded), still leaving the partial bundle, and 2 on bad usage.`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if node && cluster {

@@ -57,6 +57,7 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 				now := time.Now().UTC()
 				stamp := now.Format("20060102T150405Z")
 				var name string
+				var recs []bundle.ManifestRecord
 				if nodeMode {
 					opts.Log = os.Stderr
 					if os.Geteuid() != 0 {
@@ -68,7 +69,6 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 					opts.NodeName = node.SafeName(opts.NodeName)
 					name = "tkesnap-node-" + opts.NodeName + "-" + stamp
 					root := filepath.Join(tmp, name)
-					var recs []bundle.ManifestRecord
 					// captures first (reproduce the failure now), then the
 					// state, so conntrack holds the reproduced flow
 					if capt.Host != "" || capt.Port != "" {
@@ -108,6 +108,9 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 					return err
 				}
 				fmt.Println(dest)
+				// Like the script: the bundle was written, so exit 0, but
+				// say on stderr which commands failed before it is uploaded.
+				collector.ReportFailures(os.Stderr, "tkesnap collect", recs, dest)
 				return ctx.Err()
 			},
 		}
