@@ -75,6 +75,7 @@ func (r *Report) Localize(lang finding.Lang) {
 		}
 	}
 	r.Bundle.Problems = dedupProblems(append(r.Bundle.Problems, internal...))
+	trace.Localize(r.Traces, lang) // step details from the tracer's per-language catalog
 	r.Summary = r.summary()
 }
 

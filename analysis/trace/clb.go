@@ -55,8 +55,8 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 		if lb.Public() {
 			kind = "public"
 		}
-		s := Step{At: at, Component: "clb", Before: p.String(), Evidence: ev("file", lb.At.File, "line", lb.At.Line),
-			Detail: fmt.Sprintf("%s CLB %s (%s) VIP %s", kind, lb.LoadBalancerId, lb.LoadBalancerName, vip)}
+		s := said(Step{At: at, Component: "clb", Before: p.String(), Evidence: ev("file", lb.At.File, "line", lb.At.Line)},
+			"clb.vip."+kind, lb.LoadBalancerId, lb.LoadBalancerName, vip)
 		// An internal CLB is reached from its VPC or networks joined to it
 		// (CCN, Direct Connect), whose clients may use any address — so
 		// the client's address alone does not rule it out.
@@ -87,14 +87,13 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 			case "HTTP", "HTTPS":
 				w.l7 = true
 			}
-			w.add(Step{At: at, Component: "clb", Before: p.String(), Decision: "listener",
-				Detail:   fmt.Sprintf("listener %s %s:%d", l.ListenerId, l.Protocol, int(l.Port)),
-				Evidence: ev("file", l.At.File, "line", l.At.Line)})
+			w.add(said(Step{At: at, Component: "clb", Before: p.String(), Decision: "listener",
+				Evidence: ev("file", l.At.File, "line", l.At.Line)}, "clb.listener", l.ListenerId, l.Protocol, int(l.Port)))
 		}
 		if sgs := lb.SGs(); len(sgs) > 0 {
 			d := sg.Evaluate(cl, sgs, sg.Flow{Dir: model.DirIngress, Proto: proto, Src: p.src.Addr(), Dst: vip, Port: port})
-			s := Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action),
-				Detail: "CLB security groups: " + d.String(), Evidence: sgEv(d)}
+			s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action), Evidence: sgEv(d)},
+				"clb.sgs", d.String())
 			switch d.Action {
 			case sg.Drop:
 				// The client's SYN never reaches the CLB: a timeout, even
@@ -118,7 +117,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 				w.add(s)
 			}
 		} else if cl.Have.LoadBalancers {
-			w.add(Step{At: at, Component: "security-group", Decision: "ACCEPT", Detail: "no security group bound to the CLB: every client passes"})
+			w.add(said(Step{At: at, Component: "security-group", Decision: "ACCEPT"}, "clb.nosg"))
 		}
 	}
 	targets, known := tr.clbTargets(w, lb, l, dst)
@@ -131,17 +130,17 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 			o.finding = newFinding("CLB_NO_BACKENDS", finding.Args{"clb": lb.LoadBalancerId, "listener": l.ListenerId, "service": dst.Spec},
 				[]string{"clb/" + lb.LoadBalancerId}, finding.Evidence{File: lb.TargetsFile})
 		}
-		w.stop(Step{At: at, Component: "clb", Before: p.String(), Decision: "DROP", Detail: "the listener has no real server"}, o)
+		w.stop(said(Step{At: at, Component: "clb", Before: p.String(), Decision: "DROP"}, "clb.nors"), o)
 		return
 	}
 	pass := lb != nil && bool(lb.LoadBalancerPassToTarget)
 	for _, t := range targets {
 		b := w.fork(fmt.Sprintf("real server %s:%d", t.ip, t.port))
 		np := pkt{proto: proto, src: p.src, dst: netip.AddrPortFrom(t.ip, uint16(t.port))}
-		s := Step{At: at, Component: "clb", Before: p.String(), After: np.String(), Decision: "forward",
-			Detail: fmt.Sprintf("to real server %s:%d", t.ip, t.port), Evidence: ev("file", t.at.File, "line", t.at.Line)}
+		s := said(Step{At: at, Component: "clb", Before: p.String(), After: np.String(), Decision: "forward",
+			Evidence: ev("file", t.at.File, "line", t.at.Line)}, "clb.rs", t.ip, t.port)
 		if t.health != "" {
-			s.Detail += " (health check: " + t.health + ")"
+			s.sayMore("clb.health", t.health)
 		}
 		b.add(s)
 		tr.toRealServer(b, np, pass)
@@ -152,8 +151,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 				// answers 503), so the CLB sends it nothing
 				b.outOfService, b.benched, b.fail.finding = true, b.fail.finding, nil
 				b.fail.reason = "NOT_IN_SERVICE"
-				b.add(Step{At: at, Component: "clb", Decision: "out of service",
-					Detail: fmt.Sprintf("the CLB health check (%s) takes real server %s out of service: it has no local endpoint, so clients are sent only to nodes that have one", why, t.ip)})
+				b.add(said(Step{At: at, Component: "clb", Decision: "out of service"}, "clb.benched", why, t.ip))
 			}
 		}
 	}
@@ -192,8 +190,7 @@ func (tr *Tracer) toRealServer(w *walk, p pkt, pass bool) {
 		return
 	}
 	if pass {
-		w.add(Step{At: "clb", Component: "security-group", Decision: "ACCEPT", Before: p.String(),
-			Detail: "LoadBalancerPassToTarget: the real server's SGs do not filter traffic from the CLB"})
+		w.add(said(Step{At: "clb", Component: "security-group", Decision: "ACCEPT", Before: p.String()}, "clb.pass"))
 	} else if !tr.sgHop(w, model.DirIngress, p, tr.isNodePort(owner, p)) {
 		return
 	}

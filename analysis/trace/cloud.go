@@ -151,9 +151,8 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 	} else if len(b.SGs) > 0 {
 		at = strings.Join(b.SGs, ",")
 	}
-	s := Step{At: at, Component: "security-group", Before: p.String(),
-		Detail:   fmt.Sprintf("%s of %s (%s %s): %s", dir, ip, b.Kind, b.Owner, d),
-		Decision: string(d.Action), Evidence: sgEv(d)}
+	s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action), Evidence: sgEv(d)},
+		"sg."+string(dir), ip, b.Kind, b.Owner, d.String())
 	switch d.Action {
 	case sg.Accept:
 		w.add(s)
@@ -317,33 +316,38 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	}
 	if v := cl.VpcOf(dst); v != nil {
 		s.At = "vpc/" + v.VpcId
-		s.Detail, s.Decision = fmt.Sprintf("%s is in the VPC CIDR (Local route)", dst), "local"
+		s.say("vpc.local", dst)
+		s.Decision = "local"
 		s.Evidence = ev("file", v.At.File, "line", v.At.Line)
 		w.add(s)
 		return true
 	}
 	if n := tr.nodeOwning(dst); n != "" && tr.isNodeIP(n, dst) {
 		// Nodes of one cluster are in the cluster's VPC.
-		s.Detail, s.Decision = fmt.Sprintf("%s is node %s, in the cluster VPC (Local route)", dst, n), "local"
+		s.say("vpc.node", dst, n)
+		s.Decision = "local"
 		w.add(s)
 		return true
 	}
 	if tr.inPodCIDR(dst) {
 		for _, r := range cl.ClusterRoutes {
 			if r.Dst.IsValid() && r.Dst.Contains(dst) {
-				s.Detail, s.Decision = fmt.Sprintf("container route %s via node %s (GlobalRouter)", r.Dst, r.Gateway), "route"
+				s.say("vpc.gr", r.Dst, r.Gateway)
+				s.Decision = "route"
 				s.Evidence = ev("file", r.At.File, "line", r.At.Line)
 				w.add(s)
 				return true
 			}
 		}
 		if e := cl.ENIByIP(dst); e != nil {
-			s.Detail, s.Decision = fmt.Sprintf("%s is on ENI %s (VPC-CNI)", dst, e.NetworkInterfaceId), "local"
+			s.say("vpc.eni", dst, e.NetworkInterfaceId)
+			s.Decision = "local"
 			w.add(s)
 			return true
 		}
 		if tr.haveCloudFile("cloud/cluster-routes.json") {
-			s.Detail, s.Decision = fmt.Sprintf("no container route covers %s", dst), "NO ROUTE"
+			s.say("vpc.nogr", dst)
+			s.Decision = "NO ROUTE"
 			s.Evidence = ev("file", "cloud/cluster-routes.json")
 			o := tr.podRouteMissing(&s, from, dst)
 			w.stop(s, o)
@@ -360,13 +364,15 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 		}
 	}
 	if from == "" {
-		s.Detail, s.Decision = fmt.Sprintf("from %s outside the cluster", srcIP), "enter"
+		s.say("vpc.enter", srcIP)
+		s.Decision = "enter"
 		w.add(s)
 		return true
 	}
 	if !cl.Have.RouteTables {
 		if !dst.IsPrivate() {
-			s.Detail, s.Decision = fmt.Sprintf("%s is on the internet (public IP or NAT gateway)", dst), "internet"
+			s.say("vpc.internet", dst)
+			s.Decision = "internet"
 			w.add(s)
 			return true
 		}
@@ -406,16 +412,18 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			return false
 		}
 		if !dst.IsPrivate() {
-			s.Detail, s.Decision = fmt.Sprintf("%s is on the internet (public IP or NAT gateway)", dst), "internet"
+			s.say("vpc.internet", dst)
+			s.Decision = "internet"
 			w.add(s)
 			return true
 		}
-		s.Detail, s.Decision = fmt.Sprintf("route table %s has no route to %s", rt.RouteTableId, dst), "NO ROUTE"
+		s.say("vpc.noroute", rt.RouteTableId, dst)
+		s.Decision = "NO ROUTE"
 		s.Evidence = ev("file", rt.At.File, "line", rt.At.Line)
 		w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
 		return false
 	}
-	s.Detail = fmt.Sprintf("%s → %s %s", best.Dst, best.GatewayType, best.GatewayId)
+	s.say("vpc.route", best.Dst, best.GatewayType, best.GatewayId)
 	s.Decision = "route"
 	s.Evidence = ev("file", best.At.File, "line", best.At.Line)
 	w.add(s)
@@ -479,7 +487,7 @@ func (tr *Tracer) podRouteMissing(s *Step, from string, dst netip.Addr) outcome 
 			if ok {
 				via = rt.String()
 			}
-			s.Detail += fmt.Sprintf("; node %s has no route to %s (pod CIDR of %s) either and sent it by %s", from, cidr, peerName, via)
+			s.sayMore("vpc.nogr.node", from, cidr, peerName, via)
 			f := finding.New("NODE_ROUTE_MISSING", finding.Args{"node": from, "cidr": cidr.String(), "peer": peerName, "via": via},
 				[]string{"node/" + from, "node/" + peerName}, finding.Evidence{File: n.Path(model.FileIPRoute)})
 			return outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING", fallback: &f}

@@ -13,13 +13,12 @@ import (
 // deliverNode ends a packet at the node itself (INPUT accepted): a
 // host-network server or a NodePort that was not DNATed.
 func (tr *Tracer) deliverNode(w *walk, name string, p pkt) {
-	s := Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered",
-		Detail: fmt.Sprintf("delivered to a socket of node %s", name)}
+	s := said(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered"}, "node.socket", name)
 	if p.proto != "icmp" && p.dst.Port() != 0 {
 		listening, known := tr.c.ListeningOn(name, p.dst.Addr(), int(p.dst.Port()), p.proto)
 		switch {
 		case known && !listening:
-			s.Detail = fmt.Sprintf("nothing listens on %s/%d on node %s: the kernel answers with a TCP RST / ICMP port unreachable", p.proto, p.dst.Port(), name)
+			s.say("node.noListen", p.proto, int(p.dst.Port()), name)
 			s.Decision = "REJECT"
 			if n := tr.bundleNode(name); n != nil {
 				s.Evidence = ev("file", n.Path(model.FileSS))
@@ -32,7 +31,7 @@ func (tr *Tracer) deliverNode(w *walk, name string, p pkt) {
 				finding.Args{"node": name, "proto": p.proto, "port": itoa(int(p.dst.Port())), "flow": p.String()}, []string{"node/" + name}, evs...)})
 			return
 		case known:
-			s.Detail = fmt.Sprintf("a socket listens on %s/%d on node %s", p.proto, p.dst.Port(), name)
+			s.say("node.listen", p.proto, int(p.dst.Port()), name)
 			if n := tr.bundleNode(name); n != nil {
 				s.Evidence = ev("file", n.Path(model.FileSS))
 			}
@@ -52,8 +51,7 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 	dst := p.dst.Addr()
 	ps := k.PodsByIP(dst)
 	if len(ps) == 0 {
-		w.add(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered",
-			Detail: fmt.Sprintf("delivered to %s on node %s (no pod object has this IP in the bundle)", dst, name)})
+		w.add(said(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered"}, "node.anon", dst, name))
 		tr.replyPath(w, name, p)
 		return
 	}
@@ -88,13 +86,13 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 				Detail: "NetworkPolicy allows it" + allowedBy(r)})
 		}
 	}
-	s := Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "delivered",
-		Detail: fmt.Sprintf("pod %s on node %s", pod.Key(), pod.Spec.NodeName), Evidence: srcEv(pod.Source)}
+	s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "delivered", Evidence: srcEv(pod.Source)},
+		"pod.on", pod.Key(), pod.Spec.NodeName)
 	if !pod.Ready {
-		s.Detail += " (pod is not Ready)"
+		s.sayMore("pod.notready")
 	}
 	if p.proto != "icmp" && port != 0 && declaresPorts(pod) && !declaresPort(pod, port, p.proto) {
-		s.Detail += fmt.Sprintf("; the pod declares no containerPort %d/%s", port, p.proto)
+		s.sayMore("pod.noport", port, p.proto)
 		reason := "PORT_NOT_LISTENING"
 		if !strings.HasPrefix(w.flow.To, "pod:") && !strings.HasPrefix(w.flow.To, "ip:") {
 			reason = "SVC_TARGET_PORT_MISMATCH"
@@ -122,7 +120,8 @@ func (tr *Tracer) replyPath(w *walk, dstNode string, p pkt) {
 	if n := tr.bundleNode(dstNode); n != nil && !n.IsLocal(r.dst.Addr()) && n.HasFile(model.FileIPRoute) {
 		if rt, ok := n.Route(p.dst.Addr()); ok && rt.Dev != "" {
 			if off, s := tr.forwardingOff(n, dstNode, rt.Dev); off {
-				s.Before, s.Detail = r.String(), "reply: "+s.Detail
+				s.Before = r.String()
+				s.sayBefore("reply")
 				w.delivered = false
 				w.stop(s, outcome{verdict: Dropped, reason: "IP_FORWARD_DISABLED"})
 				return
@@ -139,14 +138,15 @@ func (tr *Tracer) replyPath(w *walk, dstNode string, p pkt) {
 	}
 	in := tr.inIface(n, r, arrival{})
 	if drop, s := tr.rpFilter(n, srcNode, r, in); drop {
-		s.Detail = "reply: " + s.Detail
+		s.sayBefore("reply")
 		w.delivered = false
 		w.stop(s, outcome{verdict: Dropped, reason: "RP_FILTER_DROPS"})
 		return
 	}
 	if !n.IsLocal(r.dst.Addr()) {
 		if off, s := tr.forwardingOff(n, srcNode, in); off {
-			s.Before, s.Detail = r.String(), "reply: "+s.Detail
+			s.Before = r.String()
+			s.sayBefore("reply")
 			w.delivered = false
 			w.stop(s, outcome{verdict: Dropped, reason: "IP_FORWARD_DISABLED"})
 		}

@@ -42,8 +42,7 @@ func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolv
 		return
 	}
 	if resolveErr == nil && w.fail == nil && dst.FQDN != "" {
-		w.add(Step{At: "dns", Component: "kube", Decision: "answer",
-			Detail: fmt.Sprintf("%s resolves to %s", dst.FQDN, addrs(dst.IPs))})
+		w.add(said(Step{At: "dns", Component: "kube", Decision: "answer"}, "dns.resolves", dst.FQDN, addrs(dst.IPs)))
 	}
 }
 

@@ -350,9 +350,8 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		return
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return groups[i].dst < groups[j].dst })
-	w.add(Step{At: at, Component: "iptables", Before: p.String(),
-		Detail:   fmt.Sprintf("kube-proxy balances new connections over %d endpoints; each is traced as a branch", len(groups)),
-		Decision: "FORK", Evidence: ev("file", ns.file)})
+	w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: "FORK", Evidence: ev("file", ns.file)},
+		"kp.balance", len(groups)))
 	for _, g := range groups {
 		b := w.fork(fmt.Sprintf("%s (%.0f%%)", endpointName(tr.c, g.dst), 100*g.prob))
 		follow(b, g)
@@ -699,9 +698,8 @@ func (tr *Tracer) forwardingOff(n *model.Node, name, iface string) (bool, Step) 
 	for _, key := range []string{"net.ipv4.conf." + iface + ".forwarding", "net.ipv4.ip_forward"} {
 		if v, ok := n.SysctlValue(key); ok {
 			if strings.TrimSpace(v.Value) == "0" {
-				return true, Step{At: "node/" + name, Component: "route", Decision: "DROP",
-					Detail:   fmt.Sprintf("%s = 0: the node does not forward packets arriving on %s", key, iface),
-					Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
+				return true, said(Step{At: "node/" + name, Component: "route", Decision: "DROP",
+					Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}, "fwd.off", key, iface)
 			}
 			return false, Step{}
 		}

@@ -276,17 +276,17 @@ func externalClient(spec string) netip.Addr {
 func (tr *Tracer) describeSource(w *walk, o origin) {
 	switch {
 	case o.pod != nil:
-		d := fmt.Sprintf("pod %s (%s) on node %s", o.pod.Key(), o.ip, o.node)
+		s := said(Step{At: o.pod.Ref(), Component: "kube", Evidence: srcEv(o.pod.Source)}, "src.pod", o.pod.Key(), o.ip, o.node)
 		if o.pod.Spec.HostNetwork {
-			d += ", host network"
+			s.sayMore("src.hostnet")
 		}
-		w.add(Step{At: o.pod.Ref(), Component: "kube", Detail: d, Evidence: srcEv(o.pod.Source)})
+		w.add(s)
 	case o.node != "" && o.localOut:
-		w.add(Step{At: "node/" + o.node, Component: "kube", Detail: fmt.Sprintf("sent by a process on node %s (%s)", o.node, o.ip)})
+		w.add(said(Step{At: "node/" + o.node, Component: "kube"}, "src.node", o.node, o.ip))
 	case o.node != "":
-		w.add(Step{At: "node/" + o.node, Component: "kube", Detail: fmt.Sprintf("%s is in the pod CIDR of node %s", o.ip, o.node)})
+		w.add(said(Step{At: "node/" + o.node, Component: "kube"}, "src.podcidr", o.ip, o.node))
 	default:
-		w.add(Step{At: "client", Component: "kube", Detail: fmt.Sprintf("client %s outside the cluster", o.ip)})
+		w.add(said(Step{At: "client", Component: "kube"}, "src.client", o.ip))
 	}
 }
 

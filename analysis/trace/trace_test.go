@@ -843,3 +843,55 @@ func TestLocalTrafficPolicyWarnsOnlyWhenItBreaksSomething(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// --lang zh: step details come from the per-language catalog, so a
+// Chinese report does not show "seen here in …" or "egress of …".
+// Every English format has a Chinese one, every rendering of the lab
+// traces fills its arguments, and Localize can go back to English.
+func TestStepDetailsRenderInChinese(t *testing.T) {
+	for k := range stepTexts[finding.EN] {
+		if _, ok := stepTexts[finding.ZH][k]; !ok {
+			t.Errorf("step text %q has no Chinese format", k)
+		}
+	}
+	c := load(t, filepath.Join(labDir, "sample"))
+	ts := All(c)
+	en := map[*Step]string{}
+	var walkSteps func(ts []Trace, f func(*Step))
+	walkSteps = func(ts []Trace, f func(*Step)) {
+		for i := range ts {
+			for j := range ts[i].Steps {
+				f(&ts[i].Steps[j])
+			}
+			walkSteps(ts[i].Branches, f)
+		}
+	}
+	walkSteps(ts, func(s *Step) { en[s] = s.Detail })
+	Localize(ts, finding.ZH)
+	localized := 0
+	walkSteps(ts, func(s *Step) {
+		if strings.Contains(s.Detail, "%!") {
+			t.Errorf("bad format: %s", s.Detail)
+		}
+		if len(s.parts) > 0 && s.Detail != en[s] {
+			localized++
+		}
+		for _, w := range []string{"seen here", "egress of", "ingress of", "container route", "outside the cluster", "on node"} {
+			if len(s.parts) > 0 && strings.Contains(s.Detail, w) {
+				t.Errorf("English %q left in %q", w, s.Detail)
+			}
+		}
+	})
+	if localized < 20 {
+		t.Errorf("only %d step details localized", localized)
+	}
+	Localize(ts, finding.EN)
+	walkSteps(ts, func(s *Step) {
+		if s.Detail != en[s] {
+			t.Errorf("back to English: %q, was %q", s.Detail, en[s])
+		}
+	})
+	if SymptomText("timeout", finding.ZH) != "超时" || SymptomText("timeout", finding.EN) != "timeout" {
+		t.Error("symptom words are not localized")
+	}
+}

@@ -87,4 +87,9 @@ type Step struct {
 	Decision  string         `json:"decision,omitempty"`
 	Failed    bool           `json:"failed,omitempty"`
 	Evidence  map[string]any `json:"evidence,omitempty"`
+
+	// parts build Detail from the per-language catalog (i18n.go); lang
+	// is the language Detail is in ("" English).
+	parts []part
+	lang  finding.Lang
 }

@@ -108,16 +108,16 @@ func (w *walk) stop(s Step, o outcome) {
 // the walk goes on assuming the hop passes, so later hops can still show
 // a definite failure.
 func (w *walk) need(at, component, what, file, node string) {
-	detail := what
+	s := Step{At: at, Component: component, Detail: what, Decision: "UNDETERMINED",
+		Evidence: ev("need", file, "node", node)}
 	if file != "" {
-		detail += "; collect " + file
+		s.sayMore("need.collect", file)
 		if node != "" {
-			detail += " on node " + node
+			s.sayMore("need.onnode", node)
 		}
 	}
-	w.add(Step{At: at, Component: component, Detail: detail, Decision: "UNDETERMINED",
-		Evidence: ev("need", file, "node", node)})
-	w.needs = append(w.needs, detail)
+	w.add(s)
+	w.needs = append(w.needs, s.Detail)
 }
 
 func (w *walk) ambiguousHop(s Step, fact, reason string) { w.ambiguousWay(s, fact, reason, "") }
@@ -126,7 +126,7 @@ func (w *walk) ambiguousHop(s Step, fact, reason string) { w.ambiguousWay(s, fac
 // listening answers with a RST: REJECTED).
 func (w *walk) ambiguousWay(s Step, fact, reason string, way Verdict) {
 	s.Decision = string(Ambiguous)
-	s.Detail += "; decided by " + fact
+	s.sayMore("decided.by", fact)
 	w.add(s)
 	w.ambiguous = append(w.ambiguous, ambiguity{fact: fact, reason: reason, way: way})
 }

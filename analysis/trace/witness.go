@@ -101,17 +101,16 @@ func (tr *Tracer) witnessOne(t *Trace, f model.Flow, reported bool) {
 	}
 	for _, s := range seen {
 		fl := s.flow
-		d := fmt.Sprintf("seen here in %s (packet #%d): %s, state %s", where(s.cp), fl.FirstPkt, s.t, fl.State)
+		st := said(Step{At: "node/" + s.node, Component: "capture", Decision: "seen",
+			Evidence: ev("file", s.cp.File, "packet", fl.FirstPkt)}, "cap.seen", where(s.cp), fl.FirstPkt, s.t.String(), fl.State)
 		if fl.History != "" {
-			d += " history " + fl.History
+			st.sayMore("cap.history", fl.History)
 		}
-		insertAtNode(t, Step{At: "node/" + s.node, Component: "capture", Detail: d, Decision: "seen",
-			Evidence: ev("file", s.cp.File, "packet", fl.FirstPkt)})
+		insertAtNode(t, st)
 	}
 	for _, s := range missed {
-		insertAtNode(t, Step{At: "node/" + s.node, Component: "capture", Decision: "not seen",
-			Detail:   fmt.Sprintf("not seen here: %s captured %d packets, none of %s", where(s.cp), s.cp.Result.Packets, s.t),
-			Evidence: ev("file", s.cp.File)})
+		insertAtNode(t, said(Step{At: "node/" + s.node, Component: "capture", Decision: "not seen",
+			Evidence: ev("file", s.cp.File)}, "cap.notseen", where(s.cp), s.cp.Result.Packets, s.t.String()))
 	}
 	if reported {
 		tr.contradictions(t, f, seen, missed)
@@ -172,9 +171,8 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 		case refused != nil:
 			t.Verdict, t.Symptom = Rejected, symptomOf(Rejected, false)
 
-			t.Steps = append(t.Steps, Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
-				Detail:   fmt.Sprintf("the capture decides: %s answered with a reset (packet #%d) — nothing listens", refused.t.dst, refused.flow.Reset),
-				Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)})
+			t.Steps = append(t.Steps, said(Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
+				Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)}, "cap.rst", refused.t.dst, refused.flow.Reset))
 		case answered != nil:
 			t.Verdict, t.Symptom = Delivered, ""
 			t.Reason = ""
@@ -609,10 +607,8 @@ func decideRefusal(t *Trace, f model.Flow, refused *sighting) {
 	}
 	b := &t.Branches[cand]
 	b.Verdict, b.Symptom, b.mayFail = Rejected, symptomOf(Rejected, false), ""
-	b.Steps = append(b.Steps, Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
-		Detail: fmt.Sprintf("the capture decides: %s was answered with a reset (packet #%d), and this is the only endpoint that can refuse it — nothing listens here",
-			refused.t, refused.flow.Reset),
-		Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)})
+	b.Steps = append(b.Steps, said(Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
+		Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)}, "cap.rst.only", refused.t.String(), refused.flow.Reset))
 	combineInto(t, f.Symptom)
 	undecidedBefore(t)
 	if t.Symptom == "" {
