@@ -301,7 +301,7 @@ func checkBackends(p *Pass, in *model.Ingress) {
 		args := finding.Args{"ingress": in.Key(), "rule": x.rule, "backend": backend}
 		s := k.Service(in.Namespace, sb.Name)
 		if s == nil {
-			args["why"] = "does not exist in namespace " + in.Namespace
+			args["problem"], args["namespace"] = "noservice", in.Namespace
 			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), "svc/" + model.Key(in.Namespace, sb.Name)},
 				at(p.Cluster, in.Source, x.rule+" -> "+backend, x.path...)))
 			continue
@@ -317,7 +317,7 @@ func checkBackends(p *Pass, in *model.Ingress) {
 			for _, q := range s.Spec.Ports {
 				have = append(have, portString(q))
 			}
-			args["why"] = fmt.Sprintf("has no port %s (ports: %s)", port, strings.Join(have, ", "))
+			args["problem"], args["port"], args["ports"] = "noport", port, strings.Join(have, ", ")
 			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), s.Ref()},
 				at(p.Cluster, in.Source, x.rule+" -> "+backend, x.path...), at(p.Cluster, s.Source, "ports", "spec", "ports")))
 			continue
@@ -325,7 +325,7 @@ func checkBackends(p *Pass, in *model.Ingress) {
 		// TKE's CLB ingress forwards to NodePorts unless direct access
 		// to pods (VPC-CNI) is enabled; a ClusterIP Service has none.
 		if isQcloud(in) && !direct && s.Spec.Type == corev1.ServiceTypeClusterIP {
-			args["why"] = "is type ClusterIP: the qcloud CLB ingress forwards to a NodePort (make it NodePort, or enable direct access with ingress.cloud.tencent.com/direct-access)"
+			args["problem"] = "clusterip"
 			p.Report(finding.New("INGRESS_BACKEND_MISSING", args, []string{in.Ref(), s.Ref()},
 				at(p.Cluster, in.Source, x.rule+" -> "+backend, x.path...), at(p.Cluster, s.Source, "type: ClusterIP", "spec", "type")))
 		}

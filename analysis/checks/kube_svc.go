@@ -425,7 +425,8 @@ func checkTargetPorts(p *Pass, s *model.Service, pods []*model.Pod) {
 			continue
 		}
 		args := finding.Args{"service": s.Key(), "port": portString(sp), "targetPort": tp.String(),
-			"pod": bad.Key(), "why": why, "suggest": suggest, "pods": strconv.Itoa(count), "selected": strconv.Itoa(len(pods))}
+			"pod": bad.Key(), "problem": why, "proto": string(proto), "declared": declaredPorts(bad), "node": bad.Spec.NodeName,
+			"suggest": suggest, "pods": strconv.Itoa(count), "selected": strconv.Itoa(len(pods))}
 		p.Report(finding.New("SVC_TARGET_PORT_MISMATCH", args, []string{s.Ref(), bad.Ref()},
 			at(p.Cluster, s.Source, fmt.Sprintf("port %s targetPort %s", portString(sp), tp.String()), "spec", "ports", strconv.Itoa(pi), "targetPort"),
 			at(p.Cluster, bad.Source, "containers' ports: "+declaredPorts(bad), "spec", "containers")))
@@ -464,9 +465,12 @@ func declaredPorts(pod *model.Pod) string {
 	return strings.Join(out, ", ")
 }
 
-// portProblem says why pod does not serve target (empty when it does or
-// when the bundle cannot tell) and suggests the port it probably meant.
-func portProblem(c *model.Cluster, pod *model.Pod, target intstr.IntOrString, proto corev1.Protocol) (why, suggest string) {
+// portProblem says why pod does not serve target, as a code the
+// templates word (empty when it does or when the bundle cannot tell):
+// "noname" (no container port of that name), "hostnet" (host-network pod,
+// nothing listens on the node), "undeclared" (the pod declares other
+// ports of that protocol); and suggests the port it probably meant.
+func portProblem(c *model.Cluster, pod *model.Pod, target intstr.IntOrString, proto corev1.Protocol) (problem, suggest string) {
 	var same []corev1.ContainerPort
 	for _, ct := range pod.Spec.Containers {
 		for _, cp := range ct.Ports {
@@ -494,18 +498,18 @@ func portProblem(c *model.Cluster, pod *model.Pod, target intstr.IntOrString, pr
 		}
 	}
 	if target.Type == intstr.String {
-		return fmt.Sprintf("has no container port named %q for %s (declares %s), so it is never an endpoint of this port", target.StrVal, proto, declaredPorts(pod)), suggest
+		return "noname", suggest
 	}
 	if pod.Spec.HostNetwork {
 		if l, ok := c.ListeningOn(pod.Spec.NodeName, pod.HostIP, int(target.IntVal), string(proto)); ok {
 			if l {
 				return "", ""
 			}
-			return fmt.Sprintf("is host-network and nothing on node %s listens on %d/%s (ss.txt)", pod.Spec.NodeName, target.IntVal, proto), suggest
+			return "hostnet", suggest
 		}
 	}
 	if len(same) > 0 {
-		return fmt.Sprintf("declares container ports %s but not %d/%s", declaredPorts(pod), target.IntVal, proto), suggest
+		return "undeclared", suggest
 	}
 	return "", ""
 }

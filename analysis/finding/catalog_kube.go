@@ -15,9 +15,13 @@ func init() {
 				Remedy:  `Fix the selector of {{.service}} or the labels of the pods it should select.`}}},
 		{ID: "SVC_TARGET_PORT_MISMATCH", Severity: Error, Group: "kube", Guide: "Service 访问不通: targetPort",
 			Texts: map[Lang]Text{EN: {
-				Title:   "Service targetPort is not a port the pods serve",
-				Message: `Service {{.service}} port {{.port}} targets {{.targetPort}}, but pod {{.pod}} {{.why}}.`,
-				Remedy:  `Set targetPort of {{.service}} port {{.port}} to the port the container listens on{{if .suggest}} ({{.suggest}}){{end}}.`}}},
+				Title: "Service targetPort is not a port the pods serve",
+				// problem: noname, hostnet or undeclared (checks/kube_svc.go portProblem)
+				Message: `Service {{.service}} port {{.port}} targets {{.targetPort}}, but pod {{.pod}} ` +
+					`{{if eq .problem "noname"}}has no container port named "{{.targetPort}}" for {{.proto}} (declares {{.declared}}), so it is never an endpoint of this port` +
+					`{{else if eq .problem "hostnet"}}is host-network and nothing on node {{.node}} listens on {{.targetPort}}/{{.proto}} (ss.txt)` +
+					`{{else if eq .problem "undeclared"}}declares container ports {{.declared}} but not {{.targetPort}}/{{.proto}}{{else}}{{.why}}{{end}}.`,
+				Remedy: `Set targetPort of {{.service}} port {{.port}} to the port the container listens on{{if .suggest}} ({{.suggest}}){{end}}.`}}},
 		{ID: "DNS_SERVICE_UNHEALTHY", Severity: Error, Group: "kube", Guide: "集群内 DNS 解析失败",
 			Texts: map[Lang]Text{EN: {
 				Title: "Cluster DNS Service is unhealthy",
@@ -46,9 +50,13 @@ func init() {
 				Remedy:  `Add a rule for host {{.host}} and path {{.path}} to {{.ingress}}, or fix the request's Host header/path.`}}},
 		{ID: "INGRESS_BACKEND_MISSING", Severity: Error, Group: "kube", Guide: "Ingress 返回 503/504: 后端 Service",
 			Texts: map[Lang]Text{EN: {
-				Title:   "Ingress backend Service or port does not exist",
-				Message: `{{.ingress}} routes {{.rule}} to {{.backend}}, which {{.why}}.`,
-				Remedy:  `Create {{.backend}} or point the Ingress rule at an existing Service and port.`}}},
+				Title: "Ingress backend Service or port does not exist",
+				// problem: noservice, noport or clusterip (checks/kube_ingress.go)
+				Message: `{{.ingress}} routes {{.rule}} to {{.backend}}, which ` +
+					`{{if eq .problem "noservice"}}does not exist in namespace {{.namespace}}{{else if eq .problem "noport"}}has no port {{.port}} (ports: {{.ports}})` +
+					`{{else if eq .problem "clusterip"}}is type ClusterIP: the qcloud CLB ingress forwards to a NodePort{{else}}{{.why}}{{end}}.`,
+				Remedy: `{{if eq .problem "clusterip"}}Make {{.backend}} type NodePort, or enable direct access to pods with the annotation ingress.cloud.tencent.com/direct-access: "true".` +
+					`{{else}}Create {{.backend}} or point the Ingress rule at an existing Service and port.{{end}}`}}},
 		{ID: "NETPOL_DENIES_FLOW", Severity: Error, Group: "kube", Guide: "Pod 访问不通: NetworkPolicy",
 			Texts: map[Lang]Text{EN: {
 				Title:   "NetworkPolicy denies the flow",

@@ -60,9 +60,12 @@ func init() {
 			Message: `Service {{.service}} 的 selector {{.selector}} 在命名空间 {{.namespace}} 中选不中任何 Pod。`,
 			Remedy:  `修正 {{.service}} 的 selector，或给应被选中的 Pod 打上对应的 label。`},
 		"SVC_TARGET_PORT_MISMATCH": {
-			Title:   "Service 的 targetPort 不是 Pod 提供服务的端口",
-			Message: `Service {{.service}} 的端口 {{.port}} 指向 {{.targetPort}}，但 Pod {{.pod}} {{.why}}。`,
-			Remedy:  `把 {{.service}} 端口 {{.port}} 的 targetPort 改为容器实际监听的端口{{if .suggest}}（{{.suggest}}）{{end}}。`},
+			Title: "Service 的 targetPort 不是 Pod 提供服务的端口",
+			Message: `Service {{.service}} 的端口 {{.port}} 指向 {{.targetPort}}，但 Pod {{.pod}} ` +
+				`{{if eq .problem "noname"}}没有名为“{{.targetPort}}”的 {{.proto}} 容器端口（声明的是 {{.declared}}），因此永远不会成为该端口的 Endpoint` +
+				`{{else if eq .problem "hostnet"}}使用主机网络，而节点 {{.node}} 上没有进程监听 {{.targetPort}}/{{.proto}}（ss.txt）` +
+				`{{else if eq .problem "undeclared"}}声明的容器端口是 {{.declared}}，没有 {{.targetPort}}/{{.proto}}{{else}}{{.why}}{{end}}。`,
+			Remedy: `把 {{.service}} 端口 {{.port}} 的 targetPort 改为容器实际监听的端口{{if .suggest}}（{{.suggest}}）{{end}}。`},
 		"DNS_SERVICE_UNHEALTHY": {
 			Title: "集群 DNS Service 不可用",
 			Message: `{{if .client}}{{if eq .resolver "none"}}Pod {{.client}} 的 dnsPolicy 为 None，nameservers 为 [{{.nameservers}}]，不是 DNS Service {{.service}} 的 ClusterIP，因此无法解析 {{.name}}。` +
@@ -85,9 +88,12 @@ func init() {
 			Message: `域名 {{.host}} 路径 {{.path}} 没有匹配 {{.ingress}} 的任何规则{{if .rules}}（现有规则：{{.rules}}）{{end}}。`,
 			Remedy:  `在 {{.ingress}} 中添加域名 {{.host}}、路径 {{.path}} 的规则，或修正请求的 Host 头/路径。`},
 		"INGRESS_BACKEND_MISSING": {
-			Title:   "Ingress 后端 Service 或端口不存在",
-			Message: `{{.ingress}} 把 {{.rule}} 转发到 {{.backend}}，但它{{.why}}。`,
-			Remedy:  `创建 {{.backend}}，或让 Ingress 规则指向已存在的 Service 和端口。`},
+			Title: "Ingress 后端 Service 或端口不存在",
+			Message: `{{.ingress}} 把 {{.rule}} 转发到 {{.backend}}，但` +
+				`{{if eq .problem "noservice"}}命名空间 {{.namespace}} 中不存在该 Service{{else if eq .problem "noport"}}该 Service 没有端口 {{.port}}（现有端口：{{.ports}}）` +
+				`{{else if eq .problem "clusterip"}}该 Service 是 ClusterIP 类型，而 qcloud CLB Ingress 转发到 NodePort{{else}}它{{.why}}{{end}}。`,
+			Remedy: `{{if eq .problem "clusterip"}}把 {{.backend}} 改为 NodePort 类型，或添加注解 ingress.cloud.tencent.com/direct-access: "true" 开启直连 Pod。` +
+				`{{else}}创建 {{.backend}}，或让 Ingress 规则指向已存在的 Service 和端口。{{end}}`},
 		"NETPOL_DENIES_FLOW": {
 			Title:   "NetworkPolicy 拒绝了该流量",
 			Message: `{{.direction}} 方向的流量 {{.flow}} 被拒绝：{{.pod}} 受 {{.policies}} 隔离，且没有规则允许它。`,
