@@ -1,0 +1,210 @@
+package trace
+
+import (
+	"fmt"
+
+	"tkesnap/analysis/finding"
+)
+
+// Step details are built from per-language formats (fmt verbs with
+// explicit argument indexes, so a language can reorder them) and their
+// arguments, which are data: addresses, object names, rule text. The
+// walk renders English; Localize re-renders a finished trace in another
+// language. Free text a step was given (an error message, iptables rule
+// summaries, a security group decision) stays as it is.
+
+// part is one piece of a step's detail: a catalog key and its arguments,
+// or (key "") literal text in args[0].
+type part struct {
+	key  string
+	args []any
+}
+
+// stepTexts holds the formats per language; a key missing in a language
+// falls back to English.
+var stepTexts = map[finding.Lang]map[string]string{
+	finding.EN: {
+		"src.pod":          "pod %[1]s (%[2]s) on node %[3]s",
+		"src.hostnet":      ", host network",
+		"src.node":         "sent by a process on node %[1]s (%[2]s)",
+		"src.podcidr":      "%[1]s is in the pod CIDR of node %[2]s",
+		"src.client":       "client %[1]s outside the cluster",
+		"sg.ingress":       "ingress of %[1]s (%[2]s %[3]s): %[4]s",
+		"sg.egress":        "egress of %[1]s (%[2]s %[3]s): %[4]s",
+		"vpc.local":        "%[1]s is in the VPC CIDR (Local route)",
+		"vpc.node":         "%[1]s is node %[2]s, in the cluster VPC (Local route)",
+		"vpc.gr":           "container route %[1]s via node %[2]s (GlobalRouter)",
+		"vpc.eni":          "%[1]s is on ENI %[2]s (VPC-CNI)",
+		"vpc.nogr":         "no container route covers %[1]s",
+		"vpc.nogr.node":    "; node %[1]s has no route to %[2]s (pod CIDR of %[3]s) either and sent it by %[4]s",
+		"vpc.enter":        "from %[1]s outside the cluster",
+		"vpc.internet":     "%[1]s is on the internet (public IP or NAT gateway)",
+		"vpc.noroute":      "route table %[1]s has no route to %[2]s",
+		"vpc.route":        "%[1]s → %[2]s %[3]s",
+		"pod.on":           "pod %[1]s on node %[2]s",
+		"pod.notready":     " (pod is not Ready)",
+		"pod.noport":       "; the pod declares no containerPort %[1]d/%[2]s",
+		"decided.by":       "; decided by %[1]s",
+		"node.socket":      "delivered to a socket of node %[1]s",
+		"node.noListen":    "nothing listens on %[1]s/%[2]d on node %[3]s: the kernel answers with a TCP RST / ICMP port unreachable",
+		"node.listen":      "a socket listens on %[1]s/%[2]d on node %[3]s",
+		"node.anon":        "delivered to %[1]s on node %[2]s (no pod object has this IP in the bundle)",
+		"fwd.off":          "%[1]s = 0: the node does not forward packets arriving on %[2]s",
+		"kp.balance":       "kube-proxy balances new connections over %[1]d endpoints; each is traced as a branch",
+		"dns.resolves":     "%[1]s resolves to %[2]s",
+		"clb.vip.internal": "internal CLB %[1]s (%[2]s) VIP %[3]s",
+		"clb.vip.public":   "public CLB %[1]s (%[2]s) VIP %[3]s",
+		"clb.listener":     "listener %[1]s %[2]s:%[3]d",
+		"clb.sgs":          "CLB security groups: %[1]s",
+		"clb.nosg":         "no security group bound to the CLB: every client passes",
+		"clb.nors":         "the listener has no real server",
+		"clb.rs":           "to real server %[1]s:%[2]d",
+		"clb.health":       " (health check: %[1]s)",
+		"clb.benched":      "the CLB health check (%[1]s) takes real server %[2]s out of service: it has no local endpoint, so clients are sent only to nodes that have one",
+		"clb.pass":         "LoadBalancerPassToTarget: the real server's SGs do not filter traffic from the CLB",
+		"cap.seen":         "seen here in %[1]s (packet #%[2]d): %[3]s, state %[4]s",
+		"cap.history":      " history %[1]s",
+		"cap.notseen":      "not seen here: %[1]s captured %[2]d packets, none of %[3]s",
+		"cap.rst":          "the capture decides: %[1]s answered with a reset (packet #%[2]d) — nothing listens",
+		"cap.rst.only":     "the capture decides: %[1]s was answered with a reset (packet #%[2]d), and this is the only endpoint that can refuse it — nothing listens here",
+		"need.collect":     "; collect %[1]s",
+		"need.onnode":      " on node %[1]s",
+		"reply":            "reply: ",
+	},
+	finding.ZH: {
+		"src.pod":          "Pod %[1]s（%[2]s）位于节点 %[3]s",
+		"src.hostnet":      "，使用主机网络",
+		"src.node":         "由节点 %[1]s（%[2]s）上的进程发出",
+		"src.podcidr":      "%[1]s 属于节点 %[2]s 的容器网段",
+		"src.client":       "集群外的客户端 %[1]s",
+		"sg.ingress":       "%[1]s（%[2]s %[3]s）的入站规则：%[4]s",
+		"sg.egress":        "%[1]s（%[2]s %[3]s）的出站规则：%[4]s",
+		"vpc.local":        "%[1]s 在 VPC 网段内（Local 路由）",
+		"vpc.node":         "%[1]s 是节点 %[2]s，在集群 VPC 内（Local 路由）",
+		"vpc.gr":           "容器路由 %[1]s 下一跳节点 %[2]s（GlobalRouter）",
+		"vpc.eni":          "%[1]s 在弹性网卡 %[2]s 上（VPC-CNI）",
+		"vpc.nogr":         "没有覆盖 %[1]s 的容器路由",
+		"vpc.nogr.node":    "；节点 %[1]s 也没有到 %[2]s（%[3]s 的容器网段）的路由，按 %[4]s 发出",
+		"vpc.enter":        "来自集群外的 %[1]s",
+		"vpc.internet":     "%[1]s 在公网（公网 IP 或 NAT 网关）",
+		"vpc.noroute":      "路由表 %[1]s 没有到 %[2]s 的路由",
+		"vpc.route":        "%[1]s → %[2]s %[3]s",
+		"pod.on":           "Pod %[1]s 位于节点 %[2]s",
+		"pod.notready":     "（Pod 未就绪）",
+		"pod.noport":       "；该 Pod 未声明 containerPort %[1]d/%[2]s",
+		"decided.by":       "；取决于：%[1]s",
+		"node.socket":      "送达节点 %[1]s 上的套接字",
+		"node.noListen":    "节点 %[3]s 上没有进程监听 %[1]s/%[2]d：内核回复 TCP RST / ICMP 端口不可达",
+		"node.listen":      "节点 %[3]s 上有套接字监听 %[1]s/%[2]d",
+		"node.anon":        "送达节点 %[2]s 上的 %[1]s（采集数据中没有该 IP 的 Pod 对象）",
+		"fwd.off":          "%[1]s = 0：节点不转发从 %[2]s 进入的报文",
+		"kp.balance":       "kube-proxy 把新连接均衡到 %[1]d 个后端，每个后端作为一个分支追踪",
+		"dns.resolves":     "%[1]s 解析为 %[2]s",
+		"clb.vip.internal": "内网 CLB %[1]s（%[2]s）VIP %[3]s",
+		"clb.vip.public":   "公网 CLB %[1]s（%[2]s）VIP %[3]s",
+		"clb.listener":     "监听器 %[1]s %[2]s:%[3]d",
+		"clb.sgs":          "CLB 安全组：%[1]s",
+		"clb.nosg":         "CLB 未绑定安全组：所有客户端都放行",
+		"clb.nors":         "监听器没有后端服务器",
+		"clb.rs":           "转发到后端服务器 %[1]s:%[2]d",
+		"clb.health":       "（健康检查：%[1]s）",
+		"clb.benched":      "CLB 健康检查（%[1]s）将后端 %[2]s 移出服务：该节点没有本地后端 Pod，客户端流量只会发往有后端的节点",
+		"clb.pass":         "LoadBalancerPassToTarget：后端服务器的安全组不过滤来自 CLB 的流量",
+		"cap.seen":         "在 %[1]s 抓到（第 %[2]d 个包）：%[3]s，状态 %[4]s",
+		"cap.history":      "，history %[1]s",
+		"cap.notseen":      "此处未抓到：%[1]s 共抓到 %[2]d 个包，没有 %[3]s",
+		"cap.rst":          "抓包给出结论：%[1]s 回复了 RST（第 %[2]d 个包）——没有进程监听",
+		"cap.rst.only":     "抓包给出结论：%[1]s 被回复了 RST（第 %[2]d 个包），而只有这个后端会拒绝连接——此处没有进程监听",
+		"need.collect":     "；请采集 %[1]s",
+		"need.onnode":      "（节点 %[1]s）",
+		"reply":            "回包：",
+	},
+}
+
+// symptomTexts are the customer-visible symptoms per language.
+var symptomTexts = map[finding.Lang]map[string]string{
+	finding.ZH: {
+		"timeout": "超时", "refused": "连接被拒绝", "http-504": "HTTP 504", "http-502": "HTTP 502",
+		"http-503": "HTTP 503", "http-404": "HTTP 404", "nxdomain": "域名不存在（NXDOMAIN）",
+		"no-route-to-host": "无路由到主机", "source-natted": "源地址被 SNAT",
+	},
+}
+
+// SymptomText is a symptom code (timeout, refused, http-504 ...) in lang,
+// for renderers; the JSON keeps the code.
+func SymptomText(sym string, lang finding.Lang) string {
+	if s, ok := symptomTexts[lang][sym]; ok {
+		return s
+	}
+	return sym
+}
+
+func render(lang finding.Lang, ps []part) string {
+	out := ""
+	for _, p := range ps {
+		if p.key == "" {
+			if len(p.args) > 0 {
+				out += fmt.Sprint(p.args[0])
+			}
+			continue
+		}
+		f, ok := stepTexts[lang][p.key]
+		if !ok {
+			f = stepTexts[finding.EN][p.key]
+		}
+		out += fmt.Sprintf(f, p.args...)
+	}
+	return out
+}
+
+// say sets a step's detail from the catalog.
+func (s *Step) say(key string, args ...any) {
+	s.parts = []part{{key: key, args: args}}
+	s.Detail = render(finding.EN, s.parts)
+}
+
+// sayMore appends a catalogued piece to a step's detail.
+func (s *Step) sayMore(key string, args ...any) {
+	if len(s.parts) == 0 && s.Detail != "" {
+		s.parts = []part{{args: []any{s.Detail}}}
+	}
+	p := part{key: key, args: args}
+	s.parts = append(s.parts, p)
+	s.Detail += render(finding.EN, []part{p})
+}
+
+// sayBefore puts a catalogued piece in front of a step's detail.
+func (s *Step) sayBefore(key string, args ...any) {
+	if len(s.parts) == 0 && s.Detail != "" {
+		s.parts = []part{{args: []any{s.Detail}}}
+	}
+	p := part{key: key, args: args}
+	s.parts = append([]part{p}, s.parts...)
+	s.Detail = render(finding.EN, []part{p}) + s.Detail
+}
+
+// said returns s with its detail set from the catalog.
+func said(s Step, key string, args ...any) Step {
+	s.say(key, args...)
+	return s
+}
+
+// Localize renders the details of every step of ts (and their branches)
+// in lang. A detail changed after it was built from the catalog is left
+// as it is. Calling it again with another language re-renders.
+func Localize(ts []Trace, lang finding.Lang) {
+	for i := range ts {
+		t := &ts[i]
+		for j := range t.Steps {
+			s := &t.Steps[j]
+			if len(s.parts) == 0 {
+				continue
+			}
+			if s.Detail != render(finding.EN, s.parts) && s.Detail != render(s.lang, s.parts) {
+				continue
+			}
+			s.Detail, s.lang = render(lang, s.parts), lang
+		}
+		Localize(t.Branches, lang)
+	}
+}
