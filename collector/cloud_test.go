@@ -66,10 +66,15 @@ func runClusterSplit(t *testing.T, bin string) (path, stdout, stderr string, err
 	}
 	out := t.TempDir()
 	cmd := exec.Command("bash", writeScript(t), "--cluster", "--cluster-id", "cls-lab00001", "--region", "ap-guangzhou", "-o", out+"/c.tgz")
-	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin:/usr/sbin:/sbin")
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin:/usr/sbin:/sbin", "TMPDIR="+tmp)
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
+	// whatever the outcome (exit 3 included), the temp dir is gone
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("the collector left %s in TMPDIR", left[0].Name())
+	}
 	return out + "/c.tgz", o.String(), e.String(), err
 }
 
@@ -129,6 +134,21 @@ func TestClusterModeDescribesTheAPIServerAndENISecurityGroups(t *testing.T) {
 	ep, err := tencent.ParseClusterEndpoints(st)
 	if err != nil || ep.Status != "Created" {
 		t.Errorf("cluster-endpoint-status.json: %+v %v\n%s", ep, err, st)
+	}
+	// Read-only: tccli only describes, kubectl only gets, never Secrets.
+	for _, l := range strings.Split(strings.TrimSpace(string(calls)), "\n") {
+		if f := strings.Fields(l); len(f) < 2 || !strings.HasPrefix(f[1], "Describe") {
+			t.Errorf("tccli call that is not a Describe: %q", l)
+		}
+		if strings.HasPrefix(l, "clb DescribeLoadBalancers ") && !strings.Contains(l, "--Limit 100") {
+			t.Errorf("DescribeLoadBalancers without --Limit 100: %q", l)
+		}
+	}
+	kcalls, _ := os.ReadFile(filepath.Join(bin, "kubectl.log"))
+	for _, l := range strings.Split(strings.TrimSpace(string(kcalls)), "\n") {
+		if !(strings.HasPrefix(l, "get ") || strings.HasPrefix(l, "version ")) || strings.Contains(strings.ToLower(l), "secret") {
+			t.Errorf("kubectl call that is not a read of a non-secret: %q", l)
+		}
 	}
 	if !strings.Contains(string(calls), "tke DescribeClusterEndpointStatus --ClusterId cls-lab00001 --region ap-guangzhou") {
 		t.Errorf("DescribeClusterEndpointStatus not called for the cluster:\n%s", calls)

@@ -55,6 +55,7 @@ items:
 	os.WriteFile(filepath.Join(dir, "ic.yaml"), []byte(ic), 0o644)
 	script := `#!/bin/sh
 # fake kubectl for tests: kubectl get KIND [...] -o yaml
+echo "$*" >>"` + dir + `/kubectl.log"
 [ "$1" = version ] && { cat "` + src + `/version.json"; exit 0; }
 case "$2" in
 nodes) f=nodes.yaml ;; pods) f=pods.yaml ;; services) f=services.yaml ;; endpoints) f=endpoints.yaml ;;

@@ -599,11 +599,18 @@ collect_cloud() {
 		skip cloud/instances.json "tccli cvm DescribeInstances" "${TCCLI_BROKEN:-no instance ids found in cluster-instances.json or node providerIDs}"
 	fi
 	# CLBs of LoadBalancer Services and Ingresses: ids from annotations, VIPs from status.
-	local lbs
+	# At most 100 (DescribeLoadBalancers returns 20 by default, 100 at most):
+	# each CLB costs 3 more calls, and the run must stay bounded.
+	local lbs nlb
 	lbs=$(ids 'lb-[a-z0-9]{8}' "$ROOT/cluster/services.yaml" "$ROOT/cluster/ingresses.yaml")
+	nlb=$(printf '%s\n' "$lbs" | grep -c .)
+	if [ "$nlb" -gt 100 ]; then
+		skip cloud/listeners/ "tccli clb DescribeListeners" "$((nlb - 100)) more CLBs referenced: only the first 100 were described"
+		lbs=$(printf '%s\n' "$lbs" | head -n 100)
+	fi
 	if [ -n "$lbs" ]; then
 		# shellcheck disable=SC2086
-		tc load-balancers.json clb DescribeLoadBalancers --LoadBalancerIds "$(json_list $lbs)" || true
+		tc load-balancers.json clb DescribeLoadBalancers --LoadBalancerIds "$(json_list $lbs)" --Limit 100 || true
 		local lb
 		for lb in $lbs; do
 			tc "listeners/$lb.json" clb DescribeListeners --LoadBalancerId "$lb" || true
