@@ -49,7 +49,14 @@ func (tr *Tracer) leaveCluster(w *walk, p pkt) {
 	w.add(s)
 	w.delivered = true
 	orig := w.flowSource()
+	// to the internet a pod source must be translated (node IP, then the
+	// CVM's public IP or a NAT gateway): SNAT there is the design, not a
+	// hidden source (MASQ_HIDES_SOURCE is about IDC and peer VPCs)
+	internet := p.dst.Addr().Is4() && !p.dst.Addr().IsPrivate() && !cgnat.Contains(p.dst.Addr()) && !p.dst.Addr().IsLoopback()
 	switch {
+	case internet && orig.IsValid() && orig != p.src.Addr():
+		w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; source translated to %s (the node) on the way to the internet, as it must be", p.src.Addr())
+	case internet:
 	case orig.IsValid() && orig != p.src.Addr() && tr.isPodIP(orig) && tr.nodeOwning(p.src.Addr()) != "":
 		w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
 		w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; the peer sees source %s (the node), not the pod %s", p.src.Addr(), orig)
@@ -66,6 +73,10 @@ func (tr *Tracer) leaveCluster(w *walk, p pkt) {
 		}
 	}
 }
+
+// cgnat is 100.64.0.0/10 (RFC 6598), which Tencent Cloud uses inside the
+// VPC (CLB health checks, some service addresses): not the internet.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
 // simulated says whether the node's netfilter rules were evaluated.
 func (tr *Tracer) simulated(node string) bool {

@@ -107,6 +107,11 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 		ns = o.pod.Namespace
 	}
 	dst, err := c.ResolveFrom(f.To, ns)
+	if err != nil && isExternal(f.To) && CheckEndpoint(c, f.To, ns) == nil {
+		// a destination outside the cluster: the internet (a
+		// documentation address) or an address of an IDC/peer CIDR
+		dst, err = model.Endpoint{Spec: f.To, Kind: "ip", IPs: []netip.Addr{externalClient(f.To)}}, nil
+	}
 	if strings.HasPrefix(f.To, "dns:") {
 		tr.describeSource(w, o)
 		tr.dns(w, o, strings.TrimPrefix(f.To, "dns:"), dst, err)

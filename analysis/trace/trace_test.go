@@ -895,3 +895,23 @@ func TestStepDetailsRenderInChinese(t *testing.T) {
 		t.Error("symptom words are not localized")
 	}
 }
+
+// "internet" is a destination too (pods reaching out through the node's
+// SNAT): it is traced, and the SNAT to the node IP that every internet
+// flow needs is not MASQ_HIDES_SOURCE, which is about IDC and peer VPCs.
+func TestInternetDestinationIsTracedAndItsSNATIsNoFault(t *testing.T) {
+	c := load(t, filepath.Join(labDir, "sample"))
+	tr := Run(c, model.Flow{From: "pod:default/client-0", To: "internet"})
+	if tr.Verdict != Delivered || tr.Reason != "" {
+		t.Errorf("pod → internet: %s %q, want DELIVERED with no reason", tr.Verdict, tr.Reason)
+	}
+	for _, s := range tr.Steps {
+		if s.Decision == "UNDETERMINED" {
+			t.Errorf("undetermined step %s: %s", s.At, s.Detail)
+		}
+	}
+	c = load(t, filepath.Join(labDir, "masq-idc"))
+	if tr := Run(c, model.Flow{From: "pod:default/client-0", To: "ip:192.168.100.10:80"}); tr.Reason != "MASQ_HIDES_SOURCE" {
+		t.Errorf("pod → IDC: reason %q, want MASQ_HIDES_SOURCE", tr.Reason)
+	}
+}

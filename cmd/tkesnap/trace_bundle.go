@@ -125,6 +125,12 @@ func writeBundleTrace(w io.Writer, t trace.Trace, indent string) {
 	if t.Agrees != nil {
 		note = append(note, map[bool]string{true: "agrees", false: "does not agree"}[*t.Agrees])
 	}
+	if t.BranchCount > 0 {
+		note = append(note, fmt.Sprintf("%d of %d branches fail", t.FailingBranches, t.BranchCount))
+	}
+	if len(t.Symptoms) > 1 {
+		note = append(note, "clients see: "+strings.Join(t.Symptoms, ", "))
+	}
 	if len(note) > 0 {
 		fmt.Fprintf(w, "%s  %s\n", indent, strings.Join(note, ", "))
 	}
