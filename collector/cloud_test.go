@@ -59,6 +59,12 @@ func runCluster(t *testing.T, bin string) (string, string, error) {
 // runClusterSplit is runCluster with stdout and stderr apart.
 func runClusterSplit(t *testing.T, bin string) (path, stdout, stderr string, err error) {
 	t.Helper()
+	return runClusterPATH(t, bin+":/usr/bin:/bin:/usr/sbin:/sbin")
+}
+
+// runClusterPATH runs cluster mode with exactly this PATH.
+func runClusterPATH(t *testing.T, pathEnv string) (path, stdout, stderr string, err error) {
+	t.Helper()
 	for _, tool := range []string{"bash", "tar", "awk", "sed", "timeout"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)
@@ -67,7 +73,7 @@ func runClusterSplit(t *testing.T, bin string) (path, stdout, stderr string, err
 	out := t.TempDir()
 	cmd := exec.Command("bash", writeScript(t), "--cluster", "--cluster-id", "cls-lab00001", "--region", "ap-guangzhou", "-o", out+"/c.tgz")
 	tmp := t.TempDir()
-	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin:/usr/sbin:/sbin", "TMPDIR="+tmp)
+	cmd.Env = append(os.Environ(), "PATH="+pathEnv, "TMPDIR="+tmp)
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()

@@ -72,6 +72,36 @@ exit 1
 	sameListAsGo(t, b, stderr, path)
 }
 
+func TestClusterModeWithoutKubectlOrTccliSaysNothingWasCollected(t *testing.T) {
+	// a PATH with every system tool but kubectl and tccli
+	bin := t.TempDir()
+	for _, d := range []string{"/usr/bin", "/bin", "/usr/sbin", "/sbin"} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if n := e.Name(); n != "kubectl" && n != "tccli" {
+				os.Symlink(filepath.Join(d, n), filepath.Join(bin, n)) // first dir wins, like PATH
+			}
+		}
+	}
+	path, _, stderr, err := runClusterPATH(t, bin)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(stderr, "nothing could be collected: kubectl is not installed here") {
+		t.Errorf("want exit 3 saying kubectl is missing, got %v\n%s", err, stderr)
+	}
+	// skipped tools are not failures: no list, but the bundle says why
+	if len(listed(stderr)) != 0 {
+		t.Errorf("missing tools listed as failed commands:\n%s", stderr)
+	}
+	b, err := bundle.Open(path, bundle.DefaultLimits())
+	if err != nil {
+		t.Fatalf("partial bundle: %v", err)
+	}
+	defer b.Close()
+	if len(b.Manifest.Files) == 0 || b.Manifest.Files[0].Skipped != "kubectl not found" {
+		t.Errorf("manifest does not record the missing kubectl: %+v", b.Manifest.Files)
+	}
+}
+
 func TestFailedKubectlAndTccliCallsAreListedAndTheBundleStillExitsZero(t *testing.T) {
 	bin := t.TempDir()
 	fakeKubectl(t, bin)

@@ -791,7 +791,9 @@ main() {
 	# mode could collect nothing at all (no kubectl call and no tccli call
 	# succeeded), the partial bundle being kept for reference.
 	if [ "$MODE" = cluster ] && ! collected_any; then
-		log "nothing could be collected: every kubectl call failed (is the API server reachable from here? check --kubeconfig/--context) and no tccli call succeeded; partial bundle kept at $dest"
+		local why="every kubectl call failed (is the API server reachable from here? check --kubeconfig/--context)"
+		have kubectl || why="kubectl is not installed here"
+		log "nothing could be collected: $why, and no tccli call succeeded; partial bundle kept at $dest"
 		exit 3
 	fi
 }
