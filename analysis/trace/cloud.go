@@ -44,9 +44,8 @@ func (tr *Tracer) isNodePort(node string, p pkt) bool {
 // another VPC, the internet). The trace ends at the VPC edge; a pod source
 // rewritten to the node IP is what the peer sees.
 func (tr *Tracer) leaveCluster(w *walk, p pkt) {
-	s := Step{At: "vpc", Component: "route", Before: p.String(), Decision: "leaves the cluster",
-		Detail: fmt.Sprintf("%s is outside the cluster; the bundle does not show the far side", p.dst.Addr())}
-	w.add(s)
+	w.add(said(Step{At: "vpc", Component: "route", Before: p.String(), Decision: "leaves the cluster"}, "vpc.leave", p.dst.Addr()))
+	last := &w.steps[len(w.steps)-1]
 	w.delivered = true
 	orig := w.flowSource()
 	// to the internet a pod source must be translated (node IP, then the
@@ -55,21 +54,21 @@ func (tr *Tracer) leaveCluster(w *walk, p pkt) {
 	internet := p.dst.Addr().Is4() && !p.dst.Addr().IsPrivate() && !cgnat.Contains(p.dst.Addr()) && !p.dst.Addr().IsLoopback()
 	switch {
 	case internet && orig.IsValid() && orig != p.src.Addr():
-		w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; source translated to %s (the node) on the way to the internet, as it must be", p.src.Addr())
+		last.sayMore("vpc.snat.internet", p.src.Addr())
 	case internet:
 	case orig.IsValid() && orig != p.src.Addr() && tr.isPodIP(orig) && tr.nodeOwning(p.src.Addr()) != "":
 		w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
-		w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; the peer sees source %s (the node), not the pod %s", p.src.Addr(), orig)
+		last.sayMore("vpc.masq", p.src.Addr(), orig)
 	case orig.IsValid() && orig == p.src.Addr() && tr.isPodIP(orig) && tr.c.Kube.Masq != nil && !tr.simulated(tr.nodeOwning(orig)):
 		// the source node's rules are not in the bundle: ip-masq-agent's
 		// configuration says what its IP-MASQ-AGENT chain does
 		m := tr.c.Kube.Masq
 		if keep, cidr := m.NonMasq(p.dst.Addr()); keep {
-			w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; ip-masq-agent keeps the pod source (%s is in NonMasqueradeCIDRs %s)", p.dst.Addr(), cidr)
+			last.sayMore("vpc.nonmasq", p.dst.Addr(), cidr)
 		} else {
 			w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
-			w.steps[len(w.steps)-1].Detail += fmt.Sprintf("; ip-masq-agent (%s) masquerades it: %s is in no NonMasqueradeCIDR, so the peer sees the node IP, not the pod %s", m.ConfigMap, p.dst.Addr(), orig)
-			w.steps[len(w.steps)-1].Evidence = ev("file", m.File, "line", m.Line)
+			last.sayMore("vpc.masqcfg", m.ConfigMap, p.dst.Addr(), orig)
+			last.Evidence = ev("file", m.File, "line", m.Line)
 		}
 	}
 }

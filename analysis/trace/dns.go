@@ -1,11 +1,11 @@
 package trace
 
 import (
-	"fmt"
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
 
@@ -16,12 +16,12 @@ import (
 // a DNS endpoint. When the path delivers, the name decides: a name the
 // cluster does not hold is NXDOMAIN.
 func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolveErr error) {
-	ns, ev0, how := tr.nameserver(o)
+	ns, ev0, hp := tr.nameserver(o)
 	if !ns.IsValid() {
-		w.need("dns", "kube", "no nameserver known for the client: "+how, "cluster/services.yaml (kube-system/kube-dns) or nodes/<node>/resolv.conf", o.node)
+		w.need("dns", "kube", "no nameserver known for the client: "+render(finding.EN, []part{hp}), "cluster/services.yaml (kube-system/kube-dns) or nodes/<node>/resolv.conf", o.node)
 		return
 	}
-	w.add(Step{At: "dns", Component: "kube", Detail: how, Decision: "nameserver " + ns.String(), Evidence: ev0})
+	w.add(said(Step{At: "dns", Component: "kube", Decision: "nameserver " + ns.String(), Evidence: ev0}, hp.key, hp.args...))
 	p := pkt{proto: "udp", src: netip.AddrPortFrom(o.ip, clientPort), dst: netip.AddrPortFrom(ns, 53)}
 	tr.send(w, o, p)
 	if w.fail != nil && w.fail.reason == "SVC_NO_ENDPOINTS" {
@@ -73,7 +73,7 @@ func addrs(ips []netip.Addr) string {
 }
 
 // nameserver picks the resolver the client asks first.
-func (tr *Tracer) nameserver(o origin) (netip.Addr, map[string]any, string) {
+func (tr *Tracer) nameserver(o origin) (netip.Addr, map[string]any, part) {
 	k := &tr.c.Kube
 	clusterFirst := o.pod != nil && !o.pod.Spec.HostNetwork && (o.pod.Spec.DNSPolicy == "" || o.pod.Spec.DNSPolicy == corev1.DNSClusterFirst) ||
 		o.pod != nil && o.pod.Spec.HostNetwork && o.pod.Spec.DNSPolicy == corev1.DNSClusterFirstWithHostNet ||
@@ -81,17 +81,17 @@ func (tr *Tracer) nameserver(o origin) (netip.Addr, map[string]any, string) {
 	if clusterFirst {
 		for _, key := range [][2]string{{"kube-system", "kube-dns"}, {"kube-system", "coredns"}} {
 			if sv := k.Service(key[0], key[1]); sv != nil && len(sv.ClusterIPs) > 0 {
-				return sv.ClusterIPs[0], srcEv(sv.Source), fmt.Sprintf("dnsPolicy ClusterFirst: kubelet points the pod's resolv.conf at Service %s (%s)", sv.Key(), sv.ClusterIPs[0])
+				return sv.ClusterIPs[0], srcEv(sv.Source), part{key: "dns.clusterfirst", args: []any{sv.Key(), sv.ClusterIPs[0]}}
 			}
 		}
-		return netip.Addr{}, nil, "the cluster DNS Service kube-system/kube-dns is not in the bundle"
+		return netip.Addr{}, nil, part{key: "dns.nosvc"}
 	}
 	if o.node != "" {
 		if n := tr.bundleNode(o.node); n != nil && n.Resolv != nil && len(n.Resolv.Nameservers) > 0 {
 			first := n.Resolv.Nameservers[0]
-			return first.Addr, ev("file", n.Path(model.FileResolvConf), "line", first.Line), fmt.Sprintf("node %s resolv.conf: nameserver %s", o.node, first.Addr)
+			return first.Addr, ev("file", n.Path(model.FileResolvConf), "line", first.Line), part{key: "dns.node", args: []any{o.node, first.Addr}}
 		}
-		return netip.Addr{}, nil, "node " + o.node + " has no resolv.conf in the bundle"
+		return netip.Addr{}, nil, part{key: "dns.noresolv", args: []any{o.node}}
 	}
-	return netip.Addr{}, nil, "a client outside the cluster uses its own resolver"
+	return netip.Addr{}, nil, part{key: "dns.outside"}
 }
