@@ -185,14 +185,25 @@ func flowTitle(t trace.Trace) string {
 	return s
 }
 
+// symptomWord is a symptom code (timeout, refused, http-504 ...) in the
+// language of w (trace.SymptomText); other text prints as is.
+func symptomWord(w *words, s string) string {
+	for lang, lw := range labels {
+		if lw == w {
+			return trace.SymptomText(s, lang)
+		}
+	}
+	return s
+}
+
 // traceNote renders symptom / reported / agreement in one language.
 func traceNote(w *words, t trace.Trace) string {
 	var parts []string
 	if t.Symptom != "" {
-		parts = append(parts, w.Symptom+w.Colon+t.Symptom)
+		parts = append(parts, w.Symptom+w.Colon+symptomWord(w, t.Symptom))
 	}
 	if t.Reported != "" {
-		parts = append(parts, w.Reported+w.Colon+t.Reported)
+		parts = append(parts, w.Reported+w.Colon+symptomWord(w, t.Reported))
 	}
 	if t.Agrees != nil {
 		if *t.Agrees {
