@@ -72,8 +72,8 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 			if !r.Egress.Allowed {
 				d = r.Egress
 			}
-			s := Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "DROP",
-				Detail: fmt.Sprintf("NetworkPolicy isolates %s for %s and no rule allows %s: %s", podOf(d, pod, srcPeer), d.Direction, p, d.Reason)}
+			s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "DROP"},
+				"np.deny."+string(d.Direction), podOf(d, pod, srcPeer), p.String(), d.Reason)
 			if len(d.Isolating) > 0 {
 				np := d.Isolating[0]
 				s.At = np.Ref()
@@ -82,8 +82,7 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 			w.stop(s, outcome{verdict: Dropped, reason: "NETPOL_DENIES_FLOW"})
 			return
 		case r.Ingress.Isolated || r.Egress.Isolated:
-			w.add(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "allowed",
-				Detail: "NetworkPolicy allows it" + allowedBy(r)})
+			w.add(said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "allowed"}, "np.allow", allowedBy(r)))
 		}
 	}
 	s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "delivered", Evidence: srcEv(pod.Source)},

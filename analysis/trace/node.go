@@ -127,8 +127,8 @@ func (tr *Tracer) otherBackend(w *walk, n *model.Node, name string, p, np pkt, i
 		}
 		r2 := other.sim.Simulate(q)
 		if len(r2.Paths) > 0 && allFail(r2) {
-			w.add(Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "both backends",
-				Detail: fmt.Sprintf("%s and %s both hold rules; the kernel evaluates both", ns.file, other.file)})
+			w.add(said(Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "both backends"},
+				"both.backends", ns.file, other.file))
 			tr.netfilterFail(w, n, name, pkt{proto: p.proto, src: p.src, dst: np.dst}, other, r2.Paths[0])
 			return true
 		}
