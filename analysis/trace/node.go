@@ -569,6 +569,14 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 	np := p
 	if path.NAT != nil {
 		np = natted(p, path.NAT)
+		// MASQUERADE to an interface whose address the node folder does
+		// not hold (no ip addr dump): the node's own address from the
+		// cluster objects is the best fact, and the step says so
+		if path.NAT.SrcAddrOf != "" {
+			if ips := tr.nodeIPs(name); len(ips) > 0 {
+				np.src = netip.AddrPortFrom(ips[0], np.src.Port())
+			}
+		}
 	}
 	d := telling(path)
 	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "ACCEPT",
@@ -581,6 +589,9 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 	}
 	if len(path.Assumptions) > 0 {
 		s.Detail += " [assumed: " + strings.Join(path.Assumptions, "; ") + "]"
+	}
+	if path.NAT != nil && path.NAT.SrcAddrOf != "" {
+		s.Detail += fmt.Sprintf(" (MASQUERADE to the address of %s, not in the bundle: taken as the node's address %s)", path.NAT.SrcAddrOf, np.src.Addr())
 	}
 	w.add(s)
 	if tr.otherBackend(w, n, name, p, np, in, ns) {

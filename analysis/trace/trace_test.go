@@ -915,3 +915,32 @@ func TestInternetDestinationIsTracedAndItsSNATIsNoFault(t *testing.T) {
 		t.Errorf("pod → IDC: reason %q, want MASQ_HIDES_SOURCE", tr.Reason)
 	}
 }
+
+// A node folder without ip addr / ip route dumps: MASQUERADE's address
+// (the out interface's) is unknown to the simulator, which says so; the
+// trace takes the node's address from the cluster objects and says that,
+// so the IDC still sees the node IP (MASQ_HIDES_SOURCE), not the pod IP.
+func TestMasqueradeWithoutInterfaceAddressesUsesTheNodeAddress(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(labDir, "masq-idc"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"ip-addr.json", "ip-route.json"} {
+		if err := os.Remove(filepath.Join(dir, "nodes/10.0.1.11", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := Run(load(t, dir), model.Flow{From: "pod:default/client-0", To: "ip:192.168.100.10:80"})
+	if tr.Reason != "MASQ_HIDES_SOURCE" {
+		t.Errorf("reason %q, want MASQ_HIDES_SOURCE", tr.Reason)
+	}
+	found := false
+	for _, s := range tr.Steps {
+		if s.Component == "iptables" && strings.HasPrefix(s.After, "10.0.1.11:") && strings.Contains(s.Detail, "taken as the node's address 10.0.1.11") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no MASQUERADE step to the node's address: %+v", tr.Steps)
+	}
+}
