@@ -48,7 +48,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 	at := "clb"
 	var l *model.Listener
 	if lb == nil {
-		w.need(at, "clb", "the CLB of "+dst.Spec+" is not in the bundle", "cloud/load-balancers.json (clb DescribeLoadBalancers)", "")
+		w.needSaid(at, "clb", "cloud/load-balancers.json (clb DescribeLoadBalancers)", "", "need.clb", dst.Spec)
 	} else {
 		at = "clb/" + lb.LoadBalancerId
 		kind := "internal"
@@ -62,7 +62,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 		// the client's address alone does not rule it out.
 		w.add(s)
 		if lb.ListenersFile == "" {
-			w.need(at, "clb", "the CLB's listeners are unknown", "cloud/listeners/"+lb.LoadBalancerId+".json", "")
+			w.needSaid(at, "clb", "cloud/listeners/"+lb.LoadBalancerId+".json", "", "need.listeners")
 		} else {
 			for _, x := range lb.Listeners {
 				lo, hi := int(x.Port), int(x.EndPort)
@@ -228,7 +228,7 @@ func (tr *Tracer) clbTargets(w *walk, lb *model.LoadBalancer, l *model.Listener,
 		return out, true
 	}
 	if lb != nil {
-		w.need("clb/"+lb.LoadBalancerId, "clb", "the CLB's real servers are unknown; assuming the Service's NodePort on every node", "cloud/targets/"+lb.LoadBalancerId+".json", "")
+		w.needSaid("clb/"+lb.LoadBalancerId, "clb", "cloud/targets/"+lb.LoadBalancerId+".json", "", "need.targets")
 	}
 	svc, sp := dst.Service, dst.ServicePort
 	if svc == nil || sp == nil {

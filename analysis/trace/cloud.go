@@ -142,7 +142,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		ip = p.src.Addr()
 	}
 	if !cl.Have.Instances && !cl.Have.ENIs {
-		w.need("sg", "security-group", fmt.Sprintf("%s SGs of %s unknown", dir, ip), "cloud/instances.json (cvm DescribeInstances) and cloud/security-group-policies/", "")
+		w.needSaid("sg", "security-group", "cloud/instances.json (cvm DescribeInstances) and cloud/security-group-policies/", "", "need.sg."+string(dir), ip)
 		return true
 	}
 	b, ok := tr.bindingFor(ip)
@@ -150,7 +150,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		if tr.nodeOwning(ip) == "" && !cl.KnownIP(ip) {
 			return true // a client outside the VPC: no SG of ours filters it
 		}
-		w.need("sg", "security-group", fmt.Sprintf("no CVM or ENI in the bundle holds %s, so its %s SGs are unknown", ip, dir), "cloud/instances.json and cloud/network-interfaces.json", "")
+		w.needSaid("sg", "security-group", "cloud/instances.json and cloud/network-interfaces.json", "", "need.noholder."+string(dir), ip)
 		return true
 	}
 	f := sg.Flow{Dir: dir, Proto: p.proto, Src: p.src.Addr(), Dst: p.dst.Addr(), Port: int(p.dst.Port())}
@@ -363,7 +363,7 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			w.stop(s, o)
 			return false
 		}
-		w.need("vpc", "route", fmt.Sprintf("the VPC route to pod address %s (GlobalRouter container routes) is unknown", dst), "cloud/cluster-routes.json (tke DescribeClusterRoutes)", "")
+		w.needSaid("vpc", "route", "cloud/cluster-routes.json (tke DescribeClusterRoutes)", "", "need.grroute", dst)
 		return true
 	}
 	// Outside the VPC and the pod network: the source subnet's table.
@@ -386,12 +386,12 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			w.add(s)
 			return true
 		}
-		w.need("vpc", "route", fmt.Sprintf("the VPC route to %s is unknown", dst), "cloud/route-tables.json (vpc DescribeRouteTables)", "")
+		w.needSaid("vpc", "route", "cloud/route-tables.json (vpc DescribeRouteTables)", "", "need.vpcroute", dst)
 		return true
 	}
 	rt := cl.RouteTableOf(cl.SubnetOf(srcIP))
 	if rt == nil {
-		w.need("vpc", "route", fmt.Sprintf("no route table for the subnet of %s", srcIP), "cloud/subnets.json", "")
+		w.needSaid("vpc", "route", "cloud/subnets.json", "", "need.subnet", srcIP)
 		return true
 	}
 	var best *model.VpcRoute

@@ -91,7 +91,7 @@ func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
 	at := "node/" + name
 	n := tr.bundleNode(name)
 	if n == nil {
-		w.need(at, "iptables", "the bundle has no folder for node "+name, "nodes/"+name+"/ (iptables-save.txt, ip-route.json, sysctl.txt)", name)
+		w.needSaid(at, "iptables", "nodes/"+name+"/ (iptables-save.txt, ip-route.json, sysctl.txt)", name, "need.nodedir", name)
 		tr.blind(w, name, p, in)
 		return
 	}
@@ -729,7 +729,7 @@ func (tr *Tracer) routeOut(w *walk, n *model.Node, name string, p pkt, in arriva
 		}
 	}
 	if !n.HasFile(model.FileIPRoute) {
-		w.need(at, "route", "no routing table for this node", n.Path(model.FileIPRoute), name)
+		w.needSaid(at, "route", n.Path(model.FileIPRoute), name, "need.routes")
 		tr.leaveBlind(w, name, p)
 		return
 	}

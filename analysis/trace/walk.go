@@ -108,8 +108,18 @@ func (w *walk) stop(s Step, o outcome) {
 // the walk goes on assuming the hop passes, so later hops can still show
 // a definite failure.
 func (w *walk) need(at, component, what, file, node string) {
-	s := Step{At: at, Component: component, Detail: what, Decision: "UNDETERMINED",
-		Evidence: ev("need", file, "node", node)}
+	w.needPart(at, component, part{args: []any{what}}, file, node)
+}
+
+// needSaid is need with the undecided fact from the step-text catalog.
+func (w *walk) needSaid(at, component, file, node, key string, args ...any) {
+	w.needPart(at, component, part{key: key, args: args}, file, node)
+}
+
+func (w *walk) needPart(at, component string, what part, file, node string) {
+	s := Step{At: at, Component: component, Decision: "UNDETERMINED",
+		Evidence: ev("need", file, "node", node), parts: []part{what}}
+	s.Detail = render(finding.EN, s.parts)
 	if file != "" {
 		s.sayMore("need.collect", file)
 		if node != "" {
