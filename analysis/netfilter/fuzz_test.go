@@ -32,12 +32,19 @@ func FuzzSimulate(f *testing.F) {
 		sim := New(rs, Options{LocalAddrs: []netip.Addr{netip.MustParseAddr("10.100.0.1")}, MaxPaths: 32})
 		for _, p := range pkts {
 			res := sim.Simulate(p)
+			sum := 0.0
 			for _, path := range res.Paths {
 				switch path.Verdict {
 				case Accept, Drop, Reject, Ambiguous:
 				default:
 					t.Fatalf("path verdict %q", path.Verdict)
 				}
+				sum += path.Probability
+			}
+			// every fork, statistic or undecided, splits its parent's
+			// probability: the paths always add up to 1
+			if len(res.Paths) > 0 && !res.Truncated && (sum < 1-1e-9 || sum > 1+1e-9) {
+				t.Fatalf("path probabilities sum to %v", sum)
 			}
 		}
 	})
