@@ -262,6 +262,9 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		dst  string
 		path netfilter.Path
 		prob float64
+		// undecided: a path rests on an undecidable match (session
+		// affinity, an unknown module), so prob is no measured share
+		undecided bool
 	}
 	var groups []*group
 	for _, path := range accepted {
@@ -273,11 +276,12 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		for _, g := range groups {
 			if g.dst == d {
 				g.prob += path.Probability
+				g.undecided = g.undecided || path.Undecided
 				found = true
 			}
 		}
 		if !found {
-			groups = append(groups, &group{dst: d, path: path, prob: path.Probability})
+			groups = append(groups, &group{dst: d, path: path, prob: path.Probability, undecided: path.Undecided})
 		}
 	}
 	// A statistic branch that ends in DROP/REJECT (a rule against one
@@ -353,7 +357,11 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 	w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: "FORK", Evidence: ev("file", ns.file)},
 		"kp.balance", len(groups)))
 	for _, g := range groups {
-		b := w.fork(fmt.Sprintf("%s (%.0f%%)", endpointName(tr.c, g.dst), 100*g.prob))
+		share := fmt.Sprintf("%.0f%%", 100*g.prob)
+		if g.undecided {
+			share = "share undecided"
+		}
+		b := w.fork(fmt.Sprintf("%s (%s)", endpointName(tr.c, g.dst), share))
 		follow(b, g)
 	}
 }
