@@ -58,6 +58,8 @@ func writeCloud(dir string, s Scenario) error {
 		{"DescribeClusterEndpoints", obj{"CertificationAuthority": "<lab>", "ClusterExternalEndpoint": "", "ClusterIntranetEndpoint": "",
 			"ClusterDomain": "cls-lab00001.ccs.tencent-cloud.com", "ClusterExternalACL": []string{}, "ClusterExternalDomain": "",
 			"ClusterIntranetDomain": "", "SecurityGroup": "", "ClusterIntranetSubnetId": ""}},
+		// The lab cluster has no intranet API endpoint: the API answers NotFound.
+		{"DescribeClusterEndpointStatus", obj{"Status": "NotFound", "ErrorMsg": ""}},
 		{"DescribeClusterSecurity", obj{"UserName": "admin", "Password": "lab-password-should-be-redacted", "CertificationAuthority": "<lab>",
 			"ClusterExternalEndpoint": "", "Domain": "cls-lab00001.ccs.tencent-cloud.com", "PgwEndpoint": "169.254.128.7:60002",
 			"SecurityPolicy": []string{}, "Kubeconfig": "apiVersion: v1\nusers:\n- name: admin\n  user:\n    token: lab-admin-token-should-be-redacted\n",
