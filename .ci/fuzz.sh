@@ -12,6 +12,16 @@ for pkg in $(go list ./...); do
   for f in $(grep '^Fuzz' <<<"$list" || true); do
     echo "fuzz $pkg $f ($t)"
     # -fuzzminimizetime bounds minimization so a short run fuzzes.
-    go test -run '^$' -fuzz "^${f}\$" -fuzztime "$t" -fuzzminimizetime 100x "$pkg" >"$log" 2>&1 || { cat "$log"; exit 1; }
+    if ! go test -run '^$' -fuzz "^${f}\$" -fuzztime "$t" -fuzzminimizetime 100x "$pkg" >"$log" 2>&1; then
+      # Go's fuzzer can end a time-bounded run with "context deadline
+      # exceeded" when one input is still executing at the deadline; that
+      # is not a finding. A real one always writes its failing input.
+      if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+        echo "  (run ended at the deadline mid-input; no failing input)"
+        continue
+      fi
+      cat "$log"
+      exit 1
+    fi
   done
 done
