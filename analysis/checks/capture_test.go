@@ -10,20 +10,12 @@ import (
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/pcapflow"
+	"tkesnap/internal/realdata"
 	"tkesnap/parsers/bundle"
 )
 
 func realPcapDir(t *testing.T) string {
-	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../../shared/data/real", "/work/shared/data/real"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "pcap")); err == nil {
-			return filepath.Join(d, "pcap")
-		}
-	}
-	t.Skip("real data (../shared/data/real/pcap) not present")
-	return ""
+	return realdata.Path(t, "pcap")
 }
 
 // loadCapture analyzes a file the way the model does for a bundle.

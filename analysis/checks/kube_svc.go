@@ -11,6 +11,7 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/internal/levenshtein"
 )
 
 // Service checks of the guide "Service 访问不通": a selector that selects
@@ -249,27 +250,7 @@ func similar(a, b string) bool {
 	if len(a) < 4 || len(b) < 4 {
 		return false
 	}
-	return editDistance(a, b) <= 2
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return levenshtein.Distance(a, b) <= 2
 }
 
 func checkEndpoints(p *Pass, s *model.Service, pods []*model.Pod) {

@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"tkesnap/internal/realdata"
-
 	"encoding/json"
 	"flag"
 	"os"
@@ -13,6 +11,7 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/internal/realdata"
 	"tkesnap/parsers/bundle"
 )
 

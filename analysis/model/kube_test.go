@@ -1,8 +1,6 @@
 package model
 
 import (
-	"tkesnap/internal/realdata"
-
 	"bytes"
 	"net/netip"
 	"os"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/internal/realdata"
 	"tkesnap/parsers/bundle"
 )
 

@@ -1,8 +1,6 @@
 package netpol
 
 import (
-	"tkesnap/internal/realdata"
-
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,6 +8,7 @@ import (
 	"testing"
 
 	"tkesnap/analysis/model"
+	"tkesnap/internal/realdata"
 	"tkesnap/parsers/bundle"
 )
 

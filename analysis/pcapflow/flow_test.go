@@ -11,19 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tkesnap/internal/realdata"
 )
 
 func realPcap(t testing.TB) string {
-	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../../shared/data/real", "/work/shared/data/real"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "pcap")); err == nil {
-			return filepath.Join(d, "pcap")
-		}
-	}
-	t.Skip("real data (../shared/data/real/pcap) not present")
-	return ""
+	return realdata.Path(t, "pcap")
 }
 
 func analyzeFile(t testing.TB, path string) (*Result, *Capture) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"tkesnap/analysis/model"
+	"tkesnap/internal/levenshtein"
 )
 
 // EndpointError says why a --from/--to endpoint is bad input: it is not
@@ -161,13 +162,13 @@ func closeNames(name string, names []string) []string {
 	}
 	limit := max(2, len(base)/3)
 	for _, n := range names {
-		d := editDistance(name, n)
+		d := levenshtein.Distance(name, n)
 		if nns, nb, ok := strings.Cut(n, "/"); ok && namespaced {
 			switch {
 			case nb == base:
 				d = 1 // the same name in another namespace
 			case nns == ns:
-				d = editDistance(base, nb)
+				d = levenshtein.Distance(base, nb)
 			}
 		}
 		if d <= limit {
@@ -185,28 +186,4 @@ func closeNames(name string, names []string) []string {
 		out = append(out, cs[i].s)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance, bounded to names (short).
-func editDistance(a, b string) int {
-	if len(a) > 256 || len(b) > 256 {
-		return max(len(a), len(b))
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

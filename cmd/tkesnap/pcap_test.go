@@ -8,20 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tkesnap/internal/realdata"
 )
 
 func realPcapFile(t *testing.T, name string) string {
-	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../../shared/data/real", "/work/shared/data/real"} {
-		if d == "" {
-			continue
-		}
-		p := filepath.Join(d, "pcap", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("real data (../shared/data/real/pcap) not present")
-	return ""
+	return realdata.Path(t, "pcap/"+name)
 }
 
 // pcapCmd runs `tkesnap pcap` and returns stdout and the exit code.

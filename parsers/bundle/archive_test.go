@@ -1,8 +1,6 @@
 package bundle
 
 import (
-	"tkesnap/internal/realdata"
-
 	"archive/tar"
 	"bytes"
 	"fmt"
@@ -18,6 +16,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"tkesnap/internal/realdata"
 )
 
 // entry is one member of an archive built by a test.

@@ -1,8 +1,6 @@
 package kube
 
 import (
-	"tkesnap/internal/realdata"
-
 	"archive/tar"
 	"compress/gzip"
 	"io"
@@ -10,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tkesnap/internal/realdata"
 )
 
 // Every kubectl-style member of the two real troubleshoot.sh support

@@ -1,8 +1,6 @@
 package kube
 
 import (
-	"tkesnap/internal/realdata"
-
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"tkesnap/internal/realdata"
 	"tkesnap/lab/kube/gen"
 )
 

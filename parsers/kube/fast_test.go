@@ -1,8 +1,6 @@
 package kube
 
 import (
-	"tkesnap/internal/realdata"
-
 	"bytes"
 	"encoding/json"
 	"os"
@@ -14,6 +12,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"tkesnap/internal/realdata"
 	"tkesnap/lab/kube/gen"
 )
 

@@ -12,21 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tkesnap/internal/realdata"
 )
 
 // realDir is the shared real-world data (SOURCES.tsv says what each file
 // is); tests skip when the checkout does not have it.
 func realDir(t testing.TB) string {
-	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../../shared/data/real", "/work/shared/data/real"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "SOURCES.tsv")); err == nil {
-			return d
-		}
-	}
-	t.Skip("real data (../shared/data/real) not present")
-	return ""
+	return realdata.Path(t, "")
 }
 
 // readAll decodes a whole capture file.

@@ -11,20 +11,12 @@ import (
 	"testing"
 
 	"tkesnap/analysis/pcapflow"
+	"tkesnap/internal/realdata"
 	"tkesnap/parsers/pcap"
 )
 
 func realPcap(t testing.TB) string {
-	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../../../shared/data/real", "/work/shared/data/real"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "pcap")); err == nil {
-			return filepath.Join(d, "pcap")
-		}
-	}
-	t.Skip("real data (../shared/data/real/pcap) not present")
-	return ""
+	return realdata.Path(t, "pcap")
 }
 
 // matching runs a filter over a capture and returns the frame numbers.
