@@ -11,8 +11,10 @@ bench-report:
 
 SCREENSHOT_BUNDLE ?= testdata/bundles/sg-pod-cidr
 
+# -v so that a skip (no chromium, not root) is printed, not silent.
 test-report-html:
-	TKESNAP_CHROMIUM=1 $(GO) test -count=1 -p 1 -run 'Chromium' ./analysis/report ./cmd/tkesnap
+	@log=$$(mktemp); TKESNAP_CHROMIUM=1 $(GO) test -v -count=1 -p 1 -run 'Chromium' ./analysis/report ./cmd/tkesnap >$$log 2>&1; rc=$$?; \
+	  grep -E -A1 -- '--- (SKIP|FAIL)' $$log; grep -E '^(ok|FAIL|panic)' $$log; [ $$rc -eq 0 ] || cat $$log; rm -f $$log; exit $$rc
 
 # docs/report.png, the README picture: the HTML report of a lab bundle
 # whose traced flow fails at a security group.
