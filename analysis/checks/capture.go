@@ -97,17 +97,16 @@ func CaptureFindings(c *model.Capture) []finding.Finding {
 		}
 		flow := worst.String()
 		if len(g) > 1 {
-			flow = fmt.Sprintf("%d connections %s → %s", len(g), worst.Orig.Addr, worst.Resp.AddrPort())
+			flow = fmt.Sprintf("%s → %s", worst.Orig.Addr, worst.Resp.AddrPort())
 		}
-		gaps := "none: a single SYN"
-		if len(g) > 1 {
-			gaps = "none: one SYN per connection"
-		}
+		// Args stay language-neutral: the catalog words "a single SYN" /
+		// "one SYN per connection" per language from conns and gaps.
+		gaps := ""
 		if gs := worst.SynGaps(); len(gs) > 0 {
 			gaps = durations(gs)
 		}
 		out = append(out, finding.New("PCAP_SYN_UNANSWERED", finding.Args{
-			"flow": flow, "count": itoa(syns), "gaps": gaps, "capture": capture,
+			"flow": flow, "conns": conns(len(g)), "count": itoa(syns), "gaps": gaps, "capture": capture,
 			"src": worst.Orig.Addr.String(), "dst": worst.Resp.AddrPort().String(),
 		}, objects, ev(pk...)...))
 	}
@@ -121,10 +120,10 @@ func CaptureFindings(c *model.Capture) []finding.Finding {
 		f := g[0]
 		flow := f.String()
 		if len(g) > 1 {
-			flow = fmt.Sprintf("%d connections %s → %s", len(g), f.Orig.Addr, f.Resp.AddrPort())
+			flow = fmt.Sprintf("%s → %s", f.Orig.Addr, f.Resp.AddrPort())
 		}
 		out = append(out, finding.New("PCAP_CONNECTION_REFUSED", finding.Args{
-			"flow": flow, "how": fmt.Sprintf("RST from %s in answer to the SYN, packet %d", f.Resp.Addr, f.Reset),
+			"flow": flow, "conns": conns(len(g)), "how": "rst", "by": f.Resp.Addr.String(), "packet": itoa(f.Reset),
 			"capture": capture, "dst": f.Resp.AddrPort().String(),
 		}, objects, ev(f.SYNs[0].Packet, f.Reset)...))
 		n++
@@ -135,7 +134,7 @@ func CaptureFindings(c *model.Capture) []finding.Finding {
 		case e.PortUnreachable() && n < perID:
 			n++
 			out = append(out, finding.New("PCAP_CONNECTION_REFUSED", finding.Args{
-				"flow": quoted(e), "how": fmt.Sprintf("ICMP port unreachable from %s, %d×", e.From, e.Count),
+				"flow": quoted(e), "how": "icmp-port-unreachable", "by": e.From.String(), "times": itoa(e.Count),
 				"capture": capture, "dst": quotedDst(e),
 			}, objects, ev(e.Packets...)...))
 		case e.Unreachable() && nu < perID:
@@ -411,7 +410,7 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 			}
 			at := time.Unix(0, last.Sig.Time).UTC().Format("15:04:05.000")
 			out = append(out, finding.New("PCAP_LOST_BETWEEN_CAPTURES", finding.Args{
-				"flow": sigFlow(j.Seen[0].Sig), "from": names[last.Point], "at": at, "packet": itoa(last.Sig.Packet), "to": strings.Join(to, " or "),
+				"flow": sigFlow(j.Seen[0].Sig), "from": names[last.Point], "at": at, "packet": itoa(last.Sig.Packet), "to": strings.Join(to, ", "),
 			}, objs, ev...))
 		}
 		if j.NATed {
@@ -430,8 +429,8 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 				nat[key] = true
 				fc, sc := idx[first.Point], idx[s.Point]
 				out = append(out, finding.New("PCAP_SOURCE_NATTED", finding.Args{
-					"flow": sigFlow(first.Sig), "original": first.Sig.Orig.String() + " at " + names[first.Point],
-					"natted": s.Sig.Orig.String() + " at " + names[s.Point], "capture": sc.File,
+					"flow": sigFlow(first.Sig), "original": first.Sig.Orig.String(), "original_at": names[first.Point],
+					"natted": s.Sig.Orig.String(), "natted_at": names[s.Point], "capture": sc.File,
 				}, []string{"capture/" + fc.File, "capture/" + sc.File},
 					finding.Evidence{File: fc.File, Packet: first.Sig.Packet}, finding.Evidence{File: sc.File, Packet: s.Sig.Packet}))
 				break
@@ -440,6 +439,14 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// conns is the number of connections a grouped finding covers, "" for one.
+func conns(n int) string {
+	if n < 2 {
+		return ""
+	}
+	return itoa(n)
 }
 
 func sigFlow(s pcapflow.Sig) string {

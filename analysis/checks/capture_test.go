@@ -156,7 +156,7 @@ func TestLabCaptures(t *testing.T) {
 			func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding) {
 				f := got["PCAP_SOURCE_NATTED"][0]
 				if !strings.HasPrefix(f.Args["original"], "10.244.1.10:") || !strings.HasPrefix(f.Args["natted"], "192.168.0.1:") ||
-					!strings.Contains(f.Args["original"], "pod default/client") || !strings.Contains(f.Args["natted"], "node-b eth0") {
+					!strings.Contains(f.Args["original_at"], "pod default/client") || !strings.Contains(f.Args["natted_at"], "node-b eth0") {
 					t.Errorf("%v", f.Args)
 				}
 				for _, h := range got["PCAP_HTTP_ERROR"] {
@@ -182,8 +182,8 @@ func TestLabCaptures(t *testing.T) {
 				// That capture alone shows the SNAT: each interface of a
 				// tcpdump -i any capture is a capture point.
 				fs := CorrelationFindings([]*model.Capture{any}, nil)
-				if len(fs) != 1 || fs[0].ID != "PCAP_SOURCE_NATTED" || !strings.Contains(fs[0].Args["original"], "at node-a veth-pod") ||
-					!strings.Contains(fs[0].Args["natted"], "192.168.0.1:") || !strings.Contains(fs[0].Args["natted"], "at node-a eth0") {
+				if len(fs) != 1 || fs[0].ID != "PCAP_SOURCE_NATTED" || !strings.Contains(fs[0].Args["original_at"], "node-a veth-pod") ||
+					!strings.Contains(fs[0].Args["natted"], "192.168.0.1:") || !strings.Contains(fs[0].Args["natted_at"], "node-a eth0") {
 					t.Errorf("one -i any capture: %+v", fs)
 				}
 			}},
@@ -195,7 +195,7 @@ func TestLabCaptures(t *testing.T) {
 					t.Errorf("retries: %v", s.Args)
 				}
 				l := got["PCAP_LOST_BETWEEN_CAPTURES"][0]
-				if !strings.Contains(l.Args["from"], "pod default/client") || !strings.Contains(l.Args["to"], "node-b eth0") || !strings.Contains(l.Args["to"], "node-a eth0 or") {
+				if !strings.Contains(l.Args["from"], "pod default/client") || !strings.Contains(l.Args["to"], "node-b eth0") || !strings.Contains(l.Args["to"], "node-a eth0, ") {
 					t.Errorf("lost: %v", l.Args)
 				}
 			}},
@@ -204,7 +204,11 @@ func TestLabCaptures(t *testing.T) {
 			func(t *testing.T, c *model.Cluster, got map[string][]finding.Finding) {
 				how := ""
 				for _, f := range got["PCAP_CONNECTION_REFUSED"] {
-					how += f.Args["how"] + "; "
+					// the message is composed per language from neutral args
+					if err := finding.Render(&f, finding.EN); err != nil {
+						t.Fatal(err)
+					}
+					how += f.Message + "; "
 				}
 				if !strings.Contains(how, "RST from 192.168.0.2") || !strings.Contains(how, "ICMP port unreachable from 192.168.0.2") {
 					t.Errorf("refusals: %s", how)
@@ -310,7 +314,10 @@ func TestCollectorBundlesShowWherePacketsStop(t *testing.T) {
 			for id, sub := range c.want {
 				ok := false
 				for _, f := range got[id] {
-					s := f.Args["from"] + " → " + f.Args["to"] + " " + f.Args["original"] + " " + f.Args["how"]
+					if err := finding.Render(&f, finding.EN); err != nil {
+						t.Fatal(err)
+					}
+					s := f.Args["from"] + " → " + f.Args["to"] + " " + f.Args["original"] + " " + f.Message
 					ok = ok || strings.Contains(s, sub)
 				}
 				if !ok {

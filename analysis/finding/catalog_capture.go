@@ -6,12 +6,12 @@ func init() {
 		{ID: "PCAP_SYN_UNANSWERED", Severity: Error, Group: "capture", Guide: "抓包: SYN 无响应",
 			Texts: map[Lang]Text{EN: {
 				Title:   "SYNs retransmitted with no answer",
-				Message: `{{.flow}}: {{.count}} SYNs with no answer (gaps {{.gaps}}) in {{.capture}}.`,
+				Message: `{{if .conns}}{{.conns}} connections {{end}}{{.flow}}: {{.count}} SYNs with no answer ({{if .gaps}}gaps {{.gaps}}{{else if .conns}}one SYN per connection{{else}}a single SYN{{end}}) in {{.capture}}.`,
 				Remedy:  `The SYN is dropped on the way: check security groups, routes and iptables between {{.src}} and {{.dst}}.`}}},
 		{ID: "PCAP_CONNECTION_REFUSED", Severity: Error, Group: "capture", Guide: "抓包: 连接被拒绝",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Connection refused",
-				Message: `{{.flow}} was refused ({{.how}}) in {{.capture}}.`,
+				Message: `{{if .conns}}{{.conns}} connections {{end}}{{.flow}} {{if .conns}}were{{else}}was{{end}} refused ({{if eq .how "rst"}}RST from {{.by}} in answer to the SYN, packet {{.packet}}{{else if eq .how "icmp-port-unreachable"}}ICMP port unreachable from {{.by}}, {{.times}}×{{else}}{{.how}}{{end}}) in {{.capture}}.`,
 				Remedy:  `Nothing listens on {{.dst}}, or a REJECT rule answers: check the Service's endpoints and targetPort.`}}},
 		{ID: "PCAP_ICMP_UNREACHABLE", Severity: Error, Group: "capture", Guide: "抓包: ICMP 不可达",
 			Texts: map[Lang]Text{EN: {
@@ -41,7 +41,7 @@ func init() {
 		{ID: "PCAP_SOURCE_NATTED", Severity: Warning, Group: "capture", Guide: "抓包: 源地址被 SNAT",
 			Texts: map[Lang]Text{EN: {
 				Title:   "The peer sees the node IP, not the pod IP",
-				Message: `{{.flow}} left as {{.original}} and arrived as {{.natted}} ({{.capture}}).`,
+				Message: `{{.flow}} left as {{.original}}{{if .original_at}} at {{.original_at}}{{end}} and arrived as {{.natted}}{{if .natted_at}} at {{.natted_at}}{{end}} ({{.capture}}).`,
 				Remedy:  `Add the destination CIDR to ip-masq-agent NonMasqueradeCIDRs if the peer must see pod IPs.`}}},
 		// Cross-capture: the same connection followed through captures on
 		// several nodes/netns (matched by TCP ISN or payload hash).

@@ -132,11 +132,11 @@ func init() {
 		// 抓包
 		"PCAP_SYN_UNANSWERED": {
 			Title:   "SYN 重传但没有响应",
-			Message: `{{.flow}}：在 {{.capture}} 中有 {{.count}} 个 SYN 没有响应（重传间隔 {{.gaps}}）。`,
+			Message: `{{if .conns}}{{.conns}} 个连接 {{end}}{{.flow}}：在 {{.capture}} 中有 {{.count}} 个 SYN 没有响应（{{if .gaps}}重传间隔 {{.gaps}}{{else if .conns}}每个连接只有一个 SYN{{else}}只有一个 SYN{{end}}）。`,
 			Remedy:  `SYN 在途中被丢弃：检查 {{.src}} 到 {{.dst}} 之间的安全组、路由和 iptables。`},
 		"PCAP_CONNECTION_REFUSED": {
 			Title:   "连接被拒绝",
-			Message: `在 {{.capture}} 中 {{.flow}} 被拒绝（{{.how}}）。`,
+			Message: `在 {{.capture}} 中{{if .conns}} {{.conns}} 个连接{{end}} {{.flow}} 被拒绝（{{if eq .how "rst"}}{{.by}} 以 RST 回应 SYN，第 {{.packet}} 个包{{else if eq .how "icmp-port-unreachable"}}{{.by}} 返回 ICMP 端口不可达，{{.times}} 次{{else}}{{.how}}{{end}}）。`,
 			Remedy:  `{{.dst}} 上没有进程监听，或有 REJECT 规则应答：检查 Service 的 Endpoints 和 targetPort。`},
 		"PCAP_ICMP_UNREACHABLE": {
 			Title:   "ICMP 目的不可达",
@@ -160,7 +160,7 @@ func init() {
 			Remedy:  `回包丢失或走了其他路径：检查 {{.src}} 的路由和 SNAT。`},
 		"PCAP_SOURCE_NATTED": {
 			Title:   "对端看到的是节点 IP 而不是 Pod IP",
-			Message: `{{.flow}} 发出时源地址为 {{.original}}，到达时变为 {{.natted}}（{{.capture}}）。`,
+			Message: `{{.flow}} 发出时源地址为 {{.original}}{{if .original_at}}（{{.original_at}}）{{end}}，到达时变为 {{.natted}}{{if .natted_at}}（{{.natted_at}}）{{end}}（{{.capture}}）。`,
 			Remedy:  `如果对端需要看到 Pod IP，请把目的网段加入 ip-masq-agent 的 NonMasqueradeCIDRs。`},
 		"PCAP_LOST_BETWEEN_CAPTURES": {
 			Title:   "包在一个抓包点出现后没有到达下一个抓包点",
