@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 )
 
 // Lang is a report language: "en" (default) or "zh".
@@ -177,4 +178,61 @@ func CheckTemplates() []error {
 		}
 	}
 	return errs
+}
+
+// TemplateFields lists, sorted, the argument names (.name) a catalog
+// template source refers to; translations and the finding reference use
+// it to stay in step with the English templates.
+func TemplateFields(src string) ([]string, error) {
+	t, err := template.New("x").Option("missingkey=zero").Funcs(funcs).Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c)
+				}
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.FieldNode:
+			seen[n.Ident[0]] = true
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		}
+	}
+	if t.Tree != nil {
+		walk(t.Tree.Root)
+	}
+	out := make([]string, 0, len(seen))
+	for f := range seen {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out, nil
 }

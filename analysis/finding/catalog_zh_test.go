@@ -3,8 +3,6 @@ package finding
 import (
 	"strings"
 	"testing"
-	"text/template"
-	"text/template/parse"
 )
 
 func TestEveryFindingHasChineseTexts(t *testing.T) {
@@ -84,50 +82,13 @@ func hasHan(s string) bool {
 // fields lists the .name references of a template source.
 func fields(t *testing.T, src string) map[string]bool {
 	t.Helper()
-	tm, err := template.New("x").Funcs(funcs).Parse(src)
+	fs, err := TemplateFields(src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]bool{}
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Cmds {
-				walk(c)
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			out[n.Ident[0]] = true
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		}
+	for _, f := range fs {
+		out[f] = true
 	}
-	walk(tm.Tree.Root)
 	return out
 }

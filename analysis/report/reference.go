@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/template"
-	"text/template/parse"
 
 	"tkesnap/analysis/finding"
 )
@@ -72,7 +70,8 @@ func placeholders(src string) string {
 		return src
 	}
 	args := map[string]string{}
-	for _, f := range templateFields(t.Tree.Root) {
+	fields, _ := finding.TemplateFields(src)
+	for _, f := range fields {
 		args[f] = "{" + f + "}"
 	}
 	var b strings.Builder
@@ -80,52 +79,4 @@ func placeholders(src string) string {
 		return src
 	}
 	return plain(strings.TrimSpace(b.String()))
-}
-
-func templateFields(root parse.Node) []string {
-	seen := map[string]bool{}
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n != nil {
-				for _, c := range n.Cmds {
-					walk(c)
-				}
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			seen[n.Ident[0]] = true
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		}
-	}
-	walk(root)
-	out := make([]string, 0, len(seen))
-	for f := range seen {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
 }
