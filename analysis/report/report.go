@@ -43,9 +43,14 @@ type BundleInfo struct {
 func New(c *model.Cluster, path string, fs []finding.Finding, ts []trace.Trace, inc []finding.Inconclusive, lang finding.Lang) *Report {
 	r := &Report{Schema: Schema, Findings: fs, Traces: ts, Inconclusive: inc}
 	r.Bundle.Path = path
-	r.Bundle.Format = "tkesnap-bundle/v1"
-	if c.Manifest != nil && c.Manifest.Format != "" {
-		r.Bundle.Format = c.Manifest.Format
+	// Without manifest.json nothing says what made the bundle: say so
+	// rather than claim the collector's format.
+	r.Bundle.Format = "unknown (no manifest.json)"
+	if c.Manifest != nil {
+		r.Bundle.Format = "tkesnap-bundle/v1"
+		if c.Manifest.Format != "" {
+			r.Bundle.Format = c.Manifest.Format
+		}
 	}
 	for _, n := range c.Nodes {
 		r.Bundle.Nodes = append(r.Bundle.Nodes, n.Name)

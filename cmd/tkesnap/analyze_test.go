@@ -146,3 +146,26 @@ func TestLabReportsValidateAgainstSchema(t *testing.T) {
 		t.Skip("no lab bundles")
 	}
 }
+
+// A folder of kubectl output without the collector's manifest is read,
+// and the report does not pretend it is a collector bundle.
+func TestBundleWithoutManifestHasUnknownFormat(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "cluster"), 0o755)
+	os.WriteFile(filepath.Join(dir, "cluster", "services.yaml"), []byte("apiVersion: v1\nkind: List\nitems: []\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "r.json")
+	if code := run([]string{"analyze", dir, "--format", "json", "-o", out, "-q"}); code == 1 || code == 2 {
+		t.Fatalf("exit %d", code)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct{ Bundle struct{ Format string } }
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Bundle.Format != "unknown (no manifest.json)" {
+		t.Errorf("format %q", r.Bundle.Format)
+	}
+}
