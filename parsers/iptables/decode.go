@@ -294,15 +294,10 @@ func decodeMatch(m *Match) (any, error) {
 		for _, o := range m.Opts {
 			switch o.Name {
 			case "sport", "source-port", "dport", "destination-port":
-				v, err := oneArg(o)
+				ps, err := onePortRange(o)
 				if err != nil {
 					return nil, err
 				}
-				pr, err := parsePortRange(v)
-				if err != nil {
-					return nil, err
-				}
-				ps := &Ports{Neg: o.Neg, Ranges: []PortRange{pr}}
 				if o.Name[0] == 's' {
 					pm.Sport = ps
 				} else {
@@ -423,15 +418,10 @@ func decodeMatch(m *Match) (any, error) {
 					ct.ReplDst = a
 				}
 			case "ctorigsrcport", "ctorigdstport", "ctreplsrcport", "ctrepldstport":
-				v, err := oneArg(o)
+				ps, err := onePortRange(o)
 				if err != nil {
 					return nil, err
 				}
-				pr, err := parsePortRange(v)
-				if err != nil {
-					return nil, err
-				}
-				ps := &Ports{Neg: o.Neg, Ranges: []PortRange{pr}}
 				switch o.Name {
 				case "ctorigsrcport":
 					ct.OrigSrcPort = ps
@@ -669,6 +659,20 @@ var servicePorts = map[string]uint16{"http": 80, "https": 443, "ssh": 22, "domai
 
 // parsePortRange reads "80", "1000:2000", ":2000", "1000:" (iptables(8)
 // --dport port[:port]; multiport uses the same form).
+// onePortRange reads an option with a single port or range argument
+// (--dport 80, --ctorigdstport 30000:32767), keeping its negation.
+func onePortRange(o Option) (*Ports, error) {
+	v, err := oneArg(o)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := parsePortRange(v)
+	if err != nil {
+		return nil, err
+	}
+	return &Ports{Neg: o.Neg, Ranges: []PortRange{pr}}, nil
+}
+
 func parsePortRange(s string) (PortRange, error) {
 	a, b, isRange := strings.Cut(s, ":")
 	if !isRange {
