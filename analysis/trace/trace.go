@@ -62,6 +62,7 @@ func (tr *Tracer) trace(f model.Flow, reported bool) Trace {
 	tr.walk(w, f, proto)
 	t := w.result()
 	t.From, t.To, t.Proto, t.reported = f.From, f.To, proto, reported
+	t.Implicit = !reported
 	tr.witness(&t, f, reported)
 	if f.Symptom != "" {
 		t.Reported = f.Symptom

@@ -60,6 +60,11 @@ type Trace struct {
 	Symptoms []string `json:"symptoms,omitempty"`
 	// Branches are sub-traces, one per endpoint when a Service has several.
 	Branches []Trace `json:"branches,omitempty"`
+	// Implicit marks a flow tkesnap traced on its own (the guide's checks:
+	// pod CIDRs between nodes, CLB to Service, DNS from every node), not
+	// one the customer reported (flows.json or --flow). Reports keep
+	// implicit flows out of the headline and out of the ticket view.
+	Implicit bool `json:"implicit,omitempty"`
 
 	// findings are what this trace establishes (see Findings).
 	findings []finding.Finding
