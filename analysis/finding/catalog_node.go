@@ -18,8 +18,12 @@ func init() {
 				Title: "An iptables rule drops the flow",
 				// verdict is the rule's target (DROP, REJECT); "dropped" and
 				// "rejected" are still accepted from older emitters.
-				Message: `On node {{.node}}, {{.flow}} is {{if or (eq .verdict "REJECT") (eq .verdict "rejected")}}rejected{{else}}dropped{{end}} by {{.table}}/{{.chain}} rule {{.rule}} (line {{.line}}): {{.text}}.`,
-				Remedy:  `Remove or narrow that rule on {{.node}}, or add an ACCEPT before it for {{.flow}}.`}}},
+				// policy is set when no rule matched and the chain's policy
+				// decided (rule 0): it is named as a policy, not a rule.
+				Message: `On node {{.node}}, {{.flow}} is {{if or (eq .verdict "REJECT") (eq .verdict "rejected")}}rejected{{else}}dropped{{end}} by {{if .policy}}the policy {{.policy}} of {{.table}}/{{.chain}} (line {{.line}}): no rule of the chain accepts it{{else}}{{.table}}/{{.chain}} rule {{.rule}} (line {{.line}}): {{.text}}{{end}}.`,
+				Remedy: `{{if and .policy (eq .table "filter") (eq .chain "FORWARD")}}Accept pod traffic in filter/FORWARD on {{.node}} before the policy applies: iptables -A FORWARD -s POD_CIDR -j ACCEPT and iptables -A FORWARD -d POD_CIDR -j ACCEPT with the cluster's pod CIDR. A FORWARD policy DROP usually comes from Docker's iptables integration: run dockerd with "iptables": false and set iptables -P FORWARD ACCEPT, or let the CNI add its accept rules.` +
+					`{{else if .policy}}Add an ACCEPT rule for {{.flow}} to {{.table}}/{{.chain}} on {{.node}}, or set the chain's policy to ACCEPT.` +
+					`{{else}}Remove or narrow that rule on {{.node}}, or add an ACCEPT before it for {{.flow}}.{{end}}`}}},
 		{ID: "IPTABLES_BACKEND_SPLIT", Severity: Warning, Group: "node", Guide: "节点 iptables 规则",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Both legacy and nft iptables hold rules",

@@ -110,8 +110,10 @@ func init() {
 			Remedy:  `检查节点 {{.node}} 上的 kube-proxy：它已停止同步规则，请重启。`},
 		"IPTABLES_DROPS_FLOW": {
 			Title:   "iptables 规则丢弃了该流量",
-			Message: `在节点 {{.node}} 上，{{.flow}} 被 {{.table}}/{{.chain}} 第 {{.rule}} 条规则（第 {{.line}} 行）{{if or (eq .verdict "REJECT") (eq .verdict "rejected")}}拒绝（REJECT）{{else}}丢弃（DROP）{{end}}：` + "`{{.text}}`" + `。`,
-			Remedy:  `在节点 {{.node}} 上删除或收窄这条规则，或在它之前为 {{.flow}} 添加一条 ACCEPT 规则。`},
+			Message: `在节点 {{.node}} 上，{{.flow}} 被 {{if .policy}}{{.table}}/{{.chain}} 链的默认策略 {{.policy}}（第 {{.line}} 行）{{else}}{{.table}}/{{.chain}} 第 {{.rule}} 条规则（第 {{.line}} 行）{{end}}{{if or (eq .verdict "REJECT") (eq .verdict "rejected")}}拒绝（REJECT）{{else}}丢弃（DROP）{{end}}{{if .policy}}：链中没有规则放行它{{else}}：` + "`{{.text}}`" + `{{end}}。`,
+			Remedy: `{{if and .policy (eq .table "filter") (eq .chain "FORWARD")}}在节点 {{.node}} 的 filter/FORWARD 中放行容器流量，使其不落到默认策略：` + "`iptables -A FORWARD -s POD_CIDR -j ACCEPT`" + ` 和 ` + "`iptables -A FORWARD -d POD_CIDR -j ACCEPT`" + `（POD_CIDR 为集群容器网段）。FORWARD 默认策略 DROP 通常由 Docker 的 iptables 集成设置：可将 dockerd 配置为 "iptables": false 并执行 ` + "`iptables -P FORWARD ACCEPT`" + `，或由 CNI 添加放行规则。` +
+				`{{else if .policy}}在节点 {{.node}} 的 {{.table}}/{{.chain}} 中为 {{.flow}} 添加 ACCEPT 规则，或把该链的默认策略改为 ACCEPT。` +
+				`{{else}}在节点 {{.node}} 上删除或收窄这条规则，或在它之前为 {{.flow}} 添加一条 ACCEPT 规则。{{end}}`},
 		"IPTABLES_BACKEND_SPLIT": {
 			Title:   "legacy 和 nft 两套 iptables 同时有规则",
 			Message: `节点 {{.node}} 上 iptables-legacy（{{.legacy}} 条规则）和 iptables-nft（{{.nft}} 条规则）同时存在规则，内核会两套都执行。`,

@@ -30,10 +30,20 @@ type words struct {
 	// SevCount is a template over {N int}: "2 errors".
 	SevCount map[finding.Severity]string
 	Verdicts map[trace.Verdict]string
+	// Tags name a verdict in a heading or a table cell; without one the
+	// verdict's code (DROPPED) is the tag.
+	Tags map[trace.Verdict]string
 	// Components translates trace step components; unknown ones print as is.
 	Components map[string]string
 	// AlsoDelivered heads the one-line list of quiet flows.
 	AlsoDelivered string
+	// OtherFlows heads the one-line list of the ticket view: quiet flows
+	// and the flows tkesnap traced on its own. HopsOf ({Hops}) stands for
+	// a failing one's hop table, HopsCommand says how to see it, and
+	// MoreEvidence ({N}) counts the evidence the ticket view leaves out.
+	OtherFlows, HopsOf, HopsCommand, MoreEvidence string
+	// LikeBranch ({Hops, Like}) stands for a branch that fails like branch Like.
+	LikeBranch string
 	// Quiet summarizes a delivered branch in one line ({Hops, Paths int}).
 	Quiet string
 	// Collect is the template of one inconclusive item (fields Need, Node, Why).
@@ -65,6 +75,11 @@ var labels = map[finding.Lang]*words{
 		},
 		Components:    map[string]string{},
 		AlsoDelivered: "Also traced, and delivered",
+		OtherFlows:    "Also traced by tkesnap",
+		HopsOf:        `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}, in the HTML and JSON reports`,
+		HopsCommand:   "Every hop of one flow:",
+		LikeBranch:    `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}; fails as {{.Like}} does`,
+		MoreEvidence:  `and {{.N}} more in the HTML and JSON reports`,
 		Quiet:         `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}{{if .Paths}}, {{.Paths}} paths{{end}}; every hop is in the HTML and JSON reports`,
 		Collect:       `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
 		SummaryText: `{{- if gt .Failing 1}}{{.Failing}} of {{.Traced}} traced flows do not get through; the first: {{end}}
@@ -93,8 +108,17 @@ var labels = map[finding.Lang]*words{
 			trace.Delivered: "可以送达", trace.Dropped: "被丢弃", trace.Rejected: "被拒绝",
 			trace.NoRoute: "没有路由", trace.Ambiguous: "无法确定（取决于采集包中没有的数据）", trace.Undetermined: "无法判定",
 		},
+		Tags: map[trace.Verdict]string{
+			trace.Delivered: "可达", trace.Dropped: "丢弃", trace.Rejected: "拒绝",
+			trace.NoRoute: "无路由", trace.Ambiguous: "不确定", trace.Undetermined: "无法判定",
+		},
 		Components:    map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes"},
 		AlsoDelivered: "其他已追踪且可达的链路",
+		OtherFlows:    "tkesnap 另外追踪的链路",
+		HopsOf:        `{{.Hops}} 跳，详情见 HTML 和 JSON 报告`,
+		HopsCommand:   "查看某条链路的每一跳：",
+		LikeBranch:    `{{.Hops}} 跳；失败原因同 {{.Like}}`,
+		MoreEvidence:  `另有 {{.N}} 条证据，见 HTML 和 JSON 报告`,
 		Quiet:         `{{.Hops}} 跳{{if .Paths}}、{{.Paths}} 条路径{{end}}；逐跳详情见 HTML 和 JSON 报告`,
 		Collect:       `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
 		SummaryText: `{{- if gt .Failing 1}}追踪的 {{.Traced}} 条链路中有 {{.Failing}} 条不通，第一条：{{end}}
@@ -117,6 +141,14 @@ func wordsFor(lang finding.Lang) *words {
 
 func (w *words) verdict(v trace.Verdict) string {
 	if s, ok := w.Verdicts[v]; ok {
+		return s
+	}
+	return string(v)
+}
+
+// tag is the verdict as a heading shows it.
+func (w *words) tag(v trace.Verdict) string {
+	if s, ok := w.Tags[v]; ok {
 		return s
 	}
 	return string(v)

@@ -10,12 +10,29 @@ import (
 	"tkesnap/analysis/trace"
 )
 
-// Markdown writes the report as GitHub-flavoured Markdown that pastes into
-// ticket systems: no HTML, no wider-than-needed tables (empty columns are
-// left out, cells are not padded), `|` escaped in table cells, rules,
+// MarkdownOptions shape the Markdown report.
+type MarkdownOptions struct {
+	// Full keeps every traced flow's hop table and every piece of
+	// evidence. The default is the ticket view: the summary, the findings
+	// (a few pieces of evidence each) and the hops of the flows the
+	// customer reported; flows tkesnap traced on its own are one line
+	// each, with the command that prints their hops.
+	Full bool
+}
+
+// ticketEvidence is how many pieces of evidence a finding shows in the
+// ticket view; the rest are counted and are in the JSON and HTML reports.
+const ticketEvidence = 4
+
+// Markdown writes the ticket view of the report (see MarkdownOptions).
+func (r *Report) Markdown(out io.Writer) error { return r.MarkdownWith(out, MarkdownOptions{}) }
+
+// MarkdownWith writes the report as GitHub-flavoured Markdown that pastes
+// into ticket systems: no HTML, no wider-than-needed tables (empty columns
+// are left out, cells are not padded), `|` escaped in table cells, rules,
 // files and object names in code spans, bundle text escaped so that it
 // cannot become links, emphasis or headings.
-func (r *Report) Markdown(out io.Writer) error {
+func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 	r = r.printable()
 	bw := bufio.NewWriter(out)
 	w := wordsFor(r.Lang)
@@ -53,7 +70,11 @@ func (r *Report) Markdown(out io.Writer) error {
 			}
 			if len(f.Evidence) > 0 {
 				p("**%s%s**\n\n", mdText(w.Evidence), strings.TrimSpace(w.Colon))
-				for _, e := range f.Evidence {
+				ev := f.Evidence
+				if !o.Full && len(ev) > ticketEvidence {
+					ev = ev[:ticketEvidence]
+				}
+				for _, e := range ev {
 					p("- %s", code(location(e)))
 					if ex := clipExcerpt(e.Excerpt, 20); ex != "" {
 						if strings.Contains(ex, "\n") {
@@ -64,6 +85,9 @@ func (r *Report) Markdown(out io.Writer) error {
 					}
 					p("\n")
 				}
+				if more := len(f.Evidence) - len(ev); more > 0 {
+					p("- %s\n", mdText(execText(w.MoreEvidence, struct{ N int }{more})))
+				}
 				p("\n")
 			}
 		}
@@ -71,23 +95,35 @@ func (r *Report) Markdown(out io.Writer) error {
 
 	if len(r.Traces) > 0 {
 		p("## %s\n\n", mdText(w.Traces))
-		var delivered []int
+		var oneLine []int
 		for i, t := range r.Traces {
-			if quietFlow(t) {
-				delivered = append(delivered, i)
+			if quietFlow(t) || !o.Full && t.Implicit {
+				oneLine = append(oneLine, i)
 				continue
 			}
-			mdTrace(bw, w, strconv.Itoa(i+1), t)
+			mdTrace(bw, w, strconv.Itoa(i+1), t, o.Full)
 		}
-		if len(delivered) > 0 {
-			p("### %s\n\n", mdText(w.AlsoDelivered))
-			for _, i := range delivered {
+		if len(oneLine) > 0 {
+			p("### %s\n\n", mdText(w.OtherFlows))
+			cmd := false
+			for _, i := range oneLine {
 				t := r.Traces[i]
 				proto := ""
 				if t.Proto != "" {
 					proto = " (" + mdText(t.Proto) + ")"
 				}
-				p("- %d\\. %s%s: **%s** (%s)\n", i+1, mdFlow(t), proto, t.Verdict, mdText(quietLine(w, t)))
+				line := mdText(quietLine(w, t))
+				if !quietFlow(t) {
+					line, cmd = mdText(execText(w.HopsOf, struct{ Hops int }{len(t.Steps)})), true
+				}
+				reason := ""
+				if t.Reason != "" {
+					reason = " " + code(t.Reason)
+				}
+				p("- %d\\. %s%s: **%s**%s (%s)\n", i+1, mdFlow(t), proto, w.tag(t.Verdict), reason, line)
+			}
+			if cmd {
+				p("\n%s %s\n", mdText(w.HopsCommand), code("tkesnap trace "+shellWord(r.Bundle.Path)+" --from FROM --to TO"))
 			}
 			p("\n")
 		}
@@ -120,7 +156,11 @@ func (r *Report) Markdown(out io.Writer) error {
 	return bw.Flush()
 }
 
-func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace) {
+// mdTrace writes one flow with its hop table and its branches. Unless
+// full, a branch that fails like an earlier sibling shown in full (same
+// verdict, same reason: every endpoint refuses) is one line that points
+// to that sibling.
+func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool) {
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	level := "###"
 	if strings.Contains(num, ".") {
@@ -130,7 +170,7 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace) {
 	if t.Proto != "" {
 		head += " (" + mdText(t.Proto) + ")"
 	}
-	head += ": **" + string(t.Verdict) + "**"
+	head += ": **" + w.tag(t.Verdict) + "**"
 	if t.Reason != "" {
 		head += " " + code(t.Reason)
 	}
@@ -180,13 +220,23 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace) {
 		}
 		p("\n")
 	}
+	shown := map[[2]string]string{}
 	for i, b := range t.Branches {
 		n := fmt.Sprintf("%s.%d", num, i+1)
 		if quiet(b) {
-			p("- %s. %s: **%s** (%s)\n\n", n, mdFlow(b), b.Verdict, mdText(quietLine(w, b)))
+			p("- %s. %s: **%s** (%s)\n\n", n, mdFlow(b), w.tag(b.Verdict), mdText(quietLine(w, b)))
 			continue
 		}
-		mdTrace(bw, w, n, b)
+		key := [2]string{string(b.Verdict), b.Reason}
+		if like, ok := shown[key]; ok && !full {
+			p("- %s. %s: **%s** %s (%s)\n\n", n, mdFlow(b), w.tag(b.Verdict), code(b.Reason), mdText(execText(w.LikeBranch, struct {
+				Hops int
+				Like string
+			}{len(b.Steps), like})))
+			continue
+		}
+		shown[key] = n
+		mdTrace(bw, w, n, b, full)
 	}
 }
 
@@ -317,4 +367,15 @@ func indentBlock(s, pad string) string {
 		lines[i] = pad + lines[i]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// shellWord quotes s for a POSIX shell when it holds anything but the
+// characters of plain paths.
+func shellWord(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=+@,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -21,6 +21,13 @@ type TextOptions struct {
 	Color bool
 	// Width is the line width in columns; 0 means DefaultWidth.
 	Width int
+	// Trace is the view of `tkesnap trace`: the traced flows first, each
+	// with every hop (delivered ones too: there the hops are the answer),
+	// then the findings that explain them.
+	Trace bool
+	// Brief is the ticket view of the Markdown report in text: flows
+	// tkesnap traced on its own are one line each.
+	Brief bool
 }
 
 // DefaultWidth is the text width when output is not a terminal.
@@ -37,9 +44,12 @@ const (
 )
 
 type textWriter struct {
-	w     *bufio.Writer
-	o     TextOptions
-	words *words
+	// bundle is the analysed bundle's path, for the commands the report
+	// suggests.
+	bundle string
+	w      *bufio.Writer
+	o      TextOptions
+	words  *words
 }
 
 func (t *textWriter) paint(code, s string) string {
@@ -94,7 +104,7 @@ func (r *Report) Text(out io.Writer, o TextOptions) error {
 		o.Width = 40
 	}
 	r = r.printable()
-	t := &textWriter{w: bufio.NewWriter(out), o: o, words: wordsFor(r.Lang)}
+	t := &textWriter{bundle: r.Bundle.Path, w: bufio.NewWriter(out), o: o, words: wordsFor(r.Lang)}
 	w := t.words
 
 	for i, l := range wrapAt(w.Title+" — "+oneLine(r.Bundle.Path), t.o.Width, "/") {
@@ -103,46 +113,19 @@ func (r *Report) Text(out io.Writer, o TextOptions) error {
 		}
 		fmt.Fprintln(t.w, l)
 	}
-	nodes := w.None
-	if len(r.Bundle.Nodes) > 0 {
-		nodes = strings.Join(r.Bundle.Nodes, ", ")
-	}
-	t.para(0, "", fmt.Sprintf("%s%s%s %s · %s (%d)%s%s", w.Bundle, w.Colon, w.Format, r.Bundle.Format, w.Nodes, len(r.Bundle.Nodes), w.Colon, nodes))
-
-	t.heading(w.Summary)
-	t.para(2, "", r.Summary)
-
-	t.heading(w.Findings + countsSuffix(w, r.Findings))
-	if len(r.Findings) == 0 {
-		fmt.Fprintf(t.w, "  %s\n", w.None)
-	}
-	for _, g := range bySeverity(r.Findings) {
-		fmt.Fprintf(t.w, "\n  %s\n", t.paint(ansiBold+t.sevColor(g.Sev), w.Sev[g.Sev]))
-		for i, it := range g.Items {
-			if i > 0 {
-				fmt.Fprintln(t.w)
-			}
-			t.finding(it)
+	if o.Trace {
+		t.traces(r.Traces, true)
+		t.findings(r.Findings)
+	} else {
+		nodes := w.None
+		if len(r.Bundle.Nodes) > 0 {
+			nodes = strings.Join(r.Bundle.Nodes, ", ")
 		}
-	}
-
-	if len(r.Traces) > 0 {
-		t.heading(w.Traces)
-		var delivered []int
-		for i, tr := range r.Traces {
-			if quietFlow(tr) {
-				delivered = append(delivered, i)
-				continue
-			}
-			t.trace(strconv.Itoa(i+1), tr)
-		}
-		if len(delivered) > 0 {
-			fmt.Fprintf(t.w, "\n  %s\n", t.paint(ansiBold, w.AlsoDelivered))
-			for _, i := range delivered {
-				tr := r.Traces[i]
-				t.para(2, "- ", fmt.Sprintf("%d. %s: %s (%s)", i+1, flowTitle(tr), t.paint(ansiGreen, string(tr.Verdict)), quietLine(w, tr)))
-			}
-		}
+		t.para(0, "", fmt.Sprintf("%s%s%s %s · %s (%d)%s%s", w.Bundle, w.Colon, w.Format, r.Bundle.Format, w.Nodes, len(r.Bundle.Nodes), w.Colon, nodes))
+		t.heading(w.Summary)
+		t.para(2, "", r.Summary)
+		t.findings(r.Findings)
+		t.traces(r.Traces, false)
 	}
 	if len(r.Inconclusive) > 0 {
 		t.heading(w.Inconclusive)
@@ -157,6 +140,67 @@ func (r *Report) Text(out io.Writer, o TextOptions) error {
 		}
 	}
 	return t.w.Flush()
+}
+
+func (t *textWriter) findings(fs []finding.Finding) {
+	w := t.words
+	t.heading(w.Findings + countsSuffix(w, fs))
+	if len(fs) == 0 {
+		fmt.Fprintf(t.w, "  %s\n", w.None)
+	}
+	for _, g := range bySeverity(fs) {
+		fmt.Fprintf(t.w, "\n  %s\n", t.paint(ansiBold+t.sevColor(g.Sev), w.Sev[g.Sev]))
+		for i, it := range g.Items {
+			if i > 0 {
+				fmt.Fprintln(t.w)
+			}
+			t.finding(it)
+		}
+	}
+}
+
+// traces writes the traced flows: in full when they fail (or all of them
+// when every hop is asked for), the quiet delivered ones — and, brief, the
+// ones tkesnap traced on its own — as one line each.
+func (t *textWriter) traces(ts []trace.Trace, allHops bool) {
+	if len(ts) == 0 {
+		return
+	}
+	w := t.words
+	t.heading(w.Traces)
+	var short []int
+	brief := false
+	for i, tr := range ts {
+		if !allHops && (quietFlow(tr) || t.o.Brief && tr.Implicit) {
+			short = append(short, i)
+			brief = brief || !quietFlow(tr)
+			continue
+		}
+		t.trace(strconv.Itoa(i+1), tr, allHops)
+	}
+	if len(short) == 0 {
+		return
+	}
+	head := w.AlsoDelivered
+	if brief {
+		head = w.OtherFlows
+	}
+	fmt.Fprintf(t.w, "\n  %s\n", t.paint(ansiBold, head))
+	for _, i := range short {
+		tr := ts[i]
+		line, color := quietLine(w, tr), ansiGreen
+		if !quietFlow(tr) {
+			line, color = execText(w.HopsOf, struct{ Hops int }{len(tr.Steps)}), t.verdictColor(tr.Verdict)
+		}
+		v := t.paint(color, w.tag(tr.Verdict))
+		if tr.Reason != "" {
+			v += " — " + tr.Reason
+		}
+		t.para(2, "- ", fmt.Sprintf("%d. %s: %s (%s)", i+1, flowTitle(tr), v, line))
+	}
+	if brief {
+		t.para(2, "", w.HopsCommand+" tkesnap trace "+shellWord(t.bundle)+" --from FROM --to TO")
+	}
 }
 
 func countsSuffix(w *words, fs []finding.Finding) string {
@@ -224,16 +268,17 @@ func (t *textWriter) verdictColor(v trace.Verdict) string {
 	return ansiRed
 }
 
-func (t *textWriter) trace(num string, tr trace.Trace) {
+func (t *textWriter) trace(num string, tr trace.Trace, allHops bool) {
 	w := t.words
-	head := fmt.Sprintf("%s. %s: %s", num, flowTitle(tr), tr.Verdict)
+	tag := w.tag(tr.Verdict)
+	head := fmt.Sprintf("%s. %s: %s", num, flowTitle(tr), tag)
 	if tr.Reason != "" {
 		head += " — " + tr.Reason
 	}
 	fmt.Fprintln(t.w)
 	for i, l := range wrap(head, t.o.Width-2) {
 		if i == 0 {
-			l = strings.Replace(l, string(tr.Verdict), t.paint(ansiBold+t.verdictColor(tr.Verdict), string(tr.Verdict)), 1)
+			l = strings.Replace(l, tag, t.paint(ansiBold+t.verdictColor(tr.Verdict), tag), 1)
 		}
 		fmt.Fprintf(t.w, "  %s\n", l)
 	}
@@ -245,12 +290,12 @@ func (t *textWriter) trace(num string, tr trace.Trace) {
 	}
 	for i, b := range tr.Branches {
 		n := fmt.Sprintf("%s.%d", num, i+1)
-		if quiet(b) {
+		if !allHops && quiet(b) {
 			fmt.Fprintln(t.w)
-			t.para(2, "", fmt.Sprintf("%s. %s: %s (%s)", n, flowTitle(b), t.paint(ansiGreen, string(b.Verdict)), quietLine(w, b)))
+			t.para(2, "", fmt.Sprintf("%s. %s: %s (%s)", n, flowTitle(b), t.paint(ansiGreen, w.tag(b.Verdict)), quietLine(w, b)))
 			continue
 		}
-		t.trace(n, b)
+		t.trace(n, b, allHops)
 	}
 }
 

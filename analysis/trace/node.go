@@ -528,9 +528,16 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 	}
 	o := outcome{verdict: v, reason: "IPTABLES_DROPS_FLOW"}
 	if d != nil {
-		f := finding.New("IPTABLES_DROPS_FLOW", finding.Args{"node": name, "flow": p.String(), "verdict": verb,
-			"table": d.Table, "chain": d.Chain, "rule": itoa(d.Rule), "line": itoa(d.Line), "text": strings.TrimSpace(d.Text)},
-			[]string{"node/" + name}, finding.Evidence{File: ns.file, Line: d.Line, Excerpt: d.Text})
+		args := finding.Args{"node": name, "flow": p.String(), "verdict": verb,
+			"table": d.Table, "chain": d.Chain, "rule": itoa(d.Rule), "line": itoa(d.Line), "text": strings.TrimSpace(d.Text)}
+		excerpt := d.Text
+		if d.Rule == 0 {
+			// No rule decided: the built-in chain's policy did (rule 0,
+			// design.md §3), as iptables-save writes it on a ":" line.
+			args["policy"] = d.Target
+			excerpt = ":" + d.Chain + " " + d.Target
+		}
+		f := finding.New("IPTABLES_DROPS_FLOW", args, []string{"node/" + name}, finding.Evidence{File: ns.file, Line: d.Line, Excerpt: excerpt})
 		o.finding = &f
 	}
 	w.stop(s, o)

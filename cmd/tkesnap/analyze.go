@@ -44,6 +44,8 @@ type analyzeOpts struct {
 	out     string
 	flows   []string
 	noColor bool
+	brief   bool
+	full    bool
 	lang    string
 	quiet   bool
 }
@@ -75,6 +77,8 @@ only, 2 the bundle could not be read at all or bad usage, 1 internal error.`,
 		fl.StringVarP(&o.out, "output", "o", "", "write the report to this file instead of stdout")
 		fl.StringArrayVar(&o.flows, "flow", nil, "a failing flow FROM=TO to trace (repeatable), in addition to flows.json")
 		fl.BoolVar(&o.noColor, "no-color", false, "never color the text report")
+		fl.BoolVar(&o.brief, "brief", false, "text: the ticket view (flows tkesnap traced on its own as one line each)")
+		fl.BoolVar(&o.full, "full", false, "markdown: every traced flow's hops and all evidence (default: the ticket view)")
 		fl.StringVar(&o.lang, "lang", "", "report language: en or zh (default from LANG, else en)")
 		fl.BoolVarP(&o.quiet, "quiet", "q", false, "print only the report (no progress bars)")
 		_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "markdown", "json", "html"}, cobra.ShellCompDirectiveNoFileComp))
@@ -130,7 +134,7 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 		}
 		w = file
 	}
-	if err := render(r, o.format, w, o.colors(file)); err != nil {
+	if err := render(r, o.format, w, view{Color: o.colors(file), Brief: o.brief, Full: o.full}); err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	if file != nil {

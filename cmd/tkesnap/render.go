@@ -9,19 +9,30 @@ import (
 	"tkesnap/analysis/report"
 )
 
-// render writes r in the requested format. color is decided by the caller
-// (TTY, --no-color, NO_COLOR); the text width comes from the terminal when
-// w is one, else report.DefaultWidth.
-func render(r *report.Report, format string, w io.Writer, color bool) error {
+// view is how a report is rendered beyond its format.
+type view struct {
+	// Color is decided by the caller (TTY, --no-color, NO_COLOR).
+	Color bool
+	// Full: the Markdown report with every hop (default: the ticket view).
+	Full bool
+	// Brief: the text report in the ticket view's shape.
+	Brief bool
+	// Trace: the text view of `tkesnap trace` (every hop first).
+	Trace bool
+}
+
+// render writes r in the requested format. The text width comes from the
+// terminal when w is one, else report.DefaultWidth.
+func render(r *report.Report, format string, w io.Writer, v view) error {
 	switch format {
 	case "json":
 		return r.JSON(w)
 	case "markdown", "md":
-		return r.Markdown(w)
+		return r.MarkdownWith(w, report.MarkdownOptions{Full: v.Full})
 	case "html":
 		return r.HTML(w)
 	}
-	return r.Text(w, report.TextOptions{Color: color, Width: termWidth(w)})
+	return r.Text(w, report.TextOptions{Color: v.Color, Width: termWidth(w), Brief: v.Brief, Trace: v.Trace})
 }
 
 // termWidth is the column count of w when it is a terminal, else 0.

@@ -17,7 +17,7 @@ func TestRenderDispatchesEveryFormat(t *testing.T) {
 		"json": "{\n  \"schema\": \"tkesnap-report/v1\"", "html": "<!DOCTYPE html>",
 	} {
 		var b bytes.Buffer
-		if err := render(r, format, &b, false); err != nil {
+		if err := render(r, format, &b, view{}); err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
 		if !strings.HasPrefix(b.String(), start) {
@@ -28,7 +28,7 @@ func TestRenderDispatchesEveryFormat(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := render(r, "text", &b, true); err != nil || !strings.Contains(b.String(), "\x1b[1m") {
+	if err := render(r, "text", &b, view{Color: true}); err != nil || !strings.Contains(b.String(), "\x1b[1m") {
 		t.Errorf("text with color has no escape sequences (%v)", err)
 	}
 }

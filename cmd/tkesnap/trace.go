@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 )
 
@@ -17,8 +19,10 @@ type traceOpts struct {
 	localIPs              []string
 	mark                  string
 	// both
-	proto  string
-	format string
+	proto   string
+	format  string
+	lang    string
+	noColor bool
 }
 
 func init() {
@@ -60,6 +64,18 @@ func init() {
 		fl.StringVar(&o.mark, "mark", "", "initial packet mark (e.g. 0x4000)")
 		fl.StringVar(&o.proto, "proto", "tcp", "tcp, udp or icmp")
 		fl.StringVar(&o.format, "format", "text", "text or json (markdown, html for bundle traces)")
+		fl.StringVar(&o.lang, "lang", "", "bundle traces: language of the text, markdown and html views, en or zh (default from LANG, else en)")
+		fl.BoolVar(&o.noColor, "no-color", false, "never color the text")
+		_ = cmd.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions([]string{"en", "zh"}, cobra.ShellCompDirectiveNoFileComp))
 		return cmd
 	})
+}
+
+// colors is true only for text going to a terminal.
+func (o *traceOpts) colors(cmd *cobra.Command) bool {
+	if o.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := cmd.OutOrStdout().(*os.File)
+	return ok && isTerminal(f)
 }

@@ -3,14 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"tkesnap/analysis/checks"
-	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/report"
 	"tkesnap/analysis/trace"
@@ -81,109 +77,13 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 		}
 		return nil
 	}
-	if o.format == "text" || o.format == "" {
-		writeBundleTrace(cmd.OutOrStdout(), t, "")
-		for _, f := range fs {
-			if err := finding.Render(&f, finding.EN); err == nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "\n[%s] %s: %s\n  → %s\n", f.Severity, f.ID, f.Message, f.Remedy)
-			}
-		}
-		return nil
-	}
-	lang, err := pickLang("")
+	lang, err := pickLang(o.lang)
 	if err != nil {
 		return err
 	}
 	r := report.New(c, path, fs, ts, trace.Inconclusive(ts), lang)
-	if err := render(r, o.format, cmd.OutOrStdout(), false); err != nil {
+	if err := render(r, o.format, cmd.OutOrStdout(), view{Trace: true, Full: true, Color: o.colors(cmd)}); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("render: %w", err)}
 	}
 	return nil
-}
-
-// writeBundleTrace prints one trace with every hop (the report's text
-// form lists only failing traces in full; here the hops are the answer).
-func writeBundleTrace(w io.Writer, t trace.Trace, indent string) {
-	head := fmt.Sprintf("%s → %s", t.From, t.To)
-	if indent != "" {
-		head = "branch → " + t.To
-	} else if t.Proto != "" {
-		head += " (" + t.Proto + ")"
-	}
-	fmt.Fprintf(w, "%s%s: %s", indent, head, t.Verdict)
-	if t.Reason != "" {
-		fmt.Fprintf(w, " — %s", t.Reason)
-	}
-	fmt.Fprintln(w)
-	var note []string
-	if t.Symptom != "" {
-		note = append(note, "symptom: "+t.Symptom)
-	}
-	if t.Reported != "" {
-		note = append(note, "reported: "+t.Reported)
-	}
-	if t.Agrees != nil {
-		note = append(note, map[bool]string{true: "agrees", false: "does not agree"}[*t.Agrees])
-	}
-	if t.BranchCount > 0 {
-		note = append(note, fmt.Sprintf("%d of %d branches fail", t.FailingBranches, t.BranchCount))
-	}
-	if len(t.Symptoms) > 1 {
-		note = append(note, "clients see: "+strings.Join(t.Symptoms, ", "))
-	}
-	if len(note) > 0 {
-		fmt.Fprintf(w, "%s  %s\n", indent, strings.Join(note, ", "))
-	}
-	for i, s := range t.Steps {
-		mark := " "
-		if s.Failed {
-			mark = "✗"
-		}
-		fmt.Fprintf(w, "%s %s%2d. %-22s %-14s %s\n", indent, mark, i+1, s.At, s.Component, s.Decision)
-		if s.Before != "" {
-			move := s.Before
-			if s.After != "" {
-				move += "  ⇒  " + s.After
-			}
-			fmt.Fprintf(w, "%s       %s\n", indent, move)
-		}
-		if s.Detail != "" {
-			fmt.Fprintf(w, "%s       %s\n", indent, s.Detail)
-		}
-		if ev := evidenceText(s.Evidence); ev != "" {
-			fmt.Fprintf(w, "%s       evidence: %s\n", indent, ev)
-		}
-	}
-	for _, b := range t.Branches {
-		fmt.Fprintln(w)
-		writeBundleTrace(w, b, indent+"    ")
-	}
-}
-
-func evidenceText(ev map[string]any) string {
-	if len(ev) == 0 {
-		return ""
-	}
-	var parts []string
-	if f, ok := ev["file"]; ok {
-		loc := fmt.Sprint(f)
-		if l, ok := ev["line"]; ok {
-			loc += fmt.Sprintf(":%v", l)
-		}
-		if p, ok := ev["packet"]; ok {
-			loc += fmt.Sprintf(" #%v", p)
-		}
-		parts = append(parts, loc)
-	}
-	keys := make([]string, 0, len(ev))
-	for k := range ev {
-		if k != "file" && k != "line" && k != "packet" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, ev[k]))
-	}
-	return strings.Join(parts, " ")
 }
