@@ -3,10 +3,16 @@ package report
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +175,88 @@ func TestHostileHTMLRunsNoScriptInChromium(t *testing.T) {
 	}
 	if strings.Contains(dom, "<img") {
 		t.Error("a hostile <img> became an element")
+	}
+}
+
+// layoutProbe measures the rendered page and writes what it saw into the
+// DOM (data-layout), so --dump-dom carries it out of the browser: the
+// window width, the page's scroll width (horizontal overflow), the width
+// of the first hop table, and the most lines any Before → After address
+// pair takes.
+const layoutProbe = `(function(){var r={vw:innerWidth,sw:document.documentElement.scrollWidth,tw:0,moveLines:0,moves:0};` +
+	`var t=document.querySelector("table.steps");if(t)r.tw=Math.round(t.getBoundingClientRect().width);` +
+	`document.querySelectorAll(".steps td.move code").forEach(function(c){r.moves++;r.moveLines=Math.max(r.moveLines,c.getClientRects().length)});` +
+	`document.documentElement.setAttribute("data-layout",JSON.stringify(r));})();`
+
+// withProbe adds layoutProbe to a report page, allowing it by hash in the
+// page's own Content Security Policy (the report's script stays allowed).
+func withProbe(t *testing.T, page string) string {
+	t.Helper()
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte(layoutProbe))
+	// html/template writes the policy's quotes as &#39;
+	const src = "script-src &#39;sha256-"
+	if !strings.Contains(string(b), src) {
+		t.Fatalf("no %q in the page's policy", src)
+	}
+	s := strings.Replace(string(b), src, src+base64.StdEncoding.EncodeToString(h[:])+"&#39; &#39;sha256-", 1)
+	s = strings.Replace(s, "</body>", "<script>"+layoutProbe+"</script></body>", 1)
+	out := strings.TrimSuffix(page, ".html") + "-probe.html"
+	if err := os.WriteFile(out, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// At 1400 px the hop tables use the window's width and every Before →
+// After address pair stays on its line; at 800 px nothing makes the page
+// scroll sideways. Screenshots at both widths must be rendered pages.
+func TestHTMLLayoutAt1400And800InChromium(t *testing.T) {
+	bin := chromium(t)
+	r := fixture()
+	r.Localize(finding.EN)
+	page := withProbe(t, writePage(t, r, "layout.html"))
+	for _, width := range []int{1400, 800} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			dom, console := runChromium(t, bin, page, "--dump-dom", fmt.Sprintf("--window-size=%d,1200", width))
+			for _, c := range console {
+				t.Errorf("console: %s", c)
+			}
+			m := regexp.MustCompile(`data-layout="([^"]*)"`).FindStringSubmatch(dom)
+			if m == nil {
+				t.Fatal("the layout probe did not run")
+			}
+			var l struct{ VW, SW, TW, MoveLines, Moves int }
+			if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &l); err != nil {
+				t.Fatalf("layout %q: %v", m[1], err)
+			}
+			t.Logf("window %d: %+v", width, l)
+			if l.Moves == 0 {
+				t.Fatal("no Before → After cell in the fixture's hop tables")
+			}
+			if l.SW > l.VW {
+				t.Errorf("the page scrolls sideways: %d px wide in a %d px window", l.SW, l.VW)
+			}
+			if width == 1400 {
+				if l.TW < l.VW*85/100 {
+					t.Errorf("the hop table is %d px wide in a %d px window: it does not use the width it has", l.TW, l.VW)
+				}
+				if l.MoveLines > 1 {
+					t.Errorf("a Before → After address takes %d lines at 1400 px", l.MoveLines)
+				}
+			}
+			shot := filepath.Join(t.TempDir(), "report.png")
+			runChromium(t, bin, page, "--hide-scrollbars", "--screenshot="+shot, fmt.Sprintf("--window-size=%d,1200", width))
+			png, err := os.ReadFile(shot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 20_000 {
+				t.Errorf("screenshot is not a rendered page (%d bytes)", len(png))
+			}
+		})
 	}
 }

@@ -64,10 +64,47 @@ func hops(steps []trace.Step, w *words) []hop {
 	return out
 }
 
+// failingBranch is the path a forked flow's diagram follows: when no hop
+// of t itself failed, the first branch (depth first) whose own hops fail,
+// with the hops before the fork in front, so the red box lands on the hop
+// that drops the packet inside the branch, not on the last hop before the
+// fork. ok is false when t has no such branch.
+func failingBranch(t trace.Trace) (steps []trace.Step, end trace.Trace, ok bool) {
+	if hasFailedStep(t) {
+		return nil, t, false
+	}
+	for _, b := range t.Branches {
+		if b.Verdict == trace.Delivered {
+			continue
+		}
+		if hasFailedStep(b) {
+			return append(append([]trace.Step(nil), t.Steps...), b.Steps...), b, true
+		}
+		if st, e, ok := failingBranch(b); ok {
+			return append(append([]trace.Step(nil), t.Steps...), st...), e, true
+		}
+	}
+	return nil, t, false
+}
+
+func hasFailedStep(t trace.Trace) bool {
+	for _, s := range t.Steps {
+		if s.Failed {
+			return true
+		}
+	}
+	return false
+}
+
 // newDiagram lays out a trace. reason is the failure explanation shown
-// under the failing hop (the finding title, else the reason code).
-func newDiagram(t trace.Trace, w *words, reason string) diagram {
-	hs := hops(t.Steps, w)
+// under the failing hop (the finding title, else the reason code); reasonOf
+// gives it for a branch the diagram follows instead.
+func newDiagram(t trace.Trace, w *words, reason string, reasonOf func(trace.Trace) string) diagram {
+	steps, to := t.Steps, t
+	if st, b, ok := failingBranch(t); ok {
+		steps, to, reason = st, b, reasonOf(b)
+	}
+	hs := hops(steps, w)
 	failedAt := -1
 	for i, h := range hs {
 		if h.failed {
@@ -75,8 +112,10 @@ func newDiagram(t trace.Trace, w *words, reason string) diagram {
 			break
 		}
 	}
-	if failedAt < 0 && t.Verdict != trace.Delivered && len(hs) > 0 && t.Verdict != trace.Ambiguous && t.Verdict != trace.Undetermined {
-		failedAt = len(hs) - 1 // the trace stopped at its last hop
+	// A flow that stopped without a failed step (and without branches
+	// that say where) stopped at its last hop.
+	if failedAt < 0 && len(t.Branches) == 0 && t.Verdict != trace.Delivered && len(hs) > 0 && t.Verdict != trace.Ambiguous && t.Verdict != trace.Undetermined {
+		failedAt = len(hs) - 1
 	}
 	var boxes []box
 	boxes = append(boxes, box{Kind: "end", Lines: shorten([]string{t.From}), Full: t.From})
@@ -97,7 +136,7 @@ func newDiagram(t trace.Trace, w *words, reason string) diagram {
 		}
 		boxes = append(boxes, b)
 	}
-	end := box{Kind: "end", Lines: shorten([]string{t.To, w.verdict(t.Verdict)}), Full: t.To + " — " + string(t.Verdict)}
+	end := box{Kind: "end", Lines: shorten([]string{to.To, w.verdict(to.Verdict)}), Full: to.To + " — " + w.tag(to.Verdict)}
 	if failedAt >= 0 {
 		end.Kind = "unreached"
 	}

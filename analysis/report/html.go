@@ -116,7 +116,12 @@ func (r *Report) htmlTrace(wd *words, num string, t trace.Trace) htmlTrace {
 		ht.Reason = r.Findings[i].Title
 		reason = r.Findings[i].Title
 	}
-	ht.Diagram = newDiagram(t, wd, reason)
+	ht.Diagram = newDiagram(t, wd, reason, func(b trace.Trace) string {
+		if i := findingIndex(r.Findings, b.Reason); i >= 0 {
+			return r.Findings[i].Title
+		}
+		return b.Reason
+	})
 	d, m, dec, ev := stepColumns(t.Steps)
 	ht.Columns = [4]bool{d, m, dec, ev}
 	for i, b := range t.Branches {

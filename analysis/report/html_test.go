@@ -130,3 +130,49 @@ func TestTerminalEscapesInBundleTextAreNeutralized(t *testing.T) {
 		}
 	}
 }
+
+// A CLB flow forks over the Service's nodes: the CLB's SG accepts (before
+// the fork) and one node's SG drops inside its branch. The diagram's red
+// box is that node SG, with the branch's reason, not the CLB SG.
+func TestDiagramOfAForkedFlowMarksTheHopThatFailsInTheBranch(t *testing.T) {
+	tr := trace.Trace{From: "ip:203.0.113.50", To: "svc:default/web-lb:443", Verdict: trace.Dropped, Reason: "SG_NODEPORT_RANGE_BLOCKED",
+		Steps: []trace.Step{
+			{At: "clb/lb-1", Component: "clb", Decision: "listener"},
+			{At: "sg-clb", Component: "security-group", Decision: "ACCEPT"},
+		},
+		Branches: []trace.Trace{
+			{To: "node 10.0.1.11", Verdict: trace.Delivered, Steps: []trace.Step{{At: "sg-node", Component: "security-group", Decision: "ACCEPT"}}},
+			{To: "node 10.0.1.12", Verdict: trace.Dropped, Reason: "SG_NODEPORT_RANGE_BLOCKED", Steps: []trace.Step{
+				{At: "node/10.0.1.12", Component: "route", Decision: "dev eth0"},
+				{At: "sg-node2", Component: "security-group", Decision: "DROP", Failed: true},
+			}},
+		}}
+	d := newDiagram(tr, wordsFor(finding.EN), "parent reason", func(b trace.Trace) string { return "reason of " + b.To })
+	var fails []box
+	for _, b := range d.Boxes {
+		if b.Kind == "fail" {
+			fails = append(fails, b)
+		}
+	}
+	if len(fails) != 1 {
+		t.Fatalf("%d failing boxes, want 1: %+v", len(fails), d.Boxes)
+	}
+	if fails[0].Lines[0] != "sg-node2" {
+		t.Errorf("red box on %q, want the dropping node SG sg-node2", fails[0].Lines[0])
+	}
+	if !strings.Contains(strings.Join(fails[0].Reason, " "), "reason of node 10.0.1.12") {
+		t.Errorf("reason %q, want the branch's", fails[0].Reason)
+	}
+	// start, 2 hops before the fork, 2 hops of the branch, the branch's end
+	if len(d.Boxes) != 6 || d.Boxes[5].Lines[0] != "node 10.0.1.12" {
+		t.Errorf("boxes %+v", d.Boxes)
+	}
+	// a fork whose branches all get through marks nothing
+	ok := tr
+	ok.Verdict, ok.Branches = trace.Delivered, ok.Branches[:1]
+	for _, b := range newDiagram(ok, wordsFor(finding.EN), "", func(trace.Trace) string { return "" }).Boxes {
+		if b.Kind == "fail" {
+			t.Errorf("a delivered fork has a failing box: %+v", b)
+		}
+	}
+}
