@@ -37,6 +37,8 @@ echo "$*" >>"` + log + `"
 case "$2" in
 # API doc example (tke 2018-05-25 DescribeClusterEndpointStatus); tccli ships none
 DescribeClusterEndpointStatus) printf '{\n    "Response": {\n        "Status": "Created",\n        "ErrorMsg": "",\n        "RequestId": "eac6b301-a322-493a-8e36-83b295459397"\n    }\n}\n'; exit 0 ;;
+# API doc example shape (vpc 2017-03-12 DescribeNetworkAccountType); tccli ships none
+DescribeNetworkAccountType) printf '{\n    "Response": {\n        "NetworkAccountType": "LEGACY",\n        "RequestId": "0b3a7d2c-4e5f-4a6b-9c8d-7e6f5a4b3c2d"\n    }\n}\n'; exit 0 ;;
 esac
 f=$(ls "` + real + `"/tccli-"$1"-v*-"$2"-ex1.json 2>/dev/null | head -n1)
 [ -n "$f" ] || { echo "[TencentCloudSDKException] code:InvalidAction message:no example for $1 $2" >&2; exit 1; }
@@ -132,6 +134,13 @@ func TestClusterModeDescribesTheAPIServerAndENISecurityGroups(t *testing.T) {
 	sgs, ok2 := order["cloud/security-groups.json"]
 	if !ok1 || !ok2 || eni > sgs {
 		t.Errorf("ENIs (record %d, %v) must be read before the security groups (record %d, %v)", eni, ok1, sgs, ok2)
+	}
+	acct, err := b.ReadFile("cloud/network-account-type.json")
+	if err != nil {
+		t.Fatalf("account type not collected: %v", err)
+	}
+	if a, err := tencent.ParseNetworkAccountType(acct); err != nil || a.NetworkAccountType != "LEGACY" {
+		t.Errorf("network-account-type.json: %q, %v", a.NetworkAccountType, err)
 	}
 	st, err := b.ReadFile("cloud/cluster-endpoint-status.json")
 	if err != nil {

@@ -583,6 +583,9 @@ collect_cloud() {
 	tc clusters.json tke DescribeClusters --ClusterIds "$(json_list "$CLUSTER_ID")" || true
 	CLUSTER_TYPE=$(sed -nE 's/.*"ClusterType": *"([A-Z_]+)".*/\1/p' "$c/clusters.json" 2>/dev/null | head -n1)
 	tc cluster-instances.json tke DescribeClusterInstances --ClusterId "$CLUSTER_ID" --Limit 100 || true
+	# STANDARD or LEGACY: on a traditional (LEGACY) account a public CLB
+	# without bandwidth of its own uses its real servers' public bandwidth.
+	tc network-account-type.json vpc DescribeNetworkAccountType || true
 	tc cluster-endpoints.json tke DescribeClusterEndpoints --ClusterId "$CLUSTER_ID" || true
 	# Created / Creating / NotFound / CreateFailed (+ ErrorMsg) of the
 	# intranet endpoint (IsExtranet defaults to FALSE: API doc tke 2018-05-25

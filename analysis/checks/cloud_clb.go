@@ -268,6 +268,7 @@ func runCLBs(p *Pass) {
 		}
 	}
 	var nodePort sgGroups
+	askedAccount := false // the account-type inconclusive is said once
 	scoped := cloudScopedByFlows(p, false)
 	for _, u := range clusterLBs(c) {
 		lb := u.LB
@@ -314,8 +315,10 @@ func runCLBs(p *Pass) {
 				}
 			}
 		}
-		// 3. Public bandwidth: a public CLB without bandwidth of its own
-		// (traditional account type) forwards with the real servers'.
+		// 3. Public bandwidth: on a traditional (LEGACY) account a public
+		// CLB without bandwidth of its own forwards with the real
+		// servers' (guide: "仅针对传统账户类型"). On a STANDARD account
+		// the CLB's own bandwidth applies, so the nodes' is no evidence.
 		if lb.Public() && (lb.NetworkAttributes == nil || lb.NetworkAttributes.InternetMaxBandwidthOut <= 0) {
 			seen := map[*cloudNode]bool{}
 			for _, b := range backends {
@@ -324,15 +327,29 @@ func runCLBs(p *Pass) {
 					continue
 				}
 				seen[b.node] = true
+				acct := cl.AccountType
+				if acct == nil || acct.Type == "" {
+					if !askedAccount {
+						askedAccount = true
+						p.Inconclusive(model.CloudAccountType, "", "public CLB "+lb.LoadBalancerId+" has no bandwidth of its own and its real server "+
+							in.InstanceId+" has InternetMaxBandwidthOut 0: that matters only on a traditional (LEGACY) account; collect `tccli vpc DescribeNetworkAccountType`")
+					}
+					continue
+				}
+				if !acct.Legacy() {
+					continue
+				}
 				svc := owner
 				if svc == "" {
 					svc = "CLB " + lb.LoadBalancerId
 				}
 				p.Report(finding.New("NODE_NO_PUBLIC_BANDWIDTH", finding.Args{"node": b.node.Name, "instance": in.InstanceId,
-					"service": svc, "bandwidth": strconv.FormatInt(int64(in.InternetAccessible.InternetMaxBandwidthOut), 10), "lb": lb.LoadBalancerId},
+					"service": svc, "bandwidth": strconv.FormatInt(int64(in.InternetAccessible.InternetMaxBandwidthOut), 10), "lb": lb.LoadBalancerId,
+					"account": acct.Type},
 					[]string{b.node.Ref(), in.InstanceId, lb.LoadBalancerId},
 					finding.Evidence{File: in.File, Line: in.At.Line, Excerpt: fmt.Sprintf("%s InternetAccessible.InternetMaxBandwidthOut = %d", in.InstanceId, in.InternetAccessible.InternetMaxBandwidthOut)},
-					finding.Evidence{File: lb.File, Line: lb.At.Line, Excerpt: fmt.Sprintf("%s LoadBalancerType %s, no NetworkAttributes bandwidth", lb.LoadBalancerId, lb.LoadBalancerType)}))
+					finding.Evidence{File: lb.File, Line: lb.At.Line, Excerpt: fmt.Sprintf("%s LoadBalancerType %s, no NetworkAttributes bandwidth", lb.LoadBalancerId, lb.LoadBalancerType)},
+					finding.Evidence{File: acct.File, Line: acct.Line, Excerpt: "NetworkAccountType " + acct.Type}))
 			}
 		}
 	}

@@ -99,7 +99,7 @@ func TestCloudScenarios(t *testing.T) {
 		{"sg-idc-cidr-blocked", []want{{"SG_IDC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "192.168.0.0/16", "before": ""}}}},
 		{"clb-sg-blocks-listener", []want{{"CLB_SG_BLOCKS_LISTENER", map[string]string{"sg": "sg-k8sclb1", "lb": "lb-k8sweb01", "proto": "TCP", "port": "443", "source": "0.0.0.0/0"}}}},
 		{"node-no-public-bandwidth", []want{
-			{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.1.5", "instance": "ins-k8snode1", "bandwidth": "0"}},
+			{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.1.5", "instance": "ins-k8snode1", "bandwidth": "0", "account": "LEGACY"}},
 			{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.2.7", "instance": "ins-k8snode2"}}}},
 		{"route-missing-idc", []want{{"ROUTE_MISSING", map[string]string{"cidr": "192.168.0.0/16", "table": "rtb-k8snap01", "disabled": "ccnr-k8s00004"}}}},
 		{"route-missing-pod-cidr", []want{{"ROUTE_MISSING", map[string]string{"cidr": "172.20.0.0/16", "ccn": "ccn-k8snap01", "vpc": "vpc-k8snap01"}}}},
@@ -780,5 +780,39 @@ func TestPodCIDROfANodeWithoutItsClusterRouteIsRouteMissing(t *testing.T) {
 				t.Errorf("%s: unexpected %+v", b, f.Args)
 			}
 		}
+	}
+}
+
+// The guide's public-bandwidth check applies to traditional (LEGACY)
+// accounts only: on a STANDARD account the same nodes without bandwidth
+// are no finding, and without the account type it is inconclusive,
+// naming the file and the tccli call, once.
+func TestPublicBandwidthDependsOnTheAccountType(t *testing.T) {
+	dir := variant(t, "node-no-public-bandwidth", "cloud/network-account-type.json", func(v map[string]any) {
+		v["NetworkAccountType"] = "STANDARD"
+	})
+	_, fs, inc := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+	for _, i := range inc {
+		t.Errorf("STANDARD account: unexpected inconclusive %+v", i)
+	}
+
+	dir = variant(t, "node-no-public-bandwidth", "cloud/clusters.json", func(map[string]any) {})
+	if err := os.Remove(filepath.Join(dir, "cloud/network-account-type.json")); err != nil {
+		t.Fatal(err)
+	}
+	_, fs, inc = runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+	n := 0
+	for _, i := range inc {
+		if i.Need == model.CloudAccountType {
+			n++
+			if !strings.Contains(i.Why, "DescribeNetworkAccountType") || !strings.Contains(i.Why, "LEGACY") {
+				t.Errorf("inconclusive does not name the call and the account type: %q", i.Why)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d account-type inconclusive items, want exactly 1: %+v", n, inc)
 	}
 }

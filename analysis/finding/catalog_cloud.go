@@ -84,7 +84,7 @@ func init() {
 		{ID: "NODE_NO_PUBLIC_BANDWIDTH", Severity: Warning, Group: "cloud", Guide: "公网访问不通: 节点公网带宽",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node serving a public Service has no public bandwidth",
-				Message: `Node {{.node}} ({{.instance}}) backs public {{.service}} but has InternetMaxBandwidthOut = {{or .bandwidth "0"}}.`,
+				Message: `Node {{.node}} ({{.instance}}) backs public {{.service}} but has InternetMaxBandwidthOut = {{or .bandwidth "0"}}.{{if .account}} The account's network type is {{.account}} (traditional): a public CLB without bandwidth of its own forwards with its real servers' public bandwidth.{{end}}`,
 				Remedy:  `Give {{.instance}} public bandwidth, or route the Service through a CLB that does not need it (LoadBalancerPassToTarget / VPC-CNI direct).`}}},
 		{ID: "ROUTE_MISSING", Severity: Error, Group: "cloud", Guide: "跨 VPC / IDC 访问不通: 路由",
 			Texts: map[Lang]Text{EN: {

@@ -39,7 +39,7 @@ func init() {
 			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"NODE_NO_PUBLIC_BANDWIDTH": {
 			Title:   "承载公网 Service 的节点没有公网带宽",
-			Message: `节点 {{.node}}（{{.instance}}）承载公网 {{.service}}，但其 InternetMaxBandwidthOut = {{or .bandwidth "0"}}。`,
+			Message: `节点 {{.node}}（{{.instance}}）承载公网 {{.service}}，但其 InternetMaxBandwidthOut = {{or .bandwidth "0"}}。{{if .account}}账户网络类型为 {{.account}}（传统账户类型）：没有自身带宽的公网 CLB 使用后端云服务器的公网带宽转发。{{end}}`,
 			Remedy:  `为 {{.instance}} 开通公网带宽，或让该 Service 通过不依赖节点公网带宽的 CLB 访问（LoadBalancerPassToTarget / VPC-CNI 直连）。`},
 		"ROUTE_MISSING": {
 			Title:   "缺少到对端网段的路由",

@@ -34,6 +34,9 @@ type Cloud struct {
 	CcnRoutes         []*CcnRoute
 	NetworkInterfaces []*ENI
 	LoadBalancers     []*LoadBalancer
+	// AccountType is the account's network type (vpc
+	// DescribeNetworkAccountType): nil when not collected.
+	AccountType *AccountType
 
 	// What was collected, so "not found" can be told from "not collected".
 	Have struct {
@@ -68,6 +71,17 @@ type CloudCluster struct {
 	// NetworkType GR (GlobalRouter), VPC-CNI or CiliumOverlay.
 	NodeNameType, NetworkType string
 }
+
+// AccountType is the account's network type: "STANDARD" or "LEGACY"
+// (传统账户类型), "" when the response named none.
+type AccountType struct {
+	Type string
+	At
+}
+
+// Legacy reports a LEGACY (traditional) account, where a public CLB
+// without bandwidth of its own uses its backends' public bandwidth.
+func (a *AccountType) Legacy() bool { return a != nil && a.Type == "LEGACY" }
 
 // ClusterInstance is a cluster member with its role (MASTER/WORKER/ETCD).
 type ClusterInstance struct {
@@ -298,6 +312,8 @@ const (
 	cloudCcnRoutes        = "cloud/ccn-routes.json"
 	cloudENIs             = "cloud/network-interfaces.json"
 	cloudLBs              = "cloud/load-balancers.json"
+	// CloudAccountType is vpc DescribeNetworkAccountType's answer.
+	CloudAccountType = "cloud/network-account-type.json"
 )
 
 // CloudEndpointFiles are read in this order and merged: endpoints
@@ -361,6 +377,14 @@ func (c *Cluster) loadCloud() {
 			cc.ClusterCIDR = parsePrefix(c, cloudClusters, x.Line, x.ClusterNetworkSettings.ClusterCIDR)
 			cc.ServiceCIDR = parsePrefix(c, cloudClusters, x.Line, x.ClusterNetworkSettings.ServiceCIDR)
 			cl.Cluster = cc
+		}
+	}
+	if data := read(CloudAccountType); data != nil {
+		a, err := tencent.ParseNetworkAccountType(data)
+		report(CloudAccountType, err)
+		var apiErr *tencent.APIError
+		if !errors.As(err, &apiErr) {
+			cl.AccountType = &AccountType{Type: a.NetworkAccountType, At: At{CloudAccountType, a.Line}}
 		}
 	}
 	if data := read(cloudInstances); data != nil {

@@ -129,3 +129,22 @@ func TestItemLinesNested(t *testing.T) {
 		t.Errorf("itemLines = %s", got)
 	}
 }
+
+func TestParseNetworkAccountType(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"NetworkAccountType": "LEGACY", "RequestId": "x"}`, "LEGACY"},
+		{`{"Response": {"NetworkAccountType": "standard", "RequestId": "x"}}`, "STANDARD"},
+		{`{"RequestId": "x"}`, ""},
+	} {
+		got, err := ParseNetworkAccountType([]byte(c.in))
+		if err != nil || got.NetworkAccountType != c.want {
+			t.Errorf("%s: got %q, %v; want %q", c.in, got.NetworkAccountType, err, c.want)
+		}
+	}
+	if _, err := ParseNetworkAccountType([]byte(`{"Response":{"Error":{"Code":"UnauthorizedOperation","Message":"no"}}}`)); err == nil {
+		t.Error("an error response must be an error")
+	}
+	if got, _ := ParseNetworkAccountType([]byte("{\n  \"NetworkAccountType\": \"LEGACY\"\n}")); got.Line != 2 {
+		t.Errorf("line %d, want 2", got.Line)
+	}
+}

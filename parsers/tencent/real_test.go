@@ -44,6 +44,13 @@ var byAPI = map[string]func([]byte) (int, error){
 		e, err := ParseClusterEndpoints(b)
 		return len(e.ClusterExternalACL), err
 	},
+	"DescribeNetworkAccountType": func(b []byte) (int, error) {
+		a, err := ParseNetworkAccountType(b)
+		if a.NetworkAccountType == "" {
+			return 0, err
+		}
+		return 1, err
+	},
 	"DescribeClusterSecurity": func(b []byte) (int, error) {
 		e, err := ParseClusterEndpoints(b)
 		return len(e.SecurityPolicy), err

@@ -55,6 +55,8 @@ func writeCloud(dir string, s Scenario) error {
 				"KubeProxyMode": "", "MaxNodePodNum": 64, "MaxClusterServiceNum": 1024, "Cni": false, "IgnoreClusterCIDRConflict": false,
 				"IsDualStack": false, "Subnets": nil}}}}},
 		{"DescribeClusterInstances", obj{"TotalCount": len(nodes), "InstanceSet": clInst}},
+		// a standard account (标准账户类型): CLBs carry their own bandwidth
+		{"DescribeNetworkAccountType", obj{"NetworkAccountType": "STANDARD"}},
 		{"DescribeClusterEndpoints", obj{"CertificationAuthority": "<lab>", "ClusterExternalEndpoint": "", "ClusterIntranetEndpoint": "",
 			"ClusterDomain": "cls-lab00001.ccs.tencent-cloud.com", "ClusterExternalACL": []string{}, "ClusterExternalDomain": "",
 			"ClusterIntranetDomain": "", "SecurityGroup": "", "ClusterIntranetSubnetId": ""}},

@@ -147,6 +147,9 @@ def ccn_route(rid, dst, itype, iid, iname, enabled=True, state="Running"):
 def base():
     """The healthy managed cluster, as a dict path -> JSON value."""
     f = {}
+    # vpc DescribeNetworkAccountType: a standard account (CLBs carry their
+    # own bandwidth); node-no-public-bandwidth switches it to LEGACY.
+    f["cloud/network-account-type.json"] = {"NetworkAccountType": "STANDARD", "RequestId": REQ}
     f["cloud/clusters.json"] = {"TotalCount": 1, "Clusters": [{
         "ClusterId": CLUSTER, "ClusterName": "k8snap-demo", "ClusterDescription": "",
         "ClusterVersion": "1.30.0", "ClusterOs": "tlinux3.1x86_64", "ClusterType": "MANAGED_CLUSTER",
@@ -340,6 +343,7 @@ def write(name, f, readme, flows=None):
         "cloud/cluster-routes.json": "tccli tke DescribeClusterRoutes --RouteTableName %s" % CLUSTER,
         "cloud/instances.json": "tccli cvm DescribeInstances --Filters '[{\"Name\":\"vpc-id\",\"Values\":[\"%s\"]}]' --Limit 100" % VPC,
         "cloud/security-groups.json": "tccli vpc DescribeSecurityGroups --Limit 100",
+        "cloud/network-account-type.json": "tccli vpc DescribeNetworkAccountType",
         "cloud/vpcs.json": "tccli vpc DescribeVpcs --VpcIds '[\"%s\"]'" % VPC,
         "cloud/subnets.json": "tccli vpc DescribeSubnets --Filters '[{\"Name\":\"vpc-id\",\"Values\":[\"%s\"]}]'" % VPC,
         "cloud/route-tables.json": "tccli vpc DescribeRouteTables --Filters '[{\"Name\":\"vpc-id\",\"Values\":[\"%s\"]}]'" % VPC,
@@ -446,6 +450,7 @@ Expected: CLB_SG_BLOCKS_LISTENER lb-k8sweb01 TCP 443, implicit deny.
 """)
 
     f = copy.deepcopy(h)
+    f["cloud/network-account-type.json"]["NetworkAccountType"] = "LEGACY"
     f["cloud/load-balancers.json"]["LoadBalancerSet"][0]["NetworkAttributes"] = None
     for i in f["cloud/instances.json"]["InstanceSet"]:
         i["InternetAccessible"]["InternetMaxBandwidthOut"] = 0
@@ -453,8 +458,8 @@ Expected: CLB_SG_BLOCKS_LISTENER lb-k8sweb01 TCP 443, implicit deny.
         i["PublicIpAddresses"] = None
     write("node-no-public-bandwidth", f, """
 # node-no-public-bandwidth
-A traditional-account public CLB (no NetworkAttributes bandwidth of its
-own) whose real servers, the two nodes, have InternetMaxBandwidthOut 0.
+A traditional-account (DescribeNetworkAccountType LEGACY) public CLB (no
+NetworkAttributes bandwidth of its own) whose real servers, the two nodes, have InternetMaxBandwidthOut 0.
 Expected: NODE_NO_PUBLIC_BANDWIDTH for both nodes.
 """)
 
