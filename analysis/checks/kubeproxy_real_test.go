@@ -130,7 +130,9 @@ func TestRealIPVSDumpsAgainstTheirServices(t *testing.T) {
 				t.Errorf("got %q want %q", got, c.want)
 			}
 			for _, p := range res.Inconclusive {
-				if p.Node == "n1" && strings.Contains(p.Why, "kube-proxy") {
+				// ip-addr.json is not part of these dumps: whether the VIPs
+				// are bound to kube-ipvs0 is rightly left open
+				if p.Node == "n1" && strings.Contains(p.Why, "kube-proxy") && p.Need != "ip-addr.json" {
 					t.Errorf("inconclusive: %+v", p)
 				}
 			}
