@@ -10,6 +10,7 @@ import (
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/netfilter"
 	"tkesnap/analysis/netpol"
+	"tkesnap/parsers/ipvs"
 	"tkesnap/parsers/netlink"
 )
 
@@ -622,6 +623,12 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		tr.deliverNode(w, name, np)
 		return
 	}
+	if np.dst.Addr() == p.dst.Addr() {
+		if s, o, ok := tr.clusterIPNotNATed(n, name, p, in, ns); ok {
+			w.stop(s, o)
+			return
+		}
+	}
 	dnat := path.NAT != nil && np.dst != p.dst
 	if in.fromPod && dnat {
 		if drop, s := tr.hairpin(n, name, np); drop {
@@ -630,6 +637,64 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		}
 	}
 	tr.routeOut(w, n, name, np, in)
+}
+
+// clusterIPNotNATed: a packet to a Service's ClusterIP and port that
+// leaves netfilter with its destination unchanged. A ClusterIP exists
+// only in kube-proxy's rules (the service range is inside the cluster
+// CIDR on TKE, yet no pod or route holds the address), so that is a
+// kube-proxy fault on this node — its failing hop — and never a missing
+// route: IPVS_VIP_UNBOUND when IPVS has the virtual service but the
+// address is not local, KUBE_PROXY_JUMP_MISSING when nat PREROUTING (or
+// OUTPUT for a local sender) does not reach KUBE-SERVICES, else
+// KUBE_PROXY_RULES_MISSING. A node known to run no kube-proxy (a
+// kube-proxy replacement) is left to the route lookup.
+func (tr *Tracer) clusterIPNotNATed(n *model.Node, name string, p pkt, in arrival, ns *nodeSim) (Step, outcome, bool) {
+	sv := tr.c.Kube.ServiceByIP(p.dst.Addr())
+	if sv == nil || (n.KubeProxy != nil && n.KubeProxy.Found != nil && !*n.KubeProxy.Found) {
+		return Step{}, outcome{}, false
+	}
+	isClusterIP := false
+	for _, ip := range sv.ClusterIPs {
+		isClusterIP = isClusterIP || ip == p.dst.Addr()
+	}
+	proto := strings.ToUpper(p.proto)
+	hasPort := false
+	for _, sp := range sv.Spec.Ports {
+		if int(sp.Port) == int(p.dst.Port()) && (string(sp.Protocol) == proto || sp.Protocol == "" && proto == "TCP") {
+			hasPort = true
+		}
+	}
+	if !isClusterIP || !hasPort {
+		return Step{}, outcome{}, false
+	}
+	at := "node/" + name
+	if n.IPVS != nil {
+		if s := n.IPVS.Service(ipvs.Key{Proto: ipvs.Proto(proto), Addr: p.dst}); s != nil && !n.IsLocal(p.dst.Addr()) {
+			return said(Step{At: at, Component: "ipvs", Before: p.String(), Decision: "NOT LOCAL",
+					Evidence: ev("file", n.Path(model.FileIPVS), "line", s.Line)}, "kp.vipunbound", p.dst, name, sv.Key()),
+				outcome{verdict: Dropped, reason: "IPVS_VIP_UNBOUND"}, true
+		}
+	}
+	hook := "PREROUTING"
+	if in.localOut {
+		hook = "OUTPUT"
+	}
+	for _, d := range n.IPTables {
+		if d.File != ns.file || d.Rules == nil {
+			continue
+		}
+		for _, j := range model.MissingKubeProxyJumps(d.Rules, n.IPVS != nil) {
+			if j.Table == "nat" && j.Hook == hook && j.Chain == "KUBE-SERVICES" {
+				return said(Step{At: at, Component: "iptables", Before: p.String(), Decision: "NO DNAT",
+						Evidence: ev("file", ns.file)}, "kp.nojump", name, p.dst, sv.Key(), hook),
+					outcome{verdict: Dropped, reason: "KUBE_PROXY_JUMP_MISSING"}, true
+			}
+		}
+	}
+	return said(Step{At: at, Component: "iptables", Before: p.String(), Decision: "NO DNAT",
+			Evidence: ev("file", ns.file)}, "kp.nodnat", name, p.dst, sv.Key()),
+		outcome{verdict: Dropped, reason: "KUBE_PROXY_RULES_MISSING"}, true
 }
 
 // rpFilter is reverse-path filtering on the input interface
