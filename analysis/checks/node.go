@@ -395,7 +395,10 @@ func defaultRouteReaches(p *Pass, h *hostGw, n *model.Node, pr peer, r model.Rou
 			}
 		}
 	}
-	if len(c.Cloud.ClusterRoutes) > 0 || c.Cloud.Have.RouteTables {
+	// Only the cluster route table (DescribeClusterRoutes) holds the
+	// GlobalRouter routes: VPC route tables without it prove nothing, and
+	// an older collector or a refused call leaves it out.
+	if c.Cloud.Have.ClusterRoutes {
 		p.Report(finding.New("NODE_ROUTE_MISSING",
 			finding.Args{"node": n.Name, "cidr": pr.CIDR.String(), "peer": pr.Name, "from": "the node", "via": r.Route.String()},
 			[]string{nodeRef(n), "node/" + pr.Name}, routeEvidence(n, r), pr.Source,

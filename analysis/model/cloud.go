@@ -42,7 +42,7 @@ type Cloud struct {
 	Have struct {
 		Instances, SecurityGroups, AddressTemplates, AddressGroups,
 		ServiceTemplates, ServiceGroups, Vpcs, Subnets, RouteTables,
-		CcnRoutes, ENIs, LoadBalancers, ClusterInstances bool
+		CcnRoutes, ENIs, LoadBalancers, ClusterInstances, ClusterRoutes bool
 	}
 
 	byInstance map[string]*Instance
@@ -438,6 +438,7 @@ func (c *Cluster) loadCloud() {
 		}
 	}
 	if data := read(cloudClusterRoutes); data != nil {
+		cl.Have.ClusterRoutes = true
 		rs, err := tencent.ParseClusterRoutes(data)
 		report(cloudClusterRoutes, err)
 		for _, x := range rs {
