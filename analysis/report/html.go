@@ -43,6 +43,8 @@ var (
 		"move":    transition,
 		"sev":     func(s finding.Severity) string { return s.String() },
 		"comp":    func(w *words, c string) string { return w.component(c) },
+		"dec":     func(w *words, d string) string { return w.decision(d) },
+		"tag":     func(w *words, v trace.Verdict) string { return w.tag(v) },
 		"excerpt": func(s string) string { return clipExcerpt(s, 200) },
 	}).Parse(htmlSource))
 	htmlCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" + scriptHash() + "'"

@@ -33,6 +33,10 @@ type words struct {
 	// Tags name a verdict in a heading or a table cell; without one the
 	// verdict's code (DROPPED) is the tag.
 	Tags map[trace.Verdict]string
+	// Decisions translate a hop's decision word (seen, FORK, delivered);
+	// iptables and SG actions (ACCEPT, DROP, REJECT), DNS and HTTP codes
+	// and finding IDs are identifiers and print as they are.
+	Decisions map[string]string
 	// Components translates trace step components; unknown ones print as is.
 	Components map[string]string
 	// AlsoDelivered heads the one-line list of quiet flows.
@@ -108,6 +112,13 @@ var labels = map[finding.Lang]*words{
 			trace.Delivered: "可以送达", trace.Dropped: "被丢弃", trace.Rejected: "被拒绝",
 			trace.NoRoute: "没有路由", trace.Ambiguous: "无法确定（取决于采集包中没有的数据）", trace.Undetermined: "无法判定",
 		},
+		Decisions: map[string]string{
+			"delivered": "送达", "FORK": "分流", "seen": "抓到", "not seen": "未抓到", "out of service": "已摘除",
+			"listener": "监听器", "leaves the cluster": "离开集群", "forward": "转发", "contradiction": "与抓包矛盾",
+			"both backends": "两套后端", "answer": "应答", "allowed": "放行", "UNKNOWN": "未知", "UNDETERMINED": "无法判定",
+			"AMBIGUOUS": "不确定", "STALE": "规则过期", "NO ROUTE": "无路由", "NO ADDRESS": "无地址", "UNREACHABLE": "不可达",
+			"enter": "进入", "internet": "公网", "local": "本机", "route": "路由", "rule": "规则",
+		},
 		Tags: map[trace.Verdict]string{
 			trace.Delivered: "可达", trace.Dropped: "丢弃", trace.Rejected: "拒绝",
 			trace.NoRoute: "无路由", trace.Ambiguous: "不确定", trace.Undetermined: "无法判定",
@@ -144,6 +155,14 @@ func (w *words) verdict(v trace.Verdict) string {
 		return s
 	}
 	return string(v)
+}
+
+// decision is a hop's decision in the report's language.
+func (w *words) decision(d string) string {
+	if s, ok := w.Decisions[d]; ok {
+		return s
+	}
+	return d
 }
 
 // tag is the verdict as a heading shows it.

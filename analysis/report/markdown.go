@@ -196,7 +196,7 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool) {
 		p("| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 		for i, s := range t.Steps {
 			n := strconv.Itoa(i + 1)
-			dec := mdCell(s.Decision)
+			dec := mdCell(w.decision(s.Decision))
 			if s.Failed {
 				n += " ✗"
 				if dec != "" {

@@ -93,7 +93,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 		if sgs := lb.SGs(); len(sgs) > 0 {
 			d := sg.Evaluate(cl, sgs, sg.Flow{Dir: model.DirIngress, Proto: proto, Src: p.src.Addr(), Dst: vip, Port: port})
 			s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action), Evidence: sgEv(d)},
-				"clb.sgs", d.String())
+				"clb.sgs", sgPhrase(d))
 			switch d.Action {
 			case sg.Drop:
 				// The client's SYN never reaches the CLB: a timeout, even

@@ -162,7 +162,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		at = strings.Join(b.SGs, ",")
 	}
 	s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action), Evidence: sgEv(d)},
-		"sg."+string(dir), ip, b.Kind, b.Owner, d.String())
+		"sg."+string(dir), ip, b.Kind, b.Owner, sgPhrase(d))
 	switch d.Action {
 	case sg.Accept:
 		w.add(s)

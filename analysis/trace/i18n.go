@@ -2,8 +2,11 @@ package trace
 
 import (
 	"fmt"
+	"strings"
 
 	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/sg"
 )
 
 // Step details are built from per-language formats (fmt verbs with
@@ -30,6 +33,19 @@ var stepTexts = map[finding.Lang]map[string]string{
 		"src.podcidr":           "%[1]s is in the pod CIDR of node %[2]s",
 		"src.client":            "client %[1]s outside the cluster",
 		"sg.ingress":            "ingress of %[1]s (%[2]s %[3]s): %[4]s",
+		"sgd.nosg":              "no security group bound (not filtered)",
+		"ipt.rule":              "%[1]s/%[2]s#%[3]d (line %[4]d) -j %[5]s",
+		"ipt.policy":            "%[1]s/%[2]s policy %[3]s",
+		"ipt.to.forward":        "→ forward",
+		"ipt.to.local":          "→ local",
+		"ipt.to.ipvs":           "→ ipvs",
+		"sgd.undecided":         "undecided: collect %[1]s",
+		"sgd.implicit":          "no policy matched in %[1]s %[2]s (implicit deny)",
+		"sgd.policy":            "%[1]s %[2]s PolicyIndex %[3]d (%[4]s)",
+		"sgp.from":              "%[1]s %[2]s from %[3]s",
+		"sgp.to":                "%[1]s %[2]s to %[3]s",
+		"dir.ingress":           "ingress",
+		"dir.egress":            "egress",
 		"sg.egress":             "egress of %[1]s (%[2]s %[3]s): %[4]s",
 		"vpc.local":             "%[1]s is in the VPC CIDR (Local route)",
 		"vpc.leave":             "%[1]s is outside the cluster; the bundle does not show the far side",
@@ -107,6 +123,19 @@ var stepTexts = map[finding.Lang]map[string]string{
 		"src.podcidr":           "%[1]s 属于节点 %[2]s 的容器网段",
 		"src.client":            "集群外的客户端 %[1]s",
 		"sg.ingress":            "%[1]s（%[2]s %[3]s）的入站规则：%[4]s",
+		"sgd.nosg":              "未绑定安全组（不过滤）",
+		"ipt.rule":              "%[1]s/%[2]s#%[3]d（第 %[4]d 行）-j %[5]s",
+		"ipt.policy":            "%[1]s/%[2]s 默认策略 %[3]s",
+		"ipt.to.forward":        "→ 转发",
+		"ipt.to.local":          "→ 本机",
+		"ipt.to.ipvs":           "→ IPVS 后端",
+		"sgd.undecided":         "无法判定：请采集 %[1]s",
+		"sgd.implicit":          "%[1]s 的%[2]s规则没有匹配的策略（隐式拒绝）",
+		"sgd.policy":            "%[1]s %[2]s PolicyIndex %[3]d（%[4]s）",
+		"sgp.from":              "%[1]s %[2]s，来源 %[3]s",
+		"sgp.to":                "%[1]s %[2]s，目的 %[3]s",
+		"dir.ingress":           "入站",
+		"dir.egress":            "出站",
 		"sg.egress":             "%[1]s（%[2]s %[3]s）的出站规则：%[4]s",
 		"vpc.local":             "%[1]s 在 VPC 网段内（Local 路由）",
 		"vpc.leave":             "%[1]s 在集群之外；采集数据看不到对端",
@@ -210,9 +239,68 @@ func render(lang finding.Lang, ps []part) string {
 		if !ok {
 			f = stepTexts[finding.EN][p.key]
 		}
-		out += fmt.Sprintf(f, p.args...)
+		args := make([]any, len(p.args))
+		for i, a := range p.args {
+			// an argument that is itself a catalogued phrase (a security
+			// group's decision) is worded in the same language
+			if q, ok := a.(part); ok {
+				a = render(lang, []part{q})
+			}
+			args[i] = a
+		}
+		out += fmt.Sprintf(f, args...)
 	}
 	return out
+}
+
+// sgPhrase words a security group decision (what sg.Decision.String
+// says) from the catalog, so it follows the report's language.
+func sgPhrase(d sg.Decision) part {
+	switch {
+	case d.NoSG:
+		return part{key: "sgd.nosg"}
+	case d.Action == sg.Undecided:
+		var files []string
+		for _, n := range d.Needs {
+			files = append(files, n.File)
+		}
+		return part{key: "sgd.undecided", args: []any{strings.Join(files, ", ")}}
+	case d.Policy == nil:
+		return part{key: "sgd.implicit", args: []any{strings.Join(d.SGs, ", "), part{key: "dir." + string(d.Direction)}}}
+	}
+	p := d.Policy
+	peer := "sgp.from"
+	if p.Dir == model.DirEgress {
+		peer = "sgp.to"
+	}
+	return part{key: "sgd.policy", args: []any{d.SG, part{key: "dir." + string(d.Direction)}, d.PolicyIndex,
+		part{key: peer, args: []any{p.Action, policyService(p), p.PeerString()}}}}
+}
+
+// policyService is the service part of a policy as model.Policy.String
+// writes it (ALL, TCP 80,443, a service template).
+func policyService(p *model.Policy) string {
+	switch {
+	case p.ServiceID != "":
+		return p.ServiceID
+	case p.ServiceGroup != "":
+		return p.ServiceGroup
+	}
+	s := strings.ToUpper(p.Proto)
+	if p.Proto != "all" && p.Proto != "icmp" && p.Proto != "icmpv6" && p.Proto != "gre" {
+		var ps []string
+		for _, r := range p.Ports {
+			ps = append(ps, r.String())
+		}
+		s += " " + strings.Join(ps, ",")
+	}
+	return s
+}
+
+// sayParts sets a step's detail from catalogued pieces.
+func (s *Step) sayParts(ps []part) {
+	s.parts = ps
+	s.Detail = render(finding.EN, ps)
 }
 
 // say sets a step's detail from the catalog.

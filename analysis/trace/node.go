@@ -343,7 +343,7 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		}
 		if isStale(g.dst) && g.dst != p.dst.String() {
 			w.stop(Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: "STALE",
-				Detail:   fmt.Sprintf("kube-proxy on %s still sends %s to %s, which is no endpoint of it; %s", name, svc.Service.Key(), g.dst, summary(g.path)),
+				Detail:   fmt.Sprintf("kube-proxy on %s still sends %s to %s, which is no endpoint of it; %s", name, svc.Service.Key(), g.dst, render(finding.EN, summary(g.path))),
 				Evidence: stepEv(ns.file, telling(g.path))},
 				outcome{verdict: Dropped, reason: "KUBE_PROXY_RULES_STALE"})
 			return
@@ -422,8 +422,8 @@ func endpointName(c *model.Cluster, dst string) string {
 }
 
 // summary lists the rules that matter in a path: NAT, verdicts, policies.
-func summary(path netfilter.Path) string {
-	var parts []string
+func summary(path netfilter.Path) []part {
+	var parts []part
 	for _, s := range path.Steps {
 		switch s.Target {
 		case "ACCEPT", "DROP", "REJECT", "DNAT", "SNAT", "MASQUERADE", "REDIRECT":
@@ -432,12 +432,22 @@ func summary(path netfilter.Path) string {
 				continue
 			}
 		}
-		parts = append(parts, s.String())
+		if len(parts) > 0 {
+			parts = append(parts, part{args: []any{"; "}})
+		}
+		if s.Rule == 0 {
+			parts = append(parts, part{key: "ipt.policy", args: []any{s.Table, s.Chain, s.Target}})
+		} else {
+			parts = append(parts, part{key: "ipt.rule", args: []any{s.Table, s.Chain, s.Rule, s.Line, s.Target}})
+		}
 	}
 	if path.Delivered != "" {
-		parts = append(parts, "→ "+path.Delivered)
+		if len(parts) > 0 {
+			parts = append(parts, part{args: []any{"; "}})
+		}
+		parts = append(parts, part{key: "ipt.to." + path.Delivered})
 	}
-	return strings.Join(parts, "; ")
+	return parts
 }
 
 // deciding is the last step of a path: the rule or policy that decided.
@@ -482,10 +492,10 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 	if path.Verdict == netfilter.Reject {
 		v, verb = Rejected, "rejected"
 	}
-	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: path.Verdict,
-		Detail: summary(path), Evidence: stepEv(ns.file, d)}
+	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: path.Verdict, Evidence: stepEv(ns.file, d)}
+	s.sayParts(summary(path))
 	if path.Reason != "" {
-		s.Detail += " (" + path.Reason + ")"
+		s.sayMore("", " ("+path.Reason+")")
 	}
 	text := ""
 	if d != nil {
@@ -595,8 +605,8 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		}
 	}
 	d := telling(path)
-	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "ACCEPT",
-		Detail: summary(path), Evidence: stepEv(ns.file, d)}
+	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "ACCEPT", Evidence: stepEv(ns.file, d)}
+	s.sayParts(summary(path))
 	if np != p {
 		s.After = np.String()
 	}
