@@ -14,6 +14,11 @@ type KubeProxyJump struct {
 	// itself does the DNAT and nat KUBE-SERVICES only marks for
 	// masquerade.
 	Effect string
+	// iptablesOnly: the IPVS proxier does not add this jump (its
+	// iptablesJumpChain list differs: no filter KUBE-SERVICES,
+	// KUBE-EXTERNAL-SERVICES or KUBE-NODEPORTS, KUBE-PROXY-FIREWALL from
+	// INPUT and FORWARD only).
+	iptablesOnly bool
 }
 
 // kubeProxyJumps are the entries every kube-proxy version that creates
@@ -21,17 +26,17 @@ type KubeProxyJump struct {
 // chain (filter FORWARD → KUBE-EXTERNAL-SERVICES) are left out, so an
 // older kube-proxy is never called broken.
 var kubeProxyJumps = []KubeProxyJump{
-	{"nat", "PREROUTING", "KUBE-SERVICES", "dnat-in"},
-	{"nat", "OUTPUT", "KUBE-SERVICES", "dnat-local"},
-	{"nat", "POSTROUTING", "KUBE-POSTROUTING", "masq"},
-	{"filter", "FORWARD", "KUBE-FORWARD", "forward"},
-	{"filter", "FORWARD", "KUBE-SERVICES", "reject"},
-	{"filter", "OUTPUT", "KUBE-SERVICES", "reject"},
-	{"filter", "INPUT", "KUBE-EXTERNAL-SERVICES", "reject"},
-	{"filter", "INPUT", "KUBE-NODEPORTS", "healthcheck"},
-	{"filter", "INPUT", "KUBE-PROXY-FIREWALL", "firewall"},
-	{"filter", "OUTPUT", "KUBE-PROXY-FIREWALL", "firewall"},
-	{"filter", "FORWARD", "KUBE-PROXY-FIREWALL", "firewall"},
+	{"nat", "PREROUTING", "KUBE-SERVICES", "dnat-in", false},
+	{"nat", "OUTPUT", "KUBE-SERVICES", "dnat-local", false},
+	{"nat", "POSTROUTING", "KUBE-POSTROUTING", "masq", false},
+	{"filter", "FORWARD", "KUBE-FORWARD", "forward", false},
+	{"filter", "INPUT", "KUBE-PROXY-FIREWALL", "firewall", false},
+	{"filter", "FORWARD", "KUBE-PROXY-FIREWALL", "firewall", false},
+	{"filter", "OUTPUT", "KUBE-PROXY-FIREWALL", "firewall", true},
+	{"filter", "FORWARD", "KUBE-SERVICES", "reject", true},
+	{"filter", "OUTPUT", "KUBE-SERVICES", "reject", true},
+	{"filter", "INPUT", "KUBE-EXTERNAL-SERVICES", "reject", true},
+	{"filter", "INPUT", "KUBE-NODEPORTS", "healthcheck", true},
 }
 
 // MissingKubeProxyJumps lists the entries whose target chain exists in rs
@@ -39,13 +44,16 @@ var kubeProxyJumps = []KubeProxyJump{
 // through any chain of jumps or gotos: its rules are never evaluated.
 // A hook chain absent from a dump that has the table is an empty
 // built-in chain, so the jump is missing too. ipvs selects the IPVS
-// effect of the nat KUBE-SERVICES entries.
+// proxier's entries and the IPVS effect of the nat KUBE-SERVICES ones.
 func MissingKubeProxyJumps(rs *iptables.Ruleset, ipvs bool) []KubeProxyJump {
 	if rs == nil {
 		return nil
 	}
 	var out []KubeProxyJump
 	for _, j := range kubeProxyJumps {
+		if ipvs && j.iptablesOnly {
+			continue
+		}
 		t := rs.Table(j.Table)
 		if t == nil || t.Chain(j.Chain) == nil {
 			continue

@@ -72,3 +72,27 @@ COMMIT
 		})
 	}
 }
+
+// The IPVS proxier hooks KUBE-PROXY-FIREWALL from INPUT and FORWARD only:
+// no OUTPUT jump is expected in IPVS mode, while the iptables proxier
+// adds one.
+func TestKubeProxyJumpsFollowTheMode(t *testing.T) {
+	rs, err := iptables.Parse(strings.NewReader(`*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+-A INPUT -j KUBE-PROXY-FIREWALL
+-A FORWARD -j KUBE-PROXY-FIREWALL
+COMMIT
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := MissingKubeProxyJumps(rs, true); len(got) != 0 {
+		t.Errorf("IPVS mode: %v", got)
+	}
+	if got := MissingKubeProxyJumps(rs, false); len(got) != 1 || got[0].Hook != "OUTPUT" {
+		t.Errorf("iptables mode: %v, want the OUTPUT jump", got)
+	}
+}

@@ -51,8 +51,17 @@ func (tr *Tracer) sim(n *model.Node) *nodeSim {
 		opts.Sets = netfilter.IPSets(n.IPSets)
 	}
 	if n.IPVS != nil {
-		// kube-proxy IPVS mode binds its virtual addresses to kube-ipvs0
-		if vips, ok := n.KubeIPVS0(); ok {
+		// kube-proxy IPVS mode binds its virtual addresses to kube-ipvs0;
+		// what counts is whether the node owns the address (an interface
+		// address or a local route: the input route lookup). Without
+		// either file every virtual address is taken as bound.
+		if n.HasFile(model.FileIPAddr) || n.HasFile(model.FileIPRoute) {
+			vips := []netip.Addr{} // non-nil: none bound is a fact
+			for _, vs := range n.IPVS.Services {
+				if a := vs.Addr.Addr(); n.IsLocal(a) {
+					vips = append(vips, a)
+				}
+			}
 			opts.Balancer = netfilter.NewIPVS(n.IPVS, vips)
 		} else {
 			opts.Balancer = netfilter.IPVSFromTable(n.IPVS)
