@@ -35,7 +35,13 @@ type Entry struct {
 	// Guide names the section of the TKE guide "网络无法访问" (or the support
 	// practice) the check comes from.
 	Guide string
-	Texts map[Lang]Text
+	// Hygiene marks configuration hygiene: a fault that matters only when
+	// a flow uses what it concerns (a CIDR missing from NonMasqueradeCIDRs,
+	// a second iptables backend). The report drops such a finding to info
+	// when it touches no reported flow and no failing hop (see Judge in
+	// analysis/report and docs/findings.md).
+	Hygiene bool
+	Texts   map[Lang]Text
 }
 
 var (

@@ -64,7 +64,7 @@ func init() {
 				Remedy:  `Add a rule to one of {{.policies}} that allows {{.flow}}.`}}},
 		// Listed with the cloud group in design.md §5, but decided from the
 		// ip-masq-agent configmap and the node rules.
-		{ID: "MASQ_HIDES_SOURCE", Severity: Warning, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
+		{ID: "MASQ_HIDES_SOURCE", Severity: Warning, Hygiene: true, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Traffic is SNATed to the node IP (CIDR missing from NonMasqueradeCIDRs)",
 				Message: `Traffic from pods to {{.cidr}} leaves node {{.node}} SNATed to the node IP because {{.cidr}} is not in ip-masq-agent NonMasqueradeCIDRs ({{.nonmasq}}).`,
@@ -72,7 +72,7 @@ func init() {
 		// The IP-MASQ-AGENT chain a node really has versus the configmap:
 		// the agent re-reads its config every ResyncInterval, and a node
 		// without a running agent keeps whatever chain it last had.
-		{ID: "MASQ_RULES_DIFFER", Severity: Warning, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
+		{ID: "MASQ_RULES_DIFFER", Severity: Warning, Hygiene: true, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
 			Texts: map[Lang]Text{EN: {
 				Title:   "ip-masq-agent rules on a node differ from its configmap",
 				Message: `On node {{.node}} the IP-MASQ-AGENT chain keeps the pod source for {{.rules}}, but the configmap lists {{.config}}{{if .missing}}; missing on the node: {{.missing}}{{end}}{{if .extra}}; only on the node: {{.extra}}{{end}}{{if .nomasq}}; the chain never masquerades (no final MASQUERADE rule or no jump from POSTROUTING){{end}}.`,

@@ -24,7 +24,7 @@ func init() {
 				Remedy: `{{if and .policy (eq .table "filter") (eq .chain "FORWARD")}}Accept pod traffic in filter/FORWARD on {{.node}} before the policy applies: iptables -A FORWARD -s POD_CIDR -j ACCEPT and iptables -A FORWARD -d POD_CIDR -j ACCEPT with the cluster's pod CIDR. A FORWARD policy DROP usually comes from Docker's iptables integration: run dockerd with "iptables": false and set iptables -P FORWARD ACCEPT, or let the CNI add its accept rules.` +
 					`{{else if .policy}}Add an ACCEPT rule for {{.flow}} to {{.table}}/{{.chain}} on {{.node}}, or set the chain's policy to ACCEPT.` +
 					`{{else}}Remove or narrow that rule on {{.node}}, or add an ACCEPT before it for {{.flow}}.{{end}}`}}},
-		{ID: "IPTABLES_BACKEND_SPLIT", Severity: Warning, Group: "node", Guide: "节点 iptables 规则",
+		{ID: "IPTABLES_BACKEND_SPLIT", Severity: Warning, Hygiene: true, Group: "node", Guide: "节点 iptables 规则",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Both legacy and nft iptables hold rules",
 				Message: `Node {{.node}} has rules in both iptables-legacy ({{.legacy}} rules) and iptables-nft ({{.nft}} rules); both are evaluated by the kernel.`,

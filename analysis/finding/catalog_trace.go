@@ -61,6 +61,50 @@ func init() {
 				ZH: {Title: "客户反馈的现象与模拟结果不一致",
 					Message: `{{.flow}} 反馈的现象是 {{.reported}}，但根据采集数据应为 {{.simulated}}（{{.verdict}}，{{.reason}}）。`,
 					Remedy:  `确认采集时问题正在发生，并确认流量描述（源、目的、端口、协议）正确。`}}},
+		// Trace outcomes no check reports: every reason that fails a
+		// reported flow has an entry, so a failing reported flow is never
+		// an exit-0 report. Arguments are the trace's own: flow, at
+		// (where it fails), component, verdict.
+		{ID: "SVC_PORT_NOT_FOUND", Severity: Error, Group: "trace", Guide: "Service 访问不通: 端口",
+			Texts: map[Lang]Text{
+				EN: {Title: "The Service has no such port",
+					Message: `{{.flow}} names a port the Service {{.at}} does not declare: no rule of kube-proxy forwards it, so the connection is {{.verdict}}.`,
+					Remedy:  `Use a port {{.at}} declares (kubectl get svc -o yaml), or add the port to the Service's spec.ports.`},
+				ZH: {Title: "Service 没有该端口",
+					Message: `{{.flow}} 使用的端口不是 Service {{.at}} 声明的端口，kube-proxy 没有转发规则，连接结果为 {{.verdict}}。`,
+					Remedy:  `使用 {{.at}} 声明的端口（kubectl get svc -o yaml），或在 Service 的 spec.ports 中添加该端口。`}}},
+		{ID: "CLUSTERIP_FROM_OUTSIDE", Severity: Error, Group: "trace", Guide: "Service 访问不通: 访问方式",
+			Texts: map[Lang]Text{
+				EN: {Title: "A ClusterIP is reached from outside the cluster",
+					Message: `{{.flow}} comes from outside the cluster, but {{.at}} is reachable only on its ClusterIP, which exists only in the nodes' kube-proxy rules: the VPC does not route the Service CIDR.`,
+					Remedy:  `Expose {{.at}} as type LoadBalancer (a CLB, public or intranet) or NodePort, or reach it from a pod or node of the cluster.`},
+				ZH: {Title: "从集群外访问了 ClusterIP",
+					Message: `{{.flow}} 来自集群外，但 {{.at}} 只有 ClusterIP，而 ClusterIP 只存在于节点的 kube-proxy 规则中，VPC 不会路由 Service 网段。`,
+					Remedy:  `将 {{.at}} 改为 LoadBalancer 类型（公网或内网 CLB）或 NodePort，或从集群内的 Pod/节点访问。`}}},
+		{ID: "ROUTING_LOOP", Severity: Error, Group: "trace", Guide: "节点间访问: 路由",
+			Texts: map[Lang]Text{
+				EN: {Title: "The flow loops between nodes",
+					Message: `{{.flow}} passes more than four node hops and is still not delivered when it reaches {{.at}}: the collected routes send it in a loop.`,
+					Remedy:  `Compare the routes of the nodes on the path (ip route show table all) and the VPC/cluster route tables for {{.flow}}; remove the route that points back.`},
+				ZH: {Title: "流量在节点间形成路由环路",
+					Message: `{{.flow}} 经过了四个以上的节点跳，到达 {{.at}} 时仍未送达：采集到的路由使其形成环路。`,
+					Remedy:  `对比路径上各节点的路由（ip route show table all）以及 VPC/集群路由表中 {{.flow}} 的路由，删除指回的那一条。`}}},
+		{ID: "UNKNOWN_ENDPOINT", Severity: Warning, Group: "trace", Guide: "现象与分析结果不一致",
+			Texts: map[Lang]Text{
+				EN: {Title: "A reported flow names an endpoint the bundle does not hold",
+					Message: `{{.flow}} names an object the bundle does not hold, so the flow cannot be traced.`,
+					Remedy:  `Name the flow's source and destination as the cluster names them (pod:ns/name, svc:ns/name:port, node:name, ip:addr), or collect the namespace that holds them.`},
+				ZH: {Title: "反馈的链路引用了采集包中不存在的对象",
+					Message: `{{.flow}} 引用了采集包中不存在的对象，无法追踪该链路。`,
+					Remedy:  `按集群中的名称填写链路的源和目的（pod:ns/name、svc:ns/name:port、node:name、ip:addr），或采集包含它们的命名空间。`}}},
+		{ID: "TRACE_FLOW_FAILS", Severity: Error, Group: "trace", Guide: "链路追踪",
+			Texts: map[Lang]Text{
+				EN: {Title: "A reported flow fails at a traced hop",
+					Message: `{{.flow}} is {{.verdict}} at {{.at}} ({{.component}}); reason {{.reason}}, which no check of the bundle reports on its own.`,
+					Remedy:  `Follow the failing hop at {{.at}} in the trace below: it cites the rule, object or route that stops the flow.`},
+				ZH: {Title: "反馈的链路在追踪的某一跳失败",
+					Message: `{{.flow}} 在 {{.at}}（{{.component}}）处 {{.verdict}}，原因 {{.reason}}，但没有单独的检查项报告该问题。`,
+					Remedy:  `查看下方链路追踪中 {{.at}} 这一跳：其中列出了阻断该链路的规则、对象或路由。`}}},
 	} {
 		Register(e)
 	}

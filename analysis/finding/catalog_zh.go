@@ -27,7 +27,7 @@ func init() {
 			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的 TCP {{or .port "443"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_APISERVER_SOURCE_BLOCKED": {
 			Title:   "托管集群 API Server 访问来源未包含客户端",
-			Message: `托管集群：{{if eq .endpoint "public"}}外网{{else if eq .endpoint "intranet"}}内网{{else}} {{.endpoint}} {{end}} API Server 访问地址只允许 {{or .allowed "（无）"}}，不包含{{if .client}}客户端 {{.client}}{{else}}任何客户端{{end}}。`,
+			Message: `托管集群：{{if eq .endpoint "public"}}外网 {{else if eq .endpoint "intranet"}}内网 {{else}}{{.endpoint}} {{end}}API Server 访问地址只允许 {{or .allowed "（无）"}}，不包含{{if .client}}客户端 {{.client}}{{else}}任何客户端{{end}}。`,
 			Remedy:  `把{{if .client}} {{.client}}（或其所在子网）{{else}}客户端地址{{end}}加入集群{{if eq .endpoint "public"}}外网{{else if eq .endpoint "intranet"}}内网{{else}} {{.endpoint}} {{end}}访问地址的访问来源{{if .sg}}，或在安全组 {{.sg}} 中放通它{{end}}。`},
 		"SG_IDC_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通 IDC 网段",

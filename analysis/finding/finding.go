@@ -77,6 +77,16 @@ type Finding struct {
 	Objects  []string   `json:"objects"`
 	Evidence []Evidence `json:"evidence"`
 	Args     Args       `json:"args,omitempty"`
+	// Count is how many reports of the same fault (per node, per source,
+	// per evidence file) Merge folded into this finding; 0 or 1 is one.
+	Count int `json:"count,omitempty"`
+	// BaseSeverity is the catalog's severity when the report judged the
+	// finding in context (Judge) and changed it; Severity is then the
+	// severity in context.
+	BaseSeverity *Severity `json:"base_severity,omitempty"`
+	// Explains lists the reported flows ("from → to") whose failing hop
+	// this finding explains.
+	Explains []string `json:"explains,omitempty"`
 }
 
 // New makes a finding of a catalogued ID with the catalog's severity.

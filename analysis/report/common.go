@@ -294,3 +294,19 @@ func quietLine(w *words, b trace.Trace) string {
 // always gets its full hop table, even when delivered: that disagreement
 // is news.
 func quietFlow(t trace.Trace) bool { return t.Reported == "" && quiet(t) }
+
+// judgedNotes are the lines a renderer prints under a finding's message:
+// the reported flows it explains, how many reports were merged into it,
+// and the catalog severity when Judge changed it.
+func (w *words) judgedNotes(f finding.Finding) (explains string, notes []string) {
+	if len(f.Explains) > 0 {
+		explains = strings.Join(f.Explains, w.Comma)
+	}
+	if f.Count > 1 {
+		notes = append(notes, execText(w.Merged, struct{ N int }{f.Count}))
+	}
+	if f.BaseSeverity != nil {
+		notes = append(notes, execText(w.BaseSev, struct{ Base string }{w.SevName[*f.BaseSeverity]}))
+	}
+	return explains, notes
+}

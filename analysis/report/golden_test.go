@@ -110,9 +110,9 @@ func TestSummarySaysWhatFailsWhereWhyAndWhatToChange(t *testing.T) {
 		{"an undecidable flow says what it depends on", func(r *Report) {
 			r.Traces[0].Verdict, r.Traces[0].Reason = trace.Ambiguous, "RECENT_UNDECIDABLE"
 			r.Traces[0].Steps[2].Failed = false
-		}, finding.EN, []string{"Whether pod:default/web-0 → pod:default/api-0:8080 gets through cannot be decided at sg-node2 (security-group): it depends on data the bundle lacks: RECENT_UNDECIDABLE."}},
+		}, finding.EN, []string{"1 of 3 reported flows cannot be decided: whether pod:default/web-0 → pod:default/api-0:8080 gets through cannot be decided at sg-node2 (security-group): it depends on data the bundle lacks: RECENT_UNDECIDABLE."}},
 		{"two failing flows are counted", func(r *Report) { r.Traces[1].Verdict = trace.Rejected }, finding.EN, []string{
-			"2 of 3 traced flows do not get through; the first: pod:default/web-0"}},
+			"2 of 3 reported flows fail: the first: pod:default/web-0"}},
 		{"nothing found", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.EN, []string{
 			"No problem found on 2 nodes."}},
 		{"nothing found, in Chinese", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.ZH, []string{

@@ -64,6 +64,13 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 			f := it.F
 			p("#### %d. %s %s\n\n", it.N, mdText(f.Title), code(f.ID))
 			p("%s\n\n", mdRich(f.Message))
+			explains, notes := w.judgedNotes(f)
+			if explains != "" {
+				p("**%s%s** %s\n\n", mdText(w.Explains), strings.TrimSpace(w.Colon), mdText(explains))
+			}
+			for _, n := range notes {
+				p("_%s_\n\n", mdText(n))
+			}
 			p("**%s%s** %s\n\n", mdText(w.Fix), strings.TrimSpace(w.Colon), mdRich(f.Remedy))
 			if len(f.Objects) > 0 {
 				p("**%s%s** %s\n\n", mdText(w.Objects), strings.TrimSpace(w.Colon), codeList(f.Objects))

@@ -34,9 +34,14 @@ func FindingReference(out io.Writer) error {
 	p("Do not edit: run `go test ./analysis/report -update` after changing the catalog.\n")
 	p("In messages, `{name}` stands for a value taken from the bundle. IDs are stable: an ID is never reused for another meaning.\n\n")
 	p("Exit code of `tkesnap analyze`: 3 when any `error` finding is reported, 4 for `warning`s only, 0 otherwise.\n\n")
+	p("%s\n", severityRule)
 	p("| ID | Severity | Title | 标题 |\n|---|---|---|---|\n")
 	for _, e := range cat {
-		p("| [%s](#%s) | %s | %s | %s |\n", code(e.ID), strings.ToLower(e.ID), e.Severity, mdCell(e.Texts[finding.EN].Title), mdCell(e.Texts[finding.ZH].Title))
+		sev := e.Severity.String()
+		if e.Hygiene {
+			sev += " (hygiene)"
+		}
+		p("| [%s](#%s) | %s | %s | %s |\n", code(e.ID), strings.ToLower(e.ID), sev, mdCell(e.Texts[finding.EN].Title), mdCell(e.Texts[finding.ZH].Title))
 	}
 	group := ""
 	for _, e := range cat {
@@ -80,3 +85,40 @@ func placeholders(src string) string {
 	}
 	return plain(strings.TrimSpace(b.String()))
 }
+
+// severityRule documents Judge (judge.go) and Merge (analysis/finding).
+const severityRule = `## Severity in context
+
+The severity below is the catalog's. A report judges every finding against
+the flows the customer reported (flows.json, --flow) and the traced hops:
+
+1. **Explains a reported flow → at least error, and leads.** A finding that is
+   the reason of a failing reported flow (DROPPED, REJECTED, NO_ROUTE, or
+   delivered in the very way the customer reported — SNAT when the symptom
+   is wrong-source-ip), or that cites the rule file of the failing hop on
+   the same object (stale iptables-legacy rules deciding a flow on a node
+   with both backends), is raised to error, lists the flows in ` + "`explains`" + `,
+   and the summary leads with it. Capture findings (what was seen) and
+   contradictions are never raised.
+2. **On a failing hop → catalog severity.** A finding about the object of a
+   failing hop of any trace (the tool's implicit checks included), or the
+   reason of a failing implicit check, keeps its severity and ranks after (1).
+3. **Touches no reported flow and no failing hop → ranked last;** a finding
+   marked *hygiene* in the table (configuration that matters only when a flow
+   uses it: a CIDR missing from NonMasqueradeCIDRs, a second iptables
+   backend) drops to info.
+
+When the severity changed, the JSON report keeps the catalog's in
+` + "`base_severity`" + `. The exit code follows the severity in context.
+
+The summary counts only the reported flows ("2 of 2 reported flows fail");
+an undecided one is stated as undecided with what decides it (the file to
+collect, or the fact an ambiguous hop depends on). The flows the tool adds
+itself (pod to pod between nodes, CLB clients, DNS) are listed in a section
+of their own and never counted in the headline.
+
+**One finding per fault.** Findings with the same ID and the same primary
+object (the first object; for a capture finding the destination) are merged
+into one, with every object and piece of evidence, and ` + "`count`" + ` saying how
+many reports (per node, per source, per evidence file) were merged.
+`

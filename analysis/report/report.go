@@ -131,6 +131,9 @@ func (r *Report) normalize() {
 		}
 		return !isSymptom(a.ID) && isSymptom(b.ID)
 	})
+	// one finding per (ID, primary object), then severity and order in
+	// the context of the traced flows (judge.go)
+	r.Findings = Judge(finding.Merge(r.Findings), r.Traces)
 	if r.Traces == nil {
 		r.Traces = []trace.Trace{}
 	}

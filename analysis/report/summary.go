@@ -9,19 +9,31 @@ import (
 )
 
 // summaryData feeds the summary template of words.SummaryText. The
-// paragraph answers, in order: what fails (the first failing traced flow),
-// where (its failing hop), why (the finding named by the trace, else the
-// worst finding) and what to change (that finding's remedy).
+// paragraph answers, in order: how many of the customer's reported flows
+// fail, what fails (the first failing reported flow), where (its failing
+// hop), why (the finding that explains it: Judge puts it first) and what
+// to change (that finding's remedy, and whether re-tracing with the
+// change applied delivers the flow). Undecided reported flows are stated
+// as undecided with what decides them; the flows the tool adds itself
+// (implicit checks) are counted on their own, never in the headline.
 type summaryData struct {
 	Flow, Verdict, At, Component, Why string
-	// Undecided: the first non-delivered flow is AMBIGUOUS or UNDETERMINED.
+	// Undecided: the flow the summary names cannot be decided (AMBIGUOUS
+	// or UNDETERMINED); Decides says what would decide it.
 	Undecided                     bool
+	Decides                       string
 	Title, Where, Message, Remedy string
+	// Verified is the re-trace of the remedy ("" when not re-traced).
+	Verified                      string
 	More                          int    // findings besides the main one
 	Counts                        string // "2 errors, 1 warning"
 	Nodes, Inconclusive, Problems int
-	// Failing of Traced flows do not get through (shown when more than one).
-	Failing, Traced int
+	// Failing and UndecidedN of Reported reported flows; ImplicitFailing
+	// of Implicit implicit checks do not get through.
+	Reported, Failing, UndecidedN int
+	// OtherUndecided: undecided reported flows besides a failing one.
+	OtherUndecided            int
+	Implicit, ImplicitFailing int
 }
 
 func (r *Report) summary() string {
@@ -32,25 +44,47 @@ func (r *Report) summary() string {
 		Problems:     len(r.Bundle.Problems),
 		Counts:       w.counts(r.Findings),
 	}
-	d.Traced = len(r.Traces)
 	for _, t := range r.Traces {
-		if t.Verdict != trace.Delivered {
+		switch {
+		case t.Implicit:
+			d.Implicit++
+			if Failing(t) {
+				d.ImplicitFailing++
+			}
+		case Failing(t):
+			d.Reported++
 			d.Failing++
+		case Undecided(t):
+			d.Reported++
+			d.UndecidedN++
+		default:
+			d.Reported++
 		}
 	}
 	main := -1
-	if t, step := firstFailing(r.Traces); t != nil {
+	if t, step := firstReported(r.Traces); t != nil {
 		d.Flow = t.From + " → " + t.To
 		d.Verdict = w.verdict(t.Verdict)
-		d.Undecided = t.Verdict == trace.Ambiguous || t.Verdict == trace.Undetermined
+		if t.Verdict == trace.Delivered && t.Symptom != "" {
+			// delivered, and that is the fault: the peer sees the node IP
+			d.Verdict += " (" + trace.SymptomText(t.Symptom, r.Lang) + ")"
+		}
+		d.Undecided = Undecided(*t)
 		if step != nil {
 			d.At, d.Component = step.At, w.component(step.Component)
 		}
-		main = findingIndex(r.Findings, t.Reason)
-		if main < 0 {
-			d.Why = t.Reason
-			if step != nil && step.Detail != "" && d.Why == "" {
-				d.Why = step.Detail
+		if d.Undecided {
+			if d.Decides = decides(step); d.Decides == "" {
+				d.Why = t.Reason
+			}
+		} else {
+			d.OtherUndecided = d.UndecidedN
+			main = explainer(r.Findings, d.Flow, t.Reason)
+			if main < 0 {
+				d.Why = t.Reason
+				if step != nil && step.Detail != "" && d.Why == "" {
+					d.Why = step.Detail
+				}
 			}
 		}
 	}
@@ -66,24 +100,97 @@ func (r *Report) summary() string {
 	return execText(w.SummaryText, d)
 }
 
-// firstFailing returns the first trace (in report order) whose verdict is
-// not DELIVERED, and the step where it fails: the first failed step, in
-// its own steps or else in its failing branches, else its last step.
-func firstFailing(ts []trace.Trace) (*trace.Trace, *trace.Step) {
-	for i := range ts {
-		t := &ts[i]
-		if t.Verdict == trace.Delivered {
-			continue
+// firstReported returns the reported flow the summary leads with — the
+// first failing one, else the first undecided one — and the step where
+// it fails or stops being decidable.
+func firstReported(ts []trace.Trace) (*trace.Trace, *trace.Step) {
+	for _, want := range []func(trace.Trace) bool{Failing, Undecided} {
+		for i := range ts {
+			t := &ts[i]
+			if t.Implicit || !want(*t) {
+				continue
+			}
+			return t, stepOf(t)
 		}
-		if s := failedStep(t); s != nil {
-			return t, s
-		}
-		if n := len(t.Steps); n > 0 {
-			return t, &t.Steps[n-1]
-		}
-		return t, nil
 	}
 	return nil, nil
+}
+
+// decides names what would decide an undecided flow: the file to collect
+// for an UNDETERMINED hop, the fact an AMBIGUOUS hop depends on.
+func decides(s *trace.Step) string {
+	if s == nil || (s.Decision != string(trace.Undetermined) && s.Decision != string(trace.Ambiguous)) {
+		return ""
+	}
+	if need, _ := s.Evidence["need"].(string); need != "" {
+		if node, _ := s.Evidence["node"].(string); node != "" {
+			return need + " (node " + node + ")"
+		}
+		return need
+	}
+	return s.Detail
+}
+
+// explainer is the finding that explains a failing reported flow: the
+// first (Judge orders by explained flow, then severity) that names the
+// flow in Explains and states a cause, else the one the trace's reason
+// names.
+func explainer(fs []finding.Finding, flow, reason string) int {
+	for i, f := range fs {
+		if hasString(f.Explains, flow) && explainsAsCause(f.ID) {
+			return i
+		}
+	}
+	return findingIndex(fs, reason)
+}
+
+// firstFailing returns the first trace (reported flows before implicit
+// checks) whose verdict is not DELIVERED, and the step where it fails:
+// the first failed step, in its own steps or else in its failing
+// branches, else its last step.
+func firstFailing(ts []trace.Trace) (*trace.Trace, *trace.Step) {
+	for _, implicit := range []bool{false, true} {
+		for i := range ts {
+			t := &ts[i]
+			if t.Verdict == trace.Delivered || t.Implicit != implicit {
+				continue
+			}
+			return t, stepOf(t)
+		}
+	}
+	return nil, nil
+}
+
+// stepOf is the step where a trace fails or stops being decidable.
+func stepOf(t *trace.Trace) *trace.Step {
+	if s := failedStep(t); s != nil {
+		return s
+	}
+	if Undecided(*t) {
+		if s := undecidedStep(t); s != nil {
+			return s
+		}
+	}
+	if n := len(t.Steps); n > 0 {
+		return &t.Steps[n-1]
+	}
+	return nil
+}
+
+func undecidedStep(t *trace.Trace) *trace.Step {
+	for j := range t.Steps {
+		if d := t.Steps[j].Decision; d == string(trace.Undetermined) || d == string(trace.Ambiguous) {
+			return &t.Steps[j]
+		}
+	}
+	for j := range t.Branches {
+		if b := &t.Branches[j]; Undecided(*b) {
+			if s := undecidedStep(b); s != nil {
+				return s
+			}
+		}
+	}
+	return nil
 }
 
 func failedStep(t *trace.Trace) *trace.Step {

@@ -239,6 +239,13 @@ func (t *textWriter) finding(it numbered) {
 		fmt.Fprintf(t.w, "%s%s\n", strings.Repeat(" ", ind), l)
 	}
 	t.para(ind, "", f.Message)
+	explains, notes := w.judgedNotes(f)
+	if explains != "" {
+		t.para(ind, w.Explains+w.Colon, explains)
+	}
+	for _, n := range notes {
+		t.para(ind, "", "("+n+")")
+	}
 	t.para(ind, w.Fix+w.Colon, f.Remedy)
 	if len(f.Objects) > 0 {
 		t.para(ind, w.Objects+w.Colon, strings.Join(f.Objects, ", "))

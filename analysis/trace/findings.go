@@ -32,7 +32,7 @@ func Inconclusive(ts []Trace) []finding.Inconclusive {
 		}
 	}
 	for _, t := range ts {
-		if t.reported {
+		if !t.Implicit {
 			walk(t, t.From+" → "+t.To)
 		}
 	}
@@ -85,6 +85,85 @@ func Findings(ts []Trace, have []finding.Finding) []finding.Finding {
 	for _, t := range ts {
 		walk(t)
 	}
+	// every failing reported flow is a finding: the reason's own entry
+	// when its text needs only what the trace knows, else TRACE_FLOW_FAILS
+	// naming the reason, so a DROPPED reported flow never exits 0
+	for _, t := range ts {
+		if t.Implicit || !failsForReason(t) || haveID[t.Reason] || hasFinding(out, t.Reason) {
+			continue
+		}
+		if hasFinding(out, "TRACE_FLOW_FAILS") && t.Reason == "" {
+			continue
+		}
+		out = append(out, reasonFinding(t))
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// failsForReason: the flow fails (or names an endpoint the bundle lacks),
+// so its reason must be reported as a finding.
+func failsForReason(t Trace) bool {
+	switch t.Verdict {
+	case Dropped, Rejected, NoRoute:
+		return true
+	}
+	return t.Reason == "UNKNOWN_ENDPOINT"
+}
+
+// traceArgs are what every trace-reason template may use.
+var traceArgs = map[string]bool{"flow": true, "at": true, "component": true, "verdict": true, "reason": true}
+
+// reasonFinding is the finding of a failing reported flow whose reason no
+// check reported.
+func reasonFinding(t Trace) finding.Finding {
+	at, component := "flow", "kube"
+	if s := failingStep(t); s != nil {
+		at, component = s.At, s.Component
+	}
+	flow := t.From + " → " + t.To
+	args := finding.Args{"flow": flow, "at": at, "component": component, "verdict": string(t.Verdict), "reason": t.Reason}
+	if t.Reason == "" {
+		args["reason"] = string(t.Verdict)
+	}
+	objects := []string{"flow/" + t.From + "→" + t.To}
+	if at != "flow" {
+		objects = append([]string{at}, objects...)
+	}
+	if e, ok := finding.Lookup(t.Reason); ok && onlyTraceArgs(e) {
+		return finding.New(t.Reason, args, objects)
+	}
+	return finding.New("TRACE_FLOW_FAILS", args, objects)
+}
+
+func onlyTraceArgs(e finding.Entry) bool {
+	for _, tx := range e.Texts {
+		for _, src := range []string{tx.Message, tx.Remedy} {
+			fields, err := finding.TemplateFields(src)
+			if err != nil {
+				return false
+			}
+			for _, f := range fields {
+				if !traceArgs[f] {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// failingStep is the first failed step of t or of a failing branch.
+func failingStep(t Trace) *Step {
+	for i := range t.Steps {
+		if t.Steps[i].Failed {
+			return &t.Steps[i]
+		}
+	}
+	for _, b := range t.Branches {
+		if s := failingStep(b); s != nil {
+			return s
+		}
+	}
+	return nil
 }

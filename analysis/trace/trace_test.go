@@ -721,7 +721,7 @@ func TestImplicitPodPairsAreNotDecidedByAnICMPAccept(t *testing.T) {
 		c := load(t, dir)
 		pairs := 0
 		for _, tr := range All(c) {
-			if tr.reported || !strings.HasPrefix(tr.From, "ip:172.16.") && !strings.HasPrefix(tr.From, "pod:") || strings.HasPrefix(tr.To, "dns:") {
+			if !tr.Implicit || !strings.HasPrefix(tr.From, "ip:172.16.") && !strings.HasPrefix(tr.From, "pod:") || strings.HasPrefix(tr.To, "dns:") {
 				continue
 			}
 			pairs++

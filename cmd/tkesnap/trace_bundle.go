@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tkesnap/analysis/checks"
+	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/report"
 	"tkesnap/analysis/trace"
@@ -53,7 +54,6 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	ts := []trace.Trace{t}
 	// the findings that explain the trace: its own, and the checks'
 	// findings whose ID is a reason of the trace or of a branch
-	fs := trace.Findings(ts, nil)
 	reasons := map[string]bool{}
 	var collect func(t trace.Trace)
 	collect = func(t trace.Trace) {
@@ -63,11 +63,15 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 		}
 	}
 	collect(t)
+	var have []finding.Finding
 	for _, f := range checks.Run(c).Findings {
 		if reasons[f.ID] {
-			fs = append(fs, f)
+			have = append(have, f)
 		}
 	}
+	// one finding per fault: a check and the trace (and every source or
+	// node) reporting the same SG policy print once
+	fs := finding.Merge(append(have, trace.Findings(ts, have)...))
 	if o.format == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
