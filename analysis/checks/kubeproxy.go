@@ -92,8 +92,11 @@ type svcPort struct {
 	// localUnknown: a Local policy applies but endpoints lack nodeName.
 	localUnknown bool
 	// intLocal: internalTrafficPolicy Local (the ClusterIP uses local
-	// endpoints only).
-	intLocal bool
+	// endpoints only); extLocal: externalTrafficPolicy Local on a port
+	// reachable from outside (NodePort, LoadBalancer, external IPs).
+	intLocal, extLocal bool
+	// eps are the port's endpoints (any condition), for portsOnNode.
+	eps []model.Backend
 }
 
 func (sp *svcPort) proto() string { return strings.ToLower(string(protocolOf(sp.port))) }
@@ -105,9 +108,12 @@ func protocolOf(p corev1.ServicePort) corev1.Protocol {
 	return p.Protocol
 }
 
-// servicePorts computes, for the node named node (its Kubernetes name),
-// the endpoints of every non-headless Service port.
-func servicePorts(c *model.Cluster, node string) []*svcPort {
+// clusterPorts computes what does not depend on the node, once per
+// bundle: every non-headless Service port with its endpoints (matched by
+// port name and protocol) and the usable ones for cluster-wide traffic.
+// Recomputing it for every node made the check O(nodes × endpoints) in
+// allocations alone.
+func clusterPorts(c *model.Cluster) []*svcPort {
 	var out []*svcPort
 	for _, s := range c.Kube.Services {
 		if len(s.ClusterIPs) == 0 && s.Spec.Type != corev1.ServiceTypeNodePort && s.Spec.Type != corev1.ServiceTypeLoadBalancer {
@@ -119,38 +125,52 @@ func servicePorts(c *model.Cluster, node string) []*svcPort {
 		backends := c.Kube.Backends(s)
 		for _, p := range s.Spec.Ports {
 			sp := &svcPort{svc: s, port: p, ref: spName(s.Namespace, s.Name, p.Name), known: map[netip.AddrPort]model.Backend{}}
-			var eps []model.Backend
 			for _, b := range backends {
 				// EndpointSlice ports are matched to service ports by name
 				// (kube-proxy's endpointsChangeTracker)
 				if b.PortName != p.Name || !strings.EqualFold(string(b.Protocol), string(protocolOf(p))) || b.Port == 0 {
 					continue
 				}
-				eps = append(eps, b)
+				sp.eps = append(sp.eps, b)
 				sp.known[netip.AddrPortFrom(b.IP, uint16(b.Port))] = b
 			}
-			extLocal := s.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal &&
+			sp.extLocal = s.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal &&
 				(s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer || len(s.Spec.ExternalIPs) > 0)
-			intLocal := s.Spec.InternalTrafficPolicy != nil && *s.Spec.InternalTrafficPolicy == corev1.ServiceInternalTrafficPolicyLocal
-			all := usable(eps, "")
-			local := usable(eps, node)
-			if (extLocal || intLocal) && len(eps) > 0 {
-				for _, b := range eps {
+			sp.intLocal = s.Spec.InternalTrafficPolicy != nil && *s.Spec.InternalTrafficPolicy == corev1.ServiceInternalTrafficPolicyLocal
+			if (sp.extLocal || sp.intLocal) && len(sp.eps) > 0 {
+				for _, b := range sp.eps {
 					if b.NodeName == "" {
 						sp.localUnknown = true
 					}
 				}
 			}
+			all := usable(sp.eps, "")
 			sp.cluster, sp.external = all, all
-			sp.intLocal = intLocal
-			if intLocal {
-				sp.cluster = local
-			}
-			if extLocal {
-				sp.external = local
-			}
 			out = append(out, sp)
 		}
+	}
+	return out
+}
+
+// portsOnNode applies the traffic policies for one node: only ports with
+// a Local policy differ from the cluster-wide view, and only those are
+// copied.
+func portsOnNode(ports []*svcPort, node string) []*svcPort {
+	out := make([]*svcPort, len(ports))
+	for i, sp := range ports {
+		if !sp.intLocal && !sp.extLocal {
+			out[i] = sp
+			continue
+		}
+		cp := *sp
+		local := usable(sp.eps, node)
+		if sp.intLocal {
+			cp.cluster = local
+		}
+		if sp.extLocal {
+			cp.external = local
+		}
+		out[i] = &cp
 	}
 	return out
 }
@@ -209,6 +229,8 @@ func proxyMode(c *model.Cluster, n *model.Node) (mode string, ev finding.Evidenc
 
 func runKubeProxy(p *Pass) {
 	c := p.Cluster
+	var base []*svcPort // computed on the first node that needs it
+	baseDone := false
 	for _, n := range c.Nodes {
 		kn := kubeNodeOf(c, n)
 		if kn == nil {
@@ -220,7 +242,10 @@ func runKubeProxy(p *Pass) {
 			p.Inconclusive(model.FileKubeProxy, n.Name, "kube-proxy mode unknown: collect kube-proxy.txt (or the kube-proxy configmap)")
 			continue
 		}
-		ports := servicePorts(c, kn.Name)
+		if !baseDone {
+			base, baseDone = clusterPorts(c), true
+		}
+		ports := portsOnNode(base, kn.Name)
 		switch mode {
 		case "ipvs":
 			if n.IPVS == nil {

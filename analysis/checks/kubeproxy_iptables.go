@@ -58,6 +58,7 @@ type iptReconciler struct {
 	nat    *iptables.Table
 	filter *iptables.Table
 	v6     bool
+	index  map[*iptables.Chain]*portIndex // built on first use of a chain
 }
 
 func (r *iptReconciler) ev(rule *iptables.Rule) finding.Evidence {
@@ -93,8 +94,11 @@ func dport(rule *iptables.Rule) (int, bool) {
 }
 
 // find returns the rules of chain that match -d dst (when set), -p proto
-// and --dport port, and whose target is accepted by want (nil: any).
-func find(t *iptables.Table, chain string, dst netip.Addr, proto string, port int, want func(target string) bool) []*iptables.Rule {
+// and --dport port, and whose target is accepted by want (nil: any), in
+// chain order. It looks them up in the chain's index: scanning
+// KUBE-SERVICES once per Service port made the check O(Services²) per
+// node.
+func (r *iptReconciler) find(t *iptables.Table, chain string, dst netip.Addr, proto string, port int, want func(target string) bool) []*iptables.Rule {
 	if t == nil {
 		return nil
 	}
@@ -102,23 +106,54 @@ func find(t *iptables.Table, chain string, dst netip.Addr, proto string, port in
 	if c == nil {
 		return nil
 	}
+	ix := r.index[c]
+	if ix == nil {
+		ix = indexChain(c)
+		if r.index == nil {
+			r.index = map[*iptables.Chain]*portIndex{}
+		}
+		r.index[c] = ix
+	}
+	k := portKey{proto: proto, port: port}
+	if dst.IsValid() {
+		k.dst = dst
+	}
 	var out []*iptables.Rule
-	for _, rule := range c.Rules {
-		if dst.IsValid() && (!rule.Dst.Set || rule.Dst.Neg || rule.Dst.Prefix != netip.PrefixFrom(dst, dst.BitLen())) {
-			continue
-		}
-		if rule.Proto.Name != proto {
-			continue
-		}
-		if p, ok := dport(rule); !ok || p != port {
-			continue
-		}
+	for _, rule := range ix.rules[k] {
 		if want != nil && !want(rule.Target.Name) {
 			continue
 		}
 		out = append(out, rule)
 	}
 	return out
+}
+
+// portKey selects rules by -p and --dport, and by a single-address -d
+// when dst is valid (the zero dst holds every rule of that proto/port,
+// whatever its -d).
+type portKey struct {
+	dst   netip.Addr
+	proto string
+	port  int
+}
+
+type portIndex struct{ rules map[portKey][]*iptables.Rule }
+
+func indexChain(c *iptables.Chain) *portIndex {
+	ix := &portIndex{rules: map[portKey][]*iptables.Rule{}}
+	for _, rule := range c.Rules {
+		p, ok := dport(rule)
+		if !ok {
+			continue
+		}
+		k := portKey{proto: rule.Proto.Name, port: p}
+		ix.rules[k] = append(ix.rules[k], rule)
+		if rule.Dst.Set && !rule.Dst.Neg && rule.Dst.Prefix.IsSingleIP() {
+			k.dst = rule.Dst.Prefix.Addr()
+			ix.rules[k] = append(ix.rules[k], rule)
+		}
+	}
+	return ix
 }
 
 func isReject(t string) bool { return t == "REJECT" || t == "DROP" }
@@ -142,7 +177,7 @@ func (r *iptReconciler) port(sp *svcPort) {
 		if ip.Is6() != r.v6 {
 			continue // the other family's rules are in ip6tables-save / iptables-save
 		}
-		natRules := find(r.nat, "KUBE-SERVICES", ip, proto, int(sp.port.Port), func(t string) bool {
+		natRules := r.find(r.nat, "KUBE-SERVICES", ip, proto, int(sp.port.Port), func(t string) bool {
 			return strings.HasPrefix(t, "KUBE-SVC-") || strings.HasPrefix(t, "KUBE-SVL-")
 		})
 		if len(sp.cluster) == 0 {
@@ -151,7 +186,7 @@ func (r *iptReconciler) port(sp *svcPort) {
 			for _, rule := range natRules {
 				r.staleChain(sp, rule.Target.Name, nil, "ClusterIP "+ip.String()+" has no endpoints, but nat KUBE-SERVICES still jumps to "+rule.Target.Name)
 			}
-			if len(find(r.filter, "KUBE-SERVICES", ip, proto, int(sp.port.Port), isReject)) == 0 {
+			if len(r.find(r.filter, "KUBE-SERVICES", ip, proto, int(sp.port.Port), isReject)) == 0 {
 				r.missing(sp, "no REJECT rule in filter KUBE-SERVICES for ClusterIP "+ip.String()+":"+strconv.Itoa(int(sp.port.Port))+" without endpoints (clients time out instead of being refused)", "", svcEv)
 			}
 			continue
@@ -183,14 +218,14 @@ func (r *iptReconciler) external(sp *svcPort, svcEv finding.Evidence) {
 	}
 	dropped := func(dst netip.Addr, port int) bool {
 		for _, ch := range []string{"KUBE-EXTERNAL-SERVICES", "KUBE-NODEPORTS", "KUBE-SERVICES"} {
-			if len(find(r.filter, ch, dst, proto, port, isReject)) > 0 {
+			if len(r.find(r.filter, ch, dst, proto, port, isReject)) > 0 {
 				return true
 			}
 		}
 		return false
 	}
 	if np := int(sp.port.NodePort); np != 0 {
-		rules := find(r.nat, "KUBE-NODEPORTS", netip.Addr{}, proto, np, jump)
+		rules := r.find(r.nat, "KUBE-NODEPORTS", netip.Addr{}, proto, np, jump)
 		switch {
 		case len(rules) > 0:
 		case len(sp.external) == 0 && dropped(netip.Addr{}, np):
@@ -206,7 +241,7 @@ func (r *iptReconciler) external(sp *svcPort, svcEv finding.Evidence) {
 			if err != nil || ip.Is6() != r.v6 || (ing.IPMode != nil && *ing.IPMode == corev1.LoadBalancerIPModeProxy) {
 				continue
 			}
-			rules := find(r.nat, "KUBE-SERVICES", ip, proto, int(sp.port.Port), jump)
+			rules := r.find(r.nat, "KUBE-SERVICES", ip, proto, int(sp.port.Port), jump)
 			switch {
 			case len(rules) > 0:
 			case len(sp.external) == 0 && dropped(ip, int(sp.port.Port)):

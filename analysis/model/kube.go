@@ -352,7 +352,12 @@ type Backend struct {
 func (k *Kube) Backends(s *Service) []Backend {
 	var out []Backend
 	if sl := k.SlicesOf(s); len(sl) > 0 {
-		seen := map[string]bool{}
+		type backendKey struct {
+			ip             netip.Addr
+			port           int32
+			name, protocol string
+		}
+		seen := map[backendKey]bool{}
 		for _, es := range sl {
 			for _, ep := range es.Endpoints {
 				ready := ep.Conditions.Ready == nil || *ep.Conditions.Ready
@@ -387,7 +392,7 @@ func (k *Kube) Backends(s *Service) []Backend {
 						} else {
 							b.Protocol = corev1.ProtocolTCP
 						}
-						key := fmt.Sprint(b.IP, "/", b.Port, "/", b.PortName, "/", b.Protocol)
+						key := backendKey{b.IP, b.Port, b.PortName, string(b.Protocol)}
 						if seen[key] {
 							continue
 						}
