@@ -108,6 +108,13 @@ func protocolOf(p corev1.ServicePort) corev1.Protocol {
 	return p.Protocol
 }
 
+// servicePorts computes, for the node named node (its Kubernetes name),
+// the endpoints of every non-headless Service port. A check that needs it
+// for every node computes clusterPorts once and calls portsOnNode.
+func servicePorts(c *model.Cluster, node string) []*svcPort {
+	return portsOnNode(clusterPorts(c), node)
+}
+
 // clusterPorts computes what does not depend on the node, once per
 // bundle: every non-headless Service port with its endpoints (matched by
 // port name and protocol) and the usable ones for cluster-wide traffic.

@@ -16,6 +16,7 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/parsers/bundle"
+	"tkesnap/parsers/iptables"
 )
 
 // Cluster is the joined view of one bundle.
@@ -33,7 +34,18 @@ type Cluster struct {
 	Flows    []Flow
 
 	Problems []finding.Problem
+
+	// RulesBudget bounds the estimated memory of the iptables rules held
+	// for all nodes (0: DefaultRulesBudget); a dump that would go over it
+	// is not loaded and says so.
+	RulesBudget int64
+	rules       *iptables.Interner
 }
+
+// DefaultRulesBudget keeps the parsed iptables rules of a bundle within
+// 1 GiB, so the whole analysis stays under 2 GiB even for dumps that
+// share nothing (identical rules across nodes and backends count once).
+const DefaultRulesBudget = 1 << 30
 
 // Flow is one failing flow the customer reported (flows.json) or one given
 // with --flow FROM=TO.
@@ -84,7 +96,7 @@ func Layout(b *bundle.Bundle) []string {
 // Load builds the model from an opened bundle. It never fails: whatever
 // cannot be read is a Problem, and checks see what is missing.
 func Load(b *bundle.Bundle) *Cluster {
-	c := &Cluster{Bundle: b, Manifest: b.Manifest}
+	c := &Cluster{Bundle: b, Manifest: b.Manifest, RulesBudget: DefaultRulesBudget}
 	for _, p := range b.Problems {
 		c.Problems = append(c.Problems, finding.Problem{File: p.File, Message: p.Message})
 	}

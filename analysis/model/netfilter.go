@@ -1,6 +1,8 @@
 package model
 
 import (
+	"errors"
+
 	"tkesnap/parsers/ipset"
 	"tkesnap/parsers/iptables"
 )
@@ -72,8 +74,12 @@ func (c *Cluster) loadNetfilter(n *Node) {
 			c.Problem(file, 0, "%v", err)
 			continue
 		}
-		rs, err := iptables.Parse(f)
+		rs, err := iptables.ParseWith(f, iptables.Options{Limits: iptables.DefaultLimits(), Interner: c.rules})
 		f.Close()
+		if errors.Is(err, iptables.ErrBudget) {
+			c.Problem(file, 0, "not analysed: the iptables rules of the bundle's nodes read so far fill the memory budget (%d MiB of distinct rules); this dump counts as not collected", c.rules.Budget>>20)
+			continue
+		}
 		if err != nil {
 			c.Problem(file, 0, "%v", err)
 			if rs == nil {

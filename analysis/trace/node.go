@@ -10,6 +10,7 @@ import (
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/netfilter"
 	"tkesnap/analysis/netpol"
+	"tkesnap/parsers/iptables"
 	"tkesnap/parsers/ipvs"
 	"tkesnap/parsers/netlink"
 )
@@ -20,6 +21,9 @@ type nodeSim struct {
 	opts netfilter.Options
 	file string
 	why  string // why there is no simulator
+	// same: this other-backend dump holds the primary dump's rules again
+	// (decided once per node, not per hop)
+	same bool
 }
 
 // sim builds the simulator of a node from the model's iptables dump,
@@ -69,25 +73,6 @@ func (tr *Tracer) sim(n *model.Node) *nodeSim {
 	}
 	s.sim, s.opts = netfilter.New(d.Rules, opts), opts
 	return s
-}
-
-// sameRules: two dumps with the same chains, policies and rules (the
-// default backend's dump is also saved under its backend's name).
-func sameRules(a, b *model.IPTablesDump) bool {
-	text := func(d *model.IPTablesDump) string {
-		var sb strings.Builder
-		for _, t := range d.Rules.Tables {
-			sb.WriteString("*" + t.Name + "\n")
-			for _, c := range t.Chains {
-				sb.WriteString(":" + c.Name + " " + c.Policy + "\n")
-				for _, r := range c.Rules {
-					sb.WriteString(r.Text + "\n")
-				}
-			}
-		}
-		return sb.String()
-	}
-	return text(a) == text(b)
 }
 
 // atNode walks a packet through one node: netfilter, routing, then on to
@@ -165,16 +150,20 @@ func (tr *Tracer) otherDumps(n *model.Node, primary *nodeSim) []*nodeSim {
 		if d == p || d.Name == model.FileIP6Tables || d.Name == model.FileIPTables || d.Rules == nil || d.Rules.NumRules() == 0 {
 			continue
 		}
-		if p != nil && p.Rules != nil && sameRules(p, d) {
-			continue
-		}
 		key := n.Name + "|" + d.File
 		s, ok := tr.sims[key]
 		if !ok {
-			s = &nodeSim{file: d.File, sim: netfilter.New(d.Rules, primary.opts), opts: primary.opts}
+			s = &nodeSim{file: d.File, opts: primary.opts}
+			// the default backend's dump saved again under its backend's
+			// name: one ruleset, evaluated once
+			if s.same = p != nil && p.Rules != nil && iptables.SameRules(p.Rules, d.Rules); !s.same {
+				s.sim = netfilter.New(d.Rules, primary.opts)
+			}
 			tr.sims[key] = s
 		}
-		out = append(out, s)
+		if !s.same {
+			out = append(out, s)
+		}
 	}
 	return out
 }

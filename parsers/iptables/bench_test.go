@@ -2,6 +2,8 @@ package iptables
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"tkesnap/lab/netfilter/kubeproxygen"
@@ -22,6 +24,28 @@ func BenchmarkParseKubeProxy10kServices(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		rs, err := Parse(bytes.NewReader(data))
+		if err != nil || len(rs.Problems) > 0 {
+			b.Fatal(err, rs.Problems)
+		}
+	}
+}
+
+// BenchmarkParseFile10kServices is what `trace --iptables` does first:
+// read the dump and parse it on every core.
+func BenchmarkParseFile10kServices(b *testing.B) {
+	var buf bytes.Buffer
+	if _, err := kubeproxygen.Write(&buf, 10000); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "dump.txt")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rs, err := ParseFile(path)
 		if err != nil || len(rs.Problems) > 0 {
 			b.Fatal(err, rs.Problems)
 		}

@@ -256,7 +256,7 @@ func errf(format string, a ...any) error { return decodeError(fmt.Sprintf(format
 // decodeRule fills Decoded for every known match and the target; a value
 // that does not parse is a problem on the rule's line and leaves the
 // module undecoded (an unknown match to the simulator).
-func decodeRule(p *parser, r *Rule) {
+func decodeRule(r *RuleSpec, problem func(format string, a ...any)) {
 	for _, m := range r.Matches {
 		if !knownMatch(m.Name) {
 			continue
@@ -264,7 +264,7 @@ func decodeRule(p *parser, r *Rule) {
 		d, err := decodeMatch(m)
 		if err != nil {
 			m.DecodeErr = err.Error()
-			p.problem("-m %s: %v", m.Name, err)
+			problem("-m %s: %v", m.Name, err)
 			continue
 		}
 		m.Decoded = d
@@ -273,7 +273,7 @@ func decodeRule(p *parser, r *Rule) {
 		d, err := decodeTarget(&r.Target)
 		if err != nil {
 			r.Target.DecodeErr = err.Error()
-			p.problem("-j %s: %v", r.Target.Name, err)
+			problem("-j %s: %v", r.Target.Name, err)
 		} else {
 			r.Target.Decoded = d
 		}

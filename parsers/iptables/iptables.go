@@ -20,12 +20,17 @@ package iptables
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 )
 
 // Ruleset is one parsed dump.
@@ -82,13 +87,23 @@ type Counters struct {
 	Packets, Bytes uint64
 }
 
-// Rule is one "-A CHAIN ..." line.
+// Rule is one "-A CHAIN ..." line of one dump: where it is and its
+// counters. What the line says is its RuleSpec, shared by every rule with
+// the same text among the dumps parsed with one Interner (the nodes of a
+// cluster hold the same kube-proxy rules; iptables-nft-save.txt is often
+// iptables-save.txt again). Rules and specs are read-only once parsed.
 type Rule struct {
-	Table, Chain string
-	Pos          int    // 1-based position in the chain
-	Line         int    // line in the dump
-	Text         string // the line as written (counters prefix removed)
-	Counters     *Counters
+	Table    string
+	Pos      int // 1-based position in the chain
+	Line     int // line in the dump
+	Counters *Counters
+	*RuleSpec
+}
+
+// RuleSpec is the content of a rule line, independent of its position.
+type RuleSpec struct {
+	Chain string
+	Text  string // the line as written (counters prefix removed)
 
 	Src, Dst Addr
 	In, Out  Iface
@@ -98,6 +113,11 @@ type Rule struct {
 
 	Matches []*Match
 	Target  Target
+
+	// counters given inside the line (-c pkts bytes), nil when none.
+	counters *Counters
+	// problems found reading the line, reported at each rule's line.
+	problems []string
 }
 
 // Addr is -s/-d: an address or prefix, possibly negated. Zero when unset.
@@ -210,14 +230,26 @@ type Limits struct {
 // 256 bytes; a rule line rarely exceeds 1 KiB).
 func DefaultLimits() Limits { return Limits{LineBytes: 1 << 20, Problems: 1000} }
 
-// ParseFile parses a dump from disk.
+// Options of one parse.
+type Options struct {
+	Limits Limits
+	// Interner shares rule specs with the other dumps parsed with it; nil
+	// parses the dump on its own.
+	Interner *Interner
+}
+
+// ParseFile parses a dump from disk: the file is read whole and its rule
+// lines are parsed on every core.
 func ParseFile(path string) (*Ruleset, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return Parse(f)
+	if len(data) == 0 {
+		return ParseString("", Options{Limits: DefaultLimits()})
+	}
+	// The buffer is never written again: its text is the rules' Text.
+	return ParseString(unsafe.String(&data[0], len(data)), Options{Limits: DefaultLimits()})
 }
 
 // Parse reads one iptables-save dump with the default limits.
@@ -226,16 +258,38 @@ func Parse(r io.Reader) (*Ruleset, error) { return ParseLimits(r, DefaultLimits(
 // ParseLimits reads one dump. The error is only an I/O error; content
 // problems are in Ruleset.Problems.
 func ParseLimits(r io.Reader, lim Limits) (*Ruleset, error) {
-	p := &parser{rs: &Ruleset{Family: 4}, lim: lim}
+	return ParseWith(r, Options{Limits: lim})
+}
+
+// ErrBudget: the Interner's budget does not allow the rules of this dump.
+var ErrBudget = errors.New("over the memory budget for iptables rules")
+
+// ParseWith reads one dump as a stream: only the parsed rules are kept
+// (with an Interner, a rule line seen before costs no new text at all).
+// The error is an I/O error or ErrBudget (then the Ruleset is partial).
+func ParseWith(r io.Reader, o Options) (*Ruleset, error) {
+	p := newParser(o)
+	lim := o.Limits
 	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
 	for {
-		line, tooLong, err := readLine(br, lim.LineBytes)
+		line, tooLong, err := readLine(br, lim.LineBytes, &buf)
 		if len(line) > 0 || err == nil || tooLong {
 			p.line++
-			if tooLong {
+			switch {
+			case tooLong:
 				p.problem("line longer than %d bytes; skipped", lim.LineBytes)
-			} else {
-				p.parseLine(line)
+			case isRuleLine(line):
+				// The line is only valid until the next read: rule
+				// keeps copies of what it holds on to.
+				t := bytes.TrimSpace(line)
+				p.rule(unsafe.String(unsafe.SliceData(t), len(t)), true)
+			default:
+				p.parseLine(string(line))
+			}
+			if p.overBudget {
+				p.finish()
+				return p.rs, ErrBudget
 			}
 		}
 		if err == io.EOF {
@@ -249,36 +303,141 @@ func ParseLimits(r io.Reader, lim Limits) (*Ruleset, error) {
 	return p.rs, nil
 }
 
-// readLine returns one line without its "\n" (and "\r"). Lines longer than
-// max are consumed and reported as tooLong.
-func readLine(br *bufio.Reader, max int) (string, bool, error) {
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(buf)+len(chunk) > max+2 {
-			buf = nil
-			for err == bufio.ErrBufferFull {
-				_, err = br.ReadSlice('\n')
-			}
-			if err != nil && err != io.EOF {
-				return "", true, err
-			}
-			return "", true, err
-		}
-		if err == bufio.ErrBufferFull {
-			buf = append(buf, chunk...)
+// isRuleLine: after leading space, "-A ...", "[p:b] -A ..." or "! ...".
+func isRuleLine(b []byte) bool {
+	for _, c := range b {
+		if isSpace(c) {
 			continue
 		}
-		var s string
-		if buf == nil {
-			s = string(chunk) // the common case: one allocation per line
-		} else {
-			s = string(append(buf, chunk...))
-		}
-		s = strings.TrimSuffix(s, "\n")
-		s = strings.TrimSuffix(s, "\r")
-		return s, false, err
+		return c == '-' || c == '[' || c == '!'
 	}
+	return false
+}
+
+// readLine returns one line without its "\n" (and "\r"), valid until the
+// next call. Lines longer than max are consumed and reported as tooLong.
+func readLine(br *bufio.Reader, max int, buf *[]byte) ([]byte, bool, error) {
+	*buf = (*buf)[:0]
+	long := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !long && len(*buf)+len(chunk) > max+2 {
+			long = true
+			*buf = (*buf)[:0]
+		}
+		if err == bufio.ErrBufferFull {
+			if !long {
+				*buf = append(*buf, chunk...)
+			}
+			continue
+		}
+		if long {
+			return nil, true, err
+		}
+		line := chunk
+		if len(*buf) > 0 {
+			*buf = append(*buf, chunk...)
+			line = *buf
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		return line, false, err
+	}
+}
+
+// ParseString parses a whole dump held in memory; the rules' strings are
+// substrings of s. Rule lines are parsed ahead on every core (a rule's
+// content depends on its line alone), then tables and chains are built in
+// file order.
+func ParseString(s string, o Options) (*Ruleset, error) {
+	p := newParser(o)
+	lim := o.Limits
+	var lines []string
+	long := map[int]bool{}
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s
+		if i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		if lim.LineBytes > 0 && len(line) > lim.LineBytes+1 {
+			long[len(lines)] = true
+		}
+		lines = append(lines, strings.TrimSuffix(line, "\r"))
+	}
+	p.pre = preParse(lines, long, o.Interner)
+	for i, line := range lines {
+		p.line = i + 1
+		switch {
+		case long[i]:
+			p.problem("line longer than %d bytes; skipped", lim.LineBytes)
+		case isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))):
+			// With an Interner the kept text is copied: specs outlive s.
+			p.rule(strings.TrimSpace(line), o.Interner != nil)
+		default:
+			p.parseLine(line)
+		}
+		if p.overBudget {
+			p.finish()
+			return p.rs, ErrBudget
+		}
+	}
+	p.finish()
+	return p.rs, nil
+}
+
+// preParseMin: smaller dumps are parsed in one pass (tests lower it).
+var preParseMin = 2048
+
+// preParse parses the rule lines of a dump into specs on every core; nil
+// where a line is not a rule (or its counters are unreadable: the
+// sequential pass reports that).
+func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || len(lines) < preParseMin {
+		return nil
+	}
+	pre := make([]*RuleSpec, len(lines))
+	var wg sync.WaitGroup
+	chunk := (len(lines) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(lines))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sp specParser
+			for i := lo; i < hi; i++ {
+				line := lines[i]
+				if long[i] || !isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))) {
+					continue
+				}
+				t := strings.TrimSpace(line)
+				if strings.HasPrefix(t, "[") {
+					end := strings.IndexByte(t, ']')
+					if end < 0 {
+						continue
+					}
+					t = strings.TrimSpace(t[end+1:])
+				}
+				if in != nil {
+					pre[i] = in.spec(t, true, &sp)
+				} else {
+					pre[i] = sp.parse(t)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return pre
+}
+
+func newParser(o Options) *parser {
+	return &parser{rs: &Ruleset{Family: 4}, lim: o.Limits, in: o.Interner}
 }
 
 type parser struct {
@@ -289,7 +448,13 @@ type parser struct {
 	loose *Table // rules found outside any table (fragments)
 	// jumps to check once every chain is known
 	jumps []*Rule
-	toks  []token // reused by each rule line
+
+	in         *Interner
+	pre        []*RuleSpec // by line index, from ParseString's parallel pass
+	sp         specParser
+	rules      []Rule     // block rules are taken from
+	counters   []Counters // block counters are taken from
+	overBudget bool
 }
 
 func (p *parser) problem(format string, a ...any) {
@@ -335,7 +500,7 @@ func (p *parser) parseLine(s string) {
 	case t == "..." || t == "…":
 		p.problem("elided lines (%q): the dump is incomplete", t)
 	case strings.HasPrefix(t, "-") || strings.HasPrefix(t, "[") || strings.HasPrefix(t, "!"):
-		p.rule(s, t)
+		p.rule(t, false)
 	default:
 		if i := strings.Index(t, "iptables-save"); i >= 0 && (strings.Contains(t[:i], "#") || strings.Contains(t[:i], "$")) {
 			p.problem("shell prompt, not iptables-save output: %s", clip(t))
@@ -461,7 +626,10 @@ func (p *parser) declareChain(s string) {
 	}
 }
 
-func parseCounters(s string) (*Counters, bool) {
+func parseCounters(s string) (*Counters, bool) { return parseCountersInto(s, &Counters{}) }
+
+// parseCountersInto reads "[pkts:bytes]" into c.
+func parseCountersInto(s string, c *Counters) (*Counters, bool) {
 	if len(s) < 5 || s[0] != '[' || s[len(s)-1] != ']' {
 		return nil, false
 	}
@@ -474,7 +642,8 @@ func parseCounters(s string) (*Counters, bool) {
 	if err1 != nil || err2 != nil {
 		return nil, false
 	}
-	return &Counters{Packets: pk, Bytes: by}, true
+	*c = Counters{Packets: pk, Bytes: by}
+	return c, true
 }
 
 func (p *parser) finish() {
@@ -508,4 +677,36 @@ func (rs *Ruleset) tableOf(r *Rule) *Table {
 		}
 	}
 	return nil
+}
+
+// SameRules reports whether two dumps hold the same tables, chains,
+// policies and rule texts in the same order (counters and line numbers
+// aside): the default backend's dump saved again under its backend's
+// name. Rules parsed through one Interner share their spec, so this is a
+// pointer comparison per rule.
+func SameRules(a, b *Ruleset) bool {
+	if a == b {
+		return true
+	}
+	if len(a.Tables) != len(b.Tables) {
+		return false
+	}
+	for i, ta := range a.Tables {
+		tb := b.Tables[i]
+		if ta.Name != tb.Name || len(ta.Chains) != len(tb.Chains) {
+			return false
+		}
+		for j, ca := range ta.Chains {
+			cb := tb.Chains[j]
+			if ca.Name != cb.Name || ca.Policy != cb.Policy || len(ca.Rules) != len(cb.Rules) {
+				return false
+			}
+			for k, ra := range ca.Rules {
+				if rb := cb.Rules[k]; ra.RuleSpec != rb.RuleSpec && ra.Text != rb.Text {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }

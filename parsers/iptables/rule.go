@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -123,9 +124,11 @@ func isOptName(t token) bool {
 	return !(c >= '0' && c <= '9')
 }
 
-// rule parses "[p:b] -A CHAIN opts..." (line s, trimmed t).
-func (p *parser) rule(s, t string) {
-	r := &Rule{Line: p.line, Text: t}
+// rule adds the rule line t (trimmed; "[p:b] -A CHAIN opts..."). tmp: t
+// aliases a read buffer, so whatever is kept is copied first.
+func (p *parser) rule(t string, tmp bool) {
+	r := p.newRule()
+	r.Line = p.line
 	if strings.HasPrefix(t, "[") {
 		// iptables-save -c prints "[pkts:bytes] -A ...".
 		end := strings.IndexByte(t, ']')
@@ -133,36 +136,39 @@ func (p *parser) rule(s, t string) {
 			p.problem("unterminated counters %q", clip(t))
 			return
 		}
-		ct, ok := parseCounters(t[:end+1])
+		ct, ok := parseCountersInto(t[:end+1], p.newCounters())
 		if !ok {
 			p.problem("bad counters %q", t[:end+1])
 		}
 		r.Counters = ct
 		t = strings.TrimSpace(t[end+1:])
-		r.Text = t
 	}
-	toks, ok := tokenizeInto(p.toks[:0], t)
-	p.toks = toks
-	if !ok {
-		p.problem("unterminated quote; rule kept up to the end of the line")
+	spec := p.spec(t, tmp)
+	if spec == nil {
+		p.overBudget = true
+		return
 	}
-	rp := ruleParser{p: p, r: r, toks: toks}
-	chain := rp.parse()
-	if chain == "" {
-		p.problem("rule without -A CHAIN: %s", clip(t))
+	r.RuleSpec = spec
+	if spec.counters != nil {
+		r.Counters = spec.counters
+	}
+	for _, msg := range spec.problems {
+		p.problemAt(p.line, "%s", msg)
+	}
+	if spec.Chain == "" {
+		p.problem("rule without -A CHAIN: %s", clip(spec.Text))
 		return
 	}
 	tab := p.cur()
 	r.Table = tab.Name
-	r.Chain = chain
-	c := tab.chains[chain]
+	c := tab.chains[spec.Chain]
 	if c == nil {
 		if p.table != nil {
 			// iptables-restore: "Couldn't load rule: No such file or directory".
-			p.problem("rule appended to chain %s that is not declared in table %s", chain, tab.Name)
+			p.problem("rule appended to chain %s that is not declared in table %s", spec.Chain, tab.Name)
 		}
-		c = &Chain{Table: tab.Name, Name: chain}
-		tab.chains[chain] = c
+		c = &Chain{Table: tab.Name, Name: spec.Chain}
+		tab.chains[spec.Chain] = c
 		tab.Chains = append(tab.Chains, c)
 	}
 	c.Rules = append(c.Rules, r)
@@ -175,9 +181,153 @@ func (p *parser) rule(s, t string) {
 	}
 }
 
+// spec returns what the rule text t says: parsed ahead (ParseString),
+// shared through the Interner, or parsed now. Nil when the Interner's
+// budget does not allow one more spec.
+func (p *parser) spec(t string, tmp bool) *RuleSpec {
+	if p.pre != nil {
+		if s := p.pre[p.line-1]; s != nil {
+			return s
+		}
+	}
+	if p.in != nil {
+		return p.in.spec(t, tmp, &p.sp)
+	}
+	if tmp {
+		t = strings.Clone(t)
+	}
+	return p.sp.parse(t)
+}
+
+// newRule and newCounters hand out rules from blocks: one allocation per
+// thousand rules instead of one per rule.
+func (p *parser) newRule() *Rule {
+	if len(p.rules) == 0 {
+		p.rules = make([]Rule, 1024)
+	}
+	r := &p.rules[0]
+	p.rules = p.rules[1:]
+	return r
+}
+
+func (p *parser) newCounters() *Counters {
+	if len(p.counters) == 0 {
+		p.counters = make([]Counters, 1024)
+	}
+	c := &p.counters[0]
+	p.counters = p.counters[1:]
+	return c
+}
+
+// specParser parses rule texts into RuleSpecs. It keeps scratch space and
+// blocks to allocate from; one per goroutine.
+type specParser struct {
+	toks    []token
+	specs   []RuleSpec
+	matches []Match
+	mptrs   []*Match
+	strs    []string
+	opts    []Option
+	// per rule: every option in order, with the match it belongs to
+	// (nil: the target), grouped into the matches' slices at the end
+	pend []pendOpt
+	ms   []*Match
+}
+
+type pendOpt struct {
+	m *Match
+	o Option
+}
+
+// parse reads one rule text (counters prefix removed) into a new spec;
+// the spec's strings are substrings of t.
+func (sp *specParser) parse(t string) *RuleSpec {
+	if len(sp.specs) == 0 {
+		sp.specs = make([]RuleSpec, 256)
+	}
+	spec := &sp.specs[0]
+	sp.specs = sp.specs[1:]
+	spec.Text = t
+	toks, ok := tokenizeInto(sp.toks[:0], t)
+	sp.toks = toks
+	if !ok {
+		spec.problems = append(spec.problems, "unterminated quote; rule kept up to the end of the line")
+	}
+	if len(sp.strs) < len(toks) {
+		sp.strs = make([]string, max(4096, len(toks)))
+	}
+	rp := ruleParser{sp: sp, r: spec, toks: toks, argBuf: sp.strs[:0:len(toks)]}
+	spec.Chain = rp.parse()
+	sp.strs = sp.strs[len(rp.argBuf):]
+	return spec
+}
+
+// newMatch hands out a match from a block.
+func (sp *specParser) newMatch(name string, implicit bool) *Match {
+	if len(sp.matches) == 0 {
+		sp.matches = make([]Match, 512)
+	}
+	m := &sp.matches[0]
+	sp.matches = sp.matches[1:]
+	m.Name, m.Implicit = name, implicit
+	sp.ms = append(sp.ms, m)
+	return m
+}
+
+// finish gives the rule its matches and every match and the target its
+// options, as slices of shared blocks (capacity capped, so an append by a
+// reader never writes into a neighbour).
+func (sp *specParser) finish(r *RuleSpec) {
+	if n := len(sp.ms); n > 0 {
+		if len(sp.mptrs) < n {
+			sp.mptrs = make([]*Match, max(1024, n))
+		}
+		r.Matches = sp.mptrs[:n:n]
+		copy(r.Matches, sp.ms)
+		sp.mptrs = sp.mptrs[n:]
+	}
+	if len(sp.pend) > 0 {
+		if len(sp.opts) < len(sp.pend) {
+			sp.opts = make([]Option, max(1024, len(sp.pend)))
+		}
+		take := func(m *Match) []Option {
+			n := 0
+			for _, po := range sp.pend {
+				if po.m == m {
+					sp.opts[n] = po.o
+					n++
+				}
+			}
+			if n == 0 {
+				return nil
+			}
+			out := sp.opts[:n:n]
+			sp.opts = sp.opts[n:]
+			return out
+		}
+		for _, m := range r.Matches {
+			m.Opts = take(m)
+		}
+		r.Target.Opts = take(nil)
+	}
+	sp.ms = sp.ms[:0]
+	sp.pend = sp.pend[:0]
+}
+
+func (sp *specParser) dropTargetOpts() {
+	k := 0
+	for _, po := range sp.pend {
+		if po.m != nil {
+			sp.pend[k] = po
+			k++
+		}
+	}
+	sp.pend = sp.pend[:k]
+}
+
 type ruleParser struct {
-	p    *parser
-	r    *Rule
+	sp   *specParser
+	r    *RuleSpec
 	toks []token
 	i    int
 	// context: where "--opt" goes
@@ -187,7 +337,9 @@ type ruleParser struct {
 	argBuf   []string
 }
 
-func (rp *ruleParser) problem(format string, a ...any) { rp.p.problem(format, a...) }
+func (rp *ruleParser) problem(format string, a ...any) {
+	rp.r.problems = append(rp.r.problems, fmt.Sprintf(format, a...))
+}
 
 func (rp *ruleParser) next() (token, bool) {
 	if rp.i >= len(rp.toks) {
@@ -216,10 +368,8 @@ func (rp *ruleParser) value(opt string, neg *bool) (string, bool) {
 // args collects the arguments of an extension option: every token up to
 // the next option name or "!" that negates the next option.
 func (rp *ruleParser) args(neg *bool) []string {
-	if rp.argBuf == nil {
-		// One backing array per rule for every option's arguments.
-		rp.argBuf = make([]string, 0, len(rp.toks))
-	}
+	// One backing array (a block of the specParser) holds every option's
+	// arguments of the rule.
 	start := len(rp.argBuf)
 	a := rp.argBuf[start:start:cap(rp.argBuf)]
 	for rp.i < len(rp.toks) {
@@ -328,8 +478,7 @@ func (rp *ruleParser) parse() string {
 			if !ok {
 				continue
 			}
-			rp.cur = &Match{Name: v}
-			r.Matches = append(r.Matches, rp.cur)
+			rp.cur = rp.sp.newMatch(v, false)
 			rp.inTarget = false
 		case "-j", "--jump", "-g", "--goto":
 			v, ok := rp.value(name, &neg)
@@ -340,6 +489,7 @@ func (rp *ruleParser) parse() string {
 				rp.problem("more than one target (-j %s, then %s %s)", r.Target.Name, name, v)
 			}
 			r.Target = Target{Name: v, Goto: name == "-g" || name == "--goto"}
+			rp.sp.dropTargetOpts() // a later -j replaces the target with its options
 			rp.inTarget = true
 		case "-c", "--set-counters":
 			// "-c pkts bytes" inside the rule (iptables-restore -c input).
@@ -348,7 +498,7 @@ func (rp *ruleParser) parse() string {
 				pk, e1 := strconv.ParseUint(a[0], 10, 64)
 				by, e2 := strconv.ParseUint(a[1], 10, 64)
 				if e1 == nil && e2 == nil {
-					r.Counters = &Counters{Packets: pk, Bytes: by}
+					r.counters = &Counters{Packets: pk, Bytes: by}
 					break
 				}
 			}
@@ -368,7 +518,8 @@ func (rp *ruleParser) parse() string {
 	if neg {
 		rp.problem("\"!\" at the end of the rule negates nothing")
 	}
-	decodeRule(rp.p, r)
+	rp.sp.finish(r)
+	decodeRule(r, rp.problem)
 	return rp.chain
 }
 
@@ -377,26 +528,26 @@ func (rp *ruleParser) parse() string {
 func (rp *ruleParser) extOpt(name string, neg bool) {
 	o := Option{Name: name, Neg: neg}
 	o.Args = rp.args(&o.Neg)
-	r := rp.r
 	if rp.inTarget {
-		r.Target.Opts = append(r.Target.Opts, o)
+		rp.sp.pend = append(rp.sp.pend, pendOpt{nil, o})
 		return
 	}
+	r := rp.r
 	m := rp.cur
 	if m == nil || (knownMatch(m.Name) && !matchHasOpt(m.Name, name)) {
 		// iptables offers an option to every loaded match (xtables
 		// command_default); find the one that knows it.
 		var found *Match
-		for i := len(r.Matches) - 1; i >= 0; i-- {
-			if matchHasOpt(r.Matches[i].Name, name) {
-				found = r.Matches[i]
+		ms := rp.sp.ms
+		for i := len(ms) - 1; i >= 0; i-- {
+			if matchHasOpt(ms[i].Name, name) {
+				found = ms[i]
 				break
 			}
 		}
 		if found == nil && r.Proto.Set && matchHasOpt(r.Proto.Name, name) {
 			// "-p tcp --dport 80" loads the tcp match implicitly.
-			found = &Match{Name: r.Proto.Name, Implicit: true}
-			r.Matches = append(r.Matches, found)
+			found = rp.sp.newMatch(r.Proto.Name, true)
 		}
 		if found != nil {
 			m = found
@@ -404,11 +555,10 @@ func (rp *ruleParser) extOpt(name string, neg bool) {
 	}
 	if m == nil {
 		rp.problem("option --%s before any -m module and not a protocol option", name)
-		m = &Match{Name: "?"}
-		r.Matches = append(r.Matches, m)
+		m = rp.sp.newMatch("?", false)
 		rp.cur = m
 	}
-	m.Opts = append(m.Opts, o)
+	rp.sp.pend = append(rp.sp.pend, pendOpt{m, o})
 }
 
 // parseAddr reads "a.b.c.d", "a.b.c.d/len", "a.b.c.d/mask", an IPv6 form,

@@ -1,0 +1,108 @@
+package iptables
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// Every way to parse a dump gives the same Ruleset: the stream parser,
+// the in-memory parser with its parallel pre-pass, and both again through
+// one Interner shared by all dumps (where a rule already seen in another
+// dump reuses that dump's spec).
+func TestParsePathsAgree(t *testing.T) {
+	var files []string
+	for _, root := range []string{"../../testdata/netfilter", "../../testdata/bundles"} {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.Contains(d.Name(), "tables") && strings.HasSuffix(d.Name(), ".txt") || strings.HasSuffix(d.Name(), ".rules")) {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	if len(files) < 20 {
+		t.Fatalf("found only %d dumps under testdata", len(files))
+	}
+	// Broken input too: every problem must be reported the same way.
+	files = append(files, "")
+	broken := wrap("-A X -m comment --comment \"oops -j ACCEPT") + "[1:2 -A X\n[a:b] -A X -j ACCEPT\n-A Y -j NOPE\n-A X -p tcp --dport 99999 -j DNAT --to-destination 1.2.3.4:80 -j ACCEPT\n"
+	old := preParseMin
+	preParseMin = 1 // the parallel pre-pass on every dump, however small
+	defer func() { preParseMin = old }()
+	in := NewInterner()
+	for _, f := range files {
+		data := []byte(broken)
+		if f != "" {
+			var err error
+			if data, err = os.ReadFile(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := Parse(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, parse := range map[string]func() (*Ruleset, error){
+			"ParseString": func() (*Ruleset, error) { return ParseString(string(data), Options{Limits: DefaultLimits()}) },
+			"ParseWith interned": func() (*Ruleset, error) {
+				return ParseWith(bytes.NewReader(data), Options{Limits: DefaultLimits(), Interner: in})
+			},
+			"ParseString interned": func() (*Ruleset, error) {
+				return ParseString(string(data), Options{Limits: DefaultLimits(), Interner: in})
+			},
+		} {
+			got, err := parse()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %s differs from Parse", f, name)
+			}
+		}
+	}
+	if in.Held() == 0 {
+		t.Error("the interner holds nothing")
+	}
+}
+
+// Identical rule lines share one spec through an Interner, and parsing
+// the same text twice gives rules that point at the same specs.
+func TestInternerSharesSpecs(t *testing.T) {
+	in := NewInterner()
+	dump := wrap("-A X -s 10.0.0.1/32 -p tcp -m tcp --dport 80 -j ACCEPT")
+	a, _ := ParseWith(strings.NewReader(dump), Options{Limits: DefaultLimits(), Interner: in})
+	b, _ := ParseWith(strings.NewReader(dump), Options{Limits: DefaultLimits(), Interner: in})
+	ra := a.Table("filter").Chain("X").Rules[0]
+	rb := b.Table("filter").Chain("X").Rules[0]
+	if ra.RuleSpec != rb.RuleSpec {
+		t.Error("the same rule text was parsed twice")
+	}
+	c, _ := ParseWith(strings.NewReader(wrap("[7:9] -A X -s 10.0.0.1/32 -p tcp -m tcp --dport 80 -j ACCEPT")), Options{Limits: DefaultLimits(), Interner: in})
+	rc := c.Table("filter").Chain("X").Rules[0]
+	if rc.RuleSpec != ra.RuleSpec || rc.Counters == nil || rc.Counters.Packets != 7 || ra.Counters != nil {
+		t.Errorf("counters are per dump: %+v %+v", rc.Counters, ra.Counters)
+	}
+}
+
+// A budget stops a parse with ErrBudget instead of growing without bound.
+func TestInternerBudget(t *testing.T) {
+	in := NewInterner()
+	in.Budget = 2000
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n")
+	for i := range 100 {
+		b.WriteString("-A INPUT -s 10.0.0." + string(rune('0'+i%10)) + string(rune('0'+i/10)) + " -j ACCEPT\n")
+	}
+	b.WriteString("COMMIT\n")
+	_, err := ParseWith(strings.NewReader(b.String()), Options{Limits: DefaultLimits(), Interner: in})
+	if err != ErrBudget {
+		t.Fatalf("err %v, want ErrBudget", err)
+	}
+	if in.Held() > in.Budget {
+		t.Errorf("held %d over the budget %d", in.Held(), in.Budget)
+	}
+}
