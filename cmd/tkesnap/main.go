@@ -53,7 +53,10 @@ missing endpoint, route or packet, and what to change.`,
 var commands []func() *cobra.Command
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	stop := startProfile()
+	code := run(os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 func run(args []string) int {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,9 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 	if err != nil {
 		return err
 	}
+	// Everything the parser allocates stays live until the trace is
+	// printed: collections during the parse would only re-scan it.
+	defer debug.SetGCPercent(debug.SetGCPercent(800))
 	rs, err := iptables.ParseFile(o.iptables)
 	if err != nil {
 		return usageErr("--iptables: %v", err)

@@ -1,44 +1,50 @@
 #!/usr/bin/env bash
-# Benchmarks the iptables parser and simulator on a generated kube-proxy
-# dump of 10k Services (~133k rules) and compares parse+index with
-# `iptables-restore --test` on the same file (run in `unshare -n`, so the
-# host's rules are never touched). Prints times and ratios; asserts nothing.
+# Benchmarks `tkesnap trace --iptables` (parse + index + one trace, the
+# whole process) on a generated kube-proxy dump of 10k Services (~133k
+# rules) against its references, `iptables-nft-restore --test` and
+# `iptables-legacy-restore --test` on the same file (run in `unshare -n`,
+# so the host's rules are never touched), and against the floor: `cat`
+# and a bare Go line scanner over the file. Prints medians and ratios
+# (goal: >= 10x nft, >= 20x legacy); asserts nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+. lab/measure.sh
+GO=${GO:-go}
+RUNS=${RUNS:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 services=${SERVICES:-10000}
-go run ./lab/netfilter/gen -services "$services" > "$tmp/dump.txt" 2> "$tmp/gen.txt"
+$GO run ./lab/netfilter/gen -services "$services" > "$tmp/dump.txt" 2> "$tmp/gen.txt"
+$GO build -o "$tmp/linescan" ./lab/linescan
 bytes=$(stat -c %s "$tmp/dump.txt")
-echo "bench-netfilter: kube-proxy dump, $services Services, $(cat "$tmp/gen.txt"), $bytes bytes"
+echo "== bench-netfilter: kube-proxy dump, $services Services, $(cat "$tmp/gen.txt"), $bytes bytes; medians of $RUNS; $(load)"
 
-# best of 3 runs: "WALL CPU" in seconds (CPU = user + sys, which a loaded
-# machine disturbs less than wall time)
-best() {
-  local bw='' bc='' t w c
-  for _ in 1 2 3; do
-    t=$( { TIMEFORMAT='%R %U %S'; time "$@" > /dev/null 2>&1; } 2>&1 | tail -1)
-    w=$(echo "$t" | awk '{print $1}')
-    c=$(echo "$t" | awk '{print $2 + $3}')
-    bw=$(awk -v a="$bw" -v b="$w" 'BEGIN{print (a == "" || b < a) ? b : a}')
-    bc=$(awk -v a="$bc" -v b="$c" 'BEGIN{print (a == "" || b < a) ? b : a}')
-  done
-  echo "$bw $bc"
+read -r tkw tkc tkm <<< "$(measure "$RUNS" ./bin/tkesnap trace --iptables "$tmp/dump.txt" --proto tcp --src 10.100.0.2:40000 --dst 10.96.39.15:80 --local-ip 10.100.0.1 --format json)"
+printf "%-44s wall %6.3fs  cpu %6.3fs  peak RSS %4d MiB\n" "tkesnap trace --iptables" "$tkw" "$tkc" $((tkm / 1024))
+row() { # name wall cpu rss: the figure and tkesnap's speed-up over it
+  awk -v t="$1" -v w="$2" -v c="$3" -v m="$4" -v kw="$tkw" -v kc="$tkc" \
+    'BEGIN{printf "%-44s wall %6.3fs  cpu %6.3fs  peak RSS %4d MiB  -> tkesnap is %.1fx (wall), %.1fx (cpu)\n", t, w, c, m/1024, w/kw, c/kc}'
 }
-
-tk=$(best ./bin/tkesnap trace --iptables "$tmp/dump.txt" --proto tcp --src 10.100.0.2:40000 --dst 10.96.39.15:80 --local-ip 10.100.0.1 --format json)
-read -r tkw tkc <<< "$tk"
-echo "tkesnap trace --iptables (parse + index + one trace): wall ${tkw}s, cpu ${tkc}s"
 for tool in iptables-nft-restore iptables-legacy-restore; do
-  if ! command -v "$tool" > /dev/null; then echo "$tool: not installed"; continue; fi
+  if ! command -v "$tool" > /dev/null; then echo "$tool: not installed (make deps)"; continue; fi
   if [ "$(id -u)" != 0 ]; then echo "$tool: needs root for unshare -n"; continue; fi
-  read -r rw rc <<< "$(best sh -c "unshare -n $tool --test < '$tmp/dump.txt'")"
-  awk -v t="$tool" -v rw="$rw" -v rc="$rc" -v kw="$tkw" -v kc="$tkc" \
-    'BEGIN{printf "%s --test: wall %ss, cpu %ss  ratio %s/tkesnap: wall %.1fx, cpu %.1fx\n", t, rw, rc, t, rw/kw, rc/kc}'
+  read -r w c m <<< "$(measure "$RUNS" sh -c "unshare -n $tool --test < '$tmp/dump.txt'")"
+  row "$tool --test" "$w" "$c" "$m"
+done
+echo "floor (tkesnap's time as a multiple of it):"
+for f in "cat" "linescan"; do
+  if [ "$f" = cat ]; then read -r w c m <<< "$(measure "$RUNS" cat "$tmp/dump.txt")"; else read -r w c m <<< "$(measure "$RUNS" "$tmp/linescan" "$tmp/dump.txt")"; fi
+  awk -v t="$f" -v w="$w" -v c="$c" -v kw="$tkw" -v kc="$tkc" \
+    'BEGIN{printf "  %-42s wall %6.3fs  cpu %6.3fs  -> tkesnap is %.1fx its wall, %.1fx its cpu\n", t, w, c, kw/(w>0.001?w:0.001), kc/(c>0.001?c:0.001)}'
 done
 
-go test -run '^$' -bench 'ParseKubeProxy10kServices' -benchmem -benchtime 3x ./parsers/iptables/ | grep '^Benchmark' | tee "$tmp/parse.txt"
-awk -v size="$bytes" '{for (i=1;i<=NF;i++) if ($(i+1)=="B/op") printf "parser memory: %.1f x file size (goal < 20)\n", $i/size}' "$tmp/parse.txt"
-go test -run '^$' -bench 'TraceOnePacket10kServices' -benchmem ./analysis/netfilter/ | grep '^Benchmark' | tee "$tmp/trace.txt"
+$GO test -run '^$' -bench 'Parse(File|KubeProxy)10kServices' -benchmem -benchtime 3x ./parsers/iptables/ | grep '^Benchmark' | tee "$tmp/parse.txt"
+awk -v size="$bytes" '{for (i=1;i<=NF;i++) if ($(i+1)=="B/op") printf "%s memory allocated: %.1f x file size (goal < 20)\n", $1, $i/size}' "$tmp/parse.txt"
+$GO test -run '^$' -bench 'TraceOnePacket10kServices' -benchmem ./analysis/netfilter/ | grep '^Benchmark' | tee "$tmp/trace.txt"
 awk '{for (i=1;i<=NF;i++) if ($(i+1)=="ns/op") printf "one trace after loading: %.3f ms (goal < 1 ms)\n", $i/1e6}' "$tmp/trace.txt"
+if [ -n "${PROFILE:-}" ]; then
+  TKESNAP_CPUPROFILE="$tmp/cpu.prof" ./bin/tkesnap trace --iptables "$tmp/dump.txt" --proto tcp --src 10.100.0.2:40000 --dst 10.96.39.15:80 --local-ip 10.100.0.1 --format json > /dev/null
+  echo "profile, top five (flat):"
+  $GO tool pprof -top -nodecount=5 ./bin/tkesnap "$tmp/cpu.prof" 2>/dev/null | tail -5
+fi

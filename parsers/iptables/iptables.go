@@ -455,6 +455,8 @@ type parser struct {
 	rules      []Rule     // block rules are taken from
 	counters   []Counters // block counters are taken from
 	overBudget bool
+	last       *Chain // of the last rule, in lastTab
+	lastTab    *Table
 }
 
 func (p *parser) problem(format string, a ...any) {
@@ -590,7 +592,8 @@ func (p *parser) cur() *Table {
 
 func (p *parser) declareChain(s string) {
 	// ":NAME POLICY [pkts:bytes]"
-	f := strings.Fields(s)
+	var buf [3]string
+	f := fields3(s, buf[:0])
 	if len(f) == 0 {
 		p.problem("chain declaration without a name")
 		return
@@ -624,6 +627,26 @@ func (p *parser) declareChain(s string) {
 			p.problem("chain %s: bad counters %q", c.Name, f[2])
 		}
 	}
+}
+
+// fields3 splits s at white space like strings.Fields, keeping at most
+// the first three fields (a chain declaration has three), without
+// allocating.
+func fields3(s string, f []string) []string {
+	for i := 0; i < len(s) && len(f) < 3; {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			f = append(f, s[i:j])
+		}
+		i = j
+	}
+	return f
 }
 
 func parseCounters(s string) (*Counters, bool) { return parseCountersInto(s, &Counters{}) }

@@ -161,7 +161,12 @@ func (p *parser) rule(t string, tmp bool) {
 	}
 	tab := p.cur()
 	r.Table = tab.Name
-	c := tab.chains[spec.Chain]
+	// a dump lists a chain's rules together: most lines go to the chain
+	// of the line before
+	c := p.last
+	if c == nil || p.lastTab != tab || c.Name != spec.Chain {
+		c = tab.chains[spec.Chain]
+	}
 	if c == nil {
 		if p.table != nil {
 			// iptables-restore: "Couldn't load rule: No such file or directory".
@@ -171,6 +176,7 @@ func (p *parser) rule(t string, tmp bool) {
 		tab.chains[spec.Chain] = c
 		tab.Chains = append(tab.Chains, c)
 	}
+	p.last, p.lastTab = c, tab
 	c.Rules = append(c.Rules, r)
 	r.Pos = len(c.Rules)
 	if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
