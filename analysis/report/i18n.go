@@ -45,7 +45,7 @@ type words struct {
 	// and the flows tkesnap traced on its own. HopsOf ({Hops}) stands for
 	// a failing one's hop table, HopsCommand says how to see it, and
 	// MoreEvidence ({N}) counts the evidence the ticket view leaves out.
-	OtherFlows, HopsOf, HopsCommand, MoreEvidence string
+	OtherFlows, HopsOf, HopsCommand, MoreEvidence, MoreItems string
 	// LikeBranch ({Hops, Like}) stands for a branch that fails like branch Like.
 	LikeBranch string
 	// Quiet summarizes a delivered branch in one line ({Hops, Paths int}).
@@ -88,6 +88,7 @@ var labels = map[finding.Lang]*words{
 		HopsCommand:   "Every hop of one flow:",
 		LikeBranch:    `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}; fails as {{.Like}} does`,
 		MoreEvidence:  `and {{.N}} more in the HTML and JSON reports`,
+		MoreItems:     `and {{.N}} more in the HTML and JSON reports (or --full)`,
 		Quiet:         `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}{{if .Paths}}, {{.Paths}} paths{{end}}; every hop is in the HTML and JSON reports`,
 		Collect:       `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
 		Explains:      "Explains reported flow",
@@ -140,6 +141,7 @@ var labels = map[finding.Lang]*words{
 		HopsCommand:   "查看某条链路的每一跳：",
 		LikeBranch:    `{{.Hops}} 跳；失败原因同 {{.Like}}`,
 		MoreEvidence:  `另有 {{.N}} 条证据，见 HTML 和 JSON 报告`,
+		MoreItems:     `另有 {{.N}} 项，见 HTML 和 JSON 报告（或使用 --full）`,
 		Quiet:         `{{.Hops}} 跳{{if .Paths}}、{{.Paths}} 条路径{{end}}；逐跳详情见 HTML 和 JSON 报告`,
 		Collect:       `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
 		Explains:      "解释的反馈链路",

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,39 @@ type MarkdownOptions struct {
 // ticketEvidence is how many pieces of evidence a finding shows in the
 // ticket view; the rest are counted and are in the JSON and HTML reports.
 const ticketEvidence = 4
+
+// ticketCell is how many columns of a hop's detail the ticket view keeps.
+const ticketCell = 160
+
+// clipCell cuts s to n columns with an ellipsis.
+func clipCell(s string, n int) string {
+	if width(s) <= n {
+		return s
+	}
+	c, _ := cutWidth(s, n-1)
+	return c + "…"
+}
+
+// stepPlace is the file:line (or packet) part of a step's evidence text
+// when the evidence has a file; else the whole text.
+func stepPlace(ev map[string]any, text string) string {
+	if _, ok := ev["file"]; !ok {
+		return text
+	}
+	if i := strings.Index(text, " "); i > 0 && !strings.HasPrefix(text[i:], " #") {
+		return text[:i]
+	}
+	if i := strings.Index(text, " #"); i > 0 {
+		if j := strings.Index(text[i+2:], " "); j >= 0 {
+			return text[:i+2+j]
+		}
+	}
+	return text
+}
+
+// ticketList is how many one-line flows and inconclusive items the ticket
+// view lists; the rest are counted.
+const ticketList = 8
 
 // Markdown writes the ticket view of the report (see MarkdownOptions).
 func (r *Report) Markdown(out io.Writer) error { return r.MarkdownWith(out, MarkdownOptions{}) }
@@ -54,9 +88,17 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 	} else {
 		p("| %s | %s | %s | %s | %s |\n|---|---|---|---|---|\n", w.Step, mdCell(w.Severity), w.ID, mdCell(w.FindingTitle), mdCell(w.Objects))
 		for i, f := range r.Findings {
-			p("| %d | %s | %s | %s | %s |\n", i+1, mdCell(w.SevName[f.Severity]), codeCell(f.ID), mdCell(f.Title), codeListCell(f.Objects))
+			objs := codeListCell(f.Objects)
+			if !o.Full && len(f.Objects) > 2 {
+				objs = codeListCell(f.Objects[:2]) + ", +" + strconv.Itoa(len(f.Objects)-2)
+			}
+			p("| %d | %s | %s | %s | %s |\n", i+1, mdCell(w.SevName[f.Severity]), codeCell(f.ID), mdCell(f.Title), objs)
 		}
 		p("\n")
+	}
+	reported := false
+	for _, t := range r.Traces {
+		reported = reported || !t.Implicit
 	}
 	for _, g := range bySeverity(r.Findings) {
 		p("### %s\n\n", mdText(w.Sev[g.Sev]))
@@ -72,14 +114,20 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 				p("_%s_\n\n", mdText(n))
 			}
 			p("**%s%s** %s\n\n", mdText(w.Fix), strings.TrimSpace(w.Colon), mdRich(f.Remedy))
-			if len(f.Objects) > 0 {
+			// The ticket view leaves the objects to the table above, and
+			// a finding that explains none of the reported flows (what a
+			// capture saw, hygiene) keeps one piece of evidence.
+			if len(f.Objects) > 0 && o.Full {
 				p("**%s%s** %s\n\n", mdText(w.Objects), strings.TrimSpace(w.Colon), codeList(f.Objects))
 			}
 			if len(f.Evidence) > 0 {
 				p("**%s%s**\n\n", mdText(w.Evidence), strings.TrimSpace(w.Colon))
-				ev := f.Evidence
-				if !o.Full && len(ev) > ticketEvidence {
-					ev = ev[:ticketEvidence]
+				ev, keep := f.Evidence, ticketEvidence
+				if reported && len(f.Explains) == 0 {
+					keep = 1
+				}
+				if !o.Full && len(ev) > keep {
+					ev = ev[:keep]
 				}
 				for _, e := range ev {
 					p("- %s", code(location(e)))
@@ -103,17 +151,27 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 	if len(r.Traces) > 0 {
 		p("## %s\n\n", mdText(w.Traces))
 		var oneLine []int
+		// (verdict, reason) → the flow shown in full that fails that way
+		shown := map[[2]string]string{}
 		for i, t := range r.Traces {
 			if quietFlow(t) || !o.Full && t.Implicit {
 				oneLine = append(oneLine, i)
 				continue
 			}
-			mdTrace(bw, w, strconv.Itoa(i+1), t, o.Full)
+			mdTrace(bw, w, strconv.Itoa(i+1), t, o.Full, shown)
 		}
 		if len(oneLine) > 0 {
 			p("### %s\n\n", mdText(w.OtherFlows))
 			cmd := false
-			for _, i := range oneLine {
+			// failing flows first: when the list is cut, they stay
+			sort.SliceStable(oneLine, func(a, b int) bool {
+				return !quietFlow(r.Traces[oneLine[a]]) && quietFlow(r.Traces[oneLine[b]])
+			})
+			shown := oneLine
+			if !o.Full && len(shown) > ticketList {
+				shown = shown[:ticketList]
+			}
+			for _, i := range shown {
 				t := r.Traces[i]
 				proto := ""
 				if t.Proto != "" {
@@ -129,6 +187,9 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 				}
 				p("- %d\\. %s%s: **%s**%s (%s)\n", i+1, mdFlow(t), proto, w.tag(t.Verdict), reason, line)
 			}
+			if more := len(oneLine) - len(shown); more > 0 {
+				p("- %s\n", mdText(execText(w.MoreItems, struct{ N int }{more})))
+			}
 			if cmd {
 				p("\n%s %s\n", mdText(w.HopsCommand), code("tkesnap trace "+shellWord(r.Bundle.Path)+" --from FROM --to TO"))
 			}
@@ -137,11 +198,18 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 	}
 	if len(r.Inconclusive) > 0 {
 		p("## %s\n\n", mdText(w.Inconclusive))
-		for _, in := range r.Inconclusive {
+		inc := r.Inconclusive
+		if !o.Full && len(inc) > ticketList {
+			inc = inc[:ticketList]
+		}
+		for _, in := range inc {
 			// Need and Node are file and node names: code spans.
 			in.Need, in.Node = code(in.Need), codeIf(in.Node)
 			in.Why = mdText(in.Why)
 			p("- %s\n", execText(w.Collect, in))
+		}
+		if more := len(r.Inconclusive) - len(inc); more > 0 {
+			p("- %s\n", mdText(execText(w.MoreItems, struct{ N int }{more})))
 		}
 		p("\n")
 	}
@@ -164,10 +232,10 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 }
 
 // mdTrace writes one flow with its hop table and its branches. Unless
-// full, a branch that fails like an earlier sibling shown in full (same
-// verdict, same reason: every endpoint refuses) is one line that points
-// to that sibling.
-func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool) {
+// full, a branch that fails like a flow or branch already shown in full
+// (same verdict, same reason: every endpoint refuses, or the branch drops
+// at the SG that drops a reported flow) is one line that points to it.
+func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool, shown map[[2]string]string) {
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	level := "###"
 	if strings.Contains(num, ".") {
@@ -212,7 +280,11 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool) {
 			}
 			row := []string{n, codeCell(s.At), mdCell(w.component(s.Component))}
 			if detail {
-				row = append(row, mdCell(s.Detail))
+				d := s.Detail
+				if !full {
+					d = clipCell(d, ticketCell)
+				}
+				row = append(row, mdCell(d))
 			}
 			if move {
 				row = append(row, codeCell(transition(s)))
@@ -221,13 +293,23 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool) {
 				row = append(row, dec)
 			}
 			if evidence {
-				row = append(row, codeCell(stepEvidence(s.Evidence)))
+				ev := stepEvidence(s.Evidence)
+				if !full {
+					// the place (file:line, packet) is the citation; the
+					// keys after it are in the JSON and HTML reports
+					ev = stepPlace(s.Evidence, ev)
+				}
+				row = append(row, codeCell(ev))
 			}
 			p("| %s |\n", strings.Join(row, " | "))
 		}
 		p("\n")
 	}
-	shown := map[[2]string]string{}
+	if hasFailedStep(t) {
+		if _, ok := shown[[2]string{string(t.Verdict), t.Reason}]; !ok {
+			shown[[2]string{string(t.Verdict), t.Reason}] = num
+		}
+	}
 	for i, b := range t.Branches {
 		n := fmt.Sprintf("%s.%d", num, i+1)
 		if quiet(b) {
@@ -242,8 +324,7 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool) {
 			}{len(b.Steps), like})))
 			continue
 		}
-		shown[key] = n
-		mdTrace(bw, w, n, b, full)
+		mdTrace(bw, w, n, b, full, shown)
 	}
 }
 
