@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 SAMPLE  ?= testdata/bundles/sample
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test deps fuzz fuzz-short bench lab lab-record clean
+.PHONY: all build demo test deps fuzz fuzz-short bench lab lab-record clean update-goldens
 
 # Each area adds its own targets in lab/<area>.mk and appends them to
 # BENCH_TARGETS (make bench), LAB_TARGETS (make lab: rebuild lab bundles)
@@ -41,6 +41,12 @@ test: deps build
 	$(GO) test -count=1 ./...
 	$(MAKE) test-report-html
 	$(MAKE) fuzz-short
+
+# The one golden switch: every package whose tests import internal/golden
+# rewrites its golden files (and docs/findings.md) with -update. Review the
+# diff before committing.
+update-goldens:
+	$(GO) test -count=1 $$(grep -rl '"tkesnap/internal/golden"' --include='*_test.go' . | xargs -n1 dirname | sort -u) -update
 
 # Each fuzz target briefly (CI); `make fuzz FUZZTIME=5m` for longer runs.
 fuzz-short:

@@ -7,23 +7,21 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/internal/realdata"
+	"tkesnap/internal/testenv"
 	"tkesnap/parsers/bundle"
 	"tkesnap/parsers/tencent"
 )
 
 // realTencent is the directory of official tccli example responses
-// (../shared/data/real/tencent), or "" when this checkout lacks it.
-func realTencent() string {
-	for _, d := range []string{os.Getenv("TKESNAP_REAL"), "../../shared/data/real", "/work/shared/data/real"} {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(filepath.Join(d, "tencent")); err == nil && st.IsDir() {
-			abs, _ := filepath.Abs(filepath.Join(d, "tencent"))
-			return abs
-		}
+// (tencent/ in the shared real data).
+func realTencent(t *testing.T) string {
+	t.Helper()
+	abs, err := filepath.Abs(realdata.Path(t, "tencent"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ""
+	return abs
 }
 
 // fakeTccli answers `tccli SERVICE ACTION ...` with the official example
@@ -69,7 +67,7 @@ func runClusterPATH(t *testing.T, pathEnv string) (path, stdout, stderr string, 
 	t.Helper()
 	for _, tool := range []string{"bash", "tar", "awk", "sed", "timeout"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testenv.Skipf(t, "%s not installed", tool)
 		}
 	}
 	out := t.TempDir()
@@ -87,10 +85,7 @@ func runClusterPATH(t *testing.T, pathEnv string) (path, stdout, stderr string, 
 }
 
 func TestClusterModeDescribesTheAPIServerAndENISecurityGroups(t *testing.T) {
-	real := realTencent()
-	if real == "" {
-		t.Skip("real tccli examples (../shared/data/real/tencent) not present")
-	}
+	real := realTencent(t)
 	bin := t.TempDir()
 	fakeKubectl(t, bin)
 	log := fakeTccli(t, bin, real)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"tkesnap/internal/testenv"
 	"tkesnap/parsers/bundle"
 )
 
@@ -77,7 +78,7 @@ cat "` + src + `/$f"
 func TestClusterModeWithoutTccliRecordsWhyCloudIsMissing(t *testing.T) {
 	for _, tool := range []string{"bash", "tar", "awk", "sed", "timeout"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testenv.Skipf(t, "%s not installed", tool)
 		}
 	}
 	bin := t.TempDir()
@@ -87,7 +88,7 @@ func TestClusterModeWithoutTccliRecordsWhyCloudIsMissing(t *testing.T) {
 	// PATH: the fake kubectl and the system tools, but no tccli
 	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin:/usr/sbin:/sbin")
 	if _, err := exec.LookPath("tccli"); err == nil {
-		t.Skip("a real tccli is installed on this machine")
+		testenv.Skip(t, "a real tccli is installed on this machine")
 	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cluster mode: %v\n%s", err, msg)
@@ -176,7 +177,7 @@ func split(t *testing.T, src, dst string, prefixes ...string) {
 
 func TestScriptAndGoMergeTheSameBundle(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash not installed")
+		testenv.Skip(t, "bash not installed")
 	}
 	src := "../testdata/bundles/sample"
 	tmp := t.TempDir()

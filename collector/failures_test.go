@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/internal/testenv"
 	"tkesnap/parsers/bundle"
 )
 
@@ -37,7 +38,7 @@ func sameListAsGo(t *testing.T, b *bundle.Bundle, scriptStderr, dest string) {
 
 func TestUnreachableAPIServerIsReportedAndExitsNonZeroKeepingThePartialBundle(t *testing.T) {
 	if _, err := exec.LookPath("tccli"); err == nil {
-		t.Skip("a real tccli is installed on this machine")
+		testenv.Skip(t, "a real tccli is installed on this machine")
 	}
 	bin := t.TempDir()
 	// every kubectl call fails the way it does when the API server's
@@ -147,7 +148,7 @@ exit 255
 
 func TestNoFailureReportWhenEverythingWasCollected(t *testing.T) {
 	if _, err := exec.LookPath("tccli"); err == nil {
-		t.Skip("a real tccli is installed on this machine")
+		testenv.Skip(t, "a real tccli is installed on this machine")
 	}
 	bin := t.TempDir()
 	fakeKubectl(t, bin)

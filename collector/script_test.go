@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tkesnap/internal/testenv"
 	"tkesnap/parsers/bundle"
 )
 
@@ -30,7 +31,7 @@ func writeScript(t *testing.T) string {
 func TestScriptIsShellcheckClean(t *testing.T) {
 	sc, err := exec.LookPath("shellcheck")
 	if err != nil {
-		t.Skip("shellcheck not installed (apt-get install shellcheck): lint skipped")
+		testenv.Skip(t, "shellcheck not installed (apt-get install shellcheck): lint skipped")
 	}
 	out, err := exec.Command(sc, "-s", "bash", writeScript(t)).CombinedOutput()
 	if err != nil {
@@ -57,7 +58,7 @@ func TestScriptForPresetsTheMode(t *testing.T) {
 func redactWithScript(t *testing.T, in string) string {
 	t.Helper()
 	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash not installed")
+		testenv.Skip(t, "bash not installed")
 	}
 	cmd := exec.Command("bash", writeScript(t), "--redact")
 	cmd.Stdin = strings.NewReader(in)
@@ -176,18 +177,18 @@ func TestRedactionKeepsTccliJSONValid(t *testing.T) {
 func labNetns(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
+		testenv.NeedRoot(t)
 	}
 	for _, tool := range []string{"ip", "iptables-save", "iptables", "tar"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testenv.Skipf(t, "%s not installed", tool)
 		}
 	}
 	b := make([]byte, 4)
 	rand.Read(b)
 	ns := "tks-test-" + hex.EncodeToString(b)
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("cannot create netns: %v %s", err, out)
+		testenv.Skipf(t, "cannot create netns: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	sh := func(args ...string) {
@@ -329,7 +330,7 @@ func checkBundle(t *testing.T, path, node string) {
 func podNetns(t *testing.T, node string) string {
 	t.Helper()
 	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Skip("tcpdump not installed")
+		testenv.Skip(t, "tcpdump not installed")
 	}
 	pod := node + "-p"
 	if out, err := exec.Command("ip", "netns", "add", pod).CombinedOutput(); err != nil {
@@ -365,7 +366,7 @@ func TestPodCaptureFindsTheContainerThroughCrictlOrDocker(t *testing.T) {
 	node := labNetns(t)
 	pod := podNetns(t, node)
 	if _, err := exec.LookPath("nsenter"); err != nil {
-		t.Skip("nsenter not installed")
+		testenv.Skip(t, "nsenter not installed")
 	}
 	ipBin, _ := exec.LookPath("ip")
 	// a "container": a process living in the pod netns

@@ -33,4 +33,4 @@ report-screenshot: build
 # and the lab-bundle report goldens. Review the diff before committing.
 report-update:
 	$(GO) test -count=1 ./analysis/report -update
-	TKESNAP_UPDATE=1 $(GO) test -count=1 -run LabBundle ./cmd/tkesnap
+	$(GO) test -count=1 -run LabBundle ./cmd/tkesnap -update

@@ -303,7 +303,7 @@ func TestCollectorBundlesShowWherePacketsStop(t *testing.T) {
 		t.Run(c.bundle, func(t *testing.T) {
 			dir := filepath.Join("..", "..", "testdata", "bundles", c.bundle)
 			if _, err := os.Stat(filepath.Join(dir, "captures")); err != nil {
-				t.Skip("lab cluster bundle not present")
+				t.Fatal("lab cluster bundle not present")
 			}
 			b, err := bundle.Open(dir, bundle.DefaultLimits())
 			if err != nil {

@@ -54,28 +54,6 @@ func runCloud(t *testing.T, dir string) (*model.Cluster, []finding.Finding, []fi
 	return c, fs, inc
 }
 
-func TestDumpCloudScenarios(t *testing.T) {
-	if os.Getenv("DUMP") == "" {
-		t.Skip("set DUMP=1")
-	}
-	dirs, _ := filepath.Glob("../../testdata/cloud/scenarios/*")
-	sort.Strings(dirs)
-	for _, d := range dirs {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			continue
-		}
-		_, fs, inc := runCloud(t, d)
-		fmt.Println("=====", filepath.Base(d))
-		for _, f := range fs {
-			finding.Render(&f, finding.EN)
-			fmt.Printf("  %s %v\n    %s\n    -> %s\n    ev %+v\n", f.ID, f.Objects, f.Message, f.Remedy, f.Evidence)
-		}
-		for _, i := range inc {
-			fmt.Printf("  INCONCLUSIVE %+v\n", i)
-		}
-	}
-}
-
 const scenarios = "../../testdata/cloud/scenarios/"
 
 // want is one expected finding: its ID and the arguments that must match.

@@ -2,7 +2,6 @@ package checks
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,11 +10,13 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/internal/golden"
 	"tkesnap/internal/realdata"
 	"tkesnap/parsers/bundle"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+// update is the repository-wide -update switch (internal/golden).
+var update = golden.Update
 
 const kubeBase = "../../testdata/kube/base"
 
@@ -502,10 +503,7 @@ func masqDump(nonMasq ...string) string {
 // realCapture puts a capture of the shared corpus on node 10.0.1.5.
 func realCapture(name string) edit {
 	return func(t *testing.T, files map[string]string) {
-		b, err := os.ReadFile(realdata.Dir() + "/pcap/" + name)
-		if err != nil {
-			t.Skip("shared real data not present")
-		}
+		b := realdata.Read(t, "pcap/"+name)
 		files["captures/10.0.1.5/http.pcap"] = string(b)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"tkesnap/internal/testenv"
 )
 
 // writeBigCluster writes a bundle with nsvc ClusterIP Services (3 ready
@@ -95,7 +97,7 @@ func BenchmarkReconcileIPVS10kServices(b *testing.B) {
 
 func TestBigClusterFindsTheOneMissingRealServer(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short")
+		testenv.Skip(t, testenv.ShortMode)
 	}
 	dir := t.TempDir()
 	writeBigCluster(t, dir, 300, 123)

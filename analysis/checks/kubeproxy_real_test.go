@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-const realIPVS = "../../../shared/data/real/ipvsadm"
+	"tkesnap/internal/realdata"
+)
 
 // svcYAML is one Service with its Endpoints, enough for the reconcile.
 type realSvc struct {
@@ -24,10 +24,7 @@ type realSvc struct {
 // and whose cluster/ holds the Services the dump's ground truth names.
 func realDumpBundle(t *testing.T, dump string, svcs []realSvc) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(realIPVS, dump))
-	if err != nil {
-		t.Skip(err)
-	}
+	data := realdata.Read(t, "ipvsadm/"+dump)
 	dir := t.TempDir()
 	write := func(name, text string) {
 		p := filepath.Join(dir, name)

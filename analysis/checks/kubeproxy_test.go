@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"tkesnap/internal/realdata"
 )
 
 const kubeProxyBundleDir = "../../testdata/datapath/kubeproxy-bundle"
@@ -79,9 +81,9 @@ func TestIPVSFindingsCiteTheTableLine(t *testing.T) {
 // service port; check the function against every KUBE-SVC-/KUBE-SEP- chain
 // of a real AKS node whose comment names the service port.
 func TestChainNamesAgreeWithARealKubeProxyDump(t *testing.T) {
-	f, err := os.Open("../../../shared/data/real/iptables/aks-azure-npm-2022-04-full-iptables-save.txt")
+	f, err := os.Open(realdata.Path(t, "iptables/aks-azure-npm-2022-04-full-iptables-save.txt"))
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	svc := regexp.MustCompile(`^-A KUBE-SERVICES .* -p (tcp|udp|sctp) -m comment --comment "([^/]+)/([^: ]+)(?::(\S+))? cluster IP" .*-j (KUBE-SVC-\S+)$`)
@@ -170,7 +172,7 @@ func TestIptablesModeWithoutDumpIsInconclusive(t *testing.T) {
 func TestLabClusterBundlesAgreeWithTheirKubeProxyRules(t *testing.T) {
 	dirs, _ := filepath.Glob("../../testdata/bundles/*/nodes")
 	if len(dirs) == 0 {
-		t.Skip("no lab cluster bundles")
+		t.Fatal("no lab cluster bundles")
 	}
 	for _, d := range dirs {
 		dir := filepath.Dir(d)

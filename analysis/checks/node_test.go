@@ -241,7 +241,7 @@ func TestHostGwNodeWithoutItsPeerRouteFallsBackToTheGateway(t *testing.T) {
 	} {
 		dir := filepath.Join("../../testdata/bundles", c.bundle)
 		if _, err := os.Stat(dir); err != nil {
-			t.Skip(err)
+			t.Fatal(err)
 		}
 		res := Run(loadBundle(t, dir))
 		if got := fired(res, "NODE_ROUTE_MISSING"); strings.Join(got, "|") != strings.Join(c.want, "|") {

@@ -50,11 +50,7 @@ func fmtInt(i int) string { return strconv.Itoa(i) }
 
 func readReal(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(realdata.Dir() + "/kube/" + name)
-	if err != nil {
-		t.Skip("shared real data not present")
-	}
-	return string(b)
+	return string(realdata.Read(t, "kube/"+name))
 }
 
 // The k3s support bundle's objects, placed where the collector puts them,
@@ -278,10 +274,7 @@ func indent(s, pre string) string {
 // The real AKS dump's IP-MASQ-AGENT chain (SOURCES.tsv: nonMasq
 // 10.224.0.0/12, 10.224.0.0/16, 10.0.0.0/16).
 func TestMasqChainRealDump(t *testing.T) {
-	b, err := os.ReadFile(realdata.Dir() + "/iptables/aks-azure-npm-2022-04-full-iptables-save.txt")
-	if err != nil {
-		t.Skip("shared real data not present")
-	}
+	b := realdata.Read(t, "iptables/aks-azure-npm-2022-04-full-iptables-save.txt")
 	c := loadDir(t, map[string]string{"nodes/aks-1/iptables-save.txt": string(b)})
 	ch, ok := c.MasqChain(c.Node("aks-1"))
 	if !ok {
@@ -291,12 +284,10 @@ func TestMasqChainRealDump(t *testing.T) {
 		t.Errorf("chain = %+v (%s)", ch, got)
 	}
 	// the flattened single-line dump has no readable chain
-	b, err = os.ReadFile(realdata.Dir() + "/iptables/aks-azure-npm-2022-05-flattened-single-line-iptables-save.txt")
-	if err == nil {
-		c := loadDir(t, map[string]string{"nodes/aks-2/iptables-save.txt": string(b)})
-		if ch, ok := c.MasqChain(c.Node("aks-2")); ok && len(ch.NonMasq) > 0 {
-			t.Errorf("flattened dump gave a chain: %+v", ch)
-		}
+	b = realdata.Read(t, "iptables/aks-azure-npm-2022-05-flattened-single-line-iptables-save.txt")
+	c = loadDir(t, map[string]string{"nodes/aks-2/iptables-save.txt": string(b)})
+	if ch, ok := c.MasqChain(c.Node("aks-2")); ok && len(ch.NonMasq) > 0 {
+		t.Errorf("flattened dump gave a chain: %+v", ch)
 	}
 }
 

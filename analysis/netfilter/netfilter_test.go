@@ -3,6 +3,7 @@ package netfilter
 import (
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,7 +38,7 @@ func steps(p Path) string {
 		if st.Rule == 0 {
 			continue
 		}
-		s = append(s, st.Chain+"#"+string(rune('0'+st.Rule)))
+		s = append(s, st.Chain+"#"+strconv.Itoa(st.Rule))
 	}
 	return strings.Join(s, " ")
 }
@@ -567,5 +568,14 @@ COMMIT
 		if math.Abs(p.Probability-want[i]) > 1e-9 {
 			t.Errorf("path %d (%s): probability %v, want %v", i, p.NAT.Dst, p.Probability, want[i])
 		}
+	}
+}
+
+// steps names rules by their full number: rule 10 is "#10", not the rune
+// after '9'.
+func TestStepsNamesRulesFromTenUp(t *testing.T) {
+	p := Path{Steps: []Step{{Chain: "A", Rule: 9}, {Chain: "B", Rule: 10}, {Chain: "C", Rule: 0}, {Chain: "D", Rule: 123}}}
+	if got, want := steps(p), "A#9 B#10 D#123"; got != want {
+		t.Errorf("steps = %q, want %q", got, want)
 	}
 }

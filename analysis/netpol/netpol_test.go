@@ -332,10 +332,7 @@ spec:
 // The real NetworkPolicy dumps of the shared corpus load and evaluate.
 func TestRealPolicies(t *testing.T) {
 	for _, f := range []string{"aks-azure-npm-testdata-netpol.yaml", "kube-router-testdata-ipset_test_1-networkpolicy.yaml"} {
-		data, err := os.ReadFile(realdata.Dir() + "/kube/" + f)
-		if err != nil {
-			t.Skip("shared real data not present")
-		}
+		data := realdata.Read(t, "kube/"+f)
 		k := load(t, map[string]string{"cluster/networkpolicies.yaml": string(data)})
 		if len(k.NetworkPolicies) == 0 {
 			t.Errorf("%s: no policies", f)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"tkesnap/internal/realdata"
+	"tkesnap/internal/testenv"
 )
 
 func realPcap(t testing.TB) string {
@@ -233,10 +234,10 @@ func containsInt(l []int, n int) bool {
 func TestTCPConversationsAgreeWithTshark(t *testing.T) {
 	dir := realPcap(t)
 	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed (apt-get install tshark): cannot compare")
+		testenv.Skip(t, "tshark not installed (apt-get install tshark): cannot compare")
 	}
 	if _, err := exec.LookPath("mergecap"); err != nil {
-		t.Skip("mergecap not installed (wireshark-common): cannot compare")
+		testenv.Skip(t, "mergecap not installed (wireshark-common): cannot compare")
 	}
 	// All shared captures in one pcapng (one interface per link type), so
 	// tshark starts once; test901 is the file tshark itself cannot read.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tkesnap/analysis/finding"
+	"tkesnap/internal/testenv"
 )
 
 // The HTML report is checked in a real browser: Chromium loads the file
@@ -30,7 +31,7 @@ import (
 func chromium(t *testing.T) string {
 	t.Helper()
 	if os.Getenv("TKESNAP_CHROMIUM") == "" {
-		t.Skip("set TKESNAP_CHROMIUM=1 to test the HTML report in headless Chromium (make test does)")
+		testenv.Skip(t, testenv.ChromiumGate)
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -38,10 +39,10 @@ func chromium(t *testing.T) string {
 		}
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("chromium is not installed and we are not root to apt-get install it: apt-get install -y chromium")
+		testenv.Skip(t, "chromium is not installed and we are not root to apt-get install it: apt-get install -y chromium")
 	}
 	if _, err := exec.LookPath("apt-get"); err != nil {
-		t.Skip("chromium is not installed and there is no apt-get")
+		testenv.Skip(t, "chromium is not installed and there is no apt-get")
 	}
 	t.Log("installing chromium with apt-get (once)")
 	install := func() error {
@@ -55,15 +56,15 @@ func chromium(t *testing.T) string {
 	}
 	if install() != nil {
 		if out, err := exec.Command("apt-get", "update").CombinedOutput(); err != nil {
-			t.Skipf("apt-get update failed, cannot install chromium: %v\n%s", err, lastLines(out, 5))
+			testenv.Skipf(t, "apt-get update failed, cannot install chromium: %v\n%s", err, lastLines(out, 5))
 		}
 		if install() != nil {
-			t.Skip("apt-get could not install chromium")
+			testenv.Skip(t, "apt-get could not install chromium")
 		}
 	}
 	p, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium still not found after apt-get install")
+		testenv.Skip(t, "chromium still not found after apt-get install")
 	}
 	return p
 }

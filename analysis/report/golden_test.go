@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,9 +9,11 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/trace"
+	goldenflag "tkesnap/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files and generated docs")
+// update is the repository-wide -update switch (internal/golden).
+var update = goldenflag.Update
 
 const goldenDir = "../../testdata/report/golden"
 

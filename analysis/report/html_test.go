@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,14 +91,50 @@ func TestHTMLDiagramMarksTheFailingHop(t *testing.T) {
 	}
 }
 
+// The fixture report as an HTML file, in both languages, with and without
+// findings: the page written to disk is the whole rendering and shows every
+// finding's title. TKESNAP_WRITE_HTML=path also keeps the English page
+// there to look at in a browser.
 func TestWriteFixtureHTML(t *testing.T) {
-	if p := os.Getenv("TKESNAP_WRITE_HTML"); p != "" {
+	for _, c := range []struct {
+		lang         finding.Lang
+		tracesOnly   bool
+		keepFileName string
+	}{{finding.EN, false, os.Getenv("TKESNAP_WRITE_HTML")}, {finding.ZH, false, ""}, {finding.EN, true, ""}} {
 		r := fixture()
-		r.Localize(finding.Lang(os.Getenv("TKESNAP_LANG")))
-		if os.Getenv("TKESNAP_TRACES_ONLY") != "" {
+		r.Localize(c.lang)
+		if c.tracesOnly {
 			r.Findings = r.Findings[:0]
 		}
-		os.WriteFile(p, render(t, r, "html"), 0o644)
+		page := render(t, r, "html")
+		p := c.keepFileName
+		if p == "" {
+			p = filepath.Join(t.TempDir(), "report.html")
+		}
+		if err := os.WriteFile(p, page, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		back, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(back, page) {
+			t.Fatalf("%s: written page differs from the rendering (%v)", p, err)
+		}
+		text := string(page)
+		if !strings.HasPrefix(strings.ToLower(text), "<!doctype html>") || !strings.Contains(text, "</html>") {
+			t.Errorf("%s traces-only=%v: not a complete HTML page", c.lang, c.tracesOnly)
+		}
+		for _, f := range fixture().Findings {
+			f := f
+			finding.Render(&f, c.lang)
+			if !c.tracesOnly && !strings.Contains(text, html.EscapeString(f.Title)) {
+				t.Errorf("%s: title %q not shown", c.lang, f.Title)
+			}
+			if got := strings.Contains(text, "<code>"+f.ID+"</code></h4>"); got == c.tracesOnly {
+				t.Errorf("%s traces-only=%v: finding %s listed=%v", c.lang, c.tracesOnly, f.ID, got)
+			}
+		}
+		if n := strings.Count(text, `class="flow"`); n < len(r.Traces) {
+			t.Errorf("%s: %d flow diagrams for %d traces", c.lang, n, len(r.Traces))
+		}
 	}
 }
 

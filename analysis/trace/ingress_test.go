@@ -86,7 +86,7 @@ func copyBundle(t *testing.T, name string) string {
 	t.Helper()
 	src := filepath.Join(labDir, name)
 	if _, err := os.Stat(src); err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	dst := t.TempDir()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -15,11 +14,13 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/internal/golden"
 	"tkesnap/parsers/bundle"
 	"tkesnap/parsers/tencent"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/trace/golden")
+// update is the repository-wide -update switch (internal/golden).
+var update = golden.Update
 
 const (
 	labDir      = "../../testdata/bundles"
@@ -30,7 +31,7 @@ const (
 func load(t testing.TB, dir string) *model.Cluster {
 	t.Helper()
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("bundle %s not present: %v", dir, err)
+		t.Fatalf("bundle %s not present: %v", dir, err)
 	}
 	b, err := bundle.Open(dir, bundle.DefaultLimits())
 	if err != nil {
@@ -163,7 +164,7 @@ func TestDatapathLabAgreesWithKernel(t *testing.T) {
 	c := load(t, datapathDir)
 	f, err := os.Open("../../testdata/datapath/lab-results.txt")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	pingRE := regexp.MustCompile(`^(\S+)-pod\((\S+)\) -> (\S+)-pod\((\S+)\): (ok|fail)$`)
@@ -337,7 +338,7 @@ func TestGoldenTraces(t *testing.T) {
 		n++
 	}
 	if n == 0 {
-		t.Skip("no lab bundles")
+		t.Fatal("no lab bundles")
 	}
 }
 
@@ -401,7 +402,7 @@ func TestCloudScenarios(t *testing.T) {
 func TestUndecidableMatchIsAmbiguous(t *testing.T) {
 	src := filepath.Join(datapathDir)
 	if _, err := os.Stat(src); err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	dst := t.TempDir()
 	copyFile := func(rel string, edit func([]byte) []byte) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tkesnap/internal/testenv"
 )
 
 // The HTML report of every lab bundle, opened in headless Chromium: no
@@ -18,17 +20,17 @@ import (
 // red. Runs with TKESNAP_CHROMIUM=1 (make test-report-html).
 func TestLabBundleHTMLInChromium(t *testing.T) {
 	if os.Getenv("TKESNAP_CHROMIUM") == "" {
-		t.Skip("set TKESNAP_CHROMIUM=1 to open the lab bundles' HTML reports in headless Chromium (make test-report-html)")
+		testenv.Skip(t, testenv.ChromiumGate)
 	}
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed (make test-report-html installs it when root)")
+		testenv.Skip(t, "chromium is not installed (make test-report-html installs it when root)")
 	}
 	dir := t.TempDir()
 	t.Chdir("../..")
 	bundles := labBundles(t)
 	if len(bundles) == 0 {
-		t.Skip("no lab bundles under testdata yet")
+		t.Fatal("no lab bundles under testdata yet")
 	}
 	failing := 0
 	for _, b := range bundles {

@@ -8,17 +8,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tkesnap/internal/golden"
 )
 
 // Golden reports of the lab bundles: `tkesnap analyze` end to end (bundle
 // → model → checks → traces → report) in Markdown, English and Chinese.
 // A change in any check or trace shows up here as a reviewable diff.
-// Refresh with:
+// Refresh with the repository-wide switch (internal/golden):
 //
-//	TKESNAP_UPDATE=1 go test ./cmd/tkesnap -run LabBundle
-//
-// (an environment variable, not -update: several test files of this
-// package would otherwise have to agree on one flag).
+//	go test ./cmd/tkesnap -run LabBundle -update
 
 const reportGoldenDir = "testdata/report/golden/bundles"
 
@@ -26,9 +25,9 @@ func TestLabBundleReportsMatchGoldenFiles(t *testing.T) {
 	t.Chdir("../..") // bundle paths in reports are relative to the repository
 	bundles := labBundles(t)
 	if len(bundles) == 0 {
-		t.Skip("no lab bundles under testdata yet")
+		t.Fatal("no lab bundles under testdata yet")
 	}
-	update := os.Getenv("TKESNAP_UPDATE") != ""
+	update := *golden.Update
 	for _, b := range bundles {
 		for _, c := range []struct{ lang, format, ext string }{
 			// JSON is covered by the schema test; Markdown shows the same
@@ -50,10 +49,10 @@ func TestLabBundleReportsMatchGoldenFiles(t *testing.T) {
 				}
 				want, err := os.ReadFile(path)
 				if err != nil {
-					t.Fatalf("%v (run: TKESNAP_UPDATE=1 go test ./cmd/tkesnap -run LabBundle)", err)
+					t.Fatalf("%v (run: go test ./cmd/tkesnap -run LabBundle -update)", err)
 				}
 				if !bytes.Equal(got, want) {
-					t.Errorf("report of %s changed; if intended, run TKESNAP_UPDATE=1 go test ./cmd/tkesnap -run LabBundle and review the diff of %s\n%s", b, path, firstDiff(want, got))
+					t.Errorf("report of %s changed; if intended, run go test ./cmd/tkesnap -run LabBundle -update and review the diff of %s\n%s", b, path, firstDiff(want, got))
 				}
 			})
 		}
@@ -66,7 +65,7 @@ func TestLabBundleHTMLShowsTheFailingHop(t *testing.T) {
 	t.Chdir("../..")
 	bundles := labBundles(t)
 	if len(bundles) == 0 {
-		t.Skip("no lab bundles under testdata yet")
+		t.Fatal("no lab bundles under testdata yet")
 	}
 	for _, b := range bundles {
 		var rep struct {

@@ -32,7 +32,7 @@ func execute(t *testing.T, args ...string) (string, int) {
 func TestTraceBundleCommand(t *testing.T) {
 	const b = "../../testdata/bundles/sg-pod-cidr"
 	if _, err := os.Stat(b); err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	out, code := execute(t, "trace", b, "--from", "pod:default/client-0", "--to", "pod:default/web-1:8080", "--format", "json")
 	if code != 0 {
@@ -95,7 +95,7 @@ func executeErr(t *testing.T, args ...string) (string, int, string) {
 func TestTraceBadEndpointsExitTwoWithCloseNames(t *testing.T) {
 	const b = "../../testdata/bundles/sample"
 	if _, err := os.Stat(b); err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	tests := []struct {
 		name, from, to string

@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"tkesnap/internal/realdata"
+	"tkesnap/internal/testenv"
 )
 
 // entry is one member of an archive built by a test.
@@ -500,7 +501,7 @@ func TestNamesWithNULAreNotTrusted(t *testing.T) {
 
 func TestGzipBombStopsWithBoundedMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes a 1 GiB gzip bomb (about 1 MiB on disk)")
+		testenv.Skip(t, testenv.ShortMode)
 	}
 	s := newSandbox(t)
 	// One good file, then 1 GiB of zeros in one entry: about 1 MiB gzipped.
@@ -602,7 +603,7 @@ func TestBombInsideSkippedEntryStops(t *testing.T) {
 
 func TestManyTinyEntries(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes 100k files")
+		testenv.Skip(t, testenv.ShortMode)
 	}
 	s := newSandbox(t)
 	es := make([]entry, 0, 100_000)
@@ -894,7 +895,7 @@ func TestBadManifestIsAProblem(t *testing.T) {
 // Real troubleshoot.sh support bundles (SOURCES.tsv): one top folder of
 // another tool's name, no folder entries, symlinks in all-logs/.
 func TestRealTroubleshootBundlesOpen(t *testing.T) {
-	dir := realdata.Dir() + "/bundles"
+	dir := realdata.Path(t, "bundles")
 	tests := []struct {
 		file     string
 		files    int
@@ -909,7 +910,7 @@ func TestRealTroubleshootBundlesOpen(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			p := filepath.Join(dir, tc.file)
 			if _, err := os.Stat(p); err != nil {
-				t.Skipf("real data not present: %v", err)
+				t.Fatalf("real data not present: %v", err)
 			}
 			s := newSandbox(t)
 			b, err := s.open(t, p, Limits{})

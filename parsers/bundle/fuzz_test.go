@@ -2,9 +2,10 @@ package bundle
 
 import (
 	"archive/tar"
-	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -65,6 +66,21 @@ func FuzzParseManifest(f *testing.F) {
 		if m == nil {
 			t.Fatal("nil manifest without error")
 		}
-		_ = bytes.Count(data, []byte("{"))
+		// what was read survives a write/read round trip
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseManifest(out)
+		if err != nil {
+			t.Fatalf("re-reading %s: %v", out, err)
+		}
+		if !back.Created.Equal(m.Created) {
+			t.Fatalf("created %v, then %v", m.Created, back.Created)
+		}
+		back.Created = m.Created
+		if !reflect.DeepEqual(back, m) {
+			t.Fatalf("round trip changed the manifest:\n%+v\n%+v", m, back)
+		}
 	})
 }

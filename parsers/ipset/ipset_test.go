@@ -1,6 +1,7 @@
 package ipset
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
 	"strings"
@@ -134,8 +135,31 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("Name: X\nType: hash:ip,port,net\nMembers:\n1.1.1.1,udp:1-5,10.0.0.0/8\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, _ := Parse(strings.NewReader(string(data)))
+		if s == nil {
+			return
+		}
+		nlines := strings.Count(string(data), "\n") + 1
+		if len(bytes.TrimSpace(data)) == 0 && (len(s.Sets) > 0 || len(s.Problems) > 0) {
+			t.Fatalf("empty input gave %d sets, %v", len(s.Sets), s.Problems)
+		}
 		for _, set := range s.Sets {
+			// the name index finds a set of that name, and every set and
+			// member points at a line of the input
+			if got := s.Set(set.Name); got == nil || got.Name != set.Name {
+				t.Fatalf("Set(%q) = %v", set.Name, got)
+			}
+			if set.Line < 1 || set.Line > nlines {
+				t.Fatalf("set %q at line %d of %d", set.Name, set.Line, nlines)
+			}
+			for _, m := range set.Members {
+				if m.Line < set.Line || m.Line > nlines {
+					t.Fatalf("member %q of %q (line %d) at line %d of %d", m.Raw, set.Name, set.Line, m.Line, nlines)
+				}
+			}
 			s.Match(set.Name, []string{"src", "dst", "src"}, 6, netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:2"))
+		}
+		if _, known := s.Match("\x00no such set", []string{"src"}, 6, netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:2")); known {
+			t.Fatal("a set that is not in the dump is known")
 		}
 	})
 }

@@ -8,15 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-const realDir = "../../../shared/data/real/ipvsadm"
+	"tkesnap/internal/realdata"
+)
 
 func parseFile(t testing.TB, path string) *Table {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("real data not available: %v", err)
+		t.Fatal(err)
 	}
 	return Parse(bytes.NewReader(data))
 }
@@ -43,10 +43,7 @@ func summary(t *Table) string {
 }
 
 func TestEveryRealIpvsadmDumpParses(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(realDir, "*"))
-	if len(files) == 0 {
-		t.Skip("no real ipvsadm dumps at " + realDir)
-	}
+	files := realdata.Glob(t, "ipvsadm/*")
 	// Ground truth from SOURCES.tsv.
 	want := map[string]string{
 		"kep265-ipvsadm-ln-clusterip.txt": "TCP 10.102.128.4:3080 rr -> 10.244.0.235:8080/Masq -> 10.244.1.237:8080/Masq\n",
@@ -80,7 +77,7 @@ func TestEveryRealIpvsadmDumpParses(t *testing.T) {
 }
 
 func TestKubeRouterDumpKeepsConnectionCountsAndPersistenceMask(t *testing.T) {
-	tb := parseFile(t, filepath.Join(realDir, "kube-router-pod-toolbox-ipvsadm-ln.txt"))
+	tb := parseFile(t, realdata.Path(t, "ipvsadm/kube-router-pod-toolbox-ipvsadm-ln.txt"))
 	s := tb.Lookup("tcp", ap("10.3.0.15:2379"))
 	if s == nil || len(s.Dests) != 1 || s.Dests[0].ActiveConn != 45 || !s.Dests[0].HasConnCounts() {
 		t.Fatalf("etcd service: %+v", s)
@@ -229,7 +226,7 @@ func TestBadLinesAreProblemsWithLineNumbers(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"testdata/*.txt", realDir + "/*"} {
+	for _, p := range []string{"testdata/*.txt", realdata.Path(f, "ipvsadm") + "/*"} {
 		files, _ := filepath.Glob(p)
 		for _, fn := range files {
 			if b, err := os.ReadFile(fn); err == nil {

@@ -164,10 +164,7 @@ func TestHostileDocumentsFailFast(t *testing.T) {
 // Every real kubectl file in the shared corpus decodes without a problem,
 // typed, with the kinds its name says.
 func TestRealFiles(t *testing.T) {
-	files, _ := filepath.Glob(realdata.Dir() + "/kube/*")
-	if len(files) == 0 {
-		t.Skip("shared real data not present")
-	}
+	files := realdata.Glob(t, "kube/*")
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -190,7 +187,7 @@ func TestRealFiles(t *testing.T) {
 		}
 	}
 	// spot checks on content
-	data, _ := os.ReadFile(realdata.Dir() + "/kube/troubleshoot-k3s-services-kube-system.json")
+	data := realdata.Read(t, "kube/troubleshoot-k3s-services-kube-system.json")
 	var svcs []*corev1.Service
 	Decode(data, DefaultLimits(), func(o Object) { svcs = append(svcs, o.Obj.(*corev1.Service)) })
 	found := false

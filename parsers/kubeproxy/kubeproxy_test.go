@@ -65,5 +65,24 @@ func TestCollectorSummary(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("--proxy-mode\nmode:\n  ipvs:\nUsing "))
-	f.Fuzz(func(t *testing.T, b []byte) { Parse(bytes.NewReader(b)).EffectiveMode() })
+	f.Add([]byte("found: true\nmode: ipvs\nmode_source: flag --proxy-mode\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := Parse(bytes.NewReader(b))
+		mode, ok := c.EffectiveMode()
+		// the mode is known exactly when some line said it, and then it
+		// is a mode (iptables when the configuration leaves it empty)
+		if ok != (c.Mode.Source != "") || ok && mode == "" || !ok && mode != "" {
+			t.Fatalf("EffectiveMode %q %v for %+v", mode, ok, c.Mode)
+		}
+		nlines := bytes.Count(b, []byte("\n")) + 1
+		for _, s := range []Setting{c.Mode, c.ClusterCIDR, c.MasqueradeAll, c.Scheduler, c.NodePortAddresses, c.HostnameOverride} {
+			if s.Line < 0 || s.Line > nlines || (s.Source != "" && s.Source != "default" && s.Line == 0) {
+				t.Fatalf("setting %+v at line %d of %d", s, s.Line, nlines)
+			}
+		}
+		if len(bytes.TrimSpace(b)) == 0 && (ok || c.Found != nil || len(c.Flags) > 0) {
+			t.Fatalf("empty file says something: %+v", c)
+		}
+	})
 }

@@ -152,9 +152,38 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`[{"dst":"default","nexthops":[{}]},{"src":"1.2.3.4","srclen":99}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ParseLinks(bytes.NewReader(b))
-		ParseRoutes(bytes.NewReader(b))
-		ParseRules(bytes.NewReader(b))
-		ParseNeighs(bytes.NewReader(b))
+		nlines := bytes.Count(b, []byte("\n")) + 1
+		inRange := func(what string, line int) {
+			if line < 1 || line > nlines {
+				t.Fatalf("%s at line %d of %d", what, line, nlines)
+			}
+		}
+		links, p1 := ParseLinks(bytes.NewReader(b))
+		routes, p2 := ParseRoutes(bytes.NewReader(b))
+		rules, p3 := ParseRules(bytes.NewReader(b))
+		neighs, p4 := ParseNeighs(bytes.NewReader(b))
+		for _, l := range links {
+			inRange("link "+l.Name, l.Line)
+		}
+		for _, r := range routes {
+			inRange("route "+r.String(), r.Line)
+			if r.Dst.IsValid() && r.Dst != r.Dst.Masked() {
+				t.Fatalf("route destination %v is not a network", r.Dst)
+			}
+		}
+		for _, r := range rules {
+			inRange("rule "+r.String(), r.Line)
+		}
+		for _, n := range neighs {
+			inRange("neighbour", n.Line)
+		}
+		for _, ps := range [][]Problem{p1, p2, p3, p4} {
+			for _, p := range ps {
+				inRange("problem "+p.Message, p.Line)
+			}
+		}
+		if len(bytes.TrimSpace(b)) == 0 && len(links)+len(routes)+len(rules)+len(neighs) > 0 {
+			t.Fatal("objects from an empty file")
+		}
 	})
 }

@@ -3,22 +3,18 @@ package pcap
 import (
 	"bytes"
 	"os"
-	"path/filepath"
+	"reflect"
 	"testing"
+
+	"tkesnap/internal/realdata"
 )
 
 // FuzzCapture: no byte sequence may panic the reader or the decoder, and
 // reading ends (bounded records).
 func FuzzCapture(f *testing.F) {
-	for _, d := range []string{"../../../shared/data/real/pcap", "/work/shared/data/real/pcap"} {
-		files, _ := filepath.Glob(filepath.Join(d, "*.pcap*"))
-		for _, file := range files {
-			if b, err := os.ReadFile(file); err == nil && len(b) < 16<<10 {
-				f.Add(b)
-			}
-		}
-		if len(files) > 0 {
-			break
+	for _, file := range realdata.Glob(f, "pcap/*.pcap*") {
+		if b, err := os.ReadFile(file); err == nil && len(b) < 16<<10 {
+			f.Add(b)
 		}
 	}
 	f.Add([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0})
@@ -44,10 +40,36 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint16(276), bytes.Repeat([]byte{0x45}, 80))
 	f.Add(uint16(101), []byte{0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 80, 0x1f, 0x90})
 	f.Add(uint16(239), []byte{2, 0, 0, 0, 8, 0, 9, 0, 0x45, 0, 0, 0})
+	// A decoder is reused for every packet of a capture: what it says of
+	// a packet must not depend on the packet decoded before (a field the
+	// reset forgets would leak from one packet into the next).
+	prev := []byte{0x45, 0, 0, 52, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+		0, 80, 0x1f, 0x90, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0, 'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1'}
 	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
-		d := NewDecoder()
 		rec := Record{Number: 1, LinkType: LinkType(lt), Data: data, CapLen: len(data), Len: len(data)}
-		d.Decode(&rec)
+		fresh := *NewDecoder().Decode(&rec)
+		used := NewDecoder()
+		used.Decode(&Record{Number: 7, LinkType: LinkIPv4, Data: prev, CapLen: len(prev), Len: len(prev)})
+		again := *used.Decode(&rec)
+		if !reflect.DeepEqual(fresh, again) {
+			t.Fatalf("decoding depends on the previous packet:\nfresh %+v\nreused %+v", fresh, again)
+		}
+		switch fresh.IPVersion {
+		case 0:
+		case 4:
+			if !fresh.Src.Is4() || !fresh.Dst.Is4() {
+				t.Fatalf("IPv4 packet with addresses %v %v", fresh.Src, fresh.Dst)
+			}
+		case 6:
+			if !fresh.Src.Is6() || !fresh.Dst.Is6() {
+				t.Fatalf("IPv6 packet with addresses %v %v", fresh.Src, fresh.Dst)
+			}
+		default:
+			t.Fatalf("IP version %d", fresh.IPVersion)
+		}
+		if fresh.NEncap < 0 || fresh.NEncap > len(fresh.Encaps) {
+			t.Fatalf("%d encapsulations", fresh.NEncap)
+		}
 	})
 }
 

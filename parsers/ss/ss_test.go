@@ -47,5 +47,33 @@ func TestLabSsOutputParses(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("tcp LISTEN 0 1 [::1%lo]:1 *:*\n"))
-	f.Fuzz(func(t *testing.T, b []byte) { Parse(bytes.NewReader(b)) })
+	f.Add([]byte("Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\nudp UNCONN 0 0 0.0.0.0:53 0.0.0.0:*\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		socks, probs := Parse(bytes.NewReader(b))
+		nlines := bytes.Count(b, []byte("\n")) + 1
+		if len(socks) > nlines {
+			t.Fatalf("%d sockets from %d lines", len(socks), nlines)
+		}
+		last := 0
+		for _, s := range socks {
+			// one socket per line, in order, on a line of the input
+			if s.Line <= last || s.Line > nlines {
+				t.Fatalf("socket at line %d after line %d, of %d", s.Line, last, nlines)
+			}
+			last = s.Line
+			for _, e := range []Endpoint{s.Local, s.Peer} {
+				if e.Port < -1 || e.Port > 65535 {
+					t.Fatalf("port %d", e.Port)
+				}
+			}
+		}
+		for _, p := range probs {
+			if p.Line < 1 || p.Line > nlines {
+				t.Fatalf("problem at line %d of %d", p.Line, nlines)
+			}
+		}
+		if len(bytes.TrimSpace(b)) == 0 && len(socks)+len(probs) > 0 {
+			t.Fatal("sockets or problems from an empty file")
+		}
+	})
 }

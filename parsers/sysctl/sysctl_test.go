@@ -62,9 +62,15 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("net.a = 1\nb=\n=c\nsysctl: x\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tb := Parse(bytes.NewReader(b))
-		for k := range tb.Values {
+		for k, v := range tb.Values {
 			if k == "" {
 				t.Fatal("empty key")
+			}
+			// a value read back from the line `sysctl -a` would print
+			// for it is the same value
+			again := Parse(strings.NewReader(k + " = " + v.Value + "\n"))
+			if got, ok := again.Values[k]; !ok || got.Value != v.Value || len(again.Values) != 1 {
+				t.Fatalf("%q = %q read back as %+v", k, v.Value, again.Values)
 			}
 		}
 	})

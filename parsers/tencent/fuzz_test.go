@@ -1,6 +1,9 @@
 package tencent
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,8 +20,30 @@ func FuzzParsers(f *testing.F) {
 	f.Add([]byte(`{"Response":{"Error":{"Code":"x"}}}`))
 	f.Add([]byte(`[1,2,{"Ingress":[{"PolicyIndex":"7"}]}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, p := range byAPI {
-			_, _ = p(b)
+		nlines := bytes.Count(b, []byte("\n")) + 1
+		// A bare result object and the same object in tccli's
+		// {"Response": ...} envelope read the same.
+		body := bytes.TrimSpace(b)
+		var top map[string]json.RawMessage
+		wrappable := json.Unmarshal(body, &top) == nil && len(body) > 0 && body[0] == '{' && top["Response"] == nil && top["Error"] == nil
+		for api, p := range byAPI {
+			n, err := p(b)
+			var e *Error
+			if errors.As(err, &e) && (e.Line < 0 || e.Line > nlines) {
+				t.Fatalf("%s: error at line %d of %d: %v", api, e.Line, nlines, err)
+			}
+			if n < 0 {
+				t.Fatalf("%s: %d objects", api, n)
+			}
+			if len(body) == 0 && (n != 0 || err != nil) {
+				t.Fatalf("%s: empty file gave %d objects, %v", api, n, err)
+			}
+			if wrappable {
+				m, err2 := p(append(append([]byte(`{"Response":`), body...), '}'))
+				if m != n || (err == nil) != (err2 == nil) {
+					t.Fatalf("%s: %d objects (%v) bare, %d (%v) in a Response", api, n, err, m, err2)
+				}
+			}
 		}
 		itemLines(b, "Ingress")
 		keyLine(b, "Status")

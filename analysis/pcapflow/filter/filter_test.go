@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"tkesnap/analysis/pcapflow"
 	"tkesnap/internal/realdata"
+	"tkesnap/internal/testenv"
 	"tkesnap/parsers/pcap"
 )
 
@@ -131,7 +133,7 @@ func TestErrorsNameTheColumn(t *testing.T) {
 func TestAgreesWithTshark(t *testing.T) {
 	dir := realPcap(t)
 	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed (apt-get install tshark): cannot compare")
+		testenv.Skip(t, "tshark not installed (apt-get install tshark): cannot compare")
 	}
 	files := []string{"zeek-http-404-responses.pcap", "zeek-nmap-syn-refused-and-unanswered.pcap", "zeek-dns-long-connection-incl-nxdomain.pcap",
 		"zeek-pop3-syn-refused.pcap", "zeek-http-get.pcap", "zeek-icmp-port-unreachable-udp.pcap", "zeek-wikipedia-dns-nxdomain-http.pcap",
@@ -158,7 +160,7 @@ func TestAgreesWithTshark(t *testing.T) {
 	// One capture made of all of them (pcapng, one interface per link
 	// type) so tshark starts once per filter.
 	if _, err := exec.LookPath("mergecap"); err != nil {
-		t.Skip("mergecap not installed (part of wireshark-common/tshark)")
+		testenv.Skip(t, "mergecap not installed (part of wireshark-common/tshark)")
 	}
 	merged := filepath.Join(t.TempDir(), "all.pcapng")
 	args := []string{"-F", "pcapng", "-a", "-w", merged}
@@ -217,7 +219,32 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		p := &pcap.Packet{IPVersion: 4, Proto: 6}
-		flt.Match(&Env{P: p})
+		if flt.String() != s {
+			t.Fatalf("String() = %q, compiled from %q", flt.String(), s)
+		}
+		// a filter and its negation disagree on every packet, and a
+		// filter and-ed with itself agrees with it
+		not, err := Compile("!(" + s + ")")
+		if err != nil {
+			t.Fatalf("%q compiles but its negation does not: %v", s, err)
+		}
+		twice, err := Compile("(" + s + ") && (" + s + ")")
+		if err != nil {
+			t.Fatalf("%q compiles but (s) && (s) does not: %v", s, err)
+		}
+		for _, p := range []*pcap.Packet{
+			{IPVersion: 4, Proto: 6},
+			{IPVersion: 4, Proto: 6, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), SrcPort: 40000, DstPort: 80},
+			{IPVersion: 6, Proto: 17, Src: netip.MustParseAddr("fd00::1"), Dst: netip.MustParseAddr("fd00::2"), SrcPort: 53, DstPort: 5353},
+			{},
+		} {
+			m := flt.Match(&Env{P: p})
+			if not.Match(&Env{P: p}) == m {
+				t.Fatalf("%q and its negation both say %v on %+v", s, m, p)
+			}
+			if twice.Match(&Env{P: p}) != m {
+				t.Fatalf("%q and (s) && (s) disagree on %+v", s, p)
+			}
+		}
 	})
 }
