@@ -33,6 +33,10 @@ func (e *EndpointError) Error() string {
 // endpointForms is the endpoint grammar, for error messages.
 const endpointForms = "pod:NS/NAME[:PORT], node:NAME, ip:A[:PORT], svc:NS/NAME:PORT, ingress:NS/NAME, dns:NAME, cidr:A/B, idc:A/B or internet"
 
+// EndpointForms is the endpoint grammar for `trace --help`; a test in
+// cmd/tkesnap checks that the README lists the same forms.
+const EndpointForms = endpointForms
+
 // CheckEndpoint says whether spec is bad input for a trace from namespace
 // ns: nil when it resolves, or when resolving it depends on data the
 // bundle lacks (the trace then says what to collect), or when the failure

@@ -2,8 +2,11 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"tkesnap/analysis/trace"
 )
 
 // traceOpts holds both forms of `trace` (design.md §3).
@@ -24,6 +27,13 @@ type traceOpts struct {
 	lang    string
 	noColor bool
 }
+
+// The protocols each form of trace accepts: one list for the flag check,
+// --help and (through readme_test.go) the README.
+var (
+	bundleProtos   = []string{"tcp", "udp", "icmp"}
+	iptablesProtos = []string{"tcp", "udp", "sctp", "icmp"}
+)
 
 func init() {
 	commands = append(commands, func() *cobra.Command {
@@ -50,8 +60,8 @@ func init() {
 		}
 		o.add(cmd)
 		fl := cmd.Flags()
-		fl.StringVar(&o.from, "from", "", "source: pod:ns/name, node:name, ip:A")
-		fl.StringVar(&o.to, "to", "", "destination: svc:ns/name:port, pod:ns/name:port, ingress:ns/name, ip:A:port, dns:name")
+		fl.StringVar(&o.from, "from", "", "source: "+trace.EndpointForms)
+		fl.StringVar(&o.to, "to", "", "destination: "+trace.EndpointForms)
 		fl.StringVar(&o.iptables, "iptables", "", "an iptables-save file to evaluate one packet through")
 		fl.StringVar(&o.ipset, "ipset", "", "ipset save output for -m set matches")
 		fl.StringVar(&o.ipvs, "ipvs", "", "ipvsadm -Sn or -Ln output for IPVS-mode kube-proxy")
@@ -62,7 +72,7 @@ func init() {
 		fl.StringVar(&o.outIface, "out-iface", "eth0", "egress interface after routing")
 		fl.StringArrayVar(&o.localIPs, "local-ip", nil, "an address of the node (repeatable); decides INPUT vs FORWARD and addrtype LOCAL")
 		fl.StringVar(&o.mark, "mark", "", "initial packet mark (e.g. 0x4000)")
-		fl.StringVar(&o.proto, "proto", "tcp", "tcp, udp or icmp")
+		fl.StringVar(&o.proto, "proto", "tcp", strings.Join(bundleProtos, ", ")+"; with --iptables: "+strings.Join(iptablesProtos, ", "))
 		fl.StringVar(&o.format, "format", "text", "text or json (markdown, html for bundle traces)")
 		fl.StringVar(&o.lang, "lang", "", "bundle traces: language of the text, markdown and html views, en or zh (default from LANG, else en)")
 		fl.BoolVar(&o.noColor, "no-color", false, "never color the text")

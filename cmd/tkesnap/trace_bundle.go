@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,10 +28,8 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	default:
 		return usageErr("unknown --format %q (text, json, markdown, html)", o.format)
 	}
-	switch o.proto {
-	case "tcp", "udp", "icmp":
-	default:
-		return usageErr("unknown --proto %q (tcp, udp, icmp)", o.proto)
+	if !slices.Contains(bundleProtos, o.proto) {
+		return usageErr("unknown --proto %q (%s)", o.proto, strings.Join(bundleProtos, ", "))
 	}
 	b, err := o.open(path)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -97,10 +98,8 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 func packetFromFlags(cmd *cobra.Command, o *traceOpts) (netfilter.Packet, error) {
 	var p netfilter.Packet
 	p.Proto = strings.ToLower(o.proto)
-	switch p.Proto {
-	case "tcp", "udp", "icmp", "sctp":
-	default:
-		return p, usageErr("--proto %q: want tcp, udp, sctp or icmp", o.proto)
+	if !slices.Contains(iptablesProtos, p.Proto) {
+		return p, usageErr("--proto %q: want %s", o.proto, strings.Join(iptablesProtos, ", "))
 	}
 	var err error
 	if p.Src, err = parseEndpoint(o.src); err != nil {
