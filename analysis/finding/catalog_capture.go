@@ -1,6 +1,6 @@
 package finding
 
-// Capture findings (design.md §5). Evidence cites capture file and packet.
+// Capture findings (docs/design.md §5). Evidence cites capture file and packet.
 func init() {
 	for _, e := range []Entry{
 		{ID: "PCAP_SYN_UNANSWERED", Severity: Error, Group: "capture", Guide: "抓包: SYN 无响应",

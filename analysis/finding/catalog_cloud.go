@@ -41,7 +41,7 @@ const (
 		`{{else}}{{.from}}{{end}}`
 )
 
-// Cloud / security-group findings (design.md §5). Tencent SG semantics:
+// Cloud / security-group findings (docs/design.md §5). Tencent SG semantics:
 // policies in PolicyIndex order, first match wins, several SGs in binding
 // order, no match = deny, stateful.
 func init() {

@@ -1,6 +1,6 @@
 package finding
 
-// Kubernetes object findings (design.md §5).
+// Kubernetes object findings (docs/design.md §5).
 func init() {
 	for _, e := range []Entry{
 		{ID: "SVC_NO_ENDPOINTS", Severity: Error, Group: "kube", Guide: "Service 访问不通: endpoints",
@@ -62,7 +62,7 @@ func init() {
 				Title:   "NetworkPolicy denies the flow",
 				Message: `{{.direction}} traffic {{.flow}} is denied: {{.pod}} is isolated by {{.policies}} and no rule allows it.`,
 				Remedy:  `Add a rule to one of {{.policies}} that allows {{.flow}}.`}}},
-		// Listed with the cloud group in design.md §5, but decided from the
+		// Listed with the cloud group in docs/design.md §5, but decided from the
 		// ip-masq-agent configmap and the node rules.
 		{ID: "MASQ_HIDES_SOURCE", Severity: Warning, Hygiene: true, Group: "cloud", Guide: "IDC/跨 VPC 看到的是节点 IP: ip-masq-agent NonMasqueradeCIDRs",
 			Texts: map[Lang]Text{EN: {

@@ -1,6 +1,6 @@
 package finding
 
-// Node datapath findings (design.md §5).
+// Node datapath findings (docs/design.md §5).
 func init() {
 	for _, e := range []Entry{
 		{ID: "KUBE_PROXY_RULES_MISSING", Severity: Error, Group: "node", Guide: "iptables 或 ipvs 转发规则是否完整",

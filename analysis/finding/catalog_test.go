@@ -3,7 +3,7 @@ package finding
 import "testing"
 
 func TestCatalogHasDesignIDs(t *testing.T) {
-	// The IDs of design.md §5: the acceptance checks look for them.
+	// The IDs of docs/design.md §5: the acceptance checks look for them.
 	ids := []string{"SG_NODEPORT_RANGE_BLOCKED", "SG_POD_CIDR_BLOCKED", "SG_VPC_CIDR_BLOCKED",
 		"SG_MASTER_SUBNET_BLOCKED", "SG_APISERVER_SOURCE_BLOCKED", "SG_IDC_CIDR_BLOCKED",
 		"CLB_SG_BLOCKS_LISTENER", "NODE_NO_PUBLIC_BANDWIDTH", "ROUTE_MISSING", "MASQ_HIDES_SOURCE",

@@ -294,7 +294,7 @@ type Listener struct {
 	At
 }
 
-// cloudFiles are the fixed cloud/ paths (design.md §2).
+// cloudFiles are the fixed cloud/ paths (docs/design.md §2).
 const (
 	cloudClusters         = "cloud/clusters.json"
 	cloudClusterInstances = "cloud/cluster-instances.json"

@@ -16,7 +16,7 @@ import (
 	"tkesnap/parsers/sysctl"
 )
 
-// Bundle file names of a node's datapath (design.md §2), relative to
+// Bundle file names of a node's datapath (docs/design.md §2), relative to
 // nodes/<name>/.
 const (
 	FileIPVS           = "ipvsadm.txt"       // ipvsadm -Sn

@@ -74,7 +74,7 @@ func (c *Cluster) Node(name string) *Node {
 	return nil
 }
 
-// LayoutParts are the top-level entries of a tkesnap bundle (design.md §2).
+// LayoutParts are the top-level entries of a tkesnap bundle (docs/design.md §2).
 var LayoutParts = []string{"manifest.json", "flows.json", "cluster/", "cloud/", "nodes/", "captures/"}
 
 // Layout returns the parts of LayoutParts that b has. A bundle with none

@@ -7,7 +7,7 @@ import (
 	"tkesnap/parsers/iptables"
 )
 
-// Bundle file names of a node's netfilter state (design.md §2), relative to
+// Bundle file names of a node's netfilter state (docs/design.md §2), relative to
 // nodes/<name>/.
 const (
 	FileIPTables       = "iptables-save.txt"        // iptables-save -c, the default backend

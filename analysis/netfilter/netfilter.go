@@ -129,7 +129,7 @@ type Options struct {
 	HairpinMode string
 	// RecentEmpty assumes every -m recent list is empty (a fresh node or the
 	// client's first connection): --rcheck/--update/--remove do not match.
-	// Without it they are undecidable (design.md §6: session affinity
+	// Without it they are undecidable (docs/design.md §6: session affinity
 	// depends on state the bundle does not hold).
 	RecentEmpty bool
 	// Backend is "nf_tables" or "legacy"; "" takes it from the dump's
@@ -210,7 +210,7 @@ type Path struct {
 	Probability float64 `json:"probability"`
 	// Undecided: the path rests on an assumption (Assumptions), so its
 	// Probability is an even split, not a measured share (an extension
-	// of design.md §3).
+	// of docs/design.md §3).
 	Undecided bool   `json:"undecided,omitempty"`
 	Verdict   string `json:"verdict"`
 	Steps     []Step `json:"steps"`
@@ -254,7 +254,7 @@ type NAT struct {
 	// address of this interface, which the input did not give
 	// (--local-ip IFACE=IP, the node's ip addr); Src (Dst) then reads
 	// "<address of IFACE>:PORT" instead of an address. Extensions of
-	// design.md §3.
+	// docs/design.md §3.
 	SrcAddrOf string `json:"src_addr_of,omitempty"`
 	DstAddrOf string `json:"dst_addr_of,omitempty"`
 	// AddrAssumed says which local address stood in for an interface's

@@ -6,7 +6,7 @@ import (
 	"tkesnap/analysis/finding"
 )
 
-// design.md §3: 3 when any error finding, 4 for warnings only, 0 otherwise
+// docs/design.md §3: 3 when any error finding, 4 for warnings only, 0 otherwise
 // (info findings, or nothing found).
 func TestExitCodeFollowsTheWorstFinding(t *testing.T) {
 	for _, tc := range []struct {

@@ -1,5 +1,5 @@
 // Package report renders an analysis as text, Markdown, JSON
-// (schema tkesnap-report/v1, design.md §4) or a single-file HTML page.
+// (schema tkesnap-report/v1, docs/design.md §4) or a single-file HTML page.
 // Rendering never computes: everything shown is in Report, and every
 // sentence a reader sees comes from a per-language template (the finding
 // catalog for findings, i18n.go for the report's own words).
@@ -23,7 +23,7 @@ type Report struct {
 	Schema string     `json:"schema"`
 	Bundle BundleInfo `json:"bundle"`
 	// Summary is one paragraph: what fails, where, why, what to change.
-	// An extension of design.md §4, rendered from templates in Lang.
+	// An extension of docs/design.md §4, rendered from templates in Lang.
 	Summary      string                 `json:"summary,omitempty"`
 	Findings     []finding.Finding      `json:"findings"`
 	Traces       []trace.Trace          `json:"traces"`
@@ -177,7 +177,7 @@ func dedupProblems(ps []finding.Problem) []finding.Problem {
 	return out
 }
 
-// ExitCode maps the report to `analyze`'s exit code (design.md §3):
+// ExitCode maps the report to `analyze`'s exit code (docs/design.md §3):
 // 3 any error finding, 4 warnings only, 0 otherwise.
 func (r *Report) ExitCode() int {
 	w, ok := finding.Worst(r.Findings)

@@ -13,7 +13,7 @@ import (
 // EndpointError says why a --from/--to endpoint is bad input: it is not
 // an endpoint at all (Syntax), or it names an object the bundle's object
 // list shows does not exist (a typo) — then Close are the nearest names.
-// `tkesnap trace` exits 2 on it (design.md §3); analyze turns it into an
+// `tkesnap trace` exits 2 on it (docs/design.md §3); analyze turns it into an
 // UNDETERMINED trace that says the same.
 type EndpointError struct {
 	Spec   string

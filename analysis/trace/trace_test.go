@@ -398,7 +398,7 @@ func TestCloudScenarios(t *testing.T) {
 }
 
 // A rule whose match depends on state the dump does not hold (-m recent
-// --rcheck: design.md §6) makes the hop AMBIGUOUS and names the match.
+// --rcheck: docs/design.md §6) makes the hop AMBIGUOUS and names the match.
 func TestUndecidableMatchIsAmbiguous(t *testing.T) {
 	src := filepath.Join(datapathDir)
 	if _, err := os.Stat(src); err != nil {
@@ -617,7 +617,7 @@ func TestClusterOnlyBundleIsUndeterminedBeforeTheFork(t *testing.T) {
 	}
 }
 
-// design.md §4: reason is a bare finding ID or short code, so anything
+// docs/design.md §4: reason is a bare finding ID or short code, so anything
 // keyed on the ID finds it; the share of failing endpoints is its own
 // field.
 func TestReasonIsABareIDAndTheBranchShareIsSeparate(t *testing.T) {

@@ -21,7 +21,7 @@ package trace
 
 import "tkesnap/analysis/finding"
 
-// Verdict is the disposition of a traced flow (design.md §4).
+// Verdict is the disposition of a traced flow (docs/design.md §4).
 type Verdict string
 
 const (

@@ -176,7 +176,7 @@ func pickLang(flag string) (finding.Lang, error) {
 	return "", usageErr("unknown --lang %q (en, zh)", flag)
 }
 
-// notABundle explains an input with none of the bundle layout (design.md
+// notABundle explains an input with none of the bundle layout (docs/design.md
 // §2): nothing in it can be analysed, so analyze exits 2 instead of
 // printing "no problem found".
 func notABundle(path string, b *bundle.Bundle) error {

@@ -26,7 +26,7 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
-// usageErr is bad input or usage: exit 2 (design.md §3).
+// usageErr is bad input or usage: exit 2 (docs/design.md §3).
 func usageErr(format string, a ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, a...)}
 }

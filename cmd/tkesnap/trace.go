@@ -9,7 +9,7 @@ import (
 	"tkesnap/analysis/trace"
 )
 
-// traceOpts holds both forms of `trace` (design.md §3).
+// traceOpts holds both forms of `trace` (docs/design.md §3).
 type traceOpts struct {
 	bundleFlags
 	// bundle form

@@ -21,7 +21,7 @@ import (
 func traceFlows(c *model.Cluster) []trace.Trace { return trace.All(c) }
 
 // traceBundle traces one flow through a bundle: `tkesnap trace BUNDLE
-// --from X --to Y`. It exits 0 whenever it produced a trace (design.md §3).
+// --from X --to Y`. It exits 0 whenever it produced a trace (docs/design.md §3).
 func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	switch o.format {
 	case "text", "", "json", "markdown", "md", "html":

@@ -88,7 +88,7 @@ func executeErr(t *testing.T, args ...string) (string, int, string) {
 	return out.String(), 2, err.Error()
 }
 
-// design.md §3: trace exits 2 on bad input. An endpoint that is not an
+// docs/design.md §3: trace exits 2 on bad input. An endpoint that is not an
 // endpoint, or a typo'd name the bundle's object list disproves, is bad
 // input named with the close names; a pod the bundle cannot check (no
 // cluster/pods.yaml) is a trace that says what to collect.

@@ -19,7 +19,7 @@ import (
 	"tkesnap/parsers/ipvs"
 )
 
-// traceIPTables evaluates one packet through a saved ruleset (design.md §3).
+// traceIPTables evaluates one packet through a saved ruleset (docs/design.md §3).
 func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 	pkt, err := packetFromFlags(cmd, o)
 	if err != nil {

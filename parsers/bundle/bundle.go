@@ -391,7 +391,7 @@ func (b *Bundle) Close() error {
 	return nil
 }
 
-// Manifest is manifest.json (design.md §2).
+// Manifest is manifest.json (docs/design.md §2).
 type Manifest struct {
 	Format           string           `json:"format"`
 	Created          time.Time        `json:"created"`

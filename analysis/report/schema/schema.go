@@ -1,5 +1,5 @@
 // Package schema holds the JSON Schema of the tkesnap-report/v1 document
-// (design.md §4), embedded so that tools and tests can validate reports.
+// (docs/design.md §4), embedded so that tools and tests can validate reports.
 package schema
 
 import _ "embed"

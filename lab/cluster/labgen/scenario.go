@@ -78,7 +78,7 @@ type Scenario struct {
 	Traffic     string   // what lab.sh sends during the captures
 }
 
-// Flow is one flows.json entry (design.md §2).
+// Flow is one flows.json entry (docs/design.md §2).
 type Flow struct {
 	From    string `json:"from"`
 	To      string `json:"to"`
