@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 SAMPLE  ?= testdata/bundles/sample
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test deps fuzz fuzz-short bench lab lab-record clean update-goldens
+.PHONY: all build demo test test-under-load deps fuzz fuzz-short bench lab lab-record clean update-goldens
 
 # Each area adds its own targets in lab/<area>.mk and appends them to
 # BENCH_TARGETS (make bench), LAB_TARGETS (make lab: rebuild lab bundles)
@@ -38,7 +38,10 @@ test: deps build
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	@# go test -json through internal/testreport: plain go test output
+	@# (ok/FAIL lines last, failing tests' output) plus every skip and its
+	@# reason, which plain go test hides without -v.
+	@bash -c 'set -o pipefail; $(GO) test -json -count=1 ./... | $(GO) run ./internal/testreport'
 	$(MAKE) test-report-html
 	$(MAKE) fuzz-short
 
@@ -47,6 +50,11 @@ test: deps build
 # diff before committing.
 update-goldens:
 	$(GO) test -count=1 $$(grep -rl '"tkesnap/internal/golden"' --include='*_test.go' . | xargs -n1 dirname | sort -u) -update
+
+# The packages that wait on other processes (netns, tcpdump, Chromium,
+# tshark) with a CPU hog on every core beside them (.ci/under-load.sh).
+test-under-load: build
+	@./.ci/under-load.sh
 
 # Each fuzz target briefly (CI); `make fuzz FUZZTIME=5m` for longer runs.
 fuzz-short:
