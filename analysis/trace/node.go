@@ -542,7 +542,7 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 		excerpt := d.Text
 		if d.Rule == 0 {
 			// No rule decided: the built-in chain's policy did (rule 0,
-			// design.md §3), as iptables-save writes it on a ":" line.
+			// docs/design.md §3), as iptables-save writes it on a ":" line.
 			args["policy"] = d.Target
 			excerpt = ":" + d.Chain + " " + d.Target
 		}
