@@ -267,7 +267,7 @@ func TestNodeModeInNetnsWritesLayoutAndManifestAndChangesNothing(t *testing.T) {
 
 // checkBundle validates the tkesnap-bundle/v1 layout of a node bundle:
 // every manifest record names a file that exists with the recorded size
-// (or says why it was skipped), and the node files of design.md §2 are there.
+// (or says why it was skipped), and the node files of docs/design.md §2 are there.
 func checkBundle(t *testing.T, path, node string) {
 	t.Helper()
 	b, err := bundle.Open(path, bundle.DefaultLimits())

@@ -3,8 +3,11 @@ package checks
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -62,30 +65,36 @@ type want struct {
 	args map[string]string
 }
 
+// cloudScenarioWants are the findings each cloud scenario must give, with
+// the arguments that must match. TestCloudScenarioWantsComeFromTheScenario
+// ties them to the scenario itself: the IDs are the ones its README says
+// are expected, and every argument value is written in its files.
+var cloudScenarioWants = []struct {
+	name string
+	want []want
+}{
+	{"healthy", nil},
+	{"independent-healthy", nil},
+	{"sg-pod-cidr-blocked", []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.1.5, 10.0.2.7", "before": ""}}}},
+	{"sg-vpc-cidr-blocked", []want{{"SG_VPC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "10.0.0.0/16", "node": "10.0.1.5", "before": "1", "peer": "10.0.2.7", "peer_kind": "node"}}}},
+	{"sg-nodeport-range-blocked", []want{
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "0.0.0.0/0", "port": "30000-32768", "lb": "lb-k8sweb01", "before": ""}},
+		{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "119.29.10.20", "lb": "lb-k8sweb01", "before": ""}}}},
+	{"sg-idc-cidr-blocked", []want{{"SG_IDC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "192.168.0.0/16", "before": ""}}}},
+	{"clb-sg-blocks-listener", []want{{"CLB_SG_BLOCKS_LISTENER", map[string]string{"sg": "sg-k8sclb1", "lb": "lb-k8sweb01", "proto": "TCP", "port": "443", "source": "0.0.0.0/0"}}}},
+	{"node-no-public-bandwidth", []want{
+		{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.1.5", "instance": "ins-k8snode1", "bandwidth": "0", "account": "LEGACY"}},
+		{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.2.7", "instance": "ins-k8snode2"}}}},
+	{"route-missing-idc", []want{{"ROUTE_MISSING", map[string]string{"cidr": "192.168.0.0/16", "table": "rtb-k8snap01", "disabled": "ccnr-k8s00004"}}}},
+	{"route-missing-pod-cidr", []want{{"ROUTE_MISSING", map[string]string{"cidr": "172.20.0.0/16", "ccn": "ccn-k8snap01", "vpc": "vpc-k8snap01"}}}},
+	{"sg-apiserver-source-blocked", []want{{"SG_APISERVER_SOURCE_BLOCKED", map[string]string{"endpoint": "public", "client": "198.51.100.7", "allowed": "203.0.113.0/24"}}}},
+	{"sg-master-subnet-blocked", []want{
+		{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}},
+		{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.0.0/16", "port": "443"}}}},
+}
+
 func TestCloudScenarios(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		want []want
-	}{
-		{"healthy", nil},
-		{"independent-healthy", nil},
-		{"sg-pod-cidr-blocked", []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "172.20.0.0/16", "node": "10.0.1.5, 10.0.2.7", "before": ""}}}},
-		{"sg-vpc-cidr-blocked", []want{{"SG_VPC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "10.0.0.0/16", "node": "10.0.1.5", "before": "1", "peer": "10.0.2.7", "peer_kind": "node"}}}},
-		{"sg-nodeport-range-blocked", []want{
-			{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "0.0.0.0/0", "port": "30000-32768", "lb": "lb-k8sweb01", "before": ""}},
-			{"SG_NODEPORT_RANGE_BLOCKED", map[string]string{"sg": "sg-k8snode", "source": "119.29.10.20", "lb": "lb-k8sweb01", "before": ""}}}},
-		{"sg-idc-cidr-blocked", []want{{"SG_IDC_CIDR_BLOCKED", map[string]string{"sg": "sg-k8snode", "dir": "ingress", "cidr": "192.168.0.0/16", "before": ""}}}},
-		{"clb-sg-blocks-listener", []want{{"CLB_SG_BLOCKS_LISTENER", map[string]string{"sg": "sg-k8sclb1", "lb": "lb-k8sweb01", "proto": "TCP", "port": "443", "source": "0.0.0.0/0"}}}},
-		{"node-no-public-bandwidth", []want{
-			{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.1.5", "instance": "ins-k8snode1", "bandwidth": "0", "account": "LEGACY"}},
-			{"NODE_NO_PUBLIC_BANDWIDTH", map[string]string{"node": "10.0.2.7", "instance": "ins-k8snode2"}}}},
-		{"route-missing-idc", []want{{"ROUTE_MISSING", map[string]string{"cidr": "192.168.0.0/16", "table": "rtb-k8snap01", "disabled": "ccnr-k8s00004"}}}},
-		{"route-missing-pod-cidr", []want{{"ROUTE_MISSING", map[string]string{"cidr": "172.20.0.0/16", "ccn": "ccn-k8snap01", "vpc": "vpc-k8snap01"}}}},
-		{"sg-apiserver-source-blocked", []want{{"SG_APISERVER_SOURCE_BLOCKED", map[string]string{"endpoint": "public", "client": "198.51.100.7", "allowed": "203.0.113.0/24"}}}},
-		{"sg-master-subnet-blocked", []want{
-			{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}},
-			{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.0.0/16", "port": "443"}}}},
-	} {
+	for _, tc := range cloudScenarioWants {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := scenarios + tc.name
 			_, fs, inc := runCloud(t, dir)
@@ -792,5 +801,73 @@ func TestPublicBandwidthDependsOnTheAccountType(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d account-type inconclusive items, want exactly 1: %+v", n, inc)
+	}
+}
+
+// The expected findings of TestCloudScenarios are the scenario's own: for
+// every scenario directory there is an entry, its IDs are exactly those
+// the scenario README's "Expected:" line names ("no cloud finding": none),
+// and every expected argument value occurs in the scenario's files (so it
+// was not copied from what the checks happened to print).
+func TestCloudScenarioWantsComeFromTheScenario(t *testing.T) {
+	dirs, _ := filepath.Glob(scenarios + "*/manifest.json")
+	if len(dirs) < 12 {
+		t.Fatalf("only %d scenarios", len(dirs))
+	}
+	byName := map[string][]want{}
+	for _, tc := range cloudScenarioWants {
+		byName[tc.name] = tc.want
+	}
+	idRe := regexp.MustCompile(`\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b`)
+	for _, m := range dirs {
+		dir := filepath.Dir(m)
+		name := filepath.Base(dir)
+		ws, ok := byName[name]
+		if !ok {
+			t.Errorf("scenario %s has no expected findings in cloudScenarioWants", name)
+			continue
+		}
+		readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, expected, found := strings.Cut(string(readme), "Expected:")
+		if !found {
+			t.Errorf("%s/README.md says nothing Expected:", name)
+			continue
+		}
+		expected, _, _ = strings.Cut(expected, "\n\n")
+		said := map[string]bool{}
+		for _, id := range idRe.FindAllString(expected, -1) {
+			said[id] = true
+		}
+		if len(said) == 0 && !strings.Contains(expected, "no cloud finding") {
+			t.Errorf("%s: README Expected: names no finding and does not say none: %q", name, expected)
+		}
+		wanted := map[string]bool{}
+		for _, w := range ws {
+			wanted[w.id] = true
+		}
+		if !maps.Equal(said, wanted) {
+			t.Errorf("%s: README expects %v, the test expects %v", name, slices.Sorted(maps.Keys(said)), slices.Sorted(maps.Keys(wanted)))
+		}
+		var files strings.Builder
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				files.Write(b)
+			}
+			return nil
+		})
+		all := files.String()
+		for _, w := range ws {
+			for k, v := range w.args {
+				for _, part := range strings.Split(v, ", ") {
+					if part != "" && !strings.Contains(all, part) {
+						t.Errorf("%s: expected %s %s=%q is not in the scenario's files", name, w.id, k, part)
+					}
+				}
+			}
+		}
 	}
 }
