@@ -39,7 +39,7 @@ for f in "cat" "linescan"; do
     'BEGIN{printf "  %-42s wall %6.3fs  cpu %6.3fs  -> tkesnap is %.1fx its wall, %.1fx its cpu\n", t, w, c, kw/(w>0.001?w:0.001), kc/(c>0.001?c:0.001)}'
 done
 
-$GO test -run '^$' -bench 'Parse(File|KubeProxy)10kServices' -benchmem -benchtime 3x ./parsers/iptables/ | grep '^Benchmark' | tee "$tmp/parse.txt"
+$GO test -run '^$' -bench 'Parse(File|KubeProxy|SharedDump)10kServices' -benchmem -benchtime 3x ./parsers/iptables/ | grep '^Benchmark' | tee "$tmp/parse.txt"
 awk -v size="$bytes" '{for (i=1;i<=NF;i++) if ($(i+1)=="B/op") printf "%s memory allocated: %.1f x file size (goal < 20)\n", $1, $i/size}' "$tmp/parse.txt"
 $GO test -run '^$' -bench 'TraceOnePacket10kServices' -benchmem ./analysis/netfilter/ | grep '^Benchmark' | tee "$tmp/trace.txt"
 awk '{for (i=1;i<=NF;i++) if ($(i+1)=="ns/op") printf "one trace after loading: %.3f ms (goal < 1 ms)\n", $i/1e6}' "$tmp/trace.txt"

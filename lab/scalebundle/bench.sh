@@ -36,7 +36,7 @@ row() { # label bundle-dir nodes
   read -r cw _ _ <<< "$(measure 1 sh -c "cat $b/nodes/*/ip*tables*save.txt")"
   read -r lw _ _ <<< "$(measure 1 "$dir/linescan" $b/nodes/*/ip*tables*save.txt)"
   wall[$label]=$w
-  awk -v l="$label" -v u="$(du -sm "$b" | cut -f1)" -v w="$w" -v c="$c" -v m="$m" -v n="$n" -v cw="$cw" -v lw="$lw" \
+  awk -v l="$label" -v u="$(du -sm "$b/" | cut -f1)" -v w="$w" -v c="$c" -v m="$m" -v n="$n" -v cw="$cw" -v lw="$lw" \
     'BEGIN{printf "%-28s %5d MB %6.2fs %8.2fs %6d MiB %7.3fs  %.2fs / %.2fs (analyze is %.0fx / %.0fx)\n", l, u, w, c, m/1024, (n>0?w/n:0), cw, lw, w/(cw>0.01?cw:0.01), w/(lw>0.01?lw:0.01)}'
 }
 for n in $NODES; do

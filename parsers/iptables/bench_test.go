@@ -51,3 +51,33 @@ func BenchmarkParseFile10kServices(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseSharedDump10kServices parses a dump whose rules another
+// dump of the bundle already holds (the next node of the cluster, or
+// iptables-nft-save.txt next to iptables-save.txt): through the bundle's
+// Interner it costs only the per-dump rule positions. Compare B/op with
+// BenchmarkParseKubeProxy10kServices.
+func BenchmarkParseSharedDump10kServices(b *testing.B) {
+	var buf bytes.Buffer
+	if _, err := kubeproxygen.Write(&buf, 10000); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	in := NewInterner()
+	if _, err := ParseWith(bytes.NewReader(data), Options{Limits: DefaultLimits(), Interner: in}); err != nil {
+		b.Fatal(err)
+	}
+	held := in.Held()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rs, err := ParseWith(bytes.NewReader(data), Options{Limits: DefaultLimits(), Interner: in})
+		if err != nil || len(rs.Problems) > 0 {
+			b.Fatal(err, rs.Problems)
+		}
+	}
+	if in.Held() != held {
+		b.Fatalf("the interner grew from %d to %d bytes on a dump it had seen", held, in.Held())
+	}
+}
