@@ -15,6 +15,7 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/internal/testbundle"
 	"tkesnap/parsers/bundle"
 )
 
@@ -655,35 +656,7 @@ func TestPrivateCLBNeedsOnlyTheVPCOnNodePorts(t *testing.T) {
 // copyBundleWithout copies a lab bundle folder, leaving out the top-level
 // entries named in skip (e.g. "cluster").
 func copyBundleWithout(t *testing.T, src string, skip ...string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		top, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
-		for _, s := range skip {
-			if top == s {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return testbundle.Copy(t, src, skip...)
 }
 
 // A partial upload: cloud/ and flows.json but no cluster/. The reported

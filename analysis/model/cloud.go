@@ -168,24 +168,30 @@ type Policy struct {
 }
 
 // String renders the rule the way the console lists it.
+// Service is what a policy matches besides its peer, as the console shows
+// it: a service template, or the protocol with its ports (ALL, TCP 80,443).
+func (p *Policy) Service() string {
+	switch {
+	case p.ServiceID != "":
+		return p.ServiceID
+	case p.ServiceGroup != "":
+		return p.ServiceGroup
+	}
+	s := strings.ToUpper(p.Proto)
+	if p.Proto != "all" && p.Proto != "icmp" && p.Proto != "icmpv6" && p.Proto != "gre" {
+		var ps []string
+		for _, r := range p.Ports {
+			ps = append(ps, r.String())
+		}
+		s += " " + strings.Join(ps, ",")
+	}
+	return s
+}
+
 func (p *Policy) String() string {
 	var b strings.Builder
 	b.WriteString(p.Action + " ")
-	switch {
-	case p.ServiceID != "":
-		b.WriteString(p.ServiceID)
-	case p.ServiceGroup != "":
-		b.WriteString(p.ServiceGroup)
-	default:
-		b.WriteString(strings.ToUpper(p.Proto))
-		if p.Proto != "all" && p.Proto != "icmp" && p.Proto != "icmpv6" && p.Proto != "gre" {
-			var ps []string
-			for _, r := range p.Ports {
-				ps = append(ps, r.String())
-			}
-			b.WriteString(" " + strings.Join(ps, ","))
-		}
-	}
+	b.WriteString(p.Service())
 	if p.Dir == DirEgress {
 		b.WriteString(" to ")
 	} else {

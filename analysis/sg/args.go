@@ -36,22 +36,7 @@ func (d Decision) Args() map[string]string {
 		a["policy_index"] = strconv.Itoa(d.PolicyIndex)
 		a["action"] = strings.ToUpper(p.Action)
 		a["policy_peer"] = p.PeerString()
-		switch {
-		case p.ServiceID != "":
-			a["policy_service"] = p.ServiceID
-		case p.ServiceGroup != "":
-			a["policy_service"] = p.ServiceGroup
-		default:
-			svc := strings.ToUpper(p.Proto)
-			if p.Proto != "all" && p.Proto != "icmp" && p.Proto != "icmpv6" && p.Proto != "gre" {
-				var ps []string
-				for _, r := range p.Ports {
-					ps = append(ps, r.String())
-				}
-				svc += " " + strings.Join(ps, ",")
-			}
-			a["policy_service"] = svc
-		}
+		a["policy_service"] = p.Service()
 	}
 	return a
 }

@@ -274,27 +274,7 @@ func sgPhrase(d sg.Decision) part {
 		peer = "sgp.to"
 	}
 	return part{key: "sgd.policy", args: []any{d.SG, part{key: "dir." + string(d.Direction)}, d.PolicyIndex,
-		part{key: peer, args: []any{p.Action, policyService(p), p.PeerString()}}}}
-}
-
-// policyService is the service part of a policy as model.Policy.String
-// writes it (ALL, TCP 80,443, a service template).
-func policyService(p *model.Policy) string {
-	switch {
-	case p.ServiceID != "":
-		return p.ServiceID
-	case p.ServiceGroup != "":
-		return p.ServiceGroup
-	}
-	s := strings.ToUpper(p.Proto)
-	if p.Proto != "all" && p.Proto != "icmp" && p.Proto != "icmpv6" && p.Proto != "gre" {
-		var ps []string
-		for _, r := range p.Ports {
-			ps = append(ps, r.String())
-		}
-		s += " " + strings.Join(ps, ",")
-	}
-	return s
+		part{key: peer, args: []any{p.Action, p.Service(), p.PeerString()}}}}
 }
 
 // sayParts sets a step's detail from catalogued pieces.

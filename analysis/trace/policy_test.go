@@ -8,37 +8,14 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/internal/testbundle"
 )
-
-// copyTree copies a bundle folder so a test can edit one file of it.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 // A Docker-style node: filter FORWARD has policy DROP and no rule accepts
 // pod traffic. The flow stops at the chain's policy, and the finding names
 // it as a policy (not "rule 0 ... : .") with the usual fix.
 func TestPodToPodDroppedByForwardPolicyNamesThePolicy(t *testing.T) {
-	dir := copyTree(t, labDir+"/forward-drop")
+	dir := testbundle.Copy(t, labDir+"/forward-drop")
 	p := filepath.Join(dir, "nodes", "10.0.1.12", "iptables-save.txt")
 	b, err := os.ReadFile(p)
 	if err != nil {
