@@ -40,8 +40,10 @@ test: deps build
 	$(GO) vet ./...
 	@# go test -json through internal/testreport: plain go test output
 	@# (ok/FAIL lines last, failing tests' output) plus every skip and its
-	@# reason, which plain go test hides without -v.
-	@bash -c 'set -o pipefail; $(GO) test -json -count=1 ./... | $(GO) run ./internal/testreport'
+	@# reason, which plain go test hides without -v. -timeout 30m: the
+	@# collector package's netns tests run past go test's default 10 min
+	@# per package on a loaded 2-core machine.
+	@bash -c 'set -o pipefail; $(GO) test -json -count=1 -timeout 30m ./... | $(GO) run ./internal/testreport'
 	$(MAKE) test-report-html
 	$(MAKE) fuzz-short
 

@@ -17,4 +17,4 @@ for _ in $(seq "$(nproc)"); do
 done
 echo "under load: ${#hogs[@]} CPU hogs (pids ${hogs[*]}) beside go test $pkgs"
 # shellcheck disable=SC2086 # pkgs is a list of package patterns
-TKESNAP_CHROMIUM=1 go test -json -count=1 $pkgs | go run ./internal/testreport
+TKESNAP_CHROMIUM=1 go test -json -count=1 -timeout 30m $pkgs | go run ./internal/testreport
