@@ -89,6 +89,9 @@ type htmlTrace struct {
 
 // HTML writes the single-file HTML report.
 func (r *Report) HTML(w io.Writer) error {
+	// html/template escapes for HTML, but a raw ESC, BEL or RLO would still
+	// reach whoever copies text out of the page: shown as escapes instead.
+	r = r.printable()
 	wd := wordsFor(r.Lang)
 	v := htmlView{R: r, W: wd, Groups: bySeverity(r.Findings), Script: template.JS(htmlScript), CSP: htmlCSP}
 	for i, t := range r.Traces {

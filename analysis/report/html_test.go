@@ -155,14 +155,14 @@ func TestTerminalEscapesInBundleTextAreNeutralized(t *testing.T) {
 	r.Findings[0].Objects = []string{evil}
 	r.Bundle.Problems = append(r.Bundle.Problems, finding.Problem{File: evil, Message: evil})
 	r.Localize(finding.EN)
-	for _, format := range []string{"text", "md"} {
+	for _, format := range []string{"text", "md", "html"} {
 		out := string(render(t, r, format))
 		for _, bad := range []string{"\x1b", "\x07", "\u202e", "\x9b"} {
 			if strings.Contains(out, bad) {
 				t.Errorf("%s: %q reached the output", format, bad)
 			}
 		}
-		if !strings.Contains(out, "web?]0;owned??[2J?gnp.exe?31m") {
+		if !strings.Contains(out, `web\u001b]0;owned\u0007\u001b[2J\u202egnp.exe\x9b31m`) {
 			t.Errorf("%s: the neutralized name is not shown", format)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/trace"
+	"tkesnap/internal/safetext"
 )
 
 // printable returns a copy of r whose every string is safe to print on a
@@ -12,16 +13,17 @@ import (
 // escape sequence in an object name could rewrite the support engineer's
 // screen (OSC, cursor movement) or hide text (bidi overrides, CVE-2021-42574
 // "Trojan Source"). Control characters other than newline, C1 controls,
-// bidi controls and invalid UTF-8 become "?"; a tab becomes a space.
+// bidi and invisible format characters and invalid UTF-8 are shown as
+// escapes (internal/safetext); a tab becomes a space.
 func (r *Report) printable() *Report {
 	c := *r
 	c.Summary = clean(r.Summary)
-	c.Bundle.Path = clean(r.Bundle.Path)
+	c.Bundle.Path = name(r.Bundle.Path)
 	c.Bundle.Format = clean(r.Bundle.Format)
 	c.Bundle.Nodes = cleanAll(r.Bundle.Nodes)
 	c.Bundle.Problems = make([]finding.Problem, len(r.Bundle.Problems))
 	for i, p := range r.Bundle.Problems {
-		c.Bundle.Problems[i] = finding.Problem{File: clean(p.File), Line: p.Line, Message: clean(p.Message)}
+		c.Bundle.Problems[i] = finding.Problem{File: name(p.File), Line: p.Line, Message: clean(p.Message)}
 	}
 	c.Findings = make([]finding.Finding, len(r.Findings))
 	for i, f := range r.Findings {
@@ -30,7 +32,7 @@ func (r *Report) printable() *Report {
 		g.Objects = cleanAll(f.Objects)
 		g.Evidence = make([]finding.Evidence, len(f.Evidence))
 		for j, e := range f.Evidence {
-			g.Evidence[j] = finding.Evidence{File: clean(e.File), Line: e.Line, Excerpt: clean(e.Excerpt), Packet: e.Packet}
+			g.Evidence[j] = finding.Evidence{File: name(e.File), Line: e.Line, Excerpt: clean(e.Excerpt), Packet: e.Packet}
 		}
 		c.Findings[i] = g
 	}
@@ -40,7 +42,7 @@ func (r *Report) printable() *Report {
 	}
 	c.Inconclusive = make([]finding.Inconclusive, len(r.Inconclusive))
 	for i, in := range r.Inconclusive {
-		c.Inconclusive[i] = finding.Inconclusive{Need: clean(in.Need), Node: clean(in.Node), Why: clean(in.Why)}
+		c.Inconclusive[i] = finding.Inconclusive{Need: clean(in.Need), Node: name(in.Node), Why: clean(in.Why)}
 	}
 	return &c
 }
@@ -78,46 +80,17 @@ func cleanTrace(t trace.Trace) trace.Trace {
 func cleanAll(xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
-		out[i] = clean(x)
+		out[i] = name(x)
 	}
 	return out
 }
 
+// clean makes a text field safe with the one sanitizer every output uses
+// (internal/safetext); a tab becomes a space so columns stay aligned.
 func clean(s string) string {
-	ok := true
-	for _, r := range s {
-		if unsafeRune(r) || r == '\t' {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\t':
-			b.WriteByte(' ')
-		case unsafeRune(r):
-			b.WriteByte('?')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return safetext.String(strings.ReplaceAll(s, "\t", " "))
 }
 
-func unsafeRune(r rune) bool {
-	switch {
-	case r == '\n':
-		return false
-	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f:
-		return true
-	case r == 0xfffd: // also what ranging over invalid UTF-8 yields
-		return true
-	}
-	return false
-}
+// name makes a one-line value safe (object, node and file names): a
+// newline in a name must not start a line of its own in the report.
+func name(s string) string { return safetext.Line(s) }

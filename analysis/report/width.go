@@ -21,15 +21,22 @@ func isWide(r rune) bool {
 	return false
 }
 
+// runeWidth is the number of terminal columns r takes.
+func runeWidth(r rune) int {
+	switch {
+	case isWide(r):
+		return 2
+	case r >= 0x20:
+		return 1
+	}
+	return 0
+}
+
 // width is the number of terminal columns s takes (no escape sequences).
 func width(s string) int {
 	n := 0
 	for _, r := range s {
-		if isWide(r) {
-			n += 2
-		} else if r >= 0x20 {
-			n++
-		}
+		n += runeWidth(r)
 	}
 	return n
 }
@@ -71,7 +78,9 @@ func wrapAt(s string, max int, breakAfter string) []string {
 			curW = cw
 			flush()
 			tok = tok[len(cut):]
-			tw = width(tok)
+			// subtract rather than re-measure the rest: re-measuring made
+			// a 3 MB token (a hostile flows.json) quadratic
+			tw -= cw
 		}
 		cur.WriteString(tok)
 		curW += tw
@@ -83,53 +92,62 @@ func wrapAt(s string, max int, breakAfter string) []string {
 }
 
 // tokens splits s into words, single spaces and single wide runes; a word
-// also ends after a rune of breakAfter.
+// also ends after a rune of breakAfter. Every token but " " is a substring
+// of s, and gluing punctuation to the previous token re-slices s (from
+// that token's start in starts) instead of concatenating, which would be
+// quadratic in a long run of such punctuation.
 func tokens(s string, breakAfter string) []string {
 	var out []string
+	var starts []int // byte offset in s of each token ( -1 for " ")
+	add := func(tok string, at int) {
+		out = append(out, tok)
+		starts = append(starts, at)
+	}
 	start := -1
 	for i, r := range s {
 		switch {
 		case r == ' ' || r == '\t' || r == '\n':
 			if start >= 0 {
-				out = append(out, s[start:i])
+				add(s[start:i], start)
 				start = -1
 			}
-			out = append(out, " ")
+			add(" ", -1)
 		case isWide(r):
 			if start >= 0 {
-				out = append(out, s[start:i])
+				add(s[start:i], start)
 				start = -1
 			}
-			tok := s[i : i+utf8.RuneLen(r)]
+			end := i + utf8.RuneLen(r)
 			// Kinsoku: a line never starts with closing punctuation nor
 			// ends with opening punctuation (JIS X 4051 / GB/T 15834).
+			// The previous token ends at i (it was added just before).
 			if n := len(out); n > 0 && strings.ContainsRune(noLineStart, r) && out[n-1] != " " {
-				out[n-1] += tok
+				out[n-1] = s[starts[n-1]:end]
 				continue
 			}
 			if n := len(out); n > 0 && strings.ContainsRune(noLineEnd, lastRune(out[n-1])) {
-				out[n-1] += tok
+				out[n-1] = s[starts[n-1]:end]
 				continue
 			}
-			out = append(out, tok)
+			add(s[i:end], i)
 		default:
 			if start < 0 {
 				start = i
 				// glue a word to a preceding opening bracket "（"
 				if n := len(out); n > 0 && strings.ContainsRune(noLineEnd, lastRune(out[n-1])) {
-					start = i - len(out[n-1])
-					out = out[:n-1]
+					start = starts[n-1]
+					out, starts = out[:n-1], starts[:n-1]
 				}
 			}
 			if breakAfter != "" && strings.ContainsRune(breakAfter, r) {
 				end := i + utf8.RuneLen(r)
-				out = append(out, s[start:end])
+				add(s[start:end], start)
 				start = -1
 			}
 		}
 	}
 	if start >= 0 {
-		out = append(out, s[start:])
+		add(s[start:], start)
 	}
 	return out
 }
@@ -137,10 +155,7 @@ func tokens(s string, breakAfter string) []string {
 func cutWidth(s string, max int) (string, int) {
 	w := 0
 	for i, r := range s {
-		rw := 1
-		if isWide(r) {
-			rw = 2
-		}
+		rw := runeWidth(r) // as width counts, so wrapAt may subtract
 		if w+rw > max {
 			if i == 0 { // never return an empty cut
 				return s[:utf8.RuneLen(r)], rw
