@@ -126,21 +126,15 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	pr.wait() // the bars are done before the report is printed
 	r := report.New(c, path, res.Findings, traces, res.Inconclusive, lang)
 
-	var w io.Writer = cmd.OutOrStdout()
-	var file *os.File
 	if o.out != "" {
-		if file, err = os.Create(o.out); err != nil {
-			return usageErr("%v", err)
-		}
-		w = file
+		err = writeAtomic(o.out, func(w io.Writer) error {
+			return render(r, o.format, w, view{Brief: o.brief, Full: o.full})
+		})
+	} else {
+		err = render(r, o.format, cmd.OutOrStdout(), view{Color: o.colors(), Brief: o.brief, Full: o.full})
 	}
-	if err := render(r, o.format, w, view{Color: o.colors(file), Brief: o.brief, Full: o.full}); err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	if file != nil {
-		if err := file.Close(); err != nil {
-			return &exitError{code: 1, err: err}
-		}
+	if err != nil {
+		return err
 	}
 	if code := r.ExitCode(); code != 0 {
 		return &exitError{code: code}
@@ -149,8 +143,8 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 }
 
 // colors is true only for a text report going to a terminal.
-func (o *analyzeOpts) colors(file *os.File) bool {
-	if o.noColor || file != nil || os.Getenv("NO_COLOR") != "" {
+func (o *analyzeOpts) colors() bool {
+	if o.noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
 	return isTerminal(os.Stdout)

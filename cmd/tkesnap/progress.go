@@ -11,6 +11,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"tkesnap/analysis/model"
+	"tkesnap/internal/safetext"
 	"tkesnap/parsers/bundle"
 )
 
@@ -123,7 +124,7 @@ func (pr *progress) wait() {
 
 // openWith opens a bundle with its unpacking shown on pr.
 func (f *bundleFlags) openWith(path string, pr *progress) (*bundle.Bundle, error) {
-	b, err := bundle.OpenWith(path, bundle.Options{Limits: f.lim, Progress: pr.unpack("unpacking " + shortName(path))})
+	b, err := bundle.OpenWith(path, bundle.Options{Limits: f.lim, Progress: pr.unpack("unpacking " + safetext.Line(shortName(path)))})
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}

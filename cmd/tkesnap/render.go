@@ -32,12 +32,17 @@ func render(r *report.Report, format string, w io.Writer, v view) error {
 	case "html":
 		return r.HTML(w)
 	}
+	if v.Color {
+		// the colored report carries its own escape sequences; its
+		// untrusted fields are sanitized by the report itself
+		w = rawWriter(w)
+	}
 	return r.Text(w, report.TextOptions{Color: v.Color, Width: termWidth(w), Brief: v.Brief, Trace: v.Trace})
 }
 
 // termWidth is the column count of w when it is a terminal, else 0.
 func termWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
+	f, ok := rawWriter(w).(*os.File)
 	if !ok || !isTerminal(f) {
 		return 0
 	}

@@ -86,6 +86,6 @@ func (o *traceOpts) colors(cmd *cobra.Command) bool {
 	if o.noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := cmd.OutOrStdout().(*os.File)
+	f, ok := rawWriter(cmd.OutOrStdout()).(*os.File)
 	return ok && isTerminal(f)
 }

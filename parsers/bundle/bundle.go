@@ -20,7 +20,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
+
+	"tkesnap/internal/membudget"
 )
 
 // Limits bound what an archive may expand to.
@@ -55,6 +58,10 @@ type Bundle struct {
 	files []string // sorted
 	set   map[string]bool
 	lim   Limits
+	// sizes bounds each file of a directory bundle to what index saw and
+	// allowed (per-file limit, aggregate limit): a file that is bigger or
+	// grows while it is read is cut there, as an archive is on unpack.
+	sizes map[string]int64
 
 	// capped problems: past maxEntryProblems only counted.
 	entryProblems, droppedProblems int
@@ -69,8 +76,22 @@ type Bundle struct {
 // 200k bad names does not make a 200k-line report.
 const maxEntryProblems = 100
 
+// maxDepth and maxNameBytes bound the path of one entry or folder item.
+// A real bundle is a few levels deep (nodes/<node>/captures/<file>); a
+// path thousands of levels deep made every create walk all its parents
+// (quadratic: 2,000 levels took 2M openat calls, 8,000 never finished).
+const (
+	maxDepth     = 32
+	maxNameBytes = 1024
+)
+
 // ErrUnreadable means nothing at all could be read from the input.
 var ErrUnreadable = errors.New("bundle unreadable")
+
+// ErrMemory is returned by Open and ReadFile once the process is past its
+// memory budget (internal/membudget): the file is not read, and the
+// analysis goes on with what it has instead of dying of out-of-memory.
+var ErrMemory = errors.New("not read: tkesnap's memory budget is used up (the bundle is too large for this machine's memory; set GOMEMLIMIT higher or lower --max-file-bytes)")
 
 // ErrTooLarge is returned by ReadFile for a file above its size limit
 // (only possible in directory bundles: archives are truncated on unpack).
@@ -132,7 +153,7 @@ func OpenWith(p string, o Options) (*Bundle, error) {
 	case st.Size() == 0:
 		return nil, fmt.Errorf("%w: %s is empty (0 bytes)", ErrUnreadable, p)
 	default:
-		tmp, err := os.MkdirTemp(o.TempDir, "tkesnap-bundle-")
+		tmp, err := newTemp(o.TempDir)
 		if err != nil {
 			return nil, err
 		}
@@ -171,6 +192,13 @@ func (b *Bundle) index() error {
 			b.problem("", fmt.Sprintf("bundle folder has more than %d entries; the rest is ignored", b.lim.Entries))
 			return fs.SkipAll
 		}
+		if depth(name) > maxDepth || len(name) > maxNameBytes {
+			b.entryProblem(clip(name), fmt.Sprintf("path deeper than %d levels or longer than %d bytes; ignored", maxDepth, maxNameBytes))
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			// Never followed: a link may point anywhere on the host.
@@ -200,6 +228,9 @@ func (b *Bundle) index() error {
 		}
 	}
 	sort.Strings(files)
+	if b.temp == "" {
+		files = b.boundFolder(files)
+	}
 	b.files = files
 	b.set = make(map[string]bool, len(files))
 	for _, f := range files {
@@ -209,6 +240,51 @@ func (b *Bundle) index() error {
 		b.problem("", "bundle holds no files")
 	}
 	return nil
+}
+
+// boundFolder applies the archive limits to a directory bundle: each file
+// is read up to its per-file limit, and files past the aggregate limit
+// (in sorted order) are left out and named as problems — absent, so the
+// analysis treats them as unknown.
+func (b *Bundle) boundFolder(files []string) []string {
+	b.sizes = make(map[string]int64, len(files))
+	var total int64
+	kept := files[:0]
+	skipped := 0
+	for _, f := range files {
+		st, err := b.root.Stat(filepath.FromSlash(f))
+		if err != nil {
+			b.entryProblem(f, err.Error())
+			continue
+		}
+		size := st.Size()
+		if lim := b.lim.fileLimit(f); size > lim {
+			b.entryProblem(f, fmt.Sprintf("file larger than %d bytes; truncated", lim))
+			size = lim
+		}
+		if total+size > b.lim.TotalBytes {
+			skipped++
+			continue
+		}
+		total += size
+		b.sizes[f] = size
+		kept = append(kept, f)
+	}
+	if skipped > 0 {
+		b.problem("", fmt.Sprintf("bundle folder exceeds %d bytes in all; %d files not read", b.lim.TotalBytes, skipped))
+	}
+	b.flushProblems()
+	return kept
+}
+
+func depth(name string) int { return strings.Count(name, "/") + 1 }
+
+// clip shortens a hostile name for a problem line.
+func clip(name string) string {
+	if len(name) <= 200 {
+		return name
+	}
+	return name[:200] + "…"
 }
 
 // commonTop returns the single top-level folder all files share, unless
@@ -264,34 +340,63 @@ func (b *Bundle) Files() []string { return b.files }
 // Has reports whether the bundle has the file.
 func (b *Bundle) Has(name string) bool { return b.set[name] }
 
-// Open opens a file of the bundle for streaming.
+// Open opens a file of the bundle for streaming. In a directory bundle
+// the stream ends at the size index allowed, even if the file is bigger
+// or grows meanwhile.
 func (b *Bundle) Open(name string) (io.ReadCloser, error) {
 	if !b.set[name] {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	f, err := b.root.Open(filepath.FromSlash(name))
-	if err != nil || b.OnRead == nil {
-		return f, err
+	if !membudget.ReadAllowed() {
+		return nil, fmt.Errorf("%s: %w", name, ErrMemory)
 	}
-	return &countingReader{f: f, name: name, on: b.OnRead}, nil
+	// O_NONBLOCK: a folder item swapped for a FIFO after index must not
+	// block the open; it is refused as not regular below.
+	f, err := b.root.OpenFile(filepath.FromSlash(name), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+	}
+	limit := int64(-1)
+	if b.sizes != nil {
+		limit = b.sizes[name]
+	}
+	if limit < 0 && b.OnRead == nil {
+		return f, nil
+	}
+	return &boundedReader{f: f, name: name, on: b.OnRead, left: limit}, nil
 }
 
-// countingReader reports the bytes read from a bundle file to OnRead.
-type countingReader struct {
+// boundedReader ends a directory bundle's file at its allowed size and
+// reports the bytes read to OnRead.
+type boundedReader struct {
 	f    *os.File
 	name string
 	on   func(string, int)
+	left int64 // -1: unbounded (archives were bounded on unpack)
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *boundedReader) Read(p []byte) (int, error) {
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	if c.left > 0 && int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
 	n, err := c.f.Read(p)
-	if n > 0 {
+	if c.left > 0 {
+		c.left -= int64(n)
+	}
+	if n > 0 && c.on != nil {
 		c.on(c.name, n)
 	}
 	return n, err
 }
 
-func (c *countingReader) Close() error { return c.f.Close() }
+func (c *boundedReader) Close() error { return c.f.Close() }
 
 // ReadFile reads a whole file, at most the per-file limit (Limits.FileBytes,
 // or PcapBytes for a capture). Archives were already truncated to it on
@@ -309,6 +414,11 @@ func (b *Bundle) ReadFile(name string) ([]byte, error) {
 	}
 	if int64(len(data)) > limit {
 		return data[:limit], fmt.Errorf("%s: %w (%d bytes)", name, ErrTooLarge, limit)
+	}
+	if b.sizes != nil && b.Size(name) > int64(len(data)) {
+		// cut by index (per-file limit): the problem is recorded there,
+		// and the caller still needs to know the text is partial
+		return data, fmt.Errorf("%s: %w (%d bytes)", name, ErrTooLarge, len(data))
 	}
 	return data, nil
 }
@@ -384,7 +494,7 @@ func (b *Bundle) Close() error {
 		b.root = nil
 	}
 	if b.temp != "" {
-		err := os.RemoveAll(b.temp)
+		err := removeTemp(b.temp)
 		b.temp = ""
 		return err
 	}

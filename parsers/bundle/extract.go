@@ -85,6 +85,7 @@ type extractor struct {
 	entries   int   // archive entries seen
 	extracted int   // regular files written
 	refused   int   // entries refused (unsafe, unsupported, failed)
+	aborted   bool  // Abort was called: stop, the root is gone
 }
 
 // extract unpacks the archive at p into b.dir. Only regular files and
@@ -140,6 +141,9 @@ func (b *Bundle) extract(p string, size int64, lim Limits, progress func(done, t
 	if err != nil {
 		return err
 	}
+	if x.aborted {
+		return fmt.Errorf("%w: %v", ErrUnreadable, errAborted)
+	}
 	if progress != nil {
 		progress(size, size)
 	}
@@ -186,16 +190,25 @@ func (x *extractor) run(tr *tar.Reader) error {
 		}
 		name, ok := cleanName(h.Name)
 		if !ok {
-			b.entryProblem(h.Name, "entry name escapes the bundle or is not a plain relative path; ignored")
+			b.entryProblem(clip(h.Name), "entry name escapes the bundle or is not a plain relative path; ignored")
 			x.refused++
 			continue
 		}
 		if name == "" {
 			continue
 		}
+		if depth(name) > maxDepth || len(name) > maxNameBytes {
+			b.entryProblem(clip(h.Name), fmt.Sprintf("entry path deeper than %d levels or longer than %d bytes; ignored", maxDepth, maxNameBytes))
+			x.refused++
+			continue
+		}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := x.mkdirAll(name); err != nil {
+			if err := guard(func() error { return x.mkdirAll(name) }); err != nil {
+				if errors.Is(err, errAborted) {
+					x.aborted = true
+					return nil
+				}
 				b.entryProblem(h.Name, "cannot create folder: "+err.Error())
 			}
 			continue
@@ -236,7 +249,12 @@ func (x *extractor) file(h *tar.Header, name string, tr *tar.Reader) bool {
 	if rem := lim.TotalBytes - x.total; rem < limit {
 		limit = rem
 	}
-	w, err := x.create(name)
+	var w *os.File
+	err := guard(func() (err error) { w, err = x.create(name); return err })
+	if errors.Is(err, errAborted) {
+		x.aborted = true
+		return true
+	}
 	if err != nil {
 		// Creation failures are about this name only (its parent is a
 		// file, it names a folder, it is too long): go on with the rest.
@@ -248,6 +266,9 @@ func (x *extractor) file(h *tar.Header, name string, tr *tar.Reader) bool {
 	cerr := w.Close()
 	x.total += n
 	switch {
+	case errors.Is(werr, errAborted):
+		x.aborted = true
+		return true
 	case errors.Is(rerr, errRatio):
 		// The bytes written so far are a bomb's padding, not data.
 		x.root.Remove(filepath.FromSlash(name))
@@ -333,7 +354,8 @@ func (x *extractor) copy(w io.Writer, r io.Reader, limit int64) (n int64, trunca
 				m = int(limit - n)
 				truncated = true
 			}
-			if _, werr = w.Write(x.buf[:m]); werr != nil {
+			chunk := x.buf[:m]
+			if werr = guard(func() error { _, err := w.Write(chunk); return err }); werr != nil {
 				return n, false, nil, werr
 			}
 			n += int64(m)
