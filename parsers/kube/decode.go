@@ -75,10 +75,22 @@ func (p Problem) Error() string { return fmt.Sprintf("line %d: %s", p.Line, p.Me
 // Decode reads one file's content and calls fn for every object in file
 // order. It never fails as a whole: what it cannot read is a Problem.
 func Decode(data []byte, lim Limits, fn func(Object)) []Problem {
+	ps, _ := decodeBudget(data, lim, fn)
+	return ps
+}
+
+// decodeBudget is Decode that also returns the alias budget, whose spending
+// the tests bound.
+func decodeBudget(data []byte, lim Limits, fn func(Object)) ([]Problem, *budget) {
 	if lim.Depth <= 0 {
 		lim = DefaultLimits()
 	}
-	d := &decoder{lim: lim, fn: fn, data: data}
+	d := &decoder{lim: lim, fn: fn, data: data, budget: newBudget(lim, len(data))}
+	return d.decode(), d.budget
+}
+
+func (d *decoder) decode() []Problem {
+	data := d.data
 	body := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	off := len(data) - len(body)
 	trim := bytes.TrimLeft(body, " \t\r\n")
@@ -106,6 +118,9 @@ type decoder struct {
 	lastOff, lastLine int
 	// whole disables the per-item List path (tests compare both)
 	whole bool
+	// budget bounds alias expansion over the whole file
+	budget      *budget
+	skippedDocs int
 }
 
 func (d *decoder) problem(line int, format string, a ...any) {

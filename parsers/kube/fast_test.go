@@ -22,7 +22,7 @@ func slowJSON(data []byte) ([]byte, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, err
 	}
-	return newConverter(DefaultLimits(), len(data)).json(&root)
+	return newConverter(DefaultLimits(), nil, len(data)).json(&root)
 }
 
 func sameJSON(t testing.TB, a, b []byte) bool {
@@ -112,7 +112,7 @@ func FuzzFastJSON(f *testing.F) {
 // returns every object as JSON with its line, and the problems.
 func decodeWith(t *testing.T, data []byte, whole bool) (objs []string, probs []Problem) {
 	t.Helper()
-	d := &decoder{lim: DefaultLimits(), data: data, whole: whole}
+	d := &decoder{lim: DefaultLimits(), data: data, whole: whole, budget: newBudget(DefaultLimits(), len(data))}
 	d.fn = func(o Object) {
 		b, err := json.Marshal(o.Obj)
 		if o.Obj == nil {

@@ -137,6 +137,9 @@ func (d *decoder) yamlList(text []byte, first, doc int, items []span, rest []byt
 		sp := items[i]
 		return d.decodeYAMLItem(text[sp.start:sp.end], first+sp.line-1, itemKind, apiVersion, doc)
 	}, d.collect)
+	if n := d.budget.skipped.Swap(0); n > 0 {
+		d.problem(first, "YAML document %d: %d more List items not decoded: the file's alias-expansion budget is spent", doc, n)
+	}
 	return true
 }
 
@@ -208,8 +211,13 @@ func (d *decoder) decodeYAMLItem(raw []byte, line int, defKind, defAPI string, d
 		}
 		return decodeItem(item{raw: fast.Bytes(), line: first}, defKind, defAPI, doc)
 	}
+	if d.budget.exhausted.Load() {
+		// counted, and named once for the whole list by yamlList
+		d.budget.skipped.Add(1)
+		return Object{}, nil, false
+	}
 	var root yaml.Node
-	c := newConverter(d.lim, len(b))
+	c := newConverter(d.lim, d.budget, len(b))
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return Object{}, &Problem{line + yamlErrLine(err) - 1, fmt.Sprintf("YAML document %d: %s", doc, cleanYAMLErr(err))}, false
 	}
@@ -219,7 +227,6 @@ func (d *decoder) decodeYAMLItem(raw []byte, line int, defKind, defAPI string, d
 	if root.Kind == yaml.DocumentNode && root.Content[0].Line > 0 {
 		line += root.Content[0].Line - 1 // where the object's node starts
 	}
-	c.reset()
 	js, err := c.json(&root)
 	if err != nil {
 		return Object{}, &Problem{line, fmt.Sprintf("YAML document %d: %v", doc, err)}, false

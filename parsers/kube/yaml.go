@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -44,6 +45,9 @@ func (d *decoder) yamlStream(off int) {
 		line++
 	}
 	flush(len(d.data))
+	if d.skippedDocs > 0 {
+		d.problem(d.lineAt(len(d.data)), "%d more YAML documents not decoded: the file's alias-expansion budget is spent", d.skippedDocs)
+	}
 }
 
 // yamlDoc decodes one document whose first byte is on line first. Only
@@ -55,6 +59,11 @@ func (d *decoder) yamlDoc(text []byte, first int, docn *int) {
 	}
 	*docn++
 	doc := *docn
+	if d.budget.exhausted.Load() {
+		// the file's alias budget is spent: the rest is not decoded
+		d.skippedDocs++
+		return
+	}
 	if len(text) > d.lim.DocBytes {
 		d.problem(first, "YAML document %d is %d bytes, over the %d-byte limit; skipped", doc, len(text), d.lim.DocBytes)
 		return
@@ -77,14 +86,17 @@ func (d *decoder) yamlDoc(text []byte, first int, docn *int) {
 		n = n.Content[0]
 	}
 	abs := func(l int) int { return first + l - 1 }
-	c := newConverter(d.lim, len(text))
+	c := newConverter(d.lim, d.budget, len(text))
 	if n.Kind != yaml.MappingNode {
 		if n.Kind == yaml.SequenceNode { // a bare list of objects
-			for _, it := range n.Content {
-				c.reset()
+			for i, it := range n.Content {
 				raw, err := c.json(it)
 				if err != nil {
 					d.problem(abs(it.Line), "YAML document %d: %v", doc, err)
+					if d.budget.exhausted.Load() {
+						d.skippedItems(abs(it.Line), doc, len(n.Content)-i-1)
+						return
+					}
 					continue
 				}
 				d.emit(item{raw: raw, line: abs(it.Line)}, "", "", doc)
@@ -109,11 +121,14 @@ func (d *decoder) yamlDoc(text []byte, first int, docn *int) {
 			}
 			return
 		}
-		for _, it := range items.Content {
-			c.reset()
+		for i, it := range items.Content {
 			raw, err := c.json(it)
 			if err != nil {
 				d.problem(abs(it.Line), "YAML document %d: %v", doc, err)
+				if d.budget.exhausted.Load() {
+					d.skippedItems(abs(it.Line), doc, len(items.Content)-i-1)
+					return
+				}
 				continue
 			}
 			d.emit(item{raw: raw, line: abs(it.Line)}, itemKind, apiVersion, doc)
@@ -126,6 +141,14 @@ func (d *decoder) yamlDoc(text []byte, first int, docn *int) {
 		return
 	}
 	d.emit(item{raw: raw, line: abs(n.Line)}, "", "", doc)
+}
+
+// skippedItems names the items of a list left undecoded once the file's
+// alias budget is spent.
+func (d *decoder) skippedItems(line, doc, n int) {
+	if n > 0 {
+		d.problem(line, "YAML document %d: %d more List items not decoded: the file's alias-expansion budget is spent", doc, n)
+	}
 }
 
 func isComments(text []byte) bool {
@@ -172,30 +195,64 @@ func yamlErrLine(err error) int {
 
 func cleanYAMLErr(err error) string { return strings.TrimPrefix(err.Error(), "yaml: ") }
 
-// converter turns a yaml.v3 node tree into JSON, bounded in depth and in
-// nodes visited (aliases are expanded, so their cost is counted each time
-// they are used: the billion-laughs defence).
+// converter turns a yaml.v3 node tree into JSON, bounded in depth and by
+// the budget of the file it comes from (aliases are expanded, so their
+// cost is counted each time they are used: the billion-laughs defence).
 type converter struct {
 	lim   Limits
-	nodes int
+	b     *budget
+	nodes int // nodes written by the current json call
 	buf   bytes.Buffer
-	// max is the node budget of the text being converted: proportional
-	// to its size (a node takes at least a few bytes to write, so honest
-	// YAML stays far below), capped by Limits.Nodes. A 342-byte "billion
-	// laughs" stops after ~100k nodes instead of Limits.Nodes.
-	max, size int
 }
 
-// newConverter sizes the node budget for size bytes of YAML.
-func newConverter(lim Limits, size int) *converter {
-	return &converter{lim: lim, max: min(lim.Nodes, 100_000+2*size), size: size}
+// budget is the alias-expansion allowance of one whole file, shared by all
+// its documents and List items (also items decoded in parallel): one
+// budget per document or per item let 8,000 billion-laughs documents or a
+// list of items aliasing one big anchor each spend it again (minutes of
+// CPU). Nodes are capped in proportion to the file's size (a node takes at
+// least a few bytes to write, so honest YAML stays far below), and so are
+// the JSON bytes produced (an alias of a long scalar is one node but
+// copies the scalar).
+type budget struct {
+	nodes, bytes       atomic.Int64
+	maxNodes, maxBytes int64
+	size               int
+	exhausted          atomic.Bool
+	skipped            atomic.Int64 // List items not decoded once exhausted
 }
 
-func (c *converter) reset() { c.nodes = 0 }
+func newBudget(lim Limits, size int) *budget {
+	return &budget{maxNodes: int64(min(lim.Nodes, 100_000+2*size)), maxBytes: 1<<20 + 8*int64(size), size: size}
+}
+
+// newConverter makes a converter spending b (a fresh budget for size
+// bytes when b is nil).
+func newConverter(lim Limits, b *budget, size int) *converter {
+	if b == nil {
+		b = newBudget(lim, size)
+	}
+	return &converter{lim: lim, b: b}
+}
+
+// errBudget is the alias-bomb stop; the decoder then skips the rest of
+// the file.
+type errBudget struct {
+	line int
+	b    *budget
+}
+
+func (e *errBudget) Error() string {
+	return fmt.Sprintf("line %d: alias expansion exceeds this file's budget (%d YAML nodes or %d bytes of JSON for %d bytes of text; alias bomb?); skipped",
+		e.line, e.b.maxNodes, e.b.maxBytes, e.b.size)
+}
 
 func (c *converter) json(n *yaml.Node) ([]byte, error) {
 	c.buf.Reset()
-	if err := c.write(n, 0); err != nil {
+	c.nodes = 0
+	err := c.write(n, 0)
+	c.b.nodes.Add(int64(c.nodes))
+	c.b.bytes.Add(int64(c.buf.Len()))
+	if err != nil {
 		return nil, err
 	}
 	return append([]byte(nil), c.buf.Bytes()...), nil
@@ -203,8 +260,9 @@ func (c *converter) json(n *yaml.Node) ([]byte, error) {
 
 func (c *converter) write(n *yaml.Node, depth int) error {
 	c.nodes++
-	if c.nodes > c.max {
-		return fmt.Errorf("line %d: more than %d YAML nodes after alias expansion for %d bytes of text (alias bomb?); skipped", n.Line, c.max, c.size)
+	if c.b.exhausted.Load() || int64(c.nodes)+c.b.nodes.Load() > c.b.maxNodes || int64(c.buf.Len())+c.b.bytes.Load() > c.b.maxBytes {
+		c.b.exhausted.Store(true)
+		return &errBudget{line: n.Line, b: c.b}
 	}
 	if depth > c.lim.Depth {
 		return fmt.Errorf("line %d: nesting deeper than %d; skipped", n.Line, c.lim.Depth)
@@ -353,6 +411,6 @@ func YAMLToJSON(data []byte, lim Limits) ([]byte, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s", cleanYAMLErr(err))
 	}
-	c := newConverter(lim, len(data))
+	c := newConverter(lim, nil, len(data))
 	return c.json(&root)
 }
