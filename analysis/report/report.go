@@ -56,6 +56,13 @@ func New(c *model.Cluster, path string, fs []finding.Finding, ts []trace.Trace, 
 		r.Bundle.Nodes = append(r.Bundle.Nodes, n.Name)
 	}
 	r.Bundle.Problems = append([]finding.Problem{}, c.Problems...)
+	if len(r.Findings) > maxFindings || len(r.Inconclusive) > maxInconclusive || len(r.Bundle.Problems) > maxProblems {
+		// sort first so the cut keeps the worst; rendering 200k findings
+		// only to drop them would be the slow part
+		r.normalize()
+		r.Bundle.Problems = dedupProblems(r.Bundle.Problems)
+	}
+	r.applyCaps()
 	r.Localize(lang)
 	return r
 }

@@ -136,6 +136,10 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	if err != nil {
 		return err
 	}
+	if code := r.ExitCode(); code == 0 && c.NothingRead() {
+		// every file failed to parse: "no problem found" would be a lie
+		return &exitError{code: 2, err: fmt.Errorf("nothing in %s could be read: none of its %d files is readable (damaged, or not what its name says; see the bundle problems in the report)", path, len(b.Files()))}
+	}
 	if code := r.ExitCode(); code != 0 {
 		return &exitError{code: code}
 	}

@@ -86,14 +86,19 @@ func main() {
 // run executes one command line and returns the exit code. A panic
 // anywhere in the command is a bug: exit 1 with a "please report" message,
 // never 2 (which tells the user that the input is bad).
-func run(args []string) (code int) {
+func run(args []string) int { return runWith(args, os.Stdout, os.Stderr) }
+
+func runWith(args []string, stdout, stderr io.Writer) (code int) {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	defer func() {
 		if p := recover(); p != nil {
-			runCleanups()
-			fmt.Fprintf(os.Stderr, "tkesnap: internal error: %s\n%s\n", safetext.String(fmt.Sprint(p)), debug.Stack())
-			fmt.Fprintln(os.Stderr, "tkesnap: this is a bug in tkesnap, not a problem of your input: please report it with the command line and the message above (version "+version+")")
+			// deferred Close calls have removed the unpacked bundle and
+			// any half-written -o file on the way up
+			fmt.Fprintf(stderr, "tkesnap: internal error: %s\n%s\n", safetext.String(fmt.Sprint(p)), safetext.String(string(debug.Stack())))
+			fmt.Fprintln(stderr, "tkesnap: this is a bug in tkesnap, not a problem of your input: please report it with the command line and the message above (version "+version+")")
 			code = 1
 		}
 		flush(root.OutOrStdout())
@@ -106,12 +111,12 @@ func run(args []string) (code int) {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "tkesnap:", safetext.String(ee.err.Error()))
+			fmt.Fprintln(stderr, "tkesnap:", safetext.String(ee.err.Error()))
 		}
 		return ee.code
 	}
 	// cobra's own flag and argument errors are usage errors.
-	fmt.Fprintln(os.Stderr, "tkesnap:", safetext.String(err.Error()))
+	fmt.Fprintln(stderr, "tkesnap:", safetext.String(err.Error()))
 	return 2
 }
 

@@ -27,10 +27,16 @@ func writeAtomic(target string, write func(io.Writer) error) error {
 	}
 	name := tmp.Name()
 	done := atAbort(func() { os.Remove(name) })
-	defer done()
+	renamed := false
+	defer func() {
+		// also on a panic while rendering: no temporary file stays
+		if !renamed {
+			tmp.Close()
+			os.Remove(name)
+		}
+		done()
+	}()
 	fail := func(code int, err error) error {
-		tmp.Close()
-		os.Remove(name)
 		return &exitError{code: code, err: err}
 	}
 	bw := bufio.NewWriterSize(tmp, 256<<10)
@@ -52,12 +58,11 @@ func writeAtomic(target string, write func(io.Writer) error) error {
 		return fail(1, fmt.Errorf("-o %s: %w", target, err))
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(name)
 		return &exitError{code: 1, err: fmt.Errorf("-o %s: %w", target, err)}
 	}
 	if err := os.Rename(name, target); err != nil {
-		os.Remove(name)
 		return usageErr("-o: %v", err)
 	}
+	renamed = true
 	return nil
 }

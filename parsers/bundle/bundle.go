@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -65,6 +66,12 @@ type Bundle struct {
 
 	// capped problems: past maxEntryProblems only counted.
 	entryProblems, droppedProblems int
+
+	// opened records the files opened for reading (Open, ReadFile), so
+	// the caller can tell "nothing could be read" from "nothing was
+	// asked"; loaders may open files from several goroutines.
+	openedMu sync.Mutex
+	opened   map[string]bool
 
 	// OnRead, when set, is called as files opened with Open are read, with
 	// the file's name and the bytes just read: the CLI draws its progress
@@ -337,6 +344,18 @@ func (b *Bundle) Problem(file, msg string) { b.problem(file, msg) }
 // Files returns every regular file, sorted.
 func (b *Bundle) Files() []string { return b.files }
 
+// Opened returns the files opened for reading so far, sorted.
+func (b *Bundle) Opened() []string {
+	b.openedMu.Lock()
+	defer b.openedMu.Unlock()
+	out := make([]string, 0, len(b.opened))
+	for f := range b.opened {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Has reports whether the bundle has the file.
 func (b *Bundle) Has(name string) bool { return b.set[name] }
 
@@ -347,6 +366,12 @@ func (b *Bundle) Open(name string) (io.ReadCloser, error) {
 	if !b.set[name] {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
+	b.openedMu.Lock()
+	if b.opened == nil {
+		b.opened = map[string]bool{}
+	}
+	b.opened[name] = true
+	b.openedMu.Unlock()
 	if !membudget.ReadAllowed() {
 		return nil, fmt.Errorf("%s: %w", name, ErrMemory)
 	}
