@@ -319,3 +319,26 @@ func TestSignalRemovesTemp(t *testing.T) {
 		assertEmpty(t, tmp)
 	}
 }
+
+// Go's out-of-memory is a fatal error that exits 2 ("bad input"): past its
+// memory budget tkesnap stops itself with a clear message and exit 1
+// instead, and removes its temp. 200,000 failed manifest records need
+// ~500 MB; the child gets GOMEMLIMIT=100MiB.
+func TestMemoryBudgetStopsCleanly(t *testing.T) {
+	src := t.TempDir()
+	p := filepath.Join(src, "b.tar")
+	if err := hostile.WriteTar(p, []hostile.TarEntry{{Name: "manifest.json", Data: hostile.Manifest(200_000)}}); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSignalRemovesTemp$")
+	cmd.Env = append(os.Environ(), "TKESNAP_HOSTILE_CHILD=1", "TMPDIR="+tmp, "GOMEMLIMIT=100MiB", "TKESNAP_HOSTILE_ARGS=analyze\t-q\t"+p)
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "above this run's budget of 100 MiB") {
+		t.Errorf("child ended with %v; stderr: %.2000s", err, errb.String())
+	}
+	assertEmpty(t, tmp)
+}

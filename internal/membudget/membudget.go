@@ -141,3 +141,7 @@ func Watch(hard int64, every time.Duration, over func(total int64)) (stop func()
 	}()
 	return func() { close(done) }
 }
+
+// SetReadLimit sets only the read threshold (tests; 0 turns it off) and
+// returns the previous one.
+func SetReadLimit(n int64) int64 { return readLimit.Swap(n) }

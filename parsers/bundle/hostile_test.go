@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"tkesnap/internal/membudget"
 )
 
 // countTree counts the files and folders below dir: the work an unpack
@@ -180,4 +183,29 @@ func TestAbortDuringUnpackRemovesTemp(t *testing.T) {
 		t.Fatalf("progress called %d times: the abort never happened", calls)
 	}
 	s.check(t, true)
+}
+
+// Past the memory budget no new file is read: Open and ReadFile fail with
+// ErrMemory, which the loader records as a problem (the analysis degrades
+// instead of dying of out-of-memory, which Go reports as exit 2).
+func TestMemoryBudgetRefusesReads(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "flows.json"), []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	runtime.GC()                      // the live heap is known after a GC
+	prev := membudget.SetReadLimit(1) // any live heap is over one byte
+	defer membudget.SetReadLimit(prev)
+	if _, err := b.ReadFile("flows.json"); !errors.Is(err, ErrMemory) {
+		t.Errorf("ReadFile past the budget: %v", err)
+	}
+	membudget.SetReadLimit(0)
+	if _, err := b.ReadFile("flows.json"); err != nil {
+		t.Errorf("ReadFile within the budget: %v", err)
+	}
 }
