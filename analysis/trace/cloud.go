@@ -71,6 +71,29 @@ func (tr *Tracer) leaveCluster(w *walk, p pkt) {
 			last.Evidence = ev("file", m.File, "line", m.Line)
 		}
 	}
+	// An IDC behind a direct connect (or VPN) gateway: the bundle holds
+	// the Tencent side only. Whether the IDC firewall admits the source
+	// and routes it back (without BGP, a static route for the container
+	// CIDR via the DC gateway) cannot be seen: undecided, with the guide's
+	// check, never DELIVERED.
+	// When a certain fact already explains what the peer sees (the source
+	// masqueraded: MASQ_HIDES_SOURCE), that note leads and the far side
+	// is not made the question.
+	if dst := tr.c.ClassifyAddr(p.dst.Addr()); dst.Class == model.ClassIDC && w.noteReason == "" {
+		back := tr.c.ClassifyAddr(p.src.Addr()).CIDR
+		if v := tr.c.Cloud.VpcOf(p.src.Addr()); !back.IsValid() && v != nil {
+			// a node's address: the IDC routes the VPC CIDR back
+			for _, c := range v.CIDRs {
+				if c.Contains(p.src.Addr()) {
+					back = c
+				}
+			}
+		}
+		if !back.IsValid() {
+			back = netip.PrefixFrom(p.src.Addr(), p.src.Addr().BitLen())
+		}
+		w.needSaid("idc", "route", "", "", "idc.far", p.dst.Addr(), dst.CIDR, dst.Via, p.src.Addr(), back)
+	}
 }
 
 // cgnat is 100.64.0.0/10 (RFC 6598), which Tencent Cloud uses inside the

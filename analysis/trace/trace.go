@@ -71,6 +71,10 @@ func (tr *Tracer) trace(f model.Flow, reported bool) Trace {
 		switch a := explains(t, f.Symptom); {
 		case t.Verdict == Ambiguous && a:
 			t.Agrees = &a
+		case t.Verdict == Undetermined && t.Reason != "NEEDS_DATA" && a:
+			// the certain part (the source masqueraded on the way to an
+			// IDC whose side is not in the bundle) explains the symptom
+			t.Agrees = &a
 		case t.Verdict != Undetermined && t.Verdict != Ambiguous:
 			t.Agrees = &a
 			if !a {
