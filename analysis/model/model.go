@@ -43,8 +43,10 @@ type Cluster struct {
 }
 
 // DefaultRulesBudget keeps the parsed iptables rules of a bundle within
-// 1 GiB, so the whole analysis stays under 2 GiB even for dumps that
-// share nothing (identical rules across nodes and backends count once).
+// 1 GiB (estimated), so the whole analysis stays under 2 GiB even for
+// dumps that share nothing (identical rules across nodes and backends
+// count once). Nodes load in parallel: when a bundle goes over it, which
+// dumps were loaded first and which are cut depends on that order.
 const DefaultRulesBudget = 1 << 30
 
 // Flow is one failing flow the customer reported (flows.json) or one given
