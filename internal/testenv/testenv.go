@@ -32,6 +32,7 @@ var Allowed = map[string]string{
 	"TestHTMLReportInHeadlessChromium":           ChromiumGate,
 	"TestEmptyHTMLReportInChromium":              ChromiumGate,
 	"TestHostileHTMLRunsNoScriptInChromium":      ChromiumGate,
+	"TestHTMLLayoutAt1400And800InChromium":       ChromiumGate,
 	"TestLabBundleHTMLInChromium":                ChromiumGate,
 	"TestGzipBombStopsWithBoundedMemory":         ShortMode,
 	"TestManyTinyEntries":                        ShortMode,
