@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tkesnap/internal/readiness"
 	"tkesnap/internal/testenv"
 	"tkesnap/parsers/bundle"
 )
@@ -351,10 +352,13 @@ func podNetns(t *testing.T, node string) string {
 	return pod
 }
 
-// knock opens TCP connections from the pod to a closed port of the node
-// (SYN, RST) while a capture runs.
-func knock(pod string) {
-	time.Sleep(1200 * time.Millisecond)
+// knock waits until the collector says its captures listen, then opens TCP
+// connections from the pod to a closed port of the node (SYN, RST).
+func knock(t *testing.T, pod string, out *readiness.Output, exited <-chan struct{}) {
+	t.Helper()
+	if err := out.Wait("reproduce the failure now", 2*time.Minute, exited); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 3; i++ {
 		exec.Command("ip", "netns", "exec", pod, "bash", "-c", "exec 3<>/dev/tcp/10.0.1.11/8080").Run()
 	}
@@ -370,12 +374,19 @@ func TestPodCaptureFindsTheContainerThroughCrictlOrDocker(t *testing.T) {
 	}
 	ipBin, _ := exec.LookPath("ip")
 	// a "container": a process living in the pod netns
-	ctr := exec.Command("ip", "netns", "exec", pod, "sleep", "30")
+	ctr := exec.Command("ip", "netns", "exec", pod, "sleep", "infinity") // killed at cleanup
 	if err := ctr.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ctr.Process.Kill(); ctr.Wait() })
 	pid := fmt.Sprint(ctr.Process.Pid)
+	// ready once ip has entered the pod netns and exec'd sleep
+	if !readiness.Until(30*time.Second, func() bool {
+		b, _ := os.ReadFile("/proc/" + pid + "/comm")
+		return strings.TrimSpace(string(b)) == "sleep"
+	}) {
+		t.Fatal("the container stand-in did not start")
+	}
 	fakes := map[string]string{
 		// crictl pods ... -q → pod id; crictl ps -q --pod ID → container id; crictl inspect → pid
 		"crictl": "#!/bin/sh\ncase \"$1\" in pods) echo p0d1d ;; ps) echo c0nta1ner ;; inspect) echo " + pid + " ;; esac\n",
@@ -390,13 +401,17 @@ func TestPodCaptureFindsTheContainerThroughCrictlOrDocker(t *testing.T) {
 			col := exec.Command(ipBin, "netns", "exec", node, "bash", writeScript(t), "--node", "--node-name", "10.0.1.11",
 				"--capture-host", "10.0.1.11", "--capture-port", "8080", "--seconds", "3", "--pod", "default/web-0", "-o", out+"/n.tgz")
 			col.Env = append(os.Environ(), "PATH="+bin+":/usr/sbin:/usr/bin:/sbin:/bin")
-			var msg bytes.Buffer
-			col.Stdout, col.Stderr = &msg, &msg
+			msg := readiness.NewOutput()
+			col.Stdout, col.Stderr = msg, msg
 			if err := col.Start(); err != nil {
 				t.Fatal(err)
 			}
-			knock(pod)
-			if err := col.Wait(); err != nil {
+			exited := make(chan struct{})
+			var werr error
+			go func() { werr = col.Wait(); close(exited) }()
+			knock(t, pod, msg, exited)
+			<-exited
+			if err := werr; err != nil {
 				t.Fatalf("collector: %v\n%s", err, msg.String())
 			}
 			b, err := bundle.Open(out+"/n.tgz", bundle.DefaultLimits())
@@ -409,7 +424,13 @@ func TestPodCaptureFindsTheContainerThroughCrictlOrDocker(t *testing.T) {
 			data, _ := b.ReadFile(p + ".json")
 			json.Unmarshal(data, &meta)
 			if b.Size(p+".pcap") <= 24 || meta.Pod != "default/web-0" || meta.Netns != "nsenter -n -t "+pid {
-				t.Errorf("pod capture: %d bytes, meta %s", b.Size(p+".pcap"), data)
+				var rec bundle.ManifestRecord
+				for _, r := range b.Manifest.Files {
+					if r.Path == p+".pcap" {
+						rec = r
+					}
+				}
+				t.Errorf("pod capture: %d bytes, meta %s\nrecord %+v\n%s", b.Size(p+".pcap"), data, rec, msg.String())
 			}
 		})
 	}
@@ -422,13 +443,17 @@ func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
 	col := exec.Command("ip", "netns", "exec", node, "bash", writeScript(t), "--node", "--node-name", "10.0.1.11",
 		"--capture-host", "10.0.1.11", "--capture-port", "8080", "--seconds", "3", "--capture-packets", "50",
 		"--pod-netns", pod, "--pod", "default/web-0", "-o", out+"/n.tgz")
-	var colOut bytes.Buffer
-	col.Stdout, col.Stderr = &colOut, &colOut
+	colOut := readiness.NewOutput()
+	col.Stdout, col.Stderr = colOut, colOut
 	if err := col.Start(); err != nil {
 		t.Fatal(err)
 	}
-	knock(pod)
-	if err := col.Wait(); err != nil {
+	exited := make(chan struct{})
+	var werr error
+	go func() { werr = col.Wait(); close(exited) }()
+	knock(t, pod, colOut, exited)
+	<-exited
+	if err := werr; err != nil {
 		t.Fatalf("collector: %v\n%s", err, colOut.String())
 	}
 	b, err := bundle.Open(out+"/n.tgz", bundle.DefaultLimits())

@@ -421,8 +421,10 @@ pod_pid() {
 }
 
 CAP_PIDS=()
+CAP_READY=15 # seconds a tcpdump may take to start listening (a loaded node)
 # capture NAME IFACE POD PREFIX...: start one bounded tcpdump in the
-# background; finish_captures writes its metadata.
+# background; wait_captures starts the --seconds window once every tcpdump
+# listens, finish_captures writes the metadata.
 capture() {
 	local name=$1 iface=$2 pod=$3
 	shift 3
@@ -433,10 +435,16 @@ capture() {
 	# ICMP errors about the flow (port/host unreachable from a REJECT or a
 	# router) come from other addresses: keep them too.
 	filter="($filter) or icmp"
-	# shellcheck disable=SC2086 # the filter is tcpdump's own expression
+	# The window is timed from the moment tcpdump listens (wait_captures
+	# sends SIGINT through the pid file); timeout only bounds a tcpdump that
+	# never starts listening. The prefix (ip netns exec / nsenter) execs,
+	# so the pid written by the shim is timeout's, which forwards SIGINT.
+	# -p: no promiscuous mode (the capture must not change the NIC's state).
+	# shellcheck disable=SC2086,SC2016 # the filter is tcpdump's own expression; $$ is the shim's
 	(
 		s=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-		"$@" timeout -s INT "$CAP_SECONDS" tcpdump -i "$iface" -n -U -c "$CAP_PACKETS" -w - $filter 2>"$WORK/cap-$name.err" |
+		"$@" sh -c 'echo $$ >"$0"; exec "$@"' "$WORK/cap-$name.pid" \
+			timeout -s INT "$((CAP_SECONDS + CAP_READY))" tcpdump -p -i "$iface" -n -U -c "$CAP_PACKETS" -w - $filter 2>"$WORK/cap-$name.err" |
 			head -c "$CAP_BYTES" >"$dir/$name.pcap"
 		rc=${PIPESTATUS[0]}
 		e=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -445,6 +453,34 @@ capture() {
 	CAP_PIDS+=($!)
 	# fields split by \037: empty fields survive (tabs would merge)
 	printf '%s\037%s\037%s\037%s\037%s\n' "$name" "$iface" "$pod" "$filter" "$*" >>"$WORK/caps"
+}
+
+# wait_captures: wait (at most CAP_READY s) until every tcpdump listens or
+# has ended, tell the customer to reproduce now, let the window run, then
+# stop each tcpdump with SIGINT (it prints its counters then).
+wait_captures() {
+	[ ${#CAP_PIDS[@]} -gt 0 ] || return 0
+	local name rest waiting end=$((SECONDS + CAP_READY))
+	while :; do
+		waiting=""
+		while IFS=$'\037' read -r name rest; do
+			[ -e "$WORK/cap-$name.times" ] && continue
+			grep -q 'listening on' "$WORK/cap-$name.err" 2>/dev/null && continue
+			waiting="$waiting $name"
+		done <"$WORK/caps"
+		[ -z "$waiting" ] && break
+		if [ "$SECONDS" -ge "$end" ]; then
+			log "capture(s)$waiting not listening after ${CAP_READY}s; capturing anyway"
+			break
+		fi
+		sleep 0.1
+	done
+	log "captures listening: reproduce the failure now (${CAP_SECONDS}s)"
+	sleep "$CAP_SECONDS"
+	while IFS=$'\037' read -r name rest; do
+		[ -e "$WORK/cap-$name.times" ] && continue
+		[ -s "$WORK/cap-$name.pid" ] && kill -INT "$(cat "$WORK/cap-$name.pid")" 2>/dev/null
+	done <"$WORK/caps"
 }
 
 start_captures() {
@@ -485,11 +521,11 @@ finish_captures() {
 			printf '"start":"%s","stop":"%s","seconds":%d,"max_packets":%d,"max_bytes":%d,' "$s" "$e" "$CAP_SECONDS" "$CAP_PACKETS" "$CAP_BYTES"
 			printf '"packets_captured":%d,"packets_received":%d,"packets_dropped_by_kernel":%d,"truncated":%s,"command":%s}\n' \
 				"${got:-0}" "${rcvd:-0}" "${drop:-0}" "$([ "$bytes" -ge "$CAP_BYTES" ] && echo true || echo false)" \
-				"$(json_str "${prefix:+$prefix }tcpdump -i $iface -n -U -c $CAP_PACKETS -w - $filter")"
+				"$(json_str "${prefix:+$prefix }tcpdump -p -i $iface -n -U -c $CAP_PACKETS -w - $filter")"
 		} >"$ROOT/$dir/$name.json"
 		# tcpdump ends by SIGINT from timeout: that is the normal stop.
 		[ "$rc" = 124 ] && rc=0
-		record "$dir/$name.pcap" "${prefix:+$prefix }tcpdump -i $iface -n -U -c $CAP_PACKETS -w - $filter" "$rc" 0 "$bytes" \
+		record "$dir/$name.pcap" "${prefix:+$prefix }tcpdump -p -i $iface -n -U -c $CAP_PACKETS -w - $filter" "$rc" 0 "$bytes" \
 			"$([ "$bytes" -ge "$CAP_BYTES" ] && echo true || echo false)" "$(printf '%s' "$err" | tail -c 400)" ""
 		record "$dir/$name.json" "capture metadata" 0 0 "$(wc -c <"$ROOT/$dir/$name.json")" false "" ""
 	done <"$WORK/caps"
@@ -768,6 +804,7 @@ main() {
 		# Captures first (while the customer reproduces the failure), then
 		# the state: conntrack then holds the reproduced flow's entries.
 		start_captures
+		wait_captures
 		finish_captures
 		collect_node
 		;;

@@ -72,6 +72,7 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 					// captures first (reproduce the failure now), then the
 					// state, so conntrack holds the reproduced flow
 					if capt.Host != "" || capt.Port != "" {
+						capt.Log = os.Stderr
 						recs = node.Captures(ctx, root, opts.NodeName, capt)
 					}
 					more, err := node.Collect(ctx, root, opts)

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,7 +30,14 @@ type Capture struct {
 	Bytes      int64  // default 32 MiB
 	Pod        string // ns/name: found through crictl or docker → pid → nsenter
 	Netns      string // a named netns (ip netns exec), e.g. in the lab
+	// Log gets the "reproduce now" line once every tcpdump listens (nil:
+	// discarded); the window of Seconds starts then.
+	Log io.Writer
 }
+
+// capReady bounds how long a tcpdump may take to start listening (a loaded
+// node); the script's CAP_READY.
+const capReady = 15 * time.Second
 
 func (c *Capture) defaults() {
 	if c.Seconds <= 0 {
@@ -44,13 +52,44 @@ func (c *Capture) defaults() {
 	if c.Bytes <= 0 {
 		c.Bytes = 32 << 20
 	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+}
+
+// readyBuffer collects tcpdump's stderr and closes ready at its
+// "listening on" line, the moment packets start to be captured.
+type readyBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan struct{}
+	seen  bool
+}
+
+func newReadyBuffer() *readyBuffer { return &readyBuffer{ready: make(chan struct{})} }
+
+func (b *readyBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if !b.seen && bytes.Contains(b.buf.Bytes(), []byte("listening on")) {
+		b.seen = true
+		close(b.ready)
+	}
+	return len(p), nil
+}
+
+func (b *readyBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type capJob struct {
 	name, iface, pod, prefix, filter string
 	cmd                              *exec.Cmd
 	start, stop                      time.Time
-	stderr                           bytes.Buffer
+	stderr                           *readyBuffer
 	rc                               int
 	done                             chan struct{}
 	bytes                            int64
@@ -98,11 +137,15 @@ func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.Ma
 		}
 	}
 	for _, j := range jobs {
-		args := append(strings.Fields(j.prefix), "tcpdump", "-i", j.iface, "-n", "-U", "-c", strconv.Itoa(c.Packets), "-w", "-")
+		// -p: the capture must not put the NIC into promiscuous mode.
+		args := append(strings.Fields(j.prefix), "tcpdump", "-p", "-i", j.iface, "-n", "-U", "-c", strconv.Itoa(c.Packets), "-w", "-")
 		args = append(args, strings.Fields(filter)...)
 		j.filter = filter
 		j.cmd = exec.Command(args[0], args[1:]...)
-		j.cmd.Stderr = &j.stderr
+		j.stderr = newReadyBuffer()
+		j.cmd.Stderr = j.stderr
+		// its own process group: the hard stop reaches every descendant
+		j.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		j.done = make(chan struct{})
 		out, err := os.Create(filepath.Join(root, filepath.FromSlash(dir), j.name+".pcap"))
 		if err != nil {
@@ -136,6 +179,27 @@ func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.Ma
 			close(j.done)
 		}(j)
 	}
+	// The window starts once every tcpdump listens (or has ended), so a
+	// slow start on a loaded node does not eat into it.
+	readyBy := time.NewTimer(capReady)
+	defer readyBy.Stop()
+	var late []string
+wait:
+	for _, j := range jobs {
+		select {
+		case <-j.stderr.ready:
+		case <-j.done:
+		case <-readyBy.C:
+			late = append(late, j.name)
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	if len(late) > 0 {
+		fmt.Fprintf(c.Log, "tkesnap collect: capture(s) %s not listening after %s; capturing anyway\n", strings.Join(late, " "), capReady)
+	}
+	fmt.Fprintf(c.Log, "tkesnap collect: captures listening: reproduce the failure now (%ds)\n", c.Seconds)
 	select {
 	case <-time.After(time.Duration(c.Seconds) * time.Second):
 	case <-ctx.Done():
@@ -149,7 +213,7 @@ func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.Ma
 		select {
 		case <-j.done:
 		case <-time.After(5 * time.Second):
-			j.cmd.Process.Kill()
+			syscall.Kill(-j.cmd.Process.Pid, syscall.SIGKILL)
 			<-j.done
 		}
 		recs = append(recs, j.records(dir, nodeName, c)...)
@@ -174,7 +238,7 @@ func count(re *regexp.Regexp, s string) int {
 }
 
 func (j *capJob) command(c Capture) string {
-	s := fmt.Sprintf("tcpdump -i %s -n -U -c %d -w - %s", j.iface, c.Packets, j.filter)
+	s := fmt.Sprintf("tcpdump -p -i %s -n -U -c %d -w - %s", j.iface, c.Packets, j.filter)
 	if j.prefix != "" {
 		s = j.prefix + " " + s
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"tkesnap/collector"
+	"tkesnap/internal/readiness"
 	"tkesnap/internal/testenv"
 	"tkesnap/parsers/bundle"
 )
@@ -83,7 +84,15 @@ COMMIT
 	}
 	// ip netns exec execs the script: c.Process is it; TERM lets it stop its sleep
 	t.Cleanup(func() { c.Process.Signal(syscall.SIGTERM); c.Wait() })
-	time.Sleep(200 * time.Millisecond)
+	// ready once ip has exec'd into the stand-in (the collectors look for
+	// the comm "kube-proxy")
+	comm := fmt.Sprintf("/proc/%d/comm", c.Process.Pid)
+	if !readiness.Until(30*time.Second, func() bool {
+		b, _ := os.ReadFile(comm)
+		return strings.TrimSpace(string(b)) == "kube-proxy"
+	}) {
+		t.Fatalf("kube-proxy stand-in did not start (%s)", comm)
+	}
 	return ns
 }
 
@@ -189,7 +198,7 @@ func TestHelperCollect(t *testing.T) {
 	var recs []bundle.ManifestRecord
 	if a := strings.Fields(os.Getenv("TKESNAP_HELPER_CAPTURE")); len(a) == 8 {
 		secs, _ := strconv.Atoi(a[3])
-		recs = Captures(context.Background(), dir, "10.0.1.11", Capture{Host: a[1], Seconds: secs, Netns: a[5], Pod: a[7]})
+		recs = Captures(context.Background(), dir, "10.0.1.11", Capture{Host: a[1], Seconds: secs, Netns: a[5], Pod: a[7], Log: os.Stderr})
 	}
 	more, err := Collect(context.Background(), dir, Options{NodeName: "10.0.1.11"})
 	if err != nil {
@@ -232,15 +241,23 @@ func TestGoCapturesWriteWhatTheScriptWrites(t *testing.T) {
 	capArgs := []string{"--capture-host", "10.0.1.50", "--seconds", "2", "--pod-netns", pod, "--pod", "default/web-0"}
 	run := func(c *exec.Cmd) {
 		t.Helper()
-		var msg bytes.Buffer
-		c.Stdout, c.Stderr = &msg, &msg
+		msg := readiness.NewOutput()
+		c.Stdout, c.Stderr = msg, msg
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(800 * time.Millisecond)
+		exited := make(chan struct{})
+		var werr error
+		go func() { werr = c.Wait(); close(exited) }()
+		// both collectors say so once every tcpdump listens; the capture
+		// window starts then, so the knock below falls inside it
+		if err := msg.Wait("reproduce the failure now", 2*time.Minute, exited); err != nil {
+			t.Fatalf("%v: %v", c.Args, err)
+		}
 		exec.Command("ip", "netns", "exec", pod, "bash", "-c", "exec 3<>/dev/tcp/10.0.1.11/9").Run()
-		if err := c.Wait(); err != nil {
-			t.Fatalf("%v: %v\n%s", c.Args, err, msg.String())
+		<-exited
+		if werr != nil {
+			t.Fatalf("%v: %v\n%s", c.Args, werr, msg.String())
 		}
 	}
 	run(exec.Command("ip", append([]string{"netns", "exec", ns, "bash", script, "--node", "--node-name", "10.0.1.11", "-o", out + "/script.tgz"}, capArgs...)...))
