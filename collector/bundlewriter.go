@@ -3,13 +3,17 @@ package collector
 import (
 	"archive/tar"
 	"compress/gzip"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"tkesnap/parsers/bundle"
@@ -132,21 +136,46 @@ func Destination(out, name string) (string, error) {
 	return out, nil
 }
 
-// WriteTarball packs dir into dest atomically (dest.part, then rename).
+// WriteTarball packs dir into dest atomically: a fresh temp file next to
+// dest, then rename. The temp name is random and opened with
+// O_EXCL|O_NOFOLLOW: in a shared -o folder a planted link (or file) at a
+// predictable dest.part would make root write through it.
 func WriteTarball(dest, dir, top string) error {
-	f, err := os.OpenFile(dest+".part", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, part, err := createPart(dest)
 	if err != nil {
 		return err
 	}
 	if err := Pack(f, dir, top); err != nil {
 		f.Close()
-		os.Remove(dest + ".part")
+		os.Remove(part)
 		return err
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(part)
 		return err
 	}
-	return os.Rename(dest+".part", dest)
+	if err := os.Rename(part, dest); err != nil {
+		os.Remove(part)
+		return err
+	}
+	return nil
+}
+
+// createPart creates dest.part.<random> exclusively, never through a link.
+func createPart(dest string) (*os.File, string, error) {
+	for i := 0; i < 100; i++ {
+		var r [6]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return nil, "", err
+		}
+		part := dest + ".part." + hex.EncodeToString(r[:])
+		f, err := os.OpenFile(part, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, part, err
+	}
+	return nil, "", fmt.Errorf("cannot create a temp file next to %s", dest)
 }
 
 // Merge combines node and cluster bundles (archives or directories) into
@@ -163,6 +192,16 @@ func Merge(dir string, inputs []string, now time.Time) error {
 		if b.Manifest == nil {
 			b.Close()
 			return fmt.Errorf("%s: no manifest.json", in)
+		}
+		// A damaged input (truncated archive, link, file over a bound)
+		// must not merge silently: the part it lost would vanish.
+		if len(b.Problems) > 0 {
+			var ps []string
+			for _, p := range b.Problems {
+				ps = append(ps, strings.TrimPrefix(p.File+": ", ": ")+p.Message)
+			}
+			b.Close()
+			return fmt.Errorf("%s: not merged, the input is damaged: %s", in, strings.Join(ps, "; "))
 		}
 		m.Files = append(m.Files, b.Manifest.Files...)
 		if c := b.Manifest.Cluster; c.ID != "" {

@@ -272,7 +272,15 @@ pack() {
 	else
 		dest=$OUT
 	fi
-	tar -C "$WORK" -czf "$dest.part" "$name" && mv "$dest.part" "$dest"
+	# A fresh temp file next to dest (mktemp: O_EXCL, mode 0600), never a
+	# predictable name: in a shared folder a planted link at dest.part
+	# would make root write through it.
+	local part
+	part=$(mktemp "$dest.part.XXXXXX") || return 1
+	if ! tar -C "$WORK" -czf "$part" "$name" || ! mv -f "$part" "$dest"; then
+		rm -f "$part"
+		return 1
+	fi
 	echo "$dest"
 }
 
@@ -715,6 +723,55 @@ collect_cloud() {
 }
 
 # ---------------------------------------------------------------- merge
+# The analyzer's bounds (parsers/bundle DefaultLimits): all files together,
+# one text file, one capture, entries.
+MERGE_TOTAL=$((2 << 30))
+MERGE_FILE=$((64 << 20))
+MERGE_PCAP=$((1 << 30))
+MERGE_ENTRIES=200000
+
+# merge_check_listing NAME: read `tar -tv` lines on stdin and refuse
+# anything but regular files and folders, and any bound exceeded.
+merge_check_listing() {
+	awk -v total="$MERGE_TOTAL" -v file="$MERGE_FILE" -v pcap="$MERGE_PCAP" -v entries="$MERGE_ENTRIES" -v src="$1" '
+	{
+		n++
+		t = substr($1, 1, 1)
+		if (t != "-" && t != "d") { print src ": holds a link or special file, refused: " $0; bad = 1; exit }
+		sz = $3 + 0
+		sum += sz
+		lim = ($0 ~ /\.pcap(ng)?$/) ? pcap : file
+		if (sz > lim) { print src ": a file is larger than " lim " bytes: " $0; bad = 1; exit }
+		if (sum > total) { print src ": unpacks to more than " total " bytes"; bad = 1; exit }
+		if (n > entries) { print src ": more than " entries " entries"; bad = 1; exit }
+	}
+	END { exit bad }'
+}
+
+# merge_input IN DIR: unpack (archive) or copy (folder) one input into DIR,
+# refusing links (an input folder that is a link, a link inside it or in
+# the archive) and what exceeds the analyzer's bounds. The archive stream
+# itself is cut at the bound, so a gzip bomb costs no disk.
+merge_input() {
+	local f=$1 tmp=$2 msg cap=$((MERGE_TOTAL + MERGE_ENTRIES * 1024 + (1 << 20)))
+	[ -L "$f" ] && die "$f is a symbolic link: give the bundle itself"
+	if [ -d "$f" ]; then
+		msg=$(find "$f" -mindepth 1 ! -type f ! -type d -print -quit)
+		[ -n "$msg" ] && die "$f: holds a link or special file, refused: $msg"
+		msg=$(find "$f" -mindepth 1 -printf '%y %s %p\n' | awk '{ t = $1; n = $2; $1 = ""; $2 = ""; printf "%s x %s%s\n", (t == "d" ? "d" : "-"), n, $0 }' | merge_check_listing "$f") ||
+			die "$msg"
+		cp -R "$f/." "$tmp/"
+		return
+	fi
+	[ -f "$f" ] || die "$f: not a file or folder"
+	# shellcheck disable=SC2094 # both readers only read $f
+	msg=$(gzip -dc <"$f" | head -c "$cap" | tar -tvf - 2>&1 | merge_check_listing "$f") || die "$msg"
+	gzip -dc <"$f" | head -c "$cap" | tar -C "$tmp" -xf - --no-same-owner --no-same-permissions ||
+		die "cannot unpack $f (damaged, truncated or larger than $MERGE_TOTAL bytes)"
+	msg=$(find "$tmp" -mindepth 1 ! -type f ! -type d -print -quit)
+	[ -z "$msg" ] || die "$f: holds a link or special file, refused"
+}
+
 merge() {
 	local name tmp rec="$WORK/records" f top
 	name="tkesnap-bundle-$(stamp)"
@@ -723,17 +780,13 @@ merge() {
 	: >"$rec"
 	for f in "${MERGE_INPUTS[@]}"; do
 		tmp=$(mktemp -d "$WORK/in.XXXXXX")
-		if [ -d "$f" ]; then
-			cp -R "$f/." "$tmp/"
-		else
-			tar -C "$tmp" -xzf "$f" --no-same-owner --no-same-permissions || die "cannot unpack $f"
-		fi
+		merge_input "$f" "$tmp"
 		# one top-level folder is allowed
 		top=$tmp
 		if [ ! -f "$tmp/manifest.json" ] && [ "$(find "$tmp" -mindepth 1 -maxdepth 1 | wc -l)" = 1 ]; then
-			top=$(find "$tmp" -mindepth 1 -maxdepth 1)
+			top=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d)
 		fi
-		[ -f "$top/manifest.json" ] || die "$f: no manifest.json"
+		if [ -z "$top" ] || [ -L "$top" ] || [ ! -f "$top/manifest.json" ]; then die "$f: no manifest.json"; fi
 		grep -E '^\{"path":' "$top/manifest.json" | sed 's/,$//' >>"$rec"
 		local id typ reg
 		id=$(sed -nE 's/^"cluster": \{"id": "([^"]*)".*/\1/p' "$top/manifest.json")
@@ -742,6 +795,7 @@ merge() {
 		[ -n "$id" ] && CLUSTER_ID=$id
 		[ -n "$typ" ] && CLUSTER_TYPE=$typ
 		[ -n "$reg" ] && REGION=$reg
+		# only the private copy in $WORK is changed, never the input
 		rm -f "$top/manifest.json"
 		cp -R "$top/." "$ROOT/"
 	done
