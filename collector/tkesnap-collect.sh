@@ -169,13 +169,31 @@ skip() { # skip PATH COMMAND REASON
 # have TOOL: is the command installed?
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# MODROOT prefixes the kernel-state paths below; tests point it at a fake
+# tree (a node with no module loaded). Empty on a real node.
+MODROOT="${TKESNAP_MODULE_ROOT:-}"
+
 # module_ready NAME: the kernel already has NAME (loaded or built in), so a
 # netlink request from a read-only tool cannot trigger a module load.
 module_ready() {
-	[ -d "/sys/module/$1" ] && return 0
+	[ -d "$MODROOT/sys/module/$1" ] && return 0
 	# A kernel without loadable modules cannot autoload anything.
-	[ -e /proc/modules ] || return 0
-	grep -q "/$1\.ko" "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null
+	[ -e "$MODROOT/proc/modules" ] || return 0
+	grep -q "/$1\.ko" "$MODROOT/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null
+}
+
+# kernel_has PATH: a /proc file that exists only once its module is loaded.
+kernel_has() { [ -e "$MODROOT$1" ]; }
+
+# tables_ready SAVE-TOOL LEGACY-PROC-FILE: reading the tool's backend loads
+# nothing — nf_tables for an nft-based tool (its --version says so, and
+# asking for it touches no kernel state), the legacy tables' /proc file
+# (present only when ip_tables/ip6_tables is loaded) otherwise.
+tables_ready() {
+	case $("$1" --version 2>/dev/null) in
+	*nf_tables*) module_ready nf_tables ;;
+	*) kernel_has "$2" ;;
+	esac
 }
 
 # run PATH [--redact] [--lines N] [--timeout S] -- CMD ARGS...
@@ -284,6 +302,32 @@ pack() {
 	echo "$dest"
 }
 
+# valid_host S: S is one IPv4 or IPv6 address, optionally /prefix.
+valid_host() {
+	printf '%s\n' "$1" | awk '
+	function v4(a,   n, o, i) {
+		n = split(a, o, ".")
+		if (n != 4) return 0
+		for (i = 1; i <= 4; i++) if (o[i] !~ /^[0-9]+$/ || length(o[i]) > 3 || o[i] + 0 > 255) return 0
+		return 1
+	}
+	NR > 1 { exit 1 }
+	{
+		a = $0; plen = ""
+		if (index(a, "/")) { plen = substr(a, index(a, "/") + 1); a = substr(a, 1, index(a, "/") - 1) }
+		if (v4(a)) max = 32
+		else if (a ~ /^[0-9A-Fa-f:.]+$/ && index(a, ":") && a !~ /:::/ && gsub(/::/, "::", a) <= 1) max = 128
+		else exit 1
+		if (plen != "" && (plen !~ /^[0-9]+$/ || length(plen) > 3 || plen + 0 > max)) exit 1
+	}'
+}
+
+# valid_port S: S is a port number 1-65535.
+valid_port() {
+	case $1 in "" | *[!0-9]* | 0*) return 1 ;; esac
+	[ "${#1}" -le 5 ] && [ "$1" -le 65535 ]
+}
+
 stamp() { date -u +%Y%m%dT%H%M%SZ; }
 
 safe_name() { printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '_'; }
@@ -291,13 +335,19 @@ safe_name() { printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '_'; }
 # ---------------------------------------------------------------- node mode
 iptables_backends() {
 	local n="nodes/$NODE_NAME"
-	run "$n/iptables-save.txt" -- iptables-save -c
+	if ! have iptables-save; then
+		run "$n/iptables-save.txt" -- iptables-save -c
+	elif tables_ready iptables-save /proc/net/ip_tables_names; then
+		run "$n/iptables-save.txt" -- iptables-save -c
+	else
+		skip "$n/iptables-save.txt" "iptables-save -c" "its tables module is not loaded: no rules (reading would load it)"
+	fi
 	# Both backends hold rules on some nodes (a legacy kube-proxy next to an
 	# nft CNI): save each separately so the analyzer can tell. The legacy
 	# tables are read only when ip_tables is loaded; nft only when nf_tables
 	# is there (reading does not load them then).
 	if have iptables-legacy-save && have iptables-nft-save; then
-		if [ -e /proc/net/ip_tables_names ]; then
+		if kernel_has /proc/net/ip_tables_names; then
 			run "$n/iptables-legacy-save.txt" -- iptables-legacy-save -c
 		else
 			skip "$n/iptables-legacy-save.txt" "iptables-legacy-save -c" "ip_tables not loaded: no legacy rules"
@@ -308,7 +358,13 @@ iptables_backends() {
 			skip "$n/iptables-nft-save.txt" "iptables-nft-save -c" "nf_tables not loaded: no nft rules"
 		fi
 	fi
-	run "$n/ip6tables-save.txt" -- ip6tables-save -c
+	if ! have ip6tables-save; then
+		run "$n/ip6tables-save.txt" -- ip6tables-save -c
+	elif tables_ready ip6tables-save /proc/net/ip6_tables_names; then
+		run "$n/ip6tables-save.txt" -- ip6tables-save -c
+	else
+		skip "$n/ip6tables-save.txt" "ip6tables-save -c" "its tables module is not loaded: no rules (reading would load it)"
+	fi
 	if module_ready nf_tables; then
 		run "$n/nft-ruleset.json" -- nft -j list ruleset
 	else
@@ -343,11 +399,10 @@ why: no kube-proxy process in this network namespace"
 			[ -n "$mode" ] && src="config $cfg"
 		fi
 	fi
-	if [ -z "$mode" ] && have curl; then
-		mode=$(curl -s -m 2 http://127.0.0.1:10249/proxyMode 2>/dev/null | head -c 32)
-		[ -n "$mode" ] && src="http://127.0.0.1:10249/proxyMode"
-	fi
-	if [ -z "$mode" ]; then mode=iptables; src="default (no --proxy-mode, config or /proxyMode)"; fi
+	# kube-proxy takes its mode from the flag or the config file only; with
+	# neither it runs its default. No request to 127.0.0.1:10249: it would
+	# add nothing and could reach another listener.
+	if [ -z "$mode" ]; then mode=iptables; src="default (no --proxy-mode or config mode)"; fi
 	text="# kube-proxy as seen from node $NODE_NAME
 found: true
 pid: $pid
@@ -358,13 +413,13 @@ cmdline: $cmd"
 config: $cfg
 --- config
 $cfgtext"
-	note "$n/kube-proxy.txt" "cat /proc/$pid/cmdline; kube-proxy --config file; /proxyMode" "$text"
+	note "$n/kube-proxy.txt" "cat /proc/$pid/cmdline; kube-proxy --config file" "$text"
 }
 
 collect_node() {
 	local n="nodes/$NODE_NAME"
 	iptables_backends
-	if [ -e /proc/net/ip_vs ]; then
+	if kernel_has /proc/net/ip_vs; then
 		run "$n/ipvsadm.txt" -- ipvsadm -Sn
 		run "$n/ipvsadm-stats.txt" -- ipvsadm -Ln --stats --exact
 	else
@@ -383,15 +438,26 @@ collect_node() {
 	run "$n/ip-rule.json" -- ip -j rule show
 	run "$n/ip-neigh.json" -- ip -j neigh show
 	run "$n/sysctl.txt" -- sysctl --pattern '^net\.' -a
-	if [ -e /proc/net/nf_conntrack ] || [ -e /proc/sys/net/netfilter/nf_conntrack_count ]; then
-		run "$n/conntrack-stats.txt" -- conntrack -S
-		run "$n/conntrack.txt" --lines "$CONNTRACK_LINES" -- conntrack -L
-	else
+	# conntrack talks ctnetlink: nf_conntrack_netlink is autoloaded by the
+	# request unless it is there already.
+	if ! kernel_has /proc/net/nf_conntrack && ! kernel_has /proc/sys/net/netfilter/nf_conntrack_count; then
 		skip "$n/conntrack-stats.txt" "conntrack -S" "nf_conntrack not loaded"
 		skip "$n/conntrack.txt" "conntrack -L" "nf_conntrack not loaded"
+	elif ! module_ready nf_conntrack_netlink; then
+		skip "$n/conntrack-stats.txt" "conntrack -S" "nf_conntrack_netlink not loaded (conntrack would load it)"
+		skip "$n/conntrack.txt" "conntrack -L" "nf_conntrack_netlink not loaded (conntrack would load it)"
+	else
+		run "$n/conntrack-stats.txt" -- conntrack -S
+		run "$n/conntrack.txt" --lines "$CONNTRACK_LINES" -- conntrack -L
 	fi
 	run "$n/resolv.conf" -- cat /etc/resolv.conf
-	run "$n/ss.txt" -- ss -tunapH
+	# ss asks sock_diag, which autoloads inet_diag/tcp_diag/udp_diag; with
+	# PROC_ROOT set it reads /proc/net/{tcp,udp}* instead (iproute2 ss.c).
+	if ! have ss || { module_ready inet_diag && module_ready tcp_diag && module_ready udp_diag; }; then
+		run "$n/ss.txt" -- ss -tunapH
+	else
+		run "$n/ss.txt" -- env PROC_ROOT=/proc ss -tunapH
+	fi
 	local f k=0
 	if [ -d /etc/cni/net.d ]; then
 		for f in /etc/cni/net.d/*; do
@@ -438,7 +504,11 @@ capture() {
 	shift 3
 	local dir="$ROOT/captures/$NODE_NAME" filter=""
 	mkdir -p "$dir"
-	[ -n "$CAP_HOST" ] && filter="host $CAP_HOST"
+	# validated in main: one address (host) or one CIDR (net)
+	case $CAP_HOST in
+	*/*) filter="net $CAP_HOST" ;;
+	?*) filter="host $CAP_HOST" ;;
+	esac
 	[ -n "$CAP_PORT" ] && filter="${filter:+$filter and }port $CAP_PORT"
 	# ICMP errors about the flow (port/host unreachable from a REJECT or a
 	# router) come from other addresses: keep them too.
@@ -840,6 +910,13 @@ main() {
 	[ -n "$MODE" ] || { usage; exit 2; }
 	case $CAP_SECONDS$CAP_PACKETS$CAP_BYTES$TIMEOUT$MAX_BYTES$CONNTRACK_LINES in
 	*[!0-9]*) die "--seconds, --capture-packets, --capture-bytes, --timeout, --max-bytes and --conntrack-lines take whole numbers" ;;
+	esac
+	# The capture options become tcpdump's filter words: only an address
+	# or CIDR and a port number get there, never other words.
+	[ -z "$CAP_HOST" ] || valid_host "$CAP_HOST" || die "--capture-host takes one IPv4/IPv6 address or CIDR, not '$CAP_HOST'"
+	[ -z "$CAP_PORT" ] || valid_port "$CAP_PORT" || die "--capture-port takes one port number 1-65535, not '$CAP_PORT'"
+	case $CAP_IFACE in
+	"" | *[!A-Za-z0-9_.:@-]*) die "--capture-iface takes an interface name, not '$CAP_IFACE'" ;;
 	esac
 	umask 077
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/tkesnap-collect.XXXXXX") || die "cannot create a temp dir"

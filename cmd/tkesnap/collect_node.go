@@ -44,6 +44,9 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 				if nodeMode && len(args) > 0 {
 					return usageErr("--node takes no arguments")
 				}
+				if err := capt.Validate(); err != nil {
+					return usageErr("%v", err)
+				}
 				if merge && len(args) == 0 {
 					return usageErr("--merge needs bundle files")
 				}

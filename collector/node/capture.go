@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,32 @@ type Capture struct {
 	// Log gets the "reproduce now" line once every tcpdump listens (nil:
 	// discarded); the window of Seconds starts then.
 	Log io.Writer
+}
+
+// Validate checks the options that become tcpdump's filter words and
+// argv: one address or CIDR, one port number, an interface name — never
+// other words (the script's valid_host/valid_port).
+func (c Capture) Validate() error {
+	if c.Host != "" {
+		if _, err := netip.ParseAddr(c.Host); err != nil {
+			if _, err := netip.ParsePrefix(c.Host); err != nil {
+				return fmt.Errorf("--capture-host takes one IPv4/IPv6 address or CIDR, not %q", c.Host)
+			}
+		}
+		if strings.Contains(c.Host, "%") {
+			return fmt.Errorf("--capture-host takes one IPv4/IPv6 address or CIDR, not %q", c.Host)
+		}
+	}
+	if c.Port != "" {
+		n, err := strconv.Atoi(c.Port)
+		if err != nil || n < 1 || n > 65535 || c.Port[0] == '0' || c.Port[0] == '+' {
+			return fmt.Errorf("--capture-port takes one port number 1-65535, not %q", c.Port)
+		}
+	}
+	if c.Iface != "" && strings.Trim(c.Iface, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:@-") != "" {
+		return fmt.Errorf("--capture-iface takes an interface name, not %q", c.Iface)
+	}
+	return nil
 }
 
 // capReady bounds how long a tcpdump may take to start listening (a loaded
@@ -102,6 +129,9 @@ func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.Ma
 	nodeName = SafeName(nodeName)
 	var recs []bundle.ManifestRecord
 	dir := "captures/" + nodeName
+	if err := c.Validate(); err != nil {
+		return append(recs, bundle.ManifestRecord{Path: dir + "/", Command: "tcpdump", Node: nodeName, ExitCode: 2, Stderr: err.Error()})
+	}
 	if !have("tcpdump") {
 		return append(recs, bundle.ManifestRecord{Path: dir + "/", Command: "tcpdump", Node: nodeName, ExitCode: 127, Skipped: "tcpdump not found"})
 	}
@@ -109,6 +139,9 @@ func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.Ma
 	filter := ""
 	if c.Host != "" {
 		filter = "host " + c.Host
+		if strings.Contains(c.Host, "/") {
+			filter = "net " + c.Host
+		}
 	}
 	if c.Port != "" {
 		if filter != "" {

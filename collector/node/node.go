@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,7 +88,7 @@ func Collect(ctx context.Context, root string, o Options) ([]bundle.ManifestReco
 		return nil, err
 	}
 	r.iptables(ctx, n)
-	if exists("/proc/net/ip_vs") {
+	if kernelHas("/proc/net/ip_vs") {
 		r.ipvs(ctx, n)
 	} else {
 		// ipvsadm (and an IPVS netlink family lookup) would autoload ip_vs.
@@ -107,15 +106,27 @@ func Collect(ctx context.Context, root string, o Options) ([]bundle.ManifestReco
 	r.cmd(ctx, n+"/ip-rule.json", false, 0, "ip", "-j", "rule", "show")
 	r.cmd(ctx, n+"/ip-neigh.json", false, 0, "ip", "-j", "neigh", "show")
 	r.cmd(ctx, n+"/sysctl.txt", false, 0, "sysctl", "--pattern", `^net\.`, "-a")
-	if exists("/proc/net/nf_conntrack") || exists("/proc/sys/net/netfilter/nf_conntrack_count") {
-		r.cmd(ctx, n+"/conntrack-stats.txt", false, 0, "conntrack", "-S")
-		r.cmd(ctx, n+"/conntrack.txt", false, o.ConntrackLines, "conntrack", "-L")
-	} else {
+	// conntrack talks ctnetlink: nf_conntrack_netlink is autoloaded by the
+	// request unless it is there already.
+	switch {
+	case !kernelHas("/proc/net/nf_conntrack") && !kernelHas("/proc/sys/net/netfilter/nf_conntrack_count"):
 		r.skip(n+"/conntrack-stats.txt", "conntrack -S", "nf_conntrack not loaded")
 		r.skip(n+"/conntrack.txt", "conntrack -L", "nf_conntrack not loaded")
+	case !moduleReady("nf_conntrack_netlink"):
+		r.skip(n+"/conntrack-stats.txt", "conntrack -S", "nf_conntrack_netlink not loaded (conntrack would load it)")
+		r.skip(n+"/conntrack.txt", "conntrack -L", "nf_conntrack_netlink not loaded (conntrack would load it)")
+	default:
+		r.cmd(ctx, n+"/conntrack-stats.txt", false, 0, "conntrack", "-S")
+		r.cmd(ctx, n+"/conntrack.txt", false, o.ConntrackLines, "conntrack", "-L")
 	}
 	r.cmd(ctx, n+"/resolv.conf", false, 0, "cat", "/etc/resolv.conf")
-	r.cmd(ctx, n+"/ss.txt", false, 0, "ss", "-tunapH")
+	// ss asks sock_diag, which autoloads inet_diag/tcp_diag/udp_diag; with
+	// PROC_ROOT set it reads /proc/net/{tcp,udp}* instead (iproute2 ss.c).
+	if !have("ss") || moduleReady("inet_diag") && moduleReady("tcp_diag") && moduleReady("udp_diag") {
+		r.cmd(ctx, n+"/ss.txt", false, 0, "ss", "-tunapH")
+	} else {
+		r.cmd(ctx, n+"/ss.txt", false, 0, "env", "PROC_ROOT=/proc", "ss", "-tunapH")
+	}
 	if st, err := os.Stat("/etc/cni/net.d"); err == nil && st.IsDir() {
 		names, _ := filepath.Glob("/etc/cni/net.d/*")
 		sort.Strings(names)
@@ -138,12 +149,16 @@ func Collect(ctx context.Context, root string, o Options) ([]bundle.ManifestReco
 }
 
 func (r *run) iptables(ctx context.Context, n string) {
-	r.cmd(ctx, n+"/iptables-save.txt", false, 0, "iptables-save", "-c")
+	if !have("iptables-save") || tablesReady("iptables-save", "/proc/net/ip_tables_names") {
+		r.cmd(ctx, n+"/iptables-save.txt", false, 0, "iptables-save", "-c")
+	} else {
+		r.skip(n+"/iptables-save.txt", "iptables-save -c", "its tables module is not loaded: no rules (reading would load it)")
+	}
 	// Both backends: only when both work (go-iptables runs each one's
 	// --version) and their save tools exist; each is read only when its
 	// kernel side is already there, so nothing gets loaded.
 	if backend("iptables-legacy", r.o.Log) && backend("iptables-nft", r.o.Log) && have("iptables-legacy-save") && have("iptables-nft-save") {
-		if exists("/proc/net/ip_tables_names") {
+		if kernelHas("/proc/net/ip_tables_names") {
 			r.cmd(ctx, n+"/iptables-legacy-save.txt", false, 0, "iptables-legacy-save", "-c")
 		} else {
 			r.skip(n+"/iptables-legacy-save.txt", "iptables-legacy-save -c", "ip_tables not loaded: no legacy rules")
@@ -154,12 +169,27 @@ func (r *run) iptables(ctx context.Context, n string) {
 			r.skip(n+"/iptables-nft-save.txt", "iptables-nft-save -c", "nf_tables not loaded: no nft rules")
 		}
 	}
-	r.cmd(ctx, n+"/ip6tables-save.txt", false, 0, "ip6tables-save", "-c")
+	if !have("ip6tables-save") || tablesReady("ip6tables-save", "/proc/net/ip6_tables_names") {
+		r.cmd(ctx, n+"/ip6tables-save.txt", false, 0, "ip6tables-save", "-c")
+	} else {
+		r.skip(n+"/ip6tables-save.txt", "ip6tables-save -c", "its tables module is not loaded: no rules (reading would load it)")
+	}
 	if moduleReady("nf_tables") {
 		r.cmd(ctx, n+"/nft-ruleset.json", false, 0, "nft", "-j", "list", "ruleset")
 	} else {
 		r.skip(n+"/nft-ruleset.json", "nft -j list ruleset", "nf_tables not loaded")
 	}
+}
+
+// tablesReady is the script's tables_ready: reading the save tool's backend
+// loads nothing — nf_tables for an nft-based tool (its --version says so),
+// the legacy tables' /proc file otherwise.
+func tablesReady(tool, legacyProc string) bool {
+	out, _ := exec.Command(tool, "--version").Output()
+	if bytes.Contains(out, []byte("nf_tables")) {
+		return moduleReady("nf_tables")
+	}
+	return kernelHas(legacyProc)
 }
 
 // backend reports whether an iptables backend binary works, using
@@ -183,13 +213,21 @@ func have(tool string) bool { _, err := exec.LookPath(tool); return err == nil }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// moduleRoot prefixes the kernel-state paths; tests point
+// TKESNAP_MODULE_ROOT at a fake tree (the script's MODROOT).
+func moduleRoot() string { return os.Getenv("TKESNAP_MODULE_ROOT") }
+
+// kernelHas: a /proc file that exists only once its module is loaded.
+func kernelHas(p string) bool { return exists(moduleRoot() + p) }
+
 // moduleReady mirrors the script's module_ready: loaded, built in, or a
 // kernel without loadable modules — then a read cannot trigger a load.
 func moduleReady(name string) bool {
-	if st, err := os.Stat("/sys/module/" + name); err == nil && st.IsDir() {
+	root := moduleRoot()
+	if st, err := os.Stat(root + "/sys/module/" + name); err == nil && st.IsDir() {
 		return true
 	}
-	if !exists("/proc/modules") {
+	if !exists(root + "/proc/modules") {
 		return true
 	}
 	var u syscall.Utsname
@@ -197,7 +235,7 @@ func moduleReady(name string) bool {
 		return false
 	}
 	rel := utsString(u.Release[:])
-	data, err := os.ReadFile("/lib/modules/" + rel + "/modules.builtin")
+	data, err := os.ReadFile(root + "/lib/modules/" + rel + "/modules.builtin")
 	return err == nil && bytes.Contains(data, []byte("/"+name+".ko"))
 }
 
@@ -391,25 +429,18 @@ func (r *run) kubeProxy(n string) {
 			}
 		}
 	}
+	// kube-proxy takes its mode from the flag or the config file only; with
+	// neither it runs its default. No request to 127.0.0.1:10249: it would
+	// add nothing and could reach another listener.
 	if mode == "" {
-		cl := http.Client{Timeout: 2 * time.Second}
-		if resp, err := cl.Get("http://127.0.0.1:10249/proxyMode"); err == nil {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 32))
-			resp.Body.Close()
-			if m := strings.TrimRight(string(b), "\n"); m != "" {
-				mode, src = m, "http://127.0.0.1:10249/proxyMode"
-			}
-		}
-	}
-	if mode == "" {
-		mode, src = "iptables", "default (no --proxy-mode, config or /proxyMode)"
+		mode, src = "iptables", "default (no --proxy-mode or config mode)"
 	}
 	text := fmt.Sprintf("# kube-proxy as seen from node %s\nfound: true\npid: %s\nmode: %s\nmode_source: %s\ncmdline: %s",
 		r.o.NodeName, pid, mode, src, cmd)
 	if cfgText != "" {
 		text += "\nconfig: " + cfg + "\n--- config\n" + cfgText
 	}
-	r.note(n+"/kube-proxy.txt", "cat /proc/"+pid+"/cmdline; kube-proxy --config file; /proxyMode", text)
+	r.note(n+"/kube-proxy.txt", "cat /proc/"+pid+"/cmdline; kube-proxy --config file", text)
 }
 
 // pidsNamed lists processes whose comm is exactly name, ascending (pgrep -x).
