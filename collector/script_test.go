@@ -388,8 +388,11 @@ func TestPodCaptureFindsTheContainerThroughCrictlOrDocker(t *testing.T) {
 		t.Fatal("the container stand-in did not start")
 	}
 	fakes := map[string]string{
-		// crictl pods ... -q → pod id; crictl ps -q --pod ID → container id; crictl inspect → pid
-		"crictl": "#!/bin/sh\ncase \"$1\" in pods) echo p0d1d ;; ps) echo c0nta1ner ;; inspect) echo " + pid + " ;; esac\n",
+		// crictl pods -o json → the sandbox; crictl inspectp -o json ID → its pid
+		// (the layout of collector/node/testdata/crictl, trimmed)
+		"crictl": "#!/bin/sh\ncase \"$1\" in\n" +
+			"pods) echo '{\"items\": [{\"id\": \"p0d1d\", \"metadata\": {\"name\": \"web-0\", \"namespace\": \"default\"}, \"state\": \"SANDBOX_READY\", \"createdAt\": \"1714039221254165717\"}]}' ;;\n" +
+			"inspectp) [ \"$4\" = p0d1d ] && echo '{\"status\": {\"id\": \"p0d1d\"}, \"info\": {\"pid\": " + pid + "}}' ;;\nesac\n",
 		// docker ps -q --filter label=... → id; docker inspect -f {{.State.Pid}} → pid
 		"docker": "#!/bin/sh\ncase \"$1\" in ps) echo d0cker1d ;; inspect) echo " + pid + " ;; esac\n",
 	}

@@ -473,22 +473,67 @@ collect_node() {
 }
 
 # ---------------------------------------------------------------- captures
-# pod_pid NS/NAME: the PID of a running container of the pod, for nsenter.
+# json_flat: JSON on stdin (a value per line at most, as crictl prints it:
+# tokens never span lines) → one "PATH<TAB>VALUE" line per scalar, PATH
+# the keys/indexes joined by \034 (keys may hold dots and slashes).
+# Strings keep their JSON escapes.
+json_flat() {
+	awk '
+	function path(   i, p) { p = ""; for (i = 1; i <= d; i++) p = p (i > 1 ? "\034" : "") key[i]; return p }
+	{
+		s = $0
+		while (s != "") {
+			if (match(s, /^[ \t\r]+/)) { s = substr(s, RLENGTH + 1); continue }
+			c = substr(s, 1, 1)
+			if (c == "{") { d++; typ[d] = "o"; key[d] = ""; wantkey[d] = 1; s = substr(s, 2); continue }
+			if (c == "[") { d++; typ[d] = "a"; key[d] = 0; s = substr(s, 2); continue }
+			if (c == "}" || c == "]") { if (d > 0) d--; s = substr(s, 2); continue }
+			if (c == ",") { if (typ[d] == "a") key[d]++; else wantkey[d] = 1; s = substr(s, 2); continue }
+			if (c == ":") { wantkey[d] = 0; s = substr(s, 2); continue }
+			if (c == "\"") {
+				if (!match(s, /^"([^"\\]|\\.)*"/)) exit 1
+				tok = substr(s, 2, RLENGTH - 2); s = substr(s, RLENGTH + 1)
+				if (typ[d] == "o" && wantkey[d]) { key[d] = tok; continue }
+				print path() "\t" tok
+				continue
+			}
+			if (!match(s, /^[^ \t\r,:}\]]+/)) exit 1
+			print path() "\t" substr(s, 1, RLENGTH); s = substr(s, RLENGTH + 1)
+		}
+	}'
+}
+
+# pod_pid NS/NAME: the PID of the pod's sandbox, for nsenter. crictl: the
+# sandbox whose name and namespace are exactly NS/NAME and whose state is
+# SANDBOX_READY (`crictl pods --name` is an unanchored regex: web-1 would
+# match web-10), newest first, then `crictl inspectp` for its pid. docker:
+# the running container with the exact pod labels.
 pod_pid() {
 	local ns=${1%%/*} name=${1#*/} id pid
 	if have crictl; then
-		id=$(crictl pods --namespace "$ns" --name "$name" -q 2>/dev/null | head -n1)
+		id=$(crictl pods -o json 2>/dev/null | json_flat | awk -F '\t' -v ns="$ns" -v name="$name" '
+			{
+				n = split($1, p, "\034")
+				if (p[1] != "items" || n < 3) next
+				f = p[3]; for (j = 4; j <= n; j++) f = f "/" p[j]
+				v[p[2], f] = $2; items[p[2]] = 1
+			}
+			END {
+				for (i in items)
+					if (v[i, "metadata/name"] == name && v[i, "metadata/namespace"] == ns && v[i, "state"] == "SANDBOX_READY" &&
+						(best == "" || v[i, "createdAt"] > v[best, "createdAt"])) best = i
+				if (best != "") print v[best, "id"]
+			}')
 		if [ -n "$id" ]; then
-			id=$(crictl ps -q --pod "$id" 2>/dev/null | head -n1)
-			pid=$(crictl inspect --output go-template --template '{{.info.pid}}' "$id" 2>/dev/null)
-			[ -n "$pid" ] && { echo "$pid"; return 0; }
+			pid=$(crictl inspectp -o json "$id" 2>/dev/null | json_flat | awk -F '\t' '$1 == "info\034pid" { print $2; exit }')
+			case $pid in "" | 0 | *[!0-9]*) ;; *) echo "$pid"; return 0 ;; esac
 		fi
 	fi
 	if have docker; then
-		id=$(docker ps -q --filter "label=io.kubernetes.pod.namespace=$ns" --filter "label=io.kubernetes.pod.name=$name" 2>/dev/null | head -n1)
+		id=$(docker ps -q --filter status=running --filter "label=io.kubernetes.pod.namespace=$ns" --filter "label=io.kubernetes.pod.name=$name" 2>/dev/null | head -n1)
 		if [ -n "$id" ]; then
 			pid=$(docker inspect -f '{{.State.Pid}}' "$id" 2>/dev/null)
-			[ -n "$pid" ] && [ "$pid" != 0 ] && { echo "$pid"; return 0; }
+			case $pid in "" | 0 | *[!0-9]*) ;; *) echo "$pid"; return 0 ;; esac
 		fi
 	fi
 	return 1
@@ -576,7 +621,7 @@ start_captures() {
 		if pid=$(pod_pid "$CAP_POD") && have nsenter; then
 			capture "pod-$(safe_name "${CAP_POD//\//_}")" eth0 "$CAP_POD" nsenter -n -t "$pid"
 		else
-			skip "captures/$NODE_NAME/pod-$(safe_name "${CAP_POD//\//_}").pcap" "crictl/docker inspect $CAP_POD" "no running container found for pod $CAP_POD (crictl and docker tried) or nsenter missing"
+			skip "captures/$NODE_NAME/pod-$(safe_name "${CAP_POD//\//_}").pcap" "crictl pods/inspectp, docker inspect $CAP_POD" "no ready sandbox named exactly $CAP_POD (crictl and docker tried) or nsenter missing"
 		fi
 	fi
 }

@@ -165,8 +165,8 @@ func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.Ma
 			jobs = append(jobs, &capJob{name: "pod-" + SafeName(strings.ReplaceAll(c.Pod, "/", "_")), iface: "eth0", pod: c.Pod, prefix: "nsenter -n -t " + pid})
 		} else {
 			recs = append(recs, bundle.ManifestRecord{Path: dir + "/pod-" + SafeName(strings.ReplaceAll(c.Pod, "/", "_")) + ".pcap",
-				Command: "crictl/docker inspect " + c.Pod, Node: nodeName, ExitCode: 127,
-				Skipped: "no running container found for pod " + c.Pod + " (crictl and docker tried) or nsenter missing"})
+				Command: "crictl pods/inspectp, docker inspect " + c.Pod, Node: nodeName, ExitCode: 127,
+				Skipped: "no ready sandbox named exactly " + c.Pod + " (crictl and docker tried) or nsenter missing"})
 		}
 	}
 	for _, j := range jobs {
@@ -320,34 +320,76 @@ func (j *capJob) records(dir, node string, c Capture) []bundle.ManifestRecord {
 	}
 }
 
-// podPID finds a running container of ns/name: crictl first, then docker.
+// podPID finds the pod's sandbox PID (the script's pod_pid). crictl: the
+// sandbox whose name and namespace are exactly ns/name and whose state is
+// SANDBOX_READY (`crictl pods --name` is an unanchored regex: web-1 would
+// match web-10), newest first, then `crictl inspectp` for its pid. docker:
+// the running container with the exact pod labels.
 func podPID(ctx context.Context, pod string) (string, bool) {
 	ns, name, _ := strings.Cut(pod, "/")
-	out := func(args ...string) string {
+	out := func(args ...string) []byte {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		b, err := exec.CommandContext(cctx, args[0], args[1:]...).Output()
 		if err != nil {
-			return ""
+			return nil
 		}
-		l, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-		return strings.TrimSpace(l)
+		return b
 	}
 	if have("crictl") {
-		if id := out("crictl", "pods", "--namespace", ns, "--name", name, "-q"); id != "" {
-			if c := out("crictl", "ps", "-q", "--pod", id); c != "" {
-				if pid := out("crictl", "inspect", "--output", "go-template", "--template", "{{.info.pid}}", c); pid != "" {
-					return pid, true
+		if id := readySandbox(out("crictl", "pods", "-o", "json"), ns, name); id != "" {
+			var insp struct {
+				Info struct {
+					Pid json.Number `json:"pid"`
+				} `json:"info"`
+			}
+			if json.Unmarshal(out("crictl", "inspectp", "-o", "json", id), &insp) == nil {
+				if n, err := strconv.Atoi(insp.Info.Pid.String()); err == nil && n > 0 {
+					return strconv.Itoa(n), true
 				}
 			}
 		}
 	}
 	if have("docker") {
-		if id := out("docker", "ps", "-q", "--filter", "label=io.kubernetes.pod.namespace="+ns, "--filter", "label=io.kubernetes.pod.name="+name); id != "" {
-			if pid := out("docker", "inspect", "-f", "{{.State.Pid}}", id); pid != "" && pid != "0" {
-				return pid, true
+		first := func(b []byte) string {
+			l, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+			return strings.TrimSpace(l)
+		}
+		if id := first(out("docker", "ps", "-q", "--filter", "status=running", "--filter", "label=io.kubernetes.pod.namespace="+ns, "--filter", "label=io.kubernetes.pod.name="+name)); id != "" {
+			if n, err := strconv.Atoi(first(out("docker", "inspect", "-f", "{{.State.Pid}}", id))); err == nil && n > 0 {
+				return strconv.Itoa(n), true
 			}
 		}
 	}
 	return "", false
+}
+
+// readySandbox picks from `crictl pods -o json` the newest SANDBOX_READY
+// sandbox named exactly ns/name.
+func readySandbox(data []byte, ns, name string) string {
+	var pods struct {
+		Items []struct {
+			ID       string `json:"id"`
+			Metadata struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+			State     string      `json:"state"`
+			CreatedAt json.Number `json:"createdAt"`
+		} `json:"items"`
+	}
+	if json.Unmarshal(data, &pods) != nil {
+		return ""
+	}
+	best, bestAt := "", -1.0
+	for _, p := range pods.Items {
+		if p.Metadata.Name != name || p.Metadata.Namespace != ns || p.State != "SANDBOX_READY" {
+			continue
+		}
+		at, _ := p.CreatedAt.Float64()
+		if best == "" || at > bestAt {
+			best, bestAt = p.ID, at
+		}
+	}
+	return best
 }
