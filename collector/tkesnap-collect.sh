@@ -223,12 +223,22 @@ run() {
 	mkdir -p "$(dirname "$out")"
 	local t0 t1 rc bytes trunc=false
 	t0=$(now_ms)
-	# The pipeline: command (timeout) | redaction | line cap | byte cap.
+	# The pipeline: command (timeout) | bounded reader | redaction | line
+	# cap | byte cap. timeout kills the command's process group; the
+	# bounded reader ends the pipeline even when a descendant that left the
+	# group (setsid) keeps the pipe open, and that descendant is killed.
+	local st
 	with_timeout "$tmo" "$@" 2>"$err" </dev/null |
+		bounded_read $((tmo + 3)) |
 		{ if [ "$red" = 1 ]; then redact; else cat; fi; } |
 		{ if [ "$lines" -gt 0 ]; then head -n "$lines"; else cat; fi; } |
 		head -c $((MAX_BYTES + 1)) >"$out"
-	rc=${PIPESTATUS[0]}
+	st=("${PIPESTATUS[@]}")
+	rc=${st[0]}
+	if [ "${st[1]}" = 124 ] || [ "${st[1]}" = 137 ]; then
+		kill_pipe_holders
+		rc=124
+	fi
 	t1=$(now_ms)
 	bytes=$(wc -c <"$out")
 	if [ "$bytes" -gt "$MAX_BYTES" ]; then
@@ -243,6 +253,31 @@ run() {
 	etail=$(tail -c 400 "$err" | redact)
 	[ "$rc" = 124 ] && etail="timed out after ${tmo}s${etail:+; $etail}"
 	record "$path" "$cmdline" "$rc" $((t1 - t0)) "$bytes" "$trunc" "$etail" ""
+}
+
+# bounded_read SECONDS: copy stdin to stdout for at most SECONDS (then the
+# reader is stopped: exit 124), noting the pipe it reads in $WORK/pipe.
+bounded_read() {
+	readlink "/proc/$BASHPID/fd/0" >"$WORK/pipe" 2>/dev/null
+	if have timeout; then
+		timeout "$1" cat
+	else
+		cat
+	fi
+}
+
+# kill_pipe_holders: kill what still holds the pipe bounded_read read —
+# descendants of a timed-out command that escaped its process group.
+kill_pipe_holders() {
+	local p pid
+	p=$(cat "$WORK/pipe" 2>/dev/null)
+	case $p in pipe:\[[0-9]*\]) ;; *) return 0 ;; esac
+	p=${p#pipe:[}
+	p=${p%]}
+	for pid in $(find /proc/[0-9]*/fd -maxdepth 1 -lname "pipe:\[$p\]" 2>/dev/null | cut -d/ -f3 | sort -u); do
+		[ "$pid" != $$ ] && kill -KILL "$pid" 2>/dev/null
+	done
+	return 0
 }
 
 # with_timeout SECONDS CMD...: coreutils timeout when there is one (exit

@@ -295,8 +295,22 @@ func (r *run) cmd(ctx context.Context, path string, redact bool, lines int, args
 	c.Env = append(os.Environ(), "LC_ALL=C")
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
+	// Its own process group, killed whole on timeout (like coreutils
+	// timeout in the script); WaitDelay then closes the pipe even when a
+	// descendant that left the group (setsid) still holds it, and that
+	// descendant is killed after Wait.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	c.WaitDelay = 2 * time.Second
 	pipe, err := c.StdoutPipe()
+	var pipeIno uint64
+	if f, ok := pipe.(*os.File); ok && err == nil {
+		if st, err := f.Stat(); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+				pipeIno = sys.Ino
+			}
+		}
+	}
 	t0 := time.Now()
 	if err == nil {
 		err = c.Start()
@@ -334,6 +348,9 @@ func (r *run) cmd(ctx context.Context, path string, redact bool, lines int, args
 	}
 	pipe.Close() // a writer still running gets SIGPIPE, like after head
 	werr := c.Wait()
+	if cctx.Err() == context.DeadlineExceeded && pipeIno != 0 {
+		killPipeHolders(pipeIno)
+	}
 	dur := time.Since(t0).Milliseconds()
 	code := 0
 	var ee *exec.ExitError
@@ -370,6 +387,28 @@ func (r *run) cmd(ctx context.Context, path string, redact bool, lines int, args
 		etail = fmt.Sprintf("timed out after %ds", int(r.o.Timeout.Seconds())) + map[bool]string{true: "; " + etail, false: ""}[etail != ""]
 	}
 	r.add(bundle.ManifestRecord{Path: path, Command: line, ExitCode: code, DurationMS: dur, Bytes: int64(len(data)), Truncated: truncated, Stderr: etail})
+}
+
+// killPipeHolders kills every other process that still holds the pipe
+// with inode ino: descendants of a timed-out command that escaped its
+// process group (the script's kill_pipe_holders).
+func killPipeHolders(ino uint64) {
+	want := fmt.Sprintf("pipe:[%d]", ino)
+	me := os.Getpid()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == me {
+			continue
+		}
+		fds, _ := os.ReadDir("/proc/" + e.Name() + "/fd")
+		for _, fd := range fds {
+			if l, _ := os.Readlink("/proc/" + e.Name() + "/fd/" + fd.Name()); l == want {
+				syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+		}
+	}
 }
 
 // note writes a file the collector composed itself (script: note()).
