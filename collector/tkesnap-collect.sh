@@ -112,11 +112,16 @@ now_ms() { date +%s%3N; }
 
 # json_str prints its argument as a JSON string. Control and non-ASCII
 # bytes are dropped: manifest strings are diagnostics, not data.
+# In bash itself (no tr/sed/awk per string): the manifest writes several
+# a record, and forks are what a loaded node is slow at.
 json_str() {
-	printf '"'
-	printf '%s' "$1" | tr -cd '\11\12\40-\176' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' |
-		awk '{ if (NR > 1) printf "\\n"; printf "%s", $0 }'
-	printf '"'
+	local s=${1%$'\n'}
+	s=${s//[!$'\t\n'\ -~]/}
+	s=${s//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\t'/\\t}
+	s=${s//$'\n'/\\n}
+	printf '"%s"' "$s"
 }
 
 # record PATH COMMAND EXIT DURATION_MS BYTES TRUNCATED STDERR SKIPPED
