@@ -10,38 +10,65 @@ import (
 // The redaction rules of tkesnap-collect.sh's redact(), line for line, so
 // the Go node collector writes byte-identical files. POSIX (leftmost-
 // longest) regexps match awk's semantics.
-const sens = `[A-Za-z0-9_.-]*([Tt][Oo][Kk][Ee][Nn]|[Pp][Aa][Ss][Ss][Ww][Oo]?[Rr][Dd]|[Ss][Ee][Cc][Rr][Ee][Tt]|[Aa][Pp][Ii][_-]?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][_-]?[Kk][Ee][Yy]|[Cc][Ll][Ii][Ee][Nn][Tt]-[Kk][Ee][Yy]-[Dd][Aa][Tt][Aa]|[Cc][Rr][Ee][Dd][Ee][Nn][Tt][Ii][Aa][Ll][Ss]?)[A-Za-z0-9_.-]*`
+//
+// sens is a key that names a credential: ...token..., ...password...,
+// ...secret..., api/access/private key, client-key-data, credentials — or
+// one that ends in pass/pwd (DB_PASS, MYSQL_PWD, "pass"). Keys may hold
+// dots, dashes and slashes (annotation keys: example.com/api-token).
+const sens = `([A-Za-z0-9_./-]*([Tt][Oo][Kk][Ee][Nn]|[Pp][Aa][Ss][Ss][Ww][Oo]?[Rr][Dd]|[Ss][Ee][Cc][Rr][Ee][Tt]|[Aa][Pp][Ii][_-]?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][_-]?[Kk][Ee][Yy]|[Cc][Ll][Ii][Ee][Nn][Tt]-[Kk][Ee][Yy]-[Dd][Aa][Tt][Aa]|[Cc][Rr][Ee][Dd][Ee][Nn][Tt][Ii][Aa][Ll][Ss]?)[A-Za-z0-9_.-]*|[A-Za-z0-9_./-]*([Pp][Aa][Ss][Ss]|[Pp][Ww][Dd]))`
+
+// q is a quote, maybe escaped inside a JSON string.
+const q = `\\?"`
+
+const blockOpen = "[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*$"
+
+func re(s string) *regexp.Regexp { return regexp.MustCompilePOSIX(s) }
 
 var (
-	rePemBegin  = regexp.MustCompilePOSIX(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
-	rePemBegAll = regexp.MustCompilePOSIX(`-----BEGIN [A-Z ]*PRIVATE KEY-----.*`)
-	rePemEnd    = regexp.MustCompilePOSIX(`-----END [A-Z ]*PRIVATE KEY-----`)
-	reValueLine = regexp.MustCompilePOSIX(`^[ 	-]*value:`)
-	reValue     = regexp.MustCompilePOSIX(`value:.*`)
-	reEnvName   = regexp.MustCompilePOSIX(`^[ 	-]*name:[ 	]*"?` + sens + `"?[ 	]*$`)
-	reBearer    = regexp.MustCompilePOSIX(`[Bb][Ee][Aa][Rr][Ee][Rr][ 	]+[A-Za-z0-9._~+/=-]+`)
-	reAKID      = regexp.MustCompilePOSIX(`AKID[A-Za-z0-9]{10,}`)
-	reJSONPre   = regexp.MustCompilePOSIX(`(\\?")` + sens + `\\?"[ 	]*:[ 	]*\\?"`)
-	reJSONPost  = regexp.MustCompilePOSIX(`\\?"`)
-	reEmbPre    = regexp.MustCompilePOSIX(`\\n[ 	-]*` + sens + `[ 	]*:[ 	]*`)
-	reEmbPost   = regexp.MustCompilePOSIX(`\\|"`)
-	reYAML      = regexp.MustCompilePOSIX(`^[ 	-]*"?` + sens + `"?[ 	]*:[ 	]+[^ 	{[|>]`)
-	reYAMLKey   = regexp.MustCompilePOSIX(`:[ 	]+.*`)
-	reFlag      = regexp.MustCompilePOSIX(`(--` + sens + `(=|[ 	]+)|(^|[ 	"])[A-Z0-9_]*(TOKEN|PASSWORD|PASSWD|SECRET|SECRET_KEY|SECRETKEY|API_KEY|ACCESS_KEY)[A-Z0-9_]*=)[^ 	"]+`)
-	reFlagSep   = regexp.MustCompilePOSIX(`[= 	]`)
+	rePemBegin    = re(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+	rePemEnd      = re(`-----END [A-Z ]*PRIVATE KEY-----`)
+	reBlank       = re("^[ \t]*$")
+	reIndent      = re("^ *")
+	rePemRestNone = re("^[ \t\"]*$")
+	reValueLine   = re("^[ \t-]*value:")
+	reValueBlock  = re("^[ \t-]*value" + blockOpen)
+	reValue       = re(`value:.*`)
+	reEnvName     = re("^[ \t-]*name:[ \t]*\"?" + sens + "\"?[ \t]*$")
+	reListElem    = re("^[ \t]*-[ \t]+[^ \t]")
+	reListValue   = re("-[ \t]+.*")
+	reFlagElem    = re("^[ \t]*-[ \t]+[\"']?--" + sens + "[\"']?[ \t]*$")
+	reKeyBlock    = re("^[ \t-]*\"?" + sens + "\"?" + blockOpen)
+	reBlockKeyCol = re("^[ \t-]*")
+	reAuthPre     = re("[Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Aa][Tt][Ii][Oo][Nn]" + q + "?[ \t]*[:=][ \t]*" + q + "?[ \t]*[A-Za-z]+[ \t]+")
+	reXAuthPre    = re("[Xx]-[Aa][Uu][Tt][Hh]-[Tt][Oo][Kk][Ee][Nn]" + q + "?[ \t]*[:=][ \t]*" + q + "?[ \t]*")
+	reHeaderPost  = re("[ \t\"'\\\\,]|$")
+	reBearer      = re("[Bb][Ee][Aa][Rr][Ee][Rr][ \t]+[A-Za-z0-9._~+/=-]+")
+	reJWT         = re(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
+	reAKID        = re(`AKID[A-Za-z0-9]{10,}`)
+	reUserinfo    = re("[A-Za-z][A-Za-z0-9+.-]*://[^/:@ \t\"'\\\\]*:[^/@ \t\"'\\\\]*@")
+	reJSONPre     = re(`(\\?")` + sens + q + "[ \t]*:[ \t]*" + q)
+	reQuote       = re(q)
+	reEnvPairPre  = re(q + "name" + q + "[ \t]*:[ \t]*" + q + sens + q + "[ \t]*,[ \t]*" + q + "value" + q + "[ \t]*:[ \t]*" + q)
+	reFlagPairPre = re(q + "--" + sens + q + "[ \t]*,[ \t]*" + q)
+	reEmbPre      = re(`\\n[ 	-]*` + sens + "[ \t]*:[ \t]*")
+	reEmbPost     = re(`\\|"`)
+	reYAML        = re("^[ \t-]*\"?" + sens + "\"?[ \t]*:[ \t]+[^ \t{[|>]")
+	reYAMLKey     = re(":[ \t]+.*")
+	reIni         = re("^[ \t]*" + sens + "([ \t]+=[ \t]*|[ \t]*=[ \t]+)[^ \t]")
+	reFlag        = re("(--" + sens + "(=|[ \t]+)|(^|[ \t\"'&?;,])" + sens + "[ \t]*=)[^ \t\"'&;,]+")
+	reFlagSep     = re("[= \t]")
 )
 
-// Redact copies r to w, replacing credentials (token, password, secret and
-// key values, bearer tokens, PEM private keys, Tencent Cloud AKIDs) with
-// <redacted> and keeping everything else, IP addresses included.
+// Redact copies r to w, replacing credentials with <redacted> and keeping
+// everything else, IP addresses included; each input line gives at most
+// one output line, so YAML and JSON stay valid (see the script's redact()).
 func Redact(w io.Writer, r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	bw := bufioWriter(w)
-	inPEM, pendVal := false, false
+	bw := bufio.NewWriter(w)
+	var st redactState
 	for sc.Scan() {
-		line := sc.Text()
-		out, skip := redactLine(line, &inPEM, &pendVal)
+		out, skip := st.line(sc.Text())
 		if skip {
 			continue
 		}
@@ -61,32 +88,113 @@ func RedactString(s string) string {
 	return b.String()
 }
 
-func bufioWriter(w io.Writer) *bufio.Writer { return bufio.NewWriter(w) }
+// redactState is what carries from one line to the next: inside a PEM
+// key, an env "name:" of a secret waiting for its value, a flag waiting
+// for its value as the next list element, inside a secret's block scalar.
+type redactState struct {
+	inPEM, pendVal, pendFlag, inBlock bool
+	blockInd                          int
+}
 
-func redactLine(line string, inPEM, pendVal *bool) (string, bool) {
-	if rePemBegin.MatchString(line) {
-		*inPEM = true
-		return replaceFirst(rePemBegAll, line, "<redacted private key>"), false
-	}
-	if *inPEM {
-		if rePemEnd.MatchString(line) {
-			*inPEM = false
+func (st *redactState) line(line string) (string, bool) {
+	if st.inPEM {
+		loc := rePemEnd.FindStringIndex(line)
+		if loc == nil {
+			return "", true
 		}
-		return "", true
+		st.inPEM = false
+		line = line[loc[1]:]
+		if rePemRestNone.MatchString(line) {
+			return "", true
+		}
 	}
-	if *pendVal && reValueLine.MatchString(line) {
-		*pendVal = false
+	if st.inBlock {
+		if reBlank.MatchString(line) {
+			return line, false
+		}
+		n := len(reIndent.FindString(line))
+		if n > st.blockInd {
+			return line[:n] + "<redacted>", false
+		}
+		st.inBlock = false
+	}
+	for {
+		loc := rePemBegin.FindStringIndex(line)
+		if loc == nil {
+			break
+		}
+		pre, rest := line[:loc[0]], line[loc[0]:]
+		if e := rePemEnd.FindStringIndex(rest); e != nil {
+			line = pre + "<redacted private key>" + rest[e[1]:]
+			continue
+		}
+		line = pre + "<redacted private key>"
+		st.inPEM = true
+		break
+	}
+	if st.pendVal && reValueLine.MatchString(line) {
+		st.pendVal = false
+		if reValueBlock.MatchString(line) {
+			st.openBlock(line)
+			return line, false
+		}
 		return replaceFirst(reValue, line, "value: <redacted>"), false
 	}
-	*pendVal = reEnvName.MatchString(line)
+	st.pendVal = reEnvName.MatchString(line)
+	if st.pendFlag && reListElem.MatchString(line) {
+		st.pendFlag = false
+		return replaceFirst(reListValue, line, "- <redacted>"), false
+	}
+	st.pendFlag = reFlagElem.MatchString(line)
+	if reKeyBlock.MatchString(line) {
+		st.openBlock(line)
+		return line, false
+	}
+	line = subKV(line, reAuthPre, reHeaderPost)
+	line = subKV(line, reXAuthPre, reHeaderPost)
 	line = reBearer.ReplaceAllLiteralString(line, "Bearer <redacted>")
+	line = reJWT.ReplaceAllLiteralString(line, "<redacted>")
 	line = reAKID.ReplaceAllLiteralString(line, "<redacted>")
-	line = subKV(line, reJSONPre, reJSONPost)
+	line = userinfo(line)
+	line = subKV(line, reJSONPre, reQuote)
+	line = subKV(line, reEnvPairPre, reQuote)
+	line = subKV(line, reFlagPairPre, reQuote)
 	line = subKV(line, reEmbPre, reEmbPost)
 	if !strings.Contains(line, "<redacted>") && reYAML.MatchString(line) {
 		line = replaceFirst(reYAMLKey, line, "") + ": <redacted>"
 	}
+	if !strings.Contains(line, "<redacted>") {
+		if loc := reIni.FindStringIndex(line); loc != nil {
+			line = line[:loc[1]-1] + "<redacted>"
+		}
+	}
 	return subFlag(line), false
+}
+
+func (st *redactState) openBlock(line string) {
+	st.blockInd = len(reBlockKeyCol.FindString(line))
+	st.inBlock = true
+}
+
+func userinfo(s string) string {
+	var out strings.Builder
+	for {
+		loc := reUserinfo.FindStringIndex(s)
+		if loc == nil {
+			break
+		}
+		m := s[loc[0]:loc[1]]
+		i := strings.Index(m, "://")
+		rest := m[i+3:]
+		j := strings.IndexByte(rest, ':')
+		out.WriteString(s[:loc[0]])
+		out.WriteString(m[:i+3])
+		out.WriteString(rest[:j+1])
+		out.WriteString("<redacted>@")
+		s = s[loc[1]:]
+	}
+	out.WriteString(s)
+	return out.String()
 }
 
 func replaceFirst(re *regexp.Regexp, s, repl string) string {
@@ -98,7 +206,7 @@ func replaceFirst(re *regexp.Regexp, s, repl string) string {
 }
 
 // subKV keeps every pre match and replaces what follows it up to the next
-// post match (exclusive) with <redacted>.
+// post match (exclusive) with <redacted>; an empty value stays empty.
 func subKV(s string, pre, post *regexp.Regexp) string {
 	var out strings.Builder
 	for {
@@ -108,13 +216,20 @@ func subKV(s string, pre, post *regexp.Regexp) string {
 		}
 		out.WriteString(s[:loc[1]])
 		rest := s[loc[1]:]
-		if p := post.FindStringIndex(rest); p != nil {
-			out.WriteString("<redacted>")
-			s = rest[p[0]:]
-		} else {
+		if rest == "" {
+			s = ""
+			break
+		}
+		p := post.FindStringIndex(rest)
+		if p == nil {
 			out.WriteString(rest)
 			s = ""
+			break
 		}
+		if p[0] > 0 {
+			out.WriteString("<redacted>")
+		}
+		s = rest[p[0]:]
 	}
 	out.WriteString(s)
 	return out.String()

@@ -51,50 +51,119 @@ die() { echo "tkesnap-collect: $*" >&2; exit 2; }
 log() { echo "tkesnap-collect: $*" >&2; }
 
 # ---------------------------------------------------------------- redaction
-# redact filters stdin to stdout. It replaces values of keys and flags that
-# name a credential (token, password, secret, key material) and bearer
-# tokens, PEM private keys and Tencent Cloud AKIDs. It keeps IPs and names.
+# redact filters stdin to stdout by structure, line by line: values of
+# keys that name a credential (YAML scalars and block scalars, JSON members
+# also inside JSON strings, env name/value pairs, key = value), flag values
+# (--token=X, --token X, "--token", "X" and YAML list elements), URL
+# userinfo, Authorization/X-Auth-Token headers, bearer tokens, JWTs, PEM
+# private keys (also inside one JSON string), Tencent Cloud AKIDs. Each
+# input line gives at most one output line, so YAML and JSON stay valid.
+# It keeps IPs and names. collector/redact.go is the same in Go.
 redact() {
 	awk '
-	BEGIN { sens = "([A-Za-z0-9_.-]*([Tt][Oo][Kk][Ee][Nn]|[Pp][Aa][Ss][Ss][Ww][Oo]?[Rr][Dd]|[Ss][Ee][Cc][Rr][Ee][Tt]|[Aa][Pp][Ii][_-]?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][_-]?[Kk][Ee][Yy]|[Cc][Ll][Ii][Ee][Nn][Tt]-[Kk][Ee][Yy]-[Dd][Aa][Tt][Aa]|[Cc][Rr][Ee][Dd][Ee][Nn][Tt][Ii][Aa][Ll][Ss]?)[A-Za-z0-9_.-]*)" }
-	# A PEM private key block is dropped whole.
-	/-----BEGIN [A-Z ]*PRIVATE KEY-----/ { inpem = 1; sub(/-----BEGIN [A-Z ]*PRIVATE KEY-----.*/, "<redacted private key>"); print; next }
-	inpem { if ($0 ~ /-----END [A-Z ]*PRIVATE KEY-----/) inpem = 0; next }
+	BEGIN {
+		# a key that names a credential: ...token..., ...password..., ...secret...,
+		# api/access/private key, client-key-data, credentials — or that ends
+		# in pass/pwd (DB_PASS, MYSQL_PWD, "pass"). Keys may hold dots,
+		# dashes and slashes (annotation keys: example.com/api-token).
+		sens = "([A-Za-z0-9_./-]*([Tt][Oo][Kk][Ee][Nn]|[Pp][Aa][Ss][Ss][Ww][Oo]?[Rr][Dd]|[Ss][Ee][Cc][Rr][Ee][Tt]|[Aa][Pp][Ii][_-]?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][_-]?[Kk][Ee][Yy]|[Cc][Ll][Ii][Ee][Nn][Tt]-[Kk][Ee][Yy]-[Dd][Aa][Tt][Aa]|[Cc][Rr][Ee][Dd][Ee][Nn][Tt][Ii][Aa][Ll][Ss]?)[A-Za-z0-9_.-]*|[A-Za-z0-9_./-]*([Pp][Aa][Ss][Ss]|[Pp][Ww][Dd]))"
+		q = "\\\\?\""          # a quote, maybe escaped inside a JSON string
+		blockopen = "[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*$"
+	}
 	{
 		line = $0
+		# inside a PEM private key that began on an earlier line: dropped
+		if (inpem) {
+			if (match(line, /-----END [A-Z ]*PRIVATE KEY-----/)) { inpem = 0; line = substr(line, RSTART + RLENGTH); if (line ~ /^[ \t"]*$/) next } else next
+		}
+		# inside a YAML block scalar of a secret key: each line keeps its
+		# indentation, its text becomes <redacted> (the YAML stays valid)
+		if (inblock) {
+			if (line ~ /^[ \t]*$/) { print line; next }
+			match(line, /^ */)
+			if (RLENGTH > blockind) { print substr(line, 1, RLENGTH) "<redacted>"; next }
+			inblock = 0
+		}
+		# PEM private keys, also whole on one line (a JSON string with \n):
+		# from BEGIN to END becomes one marker; without END on the line the
+		# rest of the line and the following lines up to END go.
+		while (match(line, /-----BEGIN [A-Z ]*PRIVATE KEY-----/)) {
+			pre = substr(line, 1, RSTART - 1); rest = substr(line, RSTART)
+			if (match(rest, /-----END [A-Z ]*PRIVATE KEY-----/)) { line = pre "<redacted private key>" substr(rest, RSTART + RLENGTH) }
+			else { line = pre "<redacted private key>"; inpem = 1; break }
+		}
 		# env list entries: "- name: DB_PASSWORD" followed by "value: ..."
-		if (pendval && line ~ /^[ \t-]*value:/) { sub(/value:.*/, "value: <redacted>", line); pendval = 0; print line; next }
+		if (pendval && line ~ /^[ \t-]*value:/) {
+			pendval = 0
+			if (line ~ ("^[ \t-]*value" blockopen)) { opensblock(line, "value"); print line; next }
+			sub(/value:.*/, "value: <redacted>", line); print line; next
+		}
 		pendval = 0
 		if (line ~ ("^[ \t-]*name:[ \t]*\"?" sens "\"?[ \t]*$")) pendval = 1
-		# Authorization: Bearer xxx / bearer tokens anywhere
+		# a flag whose value is the next list element: "- --token" / "- SECRET"
+		if (pendflag && line ~ /^[ \t]*-[ \t]+[^ \t]/) { pendflag = 0; sub(/-[ \t]+.*/, "- <redacted>", line); print line; next }
+		pendflag = (line ~ ("^[ \t]*-[ \t]+[\"\047]?--" sens "[\"\047]?[ \t]*$"))
+		# key: | (or >-) block scalar of a secret key
+		if (line ~ ("^[ \t-]*\"?" sens "\"?" blockopen)) { opensblock(line, ""); print line; next }
+		# Authorization: <scheme> <credential>, X-Auth-Token: <token>
+		line = subkv(line, "[Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Aa][Tt][Ii][Oo][Nn]" q "?[ \t]*[:=][ \t]*" q "?[ \t]*[A-Za-z]+[ \t]+", "[ \t\"\047\\\\,]|$")
+		line = subkv(line, "[Xx]-[Aa][Uu][Tt][Hh]-[Tt][Oo][Kk][Ee][Nn]" q "?[ \t]*[:=][ \t]*" q "?[ \t]*", "[ \t\"\047\\\\,]|$")
+		# bearer tokens anywhere
 		gsub(/[Bb][Ee][Aa][Rr][Ee][Rr][ \t]+[A-Za-z0-9._~+\/=-]+/, "Bearer <redacted>", line)
-		# Tencent Cloud SecretId
-		# (spelled out: mawk has no {n,m} intervals)
+		# JWT-shaped values (header.payload.signature, header base64 of {")
+		gsub(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/, "<redacted>", line)
+		# Tencent Cloud SecretId (spelled out: mawk has no {n,m} intervals)
 		gsub(/AKID[A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9]+/, "<redacted>", line)
+		# URL userinfo: scheme://user:password@host
+		line = userinfo(line)
 		# JSON "key": "value" (also escaped inside annotations: \"key\":\"value\")
-		line = subkv(line, "(\\\\?\")" sens "\\\\?\"[ \t]*:[ \t]*\\\\?\"", "\\\\?\"", 1)
+		line = subkv(line, "(\\\\?\")" sens q "[ \t]*:[ \t]*" q, q, 1)
+		# env pairs inside JSON: {"name":"DB_PASSWORD","value":"..."}
+		line = subkv(line, q "name" q "[ \t]*:[ \t]*" q sens q "[ \t]*,[ \t]*" q "value" q "[ \t]*:[ \t]*" q, q)
+		# a flag and its value as two JSON list elements: "--token", "..."
+		line = subkv(line, q "--" sens q "[ \t]*,[ \t]*" q, q)
 		# YAML embedded in a JSON string ("...\n    token: xyz\n...")
 		line = subkv(line, "\\\\n[ \t-]*" sens "[ \t]*:[ \t]*", "\\\\|\"", 1)
 		# YAML key: value (scalar, not a map opener, not already redacted above)
 		if (line !~ /<redacted>/ && match(line, "^[ \t-]*\"?" sens "\"?[ \t]*:[ \t]+[^ \t{[|>]")) {
 			k = line; sub(/:[ \t]+.*/, "", k); line = k ": <redacted>"
 		}
-		# command-line flags --token=xxx / --password xxx and KEY=value env
+		# key = value (ini, properties: spaces around =) at the start of a line
+		if (line !~ /<redacted>/ && match(line, "^[ \t]*" sens "([ \t]+=[ \t]*|[ \t]*=[ \t]+)[^ \t]")) {
+			line = substr(line, 1, RSTART + RLENGTH - 2) "<redacted>"
+		}
+		# command-line flags --token=xxx / --password xxx and KEY=value pairs
 		line = subflag(line)
 		print line
 	}
-	function subkv(s, pre, post, dummy,   out, m, rest) {
+	function opensblock(s, key) {
+		match(s, "^[ \t-]*")
+		blockind = RLENGTH
+		inblock = 1
+	}
+	function userinfo(s,   out, m, i, rest, j) {
+		out = ""
+		while (match(s, "[A-Za-z][A-Za-z0-9+.-]*://[^/:@ \t\"\047\\\\]*:[^/@ \t\"\047\\\\]*@")) {
+			m = substr(s, RSTART, RLENGTH)
+			i = index(m, "://"); rest = substr(m, i + 3); j = index(rest, ":")
+			out = out substr(s, 1, RSTART - 1) substr(m, 1, i + 2) substr(rest, 1, j) "<redacted>@"
+			s = substr(s, RSTART + RLENGTH)
+		}
+		return out s
+	}
+	function subkv(s, pre, post, dummy,   out, rest) {
 		out = ""
 		while (match(s, pre)) {
 			out = out substr(s, 1, RSTART + RLENGTH - 1)
 			rest = substr(s, RSTART + RLENGTH)
-			if (match(rest, post)) { out = out "<redacted>"; s = substr(rest, RSTART) } else { out = out rest; s = "" }
+			if (rest == "") { s = ""; break }
+			if (match(rest, post)) { if (RSTART > 1) out = out "<redacted>"; s = substr(rest, RSTART); if (RSTART == 1 && RLENGTH == 0) { out = out s; s = ""; break } } else { out = out rest; s = "" }
 		}
 		return out s
 	}
 	function subflag(s,   out, flag, st, ln) {
 		out = ""
-		while (match(s, "(--" sens "(=|[ \t]+)|(^|[ \t\"])[A-Z0-9_]*(TOKEN|PASSWORD|PASSWD|SECRET|SECRET_KEY|SECRETKEY|API_KEY|ACCESS_KEY)[A-Z0-9_]*=)[^ \t\"]+")) {
+		while (match(s, "(--" sens "(=|[ \t]+)|(^|[ \t\"\047&?;,])" sens "[ \t]*=)[^ \t\"\047&;,]+")) {
 			st = RSTART; ln = RLENGTH
 			flag = substr(s, st, ln)
 			if (flag ~ /^--/) {

@@ -1,0 +1,129 @@
+package collector
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The redaction corpus: every format issue 16 item 9 names, each with the
+// secrets it holds (all spelled LEAKnn so a survivor is easy to spot) and
+// what must survive. Both collectors' redaction runs on each: 0 leaks,
+// the same output, JSON/YAML still valid, no line dropped or added.
+var redactCorpus = []struct {
+	name, format string // format: json, yaml or text
+	in           string
+	keep         []string
+}{
+	{"URL userinfo", "yaml", "clusters:\n- cluster:\n    server: https://admin:LEAK01pass@10.0.1.5:6443\n  name: c\n",
+		[]string{"https://admin:", "@10.0.1.5:6443"}},
+	{"YAML block scalar token: |", "yaml", "data:\n  token: |\n    LEAK02line1\n    LEAK02line2\n  mode: ipvs\n",
+		[]string{"mode: ipvs"}},
+	{"YAML folded password: >-", "yaml", "auth:\n  password: >-\n    LEAK03folded\n    LEAK03more\n  user: admin\n",
+		[]string{"user: admin"}},
+	{"env name X_TOKEN + value: |", "yaml", "env:\n- name: X_TOKEN\n  value: |\n    LEAK04env\n- name: POD_IP\n  value: 172.16.0.7\n",
+		[]string{"value: 172.16.0.7"}},
+	{"flag value as next YAML list element", "yaml", "args:\n- --token\n- LEAK05next\n- --v=2\n",
+		[]string{"--v=2", "--token"}},
+	{"flag value as next JSON list element", "json", `{"args": ["--token", "LEAK06next", "--bind-address=0.0.0.0"]}` + "\n",
+		[]string{"--bind-address=0.0.0.0"}},
+	{"command line --token SECRET and --password=", "text", "/usr/bin/kube-proxy --token LEAK07space --password=LEAK07eq --master=https://169.254.128.5:60002\n",
+		[]string{"--master=https://169.254.128.5:60002"}},
+	{"key = value with spaces", "text", "[client]\npassword = LEAK08ini\nhost = 10.0.1.9\n",
+		[]string{"host = 10.0.1.9"}},
+	{"SecretKey= and access_token= in a query", "text", "SecretKey=LEAK09sk&Region=ap-guangzhou https://x/api?access_token=LEAK09q&page=2\n",
+		[]string{"Region=ap-guangzhou", "page=2"}},
+	{"DB_PASS= and MYSQL_PWD=", "text", "DB_HOST=10.0.2.3 DB_PASS=LEAK10a MYSQL_PWD=LEAK10b\n",
+		[]string{"DB_HOST=10.0.2.3"}},
+	{`"pass": in JSON`, "json", `{"user": "root", "pass": "LEAK11json", "port": 3306}` + "\n",
+		[]string{`"user": "root"`, `"port": 3306`}},
+	{"Authorization Basic and Bearer, X-Auth-Token", "text",
+		"curl -H 'Authorization: Basic LEAK12basic==' -H \"X-Auth-Token: LEAK12xauth\" https://10.0.1.5\nAuthorization: Bearer LEAK12bearer\n",
+		[]string{"https://10.0.1.5", "Authorization: Basic"}},
+	{"JWT-shaped value under a harmless key", "json", `{"note": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJMRUFLMTMifQ.LEAK13sig", "ip": "10.0.0.1"}` + "\n",
+		[]string{`"ip": "10.0.0.1"`}},
+	{"PEM block in a YAML block scalar", "yaml", "data:\n  tls.key: |\n    -----BEGIN RSA PRIVATE KEY-----\n    LEAK14pem\n    -----END RSA PRIVATE KEY-----\n  tls.crt: Q0VSVA==\n",
+		[]string{"tls.crt: Q0VSVA=="}},
+	{"PEM inside a one-line JSON string (CNI conflist)", "json", cniConflist,
+		[]string{`"keyfile": "/etc/cni/net.d/tls.key"`, `"subnet": "172.16.0.0/26"`, `"type": "portmap"`}},
+	{"annotation key with /", "yaml", "metadata:\n  annotations:\n    example.com/api-token: LEAK16anno\n    example.com/owner: team-a\n",
+		[]string{"example.com/owner: team-a"}},
+	{"env pairs inside last-applied-configuration", "yaml",
+		"metadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"spec\":{\"containers\":[{\"env\":[{\"name\":\"DB_PASSWORD\",\"value\":\"LEAK17env\"},{\"name\":\"MODE\",\"value\":\"prod\"}]}]}}'\n",
+		[]string{`{"name":"MODE","value":"prod"}`}},
+	{"tccli JSON with SecretId/SecretKey", "json", `{"SecretId": "AKIDLEAK18abcdefghij", "SecretKey": "LEAK18key", "PrivateIpAddress": "10.0.1.5"}` + "\n",
+		[]string{`"PrivateIpAddress": "10.0.1.5"`}},
+	{"kubeconfig token and client-key-data", "yaml", "users:\n- name: admin\n  user:\n    token: LEAK19tok\n    client-key-data: LEAK19key\n    username: admin\n",
+		[]string{"username: admin"}},
+}
+
+// A CNI conflist of 17 lines whose TLS key is a PEM inside one JSON
+// string, with a secret before it on the same line and lines after it.
+const cniConflist = `{
+  "cniVersion": "0.3.1",
+  "name": "tke-bridge",
+  "plugins": [
+    {
+      "type": "tke-route-eni",
+      "etcd": {"password": "LEAK15before", "key": "-----BEGIN EC PRIVATE KEY-----\nLEAK15pem\n-----END EC PRIVATE KEY-----\n", "keyfile": "/etc/cni/net.d/tls.key"},
+      "ipam": {
+        "type": "host-local",
+        "subnet": "172.16.0.0/26"
+      }
+    },
+    {
+      "type": "portmap"
+    }
+  ]
+}
+`
+
+func TestRedactionCorpusLeaksNothingAndKeepsStructure(t *testing.T) {
+	leaks := 0
+	for _, c := range redactCorpus {
+		t.Run(c.name, func(t *testing.T) {
+			script := redactWithScript(t, c.in)
+			goOut := RedactString(c.in)
+			if script != goOut {
+				t.Errorf("script and Go differ:\nscript:\n%s\ngo:\n%s", script, goOut)
+			}
+			for who, out := range map[string]string{"script": script, "go": goOut} {
+				for i := strings.Index(out, "LEAK"); i >= 0; i = -1 {
+					leaks++
+					t.Errorf("%s leaks %q:\n%s", who, out[i:min(len(out), i+12)], out)
+				}
+				for _, k := range c.keep {
+					if !strings.Contains(out, k) {
+						t.Errorf("%s lost %q:\n%s", who, k, out)
+					}
+				}
+				if !strings.Contains(out, "<redacted") {
+					t.Errorf("%s: no redaction marker:\n%s", who, out)
+				}
+				if got, want := strings.Count(out, "\n"), strings.Count(c.in, "\n"); got != want && c.name != "PEM block in a YAML block scalar" {
+					t.Errorf("%s: %d lines, input had %d:\n%s", who, got, want, out)
+				}
+				switch c.format {
+				case "json":
+					if !json.Valid([]byte(c.in)) {
+						t.Fatalf("corpus input is not JSON")
+					}
+					if !json.Valid([]byte(out)) {
+						t.Errorf("%s: redacted JSON is not valid:\n%s", who, out)
+					}
+				case "yaml":
+					var a, b any
+					if err := yaml.Unmarshal([]byte(c.in), &a); err != nil {
+						t.Fatalf("corpus input is not YAML: %v", err)
+					}
+					if err := yaml.Unmarshal([]byte(out), &b); err != nil {
+						t.Errorf("%s: redacted YAML is not valid: %v\n%s", who, err, out)
+					}
+				}
+			}
+		})
+	}
+	t.Logf("redaction corpus: %d formats, both collectors, leaks: %d", len(redactCorpus), leaks)
+}
