@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -353,17 +354,22 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 		if c.Result == nil {
 			continue
 		}
-		byIf := map[int32][]pcapflow.Sig{}
-		var ifs []int32
-		for _, s := range c.Result.Signatures {
-			if _, ok := byIf[s.SLLIf]; !ok {
-				ifs = append(ifs, s.SLLIf)
+		ifs, byIf := []int32{-1}, map[int32][]pcapflow.Sig{-1: c.Result.Signatures}
+		// Split by interface only when there are several: copying every
+		// signature of a one-interface capture costs more than the rest
+		// of the correlation.
+		if sigs := c.Result.Signatures; len(sigs) > 0 && sigs[0].SLLIf >= 0 && slices.ContainsFunc(sigs, func(s pcapflow.Sig) bool { return s.SLLIf != sigs[0].SLLIf }) {
+			ifs, byIf = nil, map[int32][]pcapflow.Sig{}
+			for _, s := range sigs {
+				if _, ok := byIf[s.SLLIf]; !ok {
+					ifs = append(ifs, s.SLLIf)
+				}
+				byIf[s.SLLIf] = append(byIf[s.SLLIf], s)
 			}
-			byIf[s.SLLIf] = append(byIf[s.SLLIf], s)
-		}
-		sort.Slice(ifs, func(a, b int) bool { return ifs[a] < ifs[b] })
-		if len(ifs) <= 1 || ifs[0] < 0 {
-			ifs, byIf = []int32{-1}, map[int32][]pcapflow.Sig{-1: c.Result.Signatures}
+			sort.Slice(ifs, func(a, b int) bool { return ifs[a] < ifs[b] })
+			if ifs[0] < 0 {
+				ifs, byIf = []int32{-1}, map[int32][]pcapflow.Sig{-1: sigs}
+			}
 		}
 		for _, ifi := range ifs {
 			name := c.Where()

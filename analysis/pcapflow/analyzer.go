@@ -1,7 +1,9 @@
 package pcapflow
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,13 +45,19 @@ type Analyzer struct {
 	flows  map[Key]*Flow
 	res    *Result
 	now    int64
-	sweep  int64
 	since  int
 	dnsQ   map[dnsKey]*dnsPending
 	httpQ  map[Key][]httpReq
 	okName map[string]bool // names answered NOERROR with data
 	strs   map[string]string
 	info   PacketInfo
+	// free holds flows summarized and not kept by the result: most
+	// connections of a large capture are counted and forgotten, and
+	// reusing their memory spares one allocation (and its GC) per flow.
+	free []*Flow
+	// sweepMin is the fewest packets between sweeps (tests lower it to
+	// show that results do not depend on when sweeps happen).
+	sweepMin int
 }
 
 type dnsKey struct {
@@ -73,13 +81,14 @@ type httpReq struct {
 // NewAnalyzer starts the analysis of one capture.
 func NewAnalyzer(lim Limits) *Analyzer {
 	return &Analyzer{
-		lim:    lim,
-		flows:  map[Key]*Flow{},
-		res:    &Result{States: map[string]int{}},
-		dnsQ:   map[dnsKey]*dnsPending{},
-		httpQ:  map[Key][]httpReq{},
-		okName: map[string]bool{},
-		strs:   map[string]string{},
+		lim:      lim,
+		flows:    map[Key]*Flow{},
+		res:      &Result{States: map[string]int{}},
+		dnsQ:     map[dnsKey]*dnsPending{},
+		httpQ:    map[Key][]httpReq{},
+		okName:   map[string]bool{},
+		strs:     map[string]string{},
+		sweepMin: 1 << 16,
 	}
 }
 
@@ -112,7 +121,13 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 		return &a.info
 	}
 	a.since++
-	if a.since >= 1<<16 || p.Time-a.sweep > 10e9 {
+	// Sweeping visits every live flow: do it once per twice as many
+	// packets as there are live flows, so that it costs O(1) per packet
+	// however many connections are open, and memory stays bounded by
+	// the connections open at one time. Whether a flow timed out does
+	// not depend on the sweep (Process checks the flow it finds), only
+	// when its memory is given back.
+	if a.since >= max(a.sweepMin, 2*len(a.flows)) {
 		a.expire(false)
 	}
 	if p.IsICMPError() {
@@ -135,6 +150,12 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 	f := a.flows[k]
 	if f != nil && p.Proto == pcap.ProtoTCP && f.closed() && p.TCPFlags&(pcap.SYN|pcap.ACK) == pcap.SYN && p.Seq != f.Orig.isn {
 		// Port reuse: a new connection on the same 5-tuple.
+		a.emit(k, f)
+		f = nil
+	}
+	if f != nil && a.timedOut(f, false) {
+		// Idle past its timeout: this packet starts a new connection,
+		// as in Zeek, whether or not a sweep has come by since.
 		a.emit(k, f)
 		f = nil
 	}
@@ -209,7 +230,13 @@ func fnv1a(b []byte) uint64 {
 }
 
 func (a *Analyzer) newFlow(k Key, p *pcap.Packet) *Flow {
-	f := &Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID, SLLIf: p.SLLIf}
+	var f *Flow
+	if n := len(a.free); n > 0 {
+		f, a.free = a.free[n-1], a.free[:n-1]
+		*f = Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID, SLLIf: p.SLLIf}
+	} else {
+		f = &Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID, SLLIf: p.SLLIf}
+	}
 	f.hist, f.SYNs = f.histBuf[:0], f.synBuf[:0]
 	f.Orig = Endpoint{Addr: p.Src, Port: p.SrcPort}
 	f.Resp = Endpoint{Addr: p.Dst, Port: p.DstPort}
@@ -404,23 +431,31 @@ func (a *Analyzer) icmpError(p *pcap.Packet) {
 // expire hands flows that are finished or idle to the result; all of
 // them when final.
 func (a *Analyzer) expire(final bool) {
-	a.since, a.sweep = 0, a.now
+	a.since = 0
 	for k, f := range a.flows {
-		idle := a.now - f.LastTime
-		switch {
-		case final,
-			f.closed() && idle > closeDelay,
-			// A DNS exchange is over once answered; keeping such flows
-			// for the full UDP timeout would hold one per query.
-			f.Proto == pcap.ProtoUDP && f.Resp.Pkts > 0 && (f.Resp.Port == 53 || f.Orig.Port == 53) && idle > closeDelay,
-			// A SYN unanswered for longer than Linux's largest retry gap
-			// (32 s with tcp_syn_retries=6) will not be answered.
-			f.Proto == pcap.ProtoTCP && f.Resp.Pkts == 0 && f.Orig.state == stSynSent && idle > synIdle,
-			f.Proto == pcap.ProtoTCP && idle > tcpIdle,
-			f.Proto != pcap.ProtoTCP && idle > udpIdle:
+		if a.timedOut(f, final) {
 			a.emit(k, f)
 		}
 	}
+}
+
+// timedOut: the flow is finished or idle past its timeout at a.now.
+func (a *Analyzer) timedOut(f *Flow, final bool) bool {
+	idle := a.now - f.LastTime
+	switch {
+	case final,
+		f.closed() && idle > closeDelay,
+		// A DNS exchange is over once answered; keeping such flows
+		// for the full UDP timeout would hold one per query.
+		f.Proto == pcap.ProtoUDP && f.Resp.Pkts > 0 && (f.Resp.Port == 53 || f.Orig.Port == 53) && idle > closeDelay,
+		// A SYN unanswered for longer than Linux's largest retry gap
+		// (32 s with tcp_syn_retries=6) will not be answered.
+		f.Proto == pcap.ProtoTCP && f.Resp.Pkts == 0 && f.Orig.state == stSynSent && idle > synIdle,
+		f.Proto == pcap.ProtoTCP && idle > tcpIdle,
+		f.Proto != pcap.ProtoTCP && idle > udpIdle:
+		return true
+	}
+	return false
 }
 
 func (a *Analyzer) emit(k Key, f *Flow) {
@@ -436,7 +471,9 @@ func (a *Analyzer) emit(k Key, f *Flow) {
 	}
 	f.dnsIDs = nil
 	f.finish()
-	a.res.addFlow(a.lim, f)
+	if !a.res.addFlow(a.lim, f) && len(a.free) < 1024 {
+		a.free = append(a.free, f)
+	}
 }
 
 // Finish ends the capture: every flow still open is summarized, queries
@@ -445,7 +482,14 @@ func (a *Analyzer) Finish() *Result {
 	a.expire(true)
 	r := a.res
 	// Unanswered DNS queries, grouped by server and name.
+	pending := make([]*dnsPending, 0, len(a.dnsQ))
 	for _, q := range a.dnsQ {
+		pending = append(pending, q)
+	}
+	// in capture order, not the map's: which are listed is then the same
+	// on every run
+	slices.SortFunc(pending, func(x, y *dnsPending) int { return cmp.Compare(x.packets[0], y.packets[0]) })
+	for _, q := range pending {
 		a.unanswered(q)
 	}
 	a.dnsQ = map[dnsKey]*dnsPending{}
@@ -695,33 +739,80 @@ func (r *Result) addPacket(list *[]int, n int) {
 	}
 }
 
-func (r *Result) addFlow(lim Limits, f *Flow) {
+// addFlow accounts a finished flow; it reports whether the result keeps
+// a pointer to it. The lists keep the connections that started first
+// (smallest first packet), not the first to end: which connections a
+// report lists then does not depend on when idle flows are swept.
+func (r *Result) addFlow(lim Limits, f *Flow) (kept bool) {
 	r.FlowCount++
 	r.States[f.State]++
-	if len(r.Flows) < lim.Flows {
+	if r.Flows, kept = keepFirst(r.Flows, lim.Flows, f, flowFirst); kept {
 		f.describe()
-		r.Flows = append(r.Flows, f)
-	} else {
-		r.FlowsOmitted++
 	}
-	if len(r.sigs) < lim.Signatures && (f.Proto == pcap.ProtoTCP && len(f.SYNs) > 0 || f.Proto == pcap.ProtoUDP && f.FirstPayloadHash != 0) {
+	if len(r.Flows) == lim.Flows {
+		r.FlowsOmitted = r.FlowCount - lim.Flows
+	}
+	if f.Proto == pcap.ProtoTCP && len(f.SYNs) > 0 || f.Proto == pcap.ProtoUDP && f.FirstPayloadHash != 0 {
 		s := sigRaw{proto: f.Proto, orig: f.Orig.Addr.As16(), resp: f.Resp.Addr.As16(), v4: f.Orig.Addr.Is4(),
 			op: f.Orig.Port, rp: f.Resp.Port, hash: f.FirstPayloadHash, ipid: f.FirstIPID, time: f.FirstTime,
 			packet: f.FirstPkt, answered: f.Resp.Pkts > 0, state: stateCode(f.State), syns: f.SynCount, sllIf: f.SLLIf}
 		if len(f.SYNs) > 0 {
 			s.isn, s.hasISN, s.ipid, s.time, s.packet = f.SYNs[0].ISN, true, f.SYNs[0].IPID, f.SYNs[0].Time, f.SYNs[0].Packet
 		}
-		r.sigs = append(r.sigs, s)
+		r.sigs, _ = keepFirst(r.sigs, lim.Signatures, s, func(x sigRaw) int { return x.packet })
 	}
 	switch {
 	case f.Proto == pcap.ProtoTCP && f.SynCount > 0 && f.SynAck == 0 && f.Resp.Pkts == 0 && f.Reset == 0 && f.icmpErr == 0:
-		r.addIssue(lim, &r.Unanswered, f)
+		kept = r.addIssue(lim, &r.Unanswered, f) || kept
 	case f.State == "REJ" && f.SynCount > 0 && f.ResetByResp:
-		r.addIssue(lim, &r.Refused, f)
+		kept = r.addIssue(lim, &r.Refused, f) || kept
 	case f.Resp.Pkts == 0 && f.Orig.Pkts >= 3 && f.icmpErr == 0 && !f.Resp.Addr.IsMulticast() && !isBroadcast(f.Resp.Addr) &&
 		(f.Proto == pcap.ProtoTCP && f.SynCount == 0 || f.Proto == pcap.ProtoUDP && !quietUDP(f.Resp.Port, f.Orig.Port) || f.Proto == pcap.ProtoICMP || f.Proto == pcap.ProtoICMPv6):
-		r.addIssue(lim, &r.OneWay, f)
+		kept = r.addIssue(lim, &r.OneWay, f) || kept
 	}
+	return kept
+}
+
+func flowFirst(f *Flow) int { return f.FirstPkt }
+
+// keepFirst adds x to h, a max-heap by key of at most lim elements: once
+// full, x replaces the largest element if its key is smaller. It reports
+// whether x is in h.
+func keepFirst[T any](h []T, lim int, x T, key func(T) int) ([]T, bool) {
+	if lim <= 0 {
+		return h, false
+	}
+	if len(h) < lim {
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; { // sift up
+			up := (i - 1) / 2
+			if key(h[up]) >= key(h[i]) {
+				break
+			}
+			h[up], h[i] = h[i], h[up]
+			i = up
+		}
+		return h, true
+	}
+	if key(x) >= key(h[0]) {
+		return h, false
+	}
+	h[0] = x
+	for i := 0; ; { // sift down
+		big, l, rr := i, 2*i+1, 2*i+2
+		if l < len(h) && key(h[l]) > key(h[big]) {
+			big = l
+		}
+		if rr < len(h) && key(h[rr]) > key(h[big]) {
+			big = rr
+		}
+		if big == i {
+			break
+		}
+		h[big], h[i] = h[i], h[big]
+		i = big
+	}
+	return h, true
 }
 
 // quietUDP: services whose requests are not answered on the same
@@ -743,13 +834,16 @@ func isBroadcast(a netip.Addr) bool {
 	return b[3] == 255
 }
 
-func (r *Result) addIssue(lim Limits, list *[]*Flow, f *Flow) {
-	if len(*list) < lim.Issues {
+func (r *Result) addIssue(lim Limits, list *[]*Flow, f *Flow) bool {
+	full := len(*list) == lim.Issues
+	var kept bool
+	if *list, kept = keepFirst(*list, lim.Issues, f, flowFirst); kept {
 		f.describe()
-		*list = append(*list, f)
-	} else {
-		r.Omitted++
 	}
+	if full || !kept {
+		r.Omitted++ // f, or the flow it replaced
+	}
+	return kept
 }
 
 func (r *Result) addICMP(lim Limits, e ICMPEvent) {
@@ -836,7 +930,7 @@ func (r *Result) sort() {
 		r.Signatures[i] = x.sig()
 	}
 	r.sigs = nil
-	sort.Slice(r.Signatures, func(i, j int) bool { return r.Signatures[i].Packet < r.Signatures[j].Packet })
+	slices.SortFunc(r.Signatures, func(a, b Sig) int { return cmp.Compare(a.Packet, b.Packet) })
 }
 
 func itoa(n int) string {

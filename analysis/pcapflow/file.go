@@ -2,6 +2,7 @@ package pcapflow
 
 import (
 	"io"
+	"runtime"
 
 	"tkesnap/parsers/pcap"
 )
@@ -23,20 +24,40 @@ type Capture struct {
 // `pcap --filter` command prints from there). A capture that cannot be
 // opened at all is an error; a damaged one yields what was read and
 // Capture.Problem.
+//
+// With more than one CPU, reading and decoding run on one goroutine and
+// flow tracking on another (packets handed over in batches); the result
+// is the same either way.
 func Analyze(r io.Reader, lim Limits, each func(*pcap.Packet, *PacketInfo)) (*Result, *Capture, error) {
+	return analyze(r, lim, each, runtime.GOMAXPROCS(0) > 1, 0)
+}
+
+func analyze(r io.Reader, lim Limits, each func(*pcap.Packet, *PacketInfo), pipelined bool, sweepMin int) (*Result, *Capture, error) {
 	rd, err := pcap.NewReader(r)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rd.Close()
-	dec := pcap.NewDecoder()
 	an := NewAnalyzer(lim)
-	var rec pcap.Record
-	for rd.Next(&rec) == nil {
-		p := dec.Decode(&rec)
-		info := an.Process(p)
-		if each != nil {
-			each(p, info)
+	if sweepMin > 0 {
+		an.sweepMin = sweepMin
+	}
+	if pipelined {
+		pipeline(rd, func(p *pcap.Packet) {
+			info := an.Process(p)
+			if each != nil {
+				each(p, info)
+			}
+		})
+	} else {
+		dec := pcap.NewDecoder()
+		var rec pcap.Record
+		for rd.Next(&rec) == nil {
+			p := dec.Decode(&rec)
+			info := an.Process(p)
+			if each != nil {
+				each(p, info)
+			}
 		}
 	}
 	res := an.Finish()
@@ -47,4 +68,60 @@ func Analyze(r io.Reader, lim Limits, each func(*pcap.Packet, *PacketInfo)) (*Re
 		}
 	}
 	return res, c, nil
+}
+
+// A batch is packets decoded by the reading goroutine; their bytes live
+// in buf, which the reader's reused buffer cannot overwrite.
+type batch struct {
+	pkts []pcap.Packet
+	n    int
+	buf  []byte
+}
+
+const (
+	batchPackets = 256
+	batchBytes   = 256 << 10
+	batchesAhead = 4 // bounds memory: at most this many batches in flight
+)
+
+// pipeline reads and decodes on a second goroutine and calls process
+// for every packet, in order, on this one. It returns when the reader
+// is done (Reader.Problem is then safe to read).
+func pipeline(rd *pcap.Reader, process func(*pcap.Packet)) {
+	full := make(chan *batch, batchesAhead)
+	free := make(chan *batch, batchesAhead+1)
+	for range batchesAhead + 1 {
+		free <- &batch{pkts: make([]pcap.Packet, batchPackets), buf: make([]byte, 0, batchBytes)}
+	}
+	go func() {
+		defer close(full)
+		dec := pcap.NewDecoder()
+		var rec pcap.Record
+		b := <-free
+		for rd.Next(&rec) == nil {
+			if b.n == len(b.pkts) || cap(b.buf)-len(b.buf) < len(rec.Data) {
+				full <- b
+				b = <-free
+				if cap(b.buf) < len(rec.Data) {
+					b.buf = make([]byte, 0, len(rec.Data)) // one oversized record (GSO)
+				}
+			}
+			off := len(b.buf)
+			b.buf = append(b.buf, rec.Data...)
+			rec.Data = b.buf[off:len(b.buf):len(b.buf)]
+			dec.DecodeInto(&rec, &b.pkts[b.n])
+			b.n++
+		}
+		full <- b
+	}()
+	for b := range full {
+		for i := range b.n {
+			process(&b.pkts[i])
+		}
+		b.n, b.buf = 0, b.buf[:0]
+		if cap(b.buf) > batchBytes {
+			b.buf = make([]byte, 0, batchBytes)
+		}
+		free <- b
+	}
 }

@@ -22,7 +22,8 @@ import (
 // so the Packet describes the pod traffic inside an overlay; the outer
 // addresses stay in Packet.Outer.
 type Decoder struct {
-	pkt Packet
+	pkt *Packet // the packet being decoded: own, or the caller's (DecodeInto)
+	own Packet
 
 	eth    layers.Ethernet
 	dot1q  layers.Dot1Q
@@ -52,6 +53,7 @@ type Decoder struct {
 // NewDecoder builds a decoder; it is not safe for concurrent use.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
+	d.pkt = &d.own
 	d.sll.d, d.sll2.d, d.ip4.d, d.ip6.d, d.ip6frg.d, d.ip6ext.d = d, d, d, d, d, d
 	d.tcp.d, d.udp.d, d.icmp4.d, d.icmp6.d, d.dns.d = d, d, d, d, d
 	d.vxlan = tunnelLayer[*layers.VXLAN]{d: d, l: &layers.VXLAN{}, kind: EncapVXLAN}
@@ -80,7 +82,21 @@ func NewDecoder() *Decoder {
 // Decode decodes one record. The returned Packet is owned by the decoder
 // and valid until the next call.
 func (d *Decoder) Decode(rec *Record) *Packet {
-	p := &d.pkt
+	d.pkt = &d.own
+	return d.decode(rec)
+}
+
+// DecodeInto decodes one record into p, which the caller owns (a batch
+// of packets handed to another goroutine). p's byte slices point into
+// rec.Data, and into p's own DNS name buffer.
+func (d *Decoder) DecodeInto(rec *Record, p *Packet) {
+	d.pkt = p
+	d.decode(rec)
+	d.pkt = &d.own
+}
+
+func (d *Decoder) decode(rec *Record) *Packet {
+	p := d.pkt
 	p.reset()
 	p.Number, p.Time, p.CapLen, p.Len, p.Iface = rec.Number, rec.Time, rec.CapLen, rec.Len, rec.Iface
 	p.LinkType, p.Comment, p.Cut, p.Frame = rec.LinkType, rec.Comment, rec.Cut, rec.Data
@@ -233,7 +249,7 @@ func (l *ip4Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	if err := l.IPv4.DecodeFromBytes(data, df); err != nil {
 		return err
 	}
-	p := &l.d.pkt
+	p := l.d.pkt
 	src, dst := netip.AddrFrom4([4]byte(l.SrcIP)), netip.AddrFrom4([4]byte(l.DstIP))
 	p.setIP(4, src, dst)
 	p.Proto, p.TTL, p.IPID = uint8(l.Protocol), l.TTL, uint32(l.Id)
@@ -272,7 +288,7 @@ func (l *ip6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	if err := l.IPv6.DecodeFromBytes(data, df); err != nil {
 		return err
 	}
-	p := &l.d.pkt
+	p := l.d.pkt
 	p.setIP(6, netip.AddrFrom16([16]byte(l.SrcIP)), netip.AddrFrom16([16]byte(l.DstIP)))
 	p.Proto, p.TTL = uint8(l.NextHeader), l.HopLimit
 	if l.HopByHop != nil { // gopacket decodes hop-by-hop inside the IPv6 layer (MLD has one)
@@ -314,7 +330,7 @@ func (l *ip6FragLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 	if err := l.IPv6Fragment.DecodeFromBytes(data, df); err != nil {
 		return err
 	}
-	p := &l.d.pkt
+	p := l.d.pkt
 	p.Proto, p.IPID = uint8(l.NextHeader), l.Identification
 	p.FragOff, p.MoreFrag = l.FragmentOffset, l.MoreFragments
 	return nil
@@ -335,7 +351,7 @@ type tcpLayer struct {
 }
 
 func (l *tcpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	p := &l.d.pkt
+	p := l.d.pkt
 	// gopacket needs the whole header with options; a header cut by the
 	// snap length still names the flow, so read the fixed part ourselves.
 	if len(data) >= 14 {
@@ -377,7 +393,7 @@ func (l *tcpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 
 // ipPayloadLen is the transport segment length the IP header announces.
 func (d *Decoder) ipPayloadLen(seg []byte) int {
-	p := &d.pkt
+	p := d.pkt
 	if p.IPVersion == 4 {
 		return p.IPLen - int(d.ip4.IHL)*4
 	}
@@ -399,7 +415,7 @@ type udpLayer struct {
 }
 
 func (l *udpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	p := &l.d.pkt
+	p := l.d.pkt
 	if len(data) >= 4 {
 		p.l4 = true
 		p.SrcPort = binary.BigEndian.Uint16(data[0:])
@@ -420,7 +436,7 @@ func (l *udpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 // kernel's default VXLAN port (ip link add ... type vxlan without dstport)
 // and flannel's vxlan backend; gopacket only knows IANA's 4789.
 func (l *udpLayer) NextLayerType() gopacket.LayerType {
-	p := &l.d.pkt
+	p := l.d.pkt
 	if p.MoreFrag || p.FragOff != 0 {
 		return gopacket.LayerTypeZero // a partial datagram: do not parse its payload
 	}
@@ -446,7 +462,7 @@ func (l *icmp4Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	if err := l.ICMPv4.DecodeFromBytes(data, df); err != nil {
 		return err
 	}
-	p := &l.d.pkt
+	p := l.d.pkt
 	p.l4 = false
 	p.HasICMP = true
 	p.ICMPType, p.ICMPCode = l.TypeCode.Type(), l.TypeCode.Code()
@@ -471,7 +487,7 @@ func (l *icmp6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	if err := l.ICMPv6.DecodeFromBytes(data, df); err != nil {
 		return err
 	}
-	p := &l.d.pkt
+	p := l.d.pkt
 	p.l4 = false
 	p.HasICMP = true
 	p.ICMPType, p.ICMPCode = l.TypeCode.Type(), l.TypeCode.Code()
@@ -543,7 +559,7 @@ func (t *tunnelLayer[L]) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback
 	if err := t.l.DecodeFromBytes(data, df); err != nil {
 		return err
 	}
-	p := &t.d.pkt
+	p := t.d.pkt
 	p.addEncap(t.kind)
 	switch v := any(t.l).(type) {
 	case *layers.VXLAN:
