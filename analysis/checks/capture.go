@@ -3,7 +3,6 @@ package checks
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -350,33 +349,24 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 	var points []*pcapflow.Point
 	var idx []*model.Capture
 	var names []string
+	var pointIf []int32 // the SLL2 interface of each point, -1 for the whole capture
 	for i, c := range caps {
 		if c.Result == nil {
 			continue
 		}
-		ifs, byIf := []int32{-1}, map[int32][]pcapflow.Sig{-1: c.Result.Signatures}
-		// Split by interface only when there are several: copying every
-		// signature of a one-interface capture costs more than the rest
-		// of the correlation.
-		if sigs := c.Result.Signatures; len(sigs) > 0 && sigs[0].SLLIf >= 0 && slices.ContainsFunc(sigs, func(s pcapflow.Sig) bool { return s.SLLIf != sigs[0].SLLIf }) {
-			ifs, byIf = nil, map[int32][]pcapflow.Sig{}
-			for _, s := range sigs {
-				if _, ok := byIf[s.SLLIf]; !ok {
-					ifs = append(ifs, s.SLLIf)
-				}
-				byIf[s.SLLIf] = append(byIf[s.SLLIf], s)
-			}
-			sort.Slice(ifs, func(a, b int) bool { return ifs[a] < ifs[b] })
-			if ifs[0] < 0 {
-				ifs, byIf = []int32{-1}, map[int32][]pcapflow.Sig{-1: sigs}
-			}
+		// A tcpdump -i any capture on several interfaces is one point per
+		// interface; anything else one point. Signatures are expanded
+		// only when there are several points to correlate.
+		ifs := c.Result.SignatureInterfaces()
+		if len(ifs) <= 1 || ifs[0] < 0 {
+			ifs = []int32{-1}
 		}
 		for _, ifi := range ifs {
 			name := c.Where()
 			if ifi >= 0 {
 				name = c.Node + " " + c.IfaceName(ifi) + " (" + c.Name + ")"
 			}
-			p := &pcapflow.Point{Name: name, Sigs: byIf[ifi], First: c.Result.First, Last: c.Result.Last}
+			p := &pcapflow.Point{Name: name, First: c.Result.First, Last: c.Result.Last}
 			// The collector's start/stop say when tcpdump ran, also when
 			// it saw nothing at all: an empty capture in the destination
 			// pod is the strongest "never arrived".
@@ -389,10 +379,26 @@ func CorrelationFindings(caps []*model.Capture, owners []map[netip.Addr]bool) []
 			points = append(points, p)
 			idx = append(idx, c)
 			names = append(names, name)
+			pointIf = append(pointIf, ifi)
 		}
 	}
 	if len(points) < 2 {
 		return nil
+	}
+	var sigs []pcapflow.Sig
+	for i, p := range points {
+		if i == 0 || idx[i] != idx[i-1] {
+			sigs = idx[i].Result.Signatures()
+		}
+		if pointIf[i] < 0 {
+			p.Sigs = sigs
+			continue
+		}
+		for _, s := range sigs {
+			if s.SLLIf == pointIf[i] {
+				p.Sigs = append(p.Sigs, s)
+			}
+		}
 	}
 	var out []finding.Finding
 	lost, nat := 0, map[string]bool{}

@@ -47,9 +47,9 @@ type Analyzer struct {
 	now    int64
 	since  int
 	dnsQ   map[dnsKey]*dnsPending
-	httpQ  map[Key][]httpReq
-	okName map[string]bool // names answered NOERROR with data
-	strs   map[string]string
+	okName map[string]bool   // names answered NOERROR with data
+	strs   map[string]string // methods and Host headers
+	uris   map[string]string // request URIs (most repeat)
 	info   PacketInfo
 	// free holds flows summarized and not kept by the result: most
 	// connections of a large capture are counted and forgotten, and
@@ -66,12 +66,15 @@ type dnsKey struct {
 }
 
 type dnsPending struct {
-	name    string
-	server  netip.Addr
-	client  netip.Addr
-	packets []int
-	time    int64
+	name   string
+	server netip.Addr
+	client netip.Addr
+	pkts   [8]int // the query's packets (retries), bounded
+	npkts  int
+	time   int64
 }
+
+func (q *dnsPending) packets() []int { return q.pkts[:q.npkts] }
 
 type httpReq struct {
 	method, uri, host string
@@ -85,9 +88,9 @@ func NewAnalyzer(lim Limits) *Analyzer {
 		flows:    map[Key]*Flow{},
 		res:      &Result{States: map[string]int{}},
 		dnsQ:     map[dnsKey]*dnsPending{},
-		httpQ:    map[Key][]httpReq{},
 		okName:   map[string]bool{},
 		strs:     map[string]string{},
+		uris:     map[string]string{},
 		sweepMin: 1 << 16,
 	}
 }
@@ -237,7 +240,7 @@ func (a *Analyzer) newFlow(k Key, p *pcap.Packet) *Flow {
 	} else {
 		f = &Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID, SLLIf: p.SLLIf}
 	}
-	f.hist, f.SYNs = f.histBuf[:0], f.synBuf[:0]
+	f.hist, f.SYNs, f.httpQ = f.histBuf[:0], f.synBuf[:0], f.httpBuf[:0]
 	f.Orig = Endpoint{Addr: p.Src, Port: p.SrcPort}
 	f.Resp = Endpoint{Addr: p.Dst, Port: p.DstPort}
 	if p.HasICMP {
@@ -339,8 +342,9 @@ func (a *Analyzer) dns(f *Flow, k Key, p *pcap.Packet) {
 			a.dnsQ[dk] = q
 			f.dnsIDs = append(f.dnsIDs, p.DNSID)
 		}
-		if len(q.packets) < 8 {
-			q.packets = append(q.packets, p.Number)
+		if q.npkts < len(q.pkts) {
+			q.pkts[q.npkts] = p.Number
+			q.npkts++
 		}
 		return
 	}
@@ -358,7 +362,7 @@ func (a *Analyzer) dns(f *Flow, k Key, p *pcap.Packet) {
 	default:
 		pk := []int{p.Number}
 		if q != nil {
-			pk = append(append([]int{}, q.packets...), p.Number)
+			pk = append(append([]int{}, q.packets()...), p.Number)
 		}
 		a.res.addDNSError(a.lim, DNSIssue{Server: p.Src, Client: p.Dst, Name: name, Rcode: p.DNSRcode, Count: 1, Packets: pk})
 	}
@@ -366,9 +370,8 @@ func (a *Analyzer) dns(f *Flow, k Key, p *pcap.Packet) {
 
 func (a *Analyzer) http(f *Flow, k Key, p *pcap.Packet) {
 	if len(p.HTTPMethod) > 0 {
-		q := a.httpQ[k]
-		if len(q) < 16 {
-			a.httpQ[k] = append(q, httpReq{a.intern(p.HTTPMethod), string(p.HTTPURI), a.intern(p.HTTPHost), p.Number})
+		if len(f.httpQ) < 16 {
+			f.httpQ = append(f.httpQ, httpReq{a.intern(a.strs, p.HTTPMethod), a.intern(a.uris, p.HTTPURI), a.intern(a.strs, p.HTTPHost), p.Number})
 		}
 		return
 	}
@@ -376,12 +379,12 @@ func (a *Analyzer) http(f *Flow, k Key, p *pcap.Packet) {
 		return
 	}
 	var req httpReq
-	if q := a.httpQ[k]; len(q) > 0 {
+	if q := f.httpQ; len(q) > 0 {
 		req = q[0]
 		if len(q) == 1 {
-			delete(a.httpQ, k)
+			f.httpQ = f.httpBuf[:0]
 		} else {
-			a.httpQ[k] = q[1:]
+			f.httpQ = q[1:]
 		}
 	}
 	if p.HTTPStatus >= 400 {
@@ -397,13 +400,13 @@ func (a *Analyzer) http(f *Flow, k Key, p *pcap.Packet) {
 
 // intern shares the strings that repeat (methods, Host headers) instead
 // of allocating one per request; bounded like everything else.
-func (a *Analyzer) intern(b []byte) string {
-	if s, ok := a.strs[string(b)]; ok { // no allocation for the lookup
+func (a *Analyzer) intern(m map[string]string, b []byte) string {
+	if s, ok := m[string(b)]; ok { // no allocation for the lookup
 		return s
 	}
 	s := string(b)
-	if len(a.strs) < 4096 {
-		a.strs[s] = s
+	if len(m) < 4096 {
+		m[s] = s
 	}
 	return s
 }
@@ -460,7 +463,6 @@ func (a *Analyzer) timedOut(f *Flow, final bool) bool {
 
 func (a *Analyzer) emit(k Key, f *Flow) {
 	delete(a.flows, k)
-	delete(a.httpQ, k)
 	// Queries of this flow still pending will never be answered on it.
 	for _, id := range f.dnsIDs {
 		dk := dnsKey{k, id}
@@ -471,7 +473,9 @@ func (a *Analyzer) emit(k Key, f *Flow) {
 	}
 	f.dnsIDs = nil
 	f.finish()
-	if !a.res.addFlow(a.lim, f) && len(a.free) < 1024 {
+	// Up to as many spare flows as live ones: memory stays bounded by
+	// the connections open at one time.
+	if !a.res.addFlow(a.lim, f) && len(a.free) < max(1024, len(a.flows)) {
 		a.free = append(a.free, f)
 	}
 }
@@ -488,7 +492,7 @@ func (a *Analyzer) Finish() *Result {
 	}
 	// in capture order, not the map's: which are listed is then the same
 	// on every run
-	slices.SortFunc(pending, func(x, y *dnsPending) int { return cmp.Compare(x.packets[0], y.packets[0]) })
+	slices.SortFunc(pending, func(x, y *dnsPending) int { return cmp.Compare(x.pkts[0], y.pkts[0]) })
 	for _, q := range pending {
 		a.unanswered(q)
 	}
@@ -519,7 +523,7 @@ func (a *Analyzer) unanswered(q *dnsPending) {
 	if q.server.IsMulticast() {
 		return // mDNS/LLMNR: silence is the normal "nobody has that name"
 	}
-	a.res.addDNSNoResponse(a.lim, DNSIssue{Server: q.server, Client: q.client, Name: q.name, Count: len(q.packets), Packets: q.packets, time: q.time})
+	a.res.addDNSNoResponse(a.lim, DNSIssue{Server: q.server, Client: q.client, Name: q.name, Count: q.npkts, Packets: append([]int(nil), q.packets()...), time: q.time})
 }
 
 func isReverse(name string) bool {
@@ -558,8 +562,9 @@ type Result struct {
 	Unanswered []*Flow `json:"syn_unanswered,omitempty"` // SYNs, no reply
 	Refused    []*Flow `json:"refused,omitempty"`        // SYN answered by RST
 	OneWay     []*Flow `json:"one_way,omitempty"`
-	Signatures []Sig   `json:"-"`
-	sigs       []sigRaw
+	// sigs are the correlation signatures, in packet order; Signatures
+	// expands them (only correlation across capture points needs them).
+	sigs []sigRaw
 
 	ICMP            []ICMPEvent `json:"icmp_errors,omitempty"`
 	DNSNoResponse   []DNSIssue  `json:"dns_no_response,omitempty"`
@@ -720,6 +725,29 @@ func stateCode(s string) uint8 {
 	return 0
 }
 
+// Signatures identify the capture's connections across capture points,
+// in packet order.
+func (r *Result) Signatures() []Sig {
+	out := make([]Sig, len(r.sigs))
+	for i, x := range r.sigs {
+		out[i] = x.sig()
+	}
+	return out
+}
+
+// SignatureInterfaces are the distinct SLL2 interface indexes of the
+// signatures, ascending (-1: not a tcpdump -i any capture).
+func (r *Result) SignatureInterfaces() []int32 {
+	var ifs []int32
+	for _, x := range r.sigs {
+		if !slices.Contains(ifs, x.sllIf) {
+			ifs = append(ifs, x.sllIf)
+		}
+	}
+	slices.Sort(ifs)
+	return ifs
+}
+
 func (x sigRaw) sig() Sig {
 	addr := func(b [16]byte) netip.Addr {
 		a := netip.AddrFrom16(b)
@@ -758,6 +786,11 @@ func (r *Result) addFlow(lim Limits, f *Flow) (kept bool) {
 			packet: f.FirstPkt, answered: f.Resp.Pkts > 0, state: stateCode(f.State), syns: f.SynCount, sllIf: f.SLLIf}
 		if len(f.SYNs) > 0 {
 			s.isn, s.hasISN, s.ipid, s.time, s.packet = f.SYNs[0].ISN, true, f.SYNs[0].IPID, f.SYNs[0].Time, f.SYNs[0].Packet
+		}
+		if len(r.sigs) == cap(r.sigs) && cap(r.sigs) < lim.Signatures {
+			// doubling: append's 1.25x steps for large slices would
+			// allocate (and touch) five times the final size
+			r.sigs = slices.Grow(r.sigs, min(max(256, cap(r.sigs)), lim.Signatures-cap(r.sigs)))
 		}
 		r.sigs, _ = keepFirst(r.sigs, lim.Signatures, s, func(x sigRaw) int { return x.packet })
 	}
@@ -925,12 +958,7 @@ func (r *Result) sort() {
 	byFirst(r.Refused)
 	byFirst(r.OneWay)
 	sort.Slice(r.DNSNoResponse, func(i, j int) bool { return r.DNSNoResponse[i].Packets[0] < r.DNSNoResponse[j].Packets[0] })
-	r.Signatures = make([]Sig, len(r.sigs))
-	for i, x := range r.sigs {
-		r.Signatures[i] = x.sig()
-	}
-	r.sigs = nil
-	slices.SortFunc(r.Signatures, func(a, b Sig) int { return cmp.Compare(a.Packet, b.Packet) })
+	slices.SortFunc(r.sigs, func(a, b sigRaw) int { return cmp.Compare(a.packet, b.packet) })
 }
 
 func itoa(n int) string {

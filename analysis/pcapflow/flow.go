@@ -140,6 +140,8 @@ type Flow struct {
 	histBuf  [16]byte   // backs hist: most histories are short
 	synBuf   [2]Attempt // backs SYNs
 	dnsIDs   []uint16   // DNS queries pending on this flow
+	httpQ    []httpReq  // requests awaiting their response, in order
+	httpBuf  [1]httpReq // backs httpQ: one request at a time is usual
 	flipped  bool
 	closedAt int64
 	icmpErr  int

@@ -59,7 +59,7 @@ func TestResultIndependentOfSchedule(t *testing.T) {
 					R   *Result
 					C   *Capture
 					Sig []Sig
-				}{r, c, r.Signatures})
+				}{r, c, r.Signatures()})
 				if want == "" {
 					want, wantInfo = string(b), infos
 					continue

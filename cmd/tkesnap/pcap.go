@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -113,10 +112,6 @@ type pcapOut struct {
 }
 
 func (o *pcapOpts) run(w io.Writer, args []string) error {
-	// Reading a capture makes short-lived garbage (one Flow per
-	// connection); a larger GC target halves the collector's work while
-	// the heap stays bounded by the live connections.
-	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	if o.format != "text" && o.format != "json" {
 		return usageErr("unknown --format %q (text, json)", o.format)
 	}
