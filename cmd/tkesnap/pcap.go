@@ -264,11 +264,14 @@ func (o *pcapOpts) read(s pcapSource, flt *filter.Filter) *pcapCaptureOut {
 		start := int64(-1)
 		var each func(*pcap.Packet, *pcapflow.PacketInfo)
 		if flt != nil {
+			// Reassembly (TCP streams for http.*, IP fragments) as
+			// Wireshark does it, so the filter selects the same frames.
+			dis := filter.NewDissector()
 			each = func(p *pcap.Packet, info *pcapflow.PacketInfo) {
 				if start < 0 {
 					start = p.Time
 				}
-				if flt.Match(&filter.Env{P: p, Info: info, Start: start}) {
+				if flt.Match(dis.Env(p, info)) {
 					co.Matched++
 					if co.Matched <= o.maxPkts {
 						co.Filtered = append(co.Filtered, describe(p, start, cp))

@@ -255,6 +255,7 @@ func (l *ip4Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	p.Proto, p.TTL, p.IPID = uint8(l.Protocol), l.TTL, uint32(l.Id)
 	p.FragOff, p.MoreFrag = l.FragOffset, l.Flags&layers.IPv4MoreFragments != 0
 	p.IPLen = int(l.Length)
+	p.IPPayload = l.IPv4.Payload
 	return nil
 }
 
@@ -356,6 +357,7 @@ func (l *tcpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	// snap length still names the flow, so read the fixed part ourselves.
 	if len(data) >= 14 {
 		p.l4 = true
+		p.L4 = data
 		p.SrcPort = binary.BigEndian.Uint16(data[0:])
 		p.DstPort = binary.BigEndian.Uint16(data[2:])
 		p.Seq = binary.BigEndian.Uint32(data[4:])
@@ -418,6 +420,7 @@ func (l *udpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	p := l.d.pkt
 	if len(data) >= 4 {
 		p.l4 = true
+		p.L4 = data
 		p.SrcPort = binary.BigEndian.Uint16(data[0:])
 		p.DstPort = binary.BigEndian.Uint16(data[2:])
 	}

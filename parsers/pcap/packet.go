@@ -88,12 +88,18 @@ type Packet struct {
 	FragOff   uint16 // in 8-byte units
 	MoreFrag  bool
 	IPLen     int // IP total length from the header
+	// IPPayload is what follows the (innermost) IPv4 header as captured:
+	// a fragment's share of the datagram.
+	IPPayload []byte
 
 	l4               bool // a TCP/UDP header was decoded
 	SrcPort, DstPort uint16
 	TCPFlags         uint8
 	Seq, Ack         uint32
 	Window           uint16
+	// L4 is the transport segment as captured: header and payload (what
+	// Wireshark's `tcp contains` searches).
+	L4 []byte
 	// Payload is the transport payload present in the capture;
 	// PayloadLen is its length per the headers (larger when snapped).
 	Payload    []byte
@@ -125,6 +131,10 @@ type Packet struct {
 // (tests and benchmarks that construct packets without a capture).
 func SetL4(p *Packet) { p.l4 = true }
 
+// ClearL4 forgets a packet's transport layer (a display filter's view of
+// an IP fragment that does not complete its datagram).
+func ClearL4(p *Packet) { p.clearL4() }
+
 // HasTCP and HasUDP report the transport decoded.
 func (p *Packet) HasTCP() bool { return p.IPVersion != 0 && p.Proto == ProtoTCP && p.l4 }
 func (p *Packet) HasUDP() bool { return p.IPVersion != 0 && p.Proto == ProtoUDP && p.l4 }
@@ -151,7 +161,7 @@ func (p *Packet) reset() {
 // clearL4 forgets transport fields when a tunnel's inner IP header
 // replaces the outer one.
 func (p *Packet) clearL4() {
-	p.l4 = false
+	p.l4, p.L4 = false, nil
 	p.SrcPort, p.DstPort = 0, 0
 	p.TCPFlags, p.Seq, p.Ack, p.Window = 0, 0, 0, 0
 	p.Payload, p.PayloadLen = nil, 0

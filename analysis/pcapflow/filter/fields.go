@@ -15,6 +15,11 @@ type Env struct {
 	// Start is the time of the capture's first packet, for
 	// frame.time_relative.
 	Start int64
+	// HTTP are the messages this frame completes, when a Dissector made
+	// the Env (otherwise http.* come from the segment alone).
+	HTTP      []HTTPMsg
+	dissected bool
+	httpData  bool // HTTP continuation data (no message starts here)
 }
 
 type kind int
@@ -97,6 +102,24 @@ func proto(cond func(*pcap.Packet) bool, bytes func(p *pcap.Packet) []byte) fiel
 
 func payload(p *pcap.Packet) []byte { return p.Payload }
 
+// l4 is the transport layer, header and payload: what Wireshark's
+// `tcp contains` and `udp contains` search.
+func l4(p *pcap.Packet) []byte { return p.L4 }
+
+// httpField reads an http.* field from the messages the frame completes
+// (Dissector), or from the segment alone.
+func httpField(msg func(m *HTTPMsg, out []value) []value, seg func(e *Env, out []value) []value) func(e *Env, out []value) []value {
+	return func(e *Env, out []value) []value {
+		if !e.dissected {
+			return seg(e, out)
+		}
+		for i := range e.HTTP {
+			out = msg(&e.HTTP[i], out)
+		}
+		return out
+	}
+}
+
 var fields = map[string]field{}
 
 func def(name string, f field) {
@@ -157,7 +180,7 @@ func init() {
 	def("ipv6.dst", field{kind: kIP, get: when(ip6, one(func(p *pcap.Packet) value { return ipv(p.Dst) }))})
 	def("ipv6.addr", field{kind: kIP, get: when(ip6, func(e *Env, out []value) []value { return append(out, ipv(e.P.Src), ipv(e.P.Dst)) })})
 
-	def("tcp", proto(isTCP, payload))
+	def("tcp", proto(isTCP, l4))
 	def("tcp.srcport", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.SrcPort)) }))})
 	def("tcp.dstport", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.DstPort)) }))})
 	def("tcp.port", field{kind: kUint, get: when(isTCP, func(e *Env, out []value) []value {
@@ -187,7 +210,7 @@ func init() {
 		return out
 	}})
 
-	def("udp", proto(isUDP, payload))
+	def("udp", proto(isUDP, l4))
 	def("udp.srcport", field{kind: kUint, get: when(isUDP, one(func(p *pcap.Packet) value { return u(uint64(p.SrcPort)) }))})
 	def("udp.dstport", field{kind: kUint, get: when(isUDP, one(func(p *pcap.Packet) value { return u(uint64(p.DstPort)) }))})
 	def("udp.port", field{kind: kUint, get: when(isUDP, func(e *Env, out []value) []value {
@@ -214,18 +237,62 @@ func init() {
 	def("dns.flags.response", field{kind: kUint, get: when(isDNS, one(func(p *pcap.Packet) value { return u(b2u(p.DNSResponse)) }))})
 	def("dns.count.answers", field{kind: kUint, get: when(isDNS, one(func(p *pcap.Packet) value { return u(uint64(p.DNSAnswers)) }))})
 
-	def("http", proto(isHTTP, payload))
 	isReq := func(p *pcap.Packet) bool { return len(p.HTTPMethod) > 0 }
 	isResp := func(p *pcap.Packet) bool { return p.HTTPStatus != 0 }
-	def("http.request", proto(isReq, payload))
-	def("http.response", proto(isResp, payload))
-	def("http.request.method", field{kind: kString, get: when(isReq, one(func(p *pcap.Packet) value { return sv(p.HTTPMethod) }))})
-	def("http.request.uri", field{kind: kString, get: when(isReq, one(func(p *pcap.Packet) value { return sv(p.HTTPURI) }))})
-	hostGet := when(func(p *pcap.Packet) bool { return len(p.HTTPHost) > 0 }, one(func(p *pcap.Packet) value { return sv(p.HTTPHost) }))
+	present := func(m *HTTPMsg, out []value) []value { return append(out, value{}) }
+	def("http", field{kind: kProto, get: func(e *Env, out []value) []value {
+		if !e.dissected {
+			return proto(isHTTP, payload).get(e, out)
+		}
+		if len(e.HTTP) > 0 || e.httpData {
+			out = append(out, sv(e.P.Payload))
+		}
+		return out
+	}})
+	def("http.request", field{kind: kProto, get: httpField(func(m *HTTPMsg, out []value) []value {
+		if m.Request {
+			return present(m, out)
+		}
+		return out
+	}, proto(isReq, payload).get)})
+	def("http.response", field{kind: kProto, get: httpField(func(m *HTTPMsg, out []value) []value {
+		if !m.Request {
+			return present(m, out)
+		}
+		return out
+	}, proto(isResp, payload).get)})
+	def("http.request.method", field{kind: kString, get: httpField(func(m *HTTPMsg, out []value) []value {
+		if m.Request {
+			out = append(out, sv(m.Method))
+		}
+		return out
+	}, when(isReq, one(func(p *pcap.Packet) value { return sv(p.HTTPMethod) })))})
+	def("http.request.uri", field{kind: kString, get: httpField(func(m *HTTPMsg, out []value) []value {
+		if m.Request {
+			out = append(out, sv(m.URI))
+		}
+		return out
+	}, when(isReq, one(func(p *pcap.Packet) value { return sv(p.HTTPURI) })))})
+	hostGet := httpField(func(m *HTTPMsg, out []value) []value {
+		if m.Request && m.Host != nil {
+			out = append(out, sv(m.Host))
+		}
+		return out
+	}, when(func(p *pcap.Packet) bool { return len(p.HTTPHost) > 0 }, one(func(p *pcap.Packet) value { return sv(p.HTTPHost) })))
 	def("http.host", field{kind: kString, get: hostGet})
 	def("http.request.host", field{kind: kString, get: hostGet}) // alias: the brief's name for Wireshark's http.host
-	def("http.response.code", field{kind: kUint, get: when(isResp, one(func(p *pcap.Packet) value { return u(uint64(p.HTTPStatus)) }))})
-	def("http.response.phrase", field{kind: kString, get: when(isResp, one(func(p *pcap.Packet) value { return sv(p.HTTPReason) }))})
+	def("http.response.code", field{kind: kUint, get: httpField(func(m *HTTPMsg, out []value) []value {
+		if !m.Request {
+			out = append(out, u(uint64(m.Status)))
+		}
+		return out
+	}, when(isResp, one(func(p *pcap.Packet) value { return u(uint64(p.HTTPStatus)) })))})
+	def("http.response.phrase", field{kind: kString, get: httpField(func(m *HTTPMsg, out []value) []value {
+		if !m.Request {
+			out = append(out, sv(m.Phrase))
+		}
+		return out
+	}, when(isResp, one(func(p *pcap.Packet) value { return sv(p.HTTPReason) })))})
 
 	isVX := func(p *pcap.Packet) bool { return hasEncap(p, pcap.EncapVXLAN) }
 	def("vxlan", proto(isVX, payload))
