@@ -23,8 +23,8 @@ import (
 //     (pipelining);
 //   - tcp.no_subdissector_on_error: a segment that repeats data already
 //     seen (retransmission, out of order) is not given to HTTP;
-//   - HTTP is decoded on its registered TCP ports only (80, 3128, 3132,
-//     5985, 8080, 8088, 11371, 1900, 2869, 2710), not by heuristics.
+//   - HTTP is recognized on any TCP port by its request or status line,
+//     as tshark 4.0 does (a request to port 2222 is HTTP to it too).
 //
 // Feed it every packet of the capture in order.
 type Dissector struct {
@@ -86,8 +86,6 @@ const (
 func NewDissector() *Dissector {
 	return &Dissector{start: -1, streams: map[streamKey]*stream{}, frags: map[fragKey]*fragBuf{}}
 }
-
-var httpPorts = map[uint16]bool{80: true, 3128: true, 3132: true, 5985: true, 8080: true, 8088: true, 11371: true, 1900: true, 2869: true, 2710: true}
 
 // Env is the packet as the filter sees it, with reassembly applied. It
 // is valid until the next call.
@@ -192,9 +190,6 @@ func (d *Dissector) defragment(p *pcap.Packet) bool {
 // completes.
 func (d *Dissector) tcp(e *Env) {
 	p := e.P
-	if !httpPorts[p.SrcPort] && !httpPorts[p.DstPort] {
-		return
-	}
 	k := streamKey{p.Src, p.Dst, p.SrcPort, p.DstPort}
 	s := d.streams[k]
 	if s == nil {

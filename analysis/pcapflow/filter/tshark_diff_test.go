@@ -1,0 +1,334 @@
+package filter
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"tkesnap/analysis/pcapflow"
+	"tkesnap/parsers/pcap"
+)
+
+var update = flag.Bool("update", false, "re-record tshark's answers (testdata/tshark-frames.json) and the adversarial capture")
+
+// diffFilters are compared with tshark on every capture: the guide's two
+// (tcp contains "lbtest", http.request.uri == "/mytest") and others over
+// the fields the guide and the findings use.
+var diffFilters = []string{
+	`tcp contains "lbtest"`,
+	`http.request.uri == "/mytest"`,
+	`http.request.uri == "/four"`,
+	`http.request.uri contains "t"`,
+	`http.request.method == "GET"`,
+	`http.request.method == "POST"`,
+	`http.host == "b.example"`,
+	`http.host contains "example"`,
+	`http.request`,
+	`http.response`,
+	`http.response.code == 404`,
+	`http.response.code >= 400`,
+	`http.response.phrase contains "Not"`,
+	`tcp contains "HTTP/1.1"`,
+	`tcp contains "GET"`,
+	`udp contains "lbtest"`,
+	`tcp.payload contains "HTTP"`,
+	`tcp.port == 80`,
+	`tcp.port in {80, 8080, 2222}`,
+	`tcp.len > 0`,
+	`tcp.flags.syn == 1 && tcp.flags.ack == 0`,
+	`tcp.flags.reset == 1`,
+	`tcp.flags.fin == 1`,
+	`tcp.analysis.retransmission`,
+	`udp.port == 53`,
+	`udp`,
+	`dns.flags.rcode == 3`,
+	`dns.qry.name contains "wiki"`,
+	`icmp.type == 3`,
+	`ip.addr == 10.0.0.0/8`,
+	`ip.src == 192.168.1.71 and tcp.dstport == 80`,
+	`frame.len > 100 && !tcp`,
+}
+
+// knownDisagreements: frames (over all captures) where we still differ
+// from tshark, per filter. The test fails when a filter disagrees on
+// more frames than this (a regression) and says when it got better.
+// What remains: frames of ERSPAN/GRE-encapsulated and VXLAN/Geneve
+// traffic (tshark decodes the outer UDP and different inner layers),
+// tshark's own tcp.analysis (retransmission of SYNs, duplicate frames),
+// and HTTP requests with methods or bodies our reassembly does not parse
+// (zeek-http-many-methods).
+var knownDisagreements = map[string]int{
+	`http.request.method == "GET"`:  2,
+	`http.request.method == "POST"`: 1,
+	`http.request`:                  11,
+	`http.response`:                 8,
+	`http.response.code >= 400`:     1,
+	`tcp contains "HTTP/1.1"`:       16,
+	`tcp.payload contains "HTTP"`:   16,
+	`tcp.port == 80`:                32,
+	`tcp.port in {80, 8080, 2222}`:  32,
+	`tcp.len > 0`:                   32,
+	`tcp.analysis.retransmission`:   11,
+	`udp.port == 53`:                1,
+	`udp`:                           45,
+	`frame.len > 100 && !tcp`:       27,
+}
+
+// recorded is tshark's answer per capture (file name) and filter: the
+// frame numbers it selects.
+type recorded struct {
+	Tshark   string                      `json:"tshark"`
+	Captures map[string]map[string][]int `json:"captures"`
+}
+
+const recordedPath = "testdata/tshark-frames.json"
+
+// diffCaptures: every capture of the shared real data (but the one tshark
+// cannot read) and the adversarial one.
+func diffCaptures(t *testing.T) []string {
+	files, _ := filepath.Glob(filepath.Join(realPcap(t), "*.pcap*"))
+	// test901 is the capture tshark cannot read; mergecap changes the
+	// frames of test002 (packets before any interface block) and test202
+	// (several sections), so merged frame numbers would not map back.
+	files = slices.DeleteFunc(files, func(f string) bool {
+		return strings.Contains(f, "test901") || strings.Contains(f, "test002") || strings.Contains(f, "test202")
+	})
+	if len(files) < 40 {
+		t.Fatalf("only %d shared captures", len(files))
+	}
+	return append(files, adversarialPath)
+}
+
+// ours returns, per filter, the frames our filter selects in a capture.
+func ours(t *testing.T, path string, flts []*Filter) [][]int {
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	out := make([][]int, len(flts))
+	d := NewDissector()
+	_, _, err = pcapflow.Analyze(fh, pcapflow.DefaultLimits(), func(p *pcap.Packet, info *pcapflow.PacketInfo) {
+		e := d.Env(p, info)
+		for i, f := range flts {
+			if f.Match(e) {
+				out[i] = append(out[i], p.Number)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// askTshark runs each filter once over all captures merged into one
+// file and maps the merged frame numbers back to each capture.
+func askTshark(t *testing.T, files []string, frames []int) recorded {
+	ver, _ := exec.Command("tshark", "-v").Output()
+	rec := recorded{Tshark: strings.SplitN(string(ver), "\n", 2)[0], Captures: map[string]map[string][]int{}}
+	// Frame counts as Wireshark counts them (capinfos, one run): they
+	// map merged frame numbers back to each capture.
+	frames = slices.Clone(frames)
+	ci, err := exec.Command("capinfos", append([]string{"-T", "-c", "-M", "-r"}, files...)...).Output()
+	if err != nil {
+		t.Fatalf("capinfos: %v", err)
+	}
+	for i, l := range strings.Split(strings.TrimSpace(string(ci)), "\n") {
+		x := strings.Fields(l)
+		if i >= len(files) || len(x) < 2 {
+			t.Fatalf("capinfos: %q", l)
+		}
+		n, err := strconv.Atoi(x[len(x)-1])
+		if err != nil {
+			t.Fatalf("capinfos: %q", l)
+		}
+		if n != frames[i] {
+			t.Errorf("%s: Wireshark counts %d frames, we read %d", filepath.Base(files[i]), n, frames[i])
+		}
+		frames[i] = n
+	}
+	merged := filepath.Join(t.TempDir(), "all.pcapng")
+	args := append([]string{"-F", "pcapng", "-a", "-w", merged}, files...)
+	if out, err := exec.Command("mergecap", args...).CombinedOutput(); err != nil {
+		t.Fatalf("mergecap: %v %s", err, out)
+	}
+	which := func(n int) (string, int) {
+		n0 := n
+		for i, f := range files {
+			if n <= frames[i] {
+				return filepath.Base(f), n
+			}
+			n -= frames[i]
+		}
+		t.Errorf("tshark frame %d beyond the captures (%d frames)", n0, n0-n)
+		return "", 0
+	}
+	for _, f := range files {
+		rec.Captures[filepath.Base(f)] = map[string][]int{}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan bool, 2)
+	for _, expr := range diffFilters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- true
+			defer func() { <-sem }()
+			out, err := exec.Command("tshark", "-n", "-r", merged, "-Y", expr, "-T", "fields", "-e", "frame.number").Output()
+			if err != nil {
+				t.Errorf("tshark -Y %q: %v", expr, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, f := range files {
+				rec.Captures[filepath.Base(f)][expr] = []int{}
+			}
+			for _, l := range strings.Fields(string(out)) {
+				n, _ := strconv.Atoi(l)
+				if f, k := which(n); f != "" {
+					rec.Captures[f][expr] = append(rec.Captures[f][expr], k)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return rec
+}
+
+// Our filters select the frames tshark (4.0, default preferences)
+// selects, on every shared capture and the adversarial one. tshark's
+// answers are recorded in testdata (re-record with -update where tshark
+// is installed): the comparison is asserted everywhere; where tshark is
+// installed its live answers must also still equal the recording.
+func TestFramesAgreeWithTshark(t *testing.T) {
+	if *update {
+		writeAdversarial(t, adversarialPath)
+	}
+	files := diffCaptures(t)
+	flts := make([]*Filter, len(diffFilters))
+	for i, e := range diffFilters {
+		f, err := Compile(e)
+		if err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+		flts[i] = f
+	}
+	got := map[string][][]int{}
+	frames := make([]int, len(files))
+	for i, f := range files {
+		got[filepath.Base(f)] = ours(t, f, flts)
+		fh, _ := os.Open(f)
+		r, _, err := pcapflow.Analyze(fh, pcapflow.DefaultLimits(), nil)
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[i] = r.Packets
+	}
+
+	var rec recorded
+	data, err := os.ReadFile(recordedPath)
+	if err == nil {
+		err = json.Unmarshal(data, &rec)
+	}
+	_, noTshark := exec.LookPath("tshark")
+	_, noMergecap := exec.LookPath("mergecap")
+	switch {
+	case noTshark == nil && noMergecap == nil:
+		live := askTshark(t, files, frames)
+		if *update || err != nil {
+			b, _ := json.MarshalIndent(live, "", " ")
+			if werr := os.WriteFile(recordedPath, append(b, '\n'), 0o644); werr != nil {
+				t.Fatal(werr)
+			}
+			rec = live
+		} else {
+			for c, m := range live.Captures {
+				for e, fr := range m {
+					if !slices.Equal(fr, rec.Captures[c][e]) {
+						t.Errorf("%s on %s: %s answers %v, recorded %v (re-record with -update if tshark changed)", e, c, live.Tshark, fr, rec.Captures[c][e])
+					}
+				}
+			}
+		}
+	case err != nil:
+		t.Fatalf("no recording (%v) and no tshark to make one: install tshark (make deps) and run with -update", err)
+	default:
+		t.Logf("tshark or mergecap not installed: comparing with the recording (%s)", rec.Tshark)
+	}
+
+	// Frame-set agreement per filter, over all captures.
+	totalFrames := 0
+	for _, n := range frames {
+		totalFrames += n
+	}
+	var report []string
+	allSame := 0
+	for i, e := range diffFilters {
+		agree := totalFrames
+		var bad []string
+		for j, f := range files {
+			name := filepath.Base(f)
+			want, ok := rec.Captures[name][e]
+			if !ok {
+				t.Fatalf("recording lacks %s on %s: run with -update", e, name)
+			}
+			ours := got[name][i]
+			diff := symDiff(ours, want)
+			agree -= len(diff)
+			if len(diff) > 0 {
+				bad = append(bad, fmt.Sprintf("%s: ours %v, tshark %v", name, clip(ours), clip(want)))
+			}
+			_ = j
+		}
+		switch n := totalFrames - agree; {
+		case n == 0:
+			allSame++
+		case n > knownDisagreements[e]:
+			t.Errorf("%s: %d frames disagree with tshark (known: %d):\n  %s", e, n, knownDisagreements[e], strings.Join(bad, "\n  "))
+		default:
+			t.Logf("%s: %d frames disagree with tshark (known):\n  %s", e, n, strings.Join(bad, "\n  "))
+		}
+		if n := totalFrames - agree; n < knownDisagreements[e] {
+			t.Logf("%s: now %d frames disagree, fewer than the %d known: lower knownDisagreements", e, n, knownDisagreements[e])
+		}
+		report = append(report, fmt.Sprintf("%6d/%d  %s", agree, totalFrames, e))
+	}
+	t.Logf("frames agreeing with tshark per filter (%d captures):\n%s", len(files), strings.Join(report, "\n"))
+	t.Logf("filters agreeing on every frame: %d of %d", allSame, len(diffFilters))
+}
+
+func symDiff(a, b []int) []int {
+	in := map[int]int{}
+	for _, x := range a {
+		in[x] |= 1
+	}
+	for _, x := range b {
+		in[x] |= 2
+	}
+	var out []int
+	for x, v := range in {
+		if v != 3 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func clip(x []int) string {
+	if len(x) > 12 {
+		return fmt.Sprintf("%v… (%d)", x[:12], len(x))
+	}
+	return fmt.Sprint(x)
+}
