@@ -310,7 +310,7 @@ func runCLBs(p *Pass) {
 						continue
 					}
 					args := finding.Args{"source": src.label, "proto": strings.ToUpper(b.proto), "port": "30000-32768",
-						"lb": lb.LoadBalancerId, "owner": owner, "why": src.why}
+						"lb": lb.LoadBalancerId, "owner": owner, "why": src.why, "range": guideRange(cl, lb, clientIPs(clients))}
 					nodePort.add(blockKey(b.node.SGs, blk, src.label+"|"+lb.LoadBalancerId), b.node, blk, args)
 				}
 			}
@@ -367,7 +367,7 @@ func checkListener(p *Pass, u lbUse, l listenerPort, clients []netip.Addr) {
 	sgs := lb.SGs()
 	report := func(blk *block, source string) {
 		args := sgArgs(blk, finding.Args{"lb": lb.LoadBalancerId, "owner": u.Owner, "proto": strings.ToUpper(l.Proto),
-			"port": strconv.Itoa(l.Port), "source": source})
+			"port": strconv.Itoa(l.Port), "source": source, "range": guideRange(cl, lb, clients)})
 		objs := append(sgObjects(blk), lb.LoadBalancerId)
 		if u.Owner != "" {
 			objs = append(objs, u.Owner)
@@ -562,4 +562,39 @@ func runPublicNodeFlows(p *Pass, nodes []*cloudNode) {
 			}
 		}
 	}
+}
+
+// guideRange is the source range the TKE guide has a remedy open (never
+// the one client of a test): everyone (0.0.0.0/0) for a public CLB, the
+// VPC CIDR(s) for an intranet one — unless a reported client comes from
+// the internet, which makes the Service a public one.
+func guideRange(cl *model.Cloud, lb *model.LoadBalancer, clients []netip.Addr) string {
+	if lb.Public() {
+		return "0.0.0.0/0"
+	}
+	for _, c := range clients {
+		if !c.IsPrivate() && !c.IsLoopback() && !tkeReserved.Contains(c) {
+			return "0.0.0.0/0"
+		}
+	}
+	if v := cl.Vpcs[lb.VpcId]; v != nil && len(v.CIDRs) > 0 {
+		var out []string
+		for _, p := range v.CIDRs {
+			out = append(out, p.String())
+		}
+		return strings.Join(out, ", ")
+	}
+	return "0.0.0.0/0"
+}
+
+// tkeReserved is 100.64.0.0/10: CLB health checks and TKE's own ranges,
+// never an internet client.
+var tkeReserved = netip.MustParsePrefix("100.64.0.0/10")
+
+func clientIPs(cs []flowClient) []netip.Addr {
+	out := make([]netip.Addr, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.ip)
+	}
+	return out
 }

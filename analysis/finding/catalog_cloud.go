@@ -50,7 +50,7 @@ func init() {
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node security group blocks the NodePort range",
 				Message: `Security group {{.sg}} of node {{.node}} does not allow {{or .proto "TCP"}} {{or .port "30000-32768"}} from {{.source}}{{if .lb}} (load balancer {{.lb}}{{if .owner}}, {{.owner}}{{end}}){{end}}: ` + SGDecisionEN + `.`,
-				Remedy:  `Add an inbound ACCEPT policy {{or .proto "TCP"}} {{or .port "30000-32768"}} from {{.source}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
+				Remedy:  `Add inbound ACCEPT policies TCP and UDP 30000-32768 from {{or .range .source}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}} (the guide opens the whole NodePort range to where the CLB and its clients come from{{if eq .range "0.0.0.0/0"}}: everyone, for a public Service{{end}}).`}}},
 		{ID: "SG_POD_CIDR_BLOCKED", Severity: Error, Group: "cloud", Guide: "跨节点 Pod 访问不通: 节点安全组放通容器网段",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node security group blocks the pod CIDR",
@@ -80,7 +80,7 @@ func init() {
 			Texts: map[Lang]Text{EN: {
 				Title:   "CLB security group blocks its listener port",
 				Message: `Load balancer {{.lb}}{{if .owner}} ({{.owner}}){{end}} has security group {{.sg}} that does not allow {{.proto}} {{.port}} from {{or .source "0.0.0.0/0"}}: ` + SGDecisionEN + `.`,
-				Remedy:  `Add an inbound ACCEPT policy {{.proto}} {{.port}} from {{or .source "0.0.0.0/0"}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
+				Remedy:  `Add an inbound ACCEPT policy {{.proto}} {{.port}} from {{or .range .source "0.0.0.0/0"}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}{{if eq .owner "svc/default/kubelb-internet"}}, or unbind {{.sg}} from {{.lb}}{{end}}.`}}},
 		{ID: "NODE_NO_PUBLIC_BANDWIDTH", Severity: Warning, Group: "cloud", Guide: "公网访问不通: 节点公网带宽",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node serving a public Service has no public bandwidth",

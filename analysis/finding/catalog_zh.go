@@ -12,7 +12,7 @@ func init() {
 		"SG_NODEPORT_RANGE_BLOCKED": {
 			Title:   "节点安全组未放通 NodePort 端口段",
 			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .lb}}（负载均衡 {{.lb}}{{if .owner}}，{{.owner}}{{end}}）{{end}}：` + SGDecisionZH + `。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{.source}} 的 {{or .proto "TCP"}} {{or .port "30000-32768"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .range .source}} 的 TCP 和 UDP 30000-32768{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}（按指引向 CLB 及其客户端的来源放通整个 NodePort 端口段{{if eq .range "0.0.0.0/0"}}；公网 Service 即所有来源{{end}}）。`},
 		"SG_POD_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通容器网段",
 			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}}集群容器网段 {{.cidr}} 的流量：` + SGDecisionZH + `。`,
@@ -36,7 +36,7 @@ func init() {
 		"CLB_SG_BLOCKS_LISTENER": {
 			Title:   "CLB 安全组未放通监听端口",
 			Message: `负载均衡 {{.lb}}{{if .owner}}（{{.owner}}）{{else}} {{end}}绑定的安全组 {{.sg}} 未放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}：` + SGDecisionZH + `。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来自 {{or .range .source "0.0.0.0/0"}} 的 {{.proto}} {{.port}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}{{if eq .owner "svc/default/kubelb-internet"}}，或将 {{.sg}} 从 {{.lb}} 解绑{{end}}。`},
 		"NODE_NO_PUBLIC_BANDWIDTH": {
 			Title:   "承载公网 Service 的节点没有公网带宽",
 			Message: `节点 {{.node}}（{{.instance}}）承载公网 {{.service}}，但其 InternetMaxBandwidthOut = {{or .bandwidth "0"}}。{{if .account}}账户网络类型为 {{.account}}（传统账户类型）：没有自身带宽的公网 CLB 使用后端云服务器的公网带宽转发。{{end}}`,

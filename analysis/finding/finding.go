@@ -87,6 +87,41 @@ type Finding struct {
 	// Explains lists the reported flows ("from → to") whose failing hop
 	// this finding explains.
 	Explains []string `json:"explains,omitempty"`
+	// Fix is the remedy as data (in the manner of go/analysis's
+	// SuggestedFix): the exact change, the command that makes it, and what
+	// re-tracing the reported flows with the change applied showed.
+	Fix *Fix `json:"fix,omitempty"`
+}
+
+// Fix is one concrete change. Kind "sg-policy" inserts security group
+// policies (one per protocol, all at PolicyIndex Before; -1 appends);
+// "sysctl" sets a node's kernel parameter.
+type Fix struct {
+	Kind      string   `json:"kind"`
+	SG        string   `json:"sg,omitempty"`
+	Direction string   `json:"direction,omitempty"`
+	Protocols []string `json:"protocols,omitempty"`
+	Port      string   `json:"port,omitempty"`
+	CIDR      string   `json:"cidr,omitempty"`
+	Before    *int     `json:"before,omitempty"`
+	Node      string   `json:"node,omitempty"`
+	Key       string   `json:"key,omitempty"`
+	Value     string   `json:"value,omitempty"`
+	// Commands make the change (tccli, kubectl, sysctl).
+	Commands []string `json:"commands"`
+	// Verified: the reported flows the finding explains, re-traced on the
+	// model with the change applied.
+	Verified []Retrace `json:"verified,omitempty"`
+}
+
+// Retrace is one reported flow traced again with a fix applied.
+type Retrace struct {
+	Flow    string `json:"flow"`
+	Verdict string `json:"verdict"`
+	// Reason and At say what still blocks the flow when it is not
+	// delivered.
+	Reason string `json:"reason,omitempty"`
+	At     string `json:"at,omitempty"`
 }
 
 // New makes a finding of a catalogued ID with the catalog's severity.

@@ -310,3 +310,20 @@ func (w *words) judgedNotes(f finding.Finding) (explains string, notes []string)
 	}
 	return explains, notes
 }
+
+// retraced says, one sentence per flow, what re-tracing with a fix
+// applied showed ("verified: … DELIVERED", or what still blocks it).
+func (w *words) retraced(fx *finding.Fix) string {
+	if fx == nil {
+		return ""
+	}
+	var out []string
+	for _, v := range fx.Verified {
+		out = append(out, execText(w.Retrace, struct {
+			finding.Retrace
+			Delivered bool
+		}{v, v.Verdict == string(trace.Delivered) && v.Reason == ""}))
+	}
+	// sentences: a space between English ones, none after a full-width stop
+	return strings.ReplaceAll(strings.Join(out, " "), "。 ", "。")
+}

@@ -56,6 +56,9 @@ type words struct {
 	// template over {N int} (reports folded into one finding); BaseSev
 	// over {Base string} (the catalog severity a judged finding had).
 	Explains, Merged, BaseSev string
+	// Command labels a fix's command; Retrace is a template over
+	// finding.Retrace plus Delivered (one re-traced flow of a fix).
+	Command, Retrace string
 	// SummaryText is the template of the summary paragraph (summaryData).
 	SummaryText string
 	// Diagram labels (HTML).
@@ -94,6 +97,8 @@ var labels = map[finding.Lang]*words{
 		Explains:      "Explains reported flow",
 		Merged:        `the same fault reported {{.N}} times (per node, source or evidence file), merged`,
 		BaseSev:       `catalog severity {{.Base}}, judged in the context of the reported flows`,
+		Command:       "Command",
+		Retrace:       `{{if .Delivered}}Verified: with this change {{.Flow}} is DELIVERED.{{else}}Re-traced with this change: {{.Flow}} is still {{.Verdict}}{{if .Reason}} ({{.Reason}}{{if .At}} at {{.At}}{{end}}){{end}}.{{end}}`,
 		SummaryText: `{{- if .Failing}}{{.Failing}} of {{.Reported}} reported flow{{if ne .Reported 1}}s{{end}} fail{{if eq .Failing 1}}s{{end}}: {{if gt .Failing 1}}the first: {{end}}
 {{- else if .UndecidedN}}{{.UndecidedN}} of {{.Reported}} reported flow{{if ne .Reported 1}}s{{end}} cannot be decided: {{else if .Reported}}The {{.Reported}} reported flow{{if ne .Reported 1}}s get{{else}} gets{{end}} through. {{end}}
 {{- if .Flow}}{{if .Undecided}}whether {{.Flow}} gets through cannot be decided{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{if .Decides}}; it is decided by {{.Decides}}{{else}}: it depends on data the bundle lacks{{end}}{{else}}{{.Flow}} is {{.Verdict}}{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{end}}{{if .Why}}: {{.Why}}{{end}}. {{end}}
@@ -147,6 +152,8 @@ var labels = map[finding.Lang]*words{
 		Explains:      "解释的反馈链路",
 		Merged:        `同一问题共报告 {{.N}} 次（按节点、来源或证据文件），已合并`,
 		BaseSev:       `目录级别为{{.Base}}，已按反馈链路的上下文调整`,
+		Command:       "命令",
+		Retrace:       `{{if .Delivered}}已验证：应用此修改后 {{.Flow}} 可以送达（DELIVERED）。{{else}}应用此修改后重新追踪：{{.Flow}} 仍为 {{.Verdict}}{{if .Reason}}（{{.Reason}}{{if .At}}，位置 {{.At}}{{end}}）{{end}}。{{end}}`,
 		SummaryText: `{{- if .Failing}}用户反馈的 {{.Reported}} 条链路中有 {{.Failing}} 条不通{{if gt .Failing 1}}，第一条{{end}}：
 {{- else if .UndecidedN}}用户反馈的 {{.Reported}} 条链路中有 {{.UndecidedN}} 条无法判定：{{else if .Reported}}用户反馈的 {{.Reported}} 条链路均可达。{{end}}
 {{- if .Flow}}{{if .Undecided}}无法判定 {{.Flow}} 是否可达{{if .At}}（位置 {{.At}}{{if .Component}}，{{.Component}}{{end}}）{{end}}{{if .Decides}}，取决于 {{.Decides}}{{else}}：取决于采集包中没有的数据{{end}}{{else}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}

@@ -114,6 +114,14 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 				p("_%s_\n\n", mdText(n))
 			}
 			p("**%s%s** %s\n\n", mdText(w.Fix), strings.TrimSpace(w.Colon), mdRich(f.Remedy))
+			if f.Fix != nil {
+				for _, c := range f.Fix.Commands {
+					p("**%s%s** %s\n\n", mdText(w.Command), strings.TrimSpace(w.Colon), code(c))
+				}
+				if v := w.retraced(f.Fix); v != "" {
+					p("%s\n\n", mdText(v))
+				}
+			}
 			// The ticket view leaves the objects to the table above, and
 			// a finding that explains none of the reported flows (what a
 			// capture saw, hygiene) keeps one piece of evidence.

@@ -247,6 +247,14 @@ func (t *textWriter) finding(it numbered) {
 		t.para(ind, "", "("+n+")")
 	}
 	t.para(ind, w.Fix+w.Colon, f.Remedy)
+	if f.Fix != nil {
+		for _, c := range f.Fix.Commands {
+			t.para(ind, w.Command+w.Colon, c)
+		}
+		if v := w.retraced(f.Fix); v != "" {
+			t.para(ind, "", v)
+		}
+	}
 	if len(f.Objects) > 0 {
 		t.para(ind, w.Objects+w.Colon, strings.Join(f.Objects, ", "))
 	}

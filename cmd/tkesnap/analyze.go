@@ -12,6 +12,7 @@ import (
 	"tkesnap/analysis/checks"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/analysis/remedy"
 	"tkesnap/analysis/report"
 	"tkesnap/analysis/trace"
 	"tkesnap/parsers/bundle"
@@ -122,6 +123,9 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	traces := traceFlows(c)
 	res.Findings = append(res.Findings, trace.Findings(traces, res.Findings)...)
 	res.Inconclusive = append(res.Inconclusive, trace.Inconclusive(traces)...)
+	// one finding per fault, then each remedy applied to the model and
+	// the reported flows it explains traced again
+	res.Findings = remedy.Verify(c, finding.Merge(res.Findings), traces)
 	stop()
 	pr.wait() // the bars are done before the report is printed
 	r := report.New(c, path, res.Findings, traces, res.Inconclusive, lang)
