@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 )
 
@@ -13,10 +14,12 @@ import (
 // problem found" and "nothing could be checked". Commands skipped on
 // purpose (ipvsadm without IPVS) carry a reason and are not failures.
 func init() {
-	Register(Check{
-		Name: "bundle/collection",
-		IDs:  []string{"COLLECTION_FAILED"},
-		Run:  runCollection,
+	Register(&driver.Analyzer{
+		Name:   "bundle/collection",
+		Doc:    "Commands the manifest records as failed or cut: their files are missing or partial.",
+		Inputs: []driver.Input{driver.In("manifest.json")},
+		IDs:    []string{"COLLECTION_FAILED"},
+		Run:    report(runCollection),
 	})
 }
 
@@ -31,7 +34,7 @@ func runCollection(p *Pass) {
 			continue
 		}
 		if r.Truncated {
-			p.Cluster.Problem(r.Path, 0, "the collector cut this output at %d bytes; later entries are missing", r.Bytes)
+			p.Problem(r.Path, 0, "the collector cut this output at %d bytes; later entries are missing", r.Bytes)
 		}
 		if r.ExitCode == 0 {
 			continue

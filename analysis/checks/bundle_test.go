@@ -53,7 +53,7 @@ func TestKubectlFailureIsReportedNotHidden(t *testing.T) {
 	}
 	defer b.Close()
 	c := model.Load(b)
-	res := Run(c)
+	res := runChecks(t, c)
 
 	var got []string
 	for _, f := range res.Findings {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"tkesnap/analysis/capture"
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/pcapflow"
@@ -20,11 +22,14 @@ import (
 // source was SNATed on the way.
 
 func init() {
-	Register(Check{
-		Name: "captures",
+	Register(&driver.Analyzer{
+		Name:     "captures",
+		Requires: []*driver.Analyzer{capture.Analyzer},
+		Doc:      "What each capture shows on its own: unanswered SYNs, refusals, ICMP errors, DNS and HTTP errors, one-way traffic, truncation.",
+		Inputs:   []driver.Input{driver.In("captures/*/*")},
 		IDs: []string{"PCAP_SYN_UNANSWERED", "PCAP_CONNECTION_REFUSED", "PCAP_ICMP_UNREACHABLE",
 			"PCAP_DNS_NO_RESPONSE", "PCAP_DNS_ERROR", "PCAP_HTTP_ERROR", "PCAP_ONE_WAY_TRAFFIC", "PCAP_TRUNCATED"},
-		Run: func(p *Pass) {
+		Run: report(func(p *Pass) {
 			var all []finding.Finding
 			for _, c := range p.Cluster.Captures {
 				all = append(all, CaptureFindings(c)...)
@@ -32,16 +37,19 @@ func init() {
 			for _, f := range mergeAcrossCaptures(all) {
 				p.Report(f)
 			}
-		},
+		}),
 	})
-	Register(Check{
-		Name: "captures-correlated",
-		IDs:  []string{"PCAP_SOURCE_NATTED", "PCAP_LOST_BETWEEN_CAPTURES"},
-		Run: func(p *Pass) {
+	Register(&driver.Analyzer{
+		Name:     "captures-correlated",
+		Requires: []*driver.Analyzer{capture.Analyzer},
+		Doc:      "The same connection across captures: where packets disappeared, and whether the source was SNATed on the way.",
+		Inputs:   []driver.Input{driver.In("captures/*/*"), driver.In("cluster/pods.yaml"), driver.In("cluster/nodes.yaml")},
+		IDs:      []string{"PCAP_SOURCE_NATTED", "PCAP_LOST_BETWEEN_CAPTURES"},
+		Run: report(func(p *Pass) {
 			for _, f := range CorrelationFindings(p.Cluster.Captures, CaptureOwners(p.Cluster)) {
 				p.Report(f)
 			}
-		},
+		}),
 	})
 }
 

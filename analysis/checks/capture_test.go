@@ -271,7 +271,7 @@ func keys(m map[string][]finding.Finding) []string {
 }
 
 func TestOneObservationSeenByThreeCapturesIsOneFinding(t *testing.T) {
-	res := Run(loadLab(t, "dns"))
+	res := runChecks(t, loadLab(t, "dns"))
 	var nr []finding.Finding
 	for _, f := range res.Findings {
 		if f.ID == "PCAP_DNS_NO_RESPONSE" {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/sg"
@@ -19,11 +20,15 @@ import (
 // own VPC/subnet; in a managed cluster Tencent runs the masters and the
 // access source list (and the SG bound to the endpoint) decides.
 func init() {
-	Register(Check{
-		Name:  "cloud-apiserver-access",
-		IDs:   []string{"SG_MASTER_SUBNET_BLOCKED", "SG_APISERVER_SOURCE_BLOCKED"},
-		Needs: needAPIServer,
-		Run:   runAPIServer,
+	Register(&driver.Analyzer{
+		Name: "cloud-apiserver-access",
+		Doc:  "Whether the API server is reachable: master SGs of independent clusters, access sources of managed ones.",
+		Inputs: []driver.Input{driver.In("cloud/clusters.json"), driver.In("cloud/cluster-instances.json"),
+			driver.In("cloud/instances.json"), driver.In("cloud/cluster-endpoints.json"), driver.In("cloud/cluster-security.json"),
+			driver.In("cloud/cluster-endpoint-status.json"), driver.In("cloud/security-groups.json"),
+			driver.In("cloud/security-group-policies/*.json"), driver.In("cloud/subnets.json"), driver.In("cloud/vpcs.json")},
+		IDs: []string{"SG_MASTER_SUBNET_BLOCKED", "SG_APISERVER_SOURCE_BLOCKED"},
+		Run: guarded(needAPIServer, runAPIServer),
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"tkesnap/analysis/driver/drivertest"
 	"tkesnap/analysis/model"
 	"tkesnap/parsers/bundle"
 )
@@ -39,14 +40,9 @@ func BenchmarkCloudChecks200Nodes(b *testing.B) {
 	c := model.Load(bd)
 	b.ReportAllocs()
 	for b.Loop() {
-		for _, ch := range All() {
-			if len(ch.Name) > 6 && ch.Name[:6] == "cloud-" {
-				p := &Pass{Cluster: c, check: ch}
-				ch.Run(p)
-				if len(p.findings) > 0 {
-					b.Fatalf("healthy cluster: %v", p.findings[0].ID)
-				}
-			}
+		res := drivertest.RunModel(b, c, drivertest.Named("cloud-", All())...)
+		if len(res.Findings) > 0 {
+			b.Fatalf("healthy cluster: %v", res.Findings[0].ID)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/sg"
@@ -22,11 +23,15 @@ import (
 // 214/6157); a public CLB without its own bandwidth needs the nodes'
 // public bandwidth.
 func init() {
-	Register(Check{
-		Name:  "cloud-clb",
-		IDs:   []string{"CLB_SG_BLOCKS_LISTENER", "SG_NODEPORT_RANGE_BLOCKED", "NODE_NO_PUBLIC_BANDWIDTH"},
-		Needs: needCLBs,
-		Run:   runCLBs,
+	Register(&driver.Analyzer{
+		Name: "cloud-clb",
+		Doc:  "CLBs of LoadBalancer Services and Ingresses: their SGs against the listeners, the node SGs against the NodePorts, public bandwidth.",
+		Inputs: []driver.Input{driver.In("cloud/load-balancers.json"), driver.In("cloud/listeners/*.json"),
+			driver.In("cloud/targets/*.json"), driver.In("cloud/target-health/*.json"), driver.In("cloud/instances.json"),
+			driver.In("cloud/security-groups.json"), driver.In("cloud/security-group-policies/*.json"),
+			driver.In("cluster/services.yaml"), driver.In("cluster/ingresses.yaml"), driver.In("cluster/nodes.yaml")},
+		IDs: []string{"CLB_SG_BLOCKS_LISTENER", "SG_NODEPORT_RANGE_BLOCKED", "NODE_NO_PUBLIC_BANDWIDTH"},
+		Run: guarded(needCLBs, runCLBs),
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/sg"
@@ -21,11 +22,17 @@ import (
 // (GlobalRouter) or ENI IPs (VPC-CNI). The same holds for the IDC CIDRs
 // that reach the cluster through a direct connect gateway.
 func init() {
-	Register(Check{
-		Name:  "cloud-node-security-groups",
-		IDs:   []string{"SG_POD_CIDR_BLOCKED", "SG_VPC_CIDR_BLOCKED", "SG_IDC_CIDR_BLOCKED", "SG_NODEPORT_RANGE_BLOCKED"},
-		Needs: needCloudSGs,
-		Run:   runNodeSGs,
+	Register(&driver.Analyzer{
+		Name: "cloud-node-security-groups",
+		Doc:  "Node SGs against what the guide says a node must accept: pod CIDR, VPC/subnet CIDRs, IDC CIDRs, the NodePort range.",
+		Inputs: []driver.Input{driver.In("cloud/clusters.json"), driver.In("cloud/instances.json"), driver.In("cloud/cluster-instances.json"),
+			driver.In("cloud/security-groups.json"), driver.In("cloud/security-group-policies/*.json"),
+			driver.In("cloud/address-templates.json"), driver.In("cloud/address-template-groups.json"),
+			driver.In("cloud/service-templates.json"), driver.In("cloud/service-template-groups.json"),
+			driver.In("cloud/vpcs.json"), driver.In("cloud/subnets.json"), driver.In("cloud/route-tables.json"),
+			driver.In("cluster/nodes.yaml"), driver.In("cluster/services.yaml")},
+		IDs: []string{"SG_POD_CIDR_BLOCKED", "SG_VPC_CIDR_BLOCKED", "SG_IDC_CIDR_BLOCKED", "SG_NODEPORT_RANGE_BLOCKED"},
+		Run: guarded(needCloudSGs, runNodeSGs),
 	})
 }
 

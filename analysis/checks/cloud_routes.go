@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
@@ -16,11 +17,14 @@ import (
 // GlobalRouter mode the peer reaches pod IPs only when the cluster's
 // container CIDR is published to the CCN (pod CIDRs are not VPC CIDRs).
 func init() {
-	Register(Check{
-		Name:  "cloud-routes",
-		IDs:   []string{"ROUTE_MISSING"},
-		Needs: needRoutes,
-		Run:   runRoutes,
+	Register(&driver.Analyzer{
+		Name: "cloud-routes",
+		Doc:  "VPC, CCN and cluster routes for the CIDRs flows cross (peer VPC, IDC, pod CIDRs).",
+		Inputs: []driver.Input{driver.In("cloud/route-tables.json"), driver.In("cloud/ccn-routes.json"), driver.In("cloud/ccn-routes/*.json"),
+			driver.In("cloud/cluster-routes.json"), driver.In("cloud/clusters.json"), driver.In("cloud/vpcs.json"), driver.In("cloud/subnets.json"),
+			driver.In("cluster/nodes.yaml")},
+		IDs: []string{"ROUTE_MISSING"},
+		Run: guarded(needRoutes, runRoutes),
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/analysis/driver/drivertest"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/internal/testbundle"
@@ -28,28 +29,8 @@ func runCloud(t *testing.T, dir string) (*model.Cluster, []finding.Finding, []fi
 	}
 	t.Cleanup(func() { b.Close() })
 	c := model.Load(b)
-	var fs []finding.Finding
-	var inc []finding.Inconclusive
-	for _, ch := range All() {
-		if !strings.HasPrefix(ch.Name, "cloud-") {
-			continue
-		}
-		if ch.Needs != nil {
-			if miss := ch.Needs(c); len(miss) > 0 {
-				inc = append(inc, miss...)
-				continue
-			}
-		}
-		p := &Pass{Cluster: c, check: ch}
-		ch.Run(p)
-		for _, f := range p.findings {
-			if !declared(ch, f.ID) {
-				t.Errorf("check %s reported undeclared %s", ch.Name, f.ID)
-			}
-		}
-		fs = append(fs, p.findings...)
-		inc = append(inc, p.inconclusive...)
-	}
+	res := drivertest.RunModel(t, c, drivertest.Named("cloud-", All())...)
+	fs, inc := res.Findings, res.Inconclusive
 	for _, p := range c.Problems {
 		if p.File != "manifest.json" {
 			t.Errorf("problem reading scenario: %+v", p)
@@ -300,22 +281,11 @@ func TestNoCloudDataIsOneInconclusive(t *testing.T) {
 	}
 	defer b.Close()
 	c := model.Load(b)
-	var inc []finding.Inconclusive
-	for _, ch := range All() {
-		if strings.HasPrefix(ch.Name, "cloud-") {
-			if ch.Needs != nil {
-				if m := ch.Needs(c); len(m) > 0 {
-					inc = append(inc, m...)
-					continue
-				}
-			}
-			p := &Pass{Cluster: c, check: ch}
-			ch.Run(p) // must not panic without cloud data
-			if len(p.findings) > 0 {
-				t.Errorf("%s reported %v without cloud data", ch.Name, p.findings)
-			}
-		}
+	res := drivertest.RunModel(t, c, drivertest.Named("cloud-", All())...) // must not panic without cloud data
+	if len(res.Findings) > 0 {
+		t.Errorf("reported %v without cloud data", res.Findings)
 	}
+	inc := res.Inconclusive
 	if len(inc) != 1 || !strings.HasPrefix(inc[0].Need, "cloud/") {
 		t.Errorf("inconclusive = %+v", inc)
 	}

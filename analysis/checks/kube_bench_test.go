@@ -22,7 +22,7 @@ func BenchmarkKubeScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		c := model.Load(bu)
-		res := Run(c)
+		res := runChecks(b, c)
 		bu.Close()
 		if len(c.Kube.Pods) != gen.Scale.Pods+1 || len(res.Findings) == 0 {
 			b.Fatalf("pods %d findings %d", len(c.Kube.Pods), len(res.Findings))
@@ -45,6 +45,6 @@ func BenchmarkKubeChecks(b *testing.B) {
 	c := model.Load(bu)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		Run(c)
+		runChecks(b, c)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
@@ -18,15 +19,17 @@ import (
 // have ready CoreDNS endpoints.
 
 func init() {
-	Register(Check{
-		Name:  "kube-dns",
-		IDs:   []string{"DNS_SERVICE_UNHEALTHY", "DNS_NAME_UNRESOLVABLE"},
-		Needs: needKube("Service"),
-		Run: func(p *Pass) {
+	Register(&driver.Analyzer{
+		Name: "kube-dns",
+		Doc:  "Cluster DNS: kube-dns/CoreDNS Service endpoints and port 53, names flows ask for, pods' resolvers.",
+		Inputs: []driver.Input{driver.Need("cluster/services.yaml"), driver.In("cluster/endpointslices.yaml"), driver.In("cluster/endpoints.yaml"),
+			driver.In("cluster/pods.yaml"), driver.In("cluster/configmaps-kube-system.yaml"), driver.In("nodes/*/resolv.conf")},
+		IDs: []string{"DNS_SERVICE_UNHEALTHY", "DNS_NAME_UNRESOLVABLE"},
+		Run: guarded(needKube("Service"), func(p *Pass) {
 			runDNS(p)
 			runDNSNames(p)
 			runPodResolvers(p)
-		},
+		}),
 	})
 }
 

@@ -9,7 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"tkesnap/analysis/capture"
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
+	"tkesnap/analysis/ingress"
 	"tkesnap/analysis/model"
 )
 
@@ -18,11 +21,13 @@ import (
 // the TKE CLB ingress cannot reach).
 
 func init() {
-	Register(Check{
-		Name:  "kube-ingress",
-		IDs:   []string{"INGRESS_NO_MATCHING_RULE", "INGRESS_BACKEND_MISSING"},
-		Needs: needKube("Ingress"),
-		Run:   runIngress,
+	Register(&driver.Analyzer{
+		Name:     "kube-ingress",
+		Requires: []*driver.Analyzer{capture.Analyzer},
+		Doc:      "Ingress rules against the host/path flows ask for, and their backend Services and ports.",
+		Inputs:   []driver.Input{driver.Need("cluster/ingresses.yaml"), driver.In("cluster/services.yaml")},
+		IDs:      []string{"INGRESS_NO_MATCHING_RULE", "INGRESS_BACKEND_MISSING"},
+		Run:      guarded(needKube("Ingress"), runIngress),
 	})
 }
 
@@ -55,7 +60,7 @@ func runIngress(p *Pass) {
 		if path == "" {
 			path = "/"
 		}
-		if m := MatchIngress(e.Ingress.Ingress, host, path); m.Rule == nil && m.Default == nil {
+		if m := ingress.Route(e.Ingress.Ingress, host, path); m.Rule == nil && m.Default == nil {
 			p.Report(finding.New("INGRESS_NO_MATCHING_RULE", finding.Args{
 				"host": orDash(host), "path": path, "ingress": e.Ingress.Key(), "rules": ingressRules(e.Ingress.Ingress),
 			}, []string{e.Ingress.Ref()}, at(c, e.Ingress.Source, "rules: "+ingressRules(e.Ingress.Ingress), "spec", "rules"),
@@ -98,7 +103,7 @@ func capture404s(p *Pass) {
 				if seen[key] {
 					continue
 				}
-				if m := MatchIngress(in.Ingress, h.Host, path); m.Rule != nil || m.Default != nil {
+				if m := ingress.Route(in.Ingress, h.Host, path); m.Rule != nil || m.Default != nil {
 					continue // routed: the 404 comes from the backend
 				}
 				seen[key] = true
@@ -121,108 +126,6 @@ func orDash(s string) string {
 		return "(none)"
 	}
 	return s
-}
-
-// IngressMatch is the outcome of routing one request through an Ingress.
-type IngressMatch struct {
-	Rule    *networkingv1.IngressRule
-	Path    *networkingv1.HTTPIngressPath
-	Default *networkingv1.IngressBackend // when no rule matched
-	// Approximate is set when an ImplementationSpecific path decided the
-	// match: its meaning is the controller's; treated as a string prefix.
-	Approximate bool
-}
-
-// MatchIngress routes host+path through in, with the networking.k8s.io/v1
-// semantics (Ingress API reference, "HTTPIngressPath"):
-//   - host: exact, or "*.example.com" matching exactly one extra label; a
-//     rule without host matches every host;
-//   - Exact: path equal, case-sensitive; Prefix: path split on "/" and
-//     matched element by element ("/foo" matches "/foo/bar", not
-//     "/foobar"), trailing slash ignored; ImplementationSpecific: left to
-//     the controller, taken here as a string prefix;
-//   - the longest matching path wins, Exact beats Prefix at equal length;
-//   - defaultBackend handles what no rule matches.
-func MatchIngress(in *networkingv1.Ingress, host, path string) IngressMatch {
-	var best IngressMatch
-	bestLen, bestExact := -1, false
-	host = strings.ToLower(strings.TrimSuffix(hostOnly(host), "."))
-	for ri := range in.Spec.Rules {
-		r := &in.Spec.Rules[ri]
-		if !hostMatches(r.Host, host) {
-			continue
-		}
-		if r.HTTP == nil {
-			continue
-		}
-		for pi := range r.HTTP.Paths {
-			pp := &r.HTTP.Paths[pi]
-			pt := networkingv1.PathTypeImplementationSpecific
-			if pp.PathType != nil {
-				pt = *pp.PathType
-			}
-			rp := pp.Path
-			if rp == "" {
-				rp = "/"
-			}
-			ok := false
-			switch pt {
-			case networkingv1.PathTypeExact:
-				ok = path == rp
-			case networkingv1.PathTypePrefix:
-				ok = prefixMatch(rp, path)
-			default:
-				ok = strings.HasPrefix(path, rp)
-			}
-			if !ok {
-				continue
-			}
-			l := len(strings.TrimSuffix(rp, "/"))
-			exact := pt == networkingv1.PathTypeExact
-			if l > bestLen || (l == bestLen && exact && !bestExact) {
-				best = IngressMatch{Rule: r, Path: pp, Approximate: pt != networkingv1.PathTypeExact && pt != networkingv1.PathTypePrefix}
-				bestLen, bestExact = l, exact
-			}
-		}
-	}
-	if best.Rule == nil && in.Spec.DefaultBackend != nil {
-		best.Default = in.Spec.DefaultBackend
-	}
-	return best
-}
-
-func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		return h[:i]
-	}
-	return h
-}
-
-func hostMatches(rule, host string) bool {
-	rule = strings.ToLower(rule)
-	if rule == "" {
-		return true
-	}
-	if w, ok := strings.CutPrefix(rule, "*."); ok {
-		// the wildcard covers exactly one DNS label
-		i := strings.IndexByte(host, '.')
-		return i > 0 && host[i+1:] == w
-	}
-	return rule == host
-}
-
-// prefixMatch is the Prefix path type: element-wise on "/"-separated
-// paths, ignoring a trailing slash; "/" matches everything.
-func prefixMatch(rule, path string) bool {
-	rule = strings.TrimSuffix(rule, "/")
-	if rule == "" {
-		return true
-	}
-	p := strings.TrimSuffix(path, "/")
-	if p == rule {
-		return true
-	}
-	return strings.HasPrefix(p, rule+"/")
 }
 
 func ingressRules(in *networkingv1.Ingress) string {

@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
@@ -15,11 +16,12 @@ import (
 // SyncLoadBalancerFailed, ...).
 
 func init() {
-	Register(Check{
-		Name:  "kube-lb",
-		IDs:   []string{"LB_NOT_PROVISIONED"},
-		Needs: needKube("Service"),
-		Run:   runLB,
+	Register(&driver.Analyzer{
+		Name:   "kube-lb",
+		Doc:    "LoadBalancer Services without a load balancer address, and the events that say why.",
+		Inputs: []driver.Input{driver.Need("cluster/services.yaml"), driver.In("cluster/events.yaml")},
+		IDs:    []string{"LB_NOT_PROVISIONED"},
+		Run:    guarded(needKube("Service"), runLB),
 	})
 }
 

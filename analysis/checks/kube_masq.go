@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
@@ -19,10 +20,14 @@ import (
 // disagrees with the configmap is reported (MASQ_RULES_DIFFER).
 
 func init() {
-	Register(Check{
+	Register(&driver.Analyzer{
 		Name: "kube-masq",
-		IDs:  []string{"MASQ_HIDES_SOURCE", "MASQ_RULES_DIFFER"},
-		Run:  runMasq,
+		Doc:  "Source NAT of pod traffic to IDC/peer CIDRs: ip-masq-agent NonMasqueradeCIDRs and the nodes' masquerade rules.",
+		Inputs: []driver.Input{driver.In("cluster/configmaps-kube-system.yaml"), driver.In("cluster/pods.yaml"), driver.In("cluster/nodes.yaml"),
+			driver.In("nodes/*/iptables-save.txt"), driver.In("cloud/route-tables.json"), driver.In("cloud/ccn-routes.json"),
+			driver.In("cloud/clusters.json"), driver.In("cloud/vpcs.json")},
+		IDs: []string{"MASQ_HIDES_SOURCE", "MASQ_RULES_DIFFER"},
+		Run: report(runMasq),
 	})
 }
 

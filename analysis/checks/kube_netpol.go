@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/netpol"
@@ -15,11 +16,12 @@ import (
 // allows the flow?
 
 func init() {
-	Register(Check{
-		Name:  "kube-netpol",
-		IDs:   []string{"NETPOL_DENIES_FLOW"},
-		Needs: needKube("Pod"),
-		Run:   runNetpol,
+	Register(&driver.Analyzer{
+		Name:   "kube-netpol",
+		Doc:    "NetworkPolicies that isolate a flow's destination pod with no rule allowing the flow.",
+		Inputs: []driver.Input{driver.Need("cluster/pods.yaml"), driver.In("cluster/networkpolicies.yaml"), driver.In("cluster/namespaces.yaml"), driver.In("cluster/services.yaml")},
+		IDs:    []string{"NETPOL_DENIES_FLOW"},
+		Run:    guarded(needKube("Pod"), runNetpol),
 	})
 }
 

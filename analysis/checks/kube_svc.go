@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/internal/levenshtein"
@@ -19,14 +20,16 @@ import (
 // serve.
 
 func init() {
-	Register(Check{
-		Name:  "kube-services",
-		IDs:   []string{"SVC_NO_ENDPOINTS", "SVC_SELECTOR_MATCHES_NO_POD", "SVC_TARGET_PORT_MISMATCH", "SVC_INTERNAL_LOCAL_NO_ENDPOINT"},
-		Needs: needKube("Service"),
-		Run: func(p *Pass) {
+	Register(&driver.Analyzer{
+		Name: "kube-services",
+		Doc:  "Services against their pods and endpoints: no ready endpoints, selector matching no pod, targetPort not served, internalTrafficPolicy Local.",
+		Inputs: []driver.Input{driver.Need("cluster/services.yaml"), driver.In("cluster/pods.yaml"),
+			driver.In("cluster/endpointslices.yaml"), driver.In("cluster/endpoints.yaml"), driver.In("nodes/*/ss.txt")},
+		IDs: []string{"SVC_NO_ENDPOINTS", "SVC_SELECTOR_MATCHES_NO_POD", "SVC_TARGET_PORT_MISMATCH", "SVC_INTERNAL_LOCAL_NO_ENDPOINT"},
+		Run: guarded(needKube("Service"), func(p *Pass) {
 			runServices(p)
 			runLocalPolicy(p)
-		},
+		}),
 	})
 }
 

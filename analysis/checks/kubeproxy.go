@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/parsers/ipvs"
@@ -29,8 +30,16 @@ import (
 // endpoints on the node. Topology hints are not modelled.
 
 func init() {
-	Register(Check{Name: "kube-proxy-rules", IDs: []string{"KUBE_PROXY_RULES_MISSING", "KUBE_PROXY_RULES_STALE"},
-		Needs: needKubeProxyInputs, Run: runKubeProxy})
+	Register(&driver.Analyzer{
+		Name: "kube-proxy-rules",
+		Doc:  "kube-proxy's iptables or IPVS rules on each node against the Services and endpoints in the API.",
+		Inputs: []driver.Input{driver.In("cluster/services.yaml"), driver.In("cluster/endpointslices.yaml"), driver.In("cluster/endpoints.yaml"),
+			driver.In("cluster/nodes.yaml"), driver.In("nodes/*/kube-proxy.txt"), driver.In("nodes/*/iptables-save.txt"),
+			driver.In("nodes/*/iptables-legacy-save.txt"), driver.In("nodes/*/iptables-nft-save.txt"),
+			driver.In("nodes/*/ipvsadm.txt"), driver.In("nodes/*/ipset.txt"), driver.In("nodes/*/ip-addr.json")},
+		IDs: []string{"KUBE_PROXY_RULES_MISSING", "KUBE_PROXY_RULES_STALE"},
+		Run: guarded(needKubeProxyInputs, runKubeProxy),
+	})
 }
 
 func needKubeProxyInputs(c *model.Cluster) []finding.Inconclusive {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"tkesnap/analysis/driver/drivertest"
 	"tkesnap/internal/testenv"
 )
 
@@ -78,18 +79,12 @@ func BenchmarkReconcileIPVS10kServices(b *testing.B) {
 	start := time.Now()
 	c := loadBundle(b, dir)
 	load := time.Since(start)
-	var ch *Check
-	for _, x := range All() {
-		if x.Name == "kube-proxy-rules" {
-			ch = x
-		}
-	}
+	ch := drivertest.Named("kube-proxy-rules", All())
 	b.ResetTimer()
 	for b.Loop() {
-		p := &Pass{Cluster: c, check: ch}
-		ch.Run(p)
-		if len(p.findings) != 0 {
-			b.Fatalf("healthy table: %d findings, first %+v", len(p.findings), p.findings[0])
+		res := drivertest.RunModel(b, c, ch...)
+		if len(res.Findings) != 0 {
+			b.Fatalf("healthy table: %d findings, first %+v", len(res.Findings), res.Findings[0])
 		}
 	}
 	b.ReportMetric(load.Seconds()*1000, "load-ms")
@@ -101,7 +96,7 @@ func TestBigClusterFindsTheOneMissingRealServer(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeBigCluster(t, dir, 300, 123)
-	res := Run(loadBundle(t, dir))
+	res := runChecks(t, loadBundle(t, dir))
 	got := kubeProxyFindings(res)
 	if len(got) != 1 || got[0] != "MISSING node-1 default/s123:http/tcp "+fmt.Sprintf("172.16.%d.%d:8080", (123*3+1)>>8, (123*3+1)&255) {
 		t.Fatalf("%d findings: %v", len(got), got[:min(5, len(got))])

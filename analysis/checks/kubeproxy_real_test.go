@@ -121,7 +121,7 @@ func TestRealIPVSDumpsAgainstTheirServices(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := realDumpBundle(t, c.dump, c.svcs)
-			res := Run(loadBundle(t, dir))
+			res := runChecks(t, loadBundle(t, dir))
 			got := kubeProxyFindings(res)
 			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
 				t.Errorf("got %q want %q", got, c.want)

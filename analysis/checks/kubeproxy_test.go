@@ -9,12 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/internal/realdata"
 )
 
 const kubeProxyBundleDir = "../../testdata/datapath/kubeproxy-bundle"
 
-func kubeProxyFindings(res Result) []string {
+func kubeProxyFindings(res *driver.Result) []string {
 	var out []string
 	for _, f := range res.Findings {
 		if f.ID != "KUBE_PROXY_RULES_MISSING" && f.ID != "KUBE_PROXY_RULES_STALE" {
@@ -27,7 +28,7 @@ func kubeProxyFindings(res Result) []string {
 }
 
 func TestIPVSNodesReconcileWithTheirServices(t *testing.T) {
-	res := Run(loadBundle(t, kubeProxyBundleDir))
+	res := runChecks(t, loadBundle(t, kubeProxyBundleDir))
 	var got []string
 	for _, f := range kubeProxyFindings(res) {
 		if strings.Contains(f, " node-1 ") || strings.Contains(f, " node-2 ") {
@@ -56,7 +57,7 @@ func TestIPVSNodesReconcileWithTheirServices(t *testing.T) {
 }
 
 func TestIPVSFindingsCiteTheTableLine(t *testing.T) {
-	res := Run(loadBundle(t, kubeProxyBundleDir))
+	res := runChecks(t, loadBundle(t, kubeProxyBundleDir))
 	for _, f := range res.Findings {
 		if f.Args["mode"] != "IPVS" {
 			continue
@@ -111,7 +112,7 @@ func TestChainNamesAgreeWithARealKubeProxyDump(t *testing.T) {
 }
 
 func TestIptablesNodesReconcileWithTheirServices(t *testing.T) {
-	res := Run(loadBundle(t, kubeProxyBundleDir))
+	res := runChecks(t, loadBundle(t, kubeProxyBundleDir))
 	var got []string
 	for _, f := range kubeProxyFindings(res) {
 		if strings.Contains(f, " node-3 ") || strings.Contains(f, " node-4 ") {
@@ -153,7 +154,7 @@ func TestIptablesModeWithoutDumpIsInconclusive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res := Run(loadBundle(t, dir))
+	res := runChecks(t, loadBundle(t, dir))
 	if got := kubeProxyFindings(res); len(got) != 0 {
 		t.Errorf("findings without the rules: %v", got)
 	}
@@ -176,7 +177,7 @@ func TestLabClusterBundlesAgreeWithTheirKubeProxyRules(t *testing.T) {
 	}
 	for _, d := range dirs {
 		dir := filepath.Dir(d)
-		res := Run(loadBundle(t, dir))
+		res := runChecks(t, loadBundle(t, dir))
 		if got := kubeProxyFindings(res); len(got) != 0 {
 			t.Errorf("%s: %v", filepath.Base(dir), got)
 		}

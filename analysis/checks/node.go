@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/parsers/conntrack"
@@ -19,14 +20,37 @@ import (
 // (nodes/<name>/) and cites the file and line that decides it.
 
 func init() {
-	Register(Check{Name: "node-forwarding", IDs: []string{"IP_FORWARD_DISABLED", "BRIDGE_NF_DISABLED"},
-		Needs: needNodes, Run: runForwarding})
-	Register(Check{Name: "node-routes", IDs: []string{"NODE_ROUTE_MISSING", "RP_FILTER_DROPS"},
-		Needs: needNodes, Run: runNodeRoutes})
-	Register(Check{Name: "node-conntrack", IDs: []string{"CONNTRACK_TABLE_FULL"},
-		Needs: needNodes, Run: runConntrack})
-	Register(Check{Name: "node-iptables-backend", IDs: []string{"IPTABLES_BACKEND_SPLIT"},
-		Needs: needNodes, Run: runBackendSplit})
+	Register(&driver.Analyzer{
+		Name:   "node-forwarding",
+		Doc:    "Kernel forwarding switches of each node: net.ipv4.ip_forward, bridge-nf-call-iptables on bridge CNIs.",
+		Inputs: []driver.Input{driver.In("nodes/*/sysctl.txt"), driver.In("nodes/*/ip-link.json"), driver.In("nodes/*/cni/")},
+		IDs:    []string{"IP_FORWARD_DISABLED", "BRIDGE_NF_DISABLED"},
+		Run:    guarded(needNodes, runForwarding),
+	})
+	Register(&driver.Analyzer{
+		Name: "node-routes",
+		Doc:  "Each node's routes to the other nodes' pod CIDRs, and rp_filter dropping asymmetric replies.",
+		Inputs: []driver.Input{driver.In("nodes/*/ip-route.json"), driver.In("nodes/*/ip-rule.json"), driver.In("nodes/*/ip-addr.json"),
+			driver.In("nodes/*/sysctl.txt"), driver.In("cluster/nodes.yaml"), driver.In("cloud/cluster-routes.json"),
+			driver.In("cloud/route-tables.json"), driver.In("cloud/clusters.json")},
+		IDs: []string{"NODE_ROUTE_MISSING", "RP_FILTER_DROPS"},
+		Run: guarded(needNodes, runNodeRoutes),
+	})
+	Register(&driver.Analyzer{
+		Name:   "node-conntrack",
+		Doc:    "Conntrack table at or near its maximum, or insert failures and drops.",
+		Inputs: []driver.Input{driver.In("nodes/*/sysctl.txt"), driver.In("nodes/*/conntrack-stats.txt"), driver.In("nodes/*/conntrack.txt")},
+		IDs:    []string{"CONNTRACK_TABLE_FULL"},
+		Run:    guarded(needNodes, runConntrack),
+	})
+	Register(&driver.Analyzer{
+		Name: "node-iptables-backend",
+		Doc:  "Rules in both iptables backends (legacy and nft) of one node.",
+		Inputs: []driver.Input{driver.In("nodes/*/iptables-save.txt"), driver.In("nodes/*/iptables-legacy-save.txt"),
+			driver.In("nodes/*/iptables-nft-save.txt")},
+		IDs: []string{"IPTABLES_BACKEND_SPLIT"},
+		Run: guarded(needNodes, runBackendSplit),
+	})
 }
 
 // runBackendSplit: iptables-legacy (x_tables) and iptables-nft (nf_tables)

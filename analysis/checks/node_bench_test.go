@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tkesnap/analysis/driver/drivertest"
 )
 
 // writeManyNodes writes a GlobalRouter-style bundle: npeers Node objects
@@ -49,18 +51,12 @@ func BenchmarkNodeRoutes1000Peers(b *testing.B) {
 	dir := b.TempDir()
 	writeManyNodes(b, dir, 1000, 5)
 	c := loadBundle(b, dir)
-	var ch *Check
-	for _, x := range All() {
-		if x.Name == "node-routes" {
-			ch = x
-		}
-	}
+	ch := drivertest.Named("node-routes", All())
 	b.ResetTimer()
 	for b.Loop() {
-		p := &Pass{Cluster: c, check: ch}
-		ch.Run(p)
-		if len(p.findings) != 0 {
-			b.Fatalf("%d findings, first %+v", len(p.findings), p.findings[0])
+		res := drivertest.RunModel(b, c, ch...)
+		if len(res.Findings) != 0 {
+			b.Fatalf("%d findings, first %+v", len(res.Findings), res.Findings[0])
 		}
 	}
 }
@@ -68,7 +64,7 @@ func BenchmarkNodeRoutes1000Peers(b *testing.B) {
 func TestGlobalRouterNodesWithClusterRoutesAreSilent(t *testing.T) {
 	dir := t.TempDir()
 	writeManyNodes(t, dir, 40, 3)
-	res := Run(loadBundle(t, dir))
+	res := runChecks(t, loadBundle(t, dir))
 	for _, id := range []string{"NODE_ROUTE_MISSING", "RP_FILTER_DROPS"} {
 		if got := fired(res, id); len(got) != 0 {
 			t.Errorf("%s: %v", id, got)
@@ -83,7 +79,7 @@ func TestGlobalRouterNodesWithClusterRoutesAreSilent(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "cloud/cluster-routes.json"), []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res = Run(loadBundle(t, dir))
+	res = runChecks(t, loadBundle(t, dir))
 	if got := fired(res, "NODE_ROUTE_MISSING"); strings.Join(got, "|") != "n0 172.16.2.128/26|n1 172.16.2.128/26|n2 172.16.2.128/26" {
 		t.Errorf("%v", got)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/parsers/bundle"
@@ -28,7 +29,7 @@ func loadBundle(t testing.TB, dir string) *model.Cluster {
 const labBundleDir = "../../testdata/datapath/bundle"
 
 // fired returns "node cidr/peer" keys of the findings with the given ID.
-func fired(res Result, id string) []string {
+func fired(res *driver.Result, id string) []string {
 	var out []string
 	for _, f := range res.Findings {
 		if f.ID != id {
@@ -44,7 +45,7 @@ func fired(res Result, id string) []string {
 	return out
 }
 
-func findingsOf(res Result, id string) []finding.Finding {
+func findingsOf(res *driver.Result, id string) []finding.Finding {
 	var out []finding.Finding
 	for _, f := range res.Findings {
 		if f.ID == id {
@@ -69,7 +70,7 @@ func evidenceLine(t *testing.T, root string, ev finding.Evidence) string {
 }
 
 func TestNodeChecksOnLabNodesFireOnlyWhereTheKernelFailed(t *testing.T) {
-	res := Run(loadBundle(t, labBundleDir))
+	res := runChecks(t, loadBundle(t, labBundleDir))
 	cases := []struct {
 		id   string
 		want []string
@@ -102,7 +103,7 @@ func TestNodeChecksOnLabNodesFireOnlyWhereTheKernelFailed(t *testing.T) {
 }
 
 func TestIPForwardEvidenceCitesTheSysctlLine(t *testing.T) {
-	res := Run(loadBundle(t, labBundleDir))
+	res := runChecks(t, loadBundle(t, labBundleDir))
 	fs := findingsOf(res, "IP_FORWARD_DISABLED")
 	if len(fs) != 2 || fs[0].Args["node"] != "cbr0-fwd-off" || fs[0].Args["key"] != "net.ipv4.conf.cbr0.forwarding" {
 		t.Fatalf("%+v", fs)
@@ -121,7 +122,7 @@ func TestIPForwardEvidenceCitesTheSysctlLine(t *testing.T) {
 }
 
 func TestUnreachableRouteIsCitedWithItsLine(t *testing.T) {
-	res := Run(loadBundle(t, labBundleDir))
+	res := runChecks(t, loadBundle(t, labBundleDir))
 	for _, f := range findingsOf(res, "NODE_ROUTE_MISSING") {
 		switch f.Args["node"] {
 		case "unreachable":
@@ -141,7 +142,7 @@ func TestUnreachableRouteIsCitedWithItsLine(t *testing.T) {
 }
 
 func TestRPFilterNamesInterfaceAndReturnRoute(t *testing.T) {
-	res := Run(loadBundle(t, labBundleDir))
+	res := runChecks(t, loadBundle(t, labBundleDir))
 	fs := findingsOf(res, "RP_FILTER_DROPS")
 	if len(fs) != 1 {
 		t.Fatalf("%d", len(fs))
@@ -156,7 +157,7 @@ func TestRPFilterNamesInterfaceAndReturnRoute(t *testing.T) {
 }
 
 func TestConntrackFullCitesCountMaxAndDrops(t *testing.T) {
-	res := Run(loadBundle(t, labBundleDir))
+	res := runChecks(t, loadBundle(t, labBundleDir))
 	fs := findingsOf(res, "CONNTRACK_TABLE_FULL")
 	if len(fs) != 1 {
 		t.Fatalf("%d", len(fs))
@@ -177,7 +178,7 @@ func TestConntrackFullCitesCountMaxAndDrops(t *testing.T) {
 }
 
 func TestBackendSplitCitesARuleOfEachBackend(t *testing.T) {
-	res := Run(loadBundle(t, labBundleDir))
+	res := runChecks(t, loadBundle(t, labBundleDir))
 	fs := findingsOf(res, "IPTABLES_BACKEND_SPLIT")
 	if len(fs) != 1 || fs[0].Args["legacy"] != "2" || fs[0].Args["nft"] != "2" {
 		t.Fatalf("%+v", fs)
@@ -209,7 +210,7 @@ func TestNodeChecksSayWhatToCollectWhenFilesAreMissing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "nodes", "n1", "ip-route.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := Run(loadBundle(t, dir))
+	res := runChecks(t, loadBundle(t, dir))
 	for _, id := range []string{"IP_FORWARD_DISABLED", "BRIDGE_NF_DISABLED", "NODE_ROUTE_MISSING", "RP_FILTER_DROPS", "CONNTRACK_TABLE_FULL"} {
 		if n := len(findingsOf(res, id)); n != 0 {
 			t.Errorf("%s fired without its inputs", id)
@@ -243,7 +244,7 @@ func TestHostGwNodeWithoutItsPeerRouteFallsBackToTheGateway(t *testing.T) {
 		if _, err := os.Stat(dir); err != nil {
 			t.Fatal(err)
 		}
-		res := Run(loadBundle(t, dir))
+		res := runChecks(t, loadBundle(t, dir))
 		if got := fired(res, "NODE_ROUTE_MISSING"); strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("%s: NODE_ROUTE_MISSING on %q, want %q", c.bundle, got, c.want)
 		}
@@ -277,7 +278,7 @@ func TestBridgeNFFromTheCNIConfigWhenLinksLackKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		res := Run(loadBundle(t, dir))
+		res := runChecks(t, loadBundle(t, dir))
 		if got := fired(res, "BRIDGE_NF_DISABLED"); strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("%s: fired on %v", c.cni, got)
 		}

@@ -147,6 +147,9 @@ type Inconclusive struct {
 	Need string `json:"need"`
 	Node string `json:"node,omitempty"`
 	Why  string `json:"why"`
+	// Command is what collects Need (the collector's command line), when
+	// the item is about a file the bundle lacks.
+	Command string `json:"command,omitempty"`
 }
 
 // Problem is something wrong with the bundle itself: a file that could not

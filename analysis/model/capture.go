@@ -12,7 +12,8 @@ import (
 )
 
 // Capture is one captures/<node>/<name>.pcap[ng][.gz] with the
-// <name>.json the collector writes beside it, analyzed into flows.
+// <name>.json the collector writes beside it. Result, Info and Err are
+// filled by the capture-flows analyzer (analysis/capture), not by Load.
 type Capture struct {
 	Node string // folder below captures/ (the node name)
 	File string // bundle path of the capture
@@ -99,17 +100,8 @@ func (c *Cluster) loadCaptures() {
 			cp.Node = cp.Meta.Node
 		}
 		cp.Ifaces = c.ifaceNames(cp.Node)
-		rc, err := c.Bundle.Open(f)
-		if err != nil {
-			cp.Err = err
-			c.Problem(f, 0, "%v", err)
-		} else {
-			cp.Result, cp.Info, cp.Err = pcapflow.Analyze(rc, pcapflow.DefaultLimits(), nil)
-			rc.Close()
-			if cp.Err != nil {
-				c.Problem(f, 0, "not a readable capture: %v", cp.Err)
-			}
-		}
+		// decoding the packets is the capture-flows analyzer's job
+		// (analysis/capture): loading only lists the captures
 		c.Captures = append(c.Captures, cp)
 	}
 	sort.Slice(c.Captures, func(i, j int) bool { return c.Captures[i].File < c.Captures[j].File })

@@ -9,8 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"tkesnap/analysis/checks"
 	"tkesnap/analysis/finding"
+	"tkesnap/analysis/ingress"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/sg"
 	"tkesnap/parsers/tencent"
@@ -305,7 +305,7 @@ func (tr *Tracer) ingress(w *walk, o origin, dst model.Endpoint, proto string) {
 	if path == "" {
 		path = "/"
 	}
-	m := checks.MatchIngress(in.Ingress, host, path)
+	m := ingress.Route(in.Ingress, host, path)
 	var be *networkingv1.IngressBackend
 	switch {
 	case m.Path != nil:

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/analysis/capture"
+	"tkesnap/analysis/driver/drivertest"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/internal/golden"
@@ -38,7 +40,10 @@ func load(t testing.TB, dir string) *model.Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return model.Load(b)
+	c := model.Load(b)
+	// the tracer's witnesses read the captures decoded by their analyzer
+	drivertest.RunModel(t, c, capture.Analyzer)
+	return c
 }
 
 // failing returns the first failed step of a trace or of its branches.

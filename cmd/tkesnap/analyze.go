@@ -9,12 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tkesnap/analysis/checks"
+	"tkesnap/analysis/analyzers"
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/remedy"
 	"tkesnap/analysis/report"
-	"tkesnap/analysis/trace"
 	"tkesnap/parsers/bundle"
 )
 
@@ -119,10 +119,8 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 		}
 		c.Flows = append(c.Flows, model.Flow{From: from, To: to})
 	}
-	res := checks.Run(c)
-	traces := traceFlows(c)
-	res.Findings = append(res.Findings, trace.Findings(traces, res.Findings)...)
-	res.Inconclusive = append(res.Inconclusive, trace.Inconclusive(traces)...)
+	res := driver.Run(c, analyzers.All())
+	traces := analyzers.Traces(res)
 	// one finding per fault, then each remedy applied to the model and
 	// the reported flows it explains traced again
 	res.Findings = remedy.Verify(c, finding.Merge(res.Findings), traces)
@@ -143,6 +141,9 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 	if code := r.ExitCode(); code == 0 && c.NothingRead() {
 		// every file failed to parse: "no problem found" would be a lie
 		return &exitError{code: 2, err: fmt.Errorf("nothing in %s could be read: none of its %d files is readable (damaged, or not what its name says; see the bundle problems in the report)", path, len(b.Files()))}
+	}
+	if res.InternalError() {
+		return &exitError{code: 1, err: internalError(res)}
 	}
 	if code := r.ExitCode(); code != 0 {
 		return &exitError{code: code}
@@ -192,6 +193,12 @@ func notABundle(path string, b *bundle.Bundle) error {
 	}
 	return fmt.Errorf("%s is not a tkesnap bundle: none of %s found (%s); make one with `tkesnap collect-script`",
 		path, strings.Join(model.LayoutParts, ", "), what)
+}
+
+// internalError is the exit-1 message for an analyzer that failed: a bug
+// of tkesnap, reported with the rest of the report already written.
+func internalError(res *driver.Result) error {
+	return fmt.Errorf("%s (a bug of tkesnap: please report it with the bundle)", res.Problems[0].Message)
 }
 
 var errNotYet = errors.New("not yet supported")

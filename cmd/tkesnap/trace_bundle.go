@@ -8,17 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tkesnap/analysis/checks"
+	"tkesnap/analysis/analyzers"
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/report"
 	"tkesnap/analysis/trace"
 )
-
-// traceFlows traces every reported flow of c for analyze, then the
-// guide's implicit checks (pod CIDRs between nodes, LoadBalancer Services
-// and Ingresses from their CLB, cluster DNS from every node).
-func traceFlows(c *model.Cluster) []trace.Trace { return trace.All(c) }
 
 // traceBundle traces one flow through a bundle: `tkesnap trace BUNDLE
 // --from X --to Y`. It exits 0 whenever it produced a trace (docs/design.md §3).
@@ -50,10 +46,15 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 			return usageErr("%s: %v", e.flag, err)
 		}
 	}
-	t := trace.Run(c, model.Flow{From: o.from, To: o.to, Proto: o.proto})
-	ts := []trace.Trace{t}
-	// the findings that explain the trace: its own, and the checks'
-	// findings whose ID is a reason of the trace or of a branch
+	// the one flow is the reported flow; the checks' findings whose ID is
+	// a reason of the trace or of a branch explain it
+	c.Flows = []model.Flow{{From: o.from, To: o.to, Proto: o.proto}}
+	res := driver.Run(c, append(analyzers.Checks(), trace.Reported))
+	ts := analyzers.Traces(res)
+	if len(ts) == 0 {
+		return &exitError{code: 1, err: internalError(res)}
+	}
+	t := ts[0]
 	reasons := map[string]bool{}
 	var collect func(t trace.Trace)
 	collect = func(t trace.Trace) {
@@ -64,14 +65,16 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	}
 	collect(t)
 	var have []finding.Finding
-	for _, f := range checks.Run(c).Findings {
-		if reasons[f.ID] {
-			have = append(have, f)
+	for _, a := range analyzers.Checks() {
+		for _, f := range res.FindingsOf(a) {
+			if reasons[f.ID] {
+				have = append(have, f)
+			}
 		}
 	}
 	// one finding per fault: a check and the trace (and every source or
 	// node) reporting the same SG policy print once
-	fs := finding.Merge(append(have, trace.Findings(ts, have)...))
+	fs := finding.Merge(append(have, res.FindingsOf(trace.Reported)...))
 	if o.format == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
@@ -85,7 +88,7 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	if err != nil {
 		return err
 	}
-	r := report.New(c, path, fs, ts, trace.Inconclusive(ts), lang)
+	r := report.New(c, path, fs, ts, res.InconclusiveOf(trace.Reported), lang)
 	if err := render(r, o.format, cmd.OutOrStdout(), view{Trace: true, Full: true, Color: o.colors(cmd)}); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("render: %w", err)}
 	}

@@ -13,7 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"tkesnap/analysis/checks"
+	"tkesnap/analysis/analyzers"
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/model"
 	"tkesnap/lab/kube/gen"
 	"tkesnap/parsers/bundle"
@@ -51,7 +52,7 @@ func main() {
 	}
 	c := model.Load(b)
 	loaded := time.Since(start)
-	res := checks.Run(c)
+	res := driver.Run(c, analyzers.All())
 	total := time.Since(start)
 	b.Close()
 	byID := map[string]int{}

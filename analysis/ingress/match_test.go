@@ -1,4 +1,4 @@
-package checks
+package ingress
 
 import (
 	"strings"
@@ -25,7 +25,7 @@ func ingressWith(host string, paths ...string) *networkingv1.Ingress {
 
 // The "Examples" table of the Ingress concept page (path types) and its
 // hostname wildcard table.
-func TestMatchIngressConceptPageExamples(t *testing.T) {
+func TestRouteConceptPageExamples(t *testing.T) {
 	for _, tc := range []struct {
 		paths   []string
 		request string
@@ -53,7 +53,7 @@ func TestMatchIngressConceptPageExamples(t *testing.T) {
 		{[]string{"/foo", "Exact:/foo"}, "/foo", "Exact:/foo"},
 		{[]string{"ImplementationSpecific:/api"}, "/apiv2", "ImplementationSpecific:/api"},
 	} {
-		m := MatchIngress(ingressWith("", tc.paths...), "any.example.com", tc.request)
+		m := Route(ingressWith("", tc.paths...), "any.example.com", tc.request)
 		got := ""
 		if m.Path != nil {
 			got = string(*m.Path.PathType) + ":" + m.Path.Path
@@ -74,7 +74,7 @@ func TestMatchIngressConceptPageExamples(t *testing.T) {
 		{"foo.bar.com", "bar.foo.com", false},
 		{"", "anything.example", true},
 	} {
-		m := MatchIngress(ingressWith(tc.rule, "/"), tc.host, "/")
+		m := Route(ingressWith(tc.rule, "/"), tc.host, "/")
 		if (m.Rule != nil) != tc.want {
 			t.Errorf("rule host %q, Host %q: matched %v, want %v", tc.rule, tc.host, m.Rule != nil, tc.want)
 		}
@@ -82,7 +82,7 @@ func TestMatchIngressConceptPageExamples(t *testing.T) {
 	// defaultBackend takes what no rule matches
 	in := ingressWith("a.example.com", "/")
 	in.Spec.DefaultBackend = &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "default-http"}}
-	if m := MatchIngress(in, "b.example.com", "/"); m.Rule != nil || m.Default == nil {
+	if m := Route(in, "b.example.com", "/"); m.Rule != nil || m.Default == nil {
 		t.Errorf("defaultBackend not used: %+v", m)
 	}
 }

@@ -1,0 +1,114 @@
+package trace
+
+import (
+	"strings"
+
+	"tkesnap/analysis/capture"
+	"tkesnap/analysis/driver"
+	"tkesnap/analysis/finding"
+)
+
+// traceInputs are the files a hop concludes from. A hop whose file is
+// absent is UNDETERMINED and names the file (never DROPPED).
+var traceInputs = []driver.Input{
+	driver.In("flows.json"),
+	driver.In("cluster/nodes.yaml"), driver.In("cluster/pods.yaml"), driver.In("cluster/services.yaml"),
+	driver.In("cluster/endpoints.yaml"), driver.In("cluster/endpointslices.yaml"), driver.In("cluster/ingresses.yaml"),
+	driver.In("cluster/networkpolicies.yaml"), driver.In("cluster/namespaces.yaml"), driver.In("cluster/configmaps-kube-system.yaml"),
+	driver.In("cloud/clusters.json"), driver.In("cloud/cluster-instances.json"), driver.In("cloud/cluster-endpoints.json"),
+	driver.In("cloud/cluster-endpoint-status.json"), driver.In("cloud/cluster-security.json"), driver.In("cloud/cluster-routes.json"),
+	driver.In("cloud/instances.json"), driver.In("cloud/security-groups.json"), driver.In("cloud/security-group-policies/*.json"),
+	driver.In("cloud/address-templates.json"), driver.In("cloud/address-template-groups.json"),
+	driver.In("cloud/service-templates.json"), driver.In("cloud/service-template-groups.json"),
+	driver.In("cloud/vpcs.json"), driver.In("cloud/subnets.json"), driver.In("cloud/route-tables.json"),
+	driver.In("cloud/network-interfaces.json"), driver.In("cloud/ccn-routes.json"), driver.In("cloud/ccn-routes/*.json"),
+	driver.In("cloud/load-balancers.json"), driver.In("cloud/listeners/*.json"), driver.In("cloud/targets/*.json"),
+	driver.In("cloud/target-health/*.json"),
+	driver.In("nodes/*/iptables-save.txt"), driver.In("nodes/*/iptables-legacy-save.txt"), driver.In("nodes/*/iptables-nft-save.txt"),
+	driver.In("nodes/*/ipvsadm.txt"), driver.In("nodes/*/ipset.txt"), driver.In("nodes/*/ip-addr.json"),
+	driver.In("nodes/*/ip-link.json"), driver.In("nodes/*/ip-route.json"), driver.In("nodes/*/ip-rule.json"),
+	driver.In("nodes/*/sysctl.txt"), driver.In("nodes/*/conntrack.txt"), driver.In("nodes/*/resolv.conf"),
+	driver.In("nodes/*/ss.txt"), driver.In("nodes/*/kube-proxy.txt"), driver.In("nodes/*/cni/"),
+	driver.In("captures/*/*"),
+}
+
+// traceIDs are the finding IDs the tracer reports: what fails a traced
+// flow at a hop, and contradictions between a trace and what was seen.
+var traceIDs = []string{
+	"SG_BLOCKS_FLOW", "SG_POD_CIDR_BLOCKED", "SG_VPC_CIDR_BLOCKED", "SG_NODEPORT_RANGE_BLOCKED", "SG_IDC_CIDR_BLOCKED",
+	"SG_MASTER_SUBNET_BLOCKED", "SG_APISERVER_SOURCE_BLOCKED",
+	"NODE_ROUTE_MISSING", "ROUTE_MISSING", "IPTABLES_DROPS_FLOW", "PORT_NOT_LISTENING",
+	"SVC_NO_LOCAL_ENDPOINTS", "CLB_NO_BACKENDS", "CLB_NO_LISTENER", "CLB_SG_BLOCKS_LISTENER",
+	"TRACE_SYMPTOM_MISMATCH", "TRACE_CAPTURE_CONTRADICTS",
+}
+
+// Analyzer traces every reported flow (flows.json, --flow) and then the
+// guide's implicit checks (Implicit). Its result is the []Trace.
+var Analyzer = &driver.Analyzer{
+	Name: "trace",
+	Doc: "Traces each reported flow hop by hop (pod, node netfilter and routes, VPC routes, SGs, CLB), then the guide's implicit flows; " +
+		"reports what fails a flow at a hop and contradictions with the captures.",
+	Inputs:   traceInputs,
+	Requires: []*driver.Analyzer{capture.Analyzer},
+	IDs:      traceIDs,
+	Run:      func(p *driver.Pass) (any, error) { return report(p, All(p.Cluster)), nil },
+}
+
+// Reported traces only the reported flows (`tkesnap trace BUNDLE --from
+// --to` sets the one flow as the model's flows).
+var Reported = &driver.Analyzer{
+	Name:     "trace-reported",
+	Doc:      "Traces only the reported flows hop by hop (no implicit flows): the `trace BUNDLE` command.",
+	Inputs:   traceInputs,
+	Requires: []*driver.Analyzer{capture.Analyzer},
+	IDs:      traceIDs,
+	Run: func(p *driver.Pass) (any, error) {
+		tr := New(p.Cluster)
+		ts := make([]Trace, 0, len(p.Cluster.Flows))
+		for _, f := range p.Cluster.Flows {
+			ts = append(ts, tr.Trace(f))
+		}
+		return report(p, ts), nil
+	},
+}
+
+// report hands the traces' findings and missing inputs to the driver.
+// The same fault met by several flows (one rule, one SG policy) is one
+// finding: the first flow's.
+func report(p *driver.Pass, ts []Trace) []Trace {
+	seen := map[string]bool{}
+	once := func(f finding.Finding) bool {
+		k := f.ID + "|" + strings.Join(f.Objects, "|")
+		for _, e := range f.Evidence {
+			k += "|" + e.File + ":" + itoa(e.Line)
+		}
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+		return true
+	}
+	var walk func(t Trace)
+	walk = func(t Trace) {
+		for _, f := range t.findings {
+			if once(f) {
+				p.Report(f)
+			}
+		}
+		for _, f := range t.fallbacks {
+			if once(f) {
+				p.ReportFallback(f)
+			}
+		}
+		for _, b := range t.Branches {
+			walk(b)
+		}
+	}
+	for _, t := range ts {
+		walk(t)
+	}
+	for _, in := range Inconclusive(ts) {
+		p.Inconclusive(in.Need, in.Node, in.Why)
+	}
+	return ts
+}
