@@ -198,7 +198,11 @@ func notABundle(path string, b *bundle.Bundle) error {
 // internalError is the exit-1 message for an analyzer that failed: a bug
 // of tkesnap, reported with the rest of the report already written.
 func internalError(res *driver.Result) error {
-	return fmt.Errorf("%s (a bug of tkesnap: please report it with the bundle)", res.Problems[0].Message)
+	what := "internal error: the analysis produced no result"
+	if len(res.Problems) > 0 {
+		what = res.Problems[0].Message
+	}
+	return fmt.Errorf("%s (a bug of tkesnap: please report it with the bundle)", what)
 }
 
 var errNotYet = errors.New("not yet supported")
