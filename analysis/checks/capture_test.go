@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"tkesnap/analysis/capture"
+	"tkesnap/analysis/driver/drivertest"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/pcapflow"
@@ -131,6 +133,7 @@ func loadLab(t *testing.T, scenario string) *model.Cluster {
 }
 
 func labFindings(t *testing.T, c *model.Cluster) map[string][]finding.Finding {
+	drivertest.RunModel(t, c, capture.Analyzer) // decodes the captures
 	out := map[string][]finding.Finding{}
 	for _, cp := range c.Captures {
 		for _, f := range CaptureFindings(cp) {

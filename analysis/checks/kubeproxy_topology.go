@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
@@ -19,8 +20,16 @@ import (
 //     LOCAL_IN, so a virtual address the kernel does not take as local is
 //     routed away before the virtual service sees it.
 func init() {
-	Register(Check{Name: "kube-proxy-topology", IDs: []string{"KUBE_PROXY_JUMP_MISSING", "IPVS_VIP_UNBOUND"},
-		Needs: needKubeProxyInputs, Run: runKubeProxyTopology})
+	Register(&driver.Analyzer{
+		Name: "kube-proxy-topology",
+		Doc:  "kube-proxy's entry jumps from the hook chains, and in IPVS mode the virtual addresses bound to kube-ipvs0 / the local table.",
+		Inputs: []driver.Input{driver.In("cluster/services.yaml"), driver.In("cluster/endpointslices.yaml"), driver.In("cluster/endpoints.yaml"),
+			driver.In("cluster/nodes.yaml"), driver.In("nodes/*/kube-proxy.txt"), driver.In("nodes/*/iptables-save.txt"),
+			driver.In("nodes/*/iptables-legacy-save.txt"), driver.In("nodes/*/iptables-nft-save.txt"),
+			driver.In("nodes/*/ipvsadm.txt"), driver.In("nodes/*/ip-addr.json"), driver.In("nodes/*/ip-route.json")},
+		IDs: []string{"KUBE_PROXY_JUMP_MISSING", "IPVS_VIP_UNBOUND"},
+		Run: guarded(needKubeProxyInputs, runKubeProxyTopology),
+	})
 }
 
 func runKubeProxyTopology(p *Pass) {

@@ -119,7 +119,11 @@ type Result struct {
 	Problems []finding.Problem
 	results  map[*Analyzer]any
 	passes   map[*Analyzer]*Pass
+	origin   map[string]*Analyzer
 }
+
+// Origin returns the analyzer that reported a finding of Findings.
+func (r *Result) Origin(f finding.Finding) *Analyzer { return r.origin[findingKey(f)] }
 
 // FindingsOf returns the findings one analyzer reported (fallbacks
 // included), before the run's duplicates were merged.
@@ -128,7 +132,11 @@ func (r *Result) FindingsOf(a *Analyzer) []finding.Finding {
 	if p == nil {
 		return nil
 	}
-	return append(append([]finding.Finding(nil), p.findings...), p.fallbacks...)
+	out := append([]finding.Finding(nil), p.findings...)
+	for _, fb := range p.fallbacks {
+		out = append(out, fb.f)
+	}
+	return out
 }
 
 // InconclusiveOf returns what one analyzer could not decide, each missing
@@ -208,7 +216,7 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 	}
 	wg.Wait()
 
-	res := &Result{results: st.results, passes: map[*Analyzer]*Pass{}}
+	res := &Result{results: st.results, passes: map[*Analyzer]*Pass{}, origin: map[string]*Analyzer{}}
 	for _, p := range passes {
 		res.passes[p.Analyzer] = p
 	}
@@ -226,6 +234,7 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 			return
 		}
 		owner[k] = p
+		res.origin[k] = p.Analyzer
 		res.Findings = append(res.Findings, f)
 	}
 	for _, p := range passes {
@@ -236,10 +245,14 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 		res.Problems = append(res.Problems, p.problems...)
 	}
 	for _, p := range passes {
-		for _, f := range p.fallbacks {
-			if !haveID[f.ID] {
-				add(p, f)
+	next:
+		for _, fb := range p.fallbacks {
+			for _, id := range append([]string{fb.f.ID}, fb.unless...) {
+				if haveID[id] {
+					continue next
+				}
 			}
+			add(p, fb.f)
 		}
 	}
 	seen := map[string]bool{}

@@ -20,7 +20,7 @@ type Pass struct {
 
 	st           *state
 	findings     []finding.Finding
-	fallbacks    []finding.Finding
+	fallbacks    []fallback
 	inconclusive []finding.Inconclusive
 	problems     []finding.Problem
 }
@@ -39,9 +39,11 @@ func (p *Pass) Report(f finding.Finding) {
 // one with the same ID: the tracer's generic explanation of a failing hop
 // (a NODE_ROUTE_MISSING seen on one flow) gives way to the check that
 // states the same fault with all its evidence.
-func (p *Pass) ReportFallback(f finding.Finding) {
+// A generic finding standing for a more specific one names that one's ID
+// in unless: it gives way to it too.
+func (p *Pass) ReportFallback(f finding.Finding, unless ...string) {
 	if p.declaredID(f.ID) {
-		p.fallbacks = append(p.fallbacks, f)
+		p.fallbacks = append(p.fallbacks, fallback{f, unless})
 		return
 	}
 	p.internal("analyzer %s reported undeclared ID %s", p.Analyzer.Name, f.ID)
@@ -106,6 +108,13 @@ func (p *Pass) declared(path string) (Input, bool) {
 
 func (p *Pass) internal(format string, a ...any) {
 	p.problems = append(p.problems, finding.Problem{Message: InternalPrefix + fmt.Sprintf(format, a...)})
+}
+
+// fallback is a finding reported only when no analyzer reports its ID or
+// one of unless.
+type fallback struct {
+	f      finding.Finding
+	unless []string
 }
 
 // state is shared by the passes of one run.

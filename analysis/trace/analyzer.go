@@ -40,6 +40,8 @@ var traceIDs = []string{
 	"NODE_ROUTE_MISSING", "ROUTE_MISSING", "IPTABLES_DROPS_FLOW", "PORT_NOT_LISTENING",
 	"SVC_NO_LOCAL_ENDPOINTS", "CLB_NO_BACKENDS", "CLB_NO_LISTENER", "CLB_SG_BLOCKS_LISTENER",
 	"TRACE_SYMPTOM_MISMATCH", "TRACE_CAPTURE_CONTRADICTS",
+	// the reason of a failing reported flow no check explains
+	"SVC_PORT_NOT_FOUND", "CLUSTERIP_FROM_OUTSIDE", "ROUTING_LOOP", "UNKNOWN_ENDPOINT", "TRACE_FLOW_FAILS",
 }
 
 // Analyzer traces every reported flow (flows.json, --flow) and then the
@@ -107,8 +109,40 @@ func report(p *driver.Pass, ts []Trace) []Trace {
 	for _, t := range ts {
 		walk(t)
 	}
+	// every failing reported flow is a finding (a DROPPED reported flow
+	// never exits 0): the reason's own entry when the tracer declares it,
+	// else TRACE_FLOW_FAILS naming the reason — unless an analyzer
+	// reports the reason's ID (the check that states the fault)
+	generic := false
+	for _, t := range ts {
+		if t.Implicit || !failsForReason(t) {
+			continue
+		}
+		f := reasonFinding(t)
+		if !declaredID(f.ID) {
+			f = finding.New("TRACE_FLOW_FAILS", f.Args, f.Objects)
+		}
+		if f.ID == "TRACE_FLOW_FAILS" && t.Reason == "" {
+			if generic {
+				continue
+			}
+			generic = true
+		}
+		if once(f) {
+			p.ReportFallback(f, t.Reason)
+		}
+	}
 	for _, in := range Inconclusive(ts) {
 		p.Inconclusive(in.Need, in.Node, in.Why)
 	}
 	return ts
+}
+
+func declaredID(id string) bool {
+	for _, d := range traceIDs {
+		if d == id {
+			return true
+		}
+	}
+	return false
 }

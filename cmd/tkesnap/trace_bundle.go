@@ -64,17 +64,16 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 		}
 	}
 	collect(t)
-	var have []finding.Finding
-	for _, a := range analyzers.Checks() {
-		for _, f := range res.FindingsOf(a) {
-			if reasons[f.ID] {
-				have = append(have, f)
-			}
+	// the trace's own findings and the checks' whose ID is a reason of
+	// the trace or of a branch; one finding per fault (a check and the
+	// trace reporting the same SG policy print once)
+	var own []finding.Finding
+	for _, f := range res.Findings {
+		if res.Origin(f) == trace.Reported || reasons[f.ID] {
+			own = append(own, f)
 		}
 	}
-	// one finding per fault: a check and the trace (and every source or
-	// node) reporting the same SG policy print once
-	fs := finding.Merge(append(have, res.FindingsOf(trace.Reported)...))
+	fs := finding.Merge(own)
 	if o.format == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")

@@ -63,6 +63,7 @@ type Bundle struct {
 	// allowed (per-file limit, aggregate limit): a file that is bigger or
 	// grows while it is read is cut there, as an archive is on unpack.
 	sizes map[string]int64
+	view  bool // made by Without: shares root with the bundle it came from
 
 	// capped problems: past maxEntryProblems only counted.
 	entryProblems, droppedProblems int
@@ -514,6 +515,9 @@ func (b *Bundle) Glob(pattern string) []string {
 // Close releases the bundle and removes the private temp root. It is safe
 // to call more than once.
 func (b *Bundle) Close() error {
+	if b.view {
+		return nil
+	}
 	if b.root != nil {
 		b.root.Close()
 		b.root = nil
