@@ -3,12 +3,12 @@ package driver
 import "path"
 
 // Commands maps bundle paths (path.Match patterns) to the command the
-// collector (collector/tkesnap-collect.sh, design.md §2) runs to make
+// collector (collector/tkesnap-collect.sh, docs/bundle-format.md) runs to make
 // them. Inconclusive items name the command so support can ask for
 // exactly that output.
 var Commands = []struct{ Path, Command string }{
 	{"manifest.json", "tkesnap-collect.sh (writes the manifest)"},
-	{"flows.json", "write the failing flows as flows.json (design.md §2)"},
+	{"flows.json", "write the failing flows as flows.json (docs/bundle-format.md)"},
 
 	{"cluster/version.json", "kubectl version -o json"},
 	{"cluster/nodes.yaml", "kubectl get nodes -o yaml"},
