@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"tkesnap/analysis/checks"
+	"tkesnap/analysis/analyzers"
+	"tkesnap/analysis/driver/drivertest"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
-	"tkesnap/analysis/trace"
 	"tkesnap/parsers/bundle"
 )
 
@@ -23,10 +23,9 @@ func load(t *testing.T, dir string) *model.Cluster {
 
 func analyse(t *testing.T, dir string) []finding.Finding {
 	c := load(t, dir)
-	ts := trace.All(c)
-	fs := checks.Run(c).Findings
-	fs = append(fs, trace.Findings(ts, fs)...)
-	return Verify(c, finding.Merge(fs), ts)
+	res := drivertest.RunModel(t, c, analyzers.All()...)
+	ts := analyzers.Traces(res)
+	return Verify(c, finding.Merge(res.Findings), ts)
 }
 
 // The lab scenarios say what the fix is (README of testdata/bundles):
