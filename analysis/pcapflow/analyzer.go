@@ -120,7 +120,12 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 		}
 	}
 	if p.IPVersion == 0 {
-		r.NonIP++
+		// A frame already counted as malformed (its IP header could not
+		// be decoded) is not also non-IP traffic: each packet is counted
+		// in at most one of the two.
+		if p.Malformed == "" {
+			r.NonIP++
+		}
 		return &a.info
 	}
 	a.since++
