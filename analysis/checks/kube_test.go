@@ -12,6 +12,7 @@ import (
 	"tkesnap/analysis/model"
 	"tkesnap/internal/golden"
 	"tkesnap/internal/realdata"
+	"tkesnap/internal/testbundle"
 	"tkesnap/parsers/bundle"
 )
 
@@ -63,16 +64,7 @@ func kubeCluster(t *testing.T, edits ...edit) *model.Cluster {
 	for _, e := range edits {
 		e(t, files)
 	}
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testbundle.Write(t, files)
 	b, err := bundle.Open(dir, bundle.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)

@@ -1,30 +1,20 @@
 package driver
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/internal/testbundle"
 	"tkesnap/parsers/bundle"
 )
 
 // bundleWith writes files into a fresh bundle directory and loads it.
 func bundleWith(t *testing.T, files map[string]string) *model.Cluster {
 	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testbundle.Write(t, files)
 	b, err := bundle.Open(dir, bundle.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)

@@ -42,3 +42,20 @@ func Copy(t testing.TB, src string, skip ...string) string {
 	}
 	return dst
 }
+
+// Write writes files (bundle-relative slash paths → contents) into a fresh
+// bundle folder and returns its path.
+func Write(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
