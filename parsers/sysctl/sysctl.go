@@ -70,7 +70,7 @@ func Parse(r io.Reader) *Table {
 	for lr.Next() {
 		n := lr.Line()
 		s := strings.TrimSpace(lr.Text())
-		if s == "" || strings.HasPrefix(s, "#") || strings.HasPrefix(s, ";") || strings.HasPrefix(s, "sysctl: ") {
+		if s == "" || strings.HasPrefix(s, "#") || strings.HasPrefix(s, ";") || strings.HasPrefix(s, "sysctl:") {
 			continue
 		}
 		if lr.Cut() {
