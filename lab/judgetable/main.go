@@ -1,0 +1,84 @@
+// Command judgetable prints, for every bundle under testdata, what issue
+// 15's closing note asks for: the report's headline (its first sentence),
+// the findings before and after one-per-fault merging, and how many
+// remedies the re-trace verified (fixes with every re-traced flow
+// DELIVERED, of the fixes offered).
+//
+//	go run ./lab/judgetable [DIR ...]   # default: testdata/bundles testdata/handmade testdata/datapath
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"tkesnap/analysis/analyzers"
+	"tkesnap/analysis/driver"
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/remedy"
+	"tkesnap/analysis/report"
+	"tkesnap/parsers/bundle"
+)
+
+func main() {
+	roots := os.Args[1:]
+	if len(roots) == 0 {
+		roots = []string{"testdata/bundles", "testdata/handmade", "testdata/datapath"}
+	}
+	var dirs []string
+	for _, r := range roots {
+		es, err := os.ReadDir(r)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		for _, e := range es {
+			if e.IsDir() && isBundle(filepath.Join(r, e.Name())) {
+				dirs = append(dirs, filepath.Join(r, e.Name()))
+			}
+		}
+	}
+	sort.Strings(dirs)
+	fmt.Println("| bundle | headline | findings before → after merge | remedies verified / offered |")
+	fmt.Println("|---|---|---|---|")
+	for _, d := range dirs {
+		row, err := measure(d)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", d, err)
+			os.Exit(1)
+		}
+		fmt.Println(row)
+	}
+}
+
+func isBundle(dir string) bool {
+	for _, p := range []string{"manifest.json", "cluster", "nodes", "cloud"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func measure(dir string) (string, error) {
+	b, err := bundle.Open(dir, bundle.DefaultLimits())
+	if err != nil {
+		return "", err
+	}
+	defer b.Close()
+	c := model.Load(b)
+	res := driver.Run(c, analyzers.All())
+	raw := len(res.Findings) // as the analyzers reported them, before one-per-fault merging
+	ts := analyzers.Traces(res)
+	fs := remedy.Verify(c, finding.Merge(res.Findings), ts)
+	fixes, verified := remedy.Counts(fs)
+	r := report.New(c, dir, fs, ts, res.Inconclusive, finding.EN)
+	head, _, _ := strings.Cut(r.Summary, "\n")
+	if i := strings.Index(head, ". "); i >= 0 {
+		head = head[:i+1]
+	}
+	return fmt.Sprintf("| %s | %s | %d → %d | %d / %d |", dir, head, raw, len(r.Findings), verified, fixes), nil
+}
