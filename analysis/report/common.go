@@ -196,6 +196,15 @@ func symptomWord(w *words, s string) string {
 	return s
 }
 
+func cannotPredictWord(w *words, code string) string {
+	for lang, lw := range labels {
+		if lw == w {
+			return trace.CannotPredictText(code, lang)
+		}
+	}
+	return trace.CannotPredictText(code, finding.EN)
+}
+
 // traceNote renders symptom / reported / agreement in one language.
 func traceNote(w *words, t trace.Trace) string {
 	var parts []string
@@ -211,6 +220,9 @@ func traceNote(w *words, t trace.Trace) string {
 		} else {
 			parts = append(parts, w.Disagrees)
 		}
+	}
+	if t.CannotPredict != "" {
+		parts = append(parts, cannotPredictWord(w, t.CannotPredict))
 	}
 	return strings.Join(parts, w.Comma)
 }

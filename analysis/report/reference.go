@@ -121,4 +121,14 @@ of their own and never counted in the headline.
 object (the first object; for a capture finding the destination) are merged
 into one, with every object and piece of evidence, and ` + "`count`" + ` saying how
 many reports (per node, per source, per evidence file) were merged.
+
+**Contradictions only where the model is certain.** TRACE_CAPTURE_CONTRADICTS
+and TRACE_SYMPTOM_MISMATCH are reported only where every hop of the flow was
+decided and the model predicts another outcome. When kube-proxy forks a
+Service per endpoint (` + "`-m statistic --mode random`" + `), a share of the
+connections failing and the rest answered is the prediction, not a
+contradiction. Where the model cannot predict — an undecided hop or endpoint
+branch, the far side of the VPC edge (IDC, internet, peer VPC), the exact HTTP
+status TKE's L7 CLB answers (404, 502, 503, 504), an application's own HTTP
+answer — the trace says so in ` + "`cannot_predict`" + ` and no finding is raised.
 `

@@ -100,6 +100,7 @@ var stepTexts = map[finding.Lang]map[string]string{
 		"cap.history":           " history %[1]s",
 		"cap.notseen":           "not seen here: %[1]s captured %[2]d packets, none of %[3]s",
 		"cap.rst":               "the capture decides: %[1]s answered with a reset (packet #%[2]d) — nothing listens",
+		"cap.unpredicted":       "cannot predict, not a contradiction: the capture shows %[1]s, and the bundle cannot decide whether the flow gets through — look at %[2]s",
 		"cap.rst.only":          "the capture decides: %[1]s was answered with a reset (packet #%[2]d), and this is the only endpoint that can refuse it — nothing listens here",
 		"need.sg.ingress":       "ingress SGs of %[1]s unknown",
 		"need.sg.egress":        "egress SGs of %[1]s unknown",
@@ -191,6 +192,7 @@ var stepTexts = map[finding.Lang]map[string]string{
 		"cap.history":           "，history %[1]s",
 		"cap.notseen":           "此处未抓到：%[1]s 共抓到 %[2]d 个包，没有 %[3]s",
 		"cap.rst":               "抓包给出结论：%[1]s 回复了 RST（第 %[2]d 个包）——没有进程监听",
+		"cap.unpredicted":       "无法预测，并非矛盾：抓包显示 %[1]s，而采集数据不足以判定该流量能否到达——请检查 %[2]s",
 		"cap.rst.only":          "抓包给出结论：%[1]s 被回复了 RST（第 %[2]d 个包），而只有这个后端会拒绝连接——此处没有进程监听",
 		"need.sg.ingress":       "%[1]s 的入站安全组未知",
 		"need.sg.egress":        "%[1]s 的出站安全组未知",
@@ -217,6 +219,36 @@ var symptomTexts = map[finding.Lang]map[string]string{
 		"http-503": "HTTP 503", "http-404": "HTTP 404", "nxdomain": "域名不存在（NXDOMAIN）",
 		"no-route-to-host": "无路由到主机", "source-natted": "源地址被 SNAT",
 	},
+}
+
+// cannotPredictTexts say why the model cannot predict what the customer
+// or a capture saw (Trace.CannotPredict).
+var cannotPredictTexts = map[finding.Lang]map[string]string{
+	finding.EN: {
+		"undecided-hop":    "cannot predict: a hop on the path could not be decided from the bundle",
+		"undecided-branch": "cannot predict: an endpoint's branch could not be decided, and it may be the one the customer hit",
+		"far-side":         "cannot predict: the flow leaves the cluster and its far side is not in the bundle",
+		"l7-status":        "cannot predict the exact HTTP status: which code TKE's L7 CLB answers (404, 502, 503, 504) is not modelled exactly",
+		"application":      "cannot predict: the flow reaches a listening backend, and its HTTP answer is the application's",
+	},
+	finding.ZH: {
+		"undecided-hop":    "无法预测：路径上有一跳无法根据采集数据判定",
+		"undecided-branch": "无法预测：有一个后端分支无法判定，客户访问的可能正是它",
+		"far-side":         "无法预测：流量离开集群，对端不在采集数据中",
+		"l7-status":        "无法预测具体的 HTTP 状态码：TKE 七层 CLB 返回哪个状态码（404、502、503、504）未被精确建模",
+		"application":      "无法预测：流量已到达正在监听的后端，HTTP 应答由应用决定",
+	},
+}
+
+// CannotPredictText is a Trace.CannotPredict code in lang.
+func CannotPredictText(code string, lang finding.Lang) string {
+	if s, ok := cannotPredictTexts[lang][code]; ok {
+		return s
+	}
+	if s, ok := cannotPredictTexts[finding.EN][code]; ok {
+		return s
+	}
+	return code
 }
 
 // SymptomText is a symptom code (timeout, refused, http-504 ...) in lang,

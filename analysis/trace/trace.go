@@ -64,28 +64,76 @@ func (tr *Tracer) trace(f model.Flow, reported bool) Trace {
 	t.From, t.To, t.Proto, t.reported = f.From, f.To, proto, reported
 	t.Implicit = !reported
 	tr.witness(&t, f, reported)
-	if f.Symptom != "" {
-		t.Reported = f.Symptom
-		// every branch's symptom counts: a Service with one refusing and
-		// one dropping endpoint explains both "refused" and "timeout"
-		switch a := explains(t, f.Symptom); {
-		case t.Verdict == Ambiguous && a:
-			t.Agrees = &a
-		case t.Verdict == Undetermined && t.Reason != "NEEDS_DATA" && a:
-			// the certain part (the source masqueraded on the way to an
-			// IDC whose side is not in the bundle) explains the symptom
-			t.Agrees = &a
-		case t.Verdict != Undetermined && t.Verdict != Ambiguous:
-			t.Agrees = &a
-			if !a {
-				t.findings = append(t.findings, finding.New("TRACE_SYMPTOM_MISMATCH", finding.Args{
-					"flow": f.From + " → " + f.To, "reported": f.Symptom, "simulated": t.Symptom,
-					"verdict": string(t.Verdict), "reason": t.Reason}, []string{"flow/" + f.From + "→" + f.To}))
-			}
-		}
-	}
+	judgeReported(&t, f)
 	return t
 }
+
+// judgeReported compares the reported symptom with the trace. A
+// disagreement (TRACE_SYMPTOM_MISMATCH) is claimed only where the model
+// predicts another outcome with certainty; where it cannot (an undecided
+// endpoint branch, the far side of the VPC edge, the exact HTTP status of
+// TKE's L7 CLB, an application's answer) the trace says so instead.
+func judgeReported(t *Trace, f model.Flow) {
+	if f.Symptom == "" {
+		return
+	}
+	t.Reported = f.Symptom
+	// every branch's symptom counts: a Service with one refusing and one
+	// dropping endpoint explains both "refused" and "timeout"
+	a := explains(*t, f.Symptom)
+	switch {
+	case t.Verdict == Ambiguous && a:
+		t.Agrees = &a
+	case t.Verdict == Undetermined && t.Reason != "NEEDS_DATA" && a:
+		// the certain part (the source masqueraded on the way to an IDC
+		// whose side is not in the bundle) explains the symptom
+		t.Agrees = &a
+	case t.Verdict != Undetermined && t.Verdict != Ambiguous:
+		if !a {
+			if why := unpredictable(t, f.Symptom); why != "" {
+				t.CannotPredict = why
+				return
+			}
+		}
+		t.Agrees = &a
+		if !a {
+			t.findings = append(t.findings, finding.New("TRACE_SYMPTOM_MISMATCH", finding.Args{
+				"flow": f.From + " → " + f.To, "reported": f.Symptom, "simulated": t.Symptom,
+				"verdict": string(t.Verdict), "reason": t.Reason}, []string{"flow/" + f.From + "→" + f.To}))
+		}
+	}
+}
+
+// unpredictable says why a definite trace cannot predict the reported
+// symptom it does not explain ("" when the disagreement is certain).
+func unpredictable(t *Trace, reported string) string {
+	for _, b := range t.Branches {
+		if b.Verdict == Undetermined || b.Verdict == Ambiguous {
+			return "undecided-branch"
+		}
+	}
+	if isHTTPStatus(reported) {
+		if isHTTPStatus(t.Symptom) {
+			return "l7-status"
+		}
+		for _, b := range t.Branches {
+			if isHTTPStatus(b.Symptom) {
+				return "l7-status"
+			}
+		}
+		if t.Verdict == Delivered {
+			return "application"
+		}
+	}
+	if t.Verdict == Delivered {
+		if why := uncertain(t); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+func isHTTPStatus(s string) bool { return strings.HasPrefix(s, "http-") }
 
 // origin is where a flow starts.
 type origin struct {

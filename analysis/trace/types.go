@@ -47,7 +47,13 @@ type Trace struct {
 	Symptom  string `json:"symptom,omitempty"`
 	Reported string `json:"reported_symptom,omitempty"`
 	Agrees   *bool  `json:"agrees,omitempty"`
-	Steps    []Step `json:"steps"`
+	// CannotPredict is set instead of a disagreement when the model does
+	// not predict the outcome with certainty, so what the customer or a
+	// capture saw contradicts nothing: a code (undecided-hop,
+	// undecided-branch, far-side, l7-status, application) that
+	// CannotPredictText words.
+	CannotPredict string `json:"cannot_predict,omitempty"`
+	Steps         []Step `json:"steps"`
 	// FailingBranches of BranchCount sub-traces fail definitely (DROPPED,
 	// REJECTED, NO_ROUTE) when the flow forks per endpoint: kube-proxy
 	// balances new connections, so that share of connections fails. Kept

@@ -45,7 +45,7 @@ func (tr *Tracer) witness(t *Trace, f model.Flow, reported bool) {
 	}
 	for i := range t.Branches {
 		t.Branches[i].Proto = t.Proto
-		tr.witnessOne(&t.Branches[i], f, reported)
+		tr.witnessOne(&t.Branches[i], t, f, reported)
 	}
 	own := false
 	for _, s := range t.Steps {
@@ -58,10 +58,12 @@ func (tr *Tracer) witness(t *Trace, f model.Flow, reported bool) {
 			t.Symptom = symptomOf(t.Verdict, false)
 		}
 	}
-	tr.witnessOne(t, f, reported)
+	tr.witnessOne(t, nil, f, reported)
 }
 
-func (tr *Tracer) witnessOne(t *Trace, f model.Flow, reported bool) {
+// witnessOne annotates one trace; parent is the forking trace when t is
+// one endpoint's branch.
+func (tr *Tracer) witnessOne(t, parent *Trace, f model.Flow, reported bool) {
 	tuples := traceTuples(t)
 	nodes := traceNodes(t)
 	if len(tuples) == 0 || len(nodes) == 0 {
@@ -112,9 +114,54 @@ func (tr *Tracer) witnessOne(t *Trace, f model.Flow, reported bool) {
 		insertAtNode(t, said(Step{At: "node/" + s.node, Component: "capture", Decision: "not seen",
 			Evidence: ev("file", s.cp.File)}, "cap.notseen", where(s.cp), s.cp.Result.Packets, s.t.String()))
 	}
-	if reported {
-		tr.contradictions(t, f, seen, missed)
+	if !reported {
+		return
 	}
+	if parent != nil {
+		// kube-proxy picks an endpoint per connection (-m statistic
+		// --mode random): a connection the capture shows before DNAT
+		// (client → Service) may have gone to any endpoint, so it says
+		// something about this branch only when its packets carry this
+		// branch's endpoint alone
+		seen = exclusive(seen, t, parent)
+		missed = exclusive(missed, t, parent)
+	}
+	tr.contradictions(t, f, seen, missed)
+}
+
+// exclusive keeps the sightings whose packet view belongs to branch b of
+// parent and to no other branch nor to the path before the fork.
+func exclusive(ss []sighting, b, parent *Trace) []sighting {
+	var out []sighting
+	for _, s := range ss {
+		if hasTuple(traceTuples(parent), s.t) {
+			continue
+		}
+		mine := false
+		other := false
+		for i := range parent.Branches {
+			o := &parent.Branches[i]
+			in := hasTuple(traceTuples(o), s.t)
+			if o == b {
+				mine = in
+			} else if in {
+				other = true
+			}
+		}
+		if mine && !other {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func hasTuple(ts []tuple, t tuple) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
 }
 
 // insertAtNode puts a capture step right after the trace's last step on
@@ -195,6 +242,22 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 				undecided = append(undecided, s.At)
 			}
 		}
+		if why := uncertain(t); why != "" {
+			look := strings.Join(undecided, ", ")
+			if look == "" {
+				look = cands
+			}
+			// the model does not predict delivery with certainty (a hop
+			// it could not decide, the far side of the VPC edge): the
+			// capture shows where the flow is lost, it contradicts nothing
+			t.CannotPredict = why
+			t.Steps = append(t.Steps, said(Step{At: "node/" + unanswered.node, Component: "capture", Decision: "cannot predict",
+				Evidence: ev("file", unanswered.cp.File, "packet", unanswered.flow.FirstPkt)}, "cap.unpredicted", gone, look))
+			if t.Symptom == "" {
+				t.Symptom = "timeout"
+			}
+			return
+		}
 		ff := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict), "seen": gone, "candidates": cands,
 			"undecided": strings.Join(undecided, ", ")},
 			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: unanswered.cp.File, Packet: unanswered.flow.FirstPkt})
@@ -207,7 +270,12 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 			t.Verdict, t.Reason, t.Symptom = Dropped, "TRACE_CAPTURE_CONTRADICTS", "timeout"
 		}
 	case Dropped, Rejected, NoRoute:
-		if answered == nil {
+		if answered == nil || strings.HasPrefix(t.Symptom, "http-") {
+			// an L7 CLB completes the client's handshake itself and
+			// then answers the HTTP error: an answered SYN is predicted
+			return
+		}
+		if answerPredicted(t, answered.t) {
 			return
 		}
 		seenS := fmt.Sprintf("%s answered in %s (packet #%d)", answered.t, answered.cp.File, answered.flow.SynAck)
@@ -616,11 +684,65 @@ func decideRefusal(t *Trace, f model.Flow, refused *sighting) {
 	}
 }
 
-// contradiction opens a contradiction step: the rules passed the flow, or
-// (UNDETERMINED) the hops they could decide did.
-func contradiction(v Verdict) string {
-	if v == Undetermined {
-		return "the hops the bundle could decide pass this flow, yet the capture proves "
-	}
+// contradiction opens a contradiction step: every hop the model decided
+// passes the flow (an undecided one makes it "cannot predict" instead).
+func contradiction(Verdict) string {
 	return "the rules in the bundle pass this flow, but "
 }
+
+// uncertain says why the model cannot predict that a DELIVERED or
+// UNDETERMINED trace gets through ("" when it predicts it with
+// certainty): a hop it could not decide, or the flow leaves the cluster
+// and its far side (the internet, an IDC, a peer VPC's hosts) is not in
+// the bundle. Codes: CannotPredictText.
+func uncertain(t *Trace) string {
+	if t.Verdict == Undetermined {
+		return "undecided-hop"
+	}
+	for _, s := range t.Steps {
+		switch s.Decision {
+		case "UNDETERMINED", string(Ambiguous):
+			return "undecided-hop"
+		case "leaves the cluster":
+			return "far-side"
+		}
+	}
+	return ""
+}
+
+// answerPredicted: the trace forks per endpoint (kube-proxy's statistic
+// branches) and the answered connection may have gone to an endpoint
+// whose branch is not a definite failure — one connection of three
+// failing behind a stale endpoint is what the model predicts, and the two
+// others are answered. Only a connection whose packets carry a failing
+// branch's endpoint alone contradicts it.
+func answerPredicted(t *Trace, tu tuple) bool {
+	if len(t.Branches) == 0 {
+		return false
+	}
+	good, bad := false, false
+	for i := range t.Branches {
+		b := &t.Branches[i]
+		if !hasTuple(traceTuples(b), tu) {
+			continue
+		}
+		if definite(b.Verdict) {
+			bad = true
+		} else {
+			good = true
+		}
+	}
+	if good || bad {
+		return good
+	}
+	// a view before the fork (client → Service): any endpoint served it
+	for _, b := range t.Branches {
+		if !definite(b.Verdict) {
+			return true
+		}
+	}
+	return false
+}
+
+// definite: a verdict that fails for certain.
+func definite(v Verdict) bool { return v == Dropped || v == Rejected || v == NoRoute }
