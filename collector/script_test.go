@@ -472,7 +472,9 @@ func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
 		var meta struct {
 			Interface, Pod, Filter, Start, Stop string
 			Captured                            int `json:"packets_captured"`
+			Received                            int `json:"packets_received"`
 			Dropped                             int `json:"packets_dropped_by_kernel"`
+			Command                             string
 		}
 		data, _ := b.ReadFile(p + ".json")
 		if err := json.Unmarshal(data, &meta); err != nil {
@@ -480,6 +482,12 @@ func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
 		}
 		if meta.Interface != "eth0" || meta.Filter != "(host 10.0.1.11 and port 8080) or icmp" || meta.Captured < 2 || meta.Start >= meta.Stop {
 			t.Errorf("%s.json: %+v", p, meta)
+		}
+		// every packet the kernel handed tcpdump is in the file: the stop
+		// at the end of the window must not drop what is still in libpcap's
+		// ring (it did without --immediate-mode: "0 captured, 12 received")
+		if meta.Captured != meta.Received || meta.Dropped != 0 || !strings.Contains(meta.Command, "--immediate-mode") {
+			t.Errorf("%s.json: %d captured of %d received by the filter (%d dropped), command %q", p, meta.Captured, meta.Received, meta.Dropped, meta.Command)
 		}
 		if strings.HasPrefix(name, "pod-") && meta.Pod != "default/web-0" {
 			t.Errorf("%s.json: pod %q", p, meta.Pod)

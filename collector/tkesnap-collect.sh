@@ -653,9 +653,18 @@ CAP_READY=15 # seconds a tcpdump may take to start listening (a loaded node)
 # capture NAME IFACE POD PREFIX...: start one bounded tcpdump in the
 # background; wait_captures starts the --seconds window once every tcpdump
 # listens, finish_captures writes the metadata.
+# --immediate-mode: without it libpcap hands packets to tcpdump only when a
+# ring block fills or its 1 s timer fires, and the SIGINT that ends the
+# window drops what is still in the ring: the last second of a capture (all
+# of a quiet one) was lost. tcpdump before 4.6 lacks the option.
+CAP_IMM="unset"
 capture() {
 	local name=$1 iface=$2 pod=$3
 	shift 3
+	if [ "$CAP_IMM" = unset ]; then
+		CAP_IMM=""
+		tcpdump --help 2>&1 | grep -q -- --immediate-mode && CAP_IMM=" --immediate-mode"
+	fi
 	local dir="$ROOT/captures/$NODE_NAME" filter=""
 	mkdir -p "$dir"
 	# validated in main: one address (host) or one CIDR (net)
@@ -676,7 +685,7 @@ capture() {
 	(
 		s=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 		"$@" sh -c 'echo $$ >"$0"; exec "$@"' "$WORK/cap-$name.pid" \
-			timeout -s INT "$((CAP_SECONDS + CAP_READY))" tcpdump -p -i "$iface" -n -U -c "$CAP_PACKETS" -w - $filter 2>"$WORK/cap-$name.err" |
+			timeout -s INT "$((CAP_SECONDS + CAP_READY))" tcpdump -p -i "$iface" -n -U$CAP_IMM -c "$CAP_PACKETS" -w - $filter 2>"$WORK/cap-$name.err" |
 			head -c "$CAP_BYTES" >"$dir/$name.pcap"
 		rc=${PIPESTATUS[0]}
 		e=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -708,7 +717,7 @@ wait_captures() {
 		sleep 0.1
 	done
 	log "captures listening: reproduce the failure now (${CAP_SECONDS}s)"
-	sleep "$CAP_SECONDS"
+	sleep "$CAP_SECONDS" # not a wait: the capture window the user asked for (--seconds)
 	while IFS=$'\037' read -r name rest; do
 		[ -e "$WORK/cap-$name.times" ] && continue
 		[ -s "$WORK/cap-$name.pid" ] && kill -INT "$(cat "$WORK/cap-$name.pid")" 2>/dev/null
@@ -753,11 +762,11 @@ finish_captures() {
 			printf '"start":"%s","stop":"%s","seconds":%d,"max_packets":%d,"max_bytes":%d,' "$s" "$e" "$CAP_SECONDS" "$CAP_PACKETS" "$CAP_BYTES"
 			printf '"packets_captured":%d,"packets_received":%d,"packets_dropped_by_kernel":%d,"truncated":%s,"command":%s}\n' \
 				"${got:-0}" "${rcvd:-0}" "${drop:-0}" "$([ "$bytes" -ge "$CAP_BYTES" ] && echo true || echo false)" \
-				"$(json_str "${prefix:+$prefix }tcpdump -p -i $iface -n -U -c $CAP_PACKETS -w - $filter")"
+				"$(json_str "${prefix:+$prefix }tcpdump -p -i $iface -n -U$CAP_IMM -c $CAP_PACKETS -w - $filter")"
 		} >"$ROOT/$dir/$name.json"
 		# tcpdump ends by SIGINT from timeout: that is the normal stop.
 		[ "$rc" = 124 ] && rc=0
-		record "$dir/$name.pcap" "${prefix:+$prefix }tcpdump -p -i $iface -n -U -c $CAP_PACKETS -w - $filter" "$rc" 0 "$bytes" \
+		record "$dir/$name.pcap" "${prefix:+$prefix }tcpdump -p -i $iface -n -U$CAP_IMM -c $CAP_PACKETS -w - $filter" "$rc" 0 "$bytes" \
 			"$([ "$bytes" -ge "$CAP_BYTES" ] && echo true || echo false)" "$(printf '%s' "$err" | tail -c 400)" ""
 		record "$dir/$name.json" "capture metadata" 0 0 "$(wc -c <"$ROOT/$dir/$name.json")" false "" ""
 	done <"$WORK/caps"

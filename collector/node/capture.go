@@ -171,7 +171,11 @@ func Captures(ctx context.Context, root, nodeName string, c Capture) []bundle.Ma
 	}
 	for _, j := range jobs {
 		// -p: the capture must not put the NIC into promiscuous mode.
-		args := append(strings.Fields(j.prefix), "tcpdump", "-p", "-i", j.iface, "-n", "-U", "-c", strconv.Itoa(c.Packets), "-w", "-")
+		args := append(strings.Fields(j.prefix), "tcpdump", "-p", "-i", j.iface, "-n", "-U")
+		if immediateMode() {
+			args = append(args, "--immediate-mode")
+		}
+		args = append(args, "-c", strconv.Itoa(c.Packets), "-w", "-")
 		args = append(args, strings.Fields(filter)...)
 		j.filter = filter
 		j.cmd = exec.Command(args[0], args[1:]...)
@@ -271,7 +275,11 @@ func count(re *regexp.Regexp, s string) int {
 }
 
 func (j *capJob) command(c Capture) string {
-	s := fmt.Sprintf("tcpdump -p -i %s -n -U -c %d -w - %s", j.iface, c.Packets, j.filter)
+	imm := ""
+	if immediateMode() {
+		imm = " --immediate-mode"
+	}
+	s := fmt.Sprintf("tcpdump -p -i %s -n -U%s -c %d -w - %s", j.iface, imm, c.Packets, j.filter)
 	if j.prefix != "" {
 		s = j.prefix + " " + s
 	}
@@ -393,3 +401,15 @@ func readySandbox(data []byte, ns, name string) string {
 	}
 	return best
 }
+
+// immediateMode reports whether tcpdump has --immediate-mode (4.6 and
+// later). Without it libpcap hands packets to tcpdump only when a ring
+// block fills or its 1 s timer fires, and the SIGINT that ends the window
+// drops what is still in the ring: the last second of a capture (all of a
+// quiet one) was lost.
+var immediateMode = sync.OnceValue(func() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "tcpdump", "--help").CombinedOutput()
+	return bytes.Contains(out, []byte("--immediate-mode"))
+})
