@@ -22,6 +22,8 @@ W=${LAB_WORK:-/tmp/tkesnap-lab-cluster}
 export ETCD_PORT=${LAB_ETCD_PORT:-23850} API_PORT=${LAB_API_PORT:-16543}
 export SERVICE_CIDR=172.16.252.0/22
 LABGEN=$W/labgen
+# shellcheck source=lab/lib/wait.sh
+. "$REPO/lab/lib/wait.sh"
 
 log() { echo "lab: $*" >&2; }
 
@@ -192,7 +194,7 @@ servers() {
 #!/bin/sh
 # lab stand-in for kube-proxy: only its command line matters
 trap 'kill $s 2>/dev/null; exit 0' TERM INT
-while :; do sleep 3600 & s=$!; wait $s; done
+while :; do sleep 3600 & s=$!; wait $s; done # not a wait: the stand-in idles until TERM
 KP
 	chmod +x "$W/bin/kube-proxy"
 	local i
@@ -200,7 +202,11 @@ KP
 		bg "kube-proxy-$i" "${NODE_NS[$i]}" "$W/bin/kube-proxy" --proxy-mode=iptables --cluster-cidr=172.16.0.0/16 \
 			--hostname-override="${NODES[$i]}" --kubeconfig=/var/lib/kube-proxy/config --v=2
 	done
-	sleep 1
+	# the collector reads kube-proxy's command line: each stand-in has
+	# exec'd (ip netns exec replaces itself with it) before collection
+	for i in "${!NODES[@]}"; do
+		wait_until 20 "kube-proxy stand-in $i" grep -q -a -- --proxy-mode "/proc/$(cat "$W/pids/kube-proxy-$i")/cmdline"
+	done
 }
 
 stop_apiserver() { # stop what `start` started and wait until it is gone (ports free)
@@ -271,8 +277,13 @@ inject() { # node-side faults; cloud and kube faults are in labgen's objects/clo
 }
 
 traffic() { # real flows from client-0 while the captures run
-	local c="nsx tks-p-client-0" s=$1
-	sleep 1.5
+	local c="nsx tks-p-client-0" s=$1 i
+	# the collectors' captures listen (each logs it once every tcpdump does)
+	if [ -n "$CAPTURE_HOST$CAPTURE_PORT" ]; then
+		for i in "${!NODES[@]}"; do
+			wait_until 60 "captures of node $i" grep -q 'captures listening' "$W/log/collect-node-$i.log"
+		done
+	fi
 	{
 		case $s in
 		healthy)

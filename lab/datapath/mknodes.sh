@@ -23,6 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-testdata/datapath/bundle}
+# shellcheck source=lab/lib/wait.sh
+. lab/lib/wait.sh
 RESULTS=testdata/datapath/lab-results.txt
 [ "$(id -u)" = 0 ] || { echo "mknodes.sh: needs root (network namespaces)"; exit 2; }
 for t in ip iptables-legacy-save iptables-nft-save conntrack ss ping; do
@@ -133,7 +135,9 @@ for np in healthy-a:0 brnf-off:6; do
 	x "$name-pod2" python3 -m http.server 8080 --bind "172.16.$pod.3" >/dev/null 2>&1 &
 	echo $! >"/tmp/dpl-http-$name"
 done
-sleep 1
+for np in healthy-a:0 brnf-off:6; do
+	wait_until 20 "http server in ${np%%:*}-pod2" sh -c "ip netns exec $(ns "${np%%:*}-pod2") ss -ltnH 'sport = :8080' | grep -q ."
+done
 
 # real traffic: which pod → pod flows work (the kernel's answer)
 mkdir -p "$(dirname "$RESULTS")"

@@ -80,12 +80,12 @@ def main():
                 if sock6 is None:
                     sock6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
                 sock6.sendto(packet6(proto, src, sport, dst, dport, ipid), (dst, 0))
-                time.sleep(0.03)
+                time.sleep(0.03)  # not a wait: paces the probes so tracers keep them apart
                 continue
             sock.sendto(packet(proto, src, sport, dst, dport, ipid), (dst, 0))
         except OSError as e:
             print("probe %d: %s" % (ipid, e), file=sys.stderr)
-        time.sleep(0.03)
+        time.sleep(0.03)  # not a wait: paces the probes so tracers keep them apart
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=lab/lib/wait.sh
+. "$root/lab/lib/wait.sh"
 rules=$root/testdata/netfilter/rulesets
-out=$root/testdata/netfilter/kernel
+out=${OUT:-$root/testdata/netfilter/kernel}
 p=tkslab
 if [ "$(id -u)" != 0 ]; then echo "record.sh: needs root (network namespaces)" >&2; exit 1; fi
 for t in ip iptables-nft-restore ip6tables-nft-restore iptables-legacy-restore xtables-monitor nft tcpdump tshark ipset python3; do
@@ -71,8 +73,7 @@ for name in "${names[@]}"; do
     node tshark -i nflog:0 -l -T fields -e nflog.prefix -e ip.id -e tcp.srcport -e udp.srcport -e ip.src -e ip.dst -e tcp.dstport -e udp.dstport > "$tmp/trace.txt" 2> "$tmp/tshark.err" & mon=$!
     # tshark takes a while to start on a loaded machine: wait until it
     # captures, or the first probes go untraced
-    for _ in $(seq 100); do grep -q "Capturing on" "$tmp/tshark.err" && break; sleep 0.1; done
-    sleep 0.3
+    wait_until 20 "tshark capturing on nflog" grep -q "Capturing on" "$tmp/tshark.err"
   elif [ "$v" = 6 ]; then
     # xtables-monitor 1.8.9 dies printing ip6 rules with tcp port matches
     # ("unsupported layer 4 protocol value"): IPv6 uses nft's own tracer.
@@ -82,15 +83,20 @@ for name in "${names[@]}"; do
   fi
   node tcpdump -i any -nn -v -l -U > "$tmp/egress.txt" 2>/dev/null & dump=$!
   # Warm up: send a UDP packet with IP ID / flow label 999 (not a probe)
-  # from the client until the tracer shows it, so no probe goes untraced.
+  # from the client until both the tracer and tcpdump show it, so no probe
+  # goes untraced.
   warm="udp 10.100.0.2 9999 10.100.0.1 9 999"
   [ "$v" = 6 ] && warm="udp fd00:100::2 9999 fd00:100::1 9 999"
-  for _ in $(seq 50); do
+  seen() { # seen ID: the tracer and tcpdump have both printed packet ID
+    local re="ID=$1 |FLOWLBL=$1 |flowlabel $1 |ip id $1 |$(printf '0x%04x' "$1")"
+    grep -qE "$re" "$tmp/trace.txt" && grep -qE "id $1[ ,]|flowlabel $(printf '0x%05x' "$1")" "$tmp/egress.txt"
+  }
+  for _ in $(seq 100); do
     echo "$warm" | ip netns exec "$p-client" python3 "$here/probe.py"
+    seen 999 && break
     sleep 0.2
-    grep -qE 'ID=999 |FLOWLBL=999 |flowlabel 999 |ip id 999 |0x03e7' "$tmp/trace.txt" && break
   done
-  sleep 0.3
+  seen 999 || { echo "record.sh: tracer or tcpdump never showed the warm-up packet" >&2; exit 1; }
   # Probe i gets source port 20000+i and IP ID (IPv6: flow label) 1000+i.
   i=0
   : > "$tmp/probes.txt"
@@ -114,7 +120,10 @@ for name in "${names[@]}"; do
     if [ -s "$tmp/send-pod$x.txt" ]; then ip netns exec "$p-pod$x" python3 "$here/probe.py" < "$tmp/send-pod$x.txt"; fi
   done
   node python3 "$here/probe.py" < "$tmp/send-local.txt"
-  sleep 1
+  # an end marker (ID 998, not a probe) sent after every probe: once both
+  # tools have printed it, they have printed every probe before it
+  echo "${warm% 999} 998" | ip netns exec "$p-client" python3 "$here/probe.py"
+  wait_until 30 "end marker in the trace and tcpdump output" seen 998
   kill "$mon" "$dump"; wait "$mon" "$dump" 2>/dev/null || true
   mon='' dump=''
   python3 "$here/collect.py" "$tmp/probes.txt" "$tmp/trace.txt" "$tmp/nft.json" "$tmp/egress.txt" "$fam" "$mtool" "$dir/iptables-save.txt" > "$dir/probes.json"

@@ -88,7 +88,7 @@ def send(addr, port, n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for i in range(n):
         s.sendto(b"ping %d from the pod" % i, (addr, port))
-        time.sleep(0.2)
+        time.sleep(0.2)  # not a wait: datagrams spread over time like a real one-way stream
 
 
 if __name__ == "__main__":

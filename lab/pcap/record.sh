@@ -36,6 +36,8 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-testdata/pcap/lab}
 P=tkpcap
 LAB=$(cd lab/pcap && pwd)
+# shellcheck source=lab/lib/wait.sh
+. lab/lib/wait.sh
 PY=$(command -v python3 || true)
 
 if [ "$(id -u)" != 0 ]; then
@@ -95,7 +97,9 @@ up() { # up MASQ(0|1)
 	PIDS+=($!)
 	ip netns exec "$P-nodeb" "$PY" "$LAB/netlab.py" sink 5000 &
 	PIDS+=($!)
-	sleep 1
+	wait_until 20 "http server on node-b :8080" sh -c "ip netns exec $P-nodeb ss -ltnH 'sport = :8080' | grep -q ."
+	wait_until 20 "dns server on node-b :53" sh -c "ip netns exec $P-nodeb ss -lunH 'sport = :53' | grep -q ."
+	wait_until 20 "udp sink on node-b :5000" sh -c "ip netns exec $P-nodeb ss -lunH 'sport = :5000' | grep -q ."
 }
 
 CAPS=()
@@ -104,14 +108,26 @@ cap() {
 	local n=$1 ifc=$2 node=$3 name=$4 pod=${5:-}
 	local dir="$DIR/captures/$node"
 	mkdir -p "$dir"
-	date -u +%Y-%m-%dT%H:%M:%S.%3NZ >"$TMP/$name.start"
+	date -u +%Y-%m-%dT%H:%M:%S.%3NZ >"$TMP/$node.$name.start"
 	# not through the ns function: $! must be tcpdump itself
-	ip netns exec "$P-$n" tcpdump -i "$ifc" -n -U -s 0 -w "$dir/$name.pcap" 2>"$TMP/$name.err" &
+	ip netns exec "$P-$n" tcpdump -i "$ifc" -n -U -s 0 -w "$dir/$name.pcap" 2>"$TMP/$node.$name.err" &
 	CAPS+=("$!:$node:$name:$ifc:$pod")
 }
 
 stopcaps() { # stop all captures and write their metadata
-	sleep 0.5
+	# the last segments of the scenario's connections have left (no
+	# connection to the servers is still closing), and every tcpdump has
+	# written what the kernel gave it (SIGINT drops what is still in the ring)
+	local port
+	for port in 8080 9090; do
+		wait_until 20 "quiet TCP :$port in the pod" no_open_tcp "$P-pod" "$port"
+		wait_until 20 "quiet TCP :$port on node-b" no_open_tcp "$P-nodeb" "$port"
+	done
+	for c in "${CAPS[@]}"; do
+		local pid node name ifc pod
+		IFS=: read -r pid node name ifc pod <<<"$c"
+		wait_until 20 "tcpdump $node/$name drained" tcpdump_drained "$pid" "$TMP/$node.$name.err"
+	done
 	# SIGTERM: background jobs of a script ignore SIGINT; tcpdump ends
 	# cleanly on either and prints its counters
 	for c in "${CAPS[@]}"; do kill -TERM "${c%%:*}" 2>/dev/null || true; done
@@ -120,10 +136,10 @@ stopcaps() { # stop all captures and write their metadata
 		IFS=: read -r pid node name ifc pod <<<"$c"
 		wait "$pid" 2>/dev/null || true
 		local got drop
-		got=$(sed -nE 's/^([0-9]+) packets? captured.*/\1/p' "$TMP/$name.err" | tail -n1)
-		drop=$(sed -nE 's/^([0-9]+) packets? dropped by kernel.*/\1/p' "$TMP/$name.err" | tail -n1)
+		got=$(sed -nE 's/^([0-9]+) packets? captured.*/\1/p' "$TMP/$node.$name.err" | tail -n1)
+		drop=$(sed -nE 's/^([0-9]+) packets? dropped by kernel.*/\1/p' "$TMP/$node.$name.err" | tail -n1)
 		printf '{"node":"%s","interface":"%s","pod":"%s","filter":"","start":"%s","stop":"%s","seconds":60,"max_packets":100000,"max_bytes":%d,"packets_captured":%d,"packets_received":%d,"packets_dropped_by_kernel":%d,"truncated":false,"command":"tcpdump -i %s -n -U -w -"}\n' \
-			"$node" "$ifc" "$pod" "$(cat "$TMP/$name.start")" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" \
+			"$node" "$ifc" "$pod" "$(cat "$TMP/$node.$name.start")" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" \
 			$((50 << 20)) "${got:-0}" "${got:-0}" "${drop:-0}" "$ifc" >"$DIR/captures/$node/$name.json"
 	done
 	CAPS=()
@@ -163,13 +179,21 @@ begin() { # begin SCENARIO MASQ
 	cap pod eth0 node-a pod-default_client default/client
 	cap nodea eth0 node-a node-eth0
 	cap nodeb eth0 node-b node-eth0
-	sleep 1
+	listening
+}
+
+listening() { # every capture started so far listens
+	local c pid node name ifc pod
+	for c in "${CAPS[@]}"; do
+		IFS=: read -r pid node name ifc pod <<<"$c"
+		wait_until 20 "tcpdump $node/$name listening" tcpdump_listening "$TMP/$node.$name.err"
+	done
 }
 
 scenario_snat() {
 	begin snat 1
 	cap nodea any node-a node-any
-	sleep 0.5
+	listening
 	ns pod curl -s -o /dev/null --max-time 3 http://192.168.0.2:8080/lbtest
 	ns pod curl -s -o /dev/null --max-time 3 http://192.168.0.2:8080/mytest
 	stopcaps
@@ -215,9 +239,9 @@ scenario_cut() {
 	mkdir -p "$DIR/captures/node-a"
 	up 0
 	# exactly the collector's pipeline: the byte limit cuts mid-packet
-	(ns nodea timeout -s INT 4 tcpdump -i eth0 -n -U -w - 2>/dev/null | head -c 1500 >"$DIR/captures/node-a/node-eth0.pcap") &
+	(ns nodea timeout -s INT 4 tcpdump -i eth0 -n -U -w - 2>"$TMP/cut.err" | head -c 1500 >"$DIR/captures/node-a/node-eth0.pcap") &
 	local p=$!
-	sleep 1
+	wait_until 20 "tcpdump listening" tcpdump_listening "$TMP/cut.err"
 	ns pod curl -s -o /dev/null --max-time 2 http://192.168.0.2:8080/lbtest
 	wait "$p" || true
 	printf '{"node":"node-a","interface":"eth0","pod":"","filter":"","seconds":4,"max_packets":100000,"max_bytes":1500,"packets_captured":0,"packets_received":0,"packets_dropped_by_kernel":0,"truncated":true,"command":"tcpdump -i eth0 -n -U -w -"}\n' \
