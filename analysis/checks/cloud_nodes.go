@@ -275,16 +275,40 @@ func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
 			if blk.Dir == model.DirEgress {
 				peer = d.ip
 			}
+			// The peer's place in the topology names the guide's rule and
+			// the CIDR the remedy opens: the peer VPC's or the IDC's CIDR
+			// from the cloud data, never the one address of the flow. A
+			// private address no cloud data places is an unknown peer:
+			// none of these IDs (the trace states the drop).
 			id, cidr := "SG_VPC_CIDR_BLOCKED", vpcCIDRFor(cl, peer)
-			known := cl.VpcOf(peer) != nil || cl.KnownIP(peer)
+			known := cl.KnownIP(peer)
+			extra := finding.Args{}
+			switch info := c.ClassifyAddr(peer); info.Class {
+			case model.ClassNode, model.ClassLocalVPC:
+				known = true
+			case model.ClassPeerVPC:
+				known = true
+				if info.CIDR.IsValid() {
+					cidr, extra["peer_kind"] = info.CIDR.String(), "peer-vpc"
+					if info.Via != "" {
+						extra["via"] = info.Via
+					}
+				}
+			case model.ClassIDC:
+				id, cidr, known = "SG_IDC_CIDR_BLOCKED", info.CIDR.String(), true
+				if info.Via != "" {
+					extra["via"] = info.Via
+				}
+			}
 			for _, pc := range pods {
 				if pc.Contains(peer) {
 					id, cidr, known = "SG_POD_CIDR_BLOCKED", pc.String(), true
 				}
 			}
 			for _, ic := range idcs {
-				if ic.prefix.Contains(peer) {
+				if ic.prefix.Contains(peer) && id != "SG_POD_CIDR_BLOCKED" {
 					id, cidr, known = "SG_IDC_CIDR_BLOCKED", ic.prefix.String(), true
+					extra["via"] = ic.via
 				}
 			}
 			port := strconv.Itoa(d.port)
@@ -296,6 +320,11 @@ func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
 			}
 			args := sgArgs(blk, finding.Args{"cidr": cidr, "peer": peer.String(), "flow": f.From + " → " + f.To,
 				"proto": strings.ToUpper(proto), "port": port, "source": peer.String()})
+			if id != "SG_NODEPORT_RANGE_BLOCKED" {
+				for k, v := range extra {
+					args[k] = v
+				}
+			}
 			args["node"] = nodeNameFor(nodes, side)
 			owner := side.Owner
 			if name := nodeNameFor(nodes, side); name != side.Owner {

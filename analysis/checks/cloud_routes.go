@@ -115,7 +115,7 @@ func runRoutes(p *Pass) {
 				if routeFor(t, dst) != nil {
 					continue
 				}
-				cidr, via, ev := peerCIDR(cl, dst)
+				cidr, via, ev := peerCIDR(c, dst)
 				ev = append([]finding.Evidence{{File: t.File, Line: t.At.Line, Excerpt: fmt.Sprintf("%s (%d routes): none covers %s", t.RouteTableId, len(t.Routes), dst)}}, ev...)
 				via["table"], via["vpc"], via["cidr"], via["from"] = t.RouteTableId, t.VpcId, cidr, f.From
 				report(via, []string{t.RouteTableId, t.VpcId}, ev...)
@@ -288,7 +288,8 @@ func podIPsSeenBy(c *model.Cluster, vpcID string, pods netip.Prefix) (podPeers, 
 
 // peerCIDR names the network a destination belongs to, from the CCN
 // routes, and the next hop that should carry it (as via_* args).
-func peerCIDR(cl *model.Cloud, dst netip.Addr) (string, finding.Args, []finding.Evidence) {
+func peerCIDR(c *model.Cluster, dst netip.Addr) (string, finding.Args, []finding.Evidence) {
+	cl := &c.Cloud
 	for _, r := range cl.CcnRoutes {
 		if r.Dst.IsValid() && r.Dst.Contains(dst) {
 			return r.Dst.String(), finding.Args{"via_kind": "ccn", "via_type": r.InstanceType, "via_id": r.InstanceId},
@@ -302,6 +303,26 @@ func peerCIDR(cl *model.Cloud, dst netip.Addr) (string, finding.Args, []finding.
 					[]finding.Evidence{{File: r.File, Line: r.At.Line, Excerpt: fmt.Sprintf("%s %s via %s %s Enabled=false", t.RouteTableId, r.DestinationCidrBlock, r.GatewayType, r.GatewayId)}}
 			}
 		}
+	}
+	// No CCN or disabled route names it: the shared classifier may still
+	// (another route table of the VPC, a peering connection, the peer
+	// VPC in vpcs.json), and a private address it places nowhere is an
+	// unknown peer — said so, not taken for an IDC.
+	switch info := c.ClassifyAddr(dst); info.Class {
+	case model.ClassPeerVPC, model.ClassIDC:
+		if info.CIDR.IsValid() {
+			a := finding.Args{"via_kind": "unknown"}
+			if info.Via != "" {
+				a["via"] = info.Via
+			}
+			var ev []finding.Evidence
+			if info.At.File != "" {
+				ev = append(ev, finding.Evidence{File: info.At.File, Line: info.At.Line, Excerpt: strings.TrimSpace(info.CIDR.String() + " " + info.Via)})
+			}
+			return info.CIDR.String(), a, ev
+		}
+	case model.ClassUnknownPeer:
+		return netip.PrefixFrom(dst, 32).String(), finding.Args{"via_kind": "unknown-peer"}, nil
 	}
 	return netip.PrefixFrom(dst, 32).String(), finding.Args{"via_kind": "unknown"}, nil
 }

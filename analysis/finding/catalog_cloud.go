@@ -29,10 +29,10 @@ const (
 const (
 	RouteViaEN = `{{if eq .via_kind "learned"}}{{or .ccn_name "the CCN"}}, learned from {{.via_type}} {{.via_id}}` +
 		`{{else if eq .via_kind "ccn"}}CCN ({{.via_type}} {{.via_id}}){{else if eq .via_kind "disabled"}}{{.via_type}} {{.via_id}} (route disabled)` +
-		`{{else if eq .via_kind "container"}}{{.vpc}} (container CIDR of {{.cluster}}){{else if eq .via_kind "node"}}node {{.via_id}}{{else if .via}}{{.via}}{{else}}CCN, peering connection or direct connect gateway{{end}}`
+		`{{else if eq .via_kind "container"}}{{.vpc}} (container CIDR of {{.cluster}}){{else if eq .via_kind "node"}}node {{.via_id}}{{else if .via}}{{.via}}{{else if eq .via_kind "unknown-peer"}}an unknown peer: no VPC, CCN, peering or direct connect route of the bundle places it{{else}}CCN, peering connection or direct connect gateway{{end}}`
 	RouteViaZH = `{{if eq .via_kind "learned"}}{{or .ccn_name "云联网"}}（学习自 {{.via_type}} {{.via_id}}）` +
 		`{{else if eq .via_kind "ccn"}}云联网（{{.via_type}} {{.via_id}}）{{else if eq .via_kind "disabled"}}{{.via_type}} {{.via_id}}（路由已禁用）` +
-		`{{else if eq .via_kind "container"}}{{.vpc}}（{{.cluster}} 的容器网段）{{else if eq .via_kind "node"}}节点 {{.via_id}}{{else if .via}}{{.via}}{{else}}云联网、对等连接或专线网关{{end}}`
+		`{{else if eq .via_kind "container"}}{{.vpc}}（{{.cluster}} 的容器网段）{{else if eq .via_kind "node"}}节点 {{.via_id}}{{else if .via}}{{.via}}{{else if eq .via_kind "unknown-peer"}}未知对端：采集数据中没有任何 VPC、云联网、对等连接或专线路由指向它{{else}}云联网、对等连接或专线网关{{end}}`
 	RouteFromEN = `{{if .from_vpc}}nodes of {{.from_vpc}}{{else if .from_cluster}}pods on the other nodes of {{.from_cluster}}{{else if or .nomasq_peers .flow_peers}}` +
 		`{{if .nomasq_peers}}{{.nomasq_peers}} (pods reach it without SNAT){{end}}{{if and .nomasq_peers .flow_peers}}, {{end}}{{if .flow_peers}}{{.flow_peers}} (reported flow {{.flows}}){{end}}` +
 		`{{else}}{{.from}}{{end}}`
@@ -59,7 +59,7 @@ func init() {
 		{ID: "SG_VPC_CIDR_BLOCKED", Severity: Error, Group: "cloud", Guide: "节点与 Pod 互访不通: 节点安全组放通 VPC 网段",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Node security group blocks the VPC/subnet CIDR",
-				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} (peer {{if eq .peer_kind "node"}}node {{end}}{{.peer}}): ` + SGDecisionEN + `.`,
+				Message: `Security group {{.sg}} of node {{.node}} does not allow traffic {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} (peer {{if eq .peer_kind "node"}}node {{else if eq .peer_kind "peer-vpc"}}VPC{{if .via}} over {{.via}}{{end}}, client {{end}}{{.peer}}): ` + SGDecisionEN + `.`,
 				Remedy:  `Add an {{if eq .dir "egress"}}outbound{{else}}inbound{{end}} ACCEPT policy ALL {{if eq .dir "egress"}}to{{else}}from{{end}} {{.cidr}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "SG_MASTER_SUBNET_BLOCKED", Severity: Error, Group: "cloud", Guide: "独立集群开启内网访问后不通: Master 安全组放通子网",
 			Texts: map[Lang]Text{EN: {

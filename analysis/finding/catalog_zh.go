@@ -19,7 +19,7 @@ func init() {
 			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_VPC_CIDR_BLOCKED": {
 			Title:   "节点安全组未放通 VPC 网段",
-			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} {{.cidr}}（对端{{if eq .peer_kind "node"}}节点{{end}} {{.peer}}）的流量：` + SGDecisionZH + `。`,
+			Message: `节点 {{.node}} 绑定的安全组 {{.sg}} 未放通{{if eq .dir "egress"}}到{{else}}来自{{end}} {{.cidr}}（对端{{if eq .peer_kind "node"}}节点{{else if eq .peer_kind "peer-vpc"}} VPC{{if .via}}（经 {{.via}}）{{end}}，客户端{{end}} {{.peer}}）的流量：` + SGDecisionZH + `。`,
 			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_MASTER_SUBNET_BLOCKED": {
 			Title:   "独立集群 Master 安全组未放通内网访问子网",

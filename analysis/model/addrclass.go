@@ -98,9 +98,20 @@ func (c *Cluster) ClassifyAddr(ip netip.Addr) AddrInfo {
 	}
 	if v := cl.VpcOf(ip); v != nil {
 		for _, p := range v.CIDRs {
-			if p.Contains(ip) {
+			if !p.Contains(ip) {
+				continue
+			}
+			if cl.localVpc(v.VpcId) {
 				return AddrInfo{Class: ClassLocalVPC, CIDR: p, At: v.At}
 			}
+			// vpc DescribeVpcs lists every VPC of the region: another
+			// one is a peer (its CIDR is the one to name), whatever
+			// route reaches it
+			info := AddrInfo{Class: ClassPeerVPC, CIDR: p, At: v.At}
+			if r, ok := cl.routedPeer(ip); ok {
+				info.Via = r.Via
+			}
+			return info
 		}
 	}
 	if info, ok := cl.routedPeer(ip); ok {
@@ -113,6 +124,20 @@ func (c *Cluster) ClassifyAddr(ip netip.Addr) AddrInfo {
 }
 
 var cgnatRange = netip.MustParsePrefix("100.64.0.0/10")
+
+// localVpc: id is the cluster's VPC (ClusterNetworkSettings.VpcId), or —
+// without the cluster's description — the VPC of a CVM of the bundle.
+func (cl *Cloud) localVpc(id string) bool {
+	if cl.Cluster != nil && cl.Cluster.ClusterNetworkSettings.VpcId != "" {
+		return cl.Cluster.ClusterNetworkSettings.VpcId == id
+	}
+	for _, in := range cl.Instances {
+		if in.VirtualPrivateCloud.VpcId == id {
+			return true
+		}
+	}
+	return len(cl.Vpcs) == 1 // the only VPC collected is the cluster's
+}
 
 // routedPeer: the most specific enabled route of the VPC route tables or
 // the CCN that covers ip, classified by its next hop. A CCN next hop is

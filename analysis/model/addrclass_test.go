@@ -2,8 +2,11 @@ package model
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"tkesnap/internal/testbundle"
 	"tkesnap/parsers/bundle"
 )
 
@@ -67,5 +70,49 @@ func TestServiceRangeInsideTheClusterCIDRIsService(t *testing.T) {
 	}
 	if got := c.ClassifyAddr(netip.MustParseAddr("172.18.0.70")); got.Class != ClassPod {
 		t.Errorf("pod: %s", got.Class)
+	}
+}
+
+// vpc DescribeVpcs may list other VPCs of the region: only the cluster's
+// own VPC is local; another VPC listed there is a peer, named by its own
+// CIDR (peer-vpc-ccn: cluster VPC vpc-hm000001 10.1.0.0/16, the peer
+// vpc-hm000002 10.2.0.0/16 attached to ccn-hm000001).
+func TestOnlyTheClusterVpcIsLocal(t *testing.T) {
+	dir := testbundle.Copy(t, "../../testdata/handmade/peer-vpc-ccn")
+	vpcs := `{"TotalCount": 2, "VpcSet": [
+	  {"VpcId": "vpc-hm000001", "VpcName": "handmade", "CidrBlock": "10.1.0.0/16"},
+	  {"VpcId": "vpc-hm000002", "VpcName": "billing", "CidrBlock": "10.2.0.0/16"}], "RequestId": "x"}`
+	for _, tc := range []struct {
+		name, vpcs string
+	}{{"peer VPC not listed", ""}, {"peer VPC listed by DescribeVpcs", vpcs}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.vpcs != "" {
+				if err := os.WriteFile(filepath.Join(dir, "cloud", "vpcs.json"), []byte(tc.vpcs), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b, err := bundle.Open(dir, bundle.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			c := Load(b)
+			for _, w := range []struct {
+				ip, class, cidr, via string
+			}{
+				{"10.1.0.99", "local-vpc", "10.1.0.0/16", ""},
+				{"10.2.0.20", "peer-vpc", "10.2.0.0/16", "ccn-hm000001"},
+				{"10.9.0.5", "unknown-peer", "", ""},
+			} {
+				got := c.ClassifyAddr(netip.MustParseAddr(w.ip))
+				cidr := ""
+				if got.CIDR.IsValid() {
+					cidr = got.CIDR.String()
+				}
+				if string(got.Class) != w.class || cidr != w.cidr || got.Via != w.via {
+					t.Errorf("%s: %s %q via %q, want %s %q via %q", w.ip, got.Class, cidr, got.Via, w.class, w.cidr, w.via)
+				}
+			}
+		})
 	}
 }

@@ -919,6 +919,14 @@ func (cl *Cloud) BindingFor(ip netip.Addr) (Binding, bool) {
 	if lb := cl.lbByVIP[ip]; lb != nil {
 		return Binding{SGs: lb.SGs(), Owner: lb.LoadBalancerId, Kind: "clb", At: lb.At}, true
 	}
+	// a CVM's public IP or EIP: traffic to it is filtered by that CVM's SGs
+	for _, in := range cl.Instances {
+		for _, s := range in.PublicIpAddresses {
+			if a, err := netip.ParseAddr(s); err == nil && a.Unmap() == ip {
+				return Binding{SGs: in.SecurityGroupIds, Owner: in.InstanceId, Kind: "cvm", Instance: in.InstanceId, At: in.At}, true
+			}
+		}
+	}
 	for _, r := range cl.ClusterRoutes {
 		if r.Dst.IsValid() && r.Dst.Contains(ip) {
 			if b, ok := cl.BindingFor(r.Gateway); ok && b.Kind != "clb" && r.Gateway != ip {

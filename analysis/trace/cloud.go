@@ -17,6 +17,10 @@ func (tr *Tracer) vpc(w *walk, from string, p pkt) {
 	if from != "" && !tr.sgHop(w, model.DirEgress, p, false) {
 		return
 	}
+	if pub := tr.c.ClassifyAddr(p.dst.Addr()); pub.Class == model.ClassCVMPublic && pub.Instance != nil && len(pub.Instance.IPs) > 0 {
+		tr.toPublicIP(w, p, pub.Instance)
+		return
+	}
 	if !tr.vpcRoute(w, from, p) {
 		return
 	}
@@ -30,6 +34,25 @@ func (tr *Tracer) vpc(w *walk, from string, p pkt) {
 		return
 	}
 	tr.atNode(w, owner, p, arrival{})
+}
+
+// toPublicIP: a CVM's public IP (or EIP) belongs to that CVM. The VPC
+// gateway maps it 1:1 to the CVM's primary private IP, which is what the
+// node sees; the CVM's SGs decide (for a node port, the guide's NodePort
+// rule), then the node's own datapath.
+func (tr *Tracer) toPublicIP(w *walk, p pkt, in *model.Instance) {
+	np := pkt{proto: p.proto, src: p.src, dst: netip.AddrPortFrom(in.IPs[0], p.dst.Port())}
+	w.add(said(Step{At: "vpc", Component: "route", Before: p.String(), After: np.String(), Decision: "NAT",
+		Evidence: ev("file", in.At.File, "line", in.At.Line)}, "vpc.public", p.dst.Addr(), in.InstanceId, in.IPs[0]))
+	owner := tr.nodeOwning(in.IPs[0])
+	if owner == "" {
+		w.needSaid("vpc", "route", "cluster/nodes.yaml", "", "need.publicnode", in.InstanceId, in.IPs[0])
+		return
+	}
+	if !tr.sgHop(w, model.DirIngress, np, tr.isNodePort(owner, np)) {
+		return
+	}
+	tr.atNode(w, owner, np, arrival{})
 }
 
 // isNodePort: a TCP/UDP packet to a node address in the NodePort range
@@ -234,11 +257,24 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 			args["cidr"] = cl.ClusterCIDR.String()
 		}
 	case "SG_VPC_CIDR_BLOCKED":
-		if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
+		if info := tr.c.ClassifyAddr(src); info.Class == model.ClassPeerVPC && info.CIDR.IsValid() {
+			// a peer VPC: its CIDR from the cloud data, not the /32
+			args["cidr"], args["peer_kind"] = info.CIDR.String(), "peer-vpc"
+			if info.Via != "" {
+				args["via"] = info.Via
+			}
+		} else if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
 			args["cidr"] = s.CIDR.String()
 		}
 		if n := tr.nodeOwning(src); n != "" {
 			args["peer"] = n
+		}
+	case "SG_IDC_CIDR_BLOCKED":
+		if info := tr.c.ClassifyAddr(src); info.CIDR.IsValid() {
+			args["cidr"] = info.CIDR.String()
+			if info.Via != "" {
+				args["via"] = info.Via
+			}
 		}
 	}
 	return newFinding(reason, args, []string{fix.SG, "node/" + node}, evs...)
@@ -288,10 +324,20 @@ func (tr *Tracer) sgReason(dir model.Direction, p pkt, nodePort bool) string {
 		return "SG_NODEPORT_RANGE_BLOCKED"
 	case tr.inPodCIDR(src):
 		return "SG_POD_CIDR_BLOCKED"
-	case tr.c.Cloud.VpcOf(src) != nil || tr.c.Cloud.KnownIP(src) || tr.nodeOwning(src) != "":
+	}
+	// The source's place in the topology names the guide's check: a
+	// node, the cluster's VPC or a peer VPC (over CCN or peering) is the
+	// VPC CIDR rule, an IDC (direct connect / VPN) the IDC rule. A private
+	// address no cloud data places is an unknown peer, not an IDC: no
+	// guide check, the flow's own rule.
+	switch tr.c.ClassifyAddr(src).Class {
+	case model.ClassNode, model.ClassLocalVPC, model.ClassPeerVPC:
 		return "SG_VPC_CIDR_BLOCKED"
-	case src.IsPrivate():
+	case model.ClassIDC:
 		return "SG_IDC_CIDR_BLOCKED"
+	}
+	if tr.c.Cloud.KnownIP(src) || tr.nodeOwning(src) != "" {
+		return "SG_VPC_CIDR_BLOCKED"
 	}
 	return "SG_BLOCKS_FLOW"
 }
