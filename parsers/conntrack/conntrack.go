@@ -192,18 +192,25 @@ func ParseList(r io.Reader) *Summary {
 		}
 		s.Entries++
 		s.ByProto[f[0]]++
+		// a tcp entry's state is the word after the timeout, before the
+		// first key=value (one per entry)
+		if f[0] == "tcp" && !strings.Contains(f[3], "=") && !strings.HasPrefix(f[3], "[") {
+			s.ByState[f[3]]++
+		}
 		var dst, dport string
+		unreplied := false
 		for _, tok := range f[3:] {
 			switch {
 			case tok == "[UNREPLIED]":
-				s.Unreplied++
-			case !strings.Contains(tok, "=") && !strings.HasPrefix(tok, "[") && f[0] == "tcp" && dst == "":
-				s.ByState[tok]++
+				unreplied = true
 			case strings.HasPrefix(tok, "dst=") && dst == "":
 				dst = tok[4:]
 			case strings.HasPrefix(tok, "dport=") && dport == "":
 				dport = tok[6:]
 			}
+		}
+		if unreplied {
+			s.Unreplied++
 		}
 		if dst != "" {
 			k := dst

@@ -2,6 +2,8 @@ package conntrack
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,11 +81,41 @@ func TestListSummaryCountsStatesAndDestinations(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("cpu=0 found=1 drop=2\n42\nentries 7\n"))
 	f.Add([]byte("tcp 6 1 ESTABLISHED src=1.1.1.1 dst=::1 dport=1 [UNREPLIED]\nconntrack v1 (x): 1 flow entries have been shown.\n"))
+	f.Add([]byte("tcp 6 1 SYN_SENT SYN_SENT src=1.1.1.1 dst=2.2.2.2 sport=1 dport=80 [UNREPLIED] src=2.2.2.2 dst=1.1.1.1 [UNREPLIED]\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ParseStats(bytes.NewReader(b))
+		st := ParseStats(bytes.NewReader(b))
+		// the -S lines written back read the same
+		var w strings.Builder
+		for _, c := range st.CPUs {
+			fmt.Fprintf(&w, "cpu=%d", c.CPU)
+			for k, v := range c.Counters {
+				fmt.Fprintf(&w, " %s=%d", k, v)
+			}
+			w.WriteByte('\n')
+		}
+		again := ParseStats(strings.NewReader(w.String()))
+		if len(again.CPUs) != len(st.CPUs) || len(again.Problems) != 0 {
+			t.Fatalf("%q read back as %+v, was %+v", w.String(), again, st)
+		}
+		for i, c := range st.CPUs {
+			if again.CPUs[i].CPU != c.CPU || !maps.Equal(again.CPUs[i].Counters, c.Counters) {
+				t.Fatalf("cpu %d read back as %+v, was %+v", i, again.CPUs[i], c)
+			}
+		}
+		// every entry is counted once: by protocol, at most once by state,
+		// unreplied and destination
 		s := ParseList(bytes.NewReader(b))
 		if len(s.ByDst) > MaxDsts {
 			t.Fatal("unbounded destinations")
+		}
+		sum := func(m map[string]int) (n int) {
+			for _, v := range m {
+				n += v
+			}
+			return n
+		}
+		if sum(s.ByProto) != s.Entries || sum(s.ByState) > s.ByProto["tcp"] || s.Unreplied > s.Entries || sum(s.ByDst) > s.Entries {
+			t.Fatalf("%d entries: proto %v state %v unreplied %d dst %d", s.Entries, s.ByProto, s.ByState, s.Unreplied, sum(s.ByDst))
 		}
 	})
 }

@@ -2,6 +2,8 @@ package resolvconf
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -33,10 +35,41 @@ func TestResolverRulesLastSearchWinsAndOnlyThreeNameservers(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("nameserver 10.0.0.1\noptions ndots:x\n"))
+	f.Add([]byte("nameserver 10.0.0.1\nnameserver fe80::1%eth0\nnameserver 10.0.0.2\nnameserver 10.0.0.3\nsearch a b\ndomain c\noptions ndots:5 rotate\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c := Parse(bytes.NewReader(b))
 		if n := c.Ndots(); n < 0 || n > 15 {
 			t.Fatal(n)
+		}
+		// the resolver uses the first MaxNS nameservers, in order
+		for i, ns := range c.Nameservers {
+			if ns.Ignored != (i >= MaxNS) {
+				t.Fatalf("nameserver %d (%v) ignored=%v", i, ns.Addr, ns.Ignored)
+			}
+		}
+		// written back as resolv.conf, the configuration reads the same
+		var w strings.Builder
+		for _, ns := range c.Nameservers {
+			fmt.Fprintf(&w, "nameserver %s\n", ns.Addr.WithZone(""))
+		}
+		if c.SearchLine > 0 {
+			fmt.Fprintf(&w, "search %s\n", strings.Join(c.Search, " "))
+		}
+		for k, v := range c.Options {
+			if v != "" || k == "" {
+				k += ":" + v
+			}
+			fmt.Fprintf(&w, "options %s\n", k)
+		}
+		again := Parse(strings.NewReader(w.String()))
+		if len(again.Nameservers) != len(c.Nameservers) || len(again.Problems) != 0 ||
+			strings.Join(again.Search, " ") != strings.Join(c.Search, " ") || !maps.Equal(again.Options, c.Options) {
+			t.Fatalf("%q read back from %q as %+v, was %+v", w.String(), b, again, c)
+		}
+		for i := range c.Nameservers {
+			if again.Nameservers[i].Addr != c.Nameservers[i].Addr.WithZone("") {
+				t.Fatalf("nameserver %d: %v read back as %v", i, c.Nameservers[i].Addr, again.Nameservers[i].Addr)
+			}
 		}
 	})
 }
