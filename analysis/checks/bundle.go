@@ -52,7 +52,7 @@ func runCollection(p *Pass) {
 			"node": r.Node, "command": r.Command, "path": r.Path,
 			"exit": fmt.Sprint(r.ExitCode), "stderr": stderr,
 		}, objs, ev))
-		p.Inconclusive(r.Path, r.Node, fmt.Sprintf("`%s` failed (exit %d)", r.Command, r.ExitCode))
+		p.Inconclusive(r.Path, r.Node, finding.Say("inc.cmdfailed", r.Command, r.ExitCode))
 	}
 }
 

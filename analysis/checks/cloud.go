@@ -114,21 +114,19 @@ func needCloudSGs(c *model.Cluster) []finding.Inconclusive {
 	cl := &c.Cloud
 	if len(cl.Files) == 0 {
 		// One item for the whole cloud group rather than one per check.
-		return []finding.Inconclusive{{Need: "cloud/ (tccli responses: clusters, instances, security groups and their policies, load balancers, route tables)",
-			Why: "the bundle holds no Tencent Cloud API data: security groups, CLBs, routes and API server access cannot be checked (run the cluster collector where tccli is configured)"}}
+		return []finding.Inconclusive{finding.Because("cloud/ (tccli responses: clusters, instances, security groups and their policies, load balancers, route tables)", "",
+			finding.Say("inc.nocloud"))}
 	}
 	var out []finding.Inconclusive
 	if !cl.Have.Instances {
-		out = append(out, finding.Inconclusive{Need: "cloud/instances.json",
-			Why: "no CVM list (tccli cvm DescribeInstances): node security groups are unknown"})
+		out = append(out, finding.Because("cloud/instances.json", "", finding.Say("inc.nocvm")))
 	}
 	havePolicies := false
 	for _, s := range cl.SecurityGroups {
 		havePolicies = havePolicies || s.HasPolicies()
 	}
 	if !havePolicies {
-		out = append(out, finding.Inconclusive{Need: "cloud/security-group-policies/<sg-id>.json",
-			Why: "no security group policies (tccli vpc DescribeSecurityGroupPolicies per SG): SG checks cannot run"})
+		out = append(out, finding.Because("cloud/security-group-policies/<sg-id>.json", "", finding.Say("inc.nosgp")))
 	}
 	return out
 }
@@ -201,9 +199,9 @@ func sgEvidence(b *block) []finding.Evidence {
 }
 
 // undecidedNeed turns an undecided slice into an inconclusive item.
-func undecidedNeed(p *Pass, b *block, what string) {
+func undecidedNeed(p *Pass, b *block, what finding.Phrase) {
 	d := b.Region.Decision
-	need, why := "", what+": "+d.String()
+	need, why := "", finding.Say("inc.what", what, d)
 	if len(d.Needs) > 0 {
 		need = d.Needs[0].File
 	}
@@ -358,11 +356,11 @@ func cloudScopedByFlows(p *Pass, report bool) bool {
 			if !report {
 				continue
 			}
-			why := fmt.Sprintf("flow %s → %s: %s cannot be resolved to addresses", f.From, f.To, spec)
+			why := finding.Say("inc.flow.unresolved", f.From, f.To, spec)
 			if err != nil {
-				why = fmt.Sprintf("flow %s → %s: %v", f.From, f.To, err)
+				why = finding.Say("inc.flow", f.From, f.To, finding.Literal(err.Error()))
 			}
-			p.Inconclusive(flowNeed(c, spec), "", why+"; the security groups and routes of this flow itself are not evaluated, the cluster-wide requirements are checked instead")
+			p.Inconclusive(flowNeed(c, spec), "", finding.Say("inc.flow.scoped", why))
 		}
 	}
 	return scoped

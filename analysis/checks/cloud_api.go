@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -38,7 +37,7 @@ func needAPIServer(c *model.Cluster) []finding.Inconclusive {
 		if len(cl.Files) == 0 {
 			return nil // said once by the node security group check
 		}
-		return []finding.Inconclusive{{Need: "cloud/clusters.json", Why: "the cluster type (managed or independent) is unknown, so the API server access rules that apply are unknown"}}
+		return []finding.Inconclusive{finding.Because("cloud/clusters.json", "", finding.Say("inc.clustertype"))}
 	}
 	return nil
 }
@@ -82,7 +81,7 @@ func runMasterSubnet(p *Pass) {
 		}
 	}
 	if len(masters) == 0 {
-		p.Inconclusive("cloud/cluster-instances.json", "", "independent cluster: no MASTER instance joined to a CVM (tke DescribeClusterInstances + cvm DescribeInstances)")
+		p.Inconclusive("cloud/cluster-instances.json", "", finding.Say("inc.nomaster"))
 		return
 	}
 	port := apiserverPort(c)
@@ -95,7 +94,7 @@ func runMasterSubnet(p *Pass) {
 	if e := cl.Endpoints; e != nil && e.ClusterIntranetSubnetId != "" {
 		s := cl.Subnets[e.ClusterIntranetSubnetId]
 		if s == nil || !s.CIDR.IsValid() {
-			p.Inconclusive("cloud/subnets.json", "", "intranet access subnet "+e.ClusterIntranetSubnetId+" is not in subnets.json")
+			p.Inconclusive("cloud/subnets.json", "", finding.Say("inc.intranetsubnet", e.ClusterIntranetSubnetId))
 		} else {
 			srcs = append(srcs, src{s.CIDR, "intranet access subnet " + s.SubnetId, []finding.Evidence{
 				{File: e.SubnetFile, Line: e.SubnetLine, Excerpt: "ClusterIntranetSubnetId " + e.ClusterIntranetSubnetId},
@@ -125,7 +124,7 @@ func runMasterSubnet(p *Pass) {
 		for _, m := range masters {
 			blk, und := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(s.cidr), tencent.PortRange{From: port, To: port})
 			if und != nil && blk == nil {
-				undecidedNeed(p, und, fmt.Sprintf("master %s API port %d from %s", m.Name, port, s.cidr))
+				undecidedNeed(p, und, finding.Say("inc.what.master", m.Name, port, s.cidr))
 			}
 			if blk == nil {
 				continue
@@ -170,7 +169,7 @@ func runAPISource(p *Pass) {
 	ep := cl.Endpoints
 	if ep == nil {
 		if len(c.Flows) > 0 {
-			p.Inconclusive("cloud/cluster-endpoints.json", "", "managed cluster: API server endpoints and access sources were not collected (tke DescribeClusterEndpoints / DescribeClusterSecurity)")
+			p.Inconclusive("cloud/cluster-endpoints.json", "", finding.Say("inc.noendpoints"))
 		}
 		return
 	}
@@ -218,7 +217,7 @@ func runAPISource(p *Pass) {
 				args := sgArgs(blk, finding.Args{"endpoint": which, "allowed": allowedText(cl, sgs, port), "client": client.String()})
 				p.Report(finding.New("SG_APISERVER_SOURCE_BLOCKED", args, append(sgObjects(blk), "apiserver/"+which), sgEvidence(blk)...))
 			case sg.Undecided:
-				p.Inconclusive(firstNeed(d), "", fmt.Sprintf("API server %s endpoint from %s: %s", which, client, d))
+				p.Inconclusive(firstNeed(d), "", finding.Say("inc.api.from", finding.Say("ep."+which), client, d))
 			}
 		}
 	}

@@ -41,8 +41,7 @@ func needCLBs(c *model.Cluster) []finding.Inconclusive {
 	}
 	if !c.Cloud.Have.LoadBalancers {
 		if hasLBService(c) {
-			return []finding.Inconclusive{{Need: "cloud/load-balancers.json",
-				Why: "the cluster has LoadBalancer Services or Ingresses but no CLB list (tccli clb DescribeLoadBalancers): CLB and NodePort security groups cannot be checked"}}
+			return []finding.Inconclusive{finding.Because("cloud/load-balancers.json", "", finding.Say("inc.noclb"))}
 		}
 		return nil
 	}
@@ -284,7 +283,7 @@ func runCLBs(p *Pass) {
 		}
 		listeners := lbListeners(u)
 		if len(listeners) == 0 && lb.ListenersFile == "" {
-			p.Inconclusive("cloud/listeners/"+lb.LoadBalancerId+".json", "", "listeners of "+lb.LoadBalancerId+" were not collected (tccli clb DescribeListeners)")
+			p.Inconclusive("cloud/listeners/"+lb.LoadBalancerId+".json", "", finding.Say("inc.nolisteners", lb.LoadBalancerId))
 		}
 		// 1. The CLB's own SGs vs its listeners.
 		if sgs := lb.SGs(); len(sgs) > 0 {
@@ -309,7 +308,7 @@ func runCLBs(p *Pass) {
 						}
 					}
 					if und != nil && blk == nil {
-						undecidedNeed(p, und, fmt.Sprintf("node %s NodePort %d from %s", b.node.Name, b.port, src.label))
+						undecidedNeed(p, und, finding.Say("inc.what.nodeport", b.node.Name, b.port, src.label))
 					}
 					if blk == nil {
 						continue
@@ -336,8 +335,7 @@ func runCLBs(p *Pass) {
 				if acct == nil || acct.Type == "" {
 					if !askedAccount {
 						askedAccount = true
-						p.Inconclusive(model.CloudAccountType, "", "public CLB "+lb.LoadBalancerId+" has no bandwidth of its own and its real server "+
-							in.InstanceId+" has InternetMaxBandwidthOut 0: that matters only on a traditional (LEGACY) account; collect `tccli vpc DescribeNetworkAccountType`")
+						p.Inconclusive(model.CloudAccountType, "", finding.Say("inc.clb.legacy", lb.LoadBalancerId, in.InstanceId))
 					}
 					continue
 				}
@@ -387,7 +385,7 @@ func checkListener(p *Pass, u lbUse, l listenerPort, clients []netip.Addr) {
 			case sg.Drop:
 				report(flowBlock(model.DirIngress, l.Proto, ip, l.Port, d), ip.String())
 			case sg.Undecided:
-				p.Inconclusive(firstNeed(d), "", fmt.Sprintf("CLB %s listener %d from %s: %s", lb.LoadBalancerId, l.Port, ip, d))
+				p.Inconclusive(firstNeed(d), "", finding.Say("inc.clb.from", lb.LoadBalancerId, l.Port, ip, d))
 			}
 		}
 		return
@@ -408,7 +406,7 @@ func checkListener(p *Pass, u lbUse, l listenerPort, clients []netip.Addr) {
 	}
 	switch {
 	case und != nil:
-		p.Inconclusive(firstNeed(und.Decision), "", fmt.Sprintf("CLB %s listener %d: %s", lb.LoadBalancerId, l.Port, und.Decision))
+		p.Inconclusive(firstNeed(und.Decision), "", finding.Say("inc.clb.listener", lb.LoadBalancerId, l.Port, und.Decision))
 	case drop != nil:
 		report(&block{Dir: model.DirIngress, Proto: l.Proto, Region: *drop}, spaceLabel(space))
 	}

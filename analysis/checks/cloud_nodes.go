@@ -47,7 +47,7 @@ func runNodeSGs(p *Pass) {
 		}
 	}
 	if len(workers) == 0 {
-		p.Inconclusive("cloud/cluster-instances.json", "", "no cluster node could be joined to a CVM in cloud/instances.json (by InternalIP, providerID or name)")
+		p.Inconclusive("cloud/cluster-instances.json", "", finding.Say("inc.nojoin"))
 		return
 	}
 	// Scoped by the reported flows when there are some (the guide starts
@@ -66,14 +66,14 @@ func runNodeSGs(p *Pass) {
 		// ENIs' own SGs filter pod traffic.
 		podSide := append(append([]*cloudNode(nil), workers...), podENIs(c)...)
 		if len(cidrs) == 0 {
-			p.Inconclusive("cloud/clusters.json", "", "the cluster pod CIDR is unknown (ClusterNetworkSettings.ClusterCIDR, or nodes' spec.podCIDR)")
+			p.Inconclusive("cloud/clusters.json", "", finding.Say("inc.nopodcidr"))
 		}
 		for _, cidr := range cidrs {
 			for _, n := range podSide {
 				for _, dir := range []model.Direction{model.DirIngress, model.DirEgress} {
 					b, u := firstBlock(cl, n.SGs, dir, allProtos, rangeOf(cidr), tencent.AllPorts)
 					if u != nil && b == nil {
-						undecidedNeed(p, u, fmt.Sprintf("%s SG vs pod CIDR %s", n.Name, cidr))
+						undecidedNeed(p, u, finding.Say("inc.what.podcidr", n.Name, cidr))
 					}
 					if b == nil {
 						continue
@@ -93,7 +93,7 @@ func runNodeSGs(p *Pass) {
 					}
 					b, u := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(cidr), tencent.PortRange{From: port, To: port})
 					if u != nil && b == nil {
-						undecidedNeed(p, u, fmt.Sprintf("master %s API port %d vs pod CIDR %s", m.Name, port, cidr))
+						undecidedNeed(p, u, finding.Say("inc.what.masterpod", m.Name, port, cidr))
 					}
 					if b != nil {
 						pod.add(blockKey(m.SGs, b, cidr.String()), m, b, finding.Args{"cidr": cidr.String(), "port": strconv.Itoa(port)})
@@ -132,7 +132,7 @@ func runNodeSGs(p *Pass) {
 			peer := tencent.AddrRange{From: a.IP, To: a.IP}
 			blk, u := firstBlock(cl, b.SGs, model.DirIngress, allProtos, peer, tencent.AllPorts)
 			if u != nil && blk == nil {
-				undecidedNeed(p, u, fmt.Sprintf("node %s SG vs node %s", b.Name, a.Name))
+				undecidedNeed(p, u, finding.Say("inc.what.nodenode", b.Name, a.Name))
 			}
 			if blk != nil {
 				cidr := vpcCIDRFor(cl, a.IP)
@@ -157,7 +157,7 @@ func runNodeSGs(p *Pass) {
 			for _, dir := range []model.Direction{model.DirIngress, model.DirEgress} {
 				b, u := firstBlock(cl, n.SGs, dir, allProtos, rangeOf(cidr.prefix), tencent.AllPorts)
 				if u != nil && b == nil {
-					undecidedNeed(p, u, fmt.Sprintf("node %s SG vs IDC CIDR %s", n.Name, cidr.prefix))
+					undecidedNeed(p, u, finding.Say("inc.what.idc", n.Name, cidr.prefix))
 				}
 				if b != nil {
 					idc.add(blockKey(n.SGs, b, cidr.prefix.String()), n, b, finding.Args{"cidr": cidr.prefix.String(), "via": cidr.via})
@@ -265,7 +265,7 @@ func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
 				case sg.Drop:
 					blk, side = flowBlock(model.DirIngress, proto, src, d.port, in), dstB
 				case sg.Undecided:
-					p.Inconclusive(firstNeed(in), "", fmt.Sprintf("flow %s → %s: %s", f.From, f.To, in))
+					p.Inconclusive(firstNeed(in), "", finding.Say("inc.flow", f.From, f.To, in))
 				}
 			}
 			if blk == nil {

@@ -34,7 +34,7 @@ func needRoutes(c *model.Cluster) []finding.Inconclusive {
 		return nil // runRoutes says what else is missing
 	}
 	if len(cl.Files) > 0 && len(c.Flows) > 0 {
-		return []finding.Inconclusive{{Need: "cloud/route-tables.json", Why: "no VPC route tables (tccli vpc DescribeRouteTables): cross-VPC and IDC routes cannot be checked"}}
+		return []finding.Inconclusive{finding.Because("cloud/route-tables.json", "", finding.Say("inc.routetables"))}
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func runRoutes(p *Pass) {
 		return false
 	}
 	if !cl.Have.RouteTables && !cl.Have.CcnRoutes && len(c.Flows) > 0 {
-		p.Inconclusive("cloud/route-tables.json", "", "no VPC route tables (tccli vpc DescribeRouteTables): cross-VPC and IDC routes cannot be checked")
+		p.Inconclusive("cloud/route-tables.json", "", finding.Say("inc.routetables"))
 	}
 	// 0. GlobalRouter: every node's pod CIDR needs its cluster route.
 	runClusterRoutes(p, report)
@@ -105,7 +105,7 @@ func runRoutes(p *Pass) {
 			sub := cl.Subnets[in.VirtualPrivateCloud.SubnetId]
 			t := cl.RouteTableOf(sub)
 			if t == nil {
-				p.Inconclusive("cloud/subnets.json", "", fmt.Sprintf("flow %s → %s: route table of subnet %s unknown", f.From, f.To, in.VirtualPrivateCloud.SubnetId))
+				p.Inconclusive("cloud/subnets.json", "", finding.Say("inc.flow.subnet", f.From, f.To, in.VirtualPrivateCloud.SubnetId))
 				continue
 			}
 			for _, dst := range to.IPs {

@@ -205,7 +205,7 @@ func runDNS(p *Pass) {
 			}
 		}
 		if !sawKubeSystem {
-			p.Inconclusive(model.KubeFiles["Service"], "", "no kube-system Services in the bundle: collect Services of all namespaces to check cluster DNS")
+			p.Inconclusive(model.KubeFiles["Service"], "", finding.Say("inc.dns.nosvc"))
 			return
 		}
 		p.Report(finding.New("DNS_SERVICE_UNHEALTHY", finding.Args{"service": "kube-system/kube-dns", "missing": "1"},
@@ -263,7 +263,7 @@ func runDNS(p *Pass) {
 		return
 	}
 	if !k.HasEndpointData() {
-		p.Inconclusive(model.KubeFiles["EndpointSlice"], "", "endpoints not collected: cannot tell whether CoreDNS has ready endpoints")
+		p.Inconclusive(model.KubeFiles["EndpointSlice"], "", finding.Say("inc.dns.noeps"))
 	} else {
 		bs := k.Backends(s)
 		var unready []string

@@ -35,7 +35,7 @@ func runIngress(p *Pass) {
 	c := p.Cluster
 	k := &c.Kube
 	if !k.Has("Service") {
-		p.Inconclusive(model.KubeFiles["Service"], "", "Services not collected: cannot check Ingress backends")
+		p.Inconclusive(model.KubeFiles["Service"], "", finding.Say("inc.ing.nosvc"))
 	} else {
 		for _, in := range k.Ingresses {
 			checkBackends(p, in)
@@ -53,7 +53,7 @@ func runIngress(p *Pass) {
 		}
 		if path == "" && host == "" {
 			if f.Symptom == "http-404" {
-				p.Inconclusive("flows.json", "", fmt.Sprintf("flow to %s reports HTTP 404 but names no host or path: add \"host\" and \"path\"", f.To))
+				p.Inconclusive("flows.json", "", finding.Say("inc.ing.nohost", f.To))
 			}
 			continue
 		}

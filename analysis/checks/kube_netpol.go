@@ -86,7 +86,7 @@ func runNetpol(p *Pass) {
 	k := &c.Kube
 	if !k.Has("NetworkPolicy") {
 		if len(c.Flows) > 0 {
-			p.Inconclusive(model.KubeFiles["NetworkPolicy"], "", "NetworkPolicies not collected: cannot tell whether one denies the reported flows")
+			p.Inconclusive(model.KubeFiles["NetworkPolicy"], "", finding.Say("inc.np.none"))
 		}
 		return
 	}
@@ -140,7 +140,7 @@ func runNetpol(p *Pass) {
 		var deniedTo []flowEnd
 		for _, d := range dsts {
 			if d.port == 0 {
-				p.Inconclusive("flows.json", "", fmt.Sprintf("flow %s → %s names no port: NetworkPolicy ports cannot be checked", f.From, f.To))
+				p.Inconclusive("flows.json", "", finding.Say("inc.np.noport", f.From, f.To))
 				break
 			}
 			r := netpol.Evaluate(k, src, d.peer, proto, d.port)
@@ -150,7 +150,7 @@ func runNetpol(p *Pass) {
 			if r.Undecided {
 				for _, dd := range []netpol.Decision{r.Egress, r.Ingress} {
 					if dd.Undecided {
-						p.Inconclusive(dd.Need, "", fmt.Sprintf("flow %s → %s: %s", f.From, f.To, dd.Reason))
+						p.Inconclusive(dd.Need, "", finding.Say("inc.flow", f.From, f.To, dd.Why()))
 					}
 				}
 				continue

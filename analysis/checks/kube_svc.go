@@ -94,8 +94,7 @@ func needKube(kinds ...string) func(c *model.Cluster) []finding.Inconclusive {
 		var out []finding.Inconclusive
 		for _, k := range kinds {
 			if !c.Kube.Has(k) {
-				out = append(out, finding.Inconclusive{Need: model.KubeFiles[k],
-					Why: fmt.Sprintf("no %s objects in the bundle (%s)", k, kubectlGet(k))})
+				out = append(out, finding.Because(model.KubeFiles[k], "", finding.Say("inc.nokind", k, kubectlGet(k))))
 			}
 		}
 		return out
@@ -150,10 +149,10 @@ func runServices(p *Pass) {
 	haveEP := k.HasEndpointData()
 	havePods := k.Has("Pod")
 	if !haveEP {
-		p.Inconclusive(model.KubeFiles["EndpointSlice"], "", "endpoints not collected: cannot tell whether Services have ready endpoints (kubectl get endpointslices -A -o yaml)")
+		p.Inconclusive(model.KubeFiles["EndpointSlice"], "", finding.Say("inc.svc.noeps"))
 	}
 	if !havePods {
-		p.Inconclusive(model.KubeFiles["Pod"], "", "pods not collected: cannot check Service selectors and target ports")
+		p.Inconclusive(model.KubeFiles["Pod"], "", finding.Say("inc.svc.nopods"))
 	}
 	flowed := flowTargets(c)
 	for _, s := range k.Services {

@@ -48,10 +48,10 @@ func needKubeProxyInputs(c *model.Cluster) []finding.Inconclusive {
 		return needNodes(c)
 	}
 	if !c.Kube.Has("Service") {
-		out = append(out, finding.Inconclusive{Need: "cluster/services.yaml", Why: "kube-proxy rules cannot be checked without the Services"})
+		out = append(out, finding.Because("cluster/services.yaml", "", finding.Say("inc.kp.nosvc")))
 	}
 	if !c.Kube.HasEndpointData() {
-		out = append(out, finding.Inconclusive{Need: "cluster/endpointslices.yaml", Why: "kube-proxy rules cannot be checked without EndpointSlices or Endpoints"})
+		out = append(out, finding.Because("cluster/endpointslices.yaml", "", finding.Say("inc.kp.noeps")))
 	}
 	return out
 }
@@ -250,12 +250,12 @@ func runKubeProxy(p *Pass) {
 	for _, n := range c.Nodes {
 		kn := kubeNodeOf(c, n)
 		if kn == nil {
-			p.Inconclusive("cluster/nodes.yaml", n.Name, "node folder "+n.Name+" matches no Kubernetes Node (by name or InternalIP): endpoint locality and NodePorts unknown")
+			p.Inconclusive("cluster/nodes.yaml", n.Name, finding.Say("inc.kp.nonode", n.Name))
 			continue
 		}
 		mode, modeEv, ok := proxyMode(c, n)
 		if !ok {
-			p.Inconclusive(model.FileKubeProxy, n.Name, "kube-proxy mode unknown: collect kube-proxy.txt (or the kube-proxy configmap)")
+			p.Inconclusive(model.FileKubeProxy, n.Name, finding.Say("inc.kp.nomode"))
 			continue
 		}
 		if !baseDone {
@@ -265,7 +265,7 @@ func runKubeProxy(p *Pass) {
 		switch mode {
 		case "ipvs":
 			if n.IPVS == nil {
-				p.Inconclusive(model.FileIPVS, n.Name, "kube-proxy runs in IPVS mode ("+modeEv.Excerpt+"): collect ipvsadm -Sn")
+				p.Inconclusive(model.FileIPVS, n.Name, finding.Say("inc.kp.ipvs", modeEv.Excerpt))
 				continue
 			}
 			reconcileIPVS(p, n, kn, ports)
@@ -275,7 +275,7 @@ func runKubeProxy(p *Pass) {
 			// no kube-proxy in the node's namespace (e.g. Cilium kube-proxy
 			// replacement): nothing kube-proxy should have programmed.
 		default:
-			p.Inconclusive(model.FileKubeProxy, n.Name, "kube-proxy mode "+mode+" is not modelled; its rules are not checked")
+			p.Inconclusive(model.FileKubeProxy, n.Name, finding.Say("inc.kp.mode", mode))
 		}
 	}
 }
@@ -361,7 +361,7 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 			missing(sp, "session affinity ClientIP: virtual service "+s.Key.String()+" is not persistent", "", vsEv, sp.svc.Source.Evidence("sessionAffinity: ClientIP"))
 		}
 		if sp.localUnknown && (w.kind != "ClusterIP" || sp.intLocal) {
-			p.Inconclusive("cluster/endpointslices.yaml", n.Name, svcArg(sp)+": traffic policy Local, but endpoints have no nodeName")
+			p.Inconclusive("cluster/endpointslices.yaml", n.Name, finding.Say("inc.kp.local", svcArg(sp)))
 			return
 		}
 		want := map[netip.AddrPort]model.Backend{}

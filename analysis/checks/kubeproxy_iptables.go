@@ -37,12 +37,12 @@ func nodeRuleset(n *model.Node) (*iptables.Ruleset, string) {
 func reconcileIptablesNode(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 	rs, file := nodeRuleset(n)
 	if rs == nil {
-		p.Inconclusive("iptables-save.txt", n.Name, "kube-proxy runs in iptables mode: collect iptables-save -c to check its rules")
+		p.Inconclusive("iptables-save.txt", n.Name, finding.Say("inc.kp.ipt"))
 		return
 	}
 	nat := rs.Table("nat")
 	if nat == nil {
-		p.Inconclusive("iptables-save.txt", n.Name, "the dump has no nat table (collect iptables-save -c without -t)")
+		p.Inconclusive("iptables-save.txt", n.Name, finding.Say("inc.kp.nonat"))
 		return
 	}
 	r := &iptReconciler{p: p, n: n, file: file, nat: nat, filter: rs.Table("filter"), v6: rs.Family == 6}
@@ -169,7 +169,7 @@ func (r *iptReconciler) port(sp *svcPort) {
 	}
 	svcEv := s.Source.Evidence("service " + s.Namespace + "/" + s.Name)
 	if sp.localUnknown && sp.intLocal {
-		r.p.Inconclusive("cluster/endpointslices.yaml", r.n.Name, svcArg(sp)+": internalTrafficPolicy Local, but endpoints have no nodeName")
+		r.p.Inconclusive("cluster/endpointslices.yaml", r.n.Name, finding.Say("inc.kp.ilocal", svcArg(sp)))
 		r.external(sp, svcEv)
 		return
 	}

@@ -81,7 +81,7 @@ func checkVIPBinding(p *Pass, n *model.Node, kn *model.KNode) {
 		}
 	}
 	if !haveAddr && !haveLocal {
-		p.Inconclusive(model.FileIPAddr, n.Name, "kube-proxy runs in IPVS mode: whether its virtual addresses are bound to kube-ipvs0 needs ip -j addr (or ip -j route show table all)")
+		p.Inconclusive(model.FileIPAddr, n.Name, finding.Say("inc.ipvs.addr"))
 		return
 	}
 	bound := map[netip.Addr]bool{}

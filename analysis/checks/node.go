@@ -78,7 +78,7 @@ func runBackendSplit(p *Pass) {
 			if legacy == nil && len(def.Rules.Warnings) > 0 && def.Rules.Backend == "nf_tables" {
 				w := def.Rules.Warnings[0]
 				if strings.Contains(w.Text, "legacy tables present") {
-					p.Inconclusive(model.FileIPTablesLegacy, n.Name, "iptables-save says legacy tables are present; collect iptables-legacy-save -c to see whether they hold rules")
+					p.Inconclusive(model.FileIPTablesLegacy, n.Name, finding.Say("inc.legacy"))
 				}
 			}
 		}
@@ -112,7 +112,7 @@ func needNodes(c *model.Cluster) []finding.Inconclusive {
 	if len(c.Nodes) > 0 {
 		return nil
 	}
-	return []finding.Inconclusive{{Need: "nodes/<node>/", Why: "no node data in the bundle: run the collector with --node on the affected nodes"}}
+	return []finding.Inconclusive{finding.Because("nodes/<node>/", "", finding.Say("inc.nonodes"))}
 }
 
 func nodeRef(n *model.Node) string { return "node/" + n.Name }
@@ -129,7 +129,7 @@ func sysctlEvidence(n *model.Node, key string) (finding.Evidence, string, bool) 
 func runForwarding(p *Pass) {
 	for _, n := range p.Cluster.Nodes {
 		if !n.HasFile(model.FileSysctl) {
-			p.Inconclusive(model.FileSysctl, n.Name, "IP forwarding and bridge netfilter settings unknown")
+			p.Inconclusive(model.FileSysctl, n.Name, finding.Say("inc.nosysctl"))
 			continue
 		}
 		// A node routes pod traffic between cbr0/ENIs and eth0: with
@@ -193,7 +193,7 @@ func checkBridgeNF(p *Pass, n *model.Node) {
 		}
 	}
 	if !n.HasFile(model.DirCNI) {
-		p.Inconclusive(model.FileIPLink, n.Name, key+" is "+orAbsent(v, ok)+"; whether pods sit on a Linux bridge is unknown without ip -j -d link or the CNI configuration")
+		p.Inconclusive(model.FileIPLink, n.Name, finding.Say("inc.bridge", key, orAbsent(v, ok)))
 	}
 }
 
@@ -211,9 +211,9 @@ func podFacing(c *model.Cluster, n *model.Node) []string {
 	return out
 }
 
-func orAbsent(v string, ok bool) string {
+func orAbsent(v string, ok bool) any {
 	if !ok {
-		return "absent"
+		return finding.Say("absent")
 	}
 	return v
 }
@@ -300,11 +300,11 @@ func runNodeRoutes(p *Pass) {
 	h := newHostGw(c, ps)
 	for _, n := range c.Nodes {
 		if !n.HasFile(model.FileIPRoute) {
-			p.Inconclusive(model.FileIPRoute, n.Name, "routes to the other nodes' pod CIDRs unknown")
+			p.Inconclusive(model.FileIPRoute, n.Name, finding.Say("inc.noroutes"))
 			continue
 		}
 		if len(ps) == 0 {
-			p.Inconclusive("cluster/nodes.yaml", n.Name, "pod CIDRs of the nodes unknown (no Node objects with spec.podCIDR and no pod bridge on any node)")
+			p.Inconclusive("cluster/nodes.yaml", n.Name, finding.Say("inc.nopodcidrs"))
 			continue
 		}
 		self := kubeNodeOf(c, n)
@@ -378,7 +378,7 @@ func checkPeerRoute(p *Pass, h *hostGw, n *model.Node, pr peer, own []netip.Pref
 		return
 	}
 	if r.Undecidable != "" {
-		p.Inconclusive(model.FileIPRule, n.Name, "route to "+pr.CIDR.String()+" depends on "+r.Undecidable)
+		p.Inconclusive(model.FileIPRule, n.Name, finding.Say("inc.rule", pr.CIDR.String(), r.Undecidable))
 		return
 	}
 	args := finding.Args{"node": n.Name, "cidr": pr.CIDR.String(), "peer": pr.Name, "from": from}
@@ -429,7 +429,7 @@ func defaultRouteReaches(p *Pass, h *hostGw, n *model.Node, pr peer, r model.Rou
 			finding.Evidence{File: "cloud/cluster-routes.json", Excerpt: "no cluster or VPC route covers " + pr.CIDR.String()}))
 		return false
 	}
-	p.Inconclusive("cloud/cluster-routes.json", n.Name, "pod CIDRs of other nodes leave by the default route; whether the VPC routes them (GlobalRouter) needs the cluster routes or VPC route tables")
+	p.Inconclusive("cloud/cluster-routes.json", n.Name, finding.Say("inc.grdefault"))
 	return false
 }
 
@@ -597,7 +597,7 @@ func arrivalIface(n *model.Node, self *model.KNode) (string, netip.Addr) {
 func runConntrack(p *Pass) {
 	for _, n := range p.Cluster.Nodes {
 		if !n.HasFile(model.FileSysctl) && !n.HasFile(model.FileConntrackStats) {
-			p.Inconclusive(model.FileConntrackStats, n.Name, "conntrack usage unknown (collect conntrack -S and sysctl -a)")
+			p.Inconclusive(model.FileConntrackStats, n.Name, finding.Say("inc.noconntrack"))
 			continue
 		}
 		var why []string

@@ -57,7 +57,7 @@ func guarded(needs func(c *model.Cluster) []finding.Inconclusive, run func(p *Pa
 	return func(p *Pass) (any, error) {
 		if miss := needs(p.Cluster); len(miss) > 0 {
 			for _, m := range miss {
-				p.Inconclusive(m.Need, m.Node, m.Why)
+				p.Record(m)
 			}
 			return nil, nil
 		}

@@ -60,8 +60,13 @@ func (p *Pass) declaredID(id string) bool {
 
 // Inconclusive records something the analyzer could not decide and what
 // to collect (and on which node) to decide it.
-func (p *Pass) Inconclusive(need, node, why string) {
-	p.inconclusive = append(p.inconclusive, finding.Inconclusive{Need: need, Node: node, Why: why})
+func (p *Pass) Inconclusive(need, node string, why finding.Phrase) {
+	p.inconclusive = append(p.inconclusive, finding.Because(need, node, why))
+}
+
+// Record records an inconclusive item built by the analyzer.
+func (p *Pass) Record(in finding.Inconclusive) {
+	p.inconclusive = append(p.inconclusive, in)
 }
 
 // Problem records a problem of the bundle found while analysing it (not
@@ -230,33 +235,31 @@ func (col *collected) has(path string) bool {
 // collector left it out when the manifest says.
 func (col *collected) missing(path string, in Input) finding.Inconclusive {
 	cmd := in.Command
-	var why string
+	why := finding.Say("miss.absent")
 	if r, ok := col.records[path]; ok {
 		if r.Command != "" {
 			cmd = r.Command
 		}
 		switch {
 		case r.Skipped != "":
-			why = "skipped by the collector: " + r.Skipped
+			why = finding.Say("miss.skipped", r.Skipped)
 		case r.ExitCode != 0:
-			why = fmt.Sprintf("the command failed (exit %d)", r.ExitCode)
+			why = finding.Say("miss.failed", r.ExitCode)
 			if s := strings.TrimSpace(r.Stderr); s != "" {
 				if len(s) > 200 {
 					s = s[:200] + "…"
 				}
-				why += ": " + s
+				why = finding.Say("miss.failed.stderr", r.ExitCode, s)
 			}
 		}
 	}
-	out := finding.Inconclusive{Need: path, Command: cmd}
+	node, need := "", path
 	if rest, ok := strings.CutPrefix(path, "nodes/"); ok {
-		if node, file, ok := strings.Cut(rest, "/"); ok {
-			out.Node, out.Need = node, file
+		if n, file, ok := strings.Cut(rest, "/"); ok {
+			node, need = n, file
 		}
 	}
-	if why == "" {
-		why = "not in the bundle"
-	}
-	out.Why = why + " (collect it with: " + cmd + "); what depends on it is unknown, not evidence"
+	out := finding.Because(need, node, finding.Say("miss.collect", why, cmd))
+	out.Command = cmd
 	return out
 }

@@ -150,6 +150,23 @@ type Inconclusive struct {
 	// Command is what collects Need (the collector's command line), when
 	// the item is about a file the bundle lacks.
 	Command string `json:"command,omitempty"`
+	// Say is Why as a phrase, worded in the report's language (Why is
+	// its English wording).
+	Say *Phrase `json:"-"`
+}
+
+// Because returns an inconclusive item whose reason is worded per
+// language.
+func Because(need, node string, why Phrase) Inconclusive {
+	return Inconclusive{Need: need, Node: node, Why: why.In(EN), Say: &why}
+}
+
+// WhyIn is the reason in lang.
+func (in Inconclusive) WhyIn(lang Lang) string {
+	if in.Say == nil {
+		return in.Why
+	}
+	return in.Say.In(lang)
 }
 
 // Problem is something wrong with the bundle itself: a file that could not

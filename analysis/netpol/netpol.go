@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"tkesnap/analysis/finding"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -93,6 +94,46 @@ type Decision struct {
 	Undecided bool
 	Need      string
 	Reason    string
+	// why is Reason as a phrase, worded in the report's language.
+	why finding.Phrase
+}
+
+// say sets the reason from the phrase catalog (English in Reason).
+func (d *Decision) say(key string, args ...any) {
+	d.why = finding.Say(key, args...)
+	d.Reason = d.why.In(finding.EN)
+}
+
+// Why is the reason as a phrase, for a report in another language.
+func (d Decision) Why() finding.Phrase { return d.why }
+
+func init() {
+	finding.RegisterPhrases(finding.EN, map[string]string{
+		"np.notpod":      "not a pod: no policy applies",
+		"np.hostnet":     "host-network pod: policies do not apply",
+		"np.noselect":    "no policy selects %[1]s for %[2]s",
+		"np.self":        "a pod cannot block traffic to itself",
+		"np.ownnode":     "traffic between a pod and its own node is always allowed",
+		"np.proto":       "NetworkPolicy covers TCP, UDP and SCTP; %[1]s is up to the plugin",
+		"np.allowedby":   "allowed by %[1]s %[2]s rule %[3]d",
+		"np.undecided":   "cannot decide: %[1]s",
+		"np.isolated":    "%[1]s is isolated for %[2]s by %[3]s and no rule allows %[4]s",
+		"np.dir.ingress": "ingress",
+		"np.dir.egress":  "egress",
+	})
+	finding.RegisterPhrases(finding.ZH, map[string]string{
+		"np.notpod":      "不是 Pod：不受 NetworkPolicy 约束",
+		"np.hostnet":     "使用主机网络的 Pod：NetworkPolicy 不生效",
+		"np.noselect":    "没有 NetworkPolicy 在%[2]s方向选中 %[1]s",
+		"np.self":        "Pod 无法阻断发往自身的流量",
+		"np.ownnode":     "Pod 与其所在节点之间的流量始终放行",
+		"np.proto":       "NetworkPolicy 只约束 TCP、UDP 和 SCTP；%[1]s 由网络插件决定",
+		"np.allowedby":   "由 %[1]s 的第 %[3]d 条%[2]s规则放行",
+		"np.undecided":   "无法判定：%[1]s",
+		"np.isolated":    "%[1]s 被 %[3]s 隔离了%[2]s流量，没有规则放行 %[4]s",
+		"np.dir.ingress": "入站",
+		"np.dir.egress":  "出站",
+	})
 }
 
 // Result combines the source's egress and the destination's ingress.
@@ -124,12 +165,12 @@ func Evaluate(k *model.Kube, src, dst Peer, proto string, port int) Result {
 func decide(k *model.Kube, dir string, self, other Peer, proto string, port int) Decision {
 	d := Decision{Direction: dir, Allowed: true}
 	if self.Pod == nil {
-		d.Reason = "not a pod: no policy applies"
+		d.say("np.notpod")
 		return d
 	}
 	p := self.Pod
 	if p.Spec.HostNetwork {
-		d.Reason = "host-network pod: policies do not apply"
+		d.say("np.hostnet")
 		return d
 	}
 	want := networkingv1.PolicyTypeIngress
@@ -147,23 +188,23 @@ func decide(k *model.Kube, dir string, self, other Peer, proto string, port int)
 		d.Isolating = append(d.Isolating, np)
 	}
 	if len(d.Isolating) == 0 {
-		d.Reason = "no policy selects " + p.Key() + " for " + dir
+		d.say("np.noselect", p.Key(), finding.Say("np.dir."+dir))
 		return d
 	}
 	d.Isolated = true
 	// exceptions from the concept page
 	if other.Pod != nil && other.Pod == p {
-		d.Reason = "a pod cannot block traffic to itself"
+		d.say("np.self")
 		return d
 	}
 	if onOwnNode(p, other) {
-		d.Reason = "traffic between a pod and its own node is always allowed"
+		d.say("np.ownnode")
 		return d
 	}
 	if proto != "TCP" && proto != "UDP" && proto != "SCTP" {
 		d.Allowed, d.Undecided = false, true
 		d.Need = "the network plugin's documentation"
-		d.Reason = "NetworkPolicy covers TCP, UDP and SCTP; " + proto + " is up to the plugin"
+		d.say("np.proto", proto)
 		return d
 	}
 	var undecided []string
@@ -190,7 +231,7 @@ func decide(k *model.Kube, dir string, self, other Peer, proto string, port int)
 			switch {
 			case portOK && m == yes:
 				d.AllowedBy = &RuleRef{Policy: np, Rule: i + 1}
-				d.Reason = fmt.Sprintf("allowed by %s %s rule %d", np.Key(), dir, i+1)
+				d.say("np.allowedby", np.Key(), finding.Say("np.dir."+dir), i+1)
 				return d
 			case portOK && m == unknown:
 				undecided = append(undecided, fmt.Sprintf("%s %s rule %d: %s", np.Key(), dir, i+1, why))
@@ -203,14 +244,14 @@ func decide(k *model.Kube, dir string, self, other Peer, proto string, port int)
 	if len(undecided) > 0 {
 		d.Undecided = true
 		d.Need = model.KubeFiles["Namespace"]
-		d.Reason = "cannot decide: " + strings.Join(undecided, "; ")
+		d.say("np.undecided", strings.Join(undecided, "; "))
 		return d
 	}
 	var names []string
 	for _, np := range d.Isolating {
 		names = append(names, np.Key())
 	}
-	d.Reason = fmt.Sprintf("%s is isolated for %s by %s and no rule allows %s", p.Key(), dir, strings.Join(names, ", "), other)
+	d.say("np.isolated", p.Key(), finding.Say("np.dir."+dir), strings.Join(names, ", "), other.String())
 	return d
 }
 

@@ -213,7 +213,7 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 		for _, in := range inc {
 			// Need and Node are file and node names: code spans.
 			in.Need, in.Node = code(in.Need), codeIf(in.Node)
-			in.Why = mdText(in.Why)
+			in.Why = mdRich(in.Why)
 			p("- %s\n", execText(w.Collect, in))
 		}
 		if more := len(r.Inconclusive) - len(inc); more > 0 {

@@ -88,6 +88,9 @@ func (r *Report) Localize(lang finding.Lang) {
 	}
 	r.Bundle.Problems = dedupProblems(append(r.Bundle.Problems, internal...))
 	trace.Localize(r.Traces, lang) // step details from the tracer's per-language catalog
+	for i := range r.Inconclusive {
+		r.Inconclusive[i].Why = r.Inconclusive[i].WhyIn(lang)
+	}
 	r.Summary = r.summary()
 }
 

@@ -62,6 +62,14 @@ func (f Flow) Peer() netip.Addr {
 type Need struct {
 	File string // bundle path to collect
 	Why  string
+	// Say is Why as a phrase, worded in the report's language.
+	Say finding.Phrase
+}
+
+// need builds a Need whose reason is worded per language.
+func need(file, key string, args ...any) Need {
+	p := finding.Say(key, args...)
+	return Need{File: file, Why: p.In(finding.EN), Say: p}
 }
 
 // Decision is the answer for one flow.
@@ -106,6 +114,62 @@ func (d Decision) String() string {
 	return fmt.Sprintf("%s %s PolicyIndex %d (%s)", d.SG, d.Direction, d.PolicyIndex, d.Policy)
 }
 
+// In words the decision in lang (String is the English wording).
+func (d Decision) In(lang finding.Lang) string {
+	switch {
+	case d.NoSG:
+		return finding.Say("sgd.nosg").In(lang)
+	case d.Action == Undecided:
+		var w []string
+		for _, n := range d.Needs {
+			if n.Say.Key != "" {
+				w = append(w, n.Say.In(lang))
+			} else {
+				w = append(w, n.Why)
+			}
+		}
+		return finding.Say("sgd.undecided", strings.Join(w, "; ")).In(lang)
+	case d.Policy == nil:
+		return finding.Say("sgd.implicit", strings.Join(d.SGs, ", "), finding.Say("sgd.dir."+string(d.Direction))).In(lang)
+	}
+	return finding.Say("sgd.policy", d.SG, finding.Say("sgd.dir."+string(d.Direction)), d.PolicyIndex, d.Policy.String()).In(lang)
+}
+
+func init() {
+	finding.RegisterPhrases(finding.EN, map[string]string{
+		"sgd.nosg":        "no security group bound (not filtered)",
+		"sgd.undecided":   "undecided: %[1]s",
+		"sgd.implicit":    "no policy matched in %[1]s %[2]s (implicit deny)",
+		"sgd.policy":      "%[1]s %[2]s PolicyIndex %[3]d (%[4]s)",
+		"sgd.dir.ingress": "ingress",
+		"sgd.dir.egress":  "egress",
+		"sgn.policies":    "policies of %[1]s were not collected",
+		"sgn.unreadable":  "%[1]s %[2]s PolicyIndex %[3]d cannot be read: %[4]s",
+		"sgn.svcgroup":    "service template group %[1]s was not collected",
+		"sgn.svctmpl":     "service template %[1]s was not collected or cannot be read",
+		"sgn.addrgroup":   "address template group %[1]s was not collected",
+		"sgn.addrtmpl":    "address template %[1]s was not collected",
+		"sgn.addrbad":     "address template %[1]s has entries that cannot be read",
+		"sgn.bound":       "whether %[1]s is bound to %[2]s (collect the CVMs/ENIs holding %[1]s)",
+	})
+	finding.RegisterPhrases(finding.ZH, map[string]string{
+		"sgd.nosg":        "未绑定安全组（不过滤）",
+		"sgd.undecided":   "无法判定：%[1]s",
+		"sgd.implicit":    "%[1]s 的%[2]s规则没有匹配的策略（隐式拒绝）",
+		"sgd.policy":      "%[1]s %[2]s PolicyIndex %[3]d（%[4]s）",
+		"sgd.dir.ingress": "入站",
+		"sgd.dir.egress":  "出站",
+		"sgn.policies":    "未采集 %[1]s 的安全组规则",
+		"sgn.unreadable":  "%[1]s %[2]s PolicyIndex %[3]d 无法解析：%[4]s",
+		"sgn.svcgroup":    "未采集协议端口模板集合 %[1]s",
+		"sgn.svctmpl":     "未采集协议端口模板 %[1]s，或无法解析",
+		"sgn.addrgroup":   "未采集 IP 地址模板集合 %[1]s",
+		"sgn.addrtmpl":    "未采集 IP 地址模板 %[1]s",
+		"sgn.addrbad":     "IP 地址模板 %[1]s 中有无法解析的条目",
+		"sgn.bound":       "%[1]s 是否绑定了 %[2]s（请采集持有 %[1]s 的 CVM 或弹性网卡）",
+	})
+}
+
 // Evaluate decides one flow against the SGs bound to a resource, in
 // binding order.
 func Evaluate(c *model.Cloud, bindings []string, f Flow) Decision {
@@ -122,7 +186,7 @@ func Evaluate(c *model.Cloud, bindings []string, f Flow) Decision {
 			// Whatever this SG holds is matched before the SGs bound after
 			// it, so nothing past this point can be decided.
 			d.Action = Undecided
-			d.Needs = append(needs, Need{File: "cloud/security-group-policies/" + id + ".json", Why: "policies of " + id + " were not collected"})
+			d.Needs = append(needs, need("cloud/security-group-policies/"+id+".json", "sgn.policies", id))
 			d.Maybe = maybe
 			return d
 		}
@@ -208,7 +272,7 @@ func and(a, b tri) tri {
 
 func match(c *model.Cloud, p *model.Policy, f Flow) (tri, []Need) {
 	if p.Err != "" {
-		return maybe_, []Need{{File: p.File, Why: fmt.Sprintf("%s %s PolicyIndex %d cannot be read: %s", p.SG, p.Dir, p.Index, p.Err)}}
+		return maybe_, []Need{need(p.File, "sgn.unreadable", p.SG, finding.Say("sgd.dir."+string(p.Dir)), p.Index, fmt.Sprint(p.Err))}
 	}
 	svc, n1 := matchService(c, p, f)
 	if svc == no {
@@ -248,7 +312,7 @@ func matchService(c *model.Cloud, p *model.Policy, f Flow) (tri, []Need) {
 	if p.ServiceGroup != "" {
 		g := c.ServiceGroups[p.ServiceGroup]
 		if g == nil {
-			return maybe_, []Need{{File: "cloud/service-template-groups.json", Why: "service template group " + p.ServiceGroup + " was not collected"}}
+			return maybe_, []Need{need("cloud/service-template-groups.json", "sgn.svcgroup", p.ServiceGroup)}
 		}
 		ids = g.Members
 	}
@@ -258,7 +322,7 @@ func matchService(c *model.Cloud, p *model.Policy, f Flow) (tri, []Need) {
 		t := c.ServiceTemplates[id]
 		if t == nil || t.Err != "" {
 			res = maybe_
-			needs = append(needs, Need{File: "cloud/service-templates.json", Why: "service template " + id + " was not collected or cannot be read"})
+			needs = append(needs, need("cloud/service-templates.json", "sgn.svctmpl", id))
 			continue
 		}
 		for _, s := range t.Services {
@@ -279,7 +343,7 @@ func matchPeer(c *model.Cloud, p *model.Policy, peer netip.Addr) (tri, []Need) {
 	case p.AddressGroup != "":
 		g := c.AddressGroups[p.AddressGroup]
 		if g == nil {
-			return maybe_, []Need{{File: "cloud/address-template-groups.json", Why: "address template group " + p.AddressGroup + " was not collected"}}
+			return maybe_, []Need{need("cloud/address-template-groups.json", "sgn.addrgroup", p.AddressGroup)}
 		}
 		res := no
 		var needs []Need
@@ -303,7 +367,7 @@ func matchPeer(c *model.Cloud, p *model.Policy, peer netip.Addr) (tri, []Need) {
 func inTemplate(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
 	t := c.AddressTemplates[id]
 	if t == nil {
-		return maybe_, []Need{{File: "cloud/address-templates.json", Why: "address template " + id + " was not collected"}}
+		return maybe_, []Need{need("cloud/address-templates.json", "sgn.addrtmpl", id)}
 	}
 	for _, r := range t.Ranges {
 		if r.Contains(peer.Unmap()) {
@@ -311,7 +375,7 @@ func inTemplate(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
 		}
 	}
 	if t.Err != "" {
-		return maybe_, []Need{{File: t.File, Why: "address template " + id + " has entries that cannot be read"}}
+		return maybe_, []Need{need(t.File, "sgn.addrbad", id)}
 	}
 	return no, nil
 }
@@ -343,5 +407,5 @@ func memberOf(c *model.Cloud, id string, peer netip.Addr) (tri, []Need) {
 	if c.Have.Vpcs && c.VpcOf(peer) == nil && !peer.IsPrivate() && !netip.MustParsePrefix("100.64.0.0/10").Contains(peer) {
 		return no, nil
 	}
-	return maybe_, []Need{{File: "cloud/instances.json", Why: fmt.Sprintf("whether %s is bound to %s (collect the CVMs/ENIs holding %s)", peer, id, peer)}}
+	return maybe_, []Need{need("cloud/instances.json", "sgn.bound", peer, id)}
 }

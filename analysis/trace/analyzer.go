@@ -133,7 +133,7 @@ func report(p *driver.Pass, ts []Trace) []Trace {
 		}
 	}
 	for _, in := range Inconclusive(ts) {
-		p.Inconclusive(in.Need, in.Node, in.Why)
+		p.Record(in)
 	}
 	return ts
 }

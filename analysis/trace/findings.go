@@ -25,7 +25,7 @@ func Inconclusive(ts []Trace) []finding.Inconclusive {
 				continue
 			}
 			seen[need+"|"+node] = true
-			out = append(out, finding.Inconclusive{Need: need, Node: node, Why: "trace " + flow + ": " + s.Detail})
+			out = append(out, finding.Because(need, node, finding.Say("inc.trace", flow, detailOf(s))))
 		}
 		for _, b := range t.Branches {
 			walk(b, flow)
@@ -166,4 +166,20 @@ func failingStep(t Trace) *Step {
 		}
 	}
 	return nil
+}
+
+// stepDetail is a step's detail as a phrase argument: worded in the
+// report's language when the step was built from the catalog.
+type stepDetail struct {
+	parts  []part
+	detail string
+}
+
+func detailOf(s Step) stepDetail { return stepDetail{parts: s.parts, detail: s.Detail} }
+
+func (d stepDetail) In(lang finding.Lang) string {
+	if len(d.parts) == 0 || d.detail != render(finding.EN, d.parts) {
+		return d.detail
+	}
+	return render(lang, d.parts)
 }

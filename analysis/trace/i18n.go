@@ -283,6 +283,8 @@ func render(lang finding.Lang, ps []part) string {
 			// group's decision) is worded in the same language
 			if q, ok := a.(part); ok {
 				a = render(lang, []part{q})
+			} else if l, ok := a.(finding.Localizer); ok {
+				a = l.In(lang)
 			}
 			args[i] = a
 		}
