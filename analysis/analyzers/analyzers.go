@@ -6,13 +6,14 @@ package analyzers
 import (
 	"tkesnap/analysis/checks"
 	"tkesnap/analysis/driver"
+	"tkesnap/analysis/remedy"
 	"tkesnap/analysis/trace"
 )
 
-// All returns the checks and the tracer (their requirements, such as the
-// capture decoder, are added by the driver).
+// All returns the checks, the tracer and the remedy verifier (their
+// requirements, such as the capture decoder, are added by the driver).
 func All() []*driver.Analyzer {
-	return append(checks.All(), trace.Analyzer)
+	return append(checks.All(), trace.Analyzer, remedy.Analyzer)
 }
 
 // Checks returns the checks alone, for `trace BUNDLE`, which adds the

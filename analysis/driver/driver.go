@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +47,12 @@ type Analyzer struct {
 	// Run reads the model and the required results, reports findings and
 	// returns its result for the analyzers that require it.
 	Run func(*Pass) (any, error)
+	// Finish, when set, runs after every analyzer of the run, in the
+	// result assembly, over the run's findings merged one per fault: it
+	// may annotate them (a remedy applied to the model and the reported
+	// flows re-traced) but neither add nor drop one. Its Pass has the
+	// results of Requires, as Run's had.
+	Finish func(p *Pass, fs []finding.Finding) []finding.Finding
 }
 
 func (a *Analyzer) String() string { return a.Name }
@@ -111,7 +118,15 @@ func (in Input) matches(p string) bool {
 
 // Result is what one run of the driver produced.
 type Result struct {
-	Findings     []finding.Finding
+	// Findings are as the analyzers reported them (a finding two
+	// analyzers reported identically listed once): what a check's test
+	// looks at.
+	Findings []finding.Finding
+	// Merged is what a report lists: Findings one per fault
+	// (finding.Merge: same ID and primary object from several nodes,
+	// sources, files or analyzers), annotated by the analyzers' Finish
+	// (each remedy applied to the model and the reported flows re-traced).
+	Merged       []finding.Finding
 	Inconclusive []finding.Inconclusive
 	// Problems are internal errors (a panic, an undeclared ID, an error
 	// returned by Run): bugs of tkesnap, analyze exits 1 on them. They
@@ -119,11 +134,30 @@ type Result struct {
 	Problems []finding.Problem
 	results  map[*Analyzer]any
 	passes   map[*Analyzer]*Pass
-	origin   map[string]*Analyzer
+	origins  map[string][]*Analyzer
 }
 
-// Origin returns the analyzer that reported a finding of Findings.
-func (r *Result) Origin(f finding.Finding) *Analyzer { return r.origin[findingKey(f)] }
+// Origin returns the analyzer that reported a finding of Findings or
+// Merged (the first one, when the finding merges reports of several).
+func (r *Result) Origin(f finding.Finding) *Analyzer {
+	if as := r.origins[mergeKey(f)]; len(as) > 0 {
+		return as[0]
+	}
+	return nil
+}
+
+// ReportedBy says whether analyzer a reported a finding of Findings or
+// (one of the reports merged into) a finding of Merged.
+func (r *Result) ReportedBy(f finding.Finding, a *Analyzer) bool {
+	for _, x := range r.origins[mergeKey(f)] {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func mergeKey(f finding.Finding) string { return f.ID + "\x00" + finding.PrimaryObject(f) }
 
 // FindingsOf returns the findings one analyzer reported (fallbacks
 // included), before the run's duplicates were merged.
@@ -216,7 +250,7 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 	}
 	wg.Wait()
 
-	res := &Result{results: st.results, passes: map[*Analyzer]*Pass{}, origin: map[string]*Analyzer{}}
+	res := &Result{results: st.results, passes: map[*Analyzer]*Pass{}, origins: map[string][]*Analyzer{}}
 	for _, p := range passes {
 		res.passes[p.Analyzer] = p
 	}
@@ -234,7 +268,10 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 			return
 		}
 		owner[k] = p
-		res.origin[k] = p.Analyzer
+		mk := mergeKey(f)
+		if !hasAnalyzer(res.origins[mk], p.Analyzer) {
+			res.origins[mk] = append(res.origins[mk], p.Analyzer)
+		}
 		res.Findings = append(res.Findings, f)
 	}
 	for _, p := range passes {
@@ -243,6 +280,7 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 			haveID[f.ID] = true
 		}
 		res.Problems = append(res.Problems, p.problems...)
+		p.assembled = len(p.problems)
 	}
 	for _, p := range passes {
 	next:
@@ -272,9 +310,64 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 		}
 	}
 	finding.Sort(res.Findings)
+	// one finding per fault: the same ID on the same primary object from
+	// several nodes, sources, files or analyzers is one finding with
+	// every object and piece of evidence
+	res.Merged = finding.Merge(res.Findings)
+	for _, p := range passes {
+		if p.Analyzer.Finish != nil && !st.failed[p.Analyzer] && st.c != nil {
+			res.Merged = finish(p, res.Merged)
+		}
+	}
 	sortInconclusive(res.Inconclusive)
+	res.Problems = append(res.Problems, finishProblems(passes)...)
 	c.Problems = append(c.Problems, res.Problems...)
 	return res
+}
+
+// finish runs one analyzer's Finish over the merged findings; a panic or
+// a Finish that adds, drops or re-identifies findings is an internal
+// error and leaves the findings as they were.
+func finish(p *Pass, fs []finding.Finding) (out []finding.Finding) {
+	out = fs
+	in := append([]finding.Finding(nil), fs...)
+	defer func() {
+		if r := recover(); r != nil {
+			p.internal("analyzer %s: Finish panic: %v\n%s", p.Analyzer.Name, r, firstFrames(debug.Stack()))
+			out = fs
+		}
+	}()
+	got := p.Analyzer.Finish(p, in)
+	if len(got) != len(fs) {
+		p.internal("analyzer %s: Finish returned %d findings for %d", p.Analyzer.Name, len(got), len(fs))
+		return fs
+	}
+	for i := range got {
+		if mergeKey(got[i]) != mergeKey(fs[i]) {
+			p.internal("analyzer %s: Finish changed finding %d from %s to %s", p.Analyzer.Name, i, fs[i].ID, got[i].ID)
+			return fs
+		}
+	}
+	return got
+}
+
+// finishProblems are the internal errors Finish recorded (after the
+// findings were assembled, so not yet in Problems).
+func finishProblems(passes []*Pass) []finding.Problem {
+	var out []finding.Problem
+	for _, p := range passes {
+		out = append(out, p.problems[p.assembled:]...)
+	}
+	return out
+}
+
+func hasAnalyzer(as []*Analyzer, a *Analyzer) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }
 
 func findingKey(f finding.Finding) string {

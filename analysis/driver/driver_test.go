@@ -194,3 +194,42 @@ func TestEveryInputPatternHasACommand(t *testing.T) {
 		t.Errorf("node file pattern not matched")
 	}
 }
+
+// The result assembly merges one finding per (ID, primary object) across
+// analyzers and nodes, then runs Finish over the merged findings; a Finish
+// that drops a finding is an internal error and changes nothing.
+func TestAssemblyMergesThenFinishes(t *testing.T) {
+	report := func(name, node string) *Analyzer {
+		return &Analyzer{Name: name, Doc: "d", IDs: []string{anID}, Run: func(p *Pass) (any, error) {
+			p.Report(finding.New(anID, finding.Args{"node": node}, []string{"cm/ip-masq", "node/" + node}))
+			return nil, nil
+		}}
+	}
+	a, b := report("a", "n1"), report("b", "n2")
+	var saw int
+	fin := &Analyzer{Name: "fin", Doc: "d", Requires: []*Analyzer{a}, Run: func(*Pass) (any, error) { return nil, nil },
+		Finish: func(p *Pass, fs []finding.Finding) []finding.Finding {
+			saw = len(fs)
+			for i := range fs {
+				fs[i].Fix = &finding.Fix{Kind: "sysctl", Node: "n1"}
+			}
+			return fs
+		}}
+	c := bundleWith(t, map[string]string{"cluster/version.json": "{}"})
+	res := Run(c, []*Analyzer{a, b, fin})
+	if len(res.Findings) != 2 || len(res.Merged) != 1 || res.Merged[0].Count != 2 || len(res.Merged[0].Objects) != 3 {
+		t.Fatalf("findings %d, merged %+v; want 2 reports merged into one with both nodes", len(res.Findings), res.Merged)
+	}
+	if saw != 1 || res.Merged[0].Fix == nil {
+		t.Errorf("Finish saw %d findings (want the 1 merged), fix %v", saw, res.Merged[0].Fix)
+	}
+	if !res.ReportedBy(res.Merged[0], a) || !res.ReportedBy(res.Merged[0], b) || res.ReportedBy(res.Merged[0], fin) {
+		t.Errorf("origins of the merged finding wrong")
+	}
+	drop := &Analyzer{Name: "drop", Doc: "d", Run: func(*Pass) (any, error) { return nil, nil },
+		Finish: func(*Pass, []finding.Finding) []finding.Finding { return nil }}
+	res = Run(bundleWith(t, map[string]string{"cluster/version.json": "{}"}), []*Analyzer{a, drop})
+	if !res.InternalError() || len(res.Merged) != 1 {
+		t.Errorf("a Finish dropping findings: problems %+v, findings %d; want an internal error and the finding kept", res.Problems, len(res.Merged))
+	}
+}

@@ -23,6 +23,9 @@ type Pass struct {
 	fallbacks    []fallback
 	inconclusive []finding.Inconclusive
 	problems     []finding.Problem
+	// assembled: how many of problems the result assembly took before
+	// Finish ran
+	assembled int
 }
 
 // Report adds a finding. Its ID must be one the analyzer declared; an

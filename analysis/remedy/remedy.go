@@ -16,12 +16,27 @@ import (
 	"strconv"
 	"strings"
 
+	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/trace"
 	"tkesnap/parsers/sysctl"
 	"tkesnap/parsers/tencent"
 )
+
+// Analyzer verifies remedies in the driver's result assembly: over the
+// run's findings merged one per fault, each fix is applied to a copy of
+// the model and the reported flows it explains are traced again.
+var Analyzer = &driver.Analyzer{
+	Name:     "remedy",
+	Doc:      "remedy applies each finding's fix to a copy of the model and re-traces the reported flows it explains (verified DELIVERED, or what still blocks).",
+	Requires: []*driver.Analyzer{trace.Analyzer},
+	Run:      func(*driver.Pass) (any, error) { return nil, nil },
+	Finish: func(p *driver.Pass, fs []finding.Finding) []finding.Finding {
+		ts, _ := p.ResultOf[trace.Analyzer].([]trace.Trace)
+		return Verify(p.Cluster, fs, ts)
+	},
+}
 
 // Suggest builds the fix of a finding from its arguments, or nil when the
 // finding's remedy is not a change the model can express.

@@ -1,4 +1,4 @@
-package remedy
+package remedy_test
 
 import (
 	"strings"
@@ -8,6 +8,7 @@ import (
 	"tkesnap/analysis/driver/drivertest"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
+	"tkesnap/analysis/remedy"
 	"tkesnap/parsers/bundle"
 )
 
@@ -23,9 +24,8 @@ func load(t *testing.T, dir string) *model.Cluster {
 
 func analyse(t *testing.T, dir string) []finding.Finding {
 	c := load(t, dir)
-	res := drivertest.RunModel(t, c, analyzers.All()...)
-	ts := analyzers.Traces(res)
-	return Verify(c, finding.Merge(res.Findings), ts)
+	// the driver merges and re-traces in its result assembly
+	return drivertest.RunModel(t, c, analyzers.All()...).Merged
 }
 
 // The lab scenarios say what the fix is (README of testdata/bundles):
@@ -83,7 +83,7 @@ func TestApplyLeavesTheModelAlone(t *testing.T) {
 	c := load(t, "../../testdata/bundles/sg-pod-cidr")
 	before := len(c.Cloud.SecurityGroups["sg-lab0node"].Ingress)
 	b := 5
-	fixed, err := Apply(c, &finding.Fix{Kind: "sg-policy", SG: "sg-lab0node", Direction: "ingress", Protocols: []string{"TCP", "UDP"}, Port: "30000-32768", CIDR: "0.0.0.0/0", Before: &b})
+	fixed, err := remedy.Apply(c, &finding.Fix{Kind: "sg-policy", SG: "sg-lab0node", Direction: "ingress", Protocols: []string{"TCP", "UDP"}, Port: "30000-32768", CIDR: "0.0.0.0/0", Before: &b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestApplyLeavesTheModelAlone(t *testing.T) {
 	if len(in) != before+2 || in[5].Action != "ACCEPT" || in[5].Proto != "tcp" || in[6].Proto != "udp" || in[7].Action != "DROP" {
 		t.Errorf("fixed SG: want TCP and UDP ACCEPT inserted before PolicyIndex 5, got %d policies: %v %v %v", len(in), in[5], in[6], in[7])
 	}
-	if _, err := Apply(c, &finding.Fix{Kind: "sg-policy", SG: "sg-nope", Protocols: []string{"ALL"}, Port: "ALL", CIDR: "10.0.0.0/8"}); err == nil {
+	if _, err := remedy.Apply(c, &finding.Fix{Kind: "sg-policy", SG: "sg-nope", Protocols: []string{"ALL"}, Port: "ALL", CIDR: "10.0.0.0/8"}); err == nil {
 		t.Error("a fix to an SG the bundle lacks applied")
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
-	"tkesnap/analysis/remedy"
 	"tkesnap/analysis/report"
 	"tkesnap/parsers/bundle"
 )
@@ -119,14 +118,13 @@ func (o *analyzeOpts) run(cmd *cobra.Command, path string) error {
 		}
 		c.Flows = append(c.Flows, model.Flow{From: from, To: to})
 	}
+	// the driver merges one finding per fault and re-traces each remedy
+	// (remedy.Analyzer's Finish)
 	res := driver.Run(c, analyzers.All())
 	traces := analyzers.Traces(res)
-	// one finding per fault, then each remedy applied to the model and
-	// the reported flows it explains traced again
-	res.Findings = remedy.Verify(c, finding.Merge(res.Findings), traces)
 	stop()
 	pr.wait() // the bars are done before the report is printed
-	r := report.New(c, path, res.Findings, traces, res.Inconclusive, lang)
+	r := report.New(c, path, res.Merged, traces, res.Inconclusive, lang)
 
 	if o.out != "" {
 		err = writeAtomic(o.out, func(w io.Writer) error {

@@ -68,12 +68,12 @@ func traceBundle(cmd *cobra.Command, o *traceOpts, path string) error {
 	// the trace or of a branch; one finding per fault (a check and the
 	// trace reporting the same SG policy print once)
 	var own []finding.Finding
-	for _, f := range res.Findings {
-		if res.Origin(f) == trace.Reported || reasons[f.ID] {
+	for _, f := range res.Merged {
+		if res.ReportedBy(f, trace.Reported) || reasons[f.ID] {
 			own = append(own, f)
 		}
 	}
-	fs := finding.Merge(own)
+	fs := own
 	if o.format == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")

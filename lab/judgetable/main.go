@@ -73,7 +73,7 @@ func measure(dir string) (string, error) {
 	res := driver.Run(c, analyzers.All())
 	raw := len(res.Findings) // as the analyzers reported them, before one-per-fault merging
 	ts := analyzers.Traces(res)
-	fs := remedy.Verify(c, finding.Merge(res.Findings), ts)
+	fs := res.Merged // one per fault, remedies re-traced by the driver
 	fixes, verified := remedy.Counts(fs)
 	r := report.New(c, dir, fs, ts, res.Inconclusive, finding.EN)
 	head, _, _ := strings.Cut(r.Summary, "\n")
