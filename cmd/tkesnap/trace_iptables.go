@@ -27,7 +27,7 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 	}
 	// Everything the parser allocates stays live until the trace is
 	// printed: collections during the parse would only re-scan it.
-	defer debug.SetGCPercent(debug.SetGCPercent(800))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	rs, err := iptables.ParseFile(o.iptables)
 	if err != nil {
 		return usageErr("--iptables: %v", err)

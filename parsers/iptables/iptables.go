@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"tkesnap/internal/bigmem"
 )
 
 // Ruleset is one parsed dump.
@@ -241,7 +243,7 @@ type Options struct {
 // ParseFile parses a dump from disk: the file is read whole and its rule
 // lines are parsed on every core.
 func ParseFile(path string) (*Ruleset, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +252,40 @@ func ParseFile(path string) (*Ruleset, error) {
 	}
 	// The buffer is never written again: its text is the rules' Text.
 	return ParseString(unsafe.String(&data[0], len(data)), Options{Limits: DefaultLimits()})
+}
+
+// readFile is os.ReadFile into a block advised for huge pages (a dump is
+// tens of MB, and every rule's text stays a substring of it).
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	if !st.Mode().IsRegular() || size <= 0 || size > 1<<40 {
+		return io.ReadAll(f)
+	}
+	// One byte more than the size: a file that grew meanwhile is still
+	// read whole (append grows the block).
+	data := bigmem.Make[byte](int(size) + 1)[:0]
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }
 
 // Parse reads one iptables-save dump with the default limits.
@@ -352,7 +388,9 @@ func readLine(br *bufio.Reader, max int, buf *[]byte) ([]byte, bool, error) {
 func ParseString(s string, o Options) (*Ruleset, error) {
 	p := newParser(o)
 	lim := o.Limits
-	var lines []string
+	// Sized up front: the slice of a 186k-line dump grown by appends
+	// allocated 4x what it holds.
+	lines := make([]string, 0, strings.Count(s, "\n")+1)
 	long := map[int]bool{}
 	for len(s) > 0 {
 		i := strings.IndexByte(s, '\n')
@@ -367,7 +405,12 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 		}
 		lines = append(lines, strings.TrimSuffix(line, "\r"))
 	}
+	p.decls = countDecls(lines)
 	p.pre = preParse(lines, long, o.Interner)
+	if p.pre != nil {
+		// every rule of the dump from one block
+		p.rules = bigmem.Make[Rule](countRules(lines))
+	}
 	for i, line := range lines {
 		p.line = i + 1
 		switch {
@@ -410,7 +453,10 @@ func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var sp specParser
+			// The chunk's specs, and its matches and options in blocks
+			// of about one per rule, come from blocks sized to it.
+			nr := countRules(lines[lo:hi])
+			sp := specParser{specs: bigmem.Make[RuleSpec](nr), block: nr}
 			for i := lo; i < hi; i++ {
 				line := lines[i]
 				if long[i] || !isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))) {
@@ -436,6 +482,40 @@ func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
 	return pre
 }
 
+// countDecls counts the chain declarations of each table block, by the
+// index of its "*name" line: its chain map and chains are allocated once
+// at that size (a kube-proxy dump declares ~40k chains in nat).
+func countDecls(lines []string) map[int]int {
+	decls := map[int]int{}
+	cur := -1
+	for i, l := range lines {
+		l = strings.TrimLeft(l, " \t")
+		if l == "" {
+			continue
+		}
+		switch l[0] {
+		case '*':
+			cur = i
+		case ':':
+			if cur >= 0 {
+				decls[cur]++
+			}
+		}
+	}
+	return decls
+}
+
+// countRules counts the lines that may be rules (an upper bound).
+func countRules(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		if isRuleLine(unsafe.Slice(unsafe.StringData(l), len(l))) {
+			n++
+		}
+	}
+	return n
+}
+
 func newParser(o Options) *parser {
 	return &parser{rs: &Ruleset{Family: 4}, lim: o.Limits, in: o.Interner}
 }
@@ -457,6 +537,21 @@ type parser struct {
 	overBudget bool
 	last       *Chain // of the last rule, in lastTab
 	lastTab    *Table
+	// decls: chain declarations per table block, by the 0-based line of
+	// its header (ParseString); chainBlock: chains are taken from it
+	decls      map[int]int
+	chainBlock []Chain
+}
+
+// newChain hands out a chain from a block.
+func (p *parser) newChain(table, name string) *Chain {
+	if len(p.chainBlock) == 0 {
+		p.chainBlock = make([]Chain, 64)
+	}
+	c := &p.chainBlock[0]
+	p.chainBlock = p.chainBlock[1:]
+	c.Table, c.Name = table, name
+	return c
 }
 
 func (p *parser) problem(format string, a ...any) {
@@ -573,7 +668,11 @@ func (p *parser) startTable(name string) {
 			}
 		}
 	}
-	p.table = &Table{Name: name, Line: p.line, chains: map[string]*Chain{}}
+	n := p.decls[p.line-1]
+	p.table = &Table{Name: name, Line: p.line, chains: make(map[string]*Chain, n), Chains: make([]*Chain, 0, n)}
+	if n > len(p.chainBlock) {
+		p.chainBlock = make([]Chain, n)
+	}
 	p.rs.Tables = append(p.rs.Tables, p.table)
 }
 
@@ -607,7 +706,7 @@ func (p *parser) declareChain(s string) {
 		p.problem("chain %s declared again (first at line %d)", f[0], c.Line)
 	}
 	if c == nil {
-		c = &Chain{Table: t.Name, Name: f[0]}
+		c = p.newChain(t.Name, f[0])
 		t.chains[c.Name] = c
 		t.Chains = append(t.Chains, c)
 	}

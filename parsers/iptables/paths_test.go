@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"tkesnap/lab/netfilter/kubeproxygen"
 )
 
 // Every way to parse a dump gives the same Ruleset: the stream parser,
@@ -104,5 +106,34 @@ func TestInternerBudget(t *testing.T) {
 	}
 	if in.Held() > in.Budget {
 		t.Errorf("held %d over the budget %d", in.Held(), in.Budget)
+	}
+}
+
+// ParseFile (the file read into a block advised for huge pages, every
+// rule's spec, match and option taken from blocks sized to the dump) gives
+// what the stream parser gives on a kube-proxy dump large enough for its
+// blocks to be advised.
+func TestParseFileAgreesOnAKubeProxyDump(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := kubeproxygen.Write(&buf, 3000); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "iptables-save.txt")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := got.NumRules(); n < 30000 {
+		t.Fatalf("only %d rules: the dump is too small to test the blocks", n)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Error("ParseFile differs from Parse")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"tkesnap/internal/bigmem"
 )
 
 type token struct {
@@ -172,7 +174,7 @@ func (p *parser) rule(t string, tmp bool) {
 			// iptables-restore: "Couldn't load rule: No such file or directory".
 			p.problem("rule appended to chain %s that is not declared in table %s", spec.Chain, tab.Name)
 		}
-		c = &Chain{Table: tab.Name, Name: spec.Chain}
+		c = p.newChain(tab.Name, spec.Chain)
 		tab.chains[spec.Chain] = c
 		tab.Chains = append(tab.Chains, c)
 	}
@@ -238,7 +240,16 @@ type specParser struct {
 	// (nil: the target), grouped into the matches' slices at the end
 	pend []pendOpt
 	ms   []*Match
+	// block is the number of elements of the blocks matches, options and
+	// arguments are taken from (0: small blocks)
+	block int
 }
+
+// blockOf is the size of the next block of a kind: at least min, and for
+// a large dump about two per rule (kube-proxy rules have two matches,
+// two options and two option arguments on average), so that one block
+// holds them all.
+func (sp *specParser) blockOf(min, need int) int { return max(min, need, 2*sp.block) }
 
 type pendOpt struct {
 	m *Match
@@ -249,7 +260,7 @@ type pendOpt struct {
 // the spec's strings are substrings of t.
 func (sp *specParser) parse(t string) *RuleSpec {
 	if len(sp.specs) == 0 {
-		sp.specs = make([]RuleSpec, 256)
+		sp.specs = bigmem.Make[RuleSpec](256)
 	}
 	spec := &sp.specs[0]
 	sp.specs = sp.specs[1:]
@@ -260,7 +271,7 @@ func (sp *specParser) parse(t string) *RuleSpec {
 		spec.problems = append(spec.problems, "unterminated quote; rule kept up to the end of the line")
 	}
 	if len(sp.strs) < len(toks) {
-		sp.strs = make([]string, max(4096, len(toks)))
+		sp.strs = bigmem.Make[string](sp.blockOf(4096, len(toks)))
 	}
 	rp := ruleParser{sp: sp, r: spec, toks: toks, argBuf: sp.strs[:0:len(toks)]}
 	spec.Chain = rp.parse()
@@ -271,7 +282,7 @@ func (sp *specParser) parse(t string) *RuleSpec {
 // newMatch hands out a match from a block.
 func (sp *specParser) newMatch(name string, implicit bool) *Match {
 	if len(sp.matches) == 0 {
-		sp.matches = make([]Match, 512)
+		sp.matches = bigmem.Make[Match](sp.blockOf(512, 1))
 	}
 	m := &sp.matches[0]
 	sp.matches = sp.matches[1:]
@@ -286,7 +297,7 @@ func (sp *specParser) newMatch(name string, implicit bool) *Match {
 func (sp *specParser) finish(r *RuleSpec) {
 	if n := len(sp.ms); n > 0 {
 		if len(sp.mptrs) < n {
-			sp.mptrs = make([]*Match, max(1024, n))
+			sp.mptrs = bigmem.Make[*Match](sp.blockOf(1024, n))
 		}
 		r.Matches = sp.mptrs[:n:n]
 		copy(r.Matches, sp.ms)
@@ -294,7 +305,7 @@ func (sp *specParser) finish(r *RuleSpec) {
 	}
 	if len(sp.pend) > 0 {
 		if len(sp.opts) < len(sp.pend) {
-			sp.opts = make([]Option, max(1024, len(sp.pend)))
+			sp.opts = bigmem.Make[Option](sp.blockOf(1024, len(sp.pend)))
 		}
 		take := func(m *Match) []Option {
 			n := 0
