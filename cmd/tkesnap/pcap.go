@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,16 +117,29 @@ func (o *pcapOpts) run(w io.Writer, args []string) error {
 	if o.format != "text" && o.format != "json" {
 		return usageErr("unknown --format %q (text, json)", o.format)
 	}
+	out, err := o.report(args)
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		return writePcapJSON(w, out)
+	}
+	o.text(w, out)
+	return nil
+}
+
+// report reads the captures and correlates them.
+func (o *pcapOpts) report(args []string) (*pcapOut, error) {
 	var flt *filter.Filter
 	if o.filter != "" {
 		var err error
 		if flt, err = filter.Compile(o.filter); err != nil {
-			return usageErr("%v\n  %s\n  %s^", err, o.filter, strings.Repeat(" ", colOf(err)-1))
+			return nil, usageErr("%v\n  %s\n  %s^", err, o.filter, strings.Repeat(" ", colOf(err)-1))
 		}
 	}
 	srcs, owners, closeAll, err := o.sources(args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer closeAll()
 	out := &pcapOut{Schema: "tkesnap-pcap/v1", Filter: o.filter}
@@ -141,7 +156,7 @@ func (o *pcapOpts) run(w io.Writer, args []string) error {
 		for _, c := range out.Captures {
 			msgs = append(msgs, c.File+": "+c.Error)
 		}
-		return usageErr("no readable capture: %s", strings.Join(msgs, "; "))
+		return nil, usageErr("no readable capture: %s", strings.Join(msgs, "; "))
 	}
 	{ // one tcpdump -i any capture is already several capture points
 		var own []map[netip.Addr]bool
@@ -154,13 +169,80 @@ func (o *pcapOpts) run(w io.Writer, args []string) error {
 	if out.Correlated == nil {
 		out.Correlated = []finding.Finding{}
 	}
-	if o.format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+	return out, nil
+}
+
+// writePcapJSON writes out as json.Encoder with two-space indent does,
+// byte for byte, but streams the flows (thousands per capture) through
+// Flow.AppendJSON instead of marshalling the whole report by reflection
+// and then re-indenting it: the rest of the report is small and marshalled
+// with a null in place of each list that is streamed.
+func writePcapJSON(w io.Writer, out *pcapOut) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	caps := out.Captures
+	out.Captures = nil
+	head, err := json.MarshalIndent(out, "", "  ")
+	out.Captures = caps
+	if err != nil {
+		return err
 	}
-	o.text(w, out)
-	return nil
+	var scratch []byte
+	err = splice(bw, head, "\n  \"captures\": ", len(caps), caps == nil, "  ", func(i int, in string) error {
+		co := caps[i]
+		flows := co.Flows
+		co.Flows = nil
+		c, err := json.MarshalIndent(co, in, "  ")
+		co.Flows = flows
+		if err != nil {
+			return err
+		}
+		return splice(bw, c, "\n"+in+"  \"flows\": ", len(flows), flows == nil, in+"  ", func(i int, in string) error {
+			scratch = flows[i].AppendJSON(scratch[:0], in)
+			_, err := bw.Write(scratch)
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// splice writes doc with the list after key (marshalled as null) written
+// as n elements by elem, each at indent+"  ", as json.MarshalIndent lays
+// out a list.
+func splice(w *bufio.Writer, doc []byte, key string, n int, isNil bool, indent string, elem func(i int, indent string) error) error {
+	at := bytes.Index(doc, []byte(key+"null"))
+	if at < 0 {
+		return fmt.Errorf("internal error: %q not in the marshalled report", key)
+	}
+	at += len(key)
+	w.Write(doc[:at])
+	switch {
+	case isNil:
+		w.WriteString("null")
+	case n == 0:
+		w.WriteString("[]")
+	default:
+		in := indent + "  "
+		w.WriteByte('[')
+		for i := range n {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			w.WriteByte('\n')
+			w.WriteString(in)
+			if err := elem(i, in); err != nil {
+				return err
+			}
+		}
+		w.WriteByte('\n')
+		w.WriteString(indent)
+		w.WriteByte(']')
+	}
+	_, err := w.Write(doc[at+len("null"):])
+	return err
 }
 
 func colOf(err error) int {

@@ -124,3 +124,55 @@ func TestPcapCommandOnALabBundle(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
+
+// The streamed JSON report is what json.Encoder writes, byte for byte:
+// several captures (one unreadable), flows with and without SYN lists,
+// findings, filtered packets.
+func TestPcapJSONStreamIsEncodingJSON(t *testing.T) {
+	dir := realdata.Path(t, "pcap")
+	files, _ := filepath.Glob(filepath.Join(dir, "zeek-*.pcap"))
+	if len(files) < 5 {
+		t.Fatalf("only %d shared captures", len(files))
+	}
+	bad := filepath.Join(t.TempDir(), "not-a-capture.pcap")
+	if err := os.WriteFile(bad, []byte("nope"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		o    pcapOpts
+		args []string
+	}{
+		{"every capture", pcapOpts{format: "json", maxPkts: 1000}, append(files, bad)},
+		{"filtered", pcapOpts{format: "json", maxPkts: 3, filter: "tcp"}, files[:3]},
+	} {
+		out, err := c.o.report(c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flows := 0
+		for _, co := range out.Captures {
+			flows += len(co.Flows)
+		}
+		if len(out.Captures) != len(c.args) || flows < 10 {
+			t.Fatalf("%s: %d captures, %d flows", c.name, len(out.Captures), flows)
+		}
+		var want, got bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			t.Fatal(err)
+		}
+		if err := writePcapJSON(&got, out); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			g, w := got.String(), want.String()
+			i := 0
+			for i < len(g) && i < len(w) && g[i] == w[i] {
+				i++
+			}
+			t.Errorf("%s: differs at byte %d:\n%s\nwant\n%s", c.name, i, g[max(0, i-200):min(len(g), i+200)], w[max(0, i-200):min(len(w), i+200)])
+		}
+	}
+}
