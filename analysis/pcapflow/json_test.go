@@ -35,7 +35,7 @@ func TestAppendJSONIsEncodingJSON(t *testing.T) {
 		t.Fatalf("only %d flows in the shared captures", len(flows))
 	}
 	full := &Flow{Proto: 6, State: "S0<&>\"\\\u00e9\x01", History: "ShAdDaFf", Community: "1:abc+/=",
-		Orig: Endpoint{Addr: netip.MustParseAddr("fe80::1%eth0"), Port: 1, Pkts: 2, Bytes: -3, Data: 4},
+		Orig:     Endpoint{Addr: netip.MustParseAddr("fe80::1%eth0"), Port: 1, Pkts: 2, Bytes: -3, Data: 4},
 		FirstPkt: 1, LastPkt: 9, FirstTime: -5, LastTime: 1 << 62, Iface: 2, SLLIf: -1,
 		SYNs:     []Attempt{{Packet: 1, Time: 2, ISN: 1 << 31, IPID: 7}, {Packet: 3, Time: 4}},
 		SynCount: 2, SynAck: 3, Reset: 4, ResetByResp: true, RTTResp: 5, RTTOrig: 6,
