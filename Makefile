@@ -65,8 +65,18 @@ fuzz-short:
 fuzz:
 	@./.ci/fuzz.sh $(FUZZTIME)
 
-# Go benchmarks and comparisons with the reference tools, printed as ratios.
-bench: build $(BENCH_TARGETS)
+# Go benchmarks and comparisons with the reference tools, printed as ratios
+# (against the reference tool and against the floor: cat, a bare line
+# scanner, a bare decode loop); the headline figures of every area are
+# repeated at the end (lab/measure.sh summary).
+BENCH_SUMMARY ?= $(CURDIR)/bin/bench-summary.txt
+export BENCH_SUMMARY
+bench: bench-start build $(BENCH_TARGETS)
+	@echo; echo "== make bench: summary ($$(cut -d' ' -f1 /proc/loadavg) load on $$(nproc) cores; medians; CPU = user+sys)"; cat "$(BENCH_SUMMARY)"
+
+.PHONY: bench-start
+bench-start:
+	@mkdir -p "$(dir $(BENCH_SUMMARY))"; : > "$(BENCH_SUMMARY)"
 
 lab: build $(LAB_TARGETS)
 

@@ -19,3 +19,7 @@ measure() {
 # load: the 1-minute load average and the core count, printed with every
 # figure (a loaded machine makes wall times longer).
 load() { echo "load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores"; }
+
+# summary LINE: one headline figure, repeated at the end of make bench
+# (BENCH_SUMMARY is set by the Makefile; a script run alone prints only).
+summary() { if [ -n "${BENCH_SUMMARY:-}" ]; then echo "$*" >> "$BENCH_SUMMARY"; fi; }

@@ -22,9 +22,11 @@ echo "== bench-netfilter: kube-proxy dump, $services Services, $(cat "$tmp/gen.t
 
 read -r tkw tkc tkm <<< "$(measure "$RUNS" ./bin/tkesnap trace --iptables "$tmp/dump.txt" --proto tcp --src 10.100.0.2:40000 --dst 10.96.39.15:80 --local-ip 10.100.0.1 --format json)"
 printf "%-44s wall %6.3fs  cpu %6.3fs  peak RSS %4d MiB\n" "tkesnap trace --iptables" "$tkw" "$tkc" $((tkm / 1024))
+sum="iptables trace --iptables, $services Services: wall ${tkw}s cpu ${tkc}s;"
 row() { # name wall cpu rss: the figure and tkesnap's speed-up over it
   awk -v t="$1" -v w="$2" -v c="$3" -v m="$4" -v kw="$tkw" -v kc="$tkc" \
     'BEGIN{printf "%-44s wall %6.3fs  cpu %6.3fs  peak RSS %4d MiB  -> tkesnap is %.1fx (wall), %.1fx (cpu)\n", t, w, c, m/1024, w/kw, c/kc}'
+  sum="$sum $(awk -v t="${1%% *}" -v w="$2" -v c="$3" -v kw="$tkw" -v kc="$tkc" 'BEGIN{printf "%.1fx/%.1fx %s", w/kw, c/kc, t}');"
 }
 for tool in iptables-nft-restore iptables-legacy-restore; do
   if ! command -v "$tool" > /dev/null; then echo "$tool: not installed (make deps)"; continue; fi
@@ -38,7 +40,9 @@ for f in "cat" "linescan"; do
   # time(1) counts CPU in 10 ms steps: below that only wall is compared
   awk -v t="$f" -v w="$w" -v c="$c" -v kw="$tkw" -v kc="$tkc" \
     'BEGIN{printf "  %-42s wall %6.3fs  cpu %6.3fs  -> tkesnap is %.1fx its wall", t, w, c, kw/(w>0.001?w:0.001); if (c >= 0.01) printf ", %.1fx its cpu", kc/c; print ""}'
+  sum="$sum $(awk -v t="$f" -v w="$w" -v c="$c" -v kw="$tkw" -v kc="$tkc" 'BEGIN{printf "floor %s %.0fx", t, kw/(w>0.001?w:0.001); if (c >= 0.01) printf "/%.0fx", kc/c}');"
 done
+summary "$sum (ratios: wall/cpu, reference time over tkesnap's; floor: tkesnap's over the floor's; goal >= 10x nft, >= 20x legacy)"
 
 $GO test -run '^$' -bench 'Parse(File|KubeProxy|SharedDump)10kServices' -benchmem -benchtime 3x ./parsers/iptables/ | grep '^Benchmark' | tee "$tmp/parse.txt"
 awk -v size="$bytes" '{for (i=1;i<=NF;i++) if ($(i+1)=="B/op") printf "%s memory allocated: %.1f x file size (goal < 20)\n", $1, $i/size}' "$tmp/parse.txt"

@@ -30,14 +30,16 @@ declare -A wall
 for n in $NODES; do
   gen "n$n" -nodes "$n" -pods 20000
 done
+curve="scale (analyze --format json):"
 row() { # label bundle-dir nodes
-  local label=$1 b=$2 n=$3 w c m cw lw
+  local label=$1 b=$2 n=$3 w c m cw lw lc
   read -r w c m <<< "$(measure "$RUNS" ./bin/tkesnap analyze "$b" --format json)"
   read -r cw _ _ <<< "$(measure 1 sh -c "cat $b/nodes/*/ip*tables*save.txt")"
-  read -r lw _ _ <<< "$(measure 1 "$dir/linescan" $b/nodes/*/ip*tables*save.txt)"
+  read -r lw lc _ <<< "$(measure 1 "$dir/linescan" $b/nodes/*/ip*tables*save.txt)"
   wall[$label]=$w
-  awk -v l="$label" -v u="$(du -sm "$b/" | cut -f1)" -v w="$w" -v c="$c" -v m="$m" -v n="$n" -v cw="$cw" -v lw="$lw" \
-    'BEGIN{printf "%-28s %5d MB %6.2fs %8.2fs %6d MiB %7.3fs  %.2fs / %.2fs (analyze is %.0fx / %.0fx)\n", l, u, w, c, m/1024, (n>0?w/n:0), cw, lw, w/(cw>0.01?cw:0.01), w/(lw>0.01?lw:0.01)}'
+  awk -v l="$label" -v u="$(du -sm "$b/" | cut -f1)" -v w="$w" -v c="$c" -v m="$m" -v n="$n" -v cw="$cw" -v lw="$lw" -v lc="$lc" \
+    'BEGIN{printf "%-28s %5d MB %6.2fs %8.2fs %6d MiB %7.3fs  %.2fs / %.2fs (analyze is %.0fx / %.0fx the wall", l, u, w, c, m/1024, (n>0?w/n:0), cw, lw, w/(cw>0.01?cw:0.01), w/(lw>0.01?lw:0.01); if (lc >= 0.01) printf ", %.0fx the linescan cpu", c/lc; print ")"}'
+  curve="$curve $(awk -v l="$label" -v w="$w" -v c="$c" -v m="$m" -v lw="$lw" 'BEGIN{printf "%s %.1fs wall %.1fs cpu %d MiB (%.0fx linescan wall)", l, w, c, m/1024, w/(lw>0.01?lw:0.01)}');"
 }
 for n in $NODES; do
   row "$n nodes" "$dir/n$n" "$n"
@@ -47,6 +49,7 @@ last=${NODES##* }
 awk -v a="${wall[$first nodes]}" -v b="${wall[$last nodes]}" -v na="$first" -v nb="$last" \
   'BEGIN{printf "linearity: %d -> %d nodes (%.0fx) takes %.1fx the time\n", na, nb, nb/na, b/a}'
 awk -v w="${wall[$last nodes]}" -v nb="$last" 'BEGIN{if (nb == 50) printf "50 nodes vs budget 15 s: %.2fx of the budget\n", w/15}'
+summary "$curve (budget at 50 nodes: 15 s wall, 1.5 GiB)"
 gen nft5 -nodes 5 -pods 20000 -nft
 row "5 nodes, nft host (x2 dumps)" "$dir/nft5" 5
 if [ "${REDTEAM:-1}" != 0 ]; then
