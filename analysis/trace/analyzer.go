@@ -115,8 +115,8 @@ func report(p *driver.Pass, ts []Trace) []Trace {
 	// reports the reason's ID (the check that states the fault)
 	generic := false
 	for _, t := range ts {
-		if t.Implicit || !failsForReason(t) {
-			continue
+		if t.Implicit || !failsForReason(t) || carriesFallback(t, t.Reason) {
+			continue // a fallback of the trace states the reason itself
 		}
 		f := reasonFinding(t)
 		if !declaredID(f.ID) {
@@ -136,6 +136,22 @@ func report(p *driver.Pass, ts []Trace) []Trace {
 		p.Record(in)
 	}
 	return ts
+}
+
+// carriesFallback: t or one of its branches holds a fallback finding with
+// that ID (reported above, or given way to the check reporting the ID).
+func carriesFallback(t Trace, id string) bool {
+	for _, f := range t.fallbacks {
+		if f.ID == id {
+			return true
+		}
+	}
+	for _, b := range t.Branches {
+		if carriesFallback(b, id) {
+			return true
+		}
+	}
+	return false
 }
 
 func declaredID(id string) bool {

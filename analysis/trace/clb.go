@@ -227,6 +227,23 @@ func (tr *Tracer) clbTargets(w *walk, lb *model.LoadBalancer, l *model.Listener,
 		}
 		return out, true
 	}
+	if ts := tr.masterTargets(dst); len(ts) > 0 {
+		// Independent cluster: TKE's kubelb-internet (and the intranet
+		// access CLB) forwards the API port to the masters themselves,
+		// not to NodePorts: the Service's endpoints on master nodes are
+		// its real servers, without the targets file.
+		at := "clb"
+		if lb != nil {
+			at = "clb/" + lb.LoadBalancerId
+		}
+		var addrs []string
+		for _, t := range ts {
+			addrs = append(addrs, netip.AddrPortFrom(t.ip, uint16(t.port)).String())
+		}
+		w.add(said(Step{At: at, Component: "clb", Evidence: ev("file", ts[0].at.File, "line", ts[0].at.Line)},
+			"clb.masters", dst.Service.Key(), strings.Join(addrs, ", ")))
+		return ts, true
+	}
 	if lb != nil {
 		w.needSaid("clb/"+lb.LoadBalancerId, "clb", "cloud/targets/"+lb.LoadBalancerId+".json", "", "need.targets")
 	}
@@ -253,6 +270,45 @@ func (tr *Tracer) clbTargets(w *walk, lb *model.LoadBalancer, l *model.Listener,
 		}
 	}
 	return out, true
+}
+
+// masterTargets: in an independent cluster, the ready endpoints of a
+// Service that all sit on master nodes (node role label, or the TKE
+// instance role MASTER/MASTER_ETCD) — kubelb-internet's API server
+// endpoints. Nil otherwise (the NodePort rule applies).
+func (tr *Tracer) masterTargets(dst model.Endpoint) []target {
+	cl := tr.c.Cloud.Cluster
+	if cl == nil || !cl.Independent() || dst.Service == nil {
+		return nil
+	}
+	var out []target
+	for _, b := range dst.Backends {
+		if !b.Ready {
+			continue
+		}
+		if !tr.isMaster(b.IP) {
+			return nil
+		}
+		out = append(out, target{ip: b.IP, port: int(b.Port), at: model.At{File: b.File, Line: b.Line}})
+	}
+	return out
+}
+
+// isMaster: ip is a master node's address, by its Node's role label or
+// its CVM's role in the cluster (tke DescribeClusterInstances).
+func (tr *Tracer) isMaster(ip netip.Addr) bool {
+	if kn := tr.c.Kube.NodeByIP(ip); kn != nil {
+		for _, l := range []string{"node-role.kubernetes.io/master", "node-role.kubernetes.io/control-plane"} {
+			if _, ok := kn.Labels[l]; ok {
+				return true
+			}
+		}
+	}
+	if in := tr.c.Cloud.InstanceByIP(ip); in != nil {
+		r := tr.c.Cloud.Role(in.InstanceId)
+		return r == "MASTER" || r == "MASTER_ETCD"
+	}
+	return false
 }
 
 func health(hs []tencent.TargetHealth, ip netip.Addr, port int) string {

@@ -269,6 +269,21 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 		if n := tr.nodeOwning(src); n != "" {
 			args["peer"] = n
 		}
+	case "SG_MASTER_SUBNET_BLOCKED":
+		// the masters of an independent cluster serve the API port to
+		// what its CLB forwards: any client of a public CLB (the CLB's own
+		// SG is where to narrow it), else the network the client is in
+		args["port"] = portText(p)
+		switch info := tr.c.ClassifyAddr(src); {
+		case info.Class == model.ClassInternet:
+			args["cidr"] = "0.0.0.0/0"
+		case info.CIDR.IsValid() && info.Class != model.ClassService:
+			args["cidr"] = info.CIDR.String()
+		default:
+			if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
+				args["cidr"] = s.CIDR.String()
+			}
+		}
 	case "SG_IDC_CIDR_BLOCKED":
 		if info := tr.c.ClassifyAddr(src); info.CIDR.IsValid() {
 			args["cidr"] = info.CIDR.String()
@@ -320,6 +335,8 @@ func (tr *Tracer) sgReason(dir model.Direction, p pkt, nodePort bool) string {
 	}
 	src := p.src.Addr()
 	switch {
+	case tr.masterAPI(p):
+		return "SG_MASTER_SUBNET_BLOCKED"
 	case nodePort:
 		return "SG_NODEPORT_RANGE_BLOCKED"
 	case tr.inPodCIDR(src):
@@ -340,6 +357,14 @@ func (tr *Tracer) sgReason(dir model.Direction, p pkt, nodePort bool) string {
 		return "SG_VPC_CIDR_BLOCKED"
 	}
 	return "SG_BLOCKS_FLOW"
+}
+
+// masterAPI: the packet goes to the API server port of a master of an
+// independent cluster (the guide's master SG check, whichever CLB or
+// endpoint forwarded it).
+func (tr *Tracer) masterAPI(p pkt) bool {
+	cl := tr.c.Cloud.Cluster
+	return cl != nil && cl.Independent() && p.proto == "tcp" && int(p.dst.Port()) == apiserverPort(tr.c) && tr.isMaster(p.dst.Addr())
 }
 
 // ccnRoute finds the most specific CCN route to dst: an enabled one, or

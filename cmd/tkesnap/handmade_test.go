@@ -121,14 +121,7 @@ func TestHandmadeBundles(t *testing.T) {
 			}
 			var rep struct {
 				Findings []struct{ ID, Severity string } `json:"findings"`
-				Traces   []struct {
-					From, To, Verdict, Reason string
-					Steps                     []struct {
-						At       string `json:"at"`
-						Decision string `json:"decision"`
-						Failed   bool   `json:"failed"`
-					} `json:"steps"`
-				} `json:"traces"`
+				Traces   []handmadeTrace                 `json:"traces"`
 			}
 			if err := json.Unmarshal(data, &rep); err != nil {
 				t.Fatal(err)
@@ -156,17 +149,38 @@ func TestHandmadeBundles(t *testing.T) {
 				t.Errorf("trace %s → %s: %s %s, want %s %s", tr.From, tr.To, tr.Verdict, tr.Reason, r.verdict, r.reason)
 			}
 			if r.at != "" {
-				hop := ""
-				for _, s := range tr.Steps {
-					if s.Failed || s.Decision == "UNDETERMINED" {
-						hop = s.At
-						break
-					}
-				}
-				if hop != r.at {
+				if hop := tr.decidingHop(); hop != r.at {
 					t.Errorf("deciding hop %q, want %q", hop, r.at)
 				}
 			}
 		})
 	}
+}
+
+type handmadeTrace struct {
+	From, To, Verdict, Reason string
+	Steps                     []struct {
+		At       string `json:"at"`
+		Decision string `json:"decision"`
+		Failed   bool   `json:"failed"`
+	} `json:"steps"`
+	// a forked flow (one branch per CLB real server or endpoint) fails
+	// inside a branch
+	Branches []handmadeTrace `json:"branches"`
+}
+
+// decidingHop is the first failed or UNDETERMINED step of the trace, else
+// of its first branch that has one.
+func (t handmadeTrace) decidingHop() string {
+	for _, s := range t.Steps {
+		if s.Failed || s.Decision == "UNDETERMINED" {
+			return s.At
+		}
+	}
+	for _, b := range t.Branches {
+		if h := b.decidingHop(); h != "" {
+			return h
+		}
+	}
+	return ""
 }
