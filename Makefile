@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 SAMPLE  ?= testdata/bundles/sample
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test test-under-load deps fuzz fuzz-short bench lab lab-record clean update-goldens
+.PHONY: all build demo test test-tshark test-under-load deps fuzz fuzz-short bench lab lab-record clean update-goldens
 
 # Each area adds its own targets in lab/<area>.mk and appends them to
 # BENCH_TARGETS (make bench), LAB_TARGETS (make lab: rebuild lab bundles)
@@ -46,6 +46,11 @@ test: deps build
 	@bash -c 'set -o pipefail; $(GO) test -json -count=1 -timeout 30m ./... | $(GO) run ./internal/testreport'
 	$(MAKE) test-report-html
 	$(MAKE) fuzz-short
+
+# Our Wireshark filters against the installed tshark, live (make test
+# compares with tshark's recorded answers: testdata/tshark-frames.json).
+test-tshark: deps
+	$(GO) test -count=1 ./analysis/pcapflow/filter -run TestFramesAgreeWithTshark -tshark -v
 
 # The one golden switch: every package whose tests import internal/golden
 # rewrites its golden files (and docs/findings.md) with -update. Review the
