@@ -87,7 +87,11 @@ func runRoutes(p *Pass) {
 	runClusterRoutes(p, report)
 	// 1. Reported flows to a private address outside the cluster's VPC:
 	// the source node's subnet route table must route it.
-	if cl.Have.RouteTables {
+	// Which destinations are the cluster's own (pod and service CIDRs)
+	// comes from cloud/clusters.json: without it a pod IP would look like
+	// a foreign private address, so nothing is concluded (Have lists the
+	// file once).
+	if cl.Have.RouteTables && len(c.Flows) > 0 && p.Have("cloud/clusters.json") {
 		for _, f := range c.Flows {
 			from, err1 := c.Resolve(f.From)
 			to, err2 := c.Resolve(f.To)
@@ -107,6 +111,9 @@ func runRoutes(p *Pass) {
 			if t == nil {
 				p.Inconclusive("cloud/subnets.json", "", finding.Say("inc.flow.subnet", f.From, f.To, in.VirtualPrivateCloud.SubnetId))
 				continue
+			}
+			if to.Pod != nil || to.Service != nil || to.Node != nil || to.Ingress != nil {
+				continue // a cluster object: the cluster's routes, not a peer's
 			}
 			for _, dst := range to.IPs {
 				if !dst.Is4() || !privateAddr(dst) || inCluster(dst) || cl.VpcOf(dst) != nil && cl.VpcOf(dst).VpcId == t.VpcId {
