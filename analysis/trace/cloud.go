@@ -167,7 +167,14 @@ func (tr *Tracer) inPodCIDR(ip netip.Addr) bool {
 			}
 		}
 	}
-	return false
+	// a GlobalRouter container route is a pod CIDR by definition; without
+	// cloud/clusters.json it is what still says an address is a pod's
+	for _, r := range tr.c.Cloud.ClusterRoutes {
+		if r.Dst.IsValid() && r.Dst.Contains(ip) {
+			return true
+		}
+	}
+	return len(tr.c.Kube.PodsByIP(ip)) > 0 && !tr.c.Kube.PodsByIP(ip)[0].Spec.HostNetwork
 }
 
 func (tr *Tracer) haveCloudFile(f string) bool {
@@ -519,6 +526,13 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			s.say("vpc.internet", dst)
 			s.Decision = "internet"
 			w.add(s)
+			return true
+		}
+		if tr.c.Cloud.Cluster == nil {
+			// without cloud/clusters.json the cluster's pod and service
+			// CIDRs are unknown: dst may be a pod the container routes
+			// carry, so the missing route is not a conclusion
+			w.needSaid("vpc", "route", "cloud/clusters.json (tke DescribeClusters)", "", "need.vpcroute", dst)
 			return true
 		}
 		s.say("vpc.noroute", rt.RouteTableId, dst)
