@@ -668,6 +668,10 @@ func decideRefusal(t *Trace, f model.Flow, refused *sighting) {
 				return // two could refuse: the RST does not say which
 			}
 			cand = i
+		case b.Verdict == Undetermined:
+			// a branch the bundle cannot decide (a file is missing)
+			// may be the one that refused: the RST names no endpoint
+			return
 		}
 	}
 	if cand < 0 {
