@@ -39,6 +39,12 @@ func (n *cloudNode) worker() bool {
 	return n.Role == "" || n.Role == "WORKER"
 }
 
+// roleUnknown is the Role of a CVM of an independent cluster whose role
+// no file says (cloud/cluster-instances.json absent, no node object with
+// a role label): it may be a master, so worker requirements are not
+// applied to it, nor master ones.
+const roleUnknown = "UNKNOWN"
+
 func (n *cloudNode) master() bool {
 	return n.Role == "MASTER" || n.Role == "MASTER_ETCD"
 }
@@ -51,7 +57,8 @@ func cloudNodes(c *model.Cluster) []*cloudNode {
 	cl := &c.Cloud
 	var out []*cloudNode
 	seen := map[*model.Instance]bool{}
-	add := func(name string, in *model.Instance, ip netip.Addr, cidrs []netip.Prefix) {
+	independent := cl.Cluster != nil && cl.Cluster.Independent()
+	add := func(name string, in *model.Instance, ip netip.Addr, cidrs []netip.Prefix, kn *model.KNode) {
 		if in == nil || seen[in] {
 			return
 		}
@@ -60,6 +67,20 @@ func cloudNodes(c *model.Cluster) []*cloudNode {
 			ip = in.IPs[0]
 		}
 		n := &cloudNode{Name: name, IP: ip, Inst: in, Role: cl.Role(in.InstanceId), PodCIDRs: cidrs}
+		if n.Role == "" && independent {
+			// an independent cluster's masters are CVMs of the
+			// account too: only cluster-instances.json or the node's
+			// role label says which CVM is a worker
+			n.Role = roleUnknown
+			if kn != nil && kn.Node != nil {
+				n.Role = "WORKER"
+				for _, l := range []string{"node-role.kubernetes.io/master", "node-role.kubernetes.io/control-plane"} {
+					if _, ok := kn.Labels[l]; ok {
+						n.Role = "MASTER"
+					}
+				}
+			}
+		}
 		n.SGs = in.SecurityGroupIds
 		if b, ok := cl.BindingFor(ip); ok && b.Kind == "eni" {
 			// The primary ENI carries the CVM's SGs; when it was
@@ -81,7 +102,7 @@ func cloudNodes(c *model.Cluster) []*cloudNode {
 		if len(kn.InternalIPs) > 0 {
 			ip = kn.InternalIPs[0]
 		}
-		add(kn.Name, in, ip, kn.PodCIDRs)
+		add(kn.Name, in, ip, kn.PodCIDRs, kn)
 	}
 	for _, ci := range cl.ClusterInstances {
 		if ci.Instance == nil {
@@ -91,10 +112,10 @@ func cloudNodes(c *model.Cluster) []*cloudNode {
 		if name == "" {
 			name = ci.InstanceId
 		}
-		add(name, ci.Instance, netip.Addr{}, nil)
+		add(name, ci.Instance, netip.Addr{}, nil, nil)
 	}
 	for _, n := range c.Nodes {
-		add(n.Name, cl.NodeInstance(n.Name, nil, ""), netip.Addr{}, nil)
+		add(n.Name, cl.NodeInstance(n.Name, nil, ""), netip.Addr{}, nil, nil)
 	}
 	if len(out) == 0 {
 		for _, in := range cl.Instances {
@@ -102,7 +123,7 @@ func cloudNodes(c *model.Cluster) []*cloudNode {
 			if len(in.IPs) > 0 {
 				name = in.IPs[0].String()
 			}
-			add(name, in, netip.Addr{}, nil)
+			add(name, in, netip.Addr{}, nil, nil)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -45,6 +45,9 @@ func runNodeSGs(p *Pass) {
 		if n.worker() {
 			workers = append(workers, n)
 		}
+		if n.Role == roleUnknown {
+			p.Have("cloud/cluster-instances.json") // lists it: which CVMs are workers is unknown
+		}
 	}
 	if len(workers) == 0 {
 		p.Inconclusive("cloud/cluster-instances.json", "", finding.Say("inc.nojoin"))
