@@ -1,0 +1,328 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"tkesnap/analysis/analyzers"
+	"tkesnap/analysis/driver"
+	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
+	"tkesnap/analysis/trace"
+	"tkesnap/parsers/bundle"
+)
+
+// outcome is what an analysis concludes: the findings (one per fault, as
+// the report lists them) and how every traced flow and branch ends.
+type outcome struct {
+	findings []finding.Finding
+	flows    map[string]flowEnd
+	// scoped: the bundle has reported flows and every endpoint resolves,
+	// so the cloud checks answer for those flows only; otherwise they
+	// check the cluster-wide requirements (checks.cloudScopedByFlows).
+	scoped bool
+}
+
+// flowEnd is how one traced flow (or branch) ends: its verdict, the
+// reason, and the hop where it fails ("" when it does not).
+type flowEnd struct {
+	verdict trace.Verdict
+	reason  string
+	at      string
+}
+
+// analyzeBundle runs what `tkesnap analyze` runs on an opened bundle, up to
+// the findings (one per fault) and the traces.
+func analyzeBundle(t testing.TB, b *bundle.Bundle) outcome {
+	c := model.Load(b)
+	res := driver.Run(c, analyzers.All())
+	for _, p := range res.Problems {
+		t.Errorf("%s: %s", b.Path, p.Message)
+	}
+	o := outcome{findings: res.Merged, flows: map[string]flowEnd{}, scoped: len(c.Flows) > 0}
+	for _, f := range c.Flows {
+		for _, spec := range []string{f.From, f.To} {
+			if e, err := c.Resolve(spec); !strings.HasPrefix(spec, "dns:") && (err != nil || len(e.IPs) == 0) {
+				o.scoped = false
+			}
+		}
+	}
+	var walk func(prefix string, ts []trace.Trace)
+	walk = func(prefix string, ts []trace.Trace) {
+		for _, tr := range ts {
+			k := prefix + tr.From + " → " + tr.To
+			if tr.Proto != "" {
+				k += " " + tr.Proto
+			}
+			if tr.Implicit {
+				k += " (implicit)"
+			}
+			e := flowEnd{verdict: tr.Verdict, reason: tr.Reason}
+			for _, s := range tr.Steps {
+				if s.Failed {
+					e.at = s.At
+					break
+				}
+			}
+			o.flows[k] = e
+			walk(k+" / ", tr.Branches)
+		}
+	}
+	walk("", analyzers.Traces(res))
+	return o
+}
+
+func failing(v trace.Verdict) bool {
+	return v == trace.Dropped || v == trace.Rejected || v == trace.NoRoute
+}
+
+// added returns what the ablated analysis concludes that the full one did
+// not:
+//   - an error or warning finding whose fault the full analysis does not
+//     hold (holds), and that is not the restatement of a flow failure the
+//     full analysis has at the same hop (a drop seen in iptables is
+//     IPTABLES_DROPS_FLOW once the NetworkPolicy that explains it is gone:
+//     the same fault, less specific);
+//   - a flow or branch that fails definitely where the full one did not,
+//     or fails at another hop.
+//
+// A finding that gives way to an inconclusive item is fine (the file it
+// concluded from is gone); a finding that appears is a conclusion drawn
+// from an absence.
+//
+// Removing flows.json, or a file a flow's endpoint resolves from, turns
+// the question from the reported flows into the cluster-wide
+// requirements: a fault the full bundle answers to that question
+// (wide: its analysis without flows.json) is no conclusion from absence.
+func added(full, wide, ablated outcome) []string {
+	var out []string
+	for _, f := range ablated.findings {
+		if f.Severity < finding.Warning || holds(full.findings, f) || sameFailure(full, ablated, f) {
+			continue
+		}
+		if full.scoped && !ablated.scoped && holds(wide.findings, f) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("finding %s %s on %s", f.Severity, f.ID, strings.Join(f.Objects, ", ")))
+	}
+	// A flow is known by its endpoints' names, and a removed file renames
+	// some (cloud/vpcs.json: the CLB's clients are the subnet, not the
+	// VPC; cluster/pods.yaml: an endpoint is its IP, not its pod), so a
+	// failure is also matched by its hop: the same hop failing for the
+	// same reason in the full analysis is no new failure. A flow the full
+	// analysis did not fail must not fail. (The reason may change with
+	// the file: a drop NETPOL_DENIES_FLOW names is IPTABLES_DROPS_FLOW
+	// without cluster/networkpolicies.yaml.)
+	failedAt := map[[2]string]bool{}
+	for _, e := range full.flows {
+		if failing(e.verdict) {
+			failedAt[[2]string{e.at, e.reason}] = true
+			if e.at != "" {
+				failedAt[[2]string{e.at}] = true
+			}
+		}
+	}
+	var keys []string
+	for k, e := range ablated.flows {
+		if !failing(e.verdict) {
+			continue
+		}
+		was, traced := full.flows[k]
+		switch {
+		case traced && !failing(was.verdict):
+		case traced && was.at == e.at:
+			continue
+		case failedAt[[2]string{e.at, e.reason}], e.at != "" && failedAt[[2]string{e.at}]:
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		was, e := full.flows[k], ablated.flows[k]
+		if was.verdict == "" {
+			was.verdict = "not traced"
+		}
+		out = append(out, fmt.Sprintf("flow %s: %s at %s (%s), was %s at %q (%s)", k, e.verdict, e.at, e.reason, was.verdict, was.at, was.reason))
+	}
+	return out
+}
+
+// holds reports whether fs has f's fault at f's severity or worse. A
+// fault is what finding.Merge makes one finding of: the ID and the primary
+// object (the first; the first evidence file without objects) — the SG
+// that blocks, not the list of nodes bound to it, which a missing
+// cluster/pods.yaml widens from the reported flows' nodes to all — or a
+// subset of its objects (subset). A
+// capture finding is a fact about one packet's path across captures:
+// removing one capture moves the ends of that path to the neighbouring
+// captures, so it is the same fault when it shares a capture with one.
+func holds(fs []finding.Finding, f finding.Finding) bool {
+	for _, g := range fs {
+		if g.ID != f.ID || g.Severity < f.Severity {
+			continue
+		}
+		if primary(g) == primary(f) || subset(f.Objects, g.Objects) {
+			return true
+		}
+		if strings.HasPrefix(f.ID, "PCAP_") {
+			for _, o := range f.Objects {
+				if strings.HasPrefix(o, "capture/") && slices.Contains(g.Objects, o) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// subset: every object of a is one of b's (a fault named with fewer
+// objects once the file naming the others is gone: MASQ_HIDES_SOURCE on a
+// node's rules when the ip-masq-agent configmap is missing).
+func subset(a, b []string) bool {
+	for _, o := range a {
+		if !slices.Contains(b, o) {
+			return false
+		}
+	}
+	return len(a) > 0
+}
+
+func primary(f finding.Finding) string {
+	if len(f.Objects) > 0 {
+		return f.Objects[0]
+	}
+	if len(f.Evidence) > 0 {
+		return f.Evidence[0].File
+	}
+	return ""
+}
+
+// sameFailure reports whether f is the reason of an ablated flow failing
+// at a hop where a flow of the full analysis fails too: the same fault,
+// named less specifically once the file that named it is gone.
+func sameFailure(full, ablated outcome, f finding.Finding) bool {
+	for _, e := range ablated.flows {
+		if !failing(e.verdict) || e.at == "" || e.reason != f.ID && f.ID != "TRACE_FLOW_FAILS" {
+			continue
+		}
+		if f.ID == "TRACE_FLOW_FAILS" && !slices.Contains(f.Objects, e.at) {
+			continue
+		}
+		for _, was := range full.flows {
+			if failing(was.verdict) && was.at == e.at {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestAblation is the metamorphic property of issue 14 on every bundle
+// under testdata: removing any one file (and its manifest record), as an
+// older collector or a refused command would, must not add an error or
+// warning finding and must not make a flow fail that did not (see added).
+// Absent is unknown: the analysis may conclude less, never more.
+func TestAblation(t *testing.T) {
+	t.Chdir("../..")
+	type job struct {
+		bundle string
+		b      *bundle.Bundle
+		full   outcome
+		wide   outcome
+		file   string
+	}
+	bundles := labBundles(t)
+	var jobs []job
+	for _, p := range bundles {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := bundle.Open(abs, bundle.DefaultLimits())
+		if err != nil {
+			t.Fatalf("open %s: %v", p, err)
+		}
+		t.Cleanup(func() { b.Close() })
+		full := analyzeBundle(t, b)
+		wide := full
+		if full.scoped {
+			wide = analyzeBundle(t, b.Without("flows.json"))
+		}
+		for _, f := range b.Files() {
+			jobs = append(jobs, job{p, b, full, wide, f})
+		}
+	}
+	ch := make(chan job)
+	var mu sync.Mutex
+	var fails []string
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				got := added(j.full, j.wide, analyzeBundle(t, j.b.Without(j.file)))
+				mu.Lock()
+				for _, a := range got {
+					fails = append(fails, fmt.Sprintf("%s without %s: %s", j.bundle, j.file, a))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+	sort.Strings(fails)
+	for _, f := range fails {
+		t.Error(f)
+	}
+	t.Logf("%d ablations over %d bundles, %d added conclusions", len(jobs), len(bundles), len(fails))
+}
+
+// TestAddedComparison pins what the ablation property counts as added, on
+// hand-made outcomes.
+func TestAddedComparison(t *testing.T) {
+	sg := finding.Finding{ID: "SG_POD_CIDR_BLOCKED", Severity: finding.Error, Objects: []string{"sg-1", "node/a"}}
+	route := finding.Finding{ID: "ROUTE_MISSING", Severity: finding.Error, Objects: []string{"rtb-1", "vpc-1"}}
+	drop := flowEnd{verdict: trace.Dropped, reason: "IPTABLES_DROPS_FLOW", at: "node/b"}
+	full := outcome{findings: []finding.Finding{sg}, flows: map[string]flowEnd{
+		"a → b": {verdict: trace.Dropped, reason: "NETPOL_DENIES_FLOW", at: "node/b"},
+		"c → d": {verdict: trace.Delivered},
+	}, scoped: true}
+	for _, tc := range []struct {
+		name    string
+		ablated outcome
+		want    int
+	}{
+		{"nothing", outcome{}, 0},
+		{"same fault, more nodes", outcome{findings: []finding.Finding{{ID: sg.ID, Severity: finding.Error, Objects: []string{"sg-1", "node/a", "node/c"}}}}, 0},
+		{"a new fault", outcome{findings: []finding.Finding{route}}, 1},
+		{"worse severity", outcome{findings: []finding.Finding{{ID: sg.ID, Severity: finding.Error + 1, Objects: sg.Objects}}}, 1},
+		{"an info finding", outcome{findings: []finding.Finding{{ID: "X", Severity: finding.Info}}}, 0},
+		{"same hop, less specific", outcome{findings: []finding.Finding{{ID: "IPTABLES_DROPS_FLOW", Severity: finding.Error, Objects: []string{"node/b"}}},
+			flows: map[string]flowEnd{"a → b": drop}}, 0},
+		{"a delivered flow fails", outcome{flows: map[string]flowEnd{"c → d": drop}}, 1},
+		{"a renamed flow fails where another failed", outcome{flows: map[string]flowEnd{"ip:1 → b": drop}}, 0},
+		{"a renamed flow fails at a new hop", outcome{flows: map[string]flowEnd{"ip:1 → b": {verdict: trace.NoRoute, reason: "ROUTE_MISSING", at: "vpc"}}}, 1},
+		{"unscoped: the cluster-wide fault", outcome{findings: []finding.Finding{route}, scoped: false}, 0},
+	} {
+		wide := outcome{findings: []finding.Finding{route}}
+		abl := tc.ablated
+		if tc.name != "unscoped: the cluster-wide fault" {
+			abl.scoped = true
+		}
+		if got := added(full, wide, abl); len(got) != tc.want {
+			t.Errorf("%s: added %q, want %d", tc.name, got, tc.want)
+		}
+	}
+}
