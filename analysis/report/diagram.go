@@ -55,11 +55,11 @@ func hops(steps []trace.Step, w *words) []hop {
 			h.steps++
 			h.failed = s.Failed
 			if s.Decision != "" {
-				h.decision = w.decision(s.Decision)
+				h.decision = w.decision(s.DecisionText())
 			}
 			continue
 		}
-		out = append(out, hop{at: s.At, component: s.Component, decision: w.decision(s.Decision), steps: 1, failed: s.Failed})
+		out = append(out, hop{at: s.At, component: s.Component, decision: w.decision(s.DecisionText()), steps: 1, failed: s.Failed})
 	}
 	return out
 }

@@ -26,7 +26,7 @@ func FuzzRenderersWithHostileBundleText(f *testing.F) {
 		r.Findings = append(r.Findings, finding.New("T_SVC_NO_ENDPOINTS", finding.Args{"service": s, "notready": s}, []string{s},
 			finding.Evidence{File: s, Line: 3, Excerpt: s}))
 		r.Traces = append(r.Traces, trace.Trace{From: s, To: s, Proto: s, Verdict: trace.Dropped, Reason: s, Symptom: s,
-			Steps: []trace.Step{{At: s, Component: s, Detail: s, Before: s, After: s, Decision: s, Failed: true, Evidence: map[string]any{s: s, "file": s}}}})
+			Steps: []trace.Step{{At: s, Component: s, Detail: s, Before: s, After: s, Decision: trace.Action(s), Failed: true, Evidence: map[string]any{s: s, "file": s}}}})
 		r.Inconclusive = append(r.Inconclusive, finding.Inconclusive{Need: s, Node: s, Why: s})
 		r.Bundle.Problems = append(r.Bundle.Problems, finding.Problem{File: s, Line: 1, Message: s})
 		for _, lang := range []finding.Lang{finding.EN, finding.ZH} {

@@ -23,7 +23,7 @@ func hostile() *Report {
 	r.Findings = append(r.Findings, finding.New("T_SVC_NO_ENDPOINTS", finding.Args{"service": x}, []string{"svc/" + x},
 		finding.Evidence{File: x, Line: 1, Excerpt: "</pre></details>" + x}))
 	r.Traces = append(r.Traces, trace.Trace{From: x, To: "svc:" + x, Verdict: trace.Dropped, Reason: x,
-		Steps: []trace.Step{{At: x, Component: x, Detail: x, Before: x, After: x, Decision: x, Failed: true,
+		Steps: []trace.Step{{At: x, Component: x, Detail: x, Before: x, After: x, Decision: trace.Action(x), Failed: true,
 			Evidence: map[string]any{"file": x, x: x}}}})
 	r.Inconclusive = append(r.Inconclusive, finding.Inconclusive{Need: x, Node: x, Why: x})
 	r.Bundle.Problems = append(r.Bundle.Problems, finding.Problem{File: x, Message: x})

@@ -279,7 +279,7 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool, s
 		p("| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 		for i, s := range t.Steps {
 			n := strconv.Itoa(i + 1)
-			dec := mdCell(w.decision(s.Decision))
+			dec := mdCell(w.decision(s.DecisionText()))
 			if s.Failed {
 				n += " ✗"
 				if dec != "" {

@@ -56,7 +56,8 @@ func cleanTrace(t trace.Trace) trace.Trace {
 	for i, s := range t.Steps {
 		v := s
 		v.At, v.Component, v.Detail = clean(s.At), clean(s.Component), clean(s.Detail)
-		v.Before, v.After, v.Decision = clean(s.Before), clean(s.After), clean(s.Decision)
+		v.Before, v.After, v.Decision, v.Via = clean(s.Before), clean(s.After), trace.Action(clean(string(s.Decision))), clean(s.Via)
+		v.Finding = clean(s.Finding)
 		if s.Evidence != nil {
 			v.Evidence = make(map[string]any, len(s.Evidence))
 			for k, x := range s.Evidence {

@@ -120,7 +120,7 @@ func firstReported(ts []trace.Trace) (*trace.Trace, *trace.Step) {
 // decides names what would decide an undecided flow: the file to collect
 // for an UNDETERMINED hop, the fact an AMBIGUOUS hop depends on.
 func decides(s *trace.Step) string {
-	if s == nil || (s.Decision != string(trace.Undetermined) && s.Decision != string(trace.Ambiguous)) {
+	if s == nil || (s.Decision != trace.ActUndetermined && s.Decision != trace.ActAmbiguous) {
 		return ""
 	}
 	if need, _ := s.Evidence["need"].(string); need != "" {
@@ -180,7 +180,7 @@ func stepOf(t *trace.Trace) *trace.Step {
 
 func undecidedStep(t *trace.Trace) *trace.Step {
 	for j := range t.Steps {
-		if d := t.Steps[j].Decision; d == string(trace.Undetermined) || d == string(trace.Ambiguous) {
+		if d := t.Steps[j].Decision; d == trace.ActUndetermined || d == trace.ActAmbiguous {
 			return &t.Steps[j]
 		}
 	}

@@ -420,7 +420,7 @@ func (t *textWriter) stepRows(steps []trace.Step, detail, move, decision, eviden
 			row = append(row, transition(s))
 		}
 		if decision {
-			row = append(row, w.decision(s.Decision))
+			row = append(row, w.decision(s.DecisionText()))
 		}
 		if evidence {
 			row = append(row, stepEvidence(s.Evidence))

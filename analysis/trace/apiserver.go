@@ -62,19 +62,19 @@ func (tr *Tracer) apiserver(w *walk, o origin, p pkt, which string) {
 			Detail: fmt.Sprintf("%s endpoint %s of managed cluster %s (masters run by Tencent)", which, p.dst.Addr(), cl.Cluster.ClusterId)})
 		acl := append(append([]string(nil), ep.ClusterExternalACL...), ep.SecurityPolicy...)
 		if which == "public" && len(ep.ExternalACL)+len(ep.SecurityPol) > 0 && !inAny(ep.ExternalACL, client) && !inAny(ep.SecurityPol, client) {
-			w.stop(Step{At: at, Component: "security-group", Before: p.String(), Decision: "DROP",
+			w.stop(Step{At: at, Component: "security-group", Before: p.String(), Decision: ActDrop,
 				Detail:   fmt.Sprintf("access sources %s do not include %s", strings.Join(acl, ", "), client),
 				Evidence: ev("file", ep.At.File, "line", ep.ACLLine)},
 				outcome{verdict: Dropped, reason: "SG_APISERVER_SOURCE_BLOCKED"})
 			return
 		}
 		if ep.SecurityGroup == "" {
-			w.add(Step{At: at, Component: "security-group", Decision: "ACCEPT", Detail: "no security group bound to the endpoint"})
+			w.add(Step{At: at, Component: "security-group", Decision: ActAccept, Detail: "no security group bound to the endpoint"})
 			w.delivered = true
 			return
 		}
 		d := sg.Evaluate(cl, []string{ep.SecurityGroup}, sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: client, Dst: p.dst.Addr(), Port: int(p.dst.Port())})
-		s := Step{At: ep.SecurityGroup, Component: "security-group", Before: p.String(), Decision: string(d.Action),
+		s := Step{At: ep.SecurityGroup, Component: "security-group", Before: p.String(), Decision: Action(d.Action),
 			Detail: "API server endpoint SG: " + d.String(), Evidence: sgEv(d)}
 		switch d.Action {
 		case sg.Drop:
@@ -112,7 +112,7 @@ func (tr *Tracer) apiserver(w *walk, o origin, p pkt, which string) {
 		b := w.fork(fmt.Sprintf("master %s (%s)", m.InstanceId, m.IPs[0]))
 		mp := pkt{proto: p.proto, src: netip.AddrPortFrom(src, p.src.Port()), dst: netip.AddrPortFrom(m.IPs[0], uint16(port))}
 		d := sg.Evaluate(cl, m.SGs(), sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: src, Dst: m.IPs[0], Port: port})
-		s := Step{At: m.InstanceId, Component: "security-group", Before: mp.String(), Decision: string(d.Action),
+		s := Step{At: m.InstanceId, Component: "security-group", Before: mp.String(), Decision: Action(d.Action),
 			Detail: fmt.Sprintf("master %s SGs: %s", m.InstanceId, d), Evidence: sgEv(d)}
 		switch d.Action {
 		case sg.Drop:

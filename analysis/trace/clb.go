@@ -75,7 +75,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 				}
 			}
 			if l == nil {
-				w.stop(Step{At: at, Component: "clb", Before: p.String(), Decision: "DROP",
+				w.stop(Step{At: at, Component: "clb", Before: p.String(), Decision: ActDrop,
 					Detail:   fmt.Sprintf("no %s listener on port %d", strings.ToUpper(proto), port),
 					Evidence: ev("file", lb.ListenersFile)},
 					outcome{verdict: Dropped, reason: "CLB_NO_LISTENER", finding: newFinding("CLB_NO_LISTENER",
@@ -87,12 +87,12 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 			case "HTTP", "HTTPS":
 				w.l7 = true
 			}
-			w.add(said(Step{At: at, Component: "clb", Before: p.String(), Decision: "listener",
+			w.add(said(Step{At: at, Component: "clb", Before: p.String(), Decision: ActListener,
 				Evidence: ev("file", l.At.File, "line", l.At.Line)}, "clb.listener", l.ListenerId, l.Protocol, int(l.Port)))
 		}
 		if sgs := lb.SGs(); len(sgs) > 0 {
 			d := sg.Evaluate(cl, sgs, sg.Flow{Dir: model.DirIngress, Proto: proto, Src: p.src.Addr(), Dst: vip, Port: port})
-			s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action), Evidence: sgEv(d)},
+			s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: Action(d.Action), Evidence: sgEv(d)},
 				"clb.sgs", sgPhrase(d))
 			switch d.Action {
 			case sg.Drop:
@@ -117,7 +117,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 				w.add(s)
 			}
 		} else if cl.Have.LoadBalancers {
-			w.add(said(Step{At: at, Component: "security-group", Decision: "ACCEPT"}, "clb.nosg"))
+			w.add(said(Step{At: at, Component: "security-group", Decision: ActAccept}, "clb.nosg"))
 		}
 	}
 	targets, known := tr.clbTargets(w, lb, l, dst)
@@ -130,14 +130,14 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 			o.finding = newFinding("CLB_NO_BACKENDS", finding.Args{"clb": lb.LoadBalancerId, "listener": l.ListenerId, "service": dst.Spec},
 				[]string{"clb/" + lb.LoadBalancerId}, finding.Evidence{File: lb.TargetsFile})
 		}
-		w.stop(said(Step{At: at, Component: "clb", Before: p.String(), Decision: "DROP"}, "clb.nors"), o)
+		w.stop(said(Step{At: at, Component: "clb", Before: p.String(), Decision: ActDrop}, "clb.nors"), o)
 		return
 	}
 	pass := lb != nil && bool(lb.LoadBalancerPassToTarget)
 	for _, t := range targets {
 		b := w.fork(fmt.Sprintf("real server %s:%d", t.ip, t.port))
 		np := pkt{proto: proto, src: p.src, dst: netip.AddrPortFrom(t.ip, uint16(t.port))}
-		s := said(Step{At: at, Component: "clb", Before: p.String(), After: np.String(), Decision: "forward",
+		s := said(Step{At: at, Component: "clb", Before: p.String(), After: np.String(), Decision: ActForward,
 			Evidence: ev("file", t.at.File, "line", t.at.Line)}, "clb.rs", t.ip, t.port)
 		if t.health != "" {
 			s.sayMore("clb.health", t.health)
@@ -151,7 +151,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 				// answers 503), so the CLB sends it nothing
 				b.outOfService, b.benched, b.fail.finding = true, b.fail.finding, nil
 				b.fail.reason = "NOT_IN_SERVICE"
-				b.add(said(Step{At: at, Component: "clb", Decision: "out of service"}, "clb.benched", why, t.ip))
+				b.add(said(Step{At: at, Component: "clb", Decision: ActOutOfService}, "clb.benched", why, t.ip))
 			}
 		}
 	}
@@ -190,7 +190,7 @@ func (tr *Tracer) toRealServer(w *walk, p pkt, pass bool) {
 		return
 	}
 	if pass {
-		w.add(said(Step{At: "clb", Component: "security-group", Decision: "ACCEPT", Before: p.String()}, "clb.pass"))
+		w.add(said(Step{At: "clb", Component: "security-group", Decision: ActAccept, Before: p.String()}, "clb.pass"))
 	} else if !tr.sgHop(w, model.DirIngress, p, tr.isNodePort(owner, p)) {
 		return
 	}
@@ -381,7 +381,7 @@ func (tr *Tracer) ingress(w *walk, o origin, dst model.Endpoint, proto string) {
 	} else {
 		port = strconv.Itoa(int(be.Service.Port.Number))
 	}
-	s.Decision = "rule"
+	s.Decision = ActRule
 	s.Detail = fmt.Sprintf("host %q path %q → Service %s port %s", host, path, be.Service.Name, port)
 	if m.Approximate {
 		s.Detail += " (ImplementationSpecific path: matched as a prefix)"
@@ -389,7 +389,7 @@ func (tr *Tracer) ingress(w *walk, o origin, dst model.Endpoint, proto string) {
 	w.add(s)
 	svcEp, err := tr.c.ResolveFrom(fmt.Sprintf("svc:%s/%s:%s", in.Namespace, be.Service.Name, port), in.Namespace)
 	if err != nil {
-		w.stop(Step{At: in.Ref(), Component: "kube", Decision: "503", Detail: err.Error(), Evidence: srcEv(in.Source)},
+		w.stop(Step{At: in.Ref(), Component: "kube", Decision: ActHTTP503, Detail: err.Error(), Evidence: srcEv(in.Source)},
 			outcome{verdict: Rejected, reason: "INGRESS_BACKEND_MISSING", symptom: "http-503"})
 		return
 	}

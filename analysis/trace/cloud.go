@@ -42,7 +42,7 @@ func (tr *Tracer) vpc(w *walk, from string, p pkt) {
 // rule), then the node's own datapath.
 func (tr *Tracer) toPublicIP(w *walk, p pkt, in *model.Instance) {
 	np := pkt{proto: p.proto, src: p.src, dst: netip.AddrPortFrom(in.IPs[0], p.dst.Port())}
-	w.add(said(Step{At: "vpc", Component: "route", Before: p.String(), After: np.String(), Decision: "NAT",
+	w.add(said(Step{At: "vpc", Component: "route", Before: p.String(), After: np.String(), Decision: ActNAT,
 		Evidence: ev("file", in.At.File, "line", in.At.Line)}, "vpc.public", p.dst.Addr(), in.InstanceId, in.IPs[0]))
 	owner := tr.nodeOwning(in.IPs[0])
 	if owner == "" {
@@ -67,7 +67,7 @@ func (tr *Tracer) isNodePort(node string, p pkt) bool {
 // another VPC, the internet). The trace ends at the VPC edge; a pod source
 // rewritten to the node IP is what the peer sees.
 func (tr *Tracer) leaveCluster(w *walk, p pkt) {
-	w.add(said(Step{At: "vpc", Component: "route", Before: p.String(), Decision: "leaves the cluster"}, "vpc.leave", p.dst.Addr()))
+	w.add(said(Step{At: "vpc", Component: "route", Before: p.String(), Decision: ActLeave}, "vpc.leave", p.dst.Addr()))
 	last := &w.steps[len(w.steps)-1]
 	w.delivered = true
 	orig := w.flowSource()
@@ -214,7 +214,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 	} else if len(b.SGs) > 0 {
 		at = strings.Join(b.SGs, ",")
 	}
-	s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: string(d.Action), Evidence: sgEv(d)},
+	s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: Action(d.Action), Evidence: sgEv(d)},
 		"sg."+string(dir), ip, b.Kind, b.Owner, sgPhrase(d))
 	switch d.Action {
 	case sg.Accept:
@@ -408,17 +408,17 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			switch {
 			case r != nil:
 				s.At = "ccn"
-				s.Detail, s.Decision = fmt.Sprintf("CCN route %s %s → %s %s", r.RouteId, r.Dst, r.InstanceType, r.InstanceId), "route"
+				s.Detail, s.Decision = fmt.Sprintf("CCN route %s %s → %s %s", r.RouteId, r.Dst, r.InstanceType, r.InstanceId), ActRoute
 				s.Evidence = ev("file", r.At.File, "line", r.At.Line)
 				w.add(s)
 				return true
 			case disabled != nil:
 				s.At = "ccn"
-				s.Detail, s.Decision = fmt.Sprintf("CCN route %s to %s is disabled (%s): nothing carries %s→%s", disabled.RouteId, disabled.Dst, disabled.ExtraState, srcIP, dst), "NO ROUTE"
+				s.Detail, s.Decision = fmt.Sprintf("CCN route %s to %s is disabled (%s): nothing carries %s→%s", disabled.RouteId, disabled.Dst, disabled.ExtraState, srcIP, dst), ActNoRoute
 				s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
 			default:
 				s.At = "ccn"
-				s.Detail, s.Decision = fmt.Sprintf("no CCN route to %s: it is not published to the CCN that %s comes from", dst, srcIP), "NO ROUTE"
+				s.Detail, s.Decision = fmt.Sprintf("no CCN route to %s: it is not published to the CCN that %s comes from", dst, srcIP), ActNoRoute
 				s.Evidence = ev("file", "cloud/ccn-routes.json")
 			}
 			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
@@ -428,7 +428,7 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	if v := cl.VpcOf(dst); v != nil {
 		s.At = "vpc/" + v.VpcId
 		s.say("vpc.local", dst)
-		s.Decision = "local"
+		s.Decision = ActLocal
 		s.Evidence = ev("file", v.At.File, "line", v.At.Line)
 		w.add(s)
 		return true
@@ -436,7 +436,7 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	if n := tr.nodeOwning(dst); n != "" && tr.isNodeIP(n, dst) {
 		// Nodes of one cluster are in the cluster's VPC.
 		s.say("vpc.node", dst, n)
-		s.Decision = "local"
+		s.Decision = ActLocal
 		w.add(s)
 		return true
 	}
@@ -444,7 +444,7 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 		for _, r := range cl.ClusterRoutes {
 			if r.Dst.IsValid() && r.Dst.Contains(dst) {
 				s.say("vpc.gr", r.Dst, r.Gateway)
-				s.Decision = "route"
+				s.Decision = ActRoute
 				s.Evidence = ev("file", r.At.File, "line", r.At.Line)
 				w.add(s)
 				return true
@@ -452,13 +452,13 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 		}
 		if e := cl.ENIByIP(dst); e != nil {
 			s.say("vpc.eni", dst, e.NetworkInterfaceId)
-			s.Decision = "local"
+			s.Decision = ActLocal
 			w.add(s)
 			return true
 		}
 		if tr.haveCloudFile("cloud/cluster-routes.json") {
 			s.say("vpc.nogr", dst)
-			s.Decision = "NO ROUTE"
+			s.Decision = ActNoRoute
 			s.Evidence = ev("file", "cloud/cluster-routes.json")
 			o := tr.podRouteMissing(&s, from, dst)
 			w.stop(s, o)
@@ -476,14 +476,14 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	}
 	if from == "" {
 		s.say("vpc.enter", srcIP)
-		s.Decision = "enter"
+		s.Decision = ActEnter
 		w.add(s)
 		return true
 	}
 	if !cl.Have.RouteTables {
 		if !dst.IsPrivate() {
 			s.say("vpc.internet", dst)
-			s.Decision = "internet"
+			s.Decision = ActInternet
 			w.add(s)
 			return true
 		}
@@ -505,7 +505,7 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	if best != nil && strings.EqualFold(best.GatewayType, "CCN") && cl.Have.CcnRoutes && len(cl.CcnRoutes) > 0 {
 		if r, disabled := ccnRoute(cl, dst); r == nil {
 			s.Detail = fmt.Sprintf("%s → CCN %s, but the CCN has no enabled route to %s", best.Dst, best.GatewayId, dst)
-			s.Decision = "NO ROUTE"
+			s.Decision = ActNoRoute
 			s.Evidence = ev("file", best.At.File, "line", best.At.Line)
 			if disabled != nil {
 				s.Detail += fmt.Sprintf(" (%s %s is %s)", disabled.RouteId, disabled.Dst, disabled.ExtraState)
@@ -517,14 +517,14 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	}
 	if best == nil {
 		if r, disabled := ccnRoute(cl, dst); r == nil && disabled != nil {
-			s.Detail, s.Decision = fmt.Sprintf("route table %s has no route to %s; CCN route %s %s is disabled (%s)", rt.RouteTableId, dst, disabled.RouteId, disabled.Dst, disabled.ExtraState), "NO ROUTE"
+			s.Detail, s.Decision = fmt.Sprintf("route table %s has no route to %s; CCN route %s %s is disabled (%s)", rt.RouteTableId, dst, disabled.RouteId, disabled.Dst, disabled.ExtraState), ActNoRoute
 			s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
 			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
 			return false
 		}
 		if !dst.IsPrivate() {
 			s.say("vpc.internet", dst)
-			s.Decision = "internet"
+			s.Decision = ActInternet
 			w.add(s)
 			return true
 		}
@@ -536,13 +536,13 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			return true
 		}
 		s.say("vpc.noroute", rt.RouteTableId, dst)
-		s.Decision = "NO ROUTE"
+		s.Decision = ActNoRoute
 		s.Evidence = ev("file", rt.At.File, "line", rt.At.Line)
 		w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
 		return false
 	}
 	s.say("vpc.route", best.Dst, best.GatewayType, best.GatewayId)
-	s.Decision = "route"
+	s.Decision = ActRoute
 	s.Evidence = ev("file", best.At.File, "line", best.At.Line)
 	w.add(s)
 	return true

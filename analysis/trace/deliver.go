@@ -13,13 +13,13 @@ import (
 // deliverNode ends a packet at the node itself (INPUT accepted): a
 // host-network server or a NodePort that was not DNATed.
 func (tr *Tracer) deliverNode(w *walk, name string, p pkt) {
-	s := said(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered"}, "node.socket", name)
+	s := said(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: ActDelivered}, "node.socket", name)
 	if p.proto != "icmp" && p.dst.Port() != 0 {
 		listening, known := tr.c.ListeningOn(name, p.dst.Addr(), int(p.dst.Port()), p.proto)
 		switch {
 		case known && !listening:
 			s.say("node.noListen", p.proto, int(p.dst.Port()), name)
-			s.Decision = "REJECT"
+			s.Decision = ActReject
 			if n := tr.bundleNode(name); n != nil {
 				s.Evidence = ev("file", n.Path(model.FileSS))
 			}
@@ -51,7 +51,7 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 	dst := p.dst.Addr()
 	ps := k.PodsByIP(dst)
 	if len(ps) == 0 {
-		w.add(said(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: "delivered"}, "node.anon", dst, name))
+		w.add(said(Step{At: "node/" + name, Component: "kube", Before: p.String(), Decision: ActDelivered}, "node.anon", dst, name))
 		tr.replyPath(w, name, p)
 		return
 	}
@@ -72,7 +72,7 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 			if !r.Egress.Allowed {
 				d = r.Egress
 			}
-			s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "DROP"},
+			s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: ActDrop},
 				"np.deny."+string(d.Direction), podOf(d, pod, srcPeer), p.String(), d.Reason)
 			if len(d.Isolating) > 0 {
 				np := d.Isolating[0]
@@ -82,10 +82,10 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 			w.stop(s, outcome{verdict: Dropped, reason: "NETPOL_DENIES_FLOW"})
 			return
 		case r.Ingress.Isolated || r.Egress.Isolated:
-			w.add(said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "allowed"}, "np.allow", allowedBy(r)))
+			w.add(said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: ActAllowed}, "np.allow", allowedBy(r)))
 		}
 	}
-	s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: "delivered", Evidence: srcEv(pod.Source)},
+	s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: ActDelivered, Evidence: srcEv(pod.Source)},
 		"pod.on", pod.Key(), pod.Spec.NodeName)
 	if !pod.Ready {
 		s.sayMore("pod.notready")

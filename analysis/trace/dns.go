@@ -21,7 +21,7 @@ func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolv
 		w.need("dns", "kube", "no nameserver known for the client: "+render(finding.EN, []part{hp}), "cluster/services.yaml (kube-system/kube-dns) or nodes/<node>/resolv.conf", o.node)
 		return
 	}
-	w.add(said(Step{At: "dns", Component: "kube", Decision: "nameserver " + ns.String(), Evidence: ev0}, hp.key, hp.args...))
+	w.add(said(Step{At: "dns", Component: "kube", Decision: ActNameserver, Via: ns.String(), Evidence: ev0}, hp.key, hp.args...))
 	p := pkt{proto: "udp", src: netip.AddrPortFrom(o.ip, clientPort), dst: netip.AddrPortFrom(ns, 53)}
 	tr.send(w, o, p)
 	if w.fail != nil && w.fail.reason == "SVC_NO_ENDPOINTS" {
@@ -36,13 +36,13 @@ func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolv
 	// the name only matters once the query can reach a server
 	if resolveErr != nil && w.fail == nil && allDelivered(w) {
 		w.delivered = false
-		w.stop(Step{At: "dns", Component: "kube", Detail: resolveErr.Error(), Decision: "NXDOMAIN"},
+		w.stop(Step{At: "dns", Component: "kube", Detail: resolveErr.Error(), Decision: ActNXDOMAIN},
 			// the kube DNS check reports the name (DNS_NAME_UNRESOLVABLE)
 			outcome{verdict: Rejected, reason: "DNS_NAME_UNRESOLVABLE", symptom: "nxdomain"})
 		return
 	}
 	if resolveErr == nil && w.fail == nil && dst.FQDN != "" {
-		w.add(said(Step{At: "dns", Component: "kube", Decision: "answer"}, "dns.resolves", dst.FQDN, addrs(dst.IPs)))
+		w.add(said(Step{At: "dns", Component: "kube", Decision: ActAnswer}, "dns.resolves", dst.FQDN, addrs(dst.IPs)))
 	}
 }
 

@@ -16,7 +16,7 @@ func Inconclusive(ts []Trace) []finding.Inconclusive {
 	var walk func(t Trace, flow string)
 	walk = func(t Trace, flow string) {
 		for _, s := range t.Steps {
-			if s.Decision != "UNDETERMINED" {
+			if s.Decision != ActUndetermined {
 				continue
 			}
 			need, _ := s.Evidence["need"].(string)

@@ -125,7 +125,7 @@ func TestMasqueradeFromConfigWhenRulesAreMissing(t *testing.T) {
 	}
 	found := false
 	for _, s := range tr.Steps {
-		found = found || s.Decision == "UNDETERMINED" && strings.Contains(s.Detail, "iptables")
+		found = found || s.Decision == ActUndetermined && strings.Contains(s.Detail, "iptables")
 	}
 	if !found {
 		t.Error("the missing iptables dump is not named")

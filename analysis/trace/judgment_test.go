@@ -1,7 +1,14 @@
 package trace
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"tkesnap/analysis/finding"
 
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/pcapflow"
@@ -24,13 +31,13 @@ func podStep() Step {
 
 func branchTo(ep string, v Verdict) Trace {
 	b := Trace{To: "ip:" + ep, Verdict: v, Steps: []Step{
-		{At: "node/n1", Component: "iptables", Before: vipView, After: "172.16.0.5→" + ep, Decision: "DNAT"},
+		{At: "node/n1", Component: "iptables", Before: vipView, After: "172.16.0.5→" + ep, Decision: ActDNAT},
 	}}
 	if v == Dropped {
 		b.Reason, b.Symptom = "KUBE_PROXY_RULES_STALE", "timeout"
-		b.Steps = append(b.Steps, Step{At: "vpc", Component: "route", Before: "172.16.0.5→" + ep, Decision: "NO ROUTE", Failed: true})
+		b.Steps = append(b.Steps, Step{At: "vpc", Component: "route", Before: "172.16.0.5→" + ep, Decision: ActNoRoute, Failed: true})
 	} else {
-		b.Steps = append(b.Steps, Step{At: "node/n2", Component: "kube", Before: "172.16.0.5→" + ep, Decision: "delivered"})
+		b.Steps = append(b.Steps, Step{At: "node/n2", Component: "kube", Before: "172.16.0.5→" + ep, Decision: ActDelivered})
 	}
 	return b
 }
@@ -38,7 +45,7 @@ func branchTo(ep string, v Verdict) Trace {
 // staleService is the forking trace: two endpoints answer, one is stale.
 func staleService() Trace {
 	return Trace{From: "pod:default/client-0", To: "svc:default/web:80", Proto: "tcp",
-		Steps:    []Step{podStep(), {At: "node/n1", Component: "iptables", Before: vipView, Decision: "FORK"}},
+		Steps:    []Step{podStep(), {At: "node/n1", Component: "iptables", Before: vipView, Decision: ActFork}},
 		Branches: []Trace{branchTo("172.16.1.7:8080", Delivered), branchTo("172.16.1.8:8080", Delivered), branchTo("172.16.1.99:8080", Dropped)}}
 }
 
@@ -77,7 +84,7 @@ func contradicts(t Trace) bool {
 func TestCaptureContradictsOnlyWhatTheModelPredictsForCertain(t *testing.T) {
 	direct := func(v Verdict, last Step) Trace {
 		return Trace{From: "pod:default/client-0", To: "pod:default/web-1:8080", Proto: "tcp", Verdict: v,
-			Steps: []Step{podStep(), {At: "node/n1", Component: "route", Before: "172.16.0.5→172.16.1.7:8080", Decision: "dev eth0"}, last}}
+			Steps: []Step{podStep(), {At: "node/n1", Component: "route", Before: "172.16.0.5→172.16.1.7:8080", Decision: ActDev, Via: "eth0"}, last}}
 	}
 	cases := []struct {
 		name          string
@@ -97,23 +104,23 @@ func TestCaptureContradictsOnlyWhatTheModelPredictsForCertain(t *testing.T) {
 			tr:    staleService(),
 			flows: []*pcapflow.Flow{conn(staleView, true, 1)}, contradiction: true, verdict: Dropped},
 		{name: "no fork: the rules drop, the capture shows it answered",
-			tr:    direct(Dropped, Step{At: "node/n2", Component: "iptables", Before: "172.16.0.5→172.16.1.7:8080", Decision: "DROP", Failed: true}),
+			tr:    direct(Dropped, Step{At: "node/n2", Component: "iptables", Before: "172.16.0.5→172.16.1.7:8080", Decision: ActDrop, Failed: true}),
 			flows: []*pcapflow.Flow{conn("172.16.0.5→172.16.1.7:8080", true, 1)}, contradiction: true, verdict: Dropped},
 		{name: "L7 CLB answers 404 after completing the handshake itself",
 			tr: func() Trace {
-				t := direct(Rejected, Step{At: "clb/lb-1", Component: "clb", Before: "172.16.0.5→10.0.0.100:80", Decision: "404", Failed: true})
+				t := direct(Rejected, Step{At: "clb/lb-1", Component: "clb", Before: "172.16.0.5→10.0.0.100:80", Decision: ActHTTP404, Failed: true})
 				t.Steps[1].Before, t.Symptom = "172.16.0.5→10.0.0.100:80", "http-404"
 				return t
 			}(),
 			flows: []*pcapflow.Flow{conn("172.16.0.5→10.0.0.100:80", true, 1)}, verdict: Rejected},
 		{name: "every hop decided passes, the SYN is unanswered: contradiction",
-			tr:    direct(Delivered, Step{At: "node/n2", Component: "kube", Before: "172.16.0.5→172.16.1.7:8080", Decision: "delivered"}),
+			tr:    direct(Delivered, Step{At: "node/n2", Component: "kube", Before: "172.16.0.5→172.16.1.7:8080", Decision: ActDelivered}),
 			flows: []*pcapflow.Flow{conn("172.16.0.5→172.16.1.7:8080", false, 1)}, contradiction: true, verdict: Dropped},
 		{name: "an undecided hop: the unanswered SYN cannot be predicted",
-			tr:    direct(Undetermined, Step{At: "vpc", Component: "route", Before: "172.16.0.5→172.16.1.7:8080", Decision: "UNDETERMINED"}),
+			tr:    direct(Undetermined, Step{At: "vpc", Component: "route", Before: "172.16.0.5→172.16.1.7:8080", Decision: ActUndetermined}),
 			flows: []*pcapflow.Flow{conn("172.16.0.5→172.16.1.7:8080", false, 1)}, verdict: Undetermined, cannot: "undecided-hop"},
 		{name: "the flow leaves the cluster (IDC, internet): its far side is not modelled",
-			tr:    direct(Delivered, Step{At: "vpc", Component: "route", Before: "172.16.0.5→192.168.50.10:443", Decision: "leaves the cluster"}),
+			tr:    direct(Delivered, Step{At: "vpc", Component: "route", Before: "172.16.0.5→192.168.50.10:443", Decision: ActLeave}),
 			flows: []*pcapflow.Flow{conn("172.16.0.5→192.168.50.10:443", false, 1)}, verdict: Delivered, cannot: "far-side"},
 	}
 	for _, tc := range cases {
@@ -132,7 +139,7 @@ func TestCaptureContradictsOnlyWhatTheModelPredictsForCertain(t *testing.T) {
 			}
 			if tc.cannot != "" {
 				s := got.Steps[len(got.Steps)-1]
-				if s.Component != "capture" || s.Decision != "cannot predict" || s.Failed {
+				if s.Component != "capture" || s.Decision != ActCannotPredict || s.Failed {
 					t.Errorf("no cannot-predict capture step: %+v", s)
 				}
 			}
@@ -188,7 +195,7 @@ func TestSymptomMismatchOnlyWhenCertain(t *testing.T) {
 			reported: "http-404", cannot: "application"},
 		{name: "delivered to an IDC: its side is not in the bundle",
 			tr: Trace{From: "pod:default/client-0", To: "ip:192.168.50.10:443", Verdict: Delivered,
-				Steps: []Step{podStep(), {At: "vpc", Component: "route", Decision: "leaves the cluster"}}},
+				Steps: []Step{podStep(), {At: "vpc", Component: "route", Decision: ActLeave}}},
 			reported: "timeout", cannot: "far-side"},
 		{name: "every hop decided delivers, reported timeout",
 			tr:       Trace{From: "pod:default/client-0", To: "pod:default/web-1:8080", Verdict: Delivered, Steps: []Step{podStep()}},
@@ -231,4 +238,80 @@ func fmtBool(b *bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// Every step of every trace of the testdata bundles decides one of the
+// closed set of actions; a finding ID lives in Finding (a catalogued ID),
+// never in the decision, and a failed step that stops a trace names the
+// trace's reason when the reason is a finding.
+func TestStepVocabularyIsClosed(t *testing.T) {
+	var dirs []string
+	for _, root := range []string{labDir, "../../testdata/handmade"} {
+		es, err := os.ReadDir(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.IsDir() {
+				dirs = append(dirs, filepath.Join(root, e.Name()))
+			}
+		}
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("only %d bundles found", len(dirs))
+	}
+	var check func(dir string, tr Trace)
+	check = func(dir string, tr Trace) {
+		for _, s := range tr.Steps {
+			if s.Decision != "" && !s.Decision.Known() {
+				t.Errorf("%s %s → %s: step %s decides %q, not an Action", dir, tr.From, tr.To, s.At, s.Decision)
+			}
+			if _, ok := finding.Lookup(string(s.Decision)); ok && s.Finding != string(s.Decision) {
+				t.Errorf("%s: decision %q is a finding ID but Finding is %q", dir, s.Decision, s.Finding)
+			}
+			if s.Finding != "" {
+				if _, ok := finding.Lookup(s.Finding); !ok {
+					t.Errorf("%s: step finding %q is not in the catalog", dir, s.Finding)
+				}
+			}
+		}
+		for _, b := range tr.Branches {
+			check(dir, b)
+		}
+	}
+	for _, d := range dirs {
+		for _, tr := range All(load(t, d)) {
+			check(d, tr)
+		}
+	}
+}
+
+// The JSON decision keeps the strings the free-form field held ("dev
+// eth0", "nameserver 10.96.0.10"), and reads back into action and operand.
+func TestStepJSONKeepsTheDecisionStrings(t *testing.T) {
+	for _, tc := range []struct {
+		step Step
+		want string
+	}{
+		{Step{At: "node/n1", Component: "route", Decision: ActDev, Via: "eth0"}, `"decision":"dev eth0"`},
+		{Step{At: "dns", Component: "kube", Decision: ActNameserver, Via: "10.96.0.10"}, `"decision":"nameserver 10.96.0.10"`},
+		{Step{At: "node/n1", Component: "iptables", Decision: ActStale, Finding: "KUBE_PROXY_RULES_STALE", Tags: []string{TagStale}},
+			`"decision":"STALE"`},
+		{Step{At: "node/n1", Component: "iptables", Decision: ActNoDNAT}, `"decision":"NO DNAT"`},
+	} {
+		b, err := json.Marshal(tc.step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s lacks %s", b, tc.want)
+		}
+		var back Step
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.Decision != tc.step.Decision || back.Via != tc.step.Via || back.Finding != tc.step.Finding || fmt.Sprint(back.Tags) != fmt.Sprint(tc.step.Tags) {
+			t.Errorf("round trip %+v → %s → %+v", tc.step, b, back)
+		}
+	}
 }

@@ -122,7 +122,7 @@ func (tr *Tracer) otherBackend(w *walk, n *model.Node, name string, p, np pkt, i
 		}
 		r2 := other.sim.Simulate(q)
 		if len(r2.Paths) > 0 && allFail(r2) {
-			w.add(said(Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "both backends"},
+			w.add(said(Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: ActBothBackends},
 				"both.backends", ns.file, other.file))
 			tr.netfilterFail(w, n, name, pkt{proto: p.proto, src: p.src, dst: np.dst}, other, r2.Paths[0])
 			return true
@@ -329,7 +329,7 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 			}
 		}
 		if len(missing) > 0 && len(groups) > 0 && groups[0].dst != "" && groups[0].dst != p.dst.String() {
-			w.add(Step{At: at, Component: "iptables", Before: p.String(), Decision: "KUBE_PROXY_RULES_MISSING",
+			w.add(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActRulesMissing, Finding: "KUBE_PROXY_RULES_MISSING",
 				Detail:   fmt.Sprintf("kube-proxy on %s has no rule for ready endpoint(s) %s of %s: it never sends there", name, strings.Join(missing, ", "), svc.Service.Key()),
 				Evidence: ev("file", ns.file)})
 		}
@@ -340,7 +340,7 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 			return
 		}
 		if isStale(g.dst) && g.dst != p.dst.String() {
-			w.stop(Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: "STALE",
+			w.stop(Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: ActStale, Tags: []string{TagStale},
 				Detail:   fmt.Sprintf("kube-proxy on %s still sends %s to %s, which is no endpoint of it; %s", name, svc.Service.Key(), g.dst, render(finding.EN, summary(g.path))),
 				Evidence: stepEv(ns.file, telling(g.path))},
 				outcome{verdict: Dropped, reason: "KUBE_PROXY_RULES_STALE"})
@@ -353,7 +353,7 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		return
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return groups[i].dst < groups[j].dst })
-	w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: "FORK", Evidence: ev("file", ns.file)},
+	w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActFork, Tags: []string{TagStatistic}, Evidence: ev("file", ns.file)},
 		"kp.balance", len(groups)))
 	for _, g := range groups {
 		share := fmt.Sprintf("%.0f%%", 100*g.prob)
@@ -490,7 +490,7 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 	if path.Verdict == netfilter.Reject {
 		v, verb = Rejected, "rejected"
 	}
-	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: path.Verdict, Evidence: stepEv(ns.file, d)}
+	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: Action(path.Verdict), Evidence: stepEv(ns.file, d)}
 	s.sayParts(summary(path))
 	if path.Reason != "" {
 		s.sayMore("", " ("+path.Reason+")")
@@ -603,7 +603,7 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		}
 	}
 	d := telling(path)
-	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "ACCEPT", Evidence: stepEv(ns.file, d)}
+	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: ActAccept, Evidence: stepEv(ns.file, d)}
 	s.sayParts(summary(path))
 	if np != p {
 		s.After = np.String()
@@ -679,7 +679,7 @@ func (tr *Tracer) clusterIPNotNATed(n *model.Node, name string, p pkt, in arriva
 	at := "node/" + name
 	if n.IPVS != nil {
 		if s := n.IPVS.Service(ipvs.Key{Proto: ipvs.Proto(proto), Addr: p.dst}); s != nil && !n.IsLocal(p.dst.Addr()) {
-			return said(Step{At: at, Component: "ipvs", Before: p.String(), Decision: "NOT LOCAL",
+			return said(Step{At: at, Component: "ipvs", Before: p.String(), Decision: ActNotLocal,
 					Evidence: ev("file", n.Path(model.FileIPVS), "line", s.Line)}, "kp.vipunbound", p.dst, name, sv.Key()),
 				outcome{verdict: Dropped, reason: "IPVS_VIP_UNBOUND"}, true
 		}
@@ -694,13 +694,13 @@ func (tr *Tracer) clusterIPNotNATed(n *model.Node, name string, p pkt, in arriva
 		}
 		for _, j := range model.MissingKubeProxyJumps(d.Rules, n.IPVS != nil) {
 			if j.Table == "nat" && j.Hook == hook && j.Chain == "KUBE-SERVICES" {
-				return said(Step{At: at, Component: "iptables", Before: p.String(), Decision: "NO DNAT",
+				return said(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActNoDNAT,
 						Evidence: ev("file", ns.file)}, "kp.nojump", name, p.dst, sv.Key(), hook),
 					outcome{verdict: Dropped, reason: "KUBE_PROXY_JUMP_MISSING"}, true
 			}
 		}
 	}
-	return said(Step{At: at, Component: "iptables", Before: p.String(), Decision: "NO DNAT",
+	return said(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActNoDNAT,
 			Evidence: ev("file", ns.file)}, "kp.nodnat", name, p.dst, sv.Key()),
 		outcome{verdict: Dropped, reason: "KUBE_PROXY_RULES_MISSING"}, true
 }
@@ -740,7 +740,7 @@ func (tr *Tracer) rpFilter(n *model.Node, name string, p pkt, iface string) (boo
 	if r.Found {
 		back = "the route back is " + r.Route.String()
 	}
-	return true, Step{At: "node/" + name, Component: "route", Before: p.String(), Decision: "DROP",
+	return true, Step{At: "node/" + name, Component: "route", Before: p.String(), Decision: ActDrop,
 		Detail:   fmt.Sprintf("%s = %d (reverse-path filter) on %s: %s, not via %s", key, mode, iface, back, iface),
 		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
 }
@@ -768,7 +768,7 @@ func (tr *Tracer) hairpin(n *model.Node, name string, p pkt) (bool, Step) {
 	if !ok {
 		d = fmt.Sprintf("%s is absent (br_netfilter not loaded) and the endpoint %s is on the same bridge %s: its reply bypasses conntrack and reaches the client un-NATed", key, p.dst.Addr(), br.Name)
 	}
-	return true, Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: "DROP", Detail: d,
+	return true, Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: ActDrop, Detail: d,
 		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
 }
 
@@ -797,7 +797,7 @@ func (tr *Tracer) forwardingOff(n *model.Node, name, iface string) (bool, Step) 
 	for _, key := range []string{"net.ipv4.conf." + iface + ".forwarding", "net.ipv4.ip_forward"} {
 		if v, ok := n.SysctlValue(key); ok {
 			if strings.TrimSpace(v.Value) == "0" {
-				return true, said(Step{At: "node/" + name, Component: "route", Decision: "DROP",
+				return true, said(Step{At: "node/" + name, Component: "route", Decision: ActDrop,
 					Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}, "fwd.off", key, iface)
 			}
 			return false, Step{}
@@ -837,15 +837,15 @@ func (tr *Tracer) routeOut(w *walk, n *model.Node, name string, p pkt, in arriva
 		switch r.Route.Type {
 		case "blackhole":
 			s.Detail += r.Route.String()
-			s.Decision = "DROP"
+			s.Decision = ActDrop
 			w.stop(s, outcome{verdict: Dropped, reason: "NODE_ROUTE_MISSING"})
 		case "unreachable", "prohibit":
 			s.Detail += r.Route.String()
-			s.Decision = "UNREACHABLE"
+			s.Decision = ActUnreachable
 			w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING", symptom: "no-route-to-host"})
 		default:
 			s.Detail += fmt.Sprintf("no route to %s in any table", p.dst.Addr())
-			s.Decision = "NO ROUTE"
+			s.Decision = ActNoRoute
 			s.Evidence = ev("file", n.Path(model.FileIPRoute))
 			w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING"})
 		}
@@ -855,20 +855,20 @@ func (tr *Tracer) routeOut(w *walk, n *model.Node, name string, p pkt, in arriva
 	s.Detail += rt.String()
 	switch rt.Type {
 	case "unreachable", "prohibit":
-		s.Decision = "UNREACHABLE"
+		s.Decision = ActUnreachable
 		w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING", symptom: "no-route-to-host"})
 		return
 	case "blackhole":
-		s.Decision = "DROP"
+		s.Decision = ActDrop
 		w.stop(s, outcome{verdict: Dropped, reason: "NODE_ROUTE_MISSING"})
 		return
 	case "local":
-		s.Decision = "local"
+		s.Decision = ActLocal
 		w.add(s)
 		tr.deliverNode(w, name, p)
 		return
 	}
-	s.Decision = "dev " + rt.Dev
+	s.Decision, s.Via = ActDev, rt.Dev
 	w.add(s)
 	// A pod of this node: the route leads to the pod bridge or its veth.
 	if tr.podRoute(n, rt) {
@@ -934,13 +934,13 @@ func (tr *Tracer) serviceByModel(w *walk, name string, p pkt, in arrival, e mode
 		}
 	}
 	if len(ready) == 0 {
-		w.stop(Step{At: e.Service.Ref(), Component: "kube", Before: p.String(), Decision: "REJECT",
+		w.stop(Step{At: e.Service.Ref(), Component: "kube", Before: p.String(), Decision: ActReject,
 			Detail:   fmt.Sprintf("Service %s port %d has no ready endpoint; kube-proxy rejects it (ICMP port unreachable)", e.Service.Key(), e.Port),
 			Evidence: srcEv(e.Service.Source)},
 			outcome{verdict: Rejected, reason: "SVC_NO_ENDPOINTS"})
 		return
 	}
-	w.add(Step{At: at, Component: "kube", Before: p.String(), Decision: "FORK",
+	w.add(Step{At: at, Component: "kube", Before: p.String(), Decision: ActFork, Tags: []string{TagStatistic},
 		Detail:   fmt.Sprintf("assuming kube-proxy DNATs to the %d ready endpoints of %s", len(ready), e.Service.Key()),
 		Evidence: srcEv(e.Service.Source)})
 	for _, b := range ready {

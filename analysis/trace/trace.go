@@ -192,7 +192,7 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 	case dst.Service != nil && o.node == "" && dst.Service.Spec.Type == corev1.ServiceTypeLoadBalancer:
 		sv := dst.Service
 		if len(sv.Status.LoadBalancer.Ingress) == 0 {
-			w.stop(Step{At: sv.Ref(), Component: "kube", Decision: "NO ADDRESS", Evidence: srcEv(sv.Source),
+			w.stop(Step{At: sv.Ref(), Component: "kube", Decision: ActNoAddress, Evidence: srcEv(sv.Source),
 				Detail: "the LoadBalancer Service has no load balancer address (status.loadBalancer is empty): clients outside have nothing to connect to"},
 				outcome{verdict: NoRoute, reason: "LB_NOT_PROVISIONED"})
 			return
@@ -204,7 +204,7 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 	case dst.Service != nil && o.node == "" && dst.Service.Spec.ClusterIP != corev1.ClusterIPNone:
 		// kube-proxy's rules live on the nodes; the VPC does not route the
 		// service CIDR, so a ClusterIP is unreachable from outside
-		w.stop(Step{At: dst.Service.Ref(), Component: "kube", Decision: "NO ROUTE", Evidence: srcEv(dst.Service.Source),
+		w.stop(Step{At: dst.Service.Ref(), Component: "kube", Decision: ActNoRoute, Evidence: srcEv(dst.Service.Source),
 			Detail: fmt.Sprintf("Service type %s: its ClusterIP is reachable only from the cluster's nodes and pods", dst.Service.Spec.Type)},
 			outcome{verdict: NoRoute, reason: "CLUSTERIP_FROM_OUTSIDE"})
 	default:
@@ -253,7 +253,7 @@ func (w *walk) badEndpoint(spec, ns string) bool {
 	if err == nil {
 		return false
 	}
-	w.stop(Step{At: "flow", Component: "kube", Decision: "UNKNOWN", Detail: err.Error()},
+	w.stop(Step{At: "flow", Component: "kube", Decision: ActUnknown, Detail: err.Error()},
 		outcome{verdict: Undetermined, reason: "UNKNOWN_ENDPOINT"})
 	return true
 }

@@ -231,7 +231,7 @@ func TestMissingCloudDataNamesWhatToCollect(t *testing.T) {
 	}
 	var needs []string
 	for _, s := range tr.Steps {
-		if s.Decision == "UNDETERMINED" {
+		if s.Decision == ActUndetermined {
 			needs = append(needs, s.Detail)
 		}
 	}
@@ -435,7 +435,7 @@ func TestUndecidableMatchIsAmbiguous(t *testing.T) {
 	tr := Run(c, model.Flow{From: "ip:172.16.0.2", To: "ip:172.16.1.2:80", Proto: "tcp"})
 	var amb *Step
 	for i := range tr.Steps {
-		if tr.Steps[i].Decision == string(Ambiguous) {
+		if tr.Steps[i].Decision == ActAmbiguous {
 			amb = &tr.Steps[i]
 		}
 	}
@@ -534,7 +534,7 @@ func TestKubeProxyChoiceIsComparedWithEndpoints(t *testing.T) {
 		web := Run(c, model.Flow{From: "node:" + node, To: "svc:default/web:80", Proto: "tcp"})
 		missing := false
 		for _, s := range web.Steps {
-			if s.Decision == "KUBE_PROXY_RULES_MISSING" && strings.Contains(s.Detail, "172.16.1.11:8080") {
+			if s.Decision == ActRulesMissing && strings.Contains(s.Detail, "172.16.1.11:8080") {
 				missing = true
 			}
 		}
@@ -767,7 +767,7 @@ func TestRouteMissingCitesTheNodeThatLacksTheRouteAndPodsStillFindTheirENI(t *te
 		if s.Component == "security-group" && strings.Contains(s.Detail, "egress of 172.16.0.66 (eni eni-lab00012)") {
 			found = true
 		}
-		if s.Decision == "UNDETERMINED" {
+		if s.Decision == ActUndetermined {
 			t.Errorf("web-1 → web-0: undetermined step %s: %s", s.At, s.Detail)
 		}
 	}
@@ -909,7 +909,7 @@ func TestInternetDestinationIsTracedAndItsSNATIsNoFault(t *testing.T) {
 		t.Errorf("pod → internet: %s %q, want DELIVERED with no reason", tr.Verdict, tr.Reason)
 	}
 	for _, s := range tr.Steps {
-		if s.Decision == "UNDETERMINED" {
+		if s.Decision == ActUndetermined {
 			t.Errorf("undetermined step %s: %s", s.At, s.Detail)
 		}
 	}

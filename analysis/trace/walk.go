@@ -98,6 +98,9 @@ func (w *walk) add(s Step) *Step {
 // stop records a failing step and ends the walk.
 func (w *walk) stop(s Step, o outcome) {
 	s.Failed = true
+	if _, ok := finding.Lookup(o.reason); ok && s.Finding == "" {
+		s.Finding = o.reason
+	}
 	w.add(s)
 	if w.fail == nil {
 		w.fail = &o
@@ -117,7 +120,7 @@ func (w *walk) needSaid(at, component, file, node, key string, args ...any) {
 }
 
 func (w *walk) needPart(at, component string, what part, file, node string) {
-	s := Step{At: at, Component: component, Decision: "UNDETERMINED",
+	s := Step{At: at, Component: component, Decision: ActUndetermined,
 		Evidence: ev("need", file, "node", node), parts: []part{what}}
 	s.Detail = render(finding.EN, s.parts)
 	if file != "" {
@@ -135,7 +138,7 @@ func (w *walk) ambiguousHop(s Step, fact, reason string) { w.ambiguousWay(s, fac
 // ambiguousWay is an AMBIGUOUS hop whose failing way is known (nothing
 // listening answers with a RST: REJECTED).
 func (w *walk) ambiguousWay(s Step, fact, reason string, way Verdict) {
-	s.Decision = string(Ambiguous)
+	s.Decision = ActAmbiguous
 	s.sayMore("decided.by", fact)
 	w.add(s)
 	w.ambiguous = append(w.ambiguous, ambiguity{fact: fact, reason: reason, way: way})
@@ -227,7 +230,7 @@ func undecidedBefore(t *Trace) {
 		return
 	}
 	for _, s := range t.Steps {
-		if s.Decision == "UNDETERMINED" {
+		if s.Decision == ActUndetermined {
 			if t.Verdict == Ambiguous || t.Reason == "" {
 				t.Reason = "NEEDS_DATA"
 			}

@@ -103,7 +103,7 @@ func (tr *Tracer) witnessOne(t, parent *Trace, f model.Flow, reported bool) {
 	}
 	for _, s := range seen {
 		fl := s.flow
-		st := said(Step{At: "node/" + s.node, Component: "capture", Decision: "seen",
+		st := said(Step{At: "node/" + s.node, Component: "capture", Decision: ActSeen,
 			Evidence: ev("file", s.cp.File, "packet", fl.FirstPkt)}, "cap.seen", where(s.cp), fl.FirstPkt, s.t.String(), fl.State)
 		if fl.History != "" {
 			st.sayMore("cap.history", fl.History)
@@ -111,7 +111,7 @@ func (tr *Tracer) witnessOne(t, parent *Trace, f model.Flow, reported bool) {
 		insertAtNode(t, st)
 	}
 	for _, s := range missed {
-		insertAtNode(t, said(Step{At: "node/" + s.node, Component: "capture", Decision: "not seen",
+		insertAtNode(t, said(Step{At: "node/" + s.node, Component: "capture", Decision: ActNotSeen,
 			Evidence: ev("file", s.cp.File)}, "cap.notseen", where(s.cp), s.cp.Result.Packets, s.t.String()))
 	}
 	if !reported {
@@ -218,7 +218,7 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 		case refused != nil:
 			t.Verdict, t.Symptom = Rejected, symptomOf(Rejected, false)
 
-			t.Steps = append(t.Steps, said(Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
+			t.Steps = append(t.Steps, said(Step{At: "node/" + refused.node, Component: "capture", Decision: ActReject, Tags: []string{TagCapture}, Failed: true,
 				Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)}, "cap.rst", refused.t.dst, refused.flow.Reset))
 		case answered != nil:
 			t.Verdict, t.Symptom = Delivered, ""
@@ -238,7 +238,7 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 		cands := tr.candidates(t)
 		var undecided []string
 		for _, s := range t.Steps {
-			if s.Decision == "UNDETERMINED" && !contains(undecided, s.At) {
+			if s.Decision == ActUndetermined && !contains(undecided, s.At) {
 				undecided = append(undecided, s.At)
 			}
 		}
@@ -251,7 +251,7 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 			// it could not decide, the far side of the VPC edge): the
 			// capture shows where the flow is lost, it contradicts nothing
 			t.CannotPredict = why
-			t.Steps = append(t.Steps, said(Step{At: "node/" + unanswered.node, Component: "capture", Decision: "cannot predict",
+			t.Steps = append(t.Steps, said(Step{At: "node/" + unanswered.node, Component: "capture", Decision: ActCannotPredict,
 				Evidence: ev("file", unanswered.cp.File, "packet", unanswered.flow.FirstPkt)}, "cap.unpredicted", gone, look))
 			if t.Symptom == "" {
 				t.Symptom = "timeout"
@@ -262,7 +262,7 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 			"undecided": strings.Join(undecided, ", ")},
 			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: unanswered.cp.File, Packet: unanswered.flow.FirstPkt})
 		t.findings = append(t.findings, ff)
-		t.Steps = append(t.Steps, Step{At: "node/" + unanswered.node, Component: "capture", Decision: "contradiction", Failed: true,
+		t.Steps = append(t.Steps, Step{At: "node/" + unanswered.node, Component: "capture", Decision: ActContradiction, Finding: "TRACE_CAPTURE_CONTRADICTS", Failed: true,
 			Detail:   contradiction(t.Verdict) + gone + "; candidates: " + cands,
 			Evidence: ev("file", unanswered.cp.File, "packet", unanswered.flow.FirstPkt)})
 		if t.Verdict == Delivered {
@@ -297,7 +297,7 @@ func (tr *Tracer) candidates(t *Trace) string {
 		}
 	}
 	for _, s := range t.Steps {
-		if s.Decision == "UNDETERMINED" {
+		if s.Decision == ActUndetermined {
 			out = append(out, s.At+" "+s.Component+" (not in the bundle)")
 		}
 	}
@@ -341,7 +341,7 @@ func crosses(t *Trace, cp *model.Capture) bool {
 		if s.At != "node/"+cp.Node {
 			continue
 		}
-		if s.Decision == "dev "+iface || fromVPC && s.Component != "capture" {
+		if s.Decision == ActDev && s.Via == iface || fromVPC && s.Component != "capture" {
 			return true
 		}
 	}
@@ -679,7 +679,7 @@ func decideRefusal(t *Trace, f model.Flow, refused *sighting) {
 	}
 	b := &t.Branches[cand]
 	b.Verdict, b.Symptom, b.mayFail = Rejected, symptomOf(Rejected, false), ""
-	b.Steps = append(b.Steps, said(Step{At: "node/" + refused.node, Component: "capture", Decision: "REJECT", Failed: true,
+	b.Steps = append(b.Steps, said(Step{At: "node/" + refused.node, Component: "capture", Decision: ActReject, Tags: []string{TagCapture}, Failed: true,
 		Evidence: ev("file", refused.cp.File, "packet", refused.flow.Reset)}, "cap.rst.only", refused.t.String(), refused.flow.Reset))
 	combineInto(t, f.Symptom)
 	undecidedBefore(t)
@@ -705,7 +705,7 @@ func uncertain(t *Trace) string {
 	}
 	for _, s := range t.Steps {
 		switch s.Decision {
-		case "UNDETERMINED", string(Ambiguous):
+		case ActUndetermined, ActAmbiguous:
 			return "undecided-hop"
 		case "leaves the cluster":
 			return "far-side"
