@@ -118,6 +118,15 @@ func TestSummarySaysWhatFailsWhereWhyAndWhatToChange(t *testing.T) {
 			"No problem found on 2 nodes."}},
 		{"nothing found, in Chinese", func(r *Report) { r.Traces, r.Findings, r.Inconclusive, r.Bundle.Problems = nil, nil, nil, nil }, finding.ZH, []string{
 			"在 2 个节点上未发现问题。"}},
+		// issue 16: a bundle with damaged files never says "No problem found"
+		{"no finding but bundle problems", func(r *Report) {
+			r.Traces, r.Findings, r.Inconclusive = nil, nil, nil
+			r.Bundle.Problems = []finding.Problem{{File: "nodes/n1/iptables-save.txt", Message: "not analysed: memory budget"}}
+		}, finding.EN, []string{"No finding in what could be read on 2 nodes. The bundle has 1 problem"}},
+		{"no finding but bundle problems, in Chinese", func(r *Report) {
+			r.Traces, r.Findings, r.Inconclusive = nil, nil, nil
+			r.Bundle.Problems = []finding.Problem{{File: "nodes/n1/iptables-save.txt", Message: "not analysed: memory budget"}}
+		}, finding.ZH, []string{"在 2 个节点上已读取的数据中未发现故障。采集包存在 1 个问题"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := fixture()

@@ -103,7 +103,7 @@ var labels = map[finding.Lang]*words{
 {{- else if .UndecidedN}}{{.UndecidedN}} of {{.Reported}} reported flow{{if ne .Reported 1}}s{{end}} cannot be decided: {{else if .Reported}}The {{.Reported}} reported flow{{if ne .Reported 1}}s get{{else}} gets{{end}} through. {{end}}
 {{- if .Flow}}{{if .Undecided}}whether {{.Flow}} gets through cannot be decided{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{if .Decides}}; it is decided by {{.Decides}}{{else}}: it depends on data the bundle lacks{{end}}{{else}}{{.Flow}} is {{.Verdict}}{{if .At}} at {{.At}}{{if .Component}} ({{.Component}}){{end}}{{end}}{{end}}{{if .Why}}: {{.Why}}{{end}}. {{end}}
 {{- if .Title}}{{if and .Flow (not .Undecided)}}Cause{{else}}Main problem{{end}}: {{.Title}}{{if .Where}} ({{.Where}}){{end}}. {{.Message}} To fix it: {{.Remedy}}{{if .Verified}} {{.Verified}}{{end}}{{if .More}} {{.More}} more finding{{if ne .More 1}}s{{end}} below ({{.Counts}} in all).{{end}}
-{{- else if not .Flow}}No problem found{{if .Nodes}} on {{.Nodes}} node{{if ne .Nodes 1}}s{{end}}{{end}}.{{end}}
+{{- else if not .Flow}}{{if .Problems}}No finding in what could be read{{else}}No problem found{{end}}{{if .Nodes}} on {{.Nodes}} node{{if ne .Nodes 1}}s{{end}}{{end}}.{{end}}
 {{- if .OtherUndecided}} {{.OtherUndecided}} more reported flow{{if ne .OtherUndecided 1}}s{{end}} cannot be decided (see Traces).{{end}}
 {{- if .ImplicitFailing}} Implicit checks the tool added (pod to pod between nodes, CLB clients, DNS): {{.ImplicitFailing}} of {{.Implicit}} do not get through; they are listed on their own and not counted above.{{end}}
 {{- if .Inconclusive}} {{.Inconclusive}} check{{if ne .Inconclusive 1}}s{{end}} could not be decided: collect what is listed under Inconclusive.{{end}}
@@ -158,7 +158,7 @@ var labels = map[finding.Lang]*words{
 {{- else if .UndecidedN}}用户反馈的 {{.Reported}} 条链路中有 {{.UndecidedN}} 条无法判定：{{else if .Reported}}用户反馈的 {{.Reported}} 条链路均可达。{{end}}
 {{- if .Flow}}{{if .Undecided}}无法判定 {{.Flow}} 是否可达{{if .At}}（位置 {{.At}}{{if .Component}}，{{.Component}}{{end}}）{{end}}{{if .Decides}}，取决于 {{.Decides}}{{else}}：取决于采集包中没有的数据{{end}}{{else}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
 {{- if .Title}}{{if and .Flow (not .Undecided)}}原因{{else}}主要问题{{end}}：{{.Title}}{{if .Where}}（{{.Where}}）{{end}}。{{.Message}}处理建议：{{.Remedy}}{{if .Verified}}{{.Verified}}{{end}}{{if .More}}下文还有 {{.More}} 项发现（共 {{.Counts}}）。{{end}}
-{{- else if not .Flow}}{{if .Nodes}}在 {{.Nodes}} 个节点上{{end}}未发现问题。{{end}}
+{{- else if not .Flow}}{{if .Nodes}}在 {{.Nodes}} 个节点上{{end}}{{if .Problems}}已读取的数据中未发现故障{{else}}未发现问题{{end}}。{{end}}
 {{- if .OtherUndecided}}另有 {{.OtherUndecided}} 条用户反馈的链路无法判定（见链路追踪）。{{end}}
 {{- if .ImplicitFailing}}工具自行补充的检查（跨节点 Pod 互访、CLB 客户端、DNS）中有 {{.ImplicitFailing}}/{{.Implicit}} 条不通，单独列出，不计入上述统计。{{end}}
 {{- if .Inconclusive}}有 {{.Inconclusive}} 项检查因缺少数据无法判定，请按“无法判定”一节补充采集。{{end}}
