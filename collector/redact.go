@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"regexp"
 	"strings"
@@ -27,7 +28,6 @@ func re(s string) *regexp.Regexp { return regexp.MustCompilePOSIX(s) }
 var (
 	rePemBegin    = re(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
 	rePemEnd      = re(`-----END [A-Z ]*PRIVATE KEY-----`)
-	reBlank       = re("^[ \t]*$")
 	reIndent      = re("^ *")
 	rePemRestNone = re("^[ \t\"]*$")
 	reValueLine   = re("^[ \t-]*value:")
@@ -37,8 +37,6 @@ var (
 	reListElem    = re("^[ \t]*-[ \t]+[^ \t]")
 	reListValue   = re("-[ \t]+.*")
 	reFlagElem    = re("^[ \t]*-[ \t]+[\"']?--" + sens + "[\"']?[ \t]*$")
-	reKeyBlock    = re("^[ \t-]*\"?" + sens + "\"?" + blockOpen)
-	reBlockKeyCol = re("^[ \t-]*")
 	reAuthPre     = re("[Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Aa][Tt][Ii][Oo][Nn]" + q + "?[ \t]*[:=][ \t]*" + q + "?[ \t]*[A-Za-z]+[ \t]+")
 	reXAuthPre    = re("[Xx]-[Aa][Uu][Tt][Hh]-[Tt][Oo][Kk][Ee][Nn]" + q + "?[ \t]*[:=][ \t]*" + q + "?[ \t]*")
 	reHeaderPost  = re("[ \t\"'\\\\,]|$")
@@ -52,27 +50,34 @@ var (
 	reFlagPairPre = re(q + "--" + sens + q + "[ \t]*,[ \t]*" + q)
 	reEmbPre      = re(`\\n[ 	-]*` + sens + "[ \t]*:[ \t]*")
 	reEmbPost     = re(`\\|"`)
-	reYAML        = re("^[ \t-]*\"?" + sens + "\"?[ \t]*:[ \t]+[^ \t{[|>]")
+	reYAML        = re("^[ \t-]*" + sens + "[ \t]*:[ \t]+[^ \t{[|>]")
 	reYAMLKey     = re(":[ \t]+.*")
 	reIni         = re("^[ \t]*" + sens + "([ \t]+=[ \t]*|[ \t]*=[ \t]+)[^ \t]")
-	reFlag        = re("(--" + sens + "(=|[ \t]+)|(^|[ \t\"'&?;,])" + sens + "[ \t]*=)[^ \t\"'&;,]+")
+	reFlag        = re("(--" + sens + "(=|[ \t]+)|(^|[ \t\"'&?;,])" + sens + "[ \t]*=)[^ \t\"'&;,\\\\]+")
 	reFlagSep     = re("[= \t]")
 )
 
 // Redact copies r to w, replacing credentials with <redacted> and keeping
-// everything else, IP addresses included; each input line gives at most
-// one output line, so YAML and JSON stay valid (see the script's redact()).
+// everything else, IP addresses included; each input line gives one
+// output line, so YAML and JSON stay valid and line numbers stay those of
+// the collected file (see the script's redact()).
 func Redact(w io.Writer, r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	bw := bufio.NewWriter(w)
-	var st redactState
-	for sc.Scan() {
-		out, skip := st.line(sc.Text())
-		if skip {
-			continue
+	// lines end at \n only: a \r stays, as in awk
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			return i + 1, data[:i], nil
 		}
-		bw.WriteString(out)
+		if atEOF && len(data) > 0 {
+			return len(data), data, nil
+		}
+		return 0, nil, nil
+	})
+	bw := bufio.NewWriter(w)
+	st := redactState{s: newStructState()}
+	for sc.Scan() {
+		bw.WriteString(st.line(sc.Text()))
 		bw.WriteByte('\n')
 	}
 	if err := bw.Flush(); err != nil {
@@ -92,31 +97,28 @@ func RedactString(s string) string {
 // key, an env "name:" of a secret waiting for its value, a flag waiting
 // for its value as the next list element, inside a secret's block scalar.
 type redactState struct {
-	inPEM, pendVal, pendFlag, inBlock bool
-	blockInd                          int
+	s                        structState
+	inPEM, pendVal, pendFlag bool
 }
 
-func (st *redactState) line(line string) (string, bool) {
+func (st *redactState) line(orig string) string {
+	line := st.s.line(orig)
 	if st.inPEM {
+		// a PEM key's lines become <redacted> one for one (the line
+		// numbers of what follows stay those of the collected file)
 		loc := rePemEnd.FindStringIndex(line)
 		if loc == nil {
-			return "", true
+			if rePemEnd.MatchString(orig) {
+				st.inPEM = false
+			}
+			return reIndent.FindString(line) + "<redacted>"
 		}
 		st.inPEM = false
-		line = line[loc[1]:]
-		if rePemRestNone.MatchString(line) {
-			return "", true
+		rest := line[loc[1]:]
+		if rePemRestNone.MatchString(rest) {
+			return reIndent.FindString(line) + "<redacted>"
 		}
-	}
-	if st.inBlock {
-		if reBlank.MatchString(line) {
-			return line, false
-		}
-		n := len(reIndent.FindString(line))
-		if n > st.blockInd {
-			return line[:n] + "<redacted>", false
-		}
-		st.inBlock = false
+		line = rest
 	}
 	for {
 		loc := rePemBegin.FindStringIndex(line)
@@ -134,22 +136,16 @@ func (st *redactState) line(line string) (string, bool) {
 	}
 	if st.pendVal && reValueLine.MatchString(line) {
 		st.pendVal = false
-		if reValueBlock.MatchString(line) {
-			st.openBlock(line)
-			return line, false
+		if !reValueBlock.MatchString(line) {
+			return replaceFirst(reValue, line, "value: <redacted>")
 		}
-		return replaceFirst(reValue, line, "value: <redacted>"), false
 	}
 	st.pendVal = reEnvName.MatchString(line)
 	if st.pendFlag && reListElem.MatchString(line) {
 		st.pendFlag = false
-		return replaceFirst(reListValue, line, "- <redacted>"), false
+		return replaceFirst(reListValue, line, "- <redacted>")
 	}
 	st.pendFlag = reFlagElem.MatchString(line)
-	if reKeyBlock.MatchString(line) {
-		st.openBlock(line)
-		return line, false
-	}
 	line = subKV(line, reAuthPre, reHeaderPost)
 	line = subKV(line, reXAuthPre, reHeaderPost)
 	line = reBearer.ReplaceAllLiteralString(line, "Bearer <redacted>")
@@ -168,12 +164,7 @@ func (st *redactState) line(line string) (string, bool) {
 			line = line[:loc[1]-1] + "<redacted>"
 		}
 	}
-	return subFlag(line), false
-}
-
-func (st *redactState) openBlock(line string) {
-	st.blockInd = len(reBlockKeyCol.FindString(line))
-	st.inBlock = true
+	return subFlag(line)
 }
 
 func userinfo(s string) string {

@@ -51,14 +51,20 @@ die() { echo "tkesnap-collect: $*" >&2; exit 2; }
 log() { echo "tkesnap-collect: $*" >&2; }
 
 # ---------------------------------------------------------------- redaction
-# redact filters stdin to stdout by structure, line by line: values of
-# keys that name a credential (YAML scalars and block scalars, JSON members
-# also inside JSON strings, env name/value pairs, key = value), flag values
-# (--token=X, --token X, "--token", "X" and YAML list elements), URL
-# userinfo, Authorization/X-Auth-Token headers, bearer tokens, JWTs, PEM
-# private keys (also inside one JSON string), Tencent Cloud AKIDs. Each
-# input line gives at most one output line, so YAML and JSON stay valid.
-# It keeps IPs and names. collector/redact.go is the same in Go.
+# redact filters stdin to stdout in two passes per line. By structure
+# (sline): it follows the YAML/JSON document — block keys by indentation,
+# JSON and flow collections token by token across lines, block scalars
+# (whose text is read as a document too: last-applied JSON), multi-line
+# scalars — and redacts every scalar under a key that names a credential
+# at any depth, env values whose name names one, the element after a bare
+# secret flag. Then by line patterns: JSON members inside JSON strings,
+# key = value, KEY=value, --token=X / --token X, URL userinfo,
+# Authorization/X-Auth-Token headers, bearer tokens, JWTs, PEM private
+# keys, Tencent Cloud AKIDs. Only values change and each input line gives
+# one output line, so YAML and JSON stay valid with the same line numbers.
+# It keeps IPs and names. Plain awk on purpose: the script runs alone on
+# nodes where python or the tkesnap binary may be missing.
+# collector/redact.go and redact_struct.go are the same in Go.
 redact() {
 	awk '
 	BEGIN {
@@ -69,20 +75,25 @@ redact() {
 		sens = "([A-Za-z0-9_./-]*([Tt][Oo][Kk][Ee][Nn]|[Pp][Aa][Ss][Ss][Ww][Oo]?[Rr][Dd]|[Ss][Ee][Cc][Rr][Ee][Tt]|[Aa][Pp][Ii][_-]?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][_-]?[Kk][Ee][Yy]|[Cc][Ll][Ii][Ee][Nn][Tt]-[Kk][Ee][Yy]-[Dd][Aa][Tt][Aa]|[Cc][Rr][Ee][Dd][Ee][Nn][Tt][Ii][Aa][Ll][Ss]?)[A-Za-z0-9_.-]*|[A-Za-z0-9_./-]*([Pp][Aa][Ss][Ss]|[Pp][Ww][Dd]))"
 		q = "\\\\?\""          # a quote, maybe escaped inside a JSON string
 		blockopen = "[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*$"
+		senskey = "^" sens "$"; sensflag = "^--" sens "$"
+		keepre = "^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|\"\"|\047\047)$"
+		SQ = "\047"; fn = 0; fover = 0; bn = 0; bson = 0; envcol = -1
 	}
 	{
-		line = $0
-		# inside a PEM private key that began on an earlier line: dropped
+		orig = $0
+		# by structure first (see sline), then the line patterns below
+		line = sline(orig)
+		# inside a PEM private key that began on an earlier line: each of
+		# its lines becomes <redacted> (line numbers stay those of the file)
 		if (inpem) {
-			if (match(line, /-----END [A-Z ]*PRIVATE KEY-----/)) { inpem = 0; line = substr(line, RSTART + RLENGTH); if (line ~ /^[ \t"]*$/) next } else next
-		}
-		# inside a YAML block scalar of a secret key: each line keeps its
-		# indentation, its text becomes <redacted> (the YAML stays valid)
-		if (inblock) {
-			if (line ~ /^[ \t]*$/) { print line; next }
-			match(line, /^ */)
-			if (RLENGTH > blockind) { print substr(line, 1, RLENGTH) "<redacted>"; next }
-			inblock = 0
+			if (match(line, /-----END [A-Z ]*PRIVATE KEY-----/)) {
+				inpem = 0; rest = substr(line, RSTART + RLENGTH)
+				if (rest ~ /^[ \t"]*$/) { match(line, /^ */); print substr(line, 1, RLENGTH) "<redacted>"; next }
+				line = rest
+			} else {
+				if (orig ~ /-----END [A-Z ]*PRIVATE KEY-----/) inpem = 0
+				match(line, /^ */); print substr(line, 1, RLENGTH) "<redacted>"; next
+			}
 		}
 		# PEM private keys, also whole on one line (a JSON string with \n):
 		# from BEGIN to END becomes one marker; without END on the line the
@@ -95,16 +106,13 @@ redact() {
 		# env list entries: "- name: DB_PASSWORD" followed by "value: ..."
 		if (pendval && line ~ /^[ \t-]*value:/) {
 			pendval = 0
-			if (line ~ ("^[ \t-]*value" blockopen)) { opensblock(line, "value"); print line; next }
-			sub(/value:.*/, "value: <redacted>", line); print line; next
+			if (line !~ ("^[ \t-]*value" blockopen)) { sub(/value:.*/, "value: <redacted>", line); print line; next }
 		}
 		pendval = 0
 		if (line ~ ("^[ \t-]*name:[ \t]*\"?" sens "\"?[ \t]*$")) pendval = 1
 		# a flag whose value is the next list element: "- --token" / "- SECRET"
 		if (pendflag && line ~ /^[ \t]*-[ \t]+[^ \t]/) { pendflag = 0; sub(/-[ \t]+.*/, "- <redacted>", line); print line; next }
 		pendflag = (line ~ ("^[ \t]*-[ \t]+[\"\047]?--" sens "[\"\047]?[ \t]*$"))
-		# key: | (or >-) block scalar of a secret key
-		if (line ~ ("^[ \t-]*\"?" sens "\"?" blockopen)) { opensblock(line, ""); print line; next }
 		# Authorization: <scheme> <credential>, X-Auth-Token: <token>
 		line = subkv(line, "[Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Aa][Tt][Ii][Oo][Nn]" q "?[ \t]*[:=][ \t]*" q "?[ \t]*[A-Za-z]+[ \t]+", "[ \t\"\047\\\\,]|$")
 		line = subkv(line, "[Xx]-[Aa][Uu][Tt][Hh]-[Tt][Oo][Kk][Ee][Nn]" q "?[ \t]*[:=][ \t]*" q "?[ \t]*", "[ \t\"\047\\\\,]|$")
@@ -124,8 +132,9 @@ redact() {
 		line = subkv(line, q "--" sens q "[ \t]*,[ \t]*" q, q)
 		# YAML embedded in a JSON string ("...\n    token: xyz\n...")
 		line = subkv(line, "\\\\n[ \t-]*" sens "[ \t]*:[ \t]*", "\\\\|\"", 1)
-		# YAML key: value (scalar, not a map opener, not already redacted above)
-		if (line !~ /<redacted>/ && match(line, "^[ \t-]*\"?" sens "\"?[ \t]*:[ \t]+[^ \t{[|>]")) {
+		# YAML key: value (plain, not a map opener, not already redacted
+		# above; a safety net behind sline, never on a JSON line)
+		if (line !~ /<redacted>/ && match(line, "^[ \t-]*" sens "[ \t]*:[ \t]+[^ \t{[|>]")) {
 			k = line; sub(/:[ \t]+.*/, "", k); line = k ": <redacted>"
 		}
 		# key = value (ini, properties: spaces around =) at the start of a line
@@ -136,10 +145,196 @@ redact() {
 		line = subflag(line)
 		print line
 	}
-	function opensblock(s, key) {
-		match(s, "^[ \t-]*")
-		blockind = RLENGTH
-		inblock = 1
+	# ------------------------------------------------ redaction by structure
+	# sline follows where a line sits in the YAML or JSON document (keys of
+	# block YAML by indentation, JSON and YAML flow collections token by
+	# token across lines, block scalars, multi-line scalars) and replaces
+	# every scalar under a key that names a credential however deep, the
+	# value of an env entry whose name names one, and a list element after
+	# a bare secret flag. Only scalars change, in place: keys, quotes,
+	# brackets and line breaks stay. collector/redact_struct.go is the same
+	# in Go, function for function (columns there count from 0).
+	function sline(l,   ind, rest, r, sec, q, e, c, p, item, k, after, ch, key, keysec, esec, v, n, t) {
+		match(l, /^ */); ind = RLENGTH
+		rest = substr(l, ind + 1); r = rest; sub(/^[ \t]+/, "", r)
+		if (bson) {
+			if (r == "") return l
+			if (ind > bscol) { if (bssec) return substr(l, 1, ind) "<redacted>" }
+			else { bson = 0; fn = 0; fover = 0 }
+		}
+		if (fn + fover > 0) return flow(l, 1, 0)
+		if (r == "" || substr(r, 1, 1) == "#") return l
+		if (ind == 0 && (rest == "---" || rest == "..." || substr(rest, 1, 4) == "--- " || substr(rest, 1, 4) == "... ")) { bn = 0; envcol = -1; return l }
+		while (bn > 0) {
+			if (ind > bcol[bn] || (ind == bcol[bn] && !bscal[bn] && isitem(rest))) break
+			bn--
+		}
+		if (ind < envcol) envcol = -1
+		sec = (bn > 0 && bsec[bn])
+		if (bn > 0 && bscal[bn]) {
+			# the next line of a multi-line scalar
+			q = bquote[bn]
+			if (!sec) return l
+			if (q != "") { e = qend(l, ind + 1, q); if (e > 0) { bquote[bn] = ""; return substr(l, 1, ind) "<redacted>" substr(l, e) } }
+			return substr(l, 1, ind) "<redacted>"
+		}
+		c = ind; p = rest; item = 0
+		while (isitem(p)) {
+			item = 1; k = 2
+			while (k <= length(p) && substr(p, k, 1) == " ") k++
+			c += k - 1; p = substr(p, k)
+		}
+		if (p == "") return l
+		after = splitkey(p)
+		if (after < 0) {
+			# a scalar or collection without a key: a list item, or the
+			# value of the key above on its own line
+			ch = substr(p, 1, 1)
+			if (ch == "|" || ch == ">") { bson = 1; bscol = ind; bssec = sec; return l }
+			if (ch == "{" || ch == "[") return flow(l, c + 1, sec)
+			if (sec && !keep(p)) return substr(l, 1, c) rscalar(p, 0)
+			return l
+		}
+		key = SKEY
+		keysec = (key ~ senskey) || (key == "value" && c == envcol)
+		if (key == "name") {
+			envcol = -1
+			t = substr(p, after + 1); sub(/^[ \t\r]+/, "", t); sub(/[ \t\r]+$/, "", t)
+			if (unq(t) ~ senskey) envcol = c
+		} else if (item || c < envcol) envcol = -1
+		esec = sec || keysec
+		v = c + after + 1; n = length(l)
+		while (v <= n && (substr(l, v, 1) == " " || substr(l, v, 1) == "\t")) v++
+		# node properties before the value: &anchor !tag
+		while (v <= n && (substr(l, v, 1) == "&" || substr(l, v, 1) == "!")) {
+			while (v <= n && substr(l, v, 1) != " ") v++
+			while (v <= n && substr(l, v, 1) == " ") v++
+		}
+		ch = substr(l, v, 1)
+		if (v > n || ch == "#") { bpush(c, esec, 0, ""); return l }
+		if (ch == "|" || ch == ">") { bson = 1; bscol = c; bssec = esec; return l }
+		if (ch == "{" || ch == "[") return flow(l, v, esec)
+		q = ""
+		if ((ch == "\"" || ch == SQ) && qend(l, v + 1, ch) == 0) q = ch
+		bpush(c, esec, 1, q)
+		if (esec && !keep(substr(l, v))) return substr(l, 1, v - 1) rscalar(substr(l, v), 0)
+		return l
+	}
+	function isitem(p) { return p == "-" || substr(p, 1, 2) == "- " }
+	function keep(t) { return t == "" || t ~ keepre }
+	function unq(t,   ch) {
+		ch = substr(t, 1, 1)
+		if (length(t) >= 2 && (ch == "\"" || ch == SQ) && substr(t, length(t), 1) == ch) return substr(t, 2, length(t) - 2)
+		return t
+	}
+	function bpush(c, s, sc, q) { bn++; bcol[bn] = c; bsec[bn] = s; bscal[bn] = sc; bquote[bn] = q }
+	# splitkey: "key:" at the start of p (plain or quoted key, the colon
+	# followed by a blank or the end) sets SKEY and returns the position of
+	# the colon; -1 when p is no mapping entry
+	function splitkey(p,   ch, e, k, n, cp, hp) {
+		SKEY = ""; n = length(p); ch = substr(p, 1, 1)
+		if (ch == "\"" || ch == SQ) {
+			e = qend(p, 2, ch); if (e == 0) return -1
+			k = e + 1
+			while (k <= n && substr(p, k, 1) == " ") k++
+			if (k <= n && substr(p, k, 1) == ":" && (k == n || substr(p, k + 1, 1) == " " || substr(p, k + 1, 1) == "\t")) { SKEY = substr(p, 2, e - 2); return k }
+			return -1
+		}
+		if (index("{[&*!|>%@`#", ch)) return -1
+		cp = match(p, /:[ \t]/)
+		if (!cp && substr(p, n, 1) == ":") cp = n
+		if (!cp) return -1
+		hp = match(p, /[ \t]#/)
+		if (hp && hp + 1 < cp) return -1
+		SKEY = substr(p, 1, cp - 1)
+		return cp
+	}
+	# qend: position of the quote q closing a scalar whose text starts at
+	# i (\047\047 is an escaped \047, \" an escaped "), 0 if the line ends first
+	function qend(s, i, q,   n, ch) {
+		n = length(s)
+		for (; i <= n; i++) {
+			ch = substr(s, i, 1)
+			if (q == "\"" && ch == "\\") { i++; continue }
+			if (ch == q) {
+				if (q == SQ && substr(s, i + 1, 1) == SQ) { i++; continue }
+				return i
+			}
+		}
+		return 0
+	}
+	# rscalar: scalar t redacted with its quotes kept; plain becomes
+	# "<redacted>" in a flow collection (valid JSON), <redacted> in block YAML
+	function rscalar(t, fl,   ch, e) {
+		ch = substr(t, 1, 1)
+		if (ch == "\"" || ch == SQ) {
+			e = qend(t, 2, ch)
+			if (e > 0) return ch "<redacted>" ch substr(t, e + 1)
+			return ch "<redacted>"
+		}
+		return fl ? "\"<redacted>\"" : "<redacted>"
+	}
+	# flow reads l from i on in flow context; base: is a collection opened
+	# at the top level secret. What follows the outermost close is kept.
+	function flow(l, i, base,   out, mark, n, ch, sec, j, tok, rep) {
+		out = ""; mark = 1; n = length(l)
+		while (i <= n) {
+			ch = substr(l, i, 1)
+			if (fn + fover == 0 && ch != "{" && ch != "[") break
+			if (ch == " " || ch == "\t" || ch == "\r") { i++; continue }
+			if (ch == "{" || ch == "[") {
+				sec = base
+				if (fn + fover > 0) { sec = vsec(); vdone("") }
+				fpush(ch, sec); i++; continue
+			}
+			if (ch == "}" || ch == "]") {
+				fpop(); i++
+				if (fn + fover == 0) break
+				continue
+			}
+			if (ch == ",") { if (fover == 0 && ftyp[fn] == "{") { fkey[fn] = 1; fksec[fn] = 0; fname[fn] = 0 }; i++; continue }
+			if (ch == ":") { if (fover == 0 && ftyp[fn] == "{") fkey[fn] = 0; i++; continue }
+			if (ch == "#" && (i == 1 || substr(l, i - 1, 1) == " " || substr(l, i - 1, 1) == "\t")) break
+			if (ch == "\"" || ch == SQ) {
+				j = qend(l, i + 1, ch); j = (j == 0) ? n + 1 : j + 1
+			} else {
+				j = i
+				while (j <= n) {
+					ch = substr(l, j, 1)
+					if (index(",[]{}", ch)) break
+					if (ch == ":" && (j == n || index(" \t,[]{}", substr(l, j + 1, 1)))) break
+					if (ch == "#" && (substr(l, j - 1, 1) == " " || substr(l, j - 1, 1) == "\t")) break
+					j++
+				}
+				while (j > i && (substr(l, j - 1, 1) == " " || substr(l, j - 1, 1) == "\t")) j--
+			}
+			tok = substr(l, i, j - i)
+			rep = fscalar(tok)
+			if (rep != tok) { out = out substr(l, mark, i - mark) rep; mark = j }
+			i = j
+		}
+		return out substr(l, mark)
+	}
+	function fpush(t, sec) {
+		if (fn >= 64) { fover++; return }
+		fn++; ftyp[fn] = t; fsec[fn] = sec; fkey[fn] = (t == "{"); fksec[fn] = 0; fname[fn] = 0; fenv[fn] = 0; ffl[fn] = 0
+	}
+	function fpop() { if (fover > 0) { fover--; return }; if (fn > 0) fn-- }
+	function vsec() { if (ftyp[fn] == "{") return fsec[fn] || fksec[fn]; return fsec[fn] || ffl[fn] }
+	function vdone(t) {
+		if (ftyp[fn] == "{") { if (fname[fn]) fenv[fn] = (t ~ senskey); return }
+		ffl[fn] = (!fsec[fn] && !ffl[fn] && t ~ sensflag)
+	}
+	function fscalar(tok,   t, sec) {
+		t = unq(tok)
+		if (ftyp[fn] == "{" && fkey[fn]) {
+			fksec[fn] = (t ~ senskey) || (t == "value" && fenv[fn])
+			fname[fn] = (t == "name")
+			return tok
+		}
+		sec = vsec(); vdone(t)
+		if (sec && !keep(tok)) return rscalar(tok, 1)
+		return tok
 	}
 	function userinfo(s,   out, m, i, rest, j) {
 		out = ""
@@ -163,7 +358,7 @@ redact() {
 	}
 	function subflag(s,   out, flag, st, ln) {
 		out = ""
-		while (match(s, "(--" sens "(=|[ \t]+)|(^|[ \t\"\047&?;,])" sens "[ \t]*=)[^ \t\"\047&;,]+")) {
+		while (match(s, "(--" sens "(=|[ \t]+)|(^|[ \t\"\047&?;,])" sens "[ \t]*=)[^ \t\"\047&;,\\\\]+")) {
 			st = RSTART; ln = RLENGTH
 			flag = substr(s, st, ln)
 			if (flag ~ /^--/) {
