@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -183,9 +184,23 @@ func createPart(dest string) (*os.File, string, error) {
 // copied (later inputs win on a clash), manifest records concatenated, the
 // cluster id/type/region taken from whichever input knows them.
 func Merge(dir string, inputs []string, now time.Time) error {
+	return MergeWithin(dir, inputs, now, bundle.DefaultLimits())
+}
+
+// MergeWithin is Merge under lim, whose total bytes and entries bound the
+// merged bundle (all inputs together), so the analyzer reads all of it.
+func MergeWithin(dir string, inputs []string, now time.Time, lim bundle.Limits) error {
 	m := &bundle.Manifest{Format: "tkesnap-bundle/v1", Created: now, CollectorVersion: Version}
+	var usedBytes int64
+	usedEntries := 0
 	for _, in := range inputs {
-		b, err := bundle.Open(in, bundle.DefaultLimits())
+		left := lim
+		left.TotalBytes -= usedBytes
+		left.Entries -= usedEntries
+		if left.TotalBytes <= 0 || left.Entries <= 0 {
+			return fmt.Errorf("%s: not merged: the inputs before it fill the merged bundle's bounds (%d bytes, %d entries)", in, lim.TotalBytes, lim.Entries)
+		}
+		b, err := bundle.Open(in, left)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in, err)
 		}
@@ -201,7 +216,8 @@ func Merge(dir string, inputs []string, now time.Time) error {
 				ps = append(ps, strings.TrimPrefix(p.File+": ", ": ")+p.Message)
 			}
 			b.Close()
-			return fmt.Errorf("%s: not merged, the input is damaged: %s", in, strings.Join(ps, "; "))
+			return fmt.Errorf("%s: not merged, the input is damaged or exceeds what is left of the bounds (%d of %d bytes, %d of %d entries): %s",
+				in, left.TotalBytes, lim.TotalBytes, left.Entries, lim.Entries, strings.Join(ps, "; "))
 		}
 		m.Files = append(m.Files, b.Manifest.Files...)
 		if c := b.Manifest.Cluster; c.ID != "" {
@@ -213,7 +229,14 @@ func Merge(dir string, inputs []string, now time.Time) error {
 		if c := b.Manifest.Cluster; c.Region != "" {
 			m.Cluster.Region = c.Region
 		}
+		dirs := map[string]bool{}
 		for _, f := range b.Files() {
+			usedBytes += b.Size(f)
+			usedEntries++
+			for d := path.Dir(f); d != "." && !dirs[d]; d = path.Dir(d) {
+				dirs[d] = true
+				usedEntries++
+			}
 			if f == "manifest.json" {
 				continue
 			}

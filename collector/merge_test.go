@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,6 +210,79 @@ func TestPlantedPartLinkIsNotFollowed(t *testing.T) {
 			left, _ := filepath.Glob(dest + ".part*")
 			if len(left) != 1 {
 				t.Errorf("temp files left: %v", left)
+			}
+		})
+	}
+}
+
+// synthBundle writes a folder bundle of n files of size bytes each.
+func synthBundle(t *testing.T, node string, n, size int) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), node)
+	nd := filepath.Join(d, "nodes", node)
+	if err := os.MkdirAll(nd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(d, "manifest.json"), []byte(`{"format": "tkesnap-bundle/v1", "files": [
+]}`+"\n"), 0o644)
+	for i := 0; i < n; i++ {
+		if err := os.WriteFile(filepath.Join(nd, fmt.Sprintf("f%03d.txt", i)), bytes.Repeat([]byte("x"), size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// The merged bundle is bounded as the analyzer bounds a bundle: total
+// bytes and entries, all inputs together (each input may fit alone), in
+// both collectors, for folders and archives; the same inputs merge under
+// bounds they fit.
+func TestMergeBoundsTotalBytesAndEntries(t *testing.T) {
+	a := synthBundle(t, "10.0.1.11", 3, 100_000) // 300 kB, 6 entries with folders
+	b := synthBundle(t, "10.0.1.12", 3, 100_000)
+	many := synthBundle(t, "10.0.1.13", 40, 10)
+	aTgz, bTgz := tgzOf(t, a, "a"), tgzOf(t, b, "b")
+	lim := func(total int64, entries int) bundle.Limits {
+		l := bundle.DefaultLimits()
+		l.TotalBytes, l.Entries = total, entries
+		return l
+	}
+	for _, c := range []struct {
+		name    string
+		inputs  []string
+		lim     bundle.Limits
+		refused string // what the script says; "" merges
+	}{
+		{"one input over the total", []string{a}, lim(250_000, 1000), "would exceed 250000 bytes"},
+		{"one archive over the total", []string{aTgz}, lim(250_000, 1000), "would exceed 250000 bytes"},
+		{"two inputs together over the total", []string{a, b}, lim(500_000, 1000), "would exceed 500000 bytes"},
+		{"two archives together over the total", []string{aTgz, bTgz}, lim(500_000, 1000), "would exceed 500000 bytes"},
+		{"two inputs under the total", []string{a, b}, lim(700_000, 1000), ""},
+		{"an input over the entries", []string{many}, lim(1<<30, 20), "more than 20 entries"},
+		{"two inputs together over the entries", []string{a, b}, lim(1<<30, 11), "more than 11 entries"},
+		{"inputs under the entries", []string{a, b, many}, lim(1<<30, 100), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "m.tgz")
+			args := append([]string{writeScript(t), "--merge"}, c.inputs...)
+			args = append(args, "-o", out, "--max-total-bytes", fmt.Sprint(c.lim.TotalBytes), "--max-entries", fmt.Sprint(c.lim.Entries))
+			msg, err := exec.Command("bash", args...).CombinedOutput()
+			_, statErr := os.Stat(out)
+			if c.refused == "" {
+				if err != nil || statErr != nil {
+					t.Errorf("script refused: %v %s", err, msg)
+				}
+			} else {
+				if err == nil || !strings.Contains(string(msg), c.refused) {
+					t.Errorf("script: want refusal %q, got %v: %s", c.refused, err, msg)
+				}
+				if statErr == nil {
+					t.Errorf("script wrote %s", out)
+				}
+			}
+			goErr := MergeWithin(t.TempDir(), c.inputs, time.Now(), c.lim)
+			if (goErr == nil) != (c.refused == "") {
+				t.Errorf("Go: refused %q, error %v", c.refused, goErr)
 			}
 		})
 	}

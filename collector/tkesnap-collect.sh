@@ -6,7 +6,7 @@
 #   tkesnap-collect.sh --node [--node-name NAME] [-o OUT]
 #       [--capture-host IP] [--capture-port PORT] [--seconds N]
 #       [--capture-iface eth0] [--pod NS/NAME | --pod-netns NETNS]
-#   tkesnap-collect.sh --merge A.tgz B.tgz ... [-o OUT]
+#   tkesnap-collect.sh --merge A.tgz B.tgz ... [-o OUT] [--max-total-bytes N] [--max-entries N]
 #
 # OUT is a .tgz path or a directory (the tarball gets a clear name inside it).
 # Exit: 0 when a bundle was written, even incomplete (failed commands are
@@ -40,6 +40,8 @@ CAP_BYTES=$((32 << 20))
 CAP_POD=""
 CAP_NETNS=""
 MERGE_INPUTS=()
+MERGE_TOTAL=$((2 << 30))
+MERGE_ENTRIES=200000
 KUBECTL=(kubectl)
 WORK=""
 ROOT=""
@@ -1151,17 +1153,21 @@ collect_cloud() {
 }
 
 # ---------------------------------------------------------------- merge
-# The analyzer's bounds (parsers/bundle DefaultLimits): all files together,
-# one text file, one capture, entries.
-MERGE_TOTAL=$((2 << 30))
+# The analyzer's bounds (parsers/bundle DefaultLimits): one text file, one
+# capture; all files together and entries (--max-total-bytes,
+# --max-entries, as the analyzer's flags) bound the merged bundle, all
+# inputs together, so the analyzer reads all of it.
 MERGE_FILE=$((64 << 20))
 MERGE_PCAP=$((1 << 30))
-MERGE_ENTRIES=200000
+MERGE_USED=0
+MERGE_USED_ENTRIES=0
 
 # merge_check_listing NAME: read `tar -tv` lines on stdin and refuse
-# anything but regular files and folders, and any bound exceeded.
+# anything but regular files and folders, and any bound exceeded (with
+# the inputs merged before); on success print its bytes and entries.
 merge_check_listing() {
-	awk -v total="$MERGE_TOTAL" -v file="$MERGE_FILE" -v pcap="$MERGE_PCAP" -v entries="$MERGE_ENTRIES" -v src="$1" '
+	awk -v total="$MERGE_TOTAL" -v used="$MERGE_USED" -v file="$MERGE_FILE" -v pcap="$MERGE_PCAP" \
+		-v entries="$MERGE_ENTRIES" -v eused="$MERGE_USED_ENTRIES" -v src="$1" '
 	{
 		n++
 		t = substr($1, 1, 1)
@@ -1170,10 +1176,10 @@ merge_check_listing() {
 		sum += sz
 		lim = ($0 ~ /\.pcap(ng)?$/) ? pcap : file
 		if (sz > lim) { print src ": a file is larger than " lim " bytes: " $0; bad = 1; exit }
-		if (sum > total) { print src ": unpacks to more than " total " bytes"; bad = 1; exit }
-		if (n > entries) { print src ": more than " entries " entries"; bad = 1; exit }
+		if (used + sum > total) { print src ": the merged bundle would exceed " total " bytes (--max-total-bytes)"; bad = 1; exit }
+		if (eused + n > entries) { print src ": the merged bundle would hold more than " entries " entries (--max-entries)"; bad = 1; exit }
 	}
-	END { exit bad }'
+	END { if (!bad) print sum + 0, n + 0; exit bad }'
 }
 
 # merge_input IN DIR: unpack (archive) or copy (folder) one input into DIR,
@@ -1181,23 +1187,26 @@ merge_check_listing() {
 # the archive) and what exceeds the analyzer's bounds. The archive stream
 # itself is cut at the bound, so a gzip bomb costs no disk.
 merge_input() {
-	local f=$1 tmp=$2 msg cap=$((MERGE_TOTAL + MERGE_ENTRIES * 1024 + (1 << 20)))
+	local f=$1 tmp=$2 msg got sz ents cap=$((MERGE_TOTAL - MERGE_USED + (MERGE_ENTRIES - MERGE_USED_ENTRIES) * 1024 + (1 << 20)))
 	[ -L "$f" ] && die "$f is a symbolic link: give the bundle itself"
 	if [ -d "$f" ]; then
 		msg=$(find "$f" -mindepth 1 ! -type f ! -type d -print -quit)
 		[ -n "$msg" ] && die "$f: holds a link or special file, refused: $msg"
-		msg=$(find "$f" -mindepth 1 -printf '%y %s %p\n' | awk '{ t = $1; n = $2; $1 = ""; $2 = ""; printf "%s x %s%s\n", (t == "d" ? "d" : "-"), n, $0 }' | merge_check_listing "$f") ||
-			die "$msg"
+		got=$(find "$f" -mindepth 1 -printf '%y %s %p\n' | awk '{ t = $1; n = $2; $1 = ""; $2 = ""; printf "%s x %s%s\n", (t == "d" ? "d" : "-"), n, $0 }' | merge_check_listing "$f") ||
+			die "$got"
 		cp -R "$f/." "$tmp/"
-		return
+	else
+		[ -f "$f" ] || die "$f: not a file or folder"
+		# shellcheck disable=SC2094 # both readers only read $f
+		got=$(gzip -dc <"$f" | head -c "$cap" | tar -tvf - 2>&1 | merge_check_listing "$f") || die "$got"
+		gzip -dc <"$f" | head -c "$cap" | tar -C "$tmp" -xf - --no-same-owner --no-same-permissions ||
+			die "cannot unpack $f (damaged, truncated or larger than $MERGE_TOTAL bytes)"
+		msg=$(find "$tmp" -mindepth 1 ! -type f ! -type d -print -quit)
+		[ -z "$msg" ] || die "$f: holds a link or special file, refused"
 	fi
-	[ -f "$f" ] || die "$f: not a file or folder"
-	# shellcheck disable=SC2094 # both readers only read $f
-	msg=$(gzip -dc <"$f" | head -c "$cap" | tar -tvf - 2>&1 | merge_check_listing "$f") || die "$msg"
-	gzip -dc <"$f" | head -c "$cap" | tar -C "$tmp" -xf - --no-same-owner --no-same-permissions ||
-		die "cannot unpack $f (damaged, truncated or larger than $MERGE_TOTAL bytes)"
-	msg=$(find "$tmp" -mindepth 1 ! -type f ! -type d -print -quit)
-	[ -z "$msg" ] || die "$f: holds a link or special file, refused"
+	read -r sz ents <<<"$got"
+	MERGE_USED=$((MERGE_USED + sz))
+	MERGE_USED_ENTRIES=$((MERGE_USED_ENTRIES + ents))
 }
 
 merge() {
@@ -1256,6 +1265,8 @@ main() {
 		--capture-bytes) CAP_BYTES=$2; shift ;;
 		--pod) CAP_POD=$2; shift ;;
 		--pod-netns) CAP_NETNS=$2; shift ;;
+		--max-total-bytes) MERGE_TOTAL=$2; shift ;;
+		--max-entries) MERGE_ENTRIES=$2; shift ;;
 		-h | --help) usage; exit 0 ;;
 		-*) die "unknown option $1 (see --help)" ;;
 		*)
@@ -1266,8 +1277,8 @@ main() {
 		shift
 	done
 	[ -n "$MODE" ] || { usage; exit 2; }
-	case $CAP_SECONDS$CAP_PACKETS$CAP_BYTES$TIMEOUT$MAX_BYTES$CONNTRACK_LINES in
-	*[!0-9]*) die "--seconds, --capture-packets, --capture-bytes, --timeout, --max-bytes and --conntrack-lines take whole numbers" ;;
+	case $CAP_SECONDS$CAP_PACKETS$CAP_BYTES$TIMEOUT$MAX_BYTES$CONNTRACK_LINES$MERGE_TOTAL$MERGE_ENTRIES in
+	*[!0-9]*) die "--seconds, --capture-packets, --capture-bytes, --timeout, --max-bytes, --conntrack-lines, --max-total-bytes and --max-entries take whole numbers" ;;
 	esac
 	# The capture options become tcpdump's filter words: only an address
 	# or CIDR and a port number get there, never other words.
