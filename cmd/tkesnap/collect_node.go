@@ -22,6 +22,7 @@ func init() {
 			out             string
 			opts            node.Options
 			capt            node.Capture
+			mergeLim        = bundle.DefaultLimits()
 		)
 		cmd := &cobra.Command{
 			Use:   "collect --node [--node-name NAME] [-o DIR|FILE] | collect --merge BUNDLE... [-o DIR|FILE]",
@@ -100,7 +101,7 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 					if err := os.MkdirAll(filepath.Join(tmp, name), 0o755); err != nil {
 						return err
 					}
-					if err := collector.Merge(filepath.Join(tmp, name), args, now); err != nil {
+					if err := collector.MergeWithin(filepath.Join(tmp, name), args, now, mergeLim); err != nil {
 						return usageErr("%v", err)
 					}
 				}
@@ -126,6 +127,8 @@ into one bundle. -o names the .tgz, or a directory to write it into.`,
 		f.DurationVar(&opts.Timeout, "timeout", 20*time.Second, "timeout of each command")
 		f.Int64Var(&opts.MaxBytes, "max-bytes", 16<<20, "size cap of each file")
 		f.IntVar(&opts.ConntrackLines, "conntrack-lines", 20000, "lines of conntrack -L kept")
+		f.Int64Var(&mergeLim.TotalBytes, "max-total-bytes", mergeLim.TotalBytes, "--merge: bytes of the merged bundle, all inputs together")
+		f.IntVar(&mergeLim.Entries, "max-entries", mergeLim.Entries, "--merge: entries of the merged bundle, all inputs together")
 		f.StringVar(&capt.Host, "capture-host", "", "capture traffic to/from this IP (with --capture-port: both)")
 		f.StringVar(&capt.Port, "capture-port", "", "capture traffic on this port")
 		f.IntVar(&capt.Seconds, "seconds", 10, "capture duration")
