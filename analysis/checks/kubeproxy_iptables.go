@@ -292,7 +292,10 @@ func (r *iptReconciler) sepTargets(chain string) (map[netip.AddrPort]*iptables.R
 		if !strings.HasPrefix(jump.Target.Name, "KUBE-SEP-") {
 			continue
 		}
-		sep := r.nat.Chain(jump.Target.Name)
+		sep := jump.Jump // resolved by the parser: no map probe per endpoint
+		if sep == nil {
+			sep = r.nat.Chain(jump.Target.Name)
+		}
 		found := false
 		if sep != nil {
 			for _, rule := range sep.Rules {

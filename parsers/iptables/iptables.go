@@ -99,6 +99,9 @@ type Rule struct {
 	Pos      int // 1-based position in the chain
 	Line     int // line in the dump
 	Counters *Counters
+	// Jump is the user chain of this dump the target names (-j/-g), nil
+	// for a verdict, an extension target or an undeclared chain.
+	Jump *Chain
 	*RuleSpec
 }
 
@@ -457,6 +460,7 @@ func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
 			// of about one per rule, come from blocks sized to it.
 			nr := countRules(lines[lo:hi])
 			sp := specParser{specs: bigmem.Make[RuleSpec](nr), block: nr}
+			var prev *internEntry
 			for i := lo; i < hi; i++ {
 				line := lines[i]
 				if long[i] || !isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))) {
@@ -471,7 +475,10 @@ func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
 					t = strings.TrimSpace(t[end+1:])
 				}
 				if in != nil {
-					pre[i] = in.spec(t, true, &sp)
+					prev = in.spec(t, true, &sp, prev)
+					if prev != nil {
+						pre[i] = prev.spec
+					}
 				} else {
 					pre[i] = sp.parse(t)
 				}
@@ -529,8 +536,15 @@ type parser struct {
 	// jumps to check once every chain is known
 	jumps []*Rule
 
-	in         *Interner
-	pre        []*RuleSpec // by line index, from ParseString's parallel pass
+	in       *Interner
+	pre      []*RuleSpec  // by line index, from ParseString's parallel pass
+	prevSpec *internEntry // of the last rule line (Interner.spec)
+	// ruleRefs is the block chains' rule lists are runs of; run is the
+	// chain whose run ends at used (appendRule)
+	ruleRefs   []*Rule
+	used       int
+	run        *Chain
+	runStart   int
 	sp         specParser
 	rules      []Rule     // block rules are taken from
 	counters   []Counters // block counters are taken from
@@ -669,6 +683,9 @@ func (p *parser) startTable(name string) {
 		}
 	}
 	n := p.decls[p.line-1]
+	if n == 0 && p.in != nil {
+		n = p.in.chainHint(name)
+	}
 	p.table = &Table{Name: name, Line: p.line, chains: make(map[string]*Chain, n), Chains: make([]*Chain, 0, n)}
 	if n > len(p.chainBlock) {
 		p.chainBlock = make([]Chain, n)
@@ -777,8 +794,14 @@ func (p *parser) finish() {
 	}
 	for _, r := range p.jumps {
 		t := p.rs.tableOf(r)
-		if t.Chain(r.Target.Name) == nil && t.Line != 0 {
+		r.Jump = t.Chain(r.Target.Name)
+		if r.Jump == nil && t.Line != 0 {
 			p.problemAt(r.Line, "jump to chain %s that is not declared in table %s", r.Target.Name, r.Table)
+		}
+	}
+	if p.in != nil {
+		for _, t := range p.rs.Tables {
+			p.in.noteChains(t.Name, len(t.Chains))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package iptables
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -135,5 +136,52 @@ func TestParseFileAgreesOnAKubeProxyDump(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Error("ParseFile differs from Parse")
+	}
+}
+
+// Chains' rule lists are runs of shared blocks: rules of a chain that
+// come back after another chain's, runs crossing a block's end and an
+// append after the parse keep every chain's own rules in file order.
+func TestChainRuleListsStayApart(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("*filter\n:A - [0:0]\n:B - [0:0]\n:C - [0:0]\n")
+	want := map[string][]string{}
+	add := func(chain string, n int) {
+		for range n {
+			line := fmt.Sprintf("-A %s -s 10.%d.%d.%d/32 -j ACCEPT", chain, len(want[chain])%200, len(want[chain])/200%200, len(want[chain])/40000)
+			want[chain] = append(want[chain], line[len("-A X "):])
+			b.WriteString(line + "\n")
+		}
+	}
+	add("A", 3)
+	add("B", 4090) // the first block ends inside B's run
+	add("A", 2)    // A comes back
+	add("C", 5000)
+	add("B", 1)
+	b.WriteString("COMMIT\n")
+	for _, parse := range []func() *Ruleset{
+		func() *Ruleset { rs, _ := Parse(strings.NewReader(b.String())); return rs },
+		func() *Ruleset { rs, _ := ParseString(b.String(), Options{Limits: DefaultLimits()}); return rs },
+	} {
+		rs := parse()
+		ft := rs.Table("filter")
+		a := ft.Chain("A")
+		a.Rules = append(a.Rules, &Rule{}) // a reader's append
+		for name, lines := range want {
+			c := ft.Chain(name)
+			n := len(c.Rules)
+			if name == "A" {
+				n--
+			}
+			if n != len(lines) {
+				t.Fatalf("chain %s: %d rules, want %d", name, n, len(lines))
+			}
+			for i, l := range lines {
+				r := c.Rules[i]
+				if !strings.HasSuffix(r.Text, l) || r.Pos != i+1 || r.Chain != name {
+					t.Fatalf("chain %s rule %d: %q (pos %d), want %q", name, i+1, r.Text, r.Pos, l)
+				}
+			}
+		}
 	}
 }

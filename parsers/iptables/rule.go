@@ -179,7 +179,7 @@ func (p *parser) rule(t string, tmp bool) {
 		tab.Chains = append(tab.Chains, c)
 	}
 	p.last, p.lastTab = c, tab
-	c.Rules = append(c.Rules, r)
+	p.appendRule(c, r)
 	r.Pos = len(c.Rules)
 	if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
 		p.jumps = append(p.jumps, r)
@@ -199,12 +199,42 @@ func (p *parser) spec(t string, tmp bool) *RuleSpec {
 		}
 	}
 	if p.in != nil {
-		return p.in.spec(t, tmp, &p.sp)
+		e := p.in.spec(t, tmp, &p.sp, p.prevSpec)
+		p.prevSpec = e
+		if e == nil {
+			return nil
+		}
+		return e.spec
 	}
 	if tmp {
 		t = strings.Clone(t)
 	}
 	return p.sp.parse(t)
+}
+
+// appendRule appends r to c.Rules. A dump lists each chain's rules
+// together, so the rule lists of all chains are consecutive runs of one
+// block (no slice per chain grown by doubling: a kube-proxy dump has
+// ~40k chains of one to a few rules). Each chain's slice is capped at its
+// length: a chain whose rules come back later, or any append after the
+// parse, copies instead of writing into a neighbour's run.
+func (p *parser) appendRule(c *Chain, r *Rule) {
+	switch {
+	case c == p.run && p.used < len(p.ruleRefs):
+	case len(c.Rules) == 0 || c == p.run:
+		if p.used+len(c.Rules) >= len(p.ruleRefs) {
+			p.ruleRefs, p.used = make([]*Rule, max(4096, 2*len(c.Rules)+1)), 0
+		}
+		p.run, p.runStart = c, p.used
+		p.used += copy(p.ruleRefs[p.used:], c.Rules)
+	default:
+		p.run = nil
+		c.Rules = append(c.Rules, r)
+		return
+	}
+	p.ruleRefs[p.used] = r
+	p.used++
+	c.Rules = p.ruleRefs[p.runStart:p.used:p.used]
 }
 
 // newRule and newCounters hand out rules from blocks: one allocation per
