@@ -334,7 +334,8 @@ func (w *words) retraced(fx *finding.Fix) string {
 		out = append(out, execText(w.Retrace, struct {
 			finding.Retrace
 			Delivered bool
-		}{v, v.Verdict == string(trace.Delivered) && v.Reason == ""}))
+			Tag       string // the verdict as the report's language names it
+		}{v, v.Verdict == string(trace.Delivered) && v.Reason == "", w.tag(trace.Verdict(v.Verdict))}))
 	}
 	// sentences: a space between English ones, none after a full-width stop
 	return strings.ReplaceAll(strings.Join(out, " "), "。 ", "。")

@@ -134,12 +134,13 @@ var labels = map[finding.Lang]*words{
 			"both backends": "两套后端", "answer": "应答", "allowed": "放行", "UNKNOWN": "未知", "UNDETERMINED": "无法判定",
 			"AMBIGUOUS": "不确定", "STALE": "规则过期", "NO ROUTE": "无路由", "NO ADDRESS": "无地址", "UNREACHABLE": "不可达",
 			"enter": "进入", "internet": "公网", "local": "本机", "route": "路由", "rule": "规则",
+			"dev": "出接口", "nameserver": "DNS 服务器",
 		},
 		Tags: map[trace.Verdict]string{
 			trace.Delivered: "可达", trace.Dropped: "丢弃", trace.Rejected: "拒绝",
 			trace.NoRoute: "无路由", trace.Ambiguous: "不确定", trace.Undetermined: "无法判定",
 		},
-		Components:    map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes"},
+		Components:    map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes", "clb": "CLB"},
 		AlsoDelivered: "其他已追踪且可达的链路",
 		OtherFlows:    "tkesnap 另外追踪的链路",
 		HopsOf:        `{{.Hops}} 跳，详情见 HTML 和 JSON 报告`,
@@ -153,7 +154,7 @@ var labels = map[finding.Lang]*words{
 		Merged:        `同一问题共报告 {{.N}} 次（按节点、来源或证据文件），已合并`,
 		BaseSev:       `目录级别为{{.Base}}，已按反馈链路的上下文调整`,
 		Command:       "命令",
-		Retrace:       `{{if .Delivered}}已验证：应用此修改后 {{.Flow}} 可以送达（DELIVERED）。{{else}}应用此修改后重新追踪：{{.Flow}} 仍为 {{.Verdict}}{{if .Reason}}（{{.Reason}}{{if .At}}，位置 {{.At}}{{end}}）{{end}}。{{end}}`,
+		Retrace:       `{{if .Delivered}}已验证：应用此修改后 {{.Flow}} 可以送达。{{else}}应用此修改后重新追踪：{{.Flow}} 的结果仍为{{.Tag}}{{if .Reason}}（{{.Reason}}{{if .At}}，位置 {{.At}}{{end}}）{{end}}。{{end}}`,
 		SummaryText: `{{- if .Failing}}用户反馈的 {{.Reported}} 条链路中有 {{.Failing}} 条不通{{if gt .Failing 1}}，第一条{{end}}：
 {{- else if .UndecidedN}}用户反馈的 {{.Reported}} 条链路中有 {{.UndecidedN}} 条无法判定：{{else if .Reported}}用户反馈的 {{.Reported}} 条链路均可达。{{end}}
 {{- if .Flow}}{{if .Undecided}}无法判定 {{.Flow}} 是否可达{{if .At}}（位置 {{.At}}{{if .Component}}，{{.Component}}{{end}}）{{end}}{{if .Decides}}，取决于 {{.Decides}}{{else}}：取决于采集包中没有的数据{{end}}{{else}}{{.Flow}} {{.Verdict}}{{if .At}}，位置 {{.At}}{{if .Component}}（{{.Component}}）{{end}}{{end}}{{end}}{{if .Why}}：{{.Why}}{{end}}。{{end}}
@@ -186,6 +187,15 @@ func (w *words) verdict(v trace.Verdict) string {
 func (w *words) decision(d string) string {
 	if s, ok := w.Decisions[d]; ok {
 		return s
+	}
+	// a decision naming where the packet goes: the word is translated,
+	// the interface or address is not
+	for _, pre := range []string{"dev ", "nameserver "} {
+		if rest, ok := strings.CutPrefix(d, pre); ok {
+			if s, ok := w.Decisions[strings.TrimSpace(pre)]; ok {
+				return s + " " + rest
+			}
+		}
 	}
 	return d
 }

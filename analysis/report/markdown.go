@@ -292,7 +292,7 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool, s
 				if !full {
 					d = clipCell(d, ticketCell)
 				}
-				row = append(row, mdCell(d))
+				row = append(row, richCell(d))
 			}
 			if move {
 				row = append(row, codeCell(transition(s)))
@@ -428,6 +428,19 @@ func codeIf(s string) string {
 // In a GFM table a `|` ends the cell even inside a code span, so it is
 // escaped as `\|` there too (GFM spec, tables extension, example 200).
 func mdCell(s string) string { return mdText(s) }
+
+// richCell is catalog text in a table cell: `code` kept as code spans.
+func richCell(s string) string {
+	var b strings.Builder
+	for _, sg := range segments(oneLine(s)) {
+		if sg.Code {
+			b.WriteString(codeCell(sg.Text))
+		} else {
+			b.WriteString(mdText(sg.Text))
+		}
+	}
+	return b.String()
+}
 
 func codeCell(s string) string { return strings.ReplaceAll(code(s), "|", `\|`) }
 

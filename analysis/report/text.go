@@ -369,7 +369,7 @@ func (t *textWriter) stepTable(steps []trace.Step) {
 		return
 	}
 	for i, s := range steps {
-		text := oneLine(s.Detail)
+		text := plain(oneLine(s.Detail))
 		if ev := stepEvidence(s.Evidence); ev != "" {
 			if text != "" {
 				text += " — "
@@ -414,7 +414,7 @@ func (t *textWriter) stepRows(steps []trace.Step, detail, move, decision, eviden
 		}
 		row := []string{n, s.At, w.component(s.Component)}
 		if detail {
-			row = append(row, oneLine(s.Detail))
+			row = append(row, plain(oneLine(s.Detail)))
 		}
 		if move {
 			row = append(row, transition(s))

@@ -53,34 +53,33 @@ func (tr *Tracer) apiserver(w *walk, o origin, p pkt, which string) {
 		p.dst = netip.AddrPortFrom(p.dst.Addr(), 443)
 	}
 	if cl.Cluster == nil {
-		w.need(at, "kube", "the cluster type (managed or independent) decides who filters API server access", "cloud/clusters.json (tke DescribeClusters)", "")
+		w.needSaid(at, "kube", "cloud/clusters.json (tke DescribeClusters)", "", "api.needtype")
 		return
 	}
 	client := p.src.Addr()
 	if cl.Cluster.Managed() {
-		w.add(Step{At: at, Component: "kube", Before: p.String(), Evidence: ev("file", ep.At.File, "line", ep.At.Line),
-			Detail: fmt.Sprintf("%s endpoint %s of managed cluster %s (masters run by Tencent)", which, p.dst.Addr(), cl.Cluster.ClusterId)})
+		w.add(said(Step{At: at, Component: "kube", Before: p.String(), Evidence: ev("file", ep.At.File, "line", ep.At.Line)},
+			"api.managed", part{key: "ep." + which}, p.dst.Addr(), cl.Cluster.ClusterId))
 		acl := append(append([]string(nil), ep.ClusterExternalACL...), ep.SecurityPolicy...)
 		if which == "public" && len(ep.ExternalACL)+len(ep.SecurityPol) > 0 && !inAny(ep.ExternalACL, client) && !inAny(ep.SecurityPol, client) {
-			w.stop(Step{At: at, Component: "security-group", Before: p.String(), Decision: ActDrop,
-				Detail:   fmt.Sprintf("access sources %s do not include %s", strings.Join(acl, ", "), client),
-				Evidence: ev("file", ep.At.File, "line", ep.ACLLine)},
+			w.stop(said(Step{At: at, Component: "security-group", Before: p.String(), Decision: ActDrop,
+				Evidence: ev("file", ep.At.File, "line", ep.ACLLine)}, "api.acl", strings.Join(acl, ", "), client),
 				outcome{verdict: Dropped, reason: "SG_APISERVER_SOURCE_BLOCKED"})
 			return
 		}
 		if ep.SecurityGroup == "" {
-			w.add(Step{At: at, Component: "security-group", Decision: ActAccept, Detail: "no security group bound to the endpoint"})
+			w.add(said(Step{At: at, Component: "security-group", Decision: ActAccept}, "api.nosg"))
 			w.delivered = true
 			return
 		}
 		d := sg.Evaluate(cl, []string{ep.SecurityGroup}, sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: client, Dst: p.dst.Addr(), Port: int(p.dst.Port())})
-		s := Step{At: ep.SecurityGroup, Component: "security-group", Before: p.String(), Decision: Action(d.Action),
-			Detail: "API server endpoint SG: " + d.String(), Evidence: sgEv(d)}
+		s := said(Step{At: ep.SecurityGroup, Component: "security-group", Before: p.String(), Decision: Action(d.Action),
+			Evidence: sgEv(d)}, "api.sg", d)
 		switch d.Action {
 		case sg.Drop:
 			w.stop(s, outcome{verdict: Dropped, reason: "SG_APISERVER_SOURCE_BLOCKED"})
 		case sg.Undecided:
-			w.need(at, "security-group", s.Detail, firstNeedFile(d), "")
+			w.needPart(at, "security-group", part{key: "api.sg", args: []any{d}}, firstNeedFile(d), "")
 		default:
 			w.add(s)
 			w.delivered = true
@@ -95,25 +94,25 @@ func (tr *Tracer) apiserver(w *walk, o origin, p pkt, which string) {
 		}
 	}
 	if len(masters) == 0 {
-		w.need(at, "kube", "independent cluster: the masters are unknown", "cloud/cluster-instances.json and cloud/instances.json", "")
+		w.needSaid(at, "kube", "cloud/cluster-instances.json, cloud/instances.json", "", "api.nomasters")
 		return
 	}
 	src := client
-	how := "the client"
+	how := part{key: "api.how.client"}
 	if which == "intranet" {
 		// the intranet endpoint is a CLB in the access subnet: the
 		// masters see traffic from that subnet
-		src, how = p.dst.Addr(), "the intranet access subnet (the endpoint's CLB)"
+		src, how = p.dst.Addr(), part{key: "api.how.subnet"}
 	}
-	w.add(Step{At: at, Component: "kube", Before: p.String(), Evidence: ev("file", ep.At.File, "line", ep.At.Line),
-		Detail: fmt.Sprintf("%s endpoint %s of independent cluster %s forwards to %d master(s); their SGs see %s", which, p.dst.Addr(), cl.Cluster.ClusterId, len(masters), how)})
+	w.add(said(Step{At: at, Component: "kube", Before: p.String(), Evidence: ev("file", ep.At.File, "line", ep.At.Line)},
+		"api.indep", part{key: "ep." + which}, p.dst.Addr(), cl.Cluster.ClusterId, len(masters), how))
 	port := apiserverPort(c)
 	for _, m := range masters {
 		b := w.fork(fmt.Sprintf("master %s (%s)", m.InstanceId, m.IPs[0]))
 		mp := pkt{proto: p.proto, src: netip.AddrPortFrom(src, p.src.Port()), dst: netip.AddrPortFrom(m.IPs[0], uint16(port))}
 		d := sg.Evaluate(cl, m.SGs(), sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: src, Dst: m.IPs[0], Port: port})
-		s := Step{At: m.InstanceId, Component: "security-group", Before: mp.String(), Decision: Action(d.Action),
-			Detail: fmt.Sprintf("master %s SGs: %s", m.InstanceId, d), Evidence: sgEv(d)}
+		s := said(Step{At: m.InstanceId, Component: "security-group", Before: mp.String(), Decision: Action(d.Action),
+			Evidence: sgEv(d)}, "api.master", m.InstanceId, d)
 		switch d.Action {
 		case sg.Drop:
 			b.stop(s, outcome{verdict: Dropped, reason: "SG_MASTER_SUBNET_BLOCKED"})

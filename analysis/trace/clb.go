@@ -75,9 +75,8 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 				}
 			}
 			if l == nil {
-				w.stop(Step{At: at, Component: "clb", Before: p.String(), Decision: ActDrop,
-					Detail:   fmt.Sprintf("no %s listener on port %d", strings.ToUpper(proto), port),
-					Evidence: ev("file", lb.ListenersFile)},
+				w.stop(said(Step{At: at, Component: "clb", Before: p.String(), Decision: ActDrop,
+					Evidence: ev("file", lb.ListenersFile)}, "clb.nolistener", strings.ToUpper(proto), port),
 					outcome{verdict: Dropped, reason: "CLB_NO_LISTENER", finding: newFinding("CLB_NO_LISTENER",
 						finding.Args{"clb": lb.LoadBalancerId, "proto": strings.ToUpper(proto), "port": itoa(port), "service": dst.Spec},
 						[]string{"clb/" + lb.LoadBalancerId}, finding.Evidence{File: lb.ListenersFile})})
@@ -140,7 +139,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 		s := said(Step{At: at, Component: "clb", Before: p.String(), After: np.String(), Decision: ActForward,
 			Evidence: ev("file", t.at.File, "line", t.at.Line)}, "clb.rs", t.ip, t.port)
 		if t.health != "" {
-			s.sayMore("clb.health", t.health)
+			s.sayMore("clb.health", healthWord(t.health))
 		}
 		b.add(s)
 		tr.toRealServer(b, np, pass)
@@ -186,7 +185,7 @@ func healthChecked(l *model.Listener, t target) (bool, string) {
 func (tr *Tracer) toRealServer(w *walk, p pkt, pass bool) {
 	owner := tr.nodeOwning(p.dst.Addr())
 	if owner == "" {
-		w.need("clb", "clb", fmt.Sprintf("real server %s is no node or pod of the cluster", p.dst.Addr()), "cloud/instances.json", "")
+		w.needSaid("clb", "clb", "cloud/instances.json", "", "clb.rsunknown", p.dst.Addr())
 		return
 	}
 	if pass {
@@ -249,11 +248,11 @@ func (tr *Tracer) clbTargets(w *walk, lb *model.LoadBalancer, l *model.Listener,
 	}
 	svc, sp := dst.Service, dst.ServicePort
 	if svc == nil || sp == nil {
-		w.need("clb", "kube", "no Service behind the CLB to find NodePorts", "cluster/services.yaml", "")
+		w.needSaid("clb", "kube", "cluster/services.yaml", "", "clb.nosvc")
 		return nil, false
 	}
 	if sp.NodePort == 0 {
-		w.need("clb", "kube", fmt.Sprintf("Service %s port %d has no NodePort", svc.Key(), sp.Port), "cluster/services.yaml", "")
+		w.needSaid("clb", "kube", "cluster/services.yaml", "", "clb.nonodeport", svc.Key(), sp.Port)
 		return nil, false
 	}
 	var out []target
@@ -326,6 +325,18 @@ func health(hs []tencent.TargetHealth, ip netip.Addr, port int) string {
 	return ""
 }
 
+// healthWord words a target's health status: CLB's own words (Alive,
+// Dead) are catalogued, a status detail CLB gave stays as it is.
+func healthWord(h string) any {
+	switch h {
+	case "Alive":
+		return part{key: "clb.alive"}
+	case "Dead":
+		return part{key: "clb.dead"}
+	}
+	return h
+}
+
 func ingressTLS(in *model.Ingress, host string) bool {
 	if in == nil {
 		return false
@@ -371,7 +382,8 @@ func (tr *Tracer) ingress(w *walk, o origin, dst model.Endpoint, proto string) {
 	}
 	s := Step{At: in.Ref(), Component: "kube", Before: "http://" + host + path, Evidence: srcEv(in.Source)}
 	if be == nil || be.Service == nil {
-		s.Decision, s.Detail = "404", fmt.Sprintf("no rule of %s matches host %q path %q and there is no default backend", in.Key(), host, path)
+		s.Decision = "404"
+		s.say("ing.norule", in.Key(), host, path)
 		w.stop(s, outcome{verdict: Rejected, reason: "INGRESS_NO_MATCHING_RULE", symptom: "http-404"})
 		return
 	}
@@ -382,9 +394,9 @@ func (tr *Tracer) ingress(w *walk, o origin, dst model.Endpoint, proto string) {
 		port = strconv.Itoa(int(be.Service.Port.Number))
 	}
 	s.Decision = ActRule
-	s.Detail = fmt.Sprintf("host %q path %q → Service %s port %s", host, path, be.Service.Name, port)
+	s.say("ing.rule", host, path, be.Service.Name, port)
 	if m.Approximate {
-		s.Detail += " (ImplementationSpecific path: matched as a prefix)"
+		s.sayMore("ing.prefix")
 	}
 	w.add(s)
 	svcEp, err := tr.c.ResolveFrom(fmt.Sprintf("svc:%s/%s:%s", in.Namespace, be.Service.Name, port), in.Namespace)
@@ -395,7 +407,7 @@ func (tr *Tracer) ingress(w *walk, o origin, dst model.Endpoint, proto string) {
 	}
 	svcEp.Kind, svcEp.Ingress, svcEp.Host, svcEp.Path, svcEp.IPs = "ingress", in, host, path, dst.IPs
 	if svcEp.Service.Spec.Type == corev1.ServiceTypeClusterIP && svcEp.ServicePort != nil && svcEp.ServicePort.NodePort == 0 {
-		w.add(Step{At: svcEp.Service.Ref(), Component: "kube", Detail: "backend Service is ClusterIP: only a direct-to-pod CLB (VPC-CNI) can reach it"})
+		w.add(said(Step{At: svcEp.Service.Ref(), Component: "kube"}, "ing.clusterip"))
 	}
 	var lb *model.LoadBalancer
 	for _, ip := range dst.IPs {

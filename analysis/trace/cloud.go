@@ -195,7 +195,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		ip = p.src.Addr()
 	}
 	if !cl.Have.Instances && !cl.Have.ENIs {
-		w.needSaid("sg", "security-group", "cloud/instances.json (cvm DescribeInstances) and cloud/security-group-policies/", "", "need.sg."+string(dir), ip)
+		w.needSaid("sg", "security-group", "cloud/instances.json (cvm DescribeInstances), cloud/security-group-policies/", "", "need.sg."+string(dir), ip)
 		return true
 	}
 	b, ok := tr.bindingFor(ip)
@@ -203,7 +203,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		if tr.nodeOwning(ip) == "" && !cl.KnownIP(ip) {
 			return true // a client outside the VPC: no SG of ours filters it
 		}
-		w.needSaid("sg", "security-group", "cloud/instances.json and cloud/network-interfaces.json", "", "need.noholder."+string(dir), ip)
+		w.needSaid("sg", "security-group", "cloud/instances.json, cloud/network-interfaces.json", "", "need.noholder."+string(dir), ip)
 		return true
 	}
 	f := sg.Flow{Dir: dir, Proto: p.proto, Src: p.src.Addr(), Dst: p.dst.Addr(), Port: int(p.dst.Port())}
@@ -215,7 +215,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		at = strings.Join(b.SGs, ",")
 	}
 	s := said(Step{At: at, Component: "security-group", Before: p.String(), Decision: Action(d.Action), Evidence: sgEv(d)},
-		"sg."+string(dir), ip, b.Kind, b.Owner, sgPhrase(d))
+		"sg."+string(dir), ip, holderKind(b.Kind), b.Owner, sgPhrase(d))
 	switch d.Action {
 	case sg.Accept:
 		w.add(s)
@@ -418,7 +418,8 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 				s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
 			default:
 				s.At = "ccn"
-				s.Detail, s.Decision = fmt.Sprintf("no CCN route to %s: it is not published to the CCN that %s comes from", dst, srcIP), ActNoRoute
+				s.Decision = ActNoRoute
+				s.say("ccn.noroute", dst, srcIP)
 				s.Evidence = ev("file", "cloud/ccn-routes.json")
 			}
 			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
@@ -504,11 +505,11 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	s.At = "vpc/" + rt.RouteTableId
 	if best != nil && strings.EqualFold(best.GatewayType, "CCN") && cl.Have.CcnRoutes && len(cl.CcnRoutes) > 0 {
 		if r, disabled := ccnRoute(cl, dst); r == nil {
-			s.Detail = fmt.Sprintf("%s → CCN %s, but the CCN has no enabled route to %s", best.Dst, best.GatewayId, dst)
+			s.say("ccn.noenabled", best.Dst, best.GatewayId, dst)
 			s.Decision = ActNoRoute
 			s.Evidence = ev("file", best.At.File, "line", best.At.Line)
 			if disabled != nil {
-				s.Detail += fmt.Sprintf(" (%s %s is %s)", disabled.RouteId, disabled.Dst, disabled.ExtraState)
+				s.sayMore("ccn.disabled", disabled.RouteId, disabled.Dst, disabled.ExtraState)
 				s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
 			}
 			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
@@ -619,4 +620,13 @@ func (tr *Tracer) podRouteMissing(s *Step, from string, dst netip.Addr) outcome 
 		"cidr": cidr.String(), "via": "node " + peerName, "from": from},
 		[]string{"vpc/" + vpc}, finding.Evidence{File: "cloud/cluster-routes.json"})
 	return outcome{verdict: NoRoute, reason: "ROUTE_MISSING", fallback: &f}
+}
+
+// holderKind words what holds an address (eni, cvm, clb) in the report's
+// language; a kind the catalog does not know stays as it is.
+func holderKind(k string) any {
+	if _, ok := stepTexts[finding.EN]["kind."+k]; ok {
+		return part{key: "kind." + k}
+	}
+	return k
 }

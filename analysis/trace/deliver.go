@@ -36,8 +36,7 @@ func (tr *Tracer) deliverNode(w *walk, name string, p pkt) {
 				s.Evidence = ev("file", n.Path(model.FileSS))
 			}
 		default:
-			w.need("node/"+name, "kube", fmt.Sprintf("whether a socket of node %s listens on %s/%d", name, p.proto, p.dst.Port()),
-				"nodes/"+name+"/"+model.FileSS+" (ss -tunapH)", name)
+			w.needSaid("node/"+name, "kube", "nodes/"+name+"/"+model.FileSS+" (ss -tunapH)", name, "node.whether", name, p.proto, int(p.dst.Port()))
 		}
 	}
 	w.add(s)
@@ -66,14 +65,14 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 			if need == "" {
 				need = r.Egress.Need
 			}
-			w.need(pod.Ref(), "kube", "NetworkPolicy cannot be decided: "+r.Ingress.Reason+r.Egress.Reason, need, "")
+			w.needSaid(pod.Ref(), "kube", need, "", "np.cannot", r.Ingress.Why(), r.Egress.Why())
 		case !r.Allowed:
 			d := r.Ingress
 			if !r.Egress.Allowed {
 				d = r.Egress
 			}
 			s := said(Step{At: pod.Ref(), Component: "kube", Before: p.String(), Decision: ActDrop},
-				"np.deny."+string(d.Direction), podOf(d, pod, srcPeer), p.String(), d.Reason)
+				"np.deny."+string(d.Direction), podOf(d, pod, srcPeer), p.String(), d.Why())
 			if len(d.Isolating) > 0 {
 				np := d.Isolating[0]
 				s.At = np.Ref()
@@ -99,7 +98,7 @@ func (tr *Tracer) deliverPod(w *walk, name string, p pkt) {
 		// nothing listening: the kernel answers a SYN with a RST (and a
 		// UDP datagram with ICMP port unreachable), so the failing way
 		// is "connection refused"
-		w.ambiguousWay(s, fmt.Sprintf("whether a container of %s listens on %d/%s (declared ports are informational; collect `ss -tlnp` inside the pod's netns, or a capture)", pod.Key(), port, p.proto), reason, Rejected)
+		w.ambiguousWay(s, part{key: "pod.whether", args: []any{pod.Key(), port, p.proto}}, reason, Rejected)
 		tr.replyPath(w, name, p)
 		return
 	}

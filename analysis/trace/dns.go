@@ -5,7 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 )
 
@@ -18,7 +17,7 @@ import (
 func (tr *Tracer) dns(w *walk, o origin, name string, dst model.Endpoint, resolveErr error) {
 	ns, ev0, hp := tr.nameserver(o)
 	if !ns.IsValid() {
-		w.need("dns", "kube", "no nameserver known for the client: "+render(finding.EN, []part{hp}), "cluster/services.yaml (kube-system/kube-dns) or nodes/<node>/resolv.conf", o.node)
+		w.needSaid("dns", "kube", "cluster/services.yaml (kube-system/kube-dns), nodes/<node>/resolv.conf", o.node, "dns.noserver", hp)
 		return
 	}
 	w.add(said(Step{At: "dns", Component: "kube", Decision: ActNameserver, Via: ns.String(), Evidence: ev0}, hp.key, hp.args...))

@@ -20,7 +20,7 @@ type nodeSim struct {
 	sim  *netfilter.Sim
 	opts netfilter.Options
 	file string
-	why  string // why there is no simulator
+	why  part // why there is no simulator
 	// same: this other-backend dump holds the primary dump's rules again
 	// (decided once per node, not per hop)
 	same bool
@@ -36,7 +36,7 @@ func (tr *Tracer) sim(n *model.Node) *nodeSim {
 	tr.sims[n.Name] = s
 	d := n.IPv4()
 	if d == nil || d.Rules == nil || len(d.Rules.Tables) == 0 {
-		s.why = "no iptables dump for this node"
+		s.why = part{key: "ipt.nodump"}
 		return s
 	}
 	s.file = d.File
@@ -79,7 +79,7 @@ func (tr *Tracer) sim(n *model.Node) *nodeSim {
 // a pod of the node, the node itself, or out to the VPC.
 func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
 	if w.hops++; w.hops > maxHops {
-		w.stop(Step{At: "node/" + name, Component: "route", Detail: "more than 4 node hops: a routing loop in the collected data", Before: p.String()},
+		w.stop(said(Step{At: "node/" + name, Component: "route", Before: p.String()}, "node.loop"),
 			outcome{verdict: NoRoute, reason: "ROUTING_LOOP"})
 		return
 	}
@@ -92,7 +92,7 @@ func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
 	}
 	ns := tr.sim(n)
 	if ns.sim == nil {
-		w.need(at, "iptables", ns.why, ns.file, name)
+		w.needPart(at, "iptables", ns.why, ns.file, name)
 		tr.blind(w, name, p, in)
 		return
 	}
@@ -181,10 +181,9 @@ func (tr *Tracer) conntrackFull(w *walk, n *model.Node, name string, p pkt) {
 	if !ok1 || !ok2 || max <= 0 || count*100 < max*99 {
 		return
 	}
-	w.ambiguousHop(Step{At: "node/" + name, Component: "iptables", Before: p.String(),
-		Detail:   fmt.Sprintf("conntrack table full: nf_conntrack_count %d of nf_conntrack_max %d", count, max),
-		Evidence: ev("file", n.Path(model.FileSysctl), "line", cv.Line)},
-		"whether a conntrack entry is free when the connection starts (dmesg \"nf_conntrack: table full\")", "CONNTRACK_TABLE_FULL")
+	w.ambiguousHop(said(Step{At: "node/" + name, Component: "iptables", Before: p.String(),
+		Evidence: ev("file", n.Path(model.FileSysctl), "line", cv.Line)}, "ct.full", count, max),
+		part{key: "ct.whether"}, "CONNTRACK_TABLE_FULL")
 }
 
 // inIface is the interface a packet arrives on: the pod bridge (or the
@@ -243,14 +242,13 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		}
 	}
 	if len(res.UnknownMatches) > 0 && len(failed) > 0 && len(accepted) > 0 {
-		w.ambiguousHop(Step{At: at, Component: "iptables", Before: p.String(),
-			Detail:   fmt.Sprintf("the verdict depends on %s", res.UnknownMatches[0]),
-			Evidence: ev("file", ns.file)},
-			"whether "+res.UnknownMatches[0]+" matches", "IPTABLES_UNDECIDABLE_MATCH")
+		w.ambiguousHop(said(Step{At: at, Component: "iptables", Before: p.String(),
+			Evidence: ev("file", ns.file)}, "ipt.depends", res.UnknownMatches[0]),
+			part{key: "ipt.whether", args: []any{res.UnknownMatches[0]}}, "IPTABLES_UNDECIDABLE_MATCH")
 	}
 	if len(accepted) == 0 {
 		if len(failed) == 0 {
-			w.need(at, "iptables", "the simulator found no outcome", ns.file, name)
+			w.needSaid(at, "iptables", ns.file, name, "ipt.nooutcome")
 			return
 		}
 		tr.netfilterFail(w, n, name, p, ns, failed[0])
@@ -329,9 +327,8 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 			}
 		}
 		if len(missing) > 0 && len(groups) > 0 && groups[0].dst != "" && groups[0].dst != p.dst.String() {
-			w.add(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActRulesMissing, Finding: "KUBE_PROXY_RULES_MISSING",
-				Detail:   fmt.Sprintf("kube-proxy on %s has no rule for ready endpoint(s) %s of %s: it never sends there", name, strings.Join(missing, ", "), svc.Service.Key()),
-				Evidence: ev("file", ns.file)})
+			w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActRulesMissing, Finding: "KUBE_PROXY_RULES_MISSING",
+				Evidence: ev("file", ns.file)}, "kp.missing", name, strings.Join(missing, ", "), svc.Service.Key()))
 		}
 	}
 	follow := func(w *walk, g *group) {
@@ -340,9 +337,10 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 			return
 		}
 		if isStale(g.dst) && g.dst != p.dst.String() {
-			w.stop(Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: ActStale, Tags: []string{TagStale},
-				Detail:   fmt.Sprintf("kube-proxy on %s still sends %s to %s, which is no endpoint of it; %s", name, svc.Service.Key(), g.dst, render(finding.EN, summary(g.path))),
-				Evidence: stepEv(ns.file, telling(g.path))},
+			s := Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: ActStale, Tags: []string{TagStale},
+				Evidence: stepEv(ns.file, telling(g.path))}
+			s.sayParts(append([]part{{key: "kp.stale", args: []any{name, svc.Service.Key(), g.dst}}}, summary(g.path)...))
+			w.stop(s,
 				outcome{verdict: Dropped, reason: "KUBE_PROXY_RULES_STALE"})
 			return
 		}
@@ -531,7 +529,7 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 		q.dst = natted(p, path.NAT).dst
 	}
 	if np, ok := tr.policyDenies(q); ok {
-		s.Detail += fmt.Sprintf(" — the CNI's enforcement of %s, which denies this flow", np)
+		s.sayMore("ipt.cni", np)
 		w.stop(s, outcome{verdict: v, reason: "NETPOL_DENIES_FLOW"})
 		return
 	}
@@ -609,13 +607,13 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		s.After = np.String()
 	}
 	if path.NAT != nil && path.NAT.RandomFully {
-		s.Detail += " (MASQUERADE --random-fully: the source port is random)"
+		s.sayMore("ipt.random")
 	}
 	if len(path.Assumptions) > 0 {
-		s.Detail += " [assumed: " + strings.Join(path.Assumptions, "; ") + "]"
+		s.sayMore("ipt.assumed", strings.Join(path.Assumptions, "; "))
 	}
 	if path.NAT != nil && path.NAT.SrcAddrOf != "" {
-		s.Detail += fmt.Sprintf(" (MASQUERADE to the address of %s, not in the bundle: taken as the node's address %s)", path.NAT.SrcAddrOf, np.src.Addr())
+		s.sayMore("ipt.masqaddr", path.NAT.SrcAddrOf, np.src.Addr())
 	}
 	w.add(s)
 	if tr.otherBackend(w, n, name, p, np, in, ns) {
@@ -736,13 +734,12 @@ func (tr *Tracer) rpFilter(n *model.Node, name string, p pkt, iface string) (boo
 	if ok {
 		return false, Step{}
 	}
-	back := "no route back"
+	back := part{key: "rp.noback"}
 	if r.Found {
-		back = "the route back is " + r.Route.String()
+		back = part{key: "rp.back", args: []any{r.Route.String()}}
 	}
-	return true, Step{At: "node/" + name, Component: "route", Before: p.String(), Decision: ActDrop,
-		Detail:   fmt.Sprintf("%s = %d (reverse-path filter) on %s: %s, not via %s", key, mode, iface, back, iface),
-		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
+	return true, said(Step{At: "node/" + name, Component: "route", Before: p.String(), Decision: ActDrop,
+		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}, "rp.drop", key, mode, iface, back)
 }
 
 // hairpin: a pod's packet DNATed to another pod on the same Linux bridge
@@ -764,12 +761,12 @@ func (tr *Tracer) hairpin(n *model.Node, name string, p pkt) (bool, Step) {
 	if ok && strings.TrimSpace(v.Value) != "0" {
 		return false, Step{}
 	}
-	d := fmt.Sprintf("%s = 0 and the endpoint %s is on the same bridge %s: its reply bypasses conntrack and reaches the client un-NATed", key, p.dst.Addr(), br.Name)
+	d := "hp.zero"
 	if !ok {
-		d = fmt.Sprintf("%s is absent (br_netfilter not loaded) and the endpoint %s is on the same bridge %s: its reply bypasses conntrack and reaches the client un-NATed", key, p.dst.Addr(), br.Name)
+		d = "hp.absent"
 	}
-	return true, Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: ActDrop, Detail: d,
-		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}
+	return true, said(Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: ActDrop,
+		Evidence: ev("file", n.Path(model.FileSysctl), "line", v.Line)}, d, key, p.dst.Addr(), br.Name)
 }
 
 // natted applies the simulator's rewrite to a packet.
@@ -828,23 +825,23 @@ func (tr *Tracer) routeOut(w *walk, n *model.Node, name string, p pkt, in arriva
 	r := n.Lookup(q)
 	s := Step{At: at, Component: "route", Before: p.String(), Evidence: ev("file", n.Path(model.FileIPRoute), "line", r.Route.Line)}
 	if r.Rule != nil && r.Rule.Priority != 0 && r.Rule.Table != "main" {
-		s.Detail = fmt.Sprintf("ip rule %s → ", r.Rule)
+		s.say("rt.rule", r.Rule.String())
 	}
 	if r.Undecidable != "" {
-		s.Detail += "(" + r.Undecidable + ") "
+		s.sayMore("rt.undecidable", r.Undecidable)
 	}
 	if !r.Found {
 		switch r.Route.Type {
 		case "blackhole":
-			s.Detail += r.Route.String()
+			s.sayMore("rt.line", r.Route.String())
 			s.Decision = ActDrop
 			w.stop(s, outcome{verdict: Dropped, reason: "NODE_ROUTE_MISSING"})
 		case "unreachable", "prohibit":
-			s.Detail += r.Route.String()
+			s.sayMore("rt.line", r.Route.String())
 			s.Decision = ActUnreachable
 			w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING", symptom: "no-route-to-host"})
 		default:
-			s.Detail += fmt.Sprintf("no route to %s in any table", p.dst.Addr())
+			s.sayMore("rt.none", p.dst.Addr())
 			s.Decision = ActNoRoute
 			s.Evidence = ev("file", n.Path(model.FileIPRoute))
 			w.stop(s, outcome{verdict: NoRoute, reason: "NODE_ROUTE_MISSING"})
@@ -852,7 +849,7 @@ func (tr *Tracer) routeOut(w *walk, n *model.Node, name string, p pkt, in arriva
 		return
 	}
 	rt := r.Route
-	s.Detail += rt.String()
+	s.sayMore("rt.line", rt.String())
 	switch rt.Type {
 	case "unreachable", "prohibit":
 		s.Decision = ActUnreachable
@@ -934,19 +931,17 @@ func (tr *Tracer) serviceByModel(w *walk, name string, p pkt, in arrival, e mode
 		}
 	}
 	if len(ready) == 0 {
-		w.stop(Step{At: e.Service.Ref(), Component: "kube", Before: p.String(), Decision: ActReject,
-			Detail:   fmt.Sprintf("Service %s port %d has no ready endpoint; kube-proxy rejects it (ICMP port unreachable)", e.Service.Key(), e.Port),
-			Evidence: srcEv(e.Service.Source)},
+		w.stop(said(Step{At: e.Service.Ref(), Component: "kube", Before: p.String(), Decision: ActReject,
+			Evidence: srcEv(e.Service.Source)}, "svc.noready", e.Service.Key(), e.Port),
 			outcome{verdict: Rejected, reason: "SVC_NO_ENDPOINTS"})
 		return
 	}
-	w.add(Step{At: at, Component: "kube", Before: p.String(), Decision: ActFork, Tags: []string{TagStatistic},
-		Detail:   fmt.Sprintf("assuming kube-proxy DNATs to the %d ready endpoints of %s", len(ready), e.Service.Key()),
-		Evidence: srcEv(e.Service.Source)})
+	w.add(said(Step{At: at, Component: "kube", Before: p.String(), Decision: ActFork, Tags: []string{TagStatistic},
+		Evidence: srcEv(e.Service.Source)}, "svc.assume", len(ready), e.Service.Key()))
 	for _, b := range ready {
 		np := pkt{proto: p.proto, src: p.src, dst: netip.AddrPortFrom(b.IP, uint16(b.Port))}
 		bw := w.fork(endpointName(tr.c, np.dst.String()))
-		bw.add(Step{At: at, Component: "kube", Before: p.String(), After: np.String(), Detail: "DNAT to endpoint", Evidence: srcEv(b.Source)})
+		bw.add(said(Step{At: at, Component: "kube", Before: p.String(), After: np.String(), Evidence: srcEv(b.Source)}, "svc.dnat"))
 		tr.leaveBlind(bw, name, np)
 	}
 }

@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 
@@ -151,7 +150,7 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 		if w.badEndpoint(f.From, "default") {
 			return
 		}
-		w.need("flow", "kube", "cannot resolve the source: "+err.Error(), objectFile(f.From), "")
+		w.needSaid("flow", "kube", objectFile(f.From), "", "src.noresolve", err.Error())
 		return
 	}
 	o := tr.origin(src, f.From)
@@ -193,7 +192,7 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 		sv := dst.Service
 		if len(sv.Status.LoadBalancer.Ingress) == 0 {
 			w.stop(Step{At: sv.Ref(), Component: "kube", Decision: ActNoAddress, Evidence: srcEv(sv.Source),
-				Detail: "the LoadBalancer Service has no load balancer address (status.loadBalancer is empty): clients outside have nothing to connect to"},
+				parts: []part{{key: "lb.noaddr"}}},
 				outcome{verdict: NoRoute, reason: "LB_NOT_PROVISIONED"})
 			return
 		}
@@ -205,16 +204,16 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 		// kube-proxy's rules live on the nodes; the VPC does not route the
 		// service CIDR, so a ClusterIP is unreachable from outside
 		w.stop(Step{At: dst.Service.Ref(), Component: "kube", Decision: ActNoRoute, Evidence: srcEv(dst.Service.Source),
-			Detail: fmt.Sprintf("Service type %s: its ClusterIP is reachable only from the cluster's nodes and pods", dst.Service.Spec.Type)},
+			parts: []part{{key: "svc.internal", args: []any{string(dst.Service.Spec.Type)}}}},
 			outcome{verdict: NoRoute, reason: "CLUSTERIP_FROM_OUTSIDE"})
 	default:
 		if len(dst.IPs) == 0 {
 			if dst.Service != nil && dst.Service.Spec.ClusterIP == corev1.ClusterIPNone {
-				w.stop(Step{At: dst.Service.Ref(), Component: "kube", Detail: "headless Service has no ready endpoint to resolve to", Evidence: srcEv(dst.Service.Source)},
+				w.stop(said(Step{At: dst.Service.Ref(), Component: "kube", Evidence: srcEv(dst.Service.Source)}, "svc.headless"),
 					outcome{verdict: Dropped, reason: "SVC_NO_ENDPOINTS"})
 				return
 			}
-			w.need(f.To, "kube", "the destination has no address in the bundle", "cluster/", "")
+			w.needSaid(f.To, "kube", "cluster/", "", "dst.noaddr")
 			return
 		}
 		p := pkt{proto: proto, src: netip.AddrPortFrom(o.ip, srcPort(proto)), dst: netip.AddrPortFrom(dst.IPs[0], uint16(dst.Port))}
@@ -241,7 +240,7 @@ func (w *walk) stopUnresolved(to string, err error) {
 	case strings.HasPrefix(to, "svc:") && strings.Contains(err.Error(), "has no port"):
 		w.stop(s, outcome{verdict: Dropped, reason: "SVC_PORT_NOT_FOUND"})
 	default:
-		w.need(to, "kube", "cannot resolve the destination: "+err.Error(), objectFile(to), "")
+		w.needSaid(to, "kube", objectFile(to), "", "dst.noresolve", err.Error())
 	}
 }
 

@@ -91,6 +91,9 @@ type outcome struct {
 }
 
 func (w *walk) add(s Step) *Step {
+	if s.Detail == "" && len(s.parts) > 0 {
+		s.Detail = render(finding.EN, s.parts) // built from a literal's parts
+	}
 	w.steps = append(w.steps, s)
 	return &w.steps[len(w.steps)-1]
 }
@@ -133,15 +136,15 @@ func (w *walk) needPart(at, component string, what part, file, node string) {
 	w.needs = append(w.needs, s.Detail)
 }
 
-func (w *walk) ambiguousHop(s Step, fact, reason string) { w.ambiguousWay(s, fact, reason, "") }
+func (w *walk) ambiguousHop(s Step, fact part, reason string) { w.ambiguousWay(s, fact, reason, "") }
 
 // ambiguousWay is an AMBIGUOUS hop whose failing way is known (nothing
 // listening answers with a RST: REJECTED).
-func (w *walk) ambiguousWay(s Step, fact, reason string, way Verdict) {
+func (w *walk) ambiguousWay(s Step, fact part, reason string, way Verdict) {
 	s.Decision = ActAmbiguous
 	s.sayMore("decided.by", fact)
 	w.add(s)
-	w.ambiguous = append(w.ambiguous, ambiguity{fact: fact, reason: reason, way: way})
+	w.ambiguous = append(w.ambiguous, ambiguity{fact: render(finding.EN, []part{fact}), reason: reason, way: way})
 }
 
 func (w *walk) fork(to string) *walk {
