@@ -297,6 +297,11 @@ func routeEvidence(n *model.Node, r model.RouteResult) finding.Evidence {
 func runNodeRoutes(p *Pass) {
 	c := p.Cluster
 	ps := peers(c)
+	if k := c.Cloud.Cluster; len(ps) == 0 && k != nil && k.NetworkType == "VPC-CNI" {
+		// VPC-CNI: pods take VPC addresses on ENIs, routed by the VPC;
+		// nodes have no pod CIDRs to route to each other
+		return
+	}
 	h := newHostGw(c, ps)
 	for _, n := range c.Nodes {
 		if !n.HasFile(model.FileIPRoute) {

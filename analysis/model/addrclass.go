@@ -73,6 +73,21 @@ func (c *Cluster) ClassifyAddr(ip netip.Addr) AddrInfo {
 	if cl.Cluster != nil && cl.Cluster.ServiceCIDR.IsValid() && cl.Cluster.ServiceCIDR.Contains(ip) {
 		return AddrInfo{Class: ClassService, CIDR: cl.Cluster.ServiceCIDR, At: cl.Cluster.At}
 	}
+	if ps := c.Kube.PodsByIP(ip); len(ps) > 0 && !ps[0].Spec.HostNetwork {
+		// a pod's own address: in VPC-CNI mode a VPC address on an ENI,
+		// still a pod (its block is the pod subnet)
+		info := AddrInfo{Class: ClassPod}
+		if k := cl.Cluster; k != nil && k.ClusterCIDR.IsValid() && k.ClusterCIDR.Contains(ip) {
+			info.CIDR, info.At = k.ClusterCIDR, k.At
+		} else if k != nil && k.NetworkType == "VPC-CNI" {
+			for _, id := range k.ClusterNetworkSettings.Subnets {
+				if s := cl.Subnets[id]; s != nil && s.CIDR.IsValid() && s.CIDR.Contains(ip) {
+					info.CIDR, info.At = s.CIDR, s.At
+				}
+			}
+		}
+		return info
+	}
 	if in := cl.InstanceByIP(ip); in != nil {
 		return AddrInfo{Class: ClassNode, Instance: in, At: in.At}
 	}

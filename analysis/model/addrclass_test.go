@@ -116,3 +116,31 @@ func TestOnlyTheClusterVpcIsLocal(t *testing.T) {
 		})
 	}
 }
+
+// VPC-CNI (handmade vpc-cni-healthy): pods take VPC addresses from the pod
+// subnet subnet-hm0pod01 10.1.8.0/24 on ENIs; a pod's address is still a
+// pod's (its block the pod subnet), the ENI's primary address and the
+// node's are nodes.
+func TestVPCCNIPodAddressIsAPod(t *testing.T) {
+	b, err := bundle.Open("../../testdata/handmade/vpc-cni-healthy", bundle.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := Load(b)
+	for _, w := range []struct{ ip, class, cidr string }{
+		{"10.1.8.70", "pod", "10.1.8.0/24"},
+		{"10.1.8.66", "node", ""},
+		{"10.1.0.11", "node", ""},
+		{"10.1.0.99", "local-vpc", "10.1.0.0/16"},
+	} {
+		got := c.ClassifyAddr(netip.MustParseAddr(w.ip))
+		cidr := ""
+		if got.CIDR.IsValid() {
+			cidr = got.CIDR.String()
+		}
+		if string(got.Class) != w.class || cidr != w.cidr {
+			t.Errorf("%s: %s %q, want %s %q", w.ip, got.Class, cidr, w.class, w.cidr)
+		}
+	}
+}

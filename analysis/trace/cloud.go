@@ -157,13 +157,29 @@ func (tr *Tracer) isPodIP(ip netip.Addr) bool {
 }
 
 func (tr *Tracer) inPodCIDR(ip netip.Addr) bool {
-	if cl := tr.c.Cloud.Cluster; cl != nil && cl.ClusterCIDR.IsValid() && cl.ClusterCIDR.Contains(ip) {
-		return true
+	return tr.podCIDROf(ip).IsValid()
+}
+
+// podCIDROf is the pod block holding ip: the cluster CIDR (GlobalRouter),
+// a pod subnet of a VPC-CNI cluster (ClusterNetworkSettings.Subnets, as
+// the node SG check names it) or a node's spec.podCIDR.
+func (tr *Tracer) podCIDROf(ip netip.Addr) netip.Prefix {
+	if cl := tr.c.Cloud.Cluster; cl != nil {
+		if cl.ClusterCIDR.IsValid() && cl.ClusterCIDR.Contains(ip) {
+			return cl.ClusterCIDR
+		}
+		if cl.NetworkType == "VPC-CNI" {
+			for _, id := range cl.ClusterNetworkSettings.Subnets {
+				if s := tr.c.Cloud.Subnets[id]; s != nil && s.CIDR.IsValid() && s.CIDR.Contains(ip) {
+					return s.CIDR
+				}
+			}
+		}
 	}
 	for _, kn := range tr.c.Kube.Nodes {
 		for _, p := range kn.PodCIDRs {
 			if p.Contains(ip) {
-				return true
+				return p
 			}
 		}
 	}
@@ -171,10 +187,13 @@ func (tr *Tracer) inPodCIDR(ip netip.Addr) bool {
 	// cloud/clusters.json it is what still says an address is a pod's
 	for _, r := range tr.c.Cloud.ClusterRoutes {
 		if r.Dst.IsValid() && r.Dst.Contains(ip) {
-			return true
+			return r.Dst
 		}
 	}
-	return len(tr.c.Kube.PodsByIP(ip)) > 0 && !tr.c.Kube.PodsByIP(ip)[0].Spec.HostNetwork
+	if ps := tr.c.Kube.PodsByIP(ip); len(ps) > 0 && !ps[0].Spec.HostNetwork {
+		return netip.PrefixFrom(ip, ip.BitLen()) // a pod's own address, its block unknown
+	}
+	return netip.Prefix{}
 }
 
 func (tr *Tracer) haveCloudFile(f string) bool {
@@ -262,6 +281,8 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 	case "SG_POD_CIDR_BLOCKED":
 		if cl := tr.c.Cloud.Cluster; cl != nil && cl.ClusterCIDR.IsValid() {
 			args["cidr"] = cl.ClusterCIDR.String()
+		} else if p := tr.podCIDROf(src); p.IsValid() {
+			args["cidr"] = p.String()
 		}
 	case "SG_VPC_CIDR_BLOCKED":
 		if info := tr.c.ClassifyAddr(src); info.Class == model.ClassPeerVPC && info.CIDR.IsValid() {
@@ -455,6 +476,12 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			s.say("vpc.eni", dst, e.NetworkInterfaceId)
 			s.Decision = ActLocal
 			w.add(s)
+			return true
+		}
+		if k := cl.Cluster; k != nil && k.NetworkType == "VPC-CNI" {
+			// VPC-CNI pods are VPC addresses: the VPC's own CIDRs route
+			// them, never the cluster routes (vpcs.json says which)
+			w.needSaid("vpc", "route", "cloud/vpcs.json (vpc DescribeVpcs)", "", "need.vpcroute", dst)
 			return true
 		}
 		if tr.haveCloudFile("cloud/cluster-routes.json") {
