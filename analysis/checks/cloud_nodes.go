@@ -287,6 +287,14 @@ func runNodeSGFlows(p *Pass, nodes []*cloudNode) {
 			known := cl.KnownIP(peer)
 			extra := finding.Args{}
 			switch info := c.ClassifyAddr(peer); info.Class {
+			case model.ClassPod:
+				// a pod's own address (VPC-CNI: an ENI address) even when
+				// the pod block is unknown (no clusters.json/subnets.json)
+				id, known = "SG_POD_CIDR_BLOCKED", true
+				cidr = netip.PrefixFrom(peer, peer.BitLen()).String()
+				if info.CIDR.IsValid() {
+					cidr = info.CIDR.String()
+				}
 			case model.ClassNode, model.ClassLocalVPC:
 				known = true
 			case model.ClassPeerVPC:

@@ -63,19 +63,33 @@ func analyzeBundle(t testing.TB, b *bundle.Bundle) outcome {
 			if tr.Implicit {
 				k += " (implicit)"
 			}
-			e := flowEnd{verdict: tr.Verdict, reason: tr.Reason}
-			for _, s := range tr.Steps {
-				if s.Failed {
-					e.at = s.At
-					break
-				}
-			}
+			e := flowEnd{verdict: tr.Verdict, reason: tr.Reason, at: failedHop(tr)}
 			o.flows[k] = e
 			walk(k+" / ", tr.Branches)
 		}
 	}
 	walk("", analyzers.Traces(res))
 	return o
+}
+
+// failedHop is the trace's failed step, else its first failing branch's:
+// a flow forked per endpoint only once a file is gone (no iptables dump
+// of the sending node: one branch per endpoint from the API) fails at
+// the same hop inside its branch.
+func failedHop(tr trace.Trace) string {
+	for _, s := range tr.Steps {
+		if s.Failed {
+			return s.At
+		}
+	}
+	for _, b := range tr.Branches {
+		if failing(b.Verdict) {
+			if at := failedHop(b); at != "" {
+				return at
+			}
+		}
+	}
+	return ""
 }
 
 func failing(v trace.Verdict) bool {
