@@ -94,6 +94,9 @@ var redactCorpus = []struct {
 		[]string{`"RequestId": "req-1"`}},
 	{"command line inside a JSON string", "json", `{"command": ["sh", "-c", "exec app --api-key=LEAK34a --port=80 DB_PASS=LEAK34b"]}` + "\n",
 		[]string{"--port=80", `"sh", "-c"`}},
+	{"last-applied JSON in a single-quoted YAML scalar, secret nested", "yaml",
+		"metadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"auth\":{\"credentials\":{\"user\":\"LEAK37a\",\"port\":5432}}},\"kind\":\"ConfigMap\",\"note\":\"it''s\"}'\n  name: cm\n",
+		[]string{`"kind":"ConfigMap"`, "name: cm", `"note":"it''s"`}},
 	{"Authorization header in a YAML flow mapping", "yaml", "headers: {Authorization: \"Basic LEAK35a\", Accept: json}\nprobe: {X-Auth-Token: LEAK35b}\n",
 		[]string{"Accept: json"}},
 }

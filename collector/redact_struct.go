@@ -207,6 +207,16 @@ func (s *structState) line(l string) string {
 	if esec && !keep(l[v:]) {
 		return l[:v] + redactScalar(l[v:], false)
 	}
+	// JSON in a single-quoted scalar on one line (an annotation such as
+	// last-applied-configuration without its final newline): read as a
+	// flow collection of its own
+	if l[v] == '\'' && v+1 < len(l) && (l[v+1] == '{' || l[v+1] == '[') {
+		if e := quoteEnd(l, v+1, '\''); e > 0 {
+			inner := s.flow(l[v+1:e-1], 0, false)
+			s.flowReset()
+			return l[:v+1] + inner + l[e-1:]
+		}
+	}
 	return l
 }
 

@@ -220,6 +220,13 @@ redact() {
 		if ((ch == "\"" || ch == SQ) && qend(l, v + 1, ch) == 0) q = ch
 		bpush(c, esec, 1, q)
 		if (esec && !keep(substr(l, v))) return substr(l, 1, v - 1) rscalar(substr(l, v), 0)
+		# JSON in a single-quoted scalar on one line (an annotation such as
+		# last-applied-configuration without its final newline): read as a
+		# flow collection of its own
+		if (ch == SQ && (substr(l, v + 1, 1) == "{" || substr(l, v + 1, 1) == "[")) {
+			e = qend(l, v + 1, SQ)
+			if (e > 0) { t = flow(substr(l, v + 1, e - v - 1), 1, 0); fn = 0; fover = 0; return substr(l, 1, v) t substr(l, e) }
+		}
 		return l
 	}
 	function isitem(p) { return p == "-" || substr(p, 1, 2) == "- " }
