@@ -199,20 +199,25 @@ func cleanYAMLErr(err error) string { return strings.TrimPrefix(err.Error(), "ya
 // the budget of the file it comes from (aliases are expanded, so their
 // cost is counted each time they are used: the billion-laughs defence).
 type converter struct {
-	lim   Limits
-	b     *budget
-	nodes int // nodes written by the current json call
-	buf   bytes.Buffer
+	lim Limits
+	b   *budget
+	buf bytes.Buffer
+	// spent by the current json call: nodes written inside an alias's
+	// expansion, and the JSON bytes of finished expansions
+	nodes, aliasBytes int
+	inAlias           int // expansions the writer is inside of
+	aliasStart        int // buf offset where the outermost one began
 }
 
 // budget is the alias-expansion allowance of one whole file, shared by all
 // its documents and List items (also items decoded in parallel): one
 // budget per document or per item let 8,000 billion-laughs documents or a
 // list of items aliasing one big anchor each spend it again (minutes of
-// CPU). Nodes are capped in proportion to the file's size (a node takes at
-// least a few bytes to write, so honest YAML stays far below), and so are
-// the JSON bytes produced (an alias of a long scalar is one node but
-// copies the scalar).
+// CPU). Only what aliases add is counted — a node or byte of the text
+// itself costs its own length to write — so the allowance is a constant,
+// not a share of the file: a 16 MB list of aliases spent a budget grown
+// with its size for minutes. kubectl never writes anchors; hand-written
+// YAML merges a few.
 type budget struct {
 	nodes, bytes       atomic.Int64
 	maxNodes, maxBytes int64
@@ -221,8 +226,15 @@ type budget struct {
 	skipped            atomic.Int64 // List items not decoded once exhausted
 }
 
+// Alias allowance of one file: nodes and JSON bytes produced by expanding
+// aliases.
+const (
+	aliasNodes = 1_000_000
+	aliasBytes = 16 << 20
+)
+
 func newBudget(lim Limits, size int) *budget {
-	return &budget{maxNodes: int64(min(lim.Nodes, 100_000+2*size)), maxBytes: 1<<20 + 8*int64(size), size: size}
+	return &budget{maxNodes: int64(min(lim.Nodes, aliasNodes)), maxBytes: aliasBytes, size: size}
 }
 
 // newConverter makes a converter spending b (a fresh budget for size
@@ -242,16 +254,19 @@ type errBudget struct {
 }
 
 func (e *errBudget) Error() string {
-	return fmt.Sprintf("line %d: alias expansion exceeds this file's budget (%d YAML nodes or %d bytes of JSON for %d bytes of text; alias bomb?); skipped",
-		e.line, e.b.maxNodes, e.b.maxBytes, e.b.size)
+	return fmt.Sprintf("line %d: alias expansion exceeds this file's budget (%d YAML nodes or %d bytes of JSON made by aliases; alias bomb?); skipped",
+		e.line, e.b.maxNodes, e.b.maxBytes)
 }
 
 func (c *converter) json(n *yaml.Node) ([]byte, error) {
 	c.buf.Reset()
-	c.nodes = 0
+	c.nodes, c.aliasBytes, c.inAlias = 0, 0, 0
 	err := c.write(n, 0)
+	if c.inAlias > 0 { // stopped inside an expansion
+		c.aliasBytes += c.buf.Len() - c.aliasStart
+	}
 	c.b.nodes.Add(int64(c.nodes))
-	c.b.bytes.Add(int64(c.buf.Len()))
+	c.b.bytes.Add(int64(c.aliasBytes))
 	if err != nil {
 		return nil, err
 	}
@@ -259,10 +274,16 @@ func (c *converter) json(n *yaml.Node) ([]byte, error) {
 }
 
 func (c *converter) write(n *yaml.Node, depth int) error {
-	c.nodes++
-	if c.b.exhausted.Load() || int64(c.nodes)+c.b.nodes.Load() > c.b.maxNodes || int64(c.buf.Len())+c.b.bytes.Load() > c.b.maxBytes {
-		c.b.exhausted.Store(true)
+	if c.b.exhausted.Load() {
 		return &errBudget{line: n.Line, b: c.b}
+	}
+	if c.inAlias > 0 {
+		c.nodes++
+		if int64(c.nodes)+c.b.nodes.Load() > c.b.maxNodes ||
+			int64(c.aliasBytes+c.buf.Len()-c.aliasStart)+c.b.bytes.Load() > c.b.maxBytes {
+			c.b.exhausted.Store(true)
+			return &errBudget{line: n.Line, b: c.b}
+		}
 	}
 	if depth > c.lim.Depth {
 		return fmt.Errorf("line %d: nesting deeper than %d; skipped", n.Line, c.lim.Depth)
@@ -278,7 +299,19 @@ func (c *converter) write(n *yaml.Node, depth int) error {
 		if n.Alias == nil {
 			return fmt.Errorf("line %d: unknown alias", n.Line)
 		}
-		return c.write(n.Alias, depth+1)
+		if c.inAlias == 0 {
+			c.aliasStart = c.buf.Len()
+		}
+		c.inAlias++
+		err := c.write(n.Alias, depth+1)
+		if err != nil {
+			return err // json counts the partial expansion
+		}
+		c.inAlias--
+		if c.inAlias == 0 {
+			c.aliasBytes += c.buf.Len() - c.aliasStart
+		}
+		return nil
 	case yaml.SequenceNode:
 		c.buf.WriteByte('[')
 		for i, e := range n.Content {
