@@ -147,7 +147,19 @@ func needCloudSGs(c *model.Cluster) []finding.Inconclusive {
 		havePolicies = havePolicies || s.HasPolicies()
 	}
 	if !havePolicies {
-		out = append(out, finding.Because("cloud/security-group-policies/<sg-id>.json", "", finding.Say("inc.nosgp")))
+		// each known SG's file by name, so the item is the one the
+		// tracer lists for the same file (one item per missing file)
+		var ids []string
+		for id := range cl.SecurityGroups {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		if len(ids) == 0 {
+			ids = []string{"<sg-id>"}
+		}
+		for _, id := range ids {
+			out = append(out, finding.Because("cloud/security-group-policies/"+id+".json", "", finding.Say("inc.nosgp")))
+		}
 	}
 	return out
 }

@@ -1,6 +1,9 @@
 package driver
 
-import "path"
+import (
+	"path"
+	"strings"
+)
 
 // Commands maps bundle paths (path.Match patterns) to the command the
 // collector (collector/tkesnap-collect.sh, docs/bundle-format.md) runs to make
@@ -84,8 +87,27 @@ func CommandFor(p string) string {
 	}
 	for _, c := range Commands {
 		if ok, _ := path.Match(c.Path, p); ok {
-			return c.Command
+			return withID(c.Command, c.Path, p)
 		}
 	}
 	return ""
+}
+
+// withID puts the object ID a per-object cloud file is named after
+// (cloud/security-group-policies/sg-1.json) into its command's
+// placeholder, so the command can be run as it stands.
+func withID(cmd, pattern, p string) string {
+	if !strings.HasPrefix(pattern, "cloud/") || !strings.HasSuffix(pattern, "/*.json") {
+		return cmd
+	}
+	id := strings.TrimSuffix(path.Base(p), ".json")
+	if id == "" || strings.ContainsAny(id, "<>*'\" \t") {
+		return cmd
+	}
+	for _, ph := range []string{"<sg-id>", "<lb-id>", "<ccn-id>"} {
+		if strings.Contains(cmd, ph) {
+			return strings.ReplaceAll(cmd, ph, id)
+		}
+	}
+	return cmd
 }

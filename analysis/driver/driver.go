@@ -306,6 +306,11 @@ func RunWith(c *model.Cluster, analyzers []*Analyzer, o Options) *Result {
 				// bundle, not for the node whose hop asked first
 				in.Node = ""
 			}
+			if p := BundlePath(in); in.Command == "" && isFileLike(p) {
+				// an item a check wrote by hand names the file; the
+				// command that collects it is the collector's
+				in.Command = CommandFor(p)
+			}
 			res.Inconclusive = append(res.Inconclusive, in)
 		}
 	}

@@ -16,7 +16,9 @@ func Inconclusive(ts []Trace) []finding.Inconclusive {
 	var walk func(t Trace, flow string)
 	walk = func(t Trace, flow string) {
 		for _, s := range t.Steps {
-			if s.Decision != ActUndetermined {
+			// an AMBIGUOUS hop names a file too when that file, not
+			// collected, is what would decide it (ipset save)
+			if s.Decision != ActUndetermined && s.Decision != ActAmbiguous {
 				continue
 			}
 			need, _ := s.Evidence["need"].(string)

@@ -242,8 +242,14 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		}
 	}
 	if len(res.UnknownMatches) > 0 && len(failed) > 0 && len(accepted) > 0 {
+		e := ev("file", ns.file)
+		if strings.Contains(res.UnknownMatches[0], "match-set") && n != nil && !n.HasFile(model.FileIPSet) {
+			// the set's members are unknown because ipset save was not
+			// collected: that file decides it (listed as inconclusive)
+			e["need"], e["node"] = model.FileIPSet, name
+		}
 		w.ambiguousHop(said(Step{At: at, Component: "iptables", Before: p.String(),
-			Evidence: ev("file", ns.file)}, "ipt.depends", res.UnknownMatches[0]),
+			Evidence: e}, "ipt.depends", res.UnknownMatches[0]),
 			part{key: "ipt.whether", args: []any{res.UnknownMatches[0]}}, "IPTABLES_UNDECIDABLE_MATCH")
 	}
 	if len(accepted) == 0 {
