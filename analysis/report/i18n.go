@@ -46,6 +46,11 @@ type words struct {
 	// a failing one's hop table, HopsCommand says how to see it, and
 	// MoreEvidence ({N}) counts the evidence the ticket view leaves out.
 	OtherFlows, HopsOf, HopsCommand, MoreEvidence, MoreItems string
+	// HopsCut stands for the hops a ticket view's hop table leaves out.
+	HopsCut string
+	// Implicit leads the ticket view's count of the flows tkesnap added;
+	// Aside names the findings the ticket view lists in the table only.
+	Implicit, Aside string
 	// LikeBranch ({Hops, Like}) stands for a branch that fails like branch Like.
 	LikeBranch string
 	// Quiet summarizes a delivered branch in one line ({Hops, Paths int}).
@@ -92,6 +97,9 @@ var labels = map[finding.Lang]*words{
 		LikeBranch:    `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}; fails as {{.Like}} does`,
 		MoreEvidence:  `and {{.N}} more in the HTML and JSON reports`,
 		MoreItems:     `and {{.N}} more in the HTML and JSON reports (or --full)`,
+		HopsCut:       `{{.N}} more hop{{if ne .N 1}}s{{end}} (--full, HTML, JSON)`,
+		Implicit:      `{{.N}} flow{{if ne .N 1}}s{{end}} tkesnap traced on its own:`,
+		Aside:         `Findings {{.List}} are beside the reported flows (what a capture saw, hygiene): their details are in --full, HTML and JSON.`,
 		Quiet:         `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}{{if .Paths}}, {{.Paths}} paths{{end}}; every hop is in the HTML and JSON reports`,
 		Collect:       `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
 		Explains:      "Explains reported flow",
@@ -148,6 +156,9 @@ var labels = map[finding.Lang]*words{
 		LikeBranch:    `{{.Hops}} 跳；失败原因同 {{.Like}}`,
 		MoreEvidence:  `另有 {{.N}} 条证据，见 HTML 和 JSON 报告`,
 		MoreItems:     `另有 {{.N}} 项，见 HTML 和 JSON 报告（或使用 --full）`,
+		HopsCut:       `省略 {{.N}} 跳（见 --full、HTML、JSON）`,
+		Implicit:      `工具自行追踪了 {{.N}} 条链路：`,
+		Aside:         `第 {{.List}} 项与用户反馈的链路无直接关系（抓包所见、配置规范），详情见 --full、HTML 和 JSON 报告。`,
 		Quiet:         `{{.Hops}} 跳{{if .Paths}}、{{.Paths}} 条路径{{end}}；逐跳详情见 HTML 和 JSON 报告`,
 		Collect:       `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
 		Explains:      "解释的反馈链路",

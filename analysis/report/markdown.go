@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tkesnap/analysis/finding"
 	"tkesnap/analysis/trace"
 )
 
@@ -23,10 +24,15 @@ type MarkdownOptions struct {
 
 // ticketEvidence is how many pieces of evidence a finding shows in the
 // ticket view; the rest are counted and are in the JSON and HTML reports.
-const ticketEvidence = 4
+const ticketEvidence = 2
+
+// ticketHops is how many hops a hop table of the ticket view shows: the
+// first (where the packet starts), the failing ones and the last ones;
+// the hops in between are counted (every hop is in --full, HTML, JSON).
+const ticketHops = 6
 
 // ticketCell is how many columns of a hop's detail the ticket view keeps.
-const ticketCell = 160
+const ticketCell = 120
 
 // clipCell cuts s to n columns with an ellipsis.
 func clipCell(s string, n int) string {
@@ -56,7 +62,7 @@ func stepPlace(ev map[string]any, text string) string {
 
 // ticketList is how many one-line flows and inconclusive items the ticket
 // view lists; the rest are counted.
-const ticketList = 8
+const ticketList = 5
 
 // Markdown writes the ticket view of the report (see MarkdownOptions).
 func (r *Report) Markdown(out io.Writer) error { return r.MarkdownWith(out, MarkdownOptions{}) }
@@ -82,6 +88,13 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 
 	p("## %s\n\n%s\n\n", mdText(w.Summary), mdRich(r.Summary))
 
+	reported := false
+	for _, t := range r.Traces {
+		reported = reported || !t.Implicit
+	}
+	// aside: beside the reported flows' faults, what a capture saw or
+	// hygiene; the ticket view lists it in the table only
+	aside := func(f finding.Finding) bool { return !o.Full && reported && len(f.Explains) == 0 && f.Fix == nil }
 	p("## %s\n\n", mdText(w.Findings+countsSuffix(w, r.Findings)))
 	if len(r.Findings) == 0 {
 		p("%s\n\n", mdText(w.None))
@@ -96,22 +109,52 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 		}
 		p("\n")
 	}
-	reported := false
-	for _, t := range r.Traces {
-		reported = reported || !t.Implicit
+	seenID := map[string]bool{}
+	var asideNums []string
+	for _, g := range bySeverity(r.Findings) {
+		for _, it := range g.Items {
+			if aside(it.F) {
+				asideNums = append(asideNums, strconv.Itoa(it.N))
+			}
+		}
+	}
+	if len(asideNums) > 0 {
+		sep := w.Comma
+		if w == labels[finding.ZH] {
+			sep = "、" // an enumeration
+		}
+		p("%s\n\n", mdText(execText(w.Aside, struct{ List string }{strings.Join(asideNums, sep)})))
 	}
 	for _, g := range bySeverity(r.Findings) {
+		shownAny := false
+		for _, it := range g.Items {
+			shownAny = shownAny || !aside(it.F)
+		}
+		if !shownAny {
+			continue
+		}
 		p("### %s\n\n", mdText(w.Sev[g.Sev]))
 		for _, it := range g.Items {
 			f := it.F
+			if aside(f) {
+				continue
+			}
+			// the ticket view says a fault seen again (same ID, another
+			// node, capture or object) with its message and fix; the
+			// first of its kind carries the evidence worth reading
+			again := !o.Full && seenID[f.ID]
+			seenID[f.ID] = true
 			p("#### %d. %s %s\n\n", it.N, mdText(f.Title), code(f.ID))
 			p("%s\n\n", mdRich(f.Message))
 			explains, notes := w.judgedNotes(f)
 			if explains != "" {
 				p("**%s%s** %s\n\n", mdText(w.Explains), strings.TrimSpace(w.Colon), mdText(explains))
 			}
+			// how many reports were merged is bookkeeping: --full says it
 			for _, n := range notes {
-				p("_%s_\n\n", mdText(n))
+				if o.Full || f.BaseSeverity != nil {
+					p("_%s_\n\n", mdText(n))
+				}
 			}
 			p("**%s%s** %s\n\n", mdText(w.Fix), strings.TrimSpace(w.Colon), mdRich(f.Remedy))
 			if f.Fix != nil {
@@ -131,7 +174,7 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 			if len(f.Evidence) > 0 {
 				p("**%s%s**\n\n", mdText(w.Evidence), strings.TrimSpace(w.Colon))
 				ev, keep := f.Evidence, ticketEvidence
-				if reported && len(f.Explains) == 0 {
+				if reported && len(f.Explains) == 0 || again {
 					keep = 1
 				}
 				if !o.Full && len(ev) > keep {
@@ -176,8 +219,25 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 				return !quietFlow(r.Traces[oneLine[a]]) && quietFlow(r.Traces[oneLine[b]])
 			})
 			shown := oneLine
-			if !o.Full && len(shown) > ticketList {
-				shown = shown[:ticketList]
+			if !o.Full {
+				// flows tkesnap added itself: one count line, grouped by
+				// outcome, with the command that shows them
+				var own []trace.Trace
+				shown = nil
+				for _, i := range oneLine {
+					if r.Traces[i].Implicit {
+						own = append(own, r.Traces[i])
+					} else {
+						shown = append(shown, i)
+					}
+				}
+				if len(own) > 0 {
+					p("- %s\n", implicitCount(w, own))
+					cmd = true
+				}
+				if len(shown) > ticketList {
+					shown = shown[:ticketList]
+				}
 			}
 			for _, i := range shown {
 				t := r.Traces[i]
@@ -277,7 +337,16 @@ func mdTrace(bw *bufio.Writer, w *words, num string, t trace.Trace, full bool, s
 			cols = append(cols, mdCell(w.Evidence))
 		}
 		p("| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+		cut := 0 // hops left out since the last row printed
 		for i, s := range t.Steps {
+			if !full && len(t.Steps) > ticketHops && i > 0 && i < len(t.Steps)-ticketHops+2 && !s.Failed {
+				cut++
+				continue
+			}
+			if cut > 0 {
+				p("| … | %s |%s\n", mdText(execText(w.HopsCut, struct{ N int }{cut})), strings.Repeat(" |", len(cols)-2))
+				cut = 0
+			}
 			n := strconv.Itoa(i + 1)
 			dec := mdCell(w.decision(s.DecisionText()))
 			if s.Failed {
@@ -487,4 +556,32 @@ func shellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// implicitCount is the ticket view's line for the flows tkesnap traced on
+// its own: how many, by outcome and reason.
+func implicitCount(w *words, ts []trace.Trace) string {
+	type key struct{ tag, reason string }
+	var order []key
+	n := map[key]int{}
+	for _, t := range ts {
+		k := key{w.tag(t.Verdict), t.Reason}
+		if n[k] == 0 {
+			order = append(order, k)
+		}
+		n[k]++
+	}
+	var parts []string
+	for _, k := range order {
+		s := "**" + mdText(k.tag) + "**"
+		if k.reason != "" {
+			s += " " + code(k.reason)
+		}
+		parts = append(parts, s+" ×"+strconv.Itoa(n[k]))
+	}
+	lead := mdText(execText(w.Implicit, struct{ N int }{len(ts)}))
+	if strings.HasSuffix(lead, ":") {
+		lead += " " // an ASCII colon is followed by a space, a full-width one is not
+	}
+	return lead + strings.Join(parts, w.Comma)
 }

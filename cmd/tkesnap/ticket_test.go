@@ -115,3 +115,21 @@ func TestTraceBundleSpeaksTheReportLanguage(t *testing.T) {
 		t.Errorf("--lang fr: exit %d, want 2", code)
 	}
 }
+
+// ticketBudget is what a ticket system holds comfortably: the Markdown
+// report (the ticket view) of every testdata bundle fits in it, in both
+// languages (Chinese takes three bytes a character).
+const ticketBudget = 8 << 10
+
+func TestMarkdownTicketViewFitsATicket(t *testing.T) {
+	t.Chdir("../..")
+	for _, b := range labBundles(t) {
+		for _, lang := range []string{"en", "zh"} {
+			md := analyzeTo(t, b, "--format", "markdown", "--lang", lang)
+			t.Logf("%s %s: %d bytes", b, lang, len(md))
+			if len(md) > ticketBudget {
+				t.Errorf("%s (%s): the ticket view is %d bytes, over %d", b, lang, len(md), ticketBudget)
+			}
+		}
+	}
+}
