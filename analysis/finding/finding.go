@@ -107,11 +107,26 @@ type Fix struct {
 	Node      string   `json:"node,omitempty"`
 	Key       string   `json:"key,omitempty"`
 	Value     string   `json:"value,omitempty"`
+	// RouteTable and Gateway: a route (cluster-route: the cluster's
+	// route table name and the node that owns the pod CIDR).
+	RouteTable string `json:"route_table,omitempty"`
+	Gateway    string `json:"gateway,omitempty"`
+	// Table, Chain and Line: the iptables rule an iptables-delete fix
+	// removes (Line in the node's dump File).
+	Table string `json:"table,omitempty"`
+	Chain string `json:"chain,omitempty"`
+	File  string `json:"file,omitempty"`
+	Line  int    `json:"line,omitempty"`
+	// ConfigMap is the ns/name a configmap fix edits.
+	ConfigMap string `json:"configmap,omitempty"`
 	// Commands make the change (tccli, kubectl, sysctl).
 	Commands []string `json:"commands"`
 	// Verified: the reported flows the finding explains, re-traced on the
 	// model with the change applied.
 	Verified []Retrace `json:"verified,omitempty"`
+	// Unverified says why the flows it explains were not re-traced with
+	// the fix (the model cannot apply it exactly).
+	Unverified string `json:"unverified,omitempty"`
 }
 
 // Retrace is one reported flow traced again with a fix applied.

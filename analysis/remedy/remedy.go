@@ -13,6 +13,9 @@ package remedy
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/netip"
+	"path"
 	"strconv"
 	"strings"
 
@@ -20,6 +23,7 @@ import (
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/trace"
+	"tkesnap/parsers/iptables"
 	"tkesnap/parsers/sysctl"
 	"tkesnap/parsers/tencent"
 )
@@ -57,6 +61,49 @@ func Suggest(f finding.Finding) *finding.Fix {
 		return sgFix(a, []string{"ALL"}, "ALL", a["cidr"], "IDC CIDR")
 	case "SG_BLOCKS_FLOW":
 		return nil // the flow's own peer: no range the guide names
+	case "ROUTE_MISSING":
+		// GlobalRouter: TKE keeps one cluster route per node pod CIDR
+		// in the cluster's route table, next hop the node
+		if a["via_kind"] != "node" || a["table"] == "" || a["cidr"] == "" || a["via_id"] == "" || a["disabled"] != "" {
+			return nil
+		}
+		return &finding.Fix{Kind: "cluster-route", RouteTable: a["table"], CIDR: a["cidr"], Gateway: a["via_id"], Commands: []string{
+			"tccli tke CreateClusterRoute --RouteTableName " + a["table"] + " --DestinationCidrBlock " + a["cidr"] + " --GatewayIp " + a["via_id"],
+		}}
+	case "MASQ_HIDES_SOURCE":
+		// ip-masq-agent keeps the pod source for NonMasqueradeCIDRs; its
+		// configmap's "config" key holds the list
+		cm, cidr := "kube-system/ip-masq-agent-config", a["cidr"]
+		if cidr == "" {
+			return nil
+		}
+		list := splitCIDRs(a["nonmasq"])
+		list = append(list, cidr)
+		return &finding.Fix{Kind: "configmap", ConfigMap: cm, Key: "NonMasqueradeCIDRs", CIDR: cidr, Commands: []string{
+			"kubectl -n kube-system edit configmap ip-masq-agent-config   # in data.config set NonMasqueradeCIDRs: [" + strings.Join(list, ", ") + "]; the agent applies it at its next resync",
+		}}
+	case "IPTABLES_DROPS_FLOW":
+		// a rule kube-proxy does not own: delete it by its spec (-D with
+		// the rule as iptables-save printed it), on the node it is on
+		text, node := a["text"], a["node"]
+		spec, ok := strings.CutPrefix(text, "-A ")
+		line, err := strconv.Atoi(a["line"])
+		if !ok || node == "" || a["table"] == "" || err != nil || line <= 0 {
+			return nil
+		}
+		file := dumpFile(f)
+		// the rule is deleted in the backend whose dump holds it
+		tool := "iptables"
+		switch path.Base(file) {
+		case model.FileIPTablesLegacy:
+			tool = "iptables-legacy"
+		case model.FileIPTablesNft:
+			tool = "iptables-nft"
+		}
+		return &finding.Fix{Kind: "iptables-delete", Node: node, Table: a["table"], Chain: a["chain"], Line: line, File: file,
+			Commands: []string{
+				tool + " -t " + a["table"] + " -D " + spec + "   # on node " + node + "; remove it where it is made too (the script or DaemonSet that adds it), or it comes back",
+			}}
 	case "IP_FORWARD_DISABLED":
 		node, key := a["node"], first(a["key"], "net.ipv4.ip_forward")
 		if node == "" {
@@ -68,6 +115,16 @@ func Suggest(f finding.Finding) *finding.Fix {
 		}}
 	}
 	return nil
+}
+
+// dumpFile is the iptables dump a finding cites ("" when none).
+func dumpFile(f finding.Finding) string {
+	for _, e := range f.Evidence {
+		if strings.HasPrefix(e.File, "nodes/") && strings.Contains(e.File, "tables") {
+			return e.File
+		}
+	}
+	return ""
 }
 
 func sgFix(a finding.Args, protos []string, port, cidr, what string) *finding.Fix {
@@ -196,10 +253,142 @@ func Apply(c *model.Cluster, fx *finding.Fix) (*model.Cluster, error) {
 		if !found {
 			return nil, fmt.Errorf("node %s has no sysctl.txt", fx.Node)
 		}
+	case "cluster-route":
+		dst, err := netip.ParsePrefix(fx.CIDR)
+		if err != nil {
+			return nil, fmt.Errorf("fix CIDR %q: %w", fx.CIDR, err)
+		}
+		gw, err := netip.ParseAddr(fx.Gateway)
+		if err != nil {
+			return nil, fmt.Errorf("fix gateway %q: %w", fx.Gateway, err)
+		}
+		if !c.Cloud.Have.ClusterRoutes {
+			return nil, fmt.Errorf("cloud/cluster-routes.json was not collected")
+		}
+		cp.Cloud.ClusterRoutes = append(append([]*model.ClusterRoute(nil), c.Cloud.ClusterRoutes...), &model.ClusterRoute{
+			ClusterRoute: tencent.ClusterRoute{RouteTableName: fx.RouteTable, DestinationCidrBlock: fx.CIDR, GatewayIp: fx.Gateway},
+			Dst:          dst, Gateway: gw})
+	case "iptables-delete":
+		return deleteRule(c, &cp, fx)
+	case "configmap":
+		// the nodes' IP-MASQ-AGENT chains decide the source where their
+		// dumps were collected: the agent rewrites them from the
+		// configmap only at its next resync, so the model cannot apply
+		// the change to them exactly
+		for _, n := range c.Nodes {
+			if _, ok := c.MasqChain(n); ok {
+				return nil, fmt.Errorf("node %s's IP-MASQ-AGENT chain in the bundle decides the source; ip-masq-agent rewrites it from the configmap at its next resync", n.Name)
+			}
+		}
+		if c.Kube.Masq == nil {
+			return nil, fmt.Errorf("configmap %s is not in the bundle", fx.ConfigMap)
+		}
+		p, err := netip.ParsePrefix(fx.CIDR)
+		if err != nil {
+			return nil, fmt.Errorf("fix CIDR %q: %w", fx.CIDR, err)
+		}
+		m := *c.Kube.Masq
+		m.NonMasqueradeCIDRs = append(append([]netip.Prefix(nil), m.NonMasqueradeCIDRs...), p)
+		m.NonMasqSet = true
+		cp.Kube.Masq = &m
 	default:
 		return nil, fmt.Errorf("fix kind %q cannot be applied to the model", fx.Kind)
 	}
 	return &cp, nil
+}
+
+// deleteRule removes the rule at fx.Line of the cited dump from every dump
+// of the node's same backend (iptables-save.txt and iptables-nft-save.txt
+// are two views of one nf_tables ruleset: iptables -D removes it from
+// both). Each dump is read again from the bundle with the rule's line
+// blanked (every other line keeps its number, so re-traces cite the same
+// lines) and parsed on its own.
+func deleteRule(c, cp *model.Cluster, fx *finding.Fix) (*model.Cluster, error) {
+	if c.Bundle == nil {
+		return nil, fmt.Errorf("no bundle to read the dump from")
+	}
+	cp.Nodes = make([]*model.Node, len(c.Nodes))
+	copy(cp.Nodes, c.Nodes)
+	for i, n := range c.Nodes {
+		if n.Name != fx.Node {
+			continue
+		}
+		cited := n.IPv4()
+		for _, x := range n.IPTables {
+			if fx.File != "" && x.File == fx.File {
+				cited = x
+			}
+		}
+		if cited == nil || cited.Rules == nil {
+			return nil, fmt.Errorf("node %s has no iptables dump", fx.Node)
+		}
+		lines, err := readLines(c, cited.File)
+		if err != nil {
+			return nil, err
+		}
+		if fx.Line > len(lines) || !strings.HasPrefix(stripCounters(lines[fx.Line-1]), "-A "+fx.Chain+" ") {
+			return nil, fmt.Errorf("line %d of %s is not a rule of chain %s", fx.Line, cited.File, fx.Chain)
+		}
+		rule := stripCounters(lines[fx.Line-1])
+		nn := *n
+		nn.IPTables = make([]*model.IPTablesDump, len(n.IPTables))
+		copy(nn.IPTables, n.IPTables)
+		for j, d := range n.IPTables {
+			if d.Name == model.FileIP6Tables || d.Rules == nil || d != cited && d.Rules.Backend != cited.Rules.Backend {
+				continue
+			}
+			ls, err := readLines(c, d.File)
+			if err != nil {
+				return nil, err
+			}
+			table, changed := "", false
+			for k, l := range ls {
+				if strings.HasPrefix(l, "*") {
+					table = strings.TrimSpace(l[1:])
+				}
+				if table == fx.Table && stripCounters(l) == rule {
+					ls[k], changed = "", true
+					break
+				}
+			}
+			if !changed {
+				continue
+			}
+			rs, err := iptables.ParseString(strings.Join(ls, "\n"), iptables.Options{Limits: iptables.DefaultLimits()})
+			if err != nil && rs == nil {
+				return nil, err
+			}
+			nn.IPTables[j] = &model.IPTablesDump{File: d.File, Name: d.Name, Rules: rs}
+		}
+		cp.Nodes[i] = &nn
+		return cp, nil
+	}
+	return nil, fmt.Errorf("node %s is not in the bundle", fx.Node)
+}
+
+func readLines(c *model.Cluster, file string) ([]string, error) {
+	f, err := c.Bundle.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(string(data), "\n"), nil
+}
+
+// stripCounters drops the "[pkts:bytes] " prefix iptables-save -c puts
+// before a rule.
+func stripCounters(l string) string {
+	l = strings.TrimSpace(l)
+	if strings.HasPrefix(l, "[") {
+		if i := strings.Index(l, "] "); i > 0 {
+			return l[i+2:]
+		}
+	}
+	return l
 }
 
 // insert puts add before the policy of PolicyIndex before (appends when
@@ -242,12 +431,15 @@ func Verify(c *model.Cluster, fs []finding.Finding, ts []trace.Trace) []finding.
 		}
 		var flows []model.Flow
 		for _, t := range ts {
-			if !t.Implicit && fails(t) && hasReason(t, f.ID) {
+			if !t.Implicit && (fails(t) || deliveredAsReported(t)) && (hasReason(t, f.ID) || failsAtHop(t, fx)) {
 				flows = append(flows, flowOf(c, t))
 			}
 		}
 		if len(flows) > 0 {
-			if fixed, err := Apply(c, fx); err == nil {
+			fixed, err := Apply(c, fx)
+			if err != nil {
+				fx.Unverified = err.Error()
+			} else {
 				for _, fl := range flows {
 					rt := trace.Run(fixed, fl)
 					v := finding.Retrace{Flow: fl.From + " → " + fl.To, Verdict: string(rt.Verdict)}
@@ -262,6 +454,35 @@ func Verify(c *model.Cluster, fs []finding.Finding, ts []trace.Trace) []finding.
 		f.Fix = fx
 	}
 	return out
+}
+
+// failsAtHop: the trace (or a failing branch) stops at the hop the fix
+// changes — a VPC route for a cluster route, whatever finding the trace
+// names as its reason (the node's view of the same missing route).
+func failsAtHop(t trace.Trace, fx *finding.Fix) bool {
+	for _, s := range t.Steps {
+		if !s.Failed {
+			continue
+		}
+		switch fx.Kind {
+		case "cluster-route":
+			if s.Component == "route" && strings.HasPrefix(s.At, "vpc") && s.Decision == trace.ActNoRoute {
+				return true
+			}
+		}
+	}
+	for _, b := range t.Branches {
+		if fails(b) && failsAtHop(b, fx) {
+			return true
+		}
+	}
+	return false
+}
+
+// deliveredAsReported: the flow is delivered in the very way the
+// customer reported as the fault (the peer sees the node IP).
+func deliveredAsReported(t trace.Trace) bool {
+	return t.Verdict == trace.Delivered && t.Reason != "" && t.Agrees != nil && *t.Agrees
 }
 
 func fails(t trace.Trace) bool {

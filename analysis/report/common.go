@@ -337,6 +337,9 @@ func (w *words) retraced(fx *finding.Fix) string {
 			Tag       string // the verdict as the report's language names it
 		}{v, v.Verdict == string(trace.Delivered) && v.Reason == "", w.tag(trace.Verdict(v.Verdict))}))
 	}
+	if fx.Unverified != "" {
+		out = append(out, execText(w.Unverified, fx.Unverified))
+	}
 	// sentences: a space between English ones, none after a full-width stop
 	return strings.ReplaceAll(strings.Join(out, " "), "。 ", "。")
 }

@@ -63,7 +63,8 @@ type words struct {
 	Explains, Merged, BaseSev string
 	// Command labels a fix's command; Retrace is a template over
 	// finding.Retrace plus Delivered (one re-traced flow of a fix).
-	Command, Retrace string
+	// Unverified is a template over the reason a fix was not re-traced.
+	Command, Retrace, Unverified string
 	// SummaryText is the template of the summary paragraph (summaryData).
 	SummaryText string
 	// Diagram labels (HTML).
@@ -106,6 +107,7 @@ var labels = map[finding.Lang]*words{
 		Merged:        `the same fault reported {{.N}} times (per node, source or evidence file), merged`,
 		BaseSev:       `catalog severity {{.Base}}, judged in the context of the reported flows`,
 		Command:       "Command",
+		Unverified:    `Not re-traced: the model cannot apply this change exactly ({{.}}).`,
 		Retrace:       `{{if .Delivered}}Verified: with this change {{.Flow}} is DELIVERED.{{else}}Re-traced with this change: {{.Flow}} is still {{.Verdict}}{{if .Reason}} ({{.Reason}}{{if .At}} at {{.At}}{{end}}){{end}}.{{end}}`,
 		SummaryText: `{{- if .Failing}}{{.Failing}} of {{.Reported}} reported flow{{if ne .Reported 1}}s{{end}} fail{{if eq .Failing 1}}s{{end}}: {{if gt .Failing 1}}the first: {{end}}
 {{- else if .UndecidedN}}{{.UndecidedN}} of {{.Reported}} reported flow{{if ne .Reported 1}}s{{end}} cannot be decided: {{else if .Reported}}The {{.Reported}} reported flow{{if ne .Reported 1}}s get{{else}} gets{{end}} through. {{end}}
@@ -165,6 +167,7 @@ var labels = map[finding.Lang]*words{
 		Merged:        `同一问题共报告 {{.N}} 次（按节点、来源或证据文件），已合并`,
 		BaseSev:       `目录级别为{{.Base}}，已按反馈链路的上下文调整`,
 		Command:       "命令",
+		Unverified:    `未重新追踪：模型无法精确应用此修改（{{.}}）。`,
 		Retrace:       `{{if .Delivered}}已验证：应用此修改后 {{.Flow}} 可以送达。{{else}}应用此修改后重新追踪：{{.Flow}} 的结果仍为{{.Tag}}{{if .Reason}}（{{.Reason}}{{if .At}}，位置 {{.At}}{{end}}）{{end}}。{{end}}`,
 		SummaryText: `{{- if .Failing}}用户反馈的 {{.Reported}} 条链路中有 {{.Failing}} 条不通{{if gt .Failing 1}}，第一条{{end}}：
 {{- else if .UndecidedN}}用户反馈的 {{.Reported}} 条链路中有 {{.UndecidedN}} 条无法判定：{{else if .Reported}}用户反馈的 {{.Reported}} 条链路均可达。{{end}}
