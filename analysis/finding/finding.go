@@ -127,6 +127,9 @@ type Fix struct {
 	// Unverified says why the flows it explains were not re-traced with
 	// the fix (the model cannot apply it exactly).
 	Unverified string `json:"unverified,omitempty"`
+	// UnverifiedWhy is Unverified as a phrase, worded in the report's
+	// language.
+	UnverifiedWhy Phrase `json:"-"`
 }
 
 // Retrace is one reported flow traced again with a fix applied.

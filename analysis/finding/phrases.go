@@ -10,6 +10,7 @@ var phrases = map[Lang]map[string]string{
 		"absent":    "absent",
 		"ep.public": "public", "ep.intranet": "intranet",
 
+		"fix.masqchain":      "node %[1]s's IP-MASQ-AGENT chain in the bundle decides the source; ip-masq-agent rewrites it from the configmap at its next resync",
 		"miss.absent":        "not in the bundle",
 		"miss.skipped":       "skipped by the collector: %[1]s",
 		"miss.failed":        "the command failed (exit %[1]d)",
@@ -79,6 +80,7 @@ var phrases = map[Lang]map[string]string{
 		"absent":    "不存在",
 		"ep.public": "外网", "ep.intranet": "内网",
 
+		"fix.masqchain":      "采集包中节点 %[1]s 的 IP-MASQ-AGENT 链决定源地址；ip-masq-agent 在下一次同步时才会按 ConfigMap 重写该链",
 		"miss.absent":        "采集包中没有该文件",
 		"miss.skipped":       "采集器跳过了该项：“%[1]s”",
 		"miss.failed":        "命令执行失败（退出码 %[1]d）",

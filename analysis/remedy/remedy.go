@@ -277,7 +277,7 @@ func Apply(c *model.Cluster, fx *finding.Fix) (*model.Cluster, error) {
 		// the change to them exactly
 		for _, n := range c.Nodes {
 			if _, ok := c.MasqChain(n); ok {
-				return nil, fmt.Errorf("node %s's IP-MASQ-AGENT chain in the bundle decides the source; ip-masq-agent rewrites it from the configmap at its next resync", n.Name)
+				return nil, unapplicable{finding.Say("fix.masqchain", n.Name)}
 			}
 		}
 		if c.Kube.Masq == nil {
@@ -391,6 +391,11 @@ func stripCounters(l string) string {
 	return l
 }
 
+// unapplicable: the model cannot apply a fix exactly, and why.
+type unapplicable struct{ why finding.Phrase }
+
+func (u unapplicable) Error() string { return u.why.String() }
+
 // insert puts add before the policy of PolicyIndex before (appends when
 // before is nil or past the end) and renumbers, as the console does.
 func insert(list, add []*model.Policy, before *int) []*model.Policy {
@@ -438,7 +443,11 @@ func Verify(c *model.Cluster, fs []finding.Finding, ts []trace.Trace) []finding.
 		if len(flows) > 0 {
 			fixed, err := Apply(c, fx)
 			if err != nil {
-				fx.Unverified = err.Error()
+				why := finding.Literal(err.Error())
+				if u, ok := err.(unapplicable); ok {
+					why = u.why
+				}
+				fx.Unverified, fx.UnverifiedWhy = why.String(), why
 			} else {
 				for _, fl := range flows {
 					rt := trace.Run(fixed, fl)

@@ -338,7 +338,13 @@ func (w *words) retraced(fx *finding.Fix) string {
 		}{v, v.Verdict == string(trace.Delivered) && v.Reason == "", w.tag(trace.Verdict(v.Verdict))}))
 	}
 	if fx.Unverified != "" {
-		out = append(out, execText(w.Unverified, fx.Unverified))
+		why := fx.Unverified
+		for lang, lw := range labels {
+			if lw == w && fx.UnverifiedWhy.Key != "" {
+				why = fx.UnverifiedWhy.In(lang)
+			}
+		}
+		out = append(out, execText(w.Unverified, why))
 	}
 	// sentences: a space between English ones, none after a full-width stop
 	return strings.ReplaceAll(strings.Join(out, " "), "。 ", "。")
