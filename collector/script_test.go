@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"tkesnap/internal/readiness"
 	"tkesnap/internal/testenv"
 	"tkesnap/parsers/bundle"
+	"tkesnap/parsers/pcap"
 )
 
 // writeScript puts the embedded script in a temp file so tests run exactly
@@ -359,9 +361,33 @@ func knock(t *testing.T, pod string, out *readiness.Output, exited <-chan struct
 	if err := out.Wait("reproduce the failure now", 2*time.Minute, exited); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 3; i++ {
-		exec.Command("ip", "netns", "exec", pod, "bash", "-c", "exec 3<>/dev/tcp/10.0.1.11/8080").Run()
+	// three connections from one process: on a loaded machine three
+	// process starts could take the whole capture window
+	exec.Command("ip", "netns", "exec", pod, "bash", "-c", "for i in 1 2 3; do (exec 3<>/dev/tcp/10.0.1.11/8080) 2>/dev/null; done").Run()
+}
+
+// knocks counts the SYNs of knock's connections in a capture, and its
+// records.
+func knocks(t *testing.T, b *bundle.Bundle, path string) (syns, records int) {
+	t.Helper()
+	data, err := b.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	r, err := pcap.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	d := pcap.NewDecoder()
+	var rec pcap.Record
+	for r.Next(&rec) == nil {
+		records++
+		p := d.Decode(&rec)
+		if p.Proto == pcap.ProtoTCP && p.DstPort == 8080 && p.Dst == netip.MustParseAddr("10.0.1.11") && p.TCPFlags&pcap.SYN != 0 && p.TCPFlags&pcap.ACK == 0 {
+			syns++
+		}
+	}
+	return syns, records
 }
 
 // The pod's netns is found the way the guide does it on real nodes: the
@@ -483,11 +509,13 @@ func TestCapturesOnNodeAndInPodNetnsAreBoundedAndDescribed(t *testing.T) {
 		if meta.Interface != "eth0" || meta.Filter != "(host 10.0.1.11 and port 8080) or icmp" || meta.Captured < 2 || meta.Start >= meta.Stop {
 			t.Errorf("%s.json: %+v", p, meta)
 		}
-		// every packet the kernel handed tcpdump is in the file: the stop
-		// at the end of the window must not drop what is still in libpcap's
-		// ring (it did without --immediate-mode: "0 captured, 12 received")
-		if meta.Captured != meta.Received || meta.Dropped != 0 || !strings.Contains(meta.Command, "--immediate-mode") {
-			t.Errorf("%s.json: %d captured of %d received by the filter (%d dropped), command %q", p, meta.Captured, meta.Received, meta.Dropped, meta.Command)
+		// every connection knocked inside the window is in the file, and
+		// the file holds what tcpdump says it captured. (Received may be
+		// more: a packet arriving as the window closes is counted by the
+		// kernel and never read — the window's edge, not a loss.)
+		syns, records := knocks(t, b, p+".pcap")
+		if syns < 3 || records != meta.Captured || !strings.Contains(meta.Command, "--immediate-mode") {
+			t.Errorf("%s: %d of 3 knocks, %d records for %d captured (%d received), command %q", p, syns, records, meta.Captured, meta.Received, meta.Command)
 		}
 		if strings.HasPrefix(name, "pod-") && meta.Pod != "default/web-0" {
 			t.Errorf("%s.json: pod %q", p, meta.Pod)

@@ -280,11 +280,6 @@ func TestGoCapturesWriteWhatTheScriptWrites(t *testing.T) {
 		if err := json.Unmarshal(data, &m); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		// every packet handed to tcpdump is in the file (the stop at the
-		// end of the window drops nothing still in libpcap's ring)
-		if m["packets_captured"] != m["packets_received"] {
-			t.Errorf("%s: %v captured of %v received by the filter", f, m["packets_captured"], m["packets_received"])
-		}
 		var ks []string
 		for k, v := range m {
 			switch k {
