@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -144,7 +145,7 @@ func nodeNames(c *model.Cluster) []string {
 		out = append(out, n.Name)
 	}
 	for _, n := range c.Nodes {
-		if !contains(out, n.Name) {
+		if !slices.Contains(out, n.Name) {
 			out = append(out, n.Name)
 		}
 	}

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -272,7 +273,7 @@ func combineInto(t *Trace, reported string) {
 		default:
 			bad = append(bad, b)
 		}
-		if s := branchSymptom(b); s != "" && !contains(t.Symptoms, s) {
+		if s := branchSymptom(b); s != "" && !slices.Contains(t.Symptoms, s) {
 			t.Symptoms = append(t.Symptoms, s)
 		}
 	}

@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -71,7 +72,7 @@ func (tr *Tracer) witnessOne(t, parent *Trace, f model.Flow, reported bool) {
 	}
 	var seen, missed []sighting
 	for _, cp := range tr.c.Captures {
-		if cp.Result == nil || !contains(nodes, cp.Node) {
+		if cp.Result == nil || !slices.Contains(nodes, cp.Node) {
 			continue
 		}
 		matched := false
@@ -134,14 +135,14 @@ func (tr *Tracer) witnessOne(t, parent *Trace, f model.Flow, reported bool) {
 func exclusive(ss []sighting, b, parent *Trace) []sighting {
 	var out []sighting
 	for _, s := range ss {
-		if hasTuple(traceTuples(parent), s.t) {
+		if slices.Contains(traceTuples(parent), s.t) {
 			continue
 		}
 		mine := false
 		other := false
 		for i := range parent.Branches {
 			o := &parent.Branches[i]
-			in := hasTuple(traceTuples(o), s.t)
+			in := slices.Contains(traceTuples(o), s.t)
 			if o == b {
 				mine = in
 			} else if in {
@@ -153,15 +154,6 @@ func exclusive(ss []sighting, b, parent *Trace) []sighting {
 		}
 	}
 	return out
-}
-
-func hasTuple(ts []tuple, t tuple) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
 
 // insertAtNode puts a capture step right after the trace's last step on
@@ -238,7 +230,7 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 		cands := tr.candidates(t)
 		var undecided []string
 		for _, s := range t.Steps {
-			if s.Decision == ActUndetermined && !contains(undecided, s.At) {
+			if s.Decision == ActUndetermined && !slices.Contains(undecided, s.At) {
 				undecided = append(undecided, s.At)
 			}
 		}
@@ -415,20 +407,11 @@ func parseTuple(proto, s string) (tuple, bool) {
 func traceNodes(t *Trace) []string {
 	var out []string
 	for _, s := range t.Steps {
-		if n, ok := strings.CutPrefix(s.At, "node/"); ok && !contains(out, n) {
+		if n, ok := strings.CutPrefix(s.At, "node/"); ok && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func findFlow(r *pcapflow.Result, tu tuple) *pcapflow.Flow {
@@ -727,7 +710,7 @@ func answerPredicted(t *Trace, tu tuple) bool {
 	good, bad := false, false
 	for i := range t.Branches {
 		b := &t.Branches[i]
-		if !hasTuple(traceTuples(b), tu) {
+		if !slices.Contains(traceTuples(b), tu) {
 			continue
 		}
 		if definite(b.Verdict) {

@@ -13,9 +13,9 @@ import (
 
 const root = "../.."
 
-// goFiles calls fn with every Go file of the repository (testdata and
-// .git excluded), relative to the repository root.
-func goFiles(t *testing.T, fn func(rel string)) {
+// repoFiles calls fn with every file of the repository that keep accepts
+// (testdata and .git excluded), relative to the repository root.
+func repoFiles(t *testing.T, keep func(rel string) bool, fn func(rel string)) {
 	t.Helper()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -24,8 +24,7 @@ func goFiles(t *testing.T, fn func(rel string)) {
 		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".go") {
-			rel, _ := filepath.Rel(root, p)
+		if rel, _ := filepath.Rel(root, p); !d.IsDir() && keep(filepath.ToSlash(rel)) {
 			fn(filepath.ToSlash(rel))
 		}
 		return nil
@@ -33,6 +32,12 @@ func goFiles(t *testing.T, fn func(rel string)) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// goFiles calls fn with every Go file of the repository.
+func goFiles(t *testing.T, fn func(rel string)) {
+	t.Helper()
+	repoFiles(t, func(rel string) bool { return strings.HasSuffix(rel, ".go") }, fn)
 }
 
 // cited finds document citations: a path ending in .md.

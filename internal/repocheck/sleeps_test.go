@@ -5,8 +5,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -109,31 +109,20 @@ func inLoop(loops []ast.Node, p token.Pos) bool {
 }
 
 // scripts calls fn with every shell and Python file of the repository
-// (testdata and .git excluded).
+// (and the extension-less scripts of .ci).
 func scripts(t *testing.T, fn func(rel, text string)) {
 	t.Helper()
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		ext := filepath.Ext(p)
-		if d.IsDir() || (ext != ".sh" && ext != ".py" && !(filepath.Dir(p) == filepath.Join(root, ".ci") && ext == "")) {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fn(filepath.ToSlash(rel), string(b))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	keep := func(rel string) bool {
+		ext := path.Ext(rel)
+		return ext == ".sh" || ext == ".py" || (path.Dir(rel) == ".ci" && ext == "")
 	}
+	repoFiles(t, keep, func(rel string) {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(rel, string(b))
+	})
 }
 
 var (
