@@ -28,11 +28,15 @@ tcpdump_drained() {
 	local n
 	n=$(grep -c 'received by filter' "$2")
 	kill -USR1 "$1" 2>/dev/null || return 0 # gone: nothing left to drain
-	wait_until 5 "tcpdump $1 counters" test "$(grep -c 'received by filter' "$2")" -gt "$n" || return 1
+	wait_until 5 "tcpdump $1 counters" more_counters "$2" "$n" || return 1
 	grep 'received by filter' "$2" | tail -n1 |
 		sed -nE 's/^tcpdump: ([0-9]+) packets? captured, ([0-9]+) packets? received by filter.*/\1 \2/p' |
 		{ read -r c r && [ "$c" = "$r" ]; }
 }
+
+# more_counters ERRFILE N: tcpdump has printed its counters more than N
+# times (a function, so each poll counts again).
+more_counters() { [ "$(grep -c 'received by filter' "$1")" -gt "$2" ]; }
 
 # no_open_tcp NETNS PORT: no TCP connection to or from PORT in NETNS is
 # still closing (ESTABLISHED, FIN-WAIT, CLOSE-WAIT, LAST-ACK, ...): its
