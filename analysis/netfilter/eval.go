@@ -44,7 +44,8 @@ func (r *run) base(st *state, c *iptables.Chain) []res {
 
 // chain evaluates rules of c from index i.
 func (r *run) chain(st *state, c *iptables.Chain, i, depth int) []res {
-	ix := r.s.index[c]
+	c.Load() // a lazily parsed dump parses a chain when a packet enters it
+	ix := r.s.chainIndex(c)
 	for ; i < len(c.Rules); i++ {
 		if ix != nil {
 			if i = ix.next(i, st.dst.Addr(), len(c.Rules)); i >= len(c.Rules) {

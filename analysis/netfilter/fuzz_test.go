@@ -3,6 +3,7 @@ package netfilter
 import (
 	"net/netip"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -29,9 +30,19 @@ func FuzzSimulate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		sim := New(rs, Options{LocalAddrs: []netip.Addr{netip.MustParseAddr("10.100.0.1")}, MaxPaths: 32})
+		opts := Options{LocalAddrs: []netip.Addr{netip.MustParseAddr("10.100.0.1")}, MaxPaths: 32}
+		sim := New(rs, opts)
+		lrs, err := iptables.ParseString(string(data), iptables.Options{Limits: iptables.Limits{LineBytes: 4096, Problems: 20}, Lazy: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lazySim := New(lrs, opts)
 		for _, p := range pkts {
 			res := sim.Simulate(p)
+			// chains parsed when a packet enters them: the same answer
+			if lres := lazySim.Simulate(p); !reflect.DeepEqual(res, lres) {
+				t.Fatalf("lazy parse: %+v, eager: %+v", lres, res)
+			}
 			sum := 0.0
 			for _, path := range res.Paths {
 				switch path.Verdict {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -261,6 +262,18 @@ func TestSimulatorAgreesWithRecordedKernelTraces(t *testing.T) {
 				opts.Backend = "legacy"
 			}
 			sim := New(rs, opts)
+			// trace --iptables parses a chain when a packet enters it: the
+			// same answers, probe by probe
+			lrs, err := iptables.ParseFileWith(filepath.Join(dir, "iptables-save.txt"), iptables.Options{Limits: iptables.DefaultLimits(), Lazy: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lazySim := New(lrs, opts)
+			for _, k := range rec.Probes {
+				if a, b := sim.Simulate(k.packet(t)), lazySim.Simulate(k.packet(t)); !reflect.DeepEqual(a, b) {
+					t.Errorf("probe %d: chains parsed on use give\n%+v\nall parsed give\n%+v", k.ID, b, a)
+				}
+			}
 			for _, k := range rec.Probes {
 				probes++
 				if len(k.Events) == 0 {

@@ -63,6 +63,7 @@ package netfilter
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"tkesnap/parsers/iptables"
 )
@@ -274,6 +275,26 @@ type Sim struct {
 	nftSecurity bool
 	index       map[*iptables.Chain]*chainIndex
 	loose       string // why a fragment cannot be trusted, "" for a full dump
+	// indexes of a lazily parsed dump's chains, built when first entered
+	lazyMu    sync.Mutex
+	lazyIndex map[*iptables.Chain]*chainIndex
+}
+
+// chainIndex returns c's index, nil for a short chain.
+func (s *Sim) chainIndex(c *iptables.Chain) *chainIndex {
+	if !s.rs.Lazy() {
+		return s.index[c]
+	}
+	s.lazyMu.Lock()
+	defer s.lazyMu.Unlock()
+	ix, ok := s.lazyIndex[c]
+	if !ok {
+		if len(c.Rules) >= indexMin {
+			ix = buildIndex(c)
+		}
+		s.lazyIndex[c] = ix
+	}
+	return ix
 }
 
 // New indexes rs for simulation.
@@ -283,8 +304,12 @@ func New(rs *iptables.Ruleset, opts Options) *Sim {
 	}
 	s := &Sim{rs: rs, opts: opts, tables: map[string]*iptables.Table{}, local: map[netip.Addr]bool{}}
 	s.index = map[*iptables.Chain]*chainIndex{}
+	s.lazyIndex = map[*iptables.Chain]*chainIndex{}
 	for _, t := range rs.Tables {
 		if t.Name == "" {
+			for _, c := range t.Chains {
+				c.Load()
+			}
 			n, first := 0, 0
 			for _, c := range t.Chains {
 				n += len(c.Rules)
@@ -299,7 +324,7 @@ func New(rs *iptables.Ruleset, opts Options) *Sim {
 		}
 		s.tables[t.Name] = t
 		for _, c := range t.Chains {
-			if len(c.Rules) >= indexMin {
+			if len(c.Rules) >= indexMin && !rs.Lazy() {
 				s.index[c] = buildIndex(c)
 			}
 		}

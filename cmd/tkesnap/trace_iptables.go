@@ -28,15 +28,17 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 	// Everything the parser allocates stays live until the trace is
 	// printed: collections during the parse would only re-scan it.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	rs, err := iptables.ParseFile(o.iptables)
+	// One packet enters a few chains of a dump: those are parsed, when
+	// it enters them (a 10k-Service kube-proxy dump has 40k chains).
+	rs, err := iptables.ParseFileWith(o.iptables, iptables.Options{Limits: iptables.DefaultLimits(), Lazy: true})
 	if err != nil {
 		return usageErr("--iptables: %v", err)
 	}
 	stderr := cmd.ErrOrStderr()
-	for _, p := range rs.Problems {
-		fmt.Fprintf(stderr, "tkesnap: %s:%d: %s\n", o.iptables, p.Line, p.Message)
-	}
 	if len(rs.Tables) == 0 {
+		for _, p := range rs.Problems {
+			fmt.Fprintf(stderr, "tkesnap: %s:%d: %s\n", o.iptables, p.Line, p.Message)
+		}
 		return usageErr("%s: no iptables-save table found", o.iptables)
 	}
 	opts := netfilter.Options{}
@@ -81,6 +83,11 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 		opts.Balancer = b
 	}
 	res := netfilter.New(rs, opts).Simulate(pkt)
+	// the problems of the lines read: the file's structure and every
+	// chain the packet entered
+	for _, p := range rs.Problems {
+		fmt.Fprintf(stderr, "tkesnap: %s:%d: %s\n", o.iptables, p.Line, p.Message)
+	}
 	out := cmd.OutOrStdout()
 	switch o.format {
 	case "json":

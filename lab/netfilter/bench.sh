@@ -5,7 +5,10 @@
 # `iptables-legacy-restore --test` on the same file (run in `unshare -n`,
 # so the host's rules are never touched), and against the floor: `cat`
 # and a bare Go line scanner over the file. Prints medians and ratios
-# (goal: >= 10x nft, >= 20x legacy); asserts nothing.
+# (goal: >= 10x nft, >= 20x legacy); asserts nothing. trace --iptables
+# reads every line's table, chain and declaration, and parses the rules of
+# the chains the packet enters (iptables.Options.Lazy); the parse of every
+# rule, as analyze does it, is BenchmarkParseFile10kServices below.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"

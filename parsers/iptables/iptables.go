@@ -27,6 +27,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ type Ruleset struct {
 	Tables   []*Table  // in file order
 	Problems []Problem
 	Lines    int // lines read
+	lazy     bool
 }
 
 // Warning is a "# Warning:" comment iptables-save printed.
@@ -77,7 +79,11 @@ type Chain struct {
 	Line     int    // of ":NAME POLICY [p:b]"; 0 when never declared
 	Policy   string // ACCEPT/DROP for built-in chains, "" for user chains ("-")
 	Counters *Counters
-	Rules    []*Rule
+	Rules    []*Rule // of a lazily parsed dump: only after Load
+	// lazy holds the rule lines not parsed yet (Options.Lazy)
+	lazy      *lazyChain
+	lazyState *lazyState
+	seq       int // index in its table's Chains
 }
 
 // Builtin reports whether the chain is one of the kernel's hook chains
@@ -220,6 +226,9 @@ func (rs *Ruleset) NumRules() int {
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
 			n += len(c.Rules)
+			if c.lazy != nil {
+				n += len(c.lazy.rules)
+			}
 		}
 	}
 	return n
@@ -241,20 +250,28 @@ type Options struct {
 	// Interner shares rule specs with the other dumps parsed with it; nil
 	// parses the dump on its own.
 	Interner *Interner
+	// Lazy: ParseString parses a chain's rules when it is first used
+	// (Chain.Load, lazy.go); every reader of Chain.Rules must Load first.
+	Lazy bool
 }
 
 // ParseFile parses a dump from disk: the file is read whole and its rule
 // lines are parsed on every core.
 func ParseFile(path string) (*Ruleset, error) {
+	return ParseFileWith(path, Options{Limits: DefaultLimits()})
+}
+
+// ParseFileWith is ParseFile with options (o.Lazy: chains parsed on use).
+func ParseFileWith(path string, o Options) (*Ruleset, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
 	if len(data) == 0 {
-		return ParseString("", Options{Limits: DefaultLimits()})
+		return ParseString("", o)
 	}
 	// The buffer is never written again: its text is the rules' Text.
-	return ParseString(unsafe.String(&data[0], len(data)), Options{Limits: DefaultLimits()})
+	return ParseString(unsafe.String(&data[0], len(data)), o)
 }
 
 // readFile is os.ReadFile into a block advised for huge pages (a dump is
@@ -393,7 +410,7 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 	lim := o.Limits
 	// Sized up front: the slice of a 186k-line dump grown by appends
 	// allocated 4x what it holds.
-	lines := make([]string, 0, strings.Count(s, "\n")+1)
+	lines := bigmem.Make[string](strings.Count(s, "\n") + 1)[:0]
 	long := map[int]bool{}
 	for len(s) > 0 {
 		i := strings.IndexByte(s, '\n')
@@ -409,7 +426,12 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 		lines = append(lines, strings.TrimSuffix(line, "\r"))
 	}
 	p.decls = countDecls(lines)
-	p.pre = preParse(lines, long, o.Interner)
+	if o.Lazy {
+		p.lazy = &lazyState{p: p, hint: countRules(lines)}
+		p.rs.lazy = true
+	} else {
+		p.pre = preParse(lines, long, o.Interner)
+	}
 	if p.pre != nil {
 		// every rule of the dump from one block
 		p.rules = bigmem.Make[Rule](countRules(lines))
@@ -420,6 +442,10 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 		case long[i]:
 			p.problem("line longer than %d bytes; skipped", lim.LineBytes)
 		case isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))):
+			if p.lazy != nil {
+				p.lazyRuleLine(strings.TrimSpace(line))
+				break
+			}
 			// With an Interner the kept text is copied: specs outlive s.
 			p.rule(strings.TrimSpace(line), o.Interner != nil)
 		default:
@@ -534,7 +560,7 @@ type parser struct {
 	table *Table // current table, nil outside "*name ... COMMIT"
 	loose *Table // rules found outside any table (fragments)
 	// jumps to check once every chain is known
-	jumps []*Rule
+	jumps []jump
 
 	in       *Interner
 	pre      []*RuleSpec  // by line index, from ParseString's parallel pass
@@ -555,9 +581,16 @@ type parser struct {
 	// its header (ParseString); chainBlock: chains are taken from it
 	decls      map[int]int
 	chainBlock []Chain
+	lazy       *lazyState // Options.Lazy
 }
 
 // newChain hands out a chain from a block.
+// jump is a rule whose target may be a user chain of its table.
+type jump struct {
+	r *Rule
+	t *Table
+}
+
 func (p *parser) newChain(table, name string) *Chain {
 	if len(p.chainBlock) == 0 {
 		p.chainBlock = make([]Chain, 64)
@@ -611,6 +644,10 @@ func (p *parser) parseLine(s string) {
 	case t == "..." || t == "…":
 		p.problem("elided lines (%q): the dump is incomplete", t)
 	case strings.HasPrefix(t, "-") || strings.HasPrefix(t, "[") || strings.HasPrefix(t, "!"):
+		if p.lazy != nil {
+			p.lazyRuleLine(t)
+			return
+		}
 		p.rule(t, false)
 	default:
 		if i := strings.Index(t, "iptables-save"); i >= 0 && (strings.Contains(t[:i], "#") || strings.Contains(t[:i], "$")) {
@@ -688,7 +725,7 @@ func (p *parser) startTable(name string) {
 	}
 	p.table = &Table{Name: name, Line: p.line, chains: make(map[string]*Chain, n), Chains: make([]*Chain, 0, n)}
 	if n > len(p.chainBlock) {
-		p.chainBlock = make([]Chain, n)
+		p.chainBlock = bigmem.Make[Chain](n)
 	}
 	p.rs.Tables = append(p.rs.Tables, p.table)
 }
@@ -725,6 +762,7 @@ func (p *parser) declareChain(s string) {
 	if c == nil {
 		c = p.newChain(t.Name, f[0])
 		t.chains[c.Name] = c
+		c.seq = len(t.Chains)
 		t.Chains = append(t.Chains, c)
 	}
 	c.Line = p.line
@@ -792,8 +830,11 @@ func (p *parser) finish() {
 	if p.loose != nil {
 		p.problemAt(p.loose.firstLine(), "rules outside any table (no *table header): kept in an unnamed table")
 	}
-	for _, r := range p.jumps {
-		t := p.rs.tableOf(r)
+	for _, j := range p.jumps {
+		r, t := j.r, j.t
+		if !slices.Contains(p.rs.Tables, t) {
+			continue // its table block was replaced by a later one
+		}
 		r.Jump = t.Chain(r.Target.Name)
 		if r.Jump == nil && t.Line != 0 {
 			p.problemAt(r.Line, "jump to chain %s that is not declared in table %s", r.Target.Name, r.Table)
@@ -810,6 +851,9 @@ func (t *Table) firstLine() int {
 	for _, c := range t.Chains {
 		if len(c.Rules) > 0 {
 			return c.Rules[0].Line
+		}
+		if c.lazy != nil && len(c.lazy.rules) > 0 {
+			return c.lazy.rules[0].line
 		}
 	}
 	return 0
@@ -833,6 +877,8 @@ func SameRules(a, b *Ruleset) bool {
 	if a == b {
 		return true
 	}
+	a.LoadAll()
+	b.LoadAll()
 	if len(a.Tables) != len(b.Tables) {
 		return false
 	}

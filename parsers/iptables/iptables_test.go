@@ -321,6 +321,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// parsing chains on use, then all of them, is the eager parse
+		sameAsEager(t, "input", string(data), Limits{LineBytes: 4096, Problems: 50})
 		for _, tb := range rs.Tables {
 			for _, c := range tb.Chains {
 				for i, r := range c.Rules {

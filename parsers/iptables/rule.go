@@ -163,12 +163,7 @@ func (p *parser) rule(t string, tmp bool) {
 	}
 	tab := p.cur()
 	r.Table = tab.Name
-	// a dump lists a chain's rules together: most lines go to the chain
-	// of the line before
-	c := p.last
-	if c == nil || p.lastTab != tab || c.Name != spec.Chain {
-		c = tab.chains[spec.Chain]
-	}
+	c := p.chainOf(tab, spec.Chain)
 	if c == nil {
 		if p.table != nil {
 			// iptables-restore: "Couldn't load rule: No such file or directory".
@@ -176,17 +171,38 @@ func (p *parser) rule(t string, tmp bool) {
 		}
 		c = p.newChain(tab.Name, spec.Chain)
 		tab.chains[spec.Chain] = c
+		c.seq = len(tab.Chains)
 		tab.Chains = append(tab.Chains, c)
 	}
 	p.last, p.lastTab = c, tab
 	p.appendRule(c, r)
 	r.Pos = len(c.Rules)
 	if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
-		p.jumps = append(p.jumps, r)
+		p.jumps = append(p.jumps, jump{r, tab})
 	}
 	if r.Src.Set && r.Src.Prefix.Addr().Is6() || r.Dst.Set && r.Dst.Prefix.Addr().Is6() {
 		p.rs.Family = 6
 	}
+}
+
+// chainOf returns the chain of tab a rule line names, nil when it is not
+// there. A dump lists a chain's rules together, chains in the order they
+// were declared: a line goes to the chain of the line before or to one
+// declared shortly after it (a kube-proxy dump switches chain every
+// second line, among ~40k), before the map is asked.
+func (p *parser) chainOf(tab *Table, name string) *Chain {
+	c := p.last
+	if c != nil && p.lastTab == tab {
+		if c.Name == name {
+			return c
+		}
+		for k := c.seq + 1; k < len(tab.Chains) && k <= c.seq+4; k++ {
+			if n := tab.Chains[k]; n.Name == name {
+				return n
+			}
+		}
+	}
+	return tab.chains[name]
 }
 
 // spec returns what the rule text t says: parsed ahead (ParseString),
