@@ -775,7 +775,7 @@ func (p *parser) declareChain(s string) {
 		}
 	}
 	if len(f) >= 3 {
-		if ct, ok := parseCounters(f[2]); ok {
+		if ct, ok := parseCountersInto(f[2], p.newCounters()); ok {
 			c.Counters = ct
 		} else {
 			p.problem("chain %s: bad counters %q", c.Name, f[2])

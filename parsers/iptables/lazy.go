@@ -168,22 +168,31 @@ func quickChain(t string) (string, bool) {
 		j++
 	}
 	name := t[i:j]
-	if name == "" || name[0] == '"' || name[0] == '\'' || name[0] == '!' || name[0] == '-' || strings.ContainsAny(name, `"'\`) {
+	if name == "" || name[0] == '!' || name[0] == '-' {
 		return "", false
 	}
+	for k := 0; k < len(name); k++ {
+		if c := name[k]; c == '"' || c == '\'' || c == '\\' {
+			return "", false // quoting: the tokenizer decides
+		}
+	}
 	// a later word that may be -A/-I again (even inside quotes: then the
-	// full parse decides)
-	for k := j; k+2 < len(t); k++ {
-		if t[k+1] != '-' || !isSpace(t[k]) {
-			continue
-		}
-		w := t[k+1:]
-		if e := strings.IndexFunc(w, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) }); e >= 0 {
-			w = w[:e]
-		}
-		switch w {
-		case "-A", "-I", "--append", "--insert":
-			return "", false
+	// full parse decides): found by the letter after its dashes with
+	// IndexByte, rather than byte by byte.
+	rest := t[j:]
+	for _, w := range [...]string{"-A", "-I", "--append", "--insert"} {
+		c := w[strings.LastIndexByte(w, '-')+1]
+		for k := 0; ; {
+			i := strings.IndexByte(rest[k:], c)
+			if i < 0 {
+				break
+			}
+			i += k
+			k = i + 1
+			d := i - strings.LastIndexByte(w, '-') - 1 // where w would start
+			if d >= 1 && isSpace(rest[d-1]) && strings.HasPrefix(rest[d:], w) && (d+len(w) == len(rest) || isSpace(rest[d+len(w)])) {
+				return "", false
+			}
 		}
 	}
 	return name, true
