@@ -51,7 +51,13 @@ present; == != < > <= >= (eq ne lt gt le ge), contains, matches (~, a
 regular expression), in {a, b, lo..hi}; and/or/not (&& || !) and
 parentheses; addresses take CIDRs (ip.addr == 10.0.0.0/8). As in
 Wireshark, tcp.flags.syn alone is true for every TCP packet: write
-tcp.flags.syn == 1. Fields: ` + strings.Join(filter.Fields(), ", ") + `.`,
+tcp.flags.syn == 1; a field matches if any of its occurrences does: in
+VXLAN (UDP 4789), Geneve, GRE/ERSPAN and IP-in-IP packets ip.addr, udp.port
+and the rest cover the outer and the inner headers, and in an ICMP error
+the header it quotes (flannel's VXLAN on UDP 8472 is UDP data to
+Wireshark, and so to the filter; the connection summary still decodes
+it). IP fragments are reassembled, http.* match the frame completing a
+message, tcp.analysis.retransmission is Wireshark's. Fields: ` + strings.Join(filter.Fields(), ", ") + `.`,
 			Example: `  tkesnap pcap bundle.tgz
   tkesnap pcap bundle.tgz --filter 'tcp contains "lbtest"'
   tkesnap pcap node-a.pcap node-b.pcapng --filter 'http.request.uri == "/mytest"'

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"bytes"
-	"encoding/binary"
 	"net/netip"
 	"strconv"
 
@@ -13,9 +12,15 @@ import (
 // Dissector follows one capture the way Wireshark's dissectors do with
 // their default preferences, so that a filter selects the frames
 // Wireshark selects:
-//   - ip.defragment: IPv4 fragments are reassembled; the transport layer
-//     (tcp, udp and their fields) exists only in the frame that completes
-//     the datagram, and covers the whole reassembled segment;
+//   - every layer of a frame is dissected (layers.go): the outer and
+//     inner headers of VXLAN (UDP 4789), Geneve (6081), GRE and ERSPAN,
+//     IP in IP, and the datagram an ICMP error quotes; a field matches
+//     if any of its occurrences does;
+//   - ip.defragment, ipv6.defragment: IP fragments are reassembled; the
+//     transport layer (tcp, udp and what they carry) exists only in the
+//     frame that completes the datagram, and covers the whole datagram;
+//   - tcp.analyze_sequence_numbers: tcp.analysis.retransmission as
+//     packet-tcp.c decides it (tcpanalysis.go);
 //   - tcp.desegment_tcp_streams, http.desegment_headers/body,
 //     http.dechunk_body: an HTTP message belongs to the frame whose
 //     segment completes it (request line and headers, and the body by
@@ -28,12 +33,16 @@ import (
 //
 // Feed it every packet of the capture in order.
 type Dissector struct {
-	start   int64
-	streams map[streamKey]*stream
-	frags   map[fragKey]*fragBuf
-	env     Env
-	view    pcap.Packet // the transport of a reassembled datagram
-	msgs    []HTTPMsg
+	start     int64
+	streams   map[streamKey]*stream
+	frags     map[fragKey]*fragBuf
+	convs     map[convKey]*tcpConv
+	env       Env
+	msgs      []HTTPMsg
+	ls        []layer
+	names     []byte // DNS names of the frame's layers
+	sllIf     int32
+	segsTotal int // unacknowledged segments remembered by the TCP analysis
 }
 
 // HTTPMsg is one HTTP request or response a frame completes. The byte
@@ -56,6 +65,7 @@ type stream struct {
 	next uint32 // next sequence number expected
 	init bool
 	buf  []byte // data not yet part of a complete message
+	mem  []byte // buf's memory, reused once its messages are taken
 }
 
 type fragKey struct {
@@ -80,15 +90,18 @@ const (
 	maxStreamBuf = 1 << 20
 	maxStreams   = 1 << 16
 	maxFrags     = 4096
+	maxFragBytes = 1 << 16 // an IP datagram's payload is at most 65535 bytes
 )
 
 // NewDissector starts a capture.
 func NewDissector() *Dissector {
-	return &Dissector{start: -1, streams: map[streamKey]*stream{}, frags: map[fragKey]*fragBuf{}}
+	return &Dissector{start: -1, streams: map[streamKey]*stream{}, frags: map[fragKey]*fragBuf{}, convs: map[convKey]*tcpConv{}}
 }
 
-// Env is the packet as the filter sees it, with reassembly applied. It
-// is valid until the next call.
+// Env is the packet as the filter sees it: the frame's layers, with
+// reassembly and TCP analysis applied. It is valid until the next call.
+// info is the flow analysis' view of the packet (for tkesnap's own
+// fields); it may be nil.
 func (d *Dissector) Env(p *pcap.Packet, info *pcapflow.PacketInfo) *Env {
 	if d.start < 0 {
 		d.start = p.Time
@@ -96,30 +109,26 @@ func (d *Dissector) Env(p *pcap.Packet, info *pcapflow.PacketInfo) *Env {
 	d.msgs = d.msgs[:0]
 	d.env = Env{P: p, Info: info, Start: d.start, dissected: true}
 	e := &d.env
-	if p.IPVersion == 4 && (p.FragOff != 0 || p.MoreFrag) {
-		if !d.defragment(p) {
-			// Wireshark shows a fragment that does not complete its
-			// datagram as IP only.
-			v := &d.view
-			*v = *p
-			pcap.ClearL4(v)
-			v.HTTPMethod, v.HTTPURI, v.HTTPHost, v.HTTPStatus, v.HTTPReason = nil, nil, nil, 0, nil
-			e.P = v
-			return e
+	d.dissect(p)
+	for i := range d.ls {
+		l := &d.ls[i]
+		if l.kind == lTCP && !l.quoted && l.have&haveAll != 0 {
+			d.analyze(e, l, p.Time)
+			d.tcp(e, l)
 		}
-		e.P = &d.view
 	}
-	if e.P.HasTCP() {
-		d.tcp(e)
-	}
+	e.ls = d.ls
 	e.HTTP = d.msgs
+	e.sllIf = d.sllIf
 	return e
 }
 
-// defragment stores one fragment; when it completes the datagram, d.view
-// holds the packet with the reassembled transport.
-func (d *Dissector) defragment(p *pcap.Packet) bool {
-	k := fragKey{p.Src, p.Dst, p.IPID, p.Proto}
+// defragment stores one fragment (off, more fragments, its payload);
+// when the datagram is complete it returns the datagram's payload.
+func (d *Dissector) defragment(k fragKey, off int, mf bool, data []byte) ([]byte, bool) {
+	if off+len(data) > maxFragBytes {
+		return nil, false
+	}
 	b := d.frags[k]
 	if b == nil {
 		if len(d.frags) >= maxFrags {
@@ -128,14 +137,12 @@ func (d *Dissector) defragment(p *pcap.Packet) bool {
 		b = &fragBuf{total: -1}
 		d.frags[k] = b
 	}
-	off := int(p.FragOff) * 8
-	data := p.IPPayload
 	b.parts = append(b.parts, fragPart{off, bytes.Clone(data)})
-	if !p.MoreFrag {
+	if !mf {
 		b.total = off + len(data)
 	}
 	if b.total < 0 {
-		return false
+		return nil, false
 	}
 	// complete when the parts cover [0, total)
 	whole := make([]byte, b.total)
@@ -151,46 +158,18 @@ func (d *Dissector) defragment(p *pcap.Packet) bool {
 	}
 	for _, c := range covered {
 		if !c {
-			return false
+			return nil, false
 		}
 	}
 	delete(d.frags, k)
-	v := &d.view
-	*v = *p
-	v.FragOff, v.MoreFrag = 0, false
-	v.HTTPMethod, v.HTTPURI, v.HTTPHost, v.HTTPStatus, v.HTTPReason = nil, nil, nil, 0, nil
-	switch p.Proto {
-	case pcap.ProtoTCP:
-		if len(whole) < 20 {
-			return false
-		}
-		hl := int(whole[12]>>4) * 4
-		if hl < 20 || hl > len(whole) {
-			return false
-		}
-		v.SrcPort, v.DstPort = binary.BigEndian.Uint16(whole[0:]), binary.BigEndian.Uint16(whole[2:])
-		v.Seq, v.Ack = binary.BigEndian.Uint32(whole[4:]), binary.BigEndian.Uint32(whole[8:])
-		v.TCPFlags, v.Window = whole[13], binary.BigEndian.Uint16(whole[14:])
-		v.L4, v.Payload, v.PayloadLen = whole, whole[hl:], len(whole)-hl
-		pcap.SetL4(v)
-	case pcap.ProtoUDP:
-		if len(whole) < 8 {
-			return false
-		}
-		v.SrcPort, v.DstPort = binary.BigEndian.Uint16(whole[0:]), binary.BigEndian.Uint16(whole[2:])
-		v.L4, v.Payload, v.PayloadLen = whole, whole[8:], len(whole)-8
-		pcap.SetL4(v)
-	default:
-		v.L4, v.Payload, v.PayloadLen = whole, whole, len(whole)
-	}
-	return true
+	return whole, true
 }
 
 // tcp follows the segment's stream and collects the HTTP messages it
 // completes.
-func (d *Dissector) tcp(e *Env) {
-	p := e.P
-	k := streamKey{p.Src, p.Dst, p.SrcPort, p.DstPort}
+func (d *Dissector) tcp(e *Env, l *layer) {
+	src, dst := d.addrsOf(l)
+	k := streamKey{src, dst, l.sp, l.dp}
 	s := d.streams[k]
 	if s == nil {
 		if len(d.streams) >= maxStreams {
@@ -199,24 +178,24 @@ func (d *Dissector) tcp(e *Env) {
 		s = &stream{}
 		d.streams[k] = s
 	}
-	syn, fin, rst := p.TCPFlags&pcap.SYN != 0, p.TCPFlags&pcap.FIN != 0, p.TCPFlags&pcap.RST != 0
+	syn, fin, rst := l.flags&pcap.SYN != 0, l.flags&pcap.FIN != 0, l.flags&pcap.RST != 0
 	if syn {
-		*s = stream{next: p.Seq + 1, init: true, buf: s.buf[:0]}
+		*s = stream{next: l.seq + 1, init: true, mem: s.mem}
 		return
 	}
 	if rst {
 		s.buf = s.buf[:0]
 		return
 	}
-	n := len(p.Payload)
+	n := len(l.payload)
 	if n == 0 && !fin {
 		return
 	}
 	if !s.init {
-		s.init, s.next = true, p.Seq
+		s.init, s.next = true, l.seq
 	}
 	if n > 0 {
-		switch d := int32(p.Seq - s.next); {
+		switch d := int32(l.seq - s.next); {
 		case d < 0:
 			// Repeats data already seen (retransmission, out of order):
 			// Wireshark does not give it to HTTP.
@@ -226,23 +205,44 @@ func (d *Dissector) tcp(e *Env) {
 			// complete; start over at this segment.
 			s.buf = s.buf[:0]
 		}
-		if p.PayloadLen > n {
+		if l.segLen > n {
 			// Snapped: the rest of the segment is missing.
 			s.buf = s.buf[:0]
-			s.next = p.Seq + uint32(p.PayloadLen)
+			s.next = l.seq + uint32(l.segLen)
 			return
 		}
-		s.next = p.Seq + uint32(n)
+		s.next = l.seq + uint32(n)
 		if len(s.buf)+n > maxStreamBuf {
 			s.buf = s.buf[:0]
 			return
 		}
-		s.buf = append(s.buf, p.Payload...)
+		// The messages taken from buf at the last segment are no longer
+		// referenced: move what is pending to the front of the memory.
+		s.buf = s.mem[:copy(s.mem[:cap(s.mem)], s.buf)]
+		s.buf = append(s.buf, l.payload...)
+		s.mem = s.buf[:0]
 	}
 	if fin {
 		s.next++
 	}
+	e.httpPayload = l.payload
 	d.parse(e, s, fin)
+}
+
+// addrsOf is the IP header a transport layer sits in: the nearest IP
+// layer before it.
+func (d *Dissector) addrsOf(l *layer) (netip.Addr, netip.Addr) {
+	for i := len(d.ls) - 1; i >= 0; i-- {
+		if &d.ls[i] == l {
+			for j := i - 1; j >= 0; j-- {
+				if d.ls[j].kind == lIP4 || d.ls[j].kind == lIP6 {
+					return d.ls[j].src, d.ls[j].dst
+				}
+			}
+			break
+		}
+	}
+	return netip.Addr{}, netip.Addr{}
 }
 
 // parse takes the complete messages off the front of s.buf.
@@ -295,9 +295,6 @@ func (d *Dissector) parse(e *Env, s *stream, fin bool) {
 		msg.Host = header(headers, "host")
 		d.msgs = append(d.msgs, msg)
 		s.buf = s.buf[end:]
-	}
-	if len(s.buf) == 0 {
-		s.buf = nil
 	}
 }
 

@@ -8,18 +8,23 @@ import (
 	"tkesnap/parsers/pcap"
 )
 
-// Env is one packet as the filter sees it.
+// Env is one packet as the filter sees it: made by a Dissector, which
+// dissects the frame's layers. An Env without one knows only the frame.
 type Env struct {
 	P    *pcap.Packet
-	Info *pcapflow.PacketInfo // may be nil: tcp.analysis.* then never match
+	Info *pcapflow.PacketInfo // may be nil: tkesnap's own tcp.analysis.duplicate_frame then never matches
 	// Start is the time of the capture's first packet, for
 	// frame.time_relative.
 	Start int64
-	// HTTP are the messages this frame completes, when a Dissector made
-	// the Env (otherwise http.* come from the segment alone).
+	// HTTP are the messages this frame completes.
 	HTTP      []HTTPMsg
 	dissected bool
-	httpData  bool // HTTP continuation data (no message starts here)
+	ls        []layer
+	sllIf     int32
+	// retransmission: Wireshark's tcp.analysis.retransmission.
+	retransmission bool
+	httpData       bool   // HTTP continuation data (no message starts here)
+	httpPayload    []byte // the segment HTTP was given
 }
 
 type kind int
@@ -60,59 +65,47 @@ func b2u(b bool) uint64 {
 func ipv(a netip.Addr) value { return value{ip: a} }
 func sv(b []byte) value      { return value{s: b} }
 
-func isTCP(p *pcap.Packet) bool  { return p.HasTCP() }
-func isUDP(p *pcap.Packet) bool  { return p.HasUDP() }
-func isICMP(p *pcap.Packet) bool { return p.HasICMP && p.Proto == pcap.ProtoICMP }
-func isICMP6(p *pcap.Packet) bool {
-	return p.HasICMP && p.Proto == pcap.ProtoICMPv6
-}
-func isHTTP(p *pcap.Packet) bool { return len(p.HTTPMethod) > 0 || p.HTTPStatus != 0 }
-
-func hasEncap(p *pcap.Packet, e pcap.Encap) bool {
-	for i := 0; i < min(p.NEncap, len(p.Encaps)); i++ {
-		if p.Encaps[i] == e {
-			return true
-		}
-	}
-	return false
-}
-
-// when returns the getter of a field present only under cond.
-func when(cond func(*pcap.Packet) bool, get func(e *Env, out []value) []value) func(e *Env, out []value) []value {
+// each returns the getter of a field that occurs once per layer of kind
+// k that has it.
+func each(k lkind, get func(l *layer, out []value) []value) func(e *Env, out []value) []value {
 	return func(e *Env, out []value) []value {
-		if !cond(e.P) {
-			return out
+		for i := range e.ls {
+			if e.ls[i].kind == k {
+				out = get(&e.ls[i], out)
+			}
 		}
-		return get(e, out)
+		return out
 	}
 }
 
-func one(f func(p *pcap.Packet) value) func(e *Env, out []value) []value {
-	return func(e *Env, out []value) []value { return append(out, f(e.P)) }
-}
-
-func proto(cond func(*pcap.Packet) bool, bytes func(p *pcap.Packet) []byte) field {
-	return field{kind: kProto, get: func(e *Env, out []value) []value {
-		if !cond(e.P) {
-			return out
+// eachWith: a field present in layers of kind k that have the header
+// bytes h (a header cut short has only its first fields).
+func eachWith(k lkind, h uint8, f func(l *layer) value) func(e *Env, out []value) []value {
+	return each(k, func(l *layer, out []value) []value {
+		if l.have&h == h {
+			out = append(out, f(l))
 		}
-		return append(out, sv(bytes(e.P)))
-	}}
+		return out
+	})
 }
 
-func payload(p *pcap.Packet) []byte { return p.Payload }
+func eachOf(k lkind, f func(l *layer) value) func(e *Env, out []value) []value {
+	return each(k, func(l *layer, out []value) []value { return append(out, f(l)) })
+}
 
-// l4 is the transport layer, header and payload: what Wireshark's
-// `tcp contains` and `udp contains` search.
-func l4(p *pcap.Packet) []byte { return p.L4 }
+// protoOf is a protocol field: present once per layer, `contains`
+// searches the layer's bytes.
+func protoOf(k lkind) field {
+	return field{kind: kProto, get: eachOf(k, func(l *layer) value { return sv(l.data) })}
+}
 
-// httpField reads an http.* field from the messages the frame completes
-// (Dissector), or from the segment alone.
-func httpField(msg func(m *HTTPMsg, out []value) []value, seg func(e *Env, out []value) []value) func(e *Env, out []value) []value {
+func frameField(f func(p *pcap.Packet) value) field {
+	return field{kind: kUint, get: func(e *Env, out []value) []value { return append(out, f(e.P)) }}
+}
+
+// httpField reads an http.* field from the messages the frame completes.
+func httpField(msg func(m *HTTPMsg, out []value) []value) func(e *Env, out []value) []value {
 	return func(e *Env, out []value) []value {
-		if !e.dissected {
-			return seg(e, out)
-		}
 		for i := range e.HTTP {
 			out = msg(&e.HTTP[i], out)
 		}
@@ -128,15 +121,11 @@ func def(name string, f field) {
 }
 
 func init() {
-	ip4 := func(p *pcap.Packet) bool { return p.IPVersion == 4 }
-	ip6 := func(p *pcap.Packet) bool { return p.IPVersion == 6 }
-	always := func(*pcap.Packet) bool { return true }
-
-	def("frame", proto(always, func(p *pcap.Packet) []byte { return p.Frame }))
-	def("frame.len", field{kind: kUint, get: one(func(p *pcap.Packet) value { return u(uint64(p.Len)) })})
-	def("frame.cap_len", field{kind: kUint, get: one(func(p *pcap.Packet) value { return u(uint64(p.CapLen)) })})
-	def("frame.number", field{kind: kUint, get: one(func(p *pcap.Packet) value { return u(uint64(p.Number)) })})
-	def("frame.interface_id", field{kind: kUint, get: one(func(p *pcap.Packet) value { return u(uint64(p.Iface)) })})
+	def("frame", field{kind: kProto, get: func(e *Env, out []value) []value { return append(out, sv(e.P.Frame)) }})
+	def("frame.len", frameField(func(p *pcap.Packet) value { return u(uint64(p.Len)) }))
+	def("frame.cap_len", frameField(func(p *pcap.Packet) value { return u(uint64(p.CapLen)) }))
+	def("frame.number", frameField(func(p *pcap.Packet) value { return u(uint64(p.Number)) }))
+	def("frame.interface_id", frameField(func(p *pcap.Packet) value { return u(uint64(p.Iface)) }))
 	def("frame.time_relative", field{kind: kFloat, get: func(e *Env, out []value) []value {
 		return append(out, value{f: float64(e.P.Time-e.Start) / 1e9})
 	}})
@@ -144,65 +133,51 @@ func init() {
 		return append(out, value{f: float64(e.P.Time) / 1e9})
 	}})
 
-	def("ip", proto(ip4, func(p *pcap.Packet) []byte { return p.Frame }))
-	// As in Wireshark, ip.src/dst/addr match any IPv4 header of the
-	// packet: the tunnel's outer one too.
-	outer := func(p *pcap.Packet, i int, out []value) []value {
-		if p.Outer[i].Is4() {
-			out = append(out, ipv(p.Outer[i]))
-		}
-		return out
-	}
-	def("ip.src", field{kind: kIP, get: func(e *Env, out []value) []value {
-		if ip4(e.P) {
-			out = append(out, ipv(e.P.Src))
-		}
-		return outer(e.P, 0, out)
-	}})
-	def("ip.dst", field{kind: kIP, get: func(e *Env, out []value) []value {
-		if ip4(e.P) {
-			out = append(out, ipv(e.P.Dst))
-		}
-		return outer(e.P, 1, out)
-	}})
-	def("ip.addr", field{kind: kIP, get: func(e *Env, out []value) []value {
-		if ip4(e.P) {
-			out = append(out, ipv(e.P.Src), ipv(e.P.Dst))
-		}
-		return outer(e.P, 1, outer(e.P, 0, out))
-	}})
-	def("ip.proto", field{kind: kUint, get: when(ip4, one(func(p *pcap.Packet) value { return u(uint64(p.Proto)) }))})
-	def("ip.ttl", field{kind: kUint, get: when(ip4, one(func(p *pcap.Packet) value { return u(uint64(p.TTL)) }))})
-	def("ip.id", field{kind: kUint, get: when(ip4, one(func(p *pcap.Packet) value { return u(uint64(p.IPID)) }))})
-	def("ip.len", field{kind: kUint, get: when(ip4, one(func(p *pcap.Packet) value { return u(uint64(p.IPLen)) }))})
-	def("ipv6", proto(ip6, func(p *pcap.Packet) []byte { return p.Frame }))
-	def("ipv6.src", field{kind: kIP, get: when(ip6, one(func(p *pcap.Packet) value { return ipv(p.Src) }))})
-	def("ipv6.dst", field{kind: kIP, get: when(ip6, one(func(p *pcap.Packet) value { return ipv(p.Dst) }))})
-	def("ipv6.addr", field{kind: kIP, get: when(ip6, func(e *Env, out []value) []value { return append(out, ipv(e.P.Src), ipv(e.P.Dst)) })})
+	// Every IP header of the frame counts: a tunnel's outer one, the
+	// inner one, the one an ICMP error quotes.
+	def("ip", protoOf(lIP4))
+	def("ip.src", field{kind: kIP, get: eachOf(lIP4, func(l *layer) value { return ipv(l.src) })})
+	def("ip.dst", field{kind: kIP, get: eachOf(lIP4, func(l *layer) value { return ipv(l.dst) })})
+	def("ip.addr", field{kind: kIP, get: each(lIP4, func(l *layer, out []value) []value { return append(out, ipv(l.src), ipv(l.dst)) })})
+	def("ip.proto", field{kind: kUint, get: eachOf(lIP4, func(l *layer) value { return u(uint64(l.proto)) })})
+	def("ip.ttl", field{kind: kUint, get: eachOf(lIP4, func(l *layer) value { return u(uint64(l.ttl)) })})
+	def("ip.id", field{kind: kUint, get: eachOf(lIP4, func(l *layer) value { return u(uint64(l.id)) })})
+	def("ip.len", field{kind: kUint, get: eachOf(lIP4, func(l *layer) value { return u(uint64(l.ipLen)) })})
+	def("ipv6", protoOf(lIP6))
+	def("ipv6.src", field{kind: kIP, get: eachOf(lIP6, func(l *layer) value { return ipv(l.src) })})
+	def("ipv6.dst", field{kind: kIP, get: eachOf(lIP6, func(l *layer) value { return ipv(l.dst) })})
+	def("ipv6.addr", field{kind: kIP, get: each(lIP6, func(l *layer, out []value) []value { return append(out, ipv(l.src), ipv(l.dst)) })})
 
-	def("tcp", proto(isTCP, l4))
-	def("tcp.srcport", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.SrcPort)) }))})
-	def("tcp.dstport", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.DstPort)) }))})
-	def("tcp.port", field{kind: kUint, get: when(isTCP, func(e *Env, out []value) []value {
-		return append(out, u(uint64(e.P.SrcPort)), u(uint64(e.P.DstPort)))
+	// tcp and udp cover the whole transport layer, header and payload:
+	// what Wireshark's `tcp contains` searches.
+	def("tcp", protoOf(lTCP))
+	def("tcp.srcport", field{kind: kUint, get: eachOf(lTCP, func(l *layer) value { return u(uint64(l.sp)) })})
+	def("tcp.dstport", field{kind: kUint, get: eachOf(lTCP, func(l *layer) value { return u(uint64(l.dp)) })})
+	def("tcp.port", field{kind: kUint, get: each(lTCP, func(l *layer, out []value) []value {
+		return append(out, u(uint64(l.sp)), u(uint64(l.dp)))
 	})})
-	def("tcp.seq_raw", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.Seq)) }))})
-	def("tcp.ack_raw", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.Ack)) }))})
-	def("tcp.len", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.PayloadLen)) }))})
-	def("tcp.window_size_value", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.Window)) }))})
-	def("tcp.flags", field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(uint64(p.TCPFlags)) }))})
+	def("tcp.seq_raw", field{kind: kUint, get: eachWith(lTCP, haveSeq, func(l *layer) value { return u(uint64(l.seq)) })})
+	def("tcp.ack_raw", field{kind: kUint, get: eachWith(lTCP, haveFlags, func(l *layer) value { return u(uint64(l.ack)) })})
+	def("tcp.len", field{kind: kUint, get: eachWith(lTCP, haveAll, func(l *layer) value { return u(uint64(l.segLen)) })})
+	def("tcp.window_size_value", field{kind: kUint, get: eachWith(lTCP, haveFlags, func(l *layer) value { return u(uint64(l.win)) })})
+	def("tcp.flags", field{kind: kUint, get: eachWith(lTCP, haveFlags, func(l *layer) value { return u(uint64(l.flags)) })})
 	for name, bit := range map[string]uint8{"fin": pcap.FIN, "syn": pcap.SYN, "reset": pcap.RST, "push": pcap.PSH,
 		"ack": pcap.ACK, "urg": pcap.URG, "ece": pcap.ECE, "cwr": pcap.CWR} {
-		def("tcp.flags."+name, field{kind: kUint, get: when(isTCP, one(func(p *pcap.Packet) value { return u(b2u(p.TCPFlags&bit != 0)) }))})
+		def("tcp.flags."+name, field{kind: kUint, get: eachWith(lTCP, haveFlags, func(l *layer) value { return u(b2u(l.flags&bit != 0)) })})
 	}
-	def("tcp.payload", field{kind: kString, get: when(func(p *pcap.Packet) bool { return p.HasTCP() && len(p.Payload) > 0 },
-		one(func(p *pcap.Packet) value { return sv(p.Payload) }))})
+	def("tcp.payload", field{kind: kString, get: each(lTCP, func(l *layer, out []value) []value {
+		if len(l.payload) > 0 {
+			out = append(out, sv(l.payload))
+		}
+		return out
+	})})
 	def("tcp.analysis.retransmission", field{kind: kProto, get: func(e *Env, out []value) []value {
-		if e.Info != nil && e.Info.Retransmission {
+		if e.retransmission {
 			return append(out, value{})
 		}
 		return out
 	}})
+	// Not a Wireshark field: the flow analysis' duplicate frames.
 	def("tcp.analysis.duplicate_frame", field{kind: kProto, get: func(e *Env, out []value) []value {
 		if e.Info != nil && e.Info.Duplicate {
 			return append(out, value{})
@@ -210,42 +185,49 @@ func init() {
 		return out
 	}})
 
-	def("udp", proto(isUDP, l4))
-	def("udp.srcport", field{kind: kUint, get: when(isUDP, one(func(p *pcap.Packet) value { return u(uint64(p.SrcPort)) }))})
-	def("udp.dstport", field{kind: kUint, get: when(isUDP, one(func(p *pcap.Packet) value { return u(uint64(p.DstPort)) }))})
-	def("udp.port", field{kind: kUint, get: when(isUDP, func(e *Env, out []value) []value {
-		return append(out, u(uint64(e.P.SrcPort)), u(uint64(e.P.DstPort)))
+	def("udp", protoOf(lUDP))
+	def("udp.srcport", field{kind: kUint, get: eachOf(lUDP, func(l *layer) value { return u(uint64(l.sp)) })})
+	def("udp.dstport", field{kind: kUint, get: eachOf(lUDP, func(l *layer) value { return u(uint64(l.dp)) })})
+	def("udp.port", field{kind: kUint, get: each(lUDP, func(l *layer, out []value) []value {
+		return append(out, u(uint64(l.sp)), u(uint64(l.dp)))
 	})})
-	def("udp.length", field{kind: kUint, get: when(isUDP, one(func(p *pcap.Packet) value { return u(uint64(p.PayloadLen + 8)) }))})
-	def("udp.payload", field{kind: kString, get: when(func(p *pcap.Packet) bool { return p.HasUDP() && len(p.Payload) > 0 },
-		one(func(p *pcap.Packet) value { return sv(p.Payload) }))})
+	def("udp.length", field{kind: kUint, get: eachOf(lUDP, func(l *layer) value { return u(uint64(l.segLen)) })})
+	def("udp.payload", field{kind: kString, get: each(lUDP, func(l *layer, out []value) []value {
+		if len(l.payload) > 0 {
+			out = append(out, sv(l.payload))
+		}
+		return out
+	})})
 
-	def("icmp", proto(isICMP, payload))
-	def("icmp.type", field{kind: kUint, get: when(isICMP, one(func(p *pcap.Packet) value { return u(uint64(p.ICMPType)) }))})
-	def("icmp.code", field{kind: kUint, get: when(isICMP, one(func(p *pcap.Packet) value { return u(uint64(p.ICMPCode)) }))})
-	def("icmpv6", proto(isICMP6, payload))
-	def("icmpv6.type", field{kind: kUint, get: when(isICMP6, one(func(p *pcap.Packet) value { return u(uint64(p.ICMPType)) }))})
-	def("icmpv6.code", field{kind: kUint, get: when(isICMP6, one(func(p *pcap.Packet) value { return u(uint64(p.ICMPCode)) }))})
+	def("icmp", protoOf(lICMP))
+	def("icmp.type", field{kind: kUint, get: eachOf(lICMP, func(l *layer) value { return u(uint64(l.typ)) })})
+	def("icmp.code", field{kind: kUint, get: eachWith(lICMP, haveAll, func(l *layer) value { return u(uint64(l.code)) })})
+	def("icmpv6", protoOf(lICMP6))
+	def("icmpv6.type", field{kind: kUint, get: eachOf(lICMP6, func(l *layer) value { return u(uint64(l.typ)) })})
+	def("icmpv6.code", field{kind: kUint, get: eachWith(lICMP6, haveAll, func(l *layer) value { return u(uint64(l.code)) })})
 
-	isDNS := func(p *pcap.Packet) bool { return p.IsDNS }
-	def("dns", proto(isDNS, payload))
-	def("dns.id", field{kind: kUint, get: when(isDNS, one(func(p *pcap.Packet) value { return u(uint64(p.DNSID)) }))})
-	def("dns.qry.name", field{kind: kString, get: when(func(p *pcap.Packet) bool { return p.IsDNS && len(p.DNSQName) > 0 },
-		one(func(p *pcap.Packet) value { return sv(p.DNSQName) }))})
-	def("dns.qry.type", field{kind: kUint, get: when(isDNS, one(func(p *pcap.Packet) value { return u(uint64(p.DNSQType)) }))})
-	def("dns.flags.rcode", field{kind: kUint, get: when(isDNS, one(func(p *pcap.Packet) value { return u(uint64(p.DNSRcode)) }))})
-	def("dns.flags.response", field{kind: kUint, get: when(isDNS, one(func(p *pcap.Packet) value { return u(b2u(p.DNSResponse)) }))})
-	def("dns.count.answers", field{kind: kUint, get: when(isDNS, one(func(p *pcap.Packet) value { return u(uint64(p.DNSAnswers)) }))})
+	def("dns", protoOf(lDNS))
+	def("dns.id", field{kind: kUint, get: eachOf(lDNS, func(l *layer) value { return u(uint64(l.dnsID)) })})
+	def("dns.qry.name", field{kind: kString, get: each(lDNS, func(l *layer, out []value) []value {
+		if l.dnsHasQ {
+			out = append(out, sv(l.dnsName))
+		}
+		return out
+	})})
+	def("dns.qry.type", field{kind: kUint, get: each(lDNS, func(l *layer, out []value) []value {
+		if l.dnsHasQ {
+			out = append(out, u(uint64(l.dnsQType)))
+		}
+		return out
+	})})
+	def("dns.flags.rcode", field{kind: kUint, get: eachOf(lDNS, func(l *layer) value { return u(uint64(l.dnsFlags & 0xf)) })})
+	def("dns.flags.response", field{kind: kUint, get: eachOf(lDNS, func(l *layer) value { return u(uint64(l.dnsFlags >> 15)) })})
+	def("dns.count.answers", field{kind: kUint, get: eachOf(lDNS, func(l *layer) value { return u(uint64(l.dnsAnswers)) })})
 
-	isReq := func(p *pcap.Packet) bool { return len(p.HTTPMethod) > 0 }
-	isResp := func(p *pcap.Packet) bool { return p.HTTPStatus != 0 }
 	present := func(m *HTTPMsg, out []value) []value { return append(out, value{}) }
 	def("http", field{kind: kProto, get: func(e *Env, out []value) []value {
-		if !e.dissected {
-			return proto(isHTTP, payload).get(e, out)
-		}
 		if len(e.HTTP) > 0 || e.httpData {
-			out = append(out, sv(e.P.Payload))
+			out = append(out, sv(e.httpPayload))
 		}
 		return out
 	}})
@@ -254,31 +236,31 @@ func init() {
 			return present(m, out)
 		}
 		return out
-	}, proto(isReq, payload).get)})
+	})})
 	def("http.response", field{kind: kProto, get: httpField(func(m *HTTPMsg, out []value) []value {
 		if !m.Request {
 			return present(m, out)
 		}
 		return out
-	}, proto(isResp, payload).get)})
+	})})
 	def("http.request.method", field{kind: kString, get: httpField(func(m *HTTPMsg, out []value) []value {
 		if m.Request {
 			out = append(out, sv(m.Method))
 		}
 		return out
-	}, when(isReq, one(func(p *pcap.Packet) value { return sv(p.HTTPMethod) })))})
+	})})
 	def("http.request.uri", field{kind: kString, get: httpField(func(m *HTTPMsg, out []value) []value {
 		if m.Request {
 			out = append(out, sv(m.URI))
 		}
 		return out
-	}, when(isReq, one(func(p *pcap.Packet) value { return sv(p.HTTPURI) })))})
+	})})
 	hostGet := httpField(func(m *HTTPMsg, out []value) []value {
 		if m.Request && m.Host != nil {
 			out = append(out, sv(m.Host))
 		}
 		return out
-	}, when(func(p *pcap.Packet) bool { return len(p.HTTPHost) > 0 }, one(func(p *pcap.Packet) value { return sv(p.HTTPHost) })))
+	})
 	def("http.host", field{kind: kString, get: hostGet})
 	def("http.request.host", field{kind: kString, get: hostGet}) // alias: the brief's name for Wireshark's http.host
 	def("http.response.code", field{kind: kUint, get: httpField(func(m *HTTPMsg, out []value) []value {
@@ -286,20 +268,25 @@ func init() {
 			out = append(out, u(uint64(m.Status)))
 		}
 		return out
-	}, when(isResp, one(func(p *pcap.Packet) value { return u(uint64(p.HTTPStatus)) })))})
+	})})
 	def("http.response.phrase", field{kind: kString, get: httpField(func(m *HTTPMsg, out []value) []value {
 		if !m.Request {
 			out = append(out, sv(m.Phrase))
 		}
 		return out
-	}, when(isResp, one(func(p *pcap.Packet) value { return sv(p.HTTPReason) })))})
+	})})
 
-	isVX := func(p *pcap.Packet) bool { return hasEncap(p, pcap.EncapVXLAN) }
-	def("vxlan", proto(isVX, payload))
-	def("vxlan.vni", field{kind: kUint, get: when(isVX, one(func(p *pcap.Packet) value { return u(uint64(p.VNI)) }))})
-	def("geneve", proto(func(p *pcap.Packet) bool { return hasEncap(p, pcap.EncapGeneve) }, payload))
-	def("gre", proto(func(p *pcap.Packet) bool { return hasEncap(p, pcap.EncapGRE) || hasEncap(p, pcap.EncapERSPAN) }, payload))
-	def("sll.ifindex", field{kind: kUint, get: when(func(p *pcap.Packet) bool { return p.SLLIf >= 0 }, one(func(p *pcap.Packet) value { return u(uint64(p.SLLIf)) }))})
+	def("vxlan", protoOf(lVXLAN))
+	def("vxlan.vni", field{kind: kUint, get: eachOf(lVXLAN, func(l *layer) value { return u(uint64(l.vni)) })})
+	def("geneve", protoOf(lGeneve))
+	def("gre", protoOf(lGRE))
+	def("erspan", protoOf(lERSPAN))
+	def("sll.ifindex", field{kind: kUint, get: func(e *Env, out []value) []value {
+		if e.sllIf >= 0 && e.dissected {
+			out = append(out, u(uint64(e.sllIf)))
+		}
+		return out
+	}})
 }
 
 // Fields lists the supported field names, sorted.

@@ -1,8 +1,9 @@
 package filter
 
 import (
+	"bytes"
 	"encoding/json"
-	"net/netip"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,9 @@ import (
 	"tkesnap/analysis/pcapflow"
 	"tkesnap/internal/realdata"
 	"tkesnap/parsers/pcap"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 )
 
 func realPcap(t testing.TB) string {
@@ -181,6 +185,43 @@ func TestAgreesWithTshark(t *testing.T) {
 	t.Logf("filters agreeing with %s on %d captures: %d of %d", rec.Tshark, len(files), agree, len(exprs))
 }
 
+// Every layer of a frame counts, as in Wireshark: the outer and inner
+// headers of a VXLAN packet both give ip.addr and a udp layer, a field
+// matches if any occurrence does. Expected frames follow from how
+// fuzzFrames builds them.
+func TestEveryLayerCounts(t *testing.T) {
+	cases := []struct {
+		expr string
+		want []int
+	}{
+		{`tcp.port == 80 && http.request.uri == "/x" && http.host == "h"`, []int{1}},
+		{`dns.qry.name == "a.example" && udp.port == 5353 && ipv6.addr == fd00::2`, []int{2}},
+		{`ip.addr == 192.168.0.1 && ip.addr == 10.244.1.1 && icmp.type == 8 && vxlan.vni == 1`, []int{3}},
+		{`udp.port == 4789`, []int{3}},
+		{`udp`, []int{2, 3}},
+		{`ip.src == 10.244.0.1`, []int{3}},
+		{`ip.src != 10.244.0.1`, []int{1}}, // != is "no occurrence equals"
+		{`!ip && !ipv6`, []int{4}},
+		{`frame contains "ping"`, []int{3}},
+	}
+	for _, c := range cases {
+		f, err := Compile(c.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		d := NewDissector()
+		var got []int
+		for _, p := range fuzzFrames(t) {
+			if f.Match(d.Env(p, nil)) {
+				got = append(got, p.Number)
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: frames %v, want %v", c.expr, got, c.want)
+		}
+	}
+}
+
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{`tcp contains "lbtest"`, `http.request.uri=="/mytest"`, `ip.addr == 10.0.0.0/8 && !(tcp.port in {80 443..445})`,
 		`dns.qry.name matches "a.*"`, `frame.time_relative >= 1.5 or udp`} {
@@ -207,19 +248,55 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q compiles but (s) && (s) does not: %v", s, err)
 		}
-		for _, p := range []*pcap.Packet{
-			{IPVersion: 4, Proto: 6},
-			{IPVersion: 4, Proto: 6, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), SrcPort: 40000, DstPort: 80},
-			{IPVersion: 6, Proto: 17, Src: netip.MustParseAddr("fd00::1"), Dst: netip.MustParseAddr("fd00::2"), SrcPort: 53, DstPort: 5353},
-			{},
-		} {
-			m := flt.Match(&Env{P: p})
-			if not.Match(&Env{P: p}) == m {
-				t.Fatalf("%q and its negation both say %v on %+v", s, m, p)
+		d := NewDissector()
+		for _, p := range fuzzFrames(t) {
+			e := d.Env(p, nil)
+			m := flt.Match(e)
+			if not.Match(e) == m {
+				t.Fatalf("%q and its negation both say %v on frame %d", s, m, p.Number)
 			}
-			if twice.Match(&Env{P: p}) != m {
-				t.Fatalf("%q and (s) && (s) disagree on %+v", s, p)
+			if twice.Match(e) != m {
+				t.Fatalf("%q and (s) && (s) disagree on frame %d", s, p.Number)
 			}
 		}
 	})
+}
+
+// fuzzFrames are the frames FuzzCompile's filters are evaluated on: TCP
+// over IPv4 with an HTTP request, DNS over UDP over IPv6, ICMP over
+// VXLAN, and a frame that is not IP.
+func fuzzFrames(t testing.TB) []*pcap.Packet {
+	ser := func(ls ...gopacket.SerializableLayer) []byte {
+		sb := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(sb, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Clone(sb.Bytes())
+	}
+	eth := func(et layers.EthernetType) *layers.Ethernet {
+		return &layers.Ethernet{SrcMAC: advMAC, DstMAC: advMAC, EthernetType: et}
+	}
+	ip4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+	tcp := &layers.TCP{SrcPort: 40000, DstPort: 80, Seq: 1, ACK: true, PSH: true, Window: 100}
+	_ = tcp.SetNetworkLayerForChecksum(ip4)
+	ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: net.ParseIP("fd00::1"), DstIP: net.ParseIP("fd00::2")}
+	udp := &layers.UDP{SrcPort: 5353, DstPort: 53}
+	_ = udp.SetNetworkLayerForChecksum(ip6)
+	dns := &layers.DNS{ID: 7, Questions: []layers.DNSQuestion{{Name: []byte("a.example"), Type: layers.DNSTypeA, Class: layers.DNSClassIN}}}
+	outer := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{192, 168, 0, 1}, DstIP: net.IP{192, 168, 0, 2}}
+	vx := &layers.UDP{SrcPort: 50000, DstPort: 4789}
+	_ = vx.SetNetworkLayerForChecksum(outer)
+	inner := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: net.IP{10, 244, 0, 1}, DstIP: net.IP{10, 244, 1, 1}}
+	frames := [][]byte{
+		ser(eth(layers.EthernetTypeIPv4), ip4, tcp, gopacket.Payload("GET /x HTTP/1.1\r\nHost: h\r\n\r\n")),
+		ser(eth(layers.EthernetTypeIPv6), ip6, udp, dns),
+		ser(eth(layers.EthernetTypeIPv4), outer, vx, &layers.VXLAN{ValidIDFlag: true, VNI: 1}, eth(layers.EthernetTypeIPv4), inner,
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)}, gopacket.Payload("ping")),
+		ser(eth(layers.EthernetTypeARP), gopacket.Payload(make([]byte, 28))),
+	}
+	var out []*pcap.Packet
+	for i, f := range frames {
+		out = append(out, &pcap.Packet{Number: i + 1, Time: int64(i) * 1e6, LinkType: pcap.LinkEthernet, Frame: f, Len: len(f), CapLen: len(f)})
+	}
+	return out
 }
