@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"tkesnap/analysis/pcapflow"
 	"tkesnap/parsers/pcap"
@@ -53,7 +54,10 @@ type HTTPMsg struct {
 	URI     []byte
 	Host    []byte
 	Status  uint16
-	Phrase  []byte
+	// HasStatus: the status line has a 3-digit code (Wireshark has
+	// http.response without http.response.code otherwise).
+	HasStatus bool
+	Phrase    []byte
 }
 
 type streamKey struct {
@@ -66,6 +70,9 @@ type stream struct {
 	init bool
 	buf  []byte // data not yet part of a complete message
 	mem  []byte // buf's memory, reused once its messages are taken
+	// afterHead: the last request of the connection (the other way) was
+	// HEAD, so a response has no body (Wireshark's conv_data->request_method).
+	afterHead bool
 }
 
 type fragKey struct {
@@ -226,7 +233,13 @@ func (d *Dissector) tcp(e *Env, l *layer) {
 		s.next++
 	}
 	e.httpPayload = l.payload
-	d.parse(e, s, fin)
+	rk := streamKey{dst, src, l.dp, l.sp}
+	rev := d.streams[rk]
+	if rev == nil && len(d.streams) < maxStreams {
+		rev = &stream{}
+		d.streams[rk] = rev
+	}
+	d.parse(e, s, rev, fin)
 }
 
 // addrsOf is the IP header a transport layer sits in: the nearest IP
@@ -246,7 +259,7 @@ func (d *Dissector) addrsOf(l *layer) (netip.Addr, netip.Addr) {
 }
 
 // parse takes the complete messages off the front of s.buf.
-func (d *Dissector) parse(e *Env, s *stream, fin bool) {
+func (d *Dissector) parse(e *Env, s, rev *stream, fin bool) {
 	for len(s.buf) > 0 {
 		b := s.buf
 		eol := bytes.IndexByte(b, '\n')
@@ -273,6 +286,12 @@ func (d *Dissector) parse(e *Env, s *stream, fin bool) {
 		}
 		headers := b[eol+1 : hdrEnd]
 		body, chunked, toFIN := bodyLength(msg, headers)
+		if msg.Request && rev != nil {
+			rev.afterHead = string(msg.Method) == "HEAD"
+		}
+		if !msg.Request && s.afterHead {
+			body, chunked, toFIN = 0, false, false
+		}
 		end := hdrEnd
 		switch {
 		case chunked:
@@ -298,38 +317,70 @@ func (d *Dissector) parse(e *Env, s *stream, fin bool) {
 	}
 }
 
-// firstLine parses a request line (METHOD SP target SP HTTP/x) or a
-// status line (HTTP/x SP code SP phrase).
+// firstLine recognizes the start of a message as Wireshark's HTTP
+// dissector does (is_http_request_or_reply, basic_request_dissector,
+// basic_response_dissector): a status line starts with "HTTP/" (or
+// "ICY"), its code is the 3 characters after the first space; a request
+// line's first token (up to a space or the end of the line, after an
+// optional "M-") is one of the methods Wireshark knows, the URI is the
+// next token (possibly empty), and the version is not required.
 func firstLine(line []byte) (HTTPMsg, bool) {
-	if bytes.HasPrefix(line, []byte("HTTP/")) {
-		sp := bytes.IndexByte(line, ' ')
-		if sp < 0 || len(line) < sp+4 {
-			return HTTPMsg{}, false
-		}
-		code, err := strconv.Atoi(string(line[sp+1 : sp+4]))
-		if err != nil || code < 100 || code > 999 {
-			return HTTPMsg{}, false
-		}
-		m := HTTPMsg{Status: uint16(code)}
-		if len(line) > sp+5 {
-			m.Phrase = line[sp+5:]
+	if bytes.HasPrefix(line, []byte("HTTP/")) || bytes.HasPrefix(line, []byte("ICY")) {
+		m := HTTPMsg{}
+		_, rest := httpToken(line)
+		code, rest := httpToken(rest)
+		if len(code) >= 3 {
+			if c, err := strconv.ParseUint(string(code[:3]), 10, 16); err == nil {
+				m.Status, m.HasStatus = uint16(c), true
+				if len(rest) > 0 {
+					m.Phrase = rest
+				}
+			}
 		}
 		return m, true
 	}
-	sp := bytes.IndexByte(line, ' ')
-	if sp < 1 || sp > 20 {
+	name := line
+	if bytes.HasPrefix(name, []byte("M-")) {
+		name = name[2:]
+	}
+	if sp := bytes.IndexByte(name, ' '); sp >= 0 {
+		name = name[:sp]
+	}
+	if !wiresharkMethods[string(name)] {
 		return HTTPMsg{}, false
 	}
-	for _, c := range line[:sp] {
-		if !(c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
-			return HTTPMsg{}, false
-		}
+	method, rest := httpToken(line)
+	uri, _ := httpToken(rest)
+	return HTTPMsg{Request: true, Method: method, URI: uri}, true
+}
+
+// httpToken is the text up to the next space and what follows the spaces
+// after it (Wireshark's get_token_len).
+func httpToken(b []byte) (tok, rest []byte) {
+	sp := bytes.IndexByte(b, ' ')
+	if sp < 0 {
+		return b, b[len(b):]
 	}
-	last := bytes.LastIndexByte(line, ' ')
-	if last <= sp || !bytes.HasPrefix(line[last+1:], []byte("HTTP/")) {
-		return HTTPMsg{}, false
+	rest = b[sp:]
+	for len(rest) > 0 && rest[0] == ' ' {
+		rest = rest[1:]
 	}
-	return HTTPMsg{Request: true, Method: line[:sp], URI: line[sp+1 : last]}, true
+	return b[:sp], rest
+}
+
+// wiresharkMethods are the request methods Wireshark 4.0's HTTP
+// dissector recognizes (packet-http.c, is_http_request_or_reply),
+// notifications (NOTIFY, SUBSCRIBE, UNSUBSCRIBE) included: a message
+// starting with another word is not HTTP to it.
+var wiresharkMethods = map[string]bool{}
+
+func init() {
+	for _, m := range strings.Fields(`GET PUT COPY HEAD LOCK MOVE POLL POST BCOPY BMOVE MKCOL TRACE PATCH LABEL MERGE
+		DELETE SEARCH UNLOCK REPORT UPDATE NOTIFY BDELETE CONNECT OPTIONS CHECKIN PROPFIND CHECKOUT CCM_POST
+		SUBSCRIBE PROPPATCH BPROPFIND BPROPPATCH UNCHECKOUT MKACTIVITY MKWORKSPACE RPC_CONNECT RPC_IN_DATA
+		UNSUBSCRIBE RPC_OUT_DATA VERSION-CONTROL BASELINE-CONTROL SSTP_DUPLEX_POST`) {
+		wiresharkMethods[m] = true
+	}
 }
 
 // headersEnd is the offset after the empty line ending the headers, -1

@@ -264,13 +264,13 @@ func init() {
 	def("http.host", field{kind: kString, get: hostGet})
 	def("http.request.host", field{kind: kString, get: hostGet}) // alias: the brief's name for Wireshark's http.host
 	def("http.response.code", field{kind: kUint, get: httpField(func(m *HTTPMsg, out []value) []value {
-		if !m.Request {
+		if !m.Request && m.HasStatus {
 			out = append(out, u(uint64(m.Status)))
 		}
 		return out
 	})})
 	def("http.response.phrase", field{kind: kString, get: httpField(func(m *HTTPMsg, out []value) []value {
-		if !m.Request {
+		if !m.Request && m.Phrase != nil {
 			out = append(out, sv(m.Phrase))
 		}
 		return out

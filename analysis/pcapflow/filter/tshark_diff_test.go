@@ -73,15 +73,11 @@ var diffFilters = []string{
 // knownDisagreements: frames (over all captures) where we still differ
 // from tshark, per filter. The test fails when a filter disagrees on
 // more frames than this (a regression) and says when it got better.
-// What remains: HTTP requests whose methods our reassembly does not take
-// for HTTP (zeek-http-many-methods) and a request to an SSH server
-// (Wireshark gives port 22 to SSH, not HTTP).
+// What remains: a request to an SSH server (Wireshark gives port 22 to
+// SSH, not HTTP).
 var knownDisagreements = map[string]int{
-	`http.request.method == "GET"`:  2,
-	`http.request.method == "POST"`: 1,
-	`http.request`:                  11,
-	`http.response`:                 3,
-	`http.response.code >= 400`:     1,
+	`http.request.method == "GET"`: 1,
+	`http.request`:                 1,
 }
 
 // recorded is tshark's answer per capture (file name) and filter: the
