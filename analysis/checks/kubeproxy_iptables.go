@@ -16,26 +16,47 @@ import (
 // path, or nil when not collected: of the node's dumps the one holding
 // nat KUBE-SERVICES (on a node with both backends, kube-proxy's may be the
 // non-default one), else the default backend's.
-func nodeRuleset(n *model.Node) (*iptables.Ruleset, string) {
+//
+// Without the default dump, two backends whose kube-proxy chains differ
+// (stale rules of an old kube-proxy in one) leave it unknown which one
+// kube-proxy programs: undecided is then true and nothing is returned.
+func nodeRuleset(n *model.Node) (rs *iptables.Ruleset, file string, undecided bool) {
+	var found *model.IPTablesDump
 	for _, d := range n.IPTables {
 		if d.Name == model.FileIP6Tables || d.Rules == nil {
 			continue
 		}
 		if nat := d.Rules.Table("nat"); nat != nil && nat.Chain("KUBE-SERVICES") != nil {
-			return d.Rules, d.File
+			if found == nil {
+				found = d
+				if d.Name == model.FileIPTables {
+					break
+				}
+				continue
+			}
+			if !iptables.SameRules(found.Rules, d.Rules) {
+				return nil, "", true
+			}
 		}
 	}
-	if d := n.IPv4(); d != nil && d.Rules != nil {
-		return d.Rules, d.File
+	if found != nil {
+		return found.Rules, found.File, false
 	}
-	return nil, ""
+	if d := n.IPv4(); d != nil && d.Rules != nil {
+		return d.Rules, d.File, false
+	}
+	return nil, "", false
 }
 
 // reconcileIptablesNode compares a node's iptables rules with what
 // kube-proxy's iptables proxier (v1.20+ layout; chain names are stable
 // since v1.6) must have programmed.
 func reconcileIptablesNode(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
-	rs, file := nodeRuleset(n)
+	rs, file, undecided := nodeRuleset(n)
+	if undecided {
+		p.Inconclusive(model.FileIPTables, n.Name, finding.Say("inc.kp.backend"))
+		return
+	}
 	if rs == nil {
 		p.Inconclusive("iptables-save.txt", n.Name, finding.Say("inc.kp.ipt"))
 		return

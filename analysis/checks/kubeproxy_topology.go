@@ -40,7 +40,11 @@ func runKubeProxyTopology(p *Pass) {
 			continue
 		}
 		isIPVS := mode == "ipvs" || !known && n.IPVS != nil && len(n.IPVS.Services) > 0
-		if rs, file := nodeRuleset(n); rs != nil {
+		rs, file, undecided := nodeRuleset(n)
+		if undecided {
+			p.Inconclusive(model.FileIPTables, n.Name, finding.Say("inc.kp.backend"))
+		}
+		if rs != nil {
 			for _, j := range model.MissingKubeProxyJumps(rs, isIPVS) {
 				ch := rs.Table(j.Table).Chain(j.Chain)
 				hook := rs.Table(j.Table).Chain(j.Hook)

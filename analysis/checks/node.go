@@ -62,19 +62,10 @@ func init() {
 // default dump also says "# Warning: iptables-legacy tables present".
 func runBackendSplit(p *Pass) {
 	for _, n := range p.Cluster.Nodes {
-		legacy, nft := n.Dump(model.FileIPTablesLegacy), n.Dump(model.FileIPTablesNft)
+		// the default dump is one of the two backends (the tracer names
+		// the same counts when a stale rule of one decides a flow)
+		legacy, nft := n.Backends()
 		if def := n.Dump(model.FileIPTables); def != nil && def.Rules != nil {
-			// the default dump is one of the two backends
-			switch def.Rules.Backend {
-			case "nf_tables":
-				if nft == nil {
-					nft = def
-				}
-			case "legacy":
-				if legacy == nil {
-					legacy = def
-				}
-			}
 			if legacy == nil && len(def.Rules.Warnings) > 0 && def.Rules.Backend == "nf_tables" {
 				w := def.Rules.Warnings[0]
 				if strings.Contains(w.Text, "legacy tables present") {

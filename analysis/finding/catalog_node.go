@@ -26,9 +26,17 @@ func init() {
 					`{{else}}Remove or narrow that rule on {{.node}}, or add an ACCEPT before it for {{.flow}}.{{end}}`}}},
 		{ID: "IPTABLES_BACKEND_SPLIT", Severity: Warning, Hygiene: true, Group: "node", Guide: "节点 iptables 规则",
 			Texts: map[Lang]Text{EN: {
-				Title:   "Both legacy and nft iptables hold rules",
-				Message: `Node {{.node}} has rules in both iptables-legacy ({{.legacy}} rules) and iptables-nft ({{.nft}} rules); both are evaluated by the kernel.`,
-				Remedy:  `Make every component on {{.node}} use the same iptables backend (kube-proxy's and the CNI's), then flush the other.`}}},
+				Title: "Both legacy and nft iptables hold rules",
+				// stale is set by the tracer when a DNAT of one backend to an
+				// address that is no endpoint decides a flow (with the rule
+				// that sends the flow there: table, chain, line, text; and
+				// current/current_dst when the other backend sends it to
+				// the endpoints and the hooks' order decides).
+				Message: `Node {{.node}} has rules in both iptables-legacy ({{or .legacy "no"}} rules) and iptables-nft ({{or .nft "no"}} rules); both are evaluated by the kernel.` +
+					`{{if .stale}} {{.stale}} still sends {{.service}} to {{.endpoint}}, which is no endpoint of it ({{.file}}{{if .line}} line {{.line}}{{end}}){{if .current}}, while {{.current}} sends it to {{.current_dst}}: both nat tables bind new connections at priority -100 and the one whose hook registered last decides, which no dump says{{end}}; connections it binds to {{.endpoint}} fail ({{.flow}}).{{end}}`,
+				Remedy: `{{if and .stale .spec}}Delete the stale rules from {{.stale}} on {{.node}}: ` + "`{{.stale}} -t {{.table}} -D {{.spec}}`" + ` takes {{.service}} out of it; the rest of kube-proxy's KUBE-* chains in {{.stale}} are stale too ({{.stale}}-save -t nat lists them): remove them the same way, and stop what still writes {{.stale}} (an old kube-proxy image or a script).` +
+					`{{else if .stale}}Delete the stale rules of {{.service}} from {{.stale}} on {{.node}} ({{.stale}}-save -t nat lists them), and stop what still writes {{.stale}} (an old kube-proxy image or a script).` +
+					`{{else}}Make every component on {{.node}} use the same iptables backend (kube-proxy's and the CNI's), then flush the other.{{end}}`}}},
 		{ID: "IP_FORWARD_DISABLED", Severity: Error, Group: "node", Guide: "节点内核参数",
 			Texts: map[Lang]Text{EN: {
 				Title:   "IP forwarding is disabled",

@@ -115,9 +115,12 @@ func init() {
 				`{{else if .policy}}在节点 {{.node}} 的 {{.table}}/{{.chain}} 中为 {{.flow}} 添加 ACCEPT 规则，或把该链的默认策略改为 ACCEPT。` +
 				`{{else}}在节点 {{.node}} 上删除或收窄这条规则，或在它之前为 {{.flow}} 添加一条 ACCEPT 规则。{{end}}`},
 		"IPTABLES_BACKEND_SPLIT": {
-			Title:   "legacy 和 nft 两套 iptables 同时有规则",
-			Message: `节点 {{.node}} 上 iptables-legacy（{{.legacy}} 条规则）和 iptables-nft（{{.nft}} 条规则）同时存在规则，内核会两套都执行。`,
-			Remedy:  `让节点 {{.node}} 上的所有组件（kube-proxy 和 CNI）使用同一种 iptables 后端，再清空另一套规则。`},
+			Title: "legacy 和 nft 两套 iptables 同时有规则",
+			Message: `节点 {{.node}} 上 iptables-legacy（{{or .legacy "0"}} 条规则）和 iptables-nft（{{or .nft "0"}} 条规则）同时存在规则，内核会两套都执行。` +
+				`{{if .stale}}{{.stale}} 仍把 {{.service}} 转发到 {{.endpoint}}，而它已不是该 Service 的后端（{{.file}}{{if .line}} 第 {{.line}} 行{{end}}）{{if .current}}，同时 {{.current}} 把它转发到 {{.current_dst}}：两个 nat 表都在优先级 -100 为新连接做绑定，由后注册钩子的那套生效，而规则导出中看不出是哪一套{{end}}；被它绑定到 {{.endpoint}} 的连接会失败（{{.flow}}）。{{end}}`,
+			Remedy: `{{if and .stale .spec}}在节点 {{.node}} 上删除 {{.stale}} 中的残留规则：` + "`{{.stale}} -t {{.table}} -D {{.spec}}`" + ` 可把 {{.service}} 从中移除；{{.stale}} 中 kube-proxy 的其余 KUBE-* 链也已过期（{{.stale}}-save -t nat 可列出），请同样删除，并停止仍在写 {{.stale}} 的组件（旧版 kube-proxy 镜像或脚本）。` +
+				`{{else if .stale}}在节点 {{.node}} 上删除 {{.stale}} 中 {{.service}} 的残留规则（{{.stale}}-save -t nat 可列出），并停止仍在写 {{.stale}} 的组件（旧版 kube-proxy 镜像或脚本）。` +
+				`{{else}}让节点 {{.node}} 上的所有组件（kube-proxy 和 CNI）使用同一种 iptables 后端，再清空另一套规则。{{end}}`},
 		"IP_FORWARD_DISABLED": {
 			Title:   "节点未开启 IP 转发",
 			Message: `节点 {{.node}} 上 {{.key}} = {{.value}}，不会转发 Pod 流量。`,

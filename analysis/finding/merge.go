@@ -10,7 +10,11 @@ package finding
 // is keyed by its first evidence file.
 //
 // The first finding of a group (in input order) keeps its arguments and
-// so its message; the group takes the worst severity of its members.
+// so its message, unless a later one refines them (every argument of the
+// first with the same value, and more: the tracer's
+// IPTABLES_BACKEND_SPLIT naming the stale rule that decides a flow, beside
+// the backend check's counts); the group takes the worst severity of its
+// members.
 // Merge is pure: the input slice is not modified.
 func Merge(fs []Finding) []Finding {
 	out := make([]Finding, 0, len(fs))
@@ -29,6 +33,9 @@ func Merge(fs []Finding) []Finding {
 			continue
 		}
 		g := &out[i]
+		if refines(f.Args, g.Args) {
+			g.Args = f.Args
+		}
 		n := f.Count
 		if n == 0 {
 			n = 1
@@ -95,4 +102,17 @@ func containsEv(es []Evidence, e Evidence) bool {
 		}
 	}
 	return false
+}
+
+// refines: a holds every argument of b with the same value, and more.
+func refines(a, b Args) bool {
+	if len(a) <= len(b) {
+		return false
+	}
+	for k, v := range b {
+		if w, ok := a[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }

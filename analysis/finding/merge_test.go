@@ -53,3 +53,27 @@ func TestMergeOneFindingPerIDAndPrimaryObject(t *testing.T) {
 		t.Errorf("Merge is not idempotent:\n%+v\n%+v", again, got)
 	}
 }
+
+// TestMergeRefinedArgs: a later report of the same fault whose arguments
+// hold the first's and more (the tracer naming the stale rule of a backend
+// split the check counted) gives the merged finding its arguments; one
+// that contradicts an argument does not.
+func TestMergeRefinedArgs(t *testing.T) {
+	check := Finding{ID: "IPTABLES_BACKEND_SPLIT", Objects: []string{"node/a"}, Args: Args{"node": "a", "legacy": "20", "nft": "30"}}
+	traced := Finding{ID: "IPTABLES_BACKEND_SPLIT", Objects: []string{"node/a"}, Args: Args{"node": "a", "legacy": "20", "nft": "30", "stale": "iptables-legacy"}}
+	other := Finding{ID: "IPTABLES_BACKEND_SPLIT", Objects: []string{"node/a"}, Args: Args{"node": "b", "legacy": "20", "nft": "30", "stale": "iptables-legacy"}}
+	for _, tc := range []struct {
+		name string
+		in   []Finding
+		want Args
+	}{
+		{"refined later", []Finding{check, traced}, traced.Args},
+		{"refined first", []Finding{traced, check}, traced.Args},
+		{"contradicting", []Finding{check, other}, check.Args},
+	} {
+		got := Merge(tc.in)
+		if len(got) != 1 || !reflect.DeepEqual(got[0].Args, tc.want) {
+			t.Errorf("%s: got %+v, want one finding with args %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -53,6 +53,27 @@ func (n *Netfilter) IPv4() *IPTablesDump {
 	return best
 }
 
+// Backends returns the node's legacy and nft dumps: iptables-legacy-save.txt
+// and iptables-nft-save.txt, or the default iptables-save.txt standing for
+// the backend its header names when that backend's own dump is absent.
+// Either is nil when the bundle holds none of it.
+func (n *Netfilter) Backends() (legacy, nft *IPTablesDump) {
+	legacy, nft = n.Dump(FileIPTablesLegacy), n.Dump(FileIPTablesNft)
+	if def := n.Dump(FileIPTables); def != nil && def.Rules != nil {
+		switch def.Rules.Backend {
+		case "nf_tables":
+			if nft == nil {
+				nft = def
+			}
+		case "legacy":
+			if legacy == nil {
+				legacy = def
+			}
+		}
+	}
+	return legacy, nft
+}
+
 // Dump returns the dump of a given file name (FileIPTables, ...), or nil.
 func (n *Netfilter) Dump(name string) *IPTablesDump {
 	for _, d := range n.IPTables {

@@ -82,9 +82,11 @@ func Suggest(f finding.Finding) *finding.Fix {
 		return &finding.Fix{Kind: "configmap", ConfigMap: cm, Key: "NonMasqueradeCIDRs", CIDR: cidr, Commands: []string{
 			"kubectl -n kube-system edit configmap ip-masq-agent-config   # in data.config set NonMasqueradeCIDRs: [" + strings.Join(list, ", ") + "]; the agent applies it at its next resync",
 		}}
-	case "IPTABLES_DROPS_FLOW":
-		// a rule kube-proxy does not own: delete it by its spec (-D with
-		// the rule as iptables-save printed it), on the node it is on
+	case "IPTABLES_DROPS_FLOW", "IPTABLES_BACKEND_SPLIT":
+		// a rule kube-proxy does not own (or a stale backend's entry of a
+		// Service, which the tracer names in file/line/text when it
+		// decides a flow): delete it by its spec (-D with the rule as
+		// iptables-save printed it), on the node it is on
 		text, node := a["text"], a["node"]
 		spec, ok := strings.CutPrefix(text, "-A ")
 		line, err := strconv.Atoi(a["line"])
@@ -92,6 +94,9 @@ func Suggest(f finding.Finding) *finding.Fix {
 			return nil
 		}
 		file := dumpFile(f)
+		if a["file"] != "" {
+			file = a["file"]
+		}
 		// the rule is deleted in the backend whose dump holds it
 		tool := "iptables"
 		switch path.Base(file) {

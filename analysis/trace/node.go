@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,6 +25,8 @@ type nodeSim struct {
 	// same: this other-backend dump holds the primary dump's rules again
 	// (decided once per node, not per hop)
 	same bool
+	// backend is the dump header's ("nf_tables", "legacy" or "")
+	backend string
 }
 
 // sim builds the simulator of a node from the model's iptables dump,
@@ -39,7 +42,7 @@ func (tr *Tracer) sim(n *model.Node) *nodeSim {
 		s.why = part{key: "ipt.nodump"}
 		return s
 	}
-	s.file = d.File
+	s.file, s.backend = d.File, d.Rules.Backend
 	opts := netfilter.Options{
 		LocalAddrs: n.LocalAddrs(),
 		IfaceAddrs: n.IfaceAddrs(),
@@ -108,6 +111,180 @@ func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
 	tr.netfilterResult(w, n, name, p, in, ns, res)
 }
 
+// rivalNAT: another iptables backend of the node binds this new
+// connection's destination too. The kernel keeps one NAT lookup per
+// family for both backends: iptable_nat (legacy) and nft nat chains both
+// register their table with nf_nat_register_fn, as entries of the one
+// nat hook at NF_IP_PRI_NAT_DST (-100; SNAT at NF_IP_PRI_NAT_SRC), in
+// priority order (nf_hook_entries_grow: an entry of equal priority is
+// inserted before the ones already there, so of two at -100 the one
+// registered last runs first). nf_nat_inet_fn consults them only while
+// the conntrack entry's DST manip is not set up, and stops at the first
+// that binds — DNAT happens once per connection, by one backend. So:
+//   - only the other backend DNATs: it decides, whatever the order;
+//   - both DNAT to the same endpoints, or to current endpoints: either
+//     way the connection reaches an endpoint (mine is followed);
+//   - both DNAT, differently, and one to an address that is no endpoint
+//     (or the endpoints are unknown): the outcome depends on which
+//     backend's nat registered first, which no dump says (iptables-save
+//     does not print it, both print priority -100): AMBIGUOUS, one
+//     branch per backend, the stale one failing (IPTABLES_BACKEND_SPLIT).
+//
+// mine are the destinations this backend's nat binds (its DNAT groups).
+func (tr *Tracer) rivalNAT(w *walk, n *model.Node, name string, p pkt, in arrival, ns *nodeSim, res netfilter.Result, mine []string, stale func(string) bool, known bool) bool {
+	at := "node/" + name
+	for _, other := range tr.otherDumps(n, ns) {
+		q := netfilter.Packet{Proto: p.proto, Src: p.src, Dst: p.dst, LocalOut: in.localOut}
+		if !in.localOut {
+			q.InIface = tr.inIface(n, p, in)
+			q.Bridged = in.fromPod && n.PodBridge() != nil
+		}
+		r2 := other.sim.Simulate(q)
+		var theirs []string
+		for _, path := range r2.Paths {
+			if natBinds(path) && path.NAT != nil && !slices.Contains(theirs, path.NAT.Dst) {
+				theirs = append(theirs, path.NAT.Dst)
+			}
+		}
+		if len(theirs) == 0 {
+			continue
+		}
+		if len(mine) == 0 {
+			w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActBothBackends,
+				Evidence: ev("file", other.file)}, "both.natother", backendName(other), backendName(ns)))
+			tr.netfilterResultIn(w, n, name, p, in, other, r2, natCtx{decided: true, split: true})
+			return true
+		}
+		if sameSet(mine, theirs) {
+			continue
+		}
+		anyStale := false
+		for _, d := range append(append([]string(nil), mine...), theirs...) {
+			anyStale = anyStale || stale(d)
+		}
+		if known && !anyStale {
+			continue
+		}
+		sort.Strings(mine)
+		sort.Strings(theirs)
+		s := Step{At: at, Component: "iptables", Before: p.String(), Decision: ActAmbiguous,
+			Evidence: ev("file", ns.file)}
+		s.say("both.natorder", backendName(ns), strings.Join(mine, ", "), backendName(other), strings.Join(theirs, ", "))
+		w.add(s)
+		sides := []struct {
+			ns, rival *nodeSim
+			res       netfilter.Result
+			dsts      []string
+		}{{ns, other, res, theirs}, {other, ns, r2, mine}}
+		for i, side := range sides {
+			// named by where that order sends the connection (identifiers
+			// only: the label is not translated)
+			label := backendName(side.ns)
+			if own := [][]string{mine, theirs}[i]; len(own) == 1 {
+				label = endpointName(tr.c, own[0]) + " (" + label + ")"
+			}
+			b := w.fork(label)
+			tr.netfilterResultIn(b, n, name, p, in, side.ns, side.res, natCtx{decided: true, split: true, rival: side.rival, rivalDsts: side.dsts})
+		}
+		return true
+	}
+	return false
+}
+
+// natBinds: the path's DNAT was made by a nat table rule (DNAT or
+// REDIRECT at PREROUTING/OUTPUT), i.e. this backend set up the
+// connection's DST manip — not IPVS, which is no nat table.
+func natBinds(path netfilter.Path) bool {
+	for _, s := range path.Steps {
+		if s.Table == "nat" && (s.Hook == "PREROUTING" || s.Hook == "OUTPUT") && (s.Target == "DNAT" || s.Target == "REDIRECT") {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// backendName is the iptables tool of a dump's backend: what a remedy
+// runs to change it.
+func backendName(s *nodeSim) string {
+	switch {
+	case strings.HasSuffix(s.file, "/"+model.FileIPTablesLegacy):
+		return "iptables-legacy"
+	case strings.HasSuffix(s.file, "/"+model.FileIPTablesNft):
+		return "iptables-nft"
+	}
+	if s.backend == "nf_tables" {
+		return "iptables-nft"
+	}
+	if s.backend == "legacy" {
+		return "iptables-legacy"
+	}
+	return "iptables"
+}
+
+// staleBackend is IPTABLES_BACKEND_SPLIT for a stale DNAT of one backend
+// that decides a flow: the node's rule counts per backend (as the
+// backend check states them, so the two reports are one finding), the
+// Service, the address that is no endpoint, and the rule that sends the
+// flow there — the Service's entry in KUBE-SERVICES when kube-proxy
+// wrote it (deleting it takes the Service out of the stale backend),
+// else the DNAT rule itself.
+func (tr *Tracer) staleBackend(n *model.Node, name string, p pkt, ns *nodeSim, path netfilter.Path, service, dst string, ctx natCtx) *finding.Finding {
+	legacy, nft := n.Backends()
+	args := finding.Args{"node": name, "flow": p.String(), "service": service, "endpoint": dst,
+		"stale": backendName(ns), "file": ns.file}
+	if legacy != nil && legacy.Rules != nil {
+		args["legacy"] = itoa(legacy.Rules.NumRules())
+	}
+	if nft != nil && nft.Rules != nil {
+		args["nft"] = itoa(nft.Rules.NumRules())
+	}
+	if ctx.rival != nil {
+		args["current"] = backendName(ctx.rival)
+		args["current_dst"] = strings.Join(ctx.rivalDsts, ", ")
+	}
+	var entry, dnat *netfilter.Step
+	for i := range path.Steps {
+		st := &path.Steps[i]
+		if st.Table != "nat" || st.Rule == 0 {
+			continue
+		}
+		if entry == nil && st.Chain == "KUBE-SERVICES" {
+			entry = st
+		}
+		if st.Target == "DNAT" || st.Target == "REDIRECT" {
+			dnat = st
+		}
+	}
+	if entry == nil {
+		entry = dnat
+	}
+	evs := []finding.Evidence{{File: ns.file}}
+	if entry != nil {
+		args["table"], args["chain"], args["rule"], args["line"] = entry.Table, entry.Chain, itoa(entry.Rule), itoa(entry.Line)
+		args["text"] = strings.TrimSpace(entry.Text)
+		if spec, ok := strings.CutPrefix(args["text"], "-A "); ok {
+			args["spec"] = spec
+		}
+		evs = []finding.Evidence{{File: ns.file, Line: entry.Line, Excerpt: "*nat " + strings.TrimSpace(entry.Text)}}
+	}
+	if dnat != nil && dnat != entry {
+		evs = append(evs, finding.Evidence{File: ns.file, Line: dnat.Line, Excerpt: "*nat " + strings.TrimSpace(dnat.Text)})
+	}
+	return newFinding("IPTABLES_BACKEND_SPLIT", args, []string{"node/" + name}, evs...)
+}
+
 // otherBackend: both iptables backends hold rules on this node, and the
 // kernel runs the legacy (x_tables) and the nft chains at the same hooks,
 // so a drop in either one drops the packet. The other dump is evaluated
@@ -146,6 +323,16 @@ func allFail(r netfilter.Result) bool {
 func (tr *Tracer) otherDumps(n *model.Node, primary *nodeSim) []*nodeSim {
 	var out []*nodeSim
 	p := n.IPv4()
+	if primary.file != "" && (p == nil || primary.file != p.File) {
+		// traced through another backend's dump (rivalNAT): the node's
+		// default dump is the other one now
+		if p != nil && p.Rules != nil && p.Rules.NumRules() > 0 {
+			if s := tr.sim(n); s.sim != nil {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
 	for _, d := range n.IPTables {
 		if d == p || d.Name == model.FileIP6Tables || d.Name == model.FileIPTables || d.Rules == nil || d.Rules.NumRules() == 0 {
 			continue
@@ -153,7 +340,7 @@ func (tr *Tracer) otherDumps(n *model.Node, primary *nodeSim) []*nodeSim {
 		key := n.Name + "|" + d.File
 		s, ok := tr.sims[key]
 		if !ok {
-			s = &nodeSim{file: d.File, opts: primary.opts}
+			s = &nodeSim{file: d.File, opts: primary.opts, backend: d.Rules.Backend}
 			// the default backend's dump saved again under its backend's
 			// name: one ruleset, evaluated once
 			if s.same = p != nil && p.Rules != nil && iptables.SameRules(p.Rules, d.Rules); !s.same {
@@ -230,6 +417,26 @@ func (tr *Tracer) inIface(n *model.Node, p pkt, in arrival) string {
 // per connection), a failure for DROP/REJECT, AMBIGUOUS naming the match
 // the dump cannot decide.
 func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in arrival, ns *nodeSim, res netfilter.Result) {
+	tr.netfilterResultIn(w, n, name, p, in, ns, res, natCtx{})
+}
+
+// natCtx is what a node's netfilter result is read with.
+type natCtx struct {
+	// decided: the nat binding of this connection is already settled
+	// between the node's iptables backends (rivalNAT ran)
+	decided bool
+	// split: this backend's nat decides while another backend holds
+	// rules too, so a DNAT to an address that is no endpoint is the
+	// stale backend's (IPTABLES_BACKEND_SPLIT), not a kube-proxy that
+	// stopped syncing
+	split bool
+	// rival is the other backend's choice when the order decides
+	// (its file and destinations), for the finding's text
+	rival     *nodeSim
+	rivalDsts []string
+}
+
+func (tr *Tracer) netfilterResultIn(w *walk, n *model.Node, name string, p pkt, in arrival, ns *nodeSim, res netfilter.Result, ctx natCtx) {
 	at := "node/" + name
 	var accepted []netfilter.Path
 	var failed []netfilter.Path
@@ -317,7 +524,9 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		}
 		return true
 	}
-	if known {
+	if known && !ctx.split {
+		// (a backend split's other dump is not kube-proxy's current
+		// one: what it lacks is no missing rule)
 		var missing []string
 		for _, b := range svc.Backends {
 			if !b.Ready {
@@ -337,6 +546,17 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 				Evidence: ev("file", ns.file)}, "kp.missing", name, strings.Join(missing, ", "), svc.Service.Key()))
 		}
 	}
+	if !ctx.decided {
+		var mine []string
+		for _, g := range groups {
+			if natBinds(g.path) {
+				mine = append(mine, g.dst)
+			}
+		}
+		if tr.rivalNAT(w, n, name, p, in, ns, res, mine, isStale, known) {
+			return
+		}
+	}
 	follow := func(w *walk, g *group) {
 		if g.path.Verdict != netfilter.Accept {
 			tr.netfilterFail(w, n, name, p, ns, g.path)
@@ -345,6 +565,12 @@ func (tr *Tracer) netfilterResult(w *walk, n *model.Node, name string, p pkt, in
 		if isStale(g.dst) && g.dst != p.dst.String() {
 			s := Step{At: at, Component: "iptables", Before: p.String(), After: g.dst, Decision: ActStale, Tags: []string{TagStale},
 				Evidence: stepEv(ns.file, telling(g.path))}
+			if ctx.split {
+				s.sayParts(append([]part{{key: "kp.stalesplit", args: []any{backendName(ns), name, svc.Service.Key(), g.dst}}}, summary(g.path)...))
+				w.stop(s, outcome{verdict: Dropped, reason: "IPTABLES_BACKEND_SPLIT",
+					finding: tr.staleBackend(n, name, p, ns, g.path, svc.Service.Key(), g.dst, ctx)})
+				return
+			}
 			s.sayParts(append([]part{{key: "kp.stale", args: []any{name, svc.Service.Key(), g.dst}}}, summary(g.path)...))
 			w.stop(s,
 				outcome{verdict: Dropped, reason: "KUBE_PROXY_RULES_STALE"})
