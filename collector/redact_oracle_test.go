@@ -13,7 +13,8 @@ import (
 // text: in and out are parsed as YAML (JSON included) and walked side by
 // side. Every key and list element must survive; a scalar under a key
 // that names a credential (at any depth), the value of an env entry whose
-// name names one, and the list element after a bare secret flag must be
+// name names one (Kubernetes "name", CRI "key"), a scalar under "auth"
+// (docker config), and the list element after a bare secret flag must be
 // redacted unless empty, null or boolean (an Authorization header's value
 // too: its scheme may stay); any other scalar must be
 // unchanged — unless it is a string holding a credential by shape (URL
@@ -60,8 +61,10 @@ func (w *walker) walk(path string, a, b any, sec bool) {
 			return
 		}
 		env := false
-		if n, ok := a["name"].(string); ok && reSensKey.MatchString(n) {
-			env = true
+		for _, nk := range []string{"name", "key"} { // Kubernetes env, CRI envs
+			if n, ok := a[nk].(string); ok && reSensKey.MatchString(n) {
+				env = true
+			}
 		}
 		for k, av := range a {
 			bv, ok := bm[k]
@@ -70,7 +73,16 @@ func (w *walker) walk(path string, a, b any, sec bool) {
 				continue
 			}
 			header := strings.EqualFold(k, "authorization") // its value: scheme and credential
-			w.walk(path+"/"+k, av, bv, sec || header || reSensKey.MatchString(k) || (env && k == "value"))
+			// docker config's "auth" scalar is base64 user:password
+			auth := false
+			if k == "auth" {
+				switch av.(type) {
+				case map[string]any, []any:
+				default:
+					auth = true
+				}
+			}
+			w.walk(path+"/"+k, av, bv, sec || header || auth || reSensKey.MatchString(k) || (env && k == "value"))
 		}
 		if len(bm) != len(a) {
 			w.errf("%s: %d keys became %d", path, len(a), len(bm))

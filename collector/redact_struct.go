@@ -11,7 +11,14 @@ import "strings"
 // replaces every scalar under a key that names a credential, however deep
 // (auth: {token: x}, "password":\n "x", credentials:\n  user: x), the
 // value of an env entry whose name names one, and a list element that
-// follows a bare secret flag ("--token", "x"). Only scalars change, in
+// follows a bare secret flag ("--token", "x"). An env entry that gives its
+// value before its name (hand-written manifests) cannot wait for the name
+// without holding lines back: its value is redacted whatever the name. A
+// scalar under "auth" is a credential (docker's base64 user:password),
+// a mapping under it is read as any other. A JSON string that holds JSON
+// (last-applied-configuration in kubectl -o json, a YAML double-quoted
+// scalar) is unescaped and read the same way, to any depth of escaping
+// up to maxEmb. Only scalars change, in
 // place: keys, quotes, brackets and line breaks stay, so the output parses
 // as the input did with the same line count. The line patterns in
 // redact.go run afterwards on every line (URLs, headers, JWTs, PEM, flags
@@ -20,23 +27,45 @@ import "strings"
 // maxFlow bounds the tracked flow nesting; deeper brackets are counted only.
 const maxFlow = 64
 
+// maxEmb bounds the JSON-in-a-string levels read (each one unescaped once).
+const maxEmb = 4
+
 var (
-	reSensKey  = re("^" + sens + "$")
+	reSensKey  = re("^(" + sens + "|" + sensKeyOnly + ")$")
 	reSensFlag = re("^--" + sens + "$")
 	// a plain scalar that holds no secret even under a secret key
 	reKeepScalar = re(`^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|""|'')$`)
 )
 
+// sensKeyOnly: keys that name a credential only as a whole key (inside a
+// longer word they do not: .dockerconfigjson, .dockercfg of an image pull
+// Secret; "auth" is handled apart, see authKey).
+const sensKeyOnly = `\.?[Dd][Oo][Cc][Kk][Ee][Rr]([Cc][Oo][Nn][Ff][Ii][Gg][Jj][Ss][Oo][Nn]|[Cc][Ff][Gg])`
+
 func keep(t string) bool { return t == "" || reKeepScalar.MatchString(t) }
+
+// authKey: a scalar under it is a credential (docker config's "auth":
+// base64 of user:password); a mapping under it is not secret as a whole.
+func authKey(k string) bool { return k == "auth" }
+
+// nameKey: the member that names an env entry (Kubernetes "name", the
+// CRI's "key" in crictl inspect's envs).
+func nameKey(k string) bool { return k == "name" || k == "key" }
 
 type structState struct {
 	// flow collections, innermost last: type '{' or '[', every scalar
 	// inside secret, '{': expecting a key, the current key is secret, the
 	// current key is "name", a name member named a credential (its
-	// "value" member is secret); '[': the last element was a bare flag.
+	// "value" member is secret), the current key is "auth", the current
+	// key is "env"; '[': the last element was a bare flag. fe: a '['
+	// is an env list, a '{' an entry of one whose name is not seen yet.
 	ftyp                                []byte
 	fsec, fkey, fksec, fname, fenv, ffl []bool
+	fauth, fkenv, fe                    []bool
 	fover                               int
+	// fbase: the depth where the flow being read started (above 0 while
+	// JSON inside a string is read on top of the stack); emb: its level
+	fbase, emb int
 	// block mappings: column of the key, value secret, value a scalar
 	// (deeper lines continue it; quote is its open quote if unclosed)
 	bcol   []int
@@ -46,30 +75,41 @@ type structState struct {
 	// block scalar (| or >): content is deeper than bsCol
 	bsOn, bsSec bool
 	bsCol       int
-	// column of the mapping whose name: named a credential, -1 none
-	envCol int
+	// benv: the key of the frame is "env" (its items are env entries)
+	benv []bool
+	// column of the mapping whose name: named a credential, -1 none;
+	// envUn: column of an env entry whose name is not seen yet, -1 none
+	envCol, envUn int
 }
 
-func newStructState() structState { return structState{envCol: -1} }
+func newStructState() structState { return structState{envCol: -1, envUn: -1} }
 
 func (s *structState) depth() int { return len(s.ftyp) + s.fover }
 
 func (s *structState) flowReset() {
 	s.ftyp = s.ftyp[:0]
-	s.fsec, s.fkey, s.fksec, s.fname, s.fenv, s.ffl = s.fsec[:0], s.fkey[:0], s.fksec[:0], s.fname[:0], s.fenv[:0], s.ffl[:0]
-	s.fover = 0
+	s.flowTrunc(0, 0)
+}
+
+// flowTrunc cuts the flow stack back to n frames and over deeper ones.
+func (s *structState) flowTrunc(n, over int) {
+	s.ftyp = s.ftyp[:n]
+	s.fsec, s.fkey, s.fksec, s.fname, s.fenv, s.ffl = s.fsec[:n], s.fkey[:n], s.fksec[:n], s.fname[:n], s.fenv[:n], s.ffl[:n]
+	s.fauth, s.fkenv, s.fe = s.fauth[:n], s.fkenv[:n], s.fe[:n]
+	s.fover = over
 }
 
 func (s *structState) blockPop() {
 	n := len(s.bcol) - 1
-	s.bcol, s.bsec, s.bscal, s.bquote = s.bcol[:n], s.bsec[:n], s.bscal[:n], s.bquote[:n]
+	s.bcol, s.bsec, s.bscal, s.bquote, s.benv = s.bcol[:n], s.bsec[:n], s.bscal[:n], s.bquote[:n], s.benv[:n]
 }
 
-func (s *structState) blockPush(col int, sec, scal bool, quote byte) {
+func (s *structState) blockPush(col int, sec, scal bool, quote byte, env bool) {
 	s.bcol = append(s.bcol, col)
 	s.bsec = append(s.bsec, sec)
 	s.bscal = append(s.bscal, scal)
 	s.bquote = append(s.bquote, quote)
+	s.benv = append(s.benv, env)
 }
 
 func isItem(p string) bool { return p == "-" || strings.HasPrefix(p, "- ") }
@@ -98,7 +138,7 @@ func (s *structState) line(l string) string {
 		}
 	}
 	if s.depth() > 0 {
-		return s.flow(l, 0, false)
+		return s.flow(l, 0, false, 0)
 	}
 	if rest == "" || rest[0] == '#' {
 		return l
@@ -108,7 +148,7 @@ func (s *structState) line(l string) string {
 		for len(s.bcol) > 0 {
 			s.blockPop()
 		}
-		s.envCol = -1
+		s.envCol, s.envUn = -1, -1
 		return l
 	}
 	for n := len(s.bcol); n > 0; n = len(s.bcol) {
@@ -120,7 +160,11 @@ func (s *structState) line(l string) string {
 	if ind < s.envCol {
 		s.envCol = -1
 	}
+	if ind < s.envUn {
+		s.envUn = -1
+	}
 	n := len(s.bcol)
+	envList := n > 0 && s.benv[n-1]
 	sec := n > 0 && s.bsec[n-1]
 	if n > 0 && s.bscal[n-1] {
 		// the next line of a multi-line scalar
@@ -158,16 +202,32 @@ func (s *structState) line(l string) string {
 			s.bsOn, s.bsCol, s.bsSec = true, ind, sec
 			return l
 		case '{', '[':
-			return s.flow(l, c, sec)
+			ctx := 0
+			if item && envList {
+				ctx = 2
+			}
+			return s.flow(l, c, sec, ctx)
 		}
 		if sec && !keep(p) {
 			return l[:c] + redactScalar(p, false)
 		}
+		if p[0] == '"' {
+			if e := quoteEnd(p, 1, '"'); e > 0 {
+				return l[:c] + s.embedded(p[:e]) + p[e:]
+			}
+		}
 		return l
 	}
-	keysec := reSensKey.MatchString(key) || (key == "value" && c == s.envCol)
-	if key == "name" {
+	if item && envList {
+		// an entry of an env list: secret "value" until its name is seen
+		s.envUn = c
+	}
+	keysec := reSensKey.MatchString(key) || (key == "value" && (c == s.envCol || c == s.envUn))
+	if nameKey(key) {
 		s.envCol = -1
+		if c == s.envUn {
+			s.envUn = -1
+		}
 		if reSensKey.MatchString(unquote(strings.Trim(p[after:], " \t\r"))) {
 			s.envCol = c
 		}
@@ -189,30 +249,42 @@ func (s *structState) line(l string) string {
 		}
 	}
 	if v == len(l) || l[v] == '#' {
-		s.blockPush(c, esec, false, 0)
+		s.blockPush(c, esec, false, 0, key == "env")
 		return l
 	}
 	switch l[v] {
 	case '|', '>':
-		s.bsOn, s.bsCol, s.bsSec = true, c, esec
+		s.bsOn, s.bsCol, s.bsSec = true, c, esec || authKey(key)
 		return l
 	case '{', '[':
-		return s.flow(l, v, esec)
+		ctx := 0
+		if key == "env" {
+			ctx = 1
+		}
+		return s.flow(l, v, esec, ctx)
 	}
+	// a scalar under auth is secret (a mapping under it is read as any other)
+	esec = esec || authKey(key)
 	var q byte
 	if (l[v] == '"' || l[v] == '\'') && quoteEnd(l, v+1, l[v]) < 0 {
 		q = l[v]
 	}
-	s.blockPush(c, esec, true, q)
+	s.blockPush(c, esec, true, q, false)
 	if esec && !keep(l[v:]) {
 		return l[:v] + redactScalar(l[v:], false)
+	}
+	// JSON escaped in a double-quoted scalar on one line
+	if l[v] == '"' {
+		if e := quoteEnd(l, v+1, '"'); e > 0 {
+			return l[:v] + s.embedded(l[v:e]) + l[e:]
+		}
 	}
 	// JSON in a single-quoted scalar on one line (an annotation such as
 	// last-applied-configuration without its final newline): read as a
 	// flow collection of its own
 	if l[v] == '\'' && v+1 < len(l) && (l[v+1] == '{' || l[v+1] == '[') {
 		if e := quoteEnd(l, v+1, '\''); e > 0 {
-			inner := s.flow(l[v+1:e-1], 0, false)
+			inner := s.flow(l[v+1:e-1], 0, false, 0)
 			s.flowReset()
 			return l[:v+1] + inner + l[e-1:]
 		}
@@ -300,15 +372,18 @@ func redactScalar(t string, flow bool) string {
 }
 
 // flow reads l from i on in flow context; base says whether a collection
-// opened at the top level is secret. It returns l with secret scalars
-// replaced; the rest of the line after the outermost collection closes is
-// kept as it is.
-func (s *structState) flow(l string, i int, base bool) string {
+// opened at the top level is secret, ctx where it sits: 1 the value of a
+// block key "env", 2 an item of a block env list. It returns l with secret
+// scalars replaced; the rest of the line after the outermost collection
+// closes is kept as it is. In JSON unescaped from a string (embedded),
+// \x01 and the byte after it are an escape that was not a quote or a
+// backslash (\n between tokens): blank.
+func (s *structState) flow(l string, i int, base bool, ctx int) string {
 	var out strings.Builder
 	out.WriteString(l[:i])
 	for i < len(l) {
 		ch := l[i]
-		if s.depth() == 0 && ch != '{' && ch != '[' {
+		if s.depth() == s.fbase && ch != '{' && ch != '[' {
 			break
 		}
 		switch ch {
@@ -316,13 +391,19 @@ func (s *structState) flow(l string, i int, base bool) string {
 			out.WriteByte(ch)
 			i++
 			continue
+		case 1:
+			e := min(i+2, len(l))
+			out.WriteString(l[i:e])
+			i = e
+			continue
 		case '{', '[':
-			sec := base
-			if s.depth() > 0 {
+			sec, env := base, (ctx == 1 && ch == '[') || (ctx == 2 && ch == '{')
+			if s.depth() > s.fbase {
 				sec = s.valueSecret()
+				env = s.openEnv(ch)
 				s.valueDone("")
 			}
-			s.flowPush(ch, sec)
+			s.flowPush(ch, sec, env)
 			out.WriteByte(ch)
 			i++
 			continue
@@ -330,14 +411,14 @@ func (s *structState) flow(l string, i int, base bool) string {
 			s.flowPop()
 			out.WriteByte(ch)
 			i++
-			if s.depth() == 0 {
+			if s.depth() == s.fbase {
 				out.WriteString(l[i:])
 				return out.String()
 			}
 			continue
 		case ',':
 			if n := len(s.ftyp) - 1; s.fover == 0 && s.ftyp[n] == '{' {
-				s.fkey[n], s.fksec[n], s.fname[n] = true, false, false
+				s.fkey[n], s.fksec[n], s.fname[n], s.fauth[n], s.fkenv[n] = true, false, false, false, false
 			}
 			out.WriteByte(ch)
 			i++
@@ -364,7 +445,7 @@ func (s *structState) flow(l string, i int, base bool) string {
 		plain:
 			for ; j < len(l); j++ {
 				switch l[j] {
-				case ',', '[', ']', '{', '}':
+				case ',', '[', ']', '{', '}', 1:
 					break plain
 				case ':':
 					if j+1 == len(l) || strings.IndexByte(" \t,[]{}", l[j+1]) >= 0 {
@@ -388,7 +469,7 @@ func (s *structState) flow(l string, i int, base bool) string {
 	return out.String()
 }
 
-func (s *structState) flowPush(t byte, sec bool) {
+func (s *structState) flowPush(t byte, sec, env bool) {
 	if len(s.ftyp) >= maxFlow {
 		s.fover++
 		return
@@ -400,6 +481,9 @@ func (s *structState) flowPush(t byte, sec bool) {
 	s.fname = append(s.fname, false)
 	s.fenv = append(s.fenv, false)
 	s.ffl = append(s.ffl, false)
+	s.fauth = append(s.fauth, false)
+	s.fkenv = append(s.fkenv, false)
+	s.fe = append(s.fe, env)
 }
 
 func (s *structState) flowPop() {
@@ -411,8 +495,20 @@ func (s *structState) flowPop() {
 	if n < 0 {
 		return
 	}
-	s.ftyp = s.ftyp[:n]
-	s.fsec, s.fkey, s.fksec, s.fname, s.fenv, s.ffl = s.fsec[:n], s.fkey[:n], s.fksec[:n], s.fname[:n], s.fenv[:n], s.ffl[:n]
+	s.flowTrunc(n, 0)
+}
+
+// openEnv: is a collection opened here (ch) an env list (the value of
+// key "env") or an entry of one?
+func (s *structState) openEnv(ch byte) bool {
+	n := len(s.ftyp) - 1
+	if s.fover > 0 || n < 0 {
+		return false
+	}
+	if s.ftyp[n] == '{' {
+		return ch == '[' && s.fkenv[n]
+	}
+	return ch == '{' && s.fe[n]
 }
 
 // valueSecret: is the value at the current position secret?
@@ -442,14 +538,85 @@ func (s *structState) flowScalar(tok string) string {
 	n := len(s.ftyp) - 1
 	text := unquote(tok)
 	if s.ftyp[n] == '{' && s.fkey[n] {
-		s.fksec[n] = reSensKey.MatchString(text) || (text == "value" && s.fenv[n])
-		s.fname[n] = text == "name"
+		s.fksec[n] = reSensKey.MatchString(text) || (text == "value" && (s.fenv[n] || s.fe[n]))
+		s.fname[n] = nameKey(text)
+		if s.fname[n] {
+			s.fe[n] = false
+		}
+		s.fauth[n] = authKey(text)
+		s.fkenv[n] = text == "env"
 		return tok
 	}
-	sec := s.valueSecret()
+	sec := s.valueSecret() || (s.ftyp[n] == '{' && s.fauth[n])
 	s.valueDone(text)
 	if sec && !keep(tok) {
 		return redactScalar(tok, true)
 	}
+	if tok[0] == '"' {
+		return s.embedded(tok)
+	}
 	return tok
+}
+
+// embedded reads JSON held in the double-quoted token tok ("{\"a\":1}")
+// as a flow collection of its own, on top of the stack, and returns tok
+// with the secrets in it redacted and escaped as they were. The content is
+// unescaped only for quotes and backslashes; any other escape becomes
+// \x01 and its letter (blank between tokens), so escaping it again gives
+// the same bytes. Content that holds \x01 or \x02 itself is left alone.
+func (s *structState) embedded(tok string) string {
+	if s.emb >= maxEmb || len(tok) < 3 || tok[len(tok)-1] != '"' || strings.ContainsAny(tok, "\x01\x02") {
+		return tok
+	}
+	c := tok[1 : len(tok)-1]
+	var b strings.Builder
+	for i := 0; i < len(c); i++ {
+		if c[i] == '\\' {
+			if i+1 < len(c) && (c[i+1] == '\\' || c[i+1] == '"') {
+				i++
+				b.WriteByte(c[i])
+			} else {
+				b.WriteByte(1)
+			}
+			continue
+		}
+		b.WriteByte(c[i])
+	}
+	in := b.String()
+	k := 0
+	for k < len(in) && (in[k] == ' ' || in[k] == '\t' || in[k] == 1) {
+		if in[k] == 1 {
+			k++
+		}
+		k++
+	}
+	if k >= len(in) || (in[k] != '{' && in[k] != '[') {
+		return tok
+	}
+	n, over, base := len(s.ftyp), s.fover, s.fbase
+	s.fbase = s.depth()
+	s.emb++
+	out := s.flow(in, k, false, 0)
+	s.emb--
+	s.flowTrunc(n, over)
+	s.fbase = base
+	if out == in {
+		return tok
+	}
+	var e strings.Builder
+	e.WriteByte('"')
+	for i := 0; i < len(out); i++ {
+		switch out[i] {
+		case '\\':
+			e.WriteString(`\\`)
+		case '"':
+			e.WriteString(`\"`)
+		case 1:
+			e.WriteByte('\\')
+		default:
+			e.WriteByte(out[i])
+		}
+	}
+	e.WriteByte('"')
+	return e.String()
 }

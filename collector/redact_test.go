@@ -28,6 +28,17 @@ func TestGoRedactionMatchesTheScript(t *testing.T) {
 		"data:\n  c: |\n    {\"password\": \"p\",\n     \"x\": [\n  back: 1\nafter: [token, x]\n",
 		"- - - password: x\n    - y\n",
 		strings.Repeat("[", 100) + "\"--token\", \"x\"" + strings.Repeat("]", 100) + "\n",
+		// JSON inside strings: escapes other than \" and \\, a lone
+		// backslash, bytes the unescaping reserves, unbalanced and too deep
+		`{"a": "{\"password\":\"p\u0041\\n\/x\",\n\t\"b\":[1,\"\\\\\"]}", "c": "[\"--token\", \"t\"]"}` + "\n",
+		`{"a": "{\"token\":\"x\"\\", "b": "{\"token\": [1, 2"}` + "\n",
+		"{\"a\": \"{\\\"token\\\":\\\"x\x01\\\"}\", \"b\": \"[\\\"x\x02\\\"]\"}\n",
+		`{"d": "{\"e\":\"{\\\"f\\\":\\\"{\\\\\\\"g\\\\\\\":\\\\\\\"{\\\\\\\\\\\\\\\"token\\\\\\\\\\\\\\\":1}\\\\\\\"}\\\"}\"}"}` + "\n",
+		"k: \"{\\\"password\\\": \\\"x\\\"}\" # c\n- \"[\\\"--password\\\", \\\"y\\\"]\"\n",
+		// env entries value first (redacted whatever the name), auth
+		"env:\n- value: kept-or-not\n  name: MODE\n- foo: 1\n  value: v\n  name: X\nother:\n- value: 1\n  name: T\n",
+		"auth: {mode: webhook, user: u}\nauth: x\nauth:\n  token: t\nx: {auth: [a], auth: b}\n",
+		"a: {env: [{value: 1, key: K}, {key: DB_PASS, value: 2}], b: [{value: 3}]}\n",
 	}
 	var inputs []string
 	for _, c := range redactCases {
@@ -39,6 +50,23 @@ func TestGoRedactionMatchesTheScript(t *testing.T) {
 		if got := RedactString(in); got != want {
 			t.Errorf("input %d %q:\nscript: %q\ngo:     %q", i, in, want, got)
 		}
+	}
+}
+
+// An env entry that gives its value before its name: the value is
+// redacted whatever the name, since the name comes too late to decide (a
+// value-first entry of a harmless name loses its value, never a secret);
+// outside an env list "value" is not touched.
+func TestValueBeforeNameInEnvListIsRedacted(t *testing.T) {
+	in := "env:\n- value: a1\n  name: MODE\n- name: B\n  value: b1\nspec:\n  values:\n  - value: c1\n    name: DB_TOKEN_NAME_ONLY_IN_SPEC\n"
+	out := RedactString(in)
+	for _, want := range []string{"- value: <redacted>\n  name: MODE", "value: b1", "value: c1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+	if script := redactWithScript(t, in); script != out {
+		t.Errorf("script and Go differ:\n%s\n%s", script, out)
 	}
 }
 

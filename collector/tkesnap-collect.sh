@@ -77,9 +77,13 @@ redact() {
 		sens = "([A-Za-z0-9_./-]*([Tt][Oo][Kk][Ee][Nn]|[Pp][Aa][Ss][Ss][Ww][Oo]?[Rr][Dd]|[Ss][Ee][Cc][Rr][Ee][Tt]|[Aa][Pp][Ii][_-]?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee][_-]?[Kk][Ee][Yy]|[Cc][Ll][Ii][Ee][Nn][Tt]-[Kk][Ee][Yy]-[Dd][Aa][Tt][Aa]|[Cc][Rr][Ee][Dd][Ee][Nn][Tt][Ii][Aa][Ll][Ss]?)[A-Za-z0-9_.-]*|[A-Za-z0-9_./-]*([Pp][Aa][Ss][Ss]|[Pp][Ww][Dd]))"
 		q = "\\\\?\""          # a quote, maybe escaped inside a JSON string
 		blockopen = "[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*$"
-		senskey = "^" sens "$"; sensflag = "^--" sens "$"
+		# keys that name a credential only as a whole key: an image pull
+		# Secret: .dockerconfigjson / .dockercfg ("auth" is apart: a scalar
+		# under it is secret, a mapping under it is read as any other)
+		sensonly = "\\.?[Dd][Oo][Cc][Kk][Ee][Rr]([Cc][Oo][Nn][Ff][Ii][Gg][Jj][Ss][Oo][Nn]|[Cc][Ff][Gg])"
+		senskey = "^(" sens "|" sensonly ")$"; sensflag = "^--" sens "$"
 		keepre = "^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|\"\"|\047\047)$"
-		SQ = "\047"; fn = 0; fover = 0; bn = 0; bson = 0; envcol = -1
+		SQ = "\047"; fn = 0; fover = 0; fbase = 0; emb = 0; bn = 0; bson = 0; envcol = -1; envun = -1
 	}
 	{
 		orig = $0
@@ -153,10 +157,15 @@ redact() {
 	# token across lines, block scalars, multi-line scalars) and replaces
 	# every scalar under a key that names a credential however deep, the
 	# value of an env entry whose name names one, and a list element after
-	# a bare secret flag. Only scalars change, in place: keys, quotes,
+	# a bare secret flag. An env entry that gives its value before its name
+	# has its value redacted whatever the name (holding lines back until
+	# the name comes is not worth it); a scalar under "auth" is secret
+	# (docker config: base64 user:password). JSON inside a JSON string or
+	# a YAML double-quoted scalar is unescaped and read the same way
+	# (embedded). Only scalars change, in place: keys, quotes,
 	# brackets and line breaks stay. collector/redact_struct.go is the same
 	# in Go, function for function (columns there count from 0).
-	function sline(l,   ind, rest, r, sec, q, e, c, p, item, k, after, ch, key, keysec, esec, v, n, t) {
+	function sline(l,   ind, rest, r, sec, q, e, c, p, item, k, after, ch, key, keysec, esec, v, n, t, envl) {
 		match(l, /^ */); ind = RLENGTH
 		rest = substr(l, ind + 1); r = rest; sub(/^[ \t]+/, "", r)
 		if (bson) {
@@ -164,15 +173,17 @@ redact() {
 			if (ind > bscol) { if (bssec) return substr(l, 1, ind) "<redacted>" }
 			else { bson = 0; fn = 0; fover = 0 }
 		}
-		if (fn + fover > 0) return flow(l, 1, 0)
+		if (fn + fover > 0) return flow(l, 1, 0, 0)
 		if (r == "" || substr(r, 1, 1) == "#") return l
-		if (ind == 0 && (rest == "---" || rest == "..." || substr(rest, 1, 4) == "--- " || substr(rest, 1, 4) == "... ")) { bn = 0; envcol = -1; return l }
+		if (ind == 0 && (rest == "---" || rest == "..." || substr(rest, 1, 4) == "--- " || substr(rest, 1, 4) == "... ")) { bn = 0; envcol = -1; envun = -1; return l }
 		while (bn > 0) {
 			if (ind > bcol[bn] || (ind == bcol[bn] && !bscal[bn] && isitem(rest))) break
 			bn--
 		}
 		if (ind < envcol) envcol = -1
+		if (ind < envun) envun = -1
 		sec = (bn > 0 && bsec[bn])
+		envl = (bn > 0 && benv[bn])
 		if (bn > 0 && bscal[bn]) {
 			# the next line of a multi-line scalar
 			q = bquote[bn]
@@ -193,14 +204,18 @@ redact() {
 			# value of the key above on its own line
 			ch = substr(p, 1, 1)
 			if (ch == "|" || ch == ">") { bson = 1; bscol = ind; bssec = sec; return l }
-			if (ch == "{" || ch == "[") return flow(l, c + 1, sec)
+			if (ch == "{" || ch == "[") return flow(l, c + 1, sec, (item && envl) ? 2 : 0)
 			if (sec && !keep(p)) return substr(l, 1, c) rscalar(p, 0)
+			if (ch == "\"") { e = qend(p, 2, ch); if (e > 0) return substr(l, 1, c) embedded(substr(p, 1, e)) substr(p, e + 1) }
 			return l
 		}
 		key = SKEY
-		keysec = (key ~ senskey) || (key == "value" && c == envcol)
-		if (key == "name") {
+		# an entry of an env list: secret "value" until its name is seen
+		if (item && envl) envun = c
+		keysec = (key ~ senskey) || (key == "value" && (c == envcol || c == envun))
+		if (key == "name" || key == "key") {
 			envcol = -1
+			if (c == envun) envun = -1
 			t = substr(p, after + 1); sub(/^[ \t\r]+/, "", t); sub(/[ \t\r]+$/, "", t)
 			if (unq(t) ~ senskey) envcol = c
 		} else if (item || c < envcol) envcol = -1
@@ -213,19 +228,23 @@ redact() {
 			while (v <= n && substr(l, v, 1) == " ") v++
 		}
 		ch = substr(l, v, 1)
-		if (v > n || ch == "#") { bpush(c, esec, 0, ""); return l }
-		if (ch == "|" || ch == ">") { bson = 1; bscol = c; bssec = esec; return l }
-		if (ch == "{" || ch == "[") return flow(l, v, esec)
+		if (v > n || ch == "#") { bpush(c, esec, 0, "", key == "env"); return l }
+		if (ch == "|" || ch == ">") { bson = 1; bscol = c; bssec = esec || key == "auth"; return l }
+		if (ch == "{" || ch == "[") return flow(l, v, esec, key == "env" ? 1 : 0)
+		# a scalar under auth is secret (a mapping under it is read as any other)
+		if (key == "auth") esec = 1
 		q = ""
 		if ((ch == "\"" || ch == SQ) && qend(l, v + 1, ch) == 0) q = ch
-		bpush(c, esec, 1, q)
+		bpush(c, esec, 1, q, 0)
 		if (esec && !keep(substr(l, v))) return substr(l, 1, v - 1) rscalar(substr(l, v), 0)
+		# JSON escaped in a double-quoted scalar on one line
+		if (ch == "\"") { e = qend(l, v + 1, ch); if (e > 0) return substr(l, 1, v - 1) embedded(substr(l, v, e - v + 1)) substr(l, e + 1) }
 		# JSON in a single-quoted scalar on one line (an annotation such as
 		# last-applied-configuration without its final newline): read as a
 		# flow collection of its own
 		if (ch == SQ && (substr(l, v + 1, 1) == "{" || substr(l, v + 1, 1) == "[")) {
 			e = qend(l, v + 1, SQ)
-			if (e > 0) { t = flow(substr(l, v + 1, e - v - 1), 1, 0); fn = 0; fover = 0; return substr(l, 1, v) t substr(l, e) }
+			if (e > 0) { t = flow(substr(l, v + 1, e - v - 1), 1, 0, 0); fn = 0; fover = 0; return substr(l, 1, v) t substr(l, e) }
 		}
 		return l
 	}
@@ -236,7 +255,7 @@ redact() {
 		if (length(t) >= 2 && (ch == "\"" || ch == SQ) && substr(t, length(t), 1) == ch) return substr(t, 2, length(t) - 2)
 		return t
 	}
-	function bpush(c, s, sc, q) { bn++; bcol[bn] = c; bsec[bn] = s; bscal[bn] = sc; bquote[bn] = q }
+	function bpush(c, s, sc, q, ev) { bn++; bcol[bn] = c; bsec[bn] = s; bscal[bn] = sc; bquote[bn] = q; benv[bn] = ev }
 	# splitkey: "key:" at the start of p (plain or quoted key, the colon
 	# followed by a blank or the end) sets SKEY and returns the position of
 	# the colon; -1 when p is no mapping entry
@@ -284,24 +303,28 @@ redact() {
 		return fl ? "\"<redacted>\"" : "<redacted>"
 	}
 	# flow reads l from i on in flow context; base: is a collection opened
-	# at the top level secret. What follows the outermost close is kept.
-	function flow(l, i, base,   out, mark, n, ch, sec, j, tok, rep) {
+	# at the top level secret; ctx: 1 it is the value of a block key env,
+	# 2 an item of a block env list. What follows the outermost close is
+	# kept. In JSON unescaped from a string (embedded) \001 and the byte
+	# after it are an escape that was not a quote or backslash: blank.
+	function flow(l, i, base, ctx,   out, mark, n, ch, sec, ev, j, tok, rep) {
 		out = ""; mark = 1; n = length(l)
 		while (i <= n) {
 			ch = substr(l, i, 1)
-			if (fn + fover == 0 && ch != "{" && ch != "[") break
+			if (fn + fover == fbase && ch != "{" && ch != "[") break
 			if (ch == " " || ch == "\t" || ch == "\r") { i++; continue }
+			if (ch == "\001") { i += 2; continue }
 			if (ch == "{" || ch == "[") {
-				sec = base
-				if (fn + fover > 0) { sec = vsec(); vdone("") }
-				fpush(ch, sec); i++; continue
+				sec = base; ev = (ctx == 1 && ch == "[") || (ctx == 2 && ch == "{")
+				if (fn + fover > fbase) { sec = vsec(); ev = openenv(ch); vdone("") }
+				fpush(ch, sec, ev); i++; continue
 			}
 			if (ch == "}" || ch == "]") {
 				fpop(); i++
-				if (fn + fover == 0) break
+				if (fn + fover == fbase) break
 				continue
 			}
-			if (ch == ",") { if (fover == 0 && ftyp[fn] == "{") { fkey[fn] = 1; fksec[fn] = 0; fname[fn] = 0 }; i++; continue }
+			if (ch == ",") { if (fover == 0 && ftyp[fn] == "{") { fkey[fn] = 1; fksec[fn] = 0; fname[fn] = 0; fauth[fn] = 0; fkenv[fn] = 0 }; i++; continue }
 			if (ch == ":") { if (fover == 0 && ftyp[fn] == "{") fkey[fn] = 0; i++; continue }
 			if (ch == "#" && (i == 1 || substr(l, i - 1, 1) == " " || substr(l, i - 1, 1) == "\t")) break
 			if (ch == "\"" || ch == SQ) {
@@ -310,7 +333,7 @@ redact() {
 				j = i
 				while (j <= n) {
 					ch = substr(l, j, 1)
-					if (index(",[]{}", ch)) break
+					if (index(",[]{}\001", ch)) break
 					if (ch == ":" && (j == n || index(" \t,[]{}", substr(l, j + 1, 1)))) break
 					if (ch == "#" && (substr(l, j - 1, 1) == " " || substr(l, j - 1, 1) == "\t")) break
 					j++
@@ -324,9 +347,17 @@ redact() {
 		}
 		return out substr(l, mark)
 	}
-	function fpush(t, sec) {
+	function fpush(t, sec, ev) {
 		if (fn >= 64) { fover++; return }
 		fn++; ftyp[fn] = t; fsec[fn] = sec; fkey[fn] = (t == "{"); fksec[fn] = 0; fname[fn] = 0; fenv[fn] = 0; ffl[fn] = 0
+		fauth[fn] = 0; fkenv[fn] = 0; fe[fn] = ev
+	}
+	# openenv: is a collection opened here an env list (value of key env)
+	# or an entry of one (fe: the list is of env entries, the entry has no name yet)
+	function openenv(ch) {
+		if (fover > 0 || fn < 1) return 0
+		if (ftyp[fn] == "{") return ch == "[" && fkenv[fn]
+		return ch == "{" && fe[fn]
 	}
 	function fpop() { if (fover > 0) { fover--; return }; if (fn > 0) fn-- }
 	function vsec() { if (ftyp[fn] == "{") return fsec[fn] || fksec[fn]; return fsec[fn] || ffl[fn] }
@@ -337,13 +368,50 @@ redact() {
 	function fscalar(tok,   t, sec) {
 		t = unq(tok)
 		if (ftyp[fn] == "{" && fkey[fn]) {
-			fksec[fn] = (t ~ senskey) || (t == "value" && fenv[fn])
-			fname[fn] = (t == "name")
+			fksec[fn] = (t ~ senskey) || (t == "value" && (fenv[fn] || fe[fn]))
+			fname[fn] = (t == "name" || t == "key")
+			if (fname[fn]) fe[fn] = 0
+			fauth[fn] = (t == "auth"); fkenv[fn] = (t == "env")
 			return tok
 		}
-		sec = vsec(); vdone(t)
+		sec = vsec() || (ftyp[fn] == "{" && fauth[fn]); vdone(t)
 		if (sec && !keep(tok)) return rscalar(tok, 1)
+		if (substr(tok, 1, 1) == "\"") return embedded(tok)
 		return tok
+	}
+	# embedded reads JSON held in the double-quoted token tok as a flow
+	# collection of its own, on top of the stack, and returns tok with the
+	# secrets in it redacted, escaped as they were. Only quotes and
+	# backslashes are unescaped; any other escape becomes \001 and its
+	# letter, so escaping again gives the same bytes. Content holding
+	# \001 or \002 itself is left alone; at most 4 levels deep.
+	function embedded(tok,   c, k, n, ch, n0, o0, b0, out) {
+		if (emb >= 4 || length(tok) < 3 || substr(tok, length(tok), 1) != "\"" || index(tok, "\001") || index(tok, "\002")) return tok
+		c = substr(tok, 2, length(tok) - 2)
+		gsub(/\\\\/, "\002", c); gsub(/\\"/, "\"", c); gsub(/\\/, "\001", c)
+		c = strrep(c, "\002", "\\")
+		k = 1; n = length(c)
+		while (k <= n) {
+			ch = substr(c, k, 1)
+			if (ch == "\001") k += 2
+			else if (ch == " " || ch == "\t") k++
+			else break
+		}
+		ch = substr(c, k, 1)
+		if (k > n || (ch != "{" && ch != "[")) return tok
+		n0 = fn; o0 = fover; b0 = fbase
+		fbase = fn + fover; emb++
+		out = flow(c, k, 0, 0)
+		emb--; fn = n0; fover = o0; fbase = b0
+		if (out == c) return tok
+		out = strrep(out, "\\", "\\\\"); out = strrep(out, "\"", "\\\""); out = strrep(out, "\001", "\\")
+		return "\"" out "\""
+	}
+	# strrep: s with every from replaced by to (plain text, no regexp)
+	function strrep(s, from, to,   out, i, m) {
+		out = ""; m = length(from)
+		while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + m) }
+		return out s
 	}
 	function userinfo(s,   out, m, i, rest, j) {
 		out = ""
