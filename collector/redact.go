@@ -130,6 +130,11 @@ func (st *redactState) line(orig string) string {
 			line = pre + "<redacted private key>" + rest[e[1]:]
 			continue
 		}
+		if q := pemQuoteEnd(pre, rest); q >= 0 {
+			// a key cut short inside a string that closes on this line
+			line = pre + "<redacted private key>" + rest[q:]
+			continue
+		}
 		line = pre + "<redacted private key>"
 		st.inPEM = true
 		break
@@ -186,6 +191,38 @@ func userinfo(s string) string {
 	}
 	out.WriteString(s)
 	return out.String()
+}
+
+// pemQuoteEnd: a PEM key that begins inside a double-quoted string (an
+// odd number of unescaped quotes before it) and has no END there ends
+// with that string when the string closes on the line: the index in rest
+// of its closing quote; -1 otherwise (a key in a YAML block scalar or a
+// file goes on to END on later lines). collect.sh's quote_end is the same.
+func pemQuoteEnd(pre, rest string) int {
+	n := 0
+	for i := 0; i < len(pre); i++ {
+		if pre[i] == '"' && !escapedAt(pre, i) {
+			n++
+		}
+	}
+	if n%2 == 0 {
+		return -1
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '"' && !escapedAt(rest, i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// escapedAt: the byte at i follows an odd number of backslashes.
+func escapedAt(s string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 func replaceFirst(re *regexp.Regexp, s, repl string) string {

@@ -107,6 +107,7 @@ redact() {
 		while (match(line, /-----BEGIN [A-Z ]*PRIVATE KEY-----/)) {
 			pre = substr(line, 1, RSTART - 1); rest = substr(line, RSTART)
 			if (match(rest, /-----END [A-Z ]*PRIVATE KEY-----/)) { line = pre "<redacted private key>" substr(rest, RSTART + RLENGTH) }
+			else if ((qe = quote_end(pre, rest)) > 0) { line = pre "<redacted private key>" substr(rest, qe) }
 			else { line = pre "<redacted private key>"; inpem = 1; break }
 		}
 		# env list entries: "- name: DB_PASSWORD" followed by "value: ..."
@@ -248,6 +249,18 @@ redact() {
 		}
 		return l
 	}
+	# a PEM key beginning inside a double-quoted string (odd count of
+	# unescaped quotes in pre) with no END ends with the string when it
+	# closes on the line: the position in rest of its closing quote, else 0
+	# (redact.go pemQuoteEnd)
+	function quote_end(pre, rest,   i, n) {
+		n = 0
+		for (i = 1; i <= length(pre); i++) if (substr(pre, i, 1) == "\"" && !escd(pre, i)) n++
+		if (n % 2 == 0) return 0
+		for (i = 1; i <= length(rest); i++) if (substr(rest, i, 1) == "\"" && !escd(rest, i)) return i
+		return 0
+	}
+	function escd(s, i,   n) { n = 0; while (i > 1 && substr(s, i - 1, 1) == "\\") { n++; i-- }; return n % 2 }
 	function isitem(p) { return p == "-" || substr(p, 1, 2) == "- " }
 	function keep(t) { return t == "" || t ~ keepre }
 	function unq(t,   ch) {
