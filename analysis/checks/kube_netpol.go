@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"tkesnap/analysis/driver"
@@ -187,6 +188,15 @@ func runNetpol(p *Pass) {
 			"policies":  strings.Join(names, ", "),
 			"denied":    fmt.Sprintf("%d of %d", len(denied), len(dsts)),
 		}
+		// the remedy's policy: the other end, the port and protocol
+		other := d.peer
+		if isolated == d.peer {
+			other = src
+		}
+		if other.Pod != nil {
+			args["peer_pod"] = other.Pod.Key()
+		}
+		args["port"], args["proto"] = strconv.Itoa(d.port), strings.ToUpper(proto)
 		if len(dec.Misses) > 0 {
 			args["why"] = strings.Join(dec.Misses, "; ")
 		} else {

@@ -9,10 +9,16 @@ func init() {
 			Texts: map[Lang]Text{
 				EN: {Title: "A security group blocks a traced flow",
 					Message: `{{.flow}} is dropped by the {{.dir}} rules of {{.node}}: {{.decision}}.`,
-					Remedy:  `{{if .fix}}{{.fix}}{{else}}Allow {{.cidr}} in {{.sg}}{{end}}.`},
+					Remedy: `{{if .proto}}{{if .net}}Add an {{if eq .dir "egress"}}outbound{{else}}inbound{{end}} ACCEPT policy {{.proto}}{{if ne .proto "ALL"}} {{.port}}{{end}} {{if eq .dir "egress"}}to{{else}}from{{end}} {{.net}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}` +
+						`{{else if eq .peer_class "internet"}}{{.peer}} is a public address: add an {{if eq .dir "egress"}}outbound{{else}}inbound{{end}} ACCEPT policy {{.proto}}{{if ne .proto "ALL"}} {{.port}}{{end}} {{if eq .dir "egress"}}to the servers it must reach{{else}}from the range of the clients that must reach it (0.0.0.0/0 for a public service){{end}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}` +
+						`{{else}}No VPC, peering connection, CCN route or gateway of the bundle places {{.peer}}: find the network it is in and add an {{if eq .dir "egress"}}outbound{{else}}inbound{{end}} ACCEPT policy {{.proto}}{{if ne .proto "ALL"}} {{.port}}{{end}} {{if eq .dir "egress"}}to{{else}}from{{end}} that network's CIDR to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}} (with {{.peer}}/32 alone the network's other hosts stay blocked){{end}}` +
+						`{{else if .fix}}{{.fix}}{{else}}Allow {{.cidr}} in {{.sg}}{{end}}.`},
 				ZH: {Title: "安全组拦截了所追踪的流量",
 					Message: `{{.flow}} 被 {{.node}} 的{{if eq .dir "egress"}}出站{{else}}入站{{end}}规则丢弃：{{.decision}}。`,
-					Remedy:  `{{if .fix}}{{.fix}}{{else}}在安全组 {{.sg}} 中放通 {{.cidr}}{{end}}。`}}},
+					Remedy: `{{if .proto}}{{if .net}}在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站{{else}}入站{{end}}规则：放通{{if eq .dir "egress"}}目标{{else}}来源{{end}} {{.net}} 的 {{.proto}}{{if ne .proto "ALL"}} {{.port}}{{end}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}` +
+						`{{else if eq .peer_class "internet"}}{{.peer}} 是公网地址：在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则，放通需要访问的目标服务器{{else}}入站规则，放通需要访问的客户端网段（公网服务为 0.0.0.0/0）{{end}}的 {{.proto}}{{if ne .proto "ALL"}} {{.port}}{{end}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}` +
+						`{{else}}采集包中没有任何 VPC、对等连接、云联网路由或网关包含 {{.peer}}：请确认它所在网络的网段，并在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站{{else}}入站{{end}}规则放通该网段的 {{.proto}}{{if ne .proto "ALL"}} {{.port}}{{end}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}（只放通 {{.peer}}/32 时，该网络中的其他主机仍被拦截）{{end}}` +
+						`{{else if .fix}}{{.fix}}{{else}}在安全组 {{.sg}} 中放通 {{.cidr}}{{end}}。`}}},
 		{ID: "CLB_NO_LISTENER", Severity: Error, Group: "trace", Guide: "CLB/Ingress 访问不通: 监听器",
 			Texts: map[Lang]Text{
 				EN: {Title: "The CLB has no listener for the port",

@@ -117,8 +117,19 @@ type Fix struct {
 	Chain string `json:"chain,omitempty"`
 	File  string `json:"file,omitempty"`
 	Line  int    `json:"line,omitempty"`
+	// Rule is the rule an iptables-insert fix puts first in Chain (as
+	// iptables-save prints it).
+	Rule string `json:"rule,omitempty"`
+	// Link is the interface an addr fix binds CIDR to.
+	Link string `json:"link,omitempty"`
+	// Service is the ns/name a kubectl fix patches.
+	Service string `json:"service,omitempty"`
 	// ConfigMap is the ns/name a configmap fix edits.
 	ConfigMap string `json:"configmap,omitempty"`
+	// StandIn is what the re-trace used in place of a CIDR the bundle
+	// does not name (CIDR is then empty and the command holds a
+	// placeholder): the flow's own peer as a /32, said in the report.
+	StandIn string `json:"stand_in,omitempty"`
 	// Commands make the change (tccli, kubectl, sysctl).
 	Commands []string `json:"commands"`
 	// Verified: the reported flows the finding explains, re-traced on the
@@ -140,6 +151,9 @@ type Retrace struct {
 	// delivered.
 	Reason string `json:"reason,omitempty"`
 	At     string `json:"at,omitempty"`
+	// Implicit: a flow tkesnap traced on its own (the finding explains
+	// no reported flow), not one the customer reported.
+	Implicit bool `json:"implicit,omitempty"`
 }
 
 // New makes a finding of a catalogued ID with the catalog's severity.

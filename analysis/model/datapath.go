@@ -261,6 +261,35 @@ func (d *Datapath) IsLocal(a netip.Addr) bool {
 	return d.local[a]
 }
 
+// WithAddr returns a copy of d with p bound to link (as `ip addr add p
+// dev link` does): the copy takes p's address as local; d is unchanged.
+// ok is false when d has no such link.
+func (d *Datapath) WithAddr(link string, p netip.Prefix) (Datapath, bool) {
+	cp := *d
+	cp.Links = append([]*netlink.Link(nil), d.Links...)
+	for i, l := range d.Links {
+		if l.Name != link {
+			continue
+		}
+		nl := *l
+		nl.Addrs = append(append([]netlink.Addr(nil), l.Addrs...), netlink.Addr{Link: link, Family: family(p.Addr()), Local: p.Addr(), Prefix: p.Masked(), Scope: "global"})
+		cp.Links[i] = &nl
+		cp.local = map[netip.Addr]bool{}
+		for _, a := range cp.LocalAddrs() {
+			cp.local[a] = true
+		}
+		return cp, true
+	}
+	return cp, false
+}
+
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "inet"
+	}
+	return "inet6"
+}
+
 // IfaceAddrs maps each interface to its first global address (what
 // MASQUERADE picks), for the netfilter simulator.
 func (d *Datapath) IfaceAddrs() map[string]netip.Addr {

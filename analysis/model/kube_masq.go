@@ -88,3 +88,8 @@ func masqChainFrom(rs *iptables.Ruleset, file string) *MasqChain {
 	}
 	return ch
 }
+
+// ResetDerived forgets what was derived from the nodes' dumps (the
+// masquerade chains): a copy of the cluster whose dumps were changed (a
+// remedy applied to the model) derives them again from its own.
+func (k *Kube) ResetDerived() { k.masqChains = nil }

@@ -323,26 +323,57 @@ func (w *words) judgedNotes(f finding.Finding) (explains string, notes []string)
 	return explains, notes
 }
 
+// Which re-traces retraced tells: the summary names the reported flows
+// only (implicit flows are never in the headline), the ticket view counts
+// the implicit ones, the full views say each.
+type retraceMode int
+
+const (
+	retraceReported retraceMode = iota
+	retraceCountImplicit
+	retraceAll
+)
+
 // retraced says, one sentence per flow, what re-tracing with a fix
 // applied showed ("verified: … DELIVERED", or what still blocks it).
-func (w *words) retraced(fx *finding.Fix) string {
+func (w *words) retraced(fx *finding.Fix, mode retraceMode) string {
 	if fx == nil {
 		return ""
 	}
+	lang := finding.EN
+	for l, lw := range labels {
+		if lw == w {
+			lang = l
+		}
+	}
 	var out []string
+	if fx.StandIn != "" && len(fx.Verified) > 0 {
+		peer, _, _ := strings.Cut(fx.StandIn, "/")
+		out = append(out, finding.Say("fix.standin", peer, fx.StandIn).In(lang))
+	}
+	implicit, delivered := 0, 0
 	for _, v := range fx.Verified {
+		if v.Implicit && mode != retraceAll {
+			implicit++
+			if v.Verdict == string(trace.Delivered) && v.Reason == "" {
+				delivered++
+			}
+			continue
+		}
 		out = append(out, execText(w.Retrace, struct {
 			finding.Retrace
 			Delivered bool
+			Undecided bool   // the change lets the flow on to a hop the bundle cannot decide
 			Tag       string // the verdict as the report's language names it
-		}{v, v.Verdict == string(trace.Delivered) && v.Reason == "", w.tag(trace.Verdict(v.Verdict))}))
+		}{v, v.Verdict == string(trace.Delivered) && v.Reason == "", v.Verdict == string(trace.Undetermined), w.tag(trace.Verdict(v.Verdict))}))
+	}
+	if implicit > 0 && mode == retraceCountImplicit {
+		out = append(out, execText(w.RetraceImplicit, struct{ N, Delivered int }{implicit, delivered}))
 	}
 	if fx.Unverified != "" {
 		why := fx.Unverified
-		for lang, lw := range labels {
-			if lw == w && fx.UnverifiedWhy.Key != "" {
-				why = fx.UnverifiedWhy.In(lang)
-			}
+		if fx.UnverifiedWhy.Key != "" {
+			why = fx.UnverifiedWhy.In(lang)
 		}
 		out = append(out, execText(w.Unverified, why))
 	}

@@ -46,6 +46,8 @@ var (
 		"dec":     func(w *words, d string) string { return w.decision(d) },
 		"tag":     func(w *words, v trace.Verdict) string { return w.tag(v) },
 		"excerpt": func(s string) string { return clipExcerpt(s, 200) },
+		// the fix's re-traces, each flow (HTML is a full view)
+		"retraced": func(w *words, fx *finding.Fix) string { return w.retraced(fx, retraceAll) },
 	}).Parse(htmlSource))
 	htmlCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" + scriptHash() + "'"
 )

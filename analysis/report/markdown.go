@@ -161,7 +161,13 @@ func (r *Report) MarkdownWith(out io.Writer, o MarkdownOptions) error {
 				for _, c := range f.Fix.Commands {
 					p("**%s%s** %s\n\n", mdText(w.Command), strings.TrimSpace(w.Colon), code(c))
 				}
-				if v := w.retraced(f.Fix); v != "" {
+				mode := retraceCountImplicit
+				if o.Full {
+					mode = retraceAll
+				}
+				// the ticket view says a re-trace once: the summary's
+				// cause already carries its own
+				if v := w.retraced(f.Fix, mode); v != "" && (o.Full || !strings.Contains(r.Summary, v)) {
 					p("%s\n\n", mdText(v))
 				}
 			}

@@ -94,7 +94,7 @@ func (r *Report) summary() string {
 	if main >= 0 {
 		f := r.Findings[main]
 		d.Title, d.Message, d.Remedy = f.Title, endSentence(f.Message), f.Remedy
-		d.Verified = w.retraced(f.Fix)
+		d.Verified = w.retraced(f.Fix, retraceReported)
 		d.Where = where(f)
 		d.More = len(r.Findings) - 1
 	}

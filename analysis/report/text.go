@@ -251,7 +251,7 @@ func (t *textWriter) finding(it numbered) {
 		for _, c := range f.Fix.Commands {
 			t.para(ind, w.Command+w.Colon, c)
 		}
-		if v := w.retraced(f.Fix); v != "" {
+		if v := w.retraced(f.Fix, retraceAll); v != "" {
 			t.para(ind, "", v)
 		}
 	}

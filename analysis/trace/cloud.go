@@ -255,6 +255,22 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 	var evs []finding.Evidence
 	evs = append(evs, d.Evidence...)
 	if reason == "SG_BLOCKS_FLOW" {
+		// the fix as data: the flow's protocol and port, and the peer's
+		// network when the cloud data places the peer (else the remedy
+		// says the network is unknown; peer_class says why)
+		args["proto"], args["port"] = fix.Proto, fix.Ports
+		if fix.Before >= 0 {
+			args["before"] = itoa(fix.Before)
+		}
+		peer := p.src.Addr()
+		if dir == model.DirEgress {
+			peer = p.dst.Addr()
+		}
+		info := tr.c.ClassifyAddr(peer)
+		args["peer"], args["peer_class"] = peer.String(), string(info.Class)
+		if info.CIDR.IsValid() && info.Class != model.ClassService {
+			args["net"] = info.CIDR.String()
+		}
 		f := finding.New("SG_BLOCKS_FLOW", args, []string{fix.SG, b.Owner}, evs...)
 		o.finding = &f
 	} else {
