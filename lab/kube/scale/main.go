@@ -55,8 +55,9 @@ func main() {
 	res := driver.Run(c, analyzers.All())
 	total := time.Since(start)
 	b.Close()
+	// one per fault, as the report counts them (the driver's merge)
 	byID := map[string]int{}
-	for _, f := range res.Findings {
+	for _, f := range res.Merged {
 		byID[f.ID]++
 	}
 	var ru syscall.Rusage
@@ -69,7 +70,7 @@ func main() {
 	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("kube scale: load average %s (other work on the machine inflates wall time)\n", strings.Fields(string(l))[0])
 	}
-	fmt.Printf("kube scale: findings %v, problems %d\n", byID, len(c.Problems))
+	fmt.Printf("kube scale: findings %v (%d reports merged into %d), problems %d\n", byID, len(res.Findings), len(res.Merged), len(c.Problems))
 }
 
 func fail(err error) {
