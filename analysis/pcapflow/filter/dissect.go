@@ -3,6 +3,7 @@ package filter
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,6 +74,32 @@ type stream struct {
 	// afterHead: the last request of the connection (the other way) was
 	// HEAD, so a response has no body (Wireshark's conv_data->request_method).
 	afterHead bool
+	server    uint16 // the server's port, when the SYN was seen
+}
+
+// http reports whether Wireshark gives the segment's bytes to its HTTP
+// dissector (packet-tcp.c decode_tcp_ports): it tries the dissector of
+// the server's port (from the SYN), then of the lower port, then of the
+// higher; HTTP's own ports take it, a port whose dissector takes any
+// bytes (SSH on 22, TLS on 443: wsNotHTTPPorts, measured) keeps it from
+// HTTP; otherwise HTTP's heuristic (a request or status line) decides.
+func (s *stream) http(l *layer) bool {
+	lo, hi := l.sp, l.dp
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	for _, p := range [3]uint16{s.server, lo, hi} {
+		if p == 0 {
+			continue
+		}
+		if _, ok := slices.BinarySearch(wsHTTPPorts, p); ok {
+			return true
+		}
+		if _, ok := slices.BinarySearch(wsNotHTTPPorts, p); ok {
+			return false
+		}
+	}
+	return true
 }
 
 type fragKey struct {
@@ -188,6 +215,14 @@ func (d *Dissector) tcp(e *Env, l *layer) {
 	syn, fin, rst := l.flags&pcap.SYN != 0, l.flags&pcap.FIN != 0, l.flags&pcap.RST != 0
 	if syn {
 		*s = stream{next: l.seq + 1, init: true, mem: s.mem}
+		// Wireshark tries the server's port (known from the SYN) first.
+		s.server = l.dp
+		if l.flags&pcap.ACK != 0 {
+			s.server = l.sp
+		}
+		if rk := (streamKey{dst, src, l.dp, l.sp}); d.streams[rk] != nil {
+			d.streams[rk].server = s.server
+		}
 		return
 	}
 	if rst {
@@ -231,6 +266,10 @@ func (d *Dissector) tcp(e *Env, l *layer) {
 	}
 	if fin {
 		s.next++
+	}
+	if !s.http(l) {
+		s.buf = s.buf[:0]
+		return
 	}
 	e.httpPayload = l.payload
 	rk := streamKey{dst, src, l.dp, l.sp}

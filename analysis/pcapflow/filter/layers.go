@@ -39,7 +39,8 @@ type layer struct {
 	// it is not part of a connection: no TCP analysis, no HTTP).
 	quoted bool
 	// data: the bytes Wireshark's protocol item covers (what `contains`
-	// searches): header and payload as captured.
+	// searches): the header for IP and the tunnels, header and payload
+	// for TCP, UDP, ICMP and DNS, as captured.
 	data []byte
 
 	// IP
@@ -229,7 +230,8 @@ func (d *Dissector) ip4(b []byte, depth int, quoted bool) {
 	if end < hl {
 		end = hl
 	}
-	l := d.add(layer{kind: lIP4, quoted: quoted, data: b[:end],
+	// The ip item covers the header (packet-ip.c: proto_ip, hlen).
+	l := d.add(layer{kind: lIP4, quoted: quoted, data: b[:hl],
 		src: netip.AddrFrom4([4]byte(b[12:16])), dst: netip.AddrFrom4([4]byte(b[16:20])),
 		proto: b[9], ttl: b[8], id: uint32(binary.BigEndian.Uint16(b[4:])), ipLen: tot})
 	fo := binary.BigEndian.Uint16(b[6:])
@@ -267,7 +269,7 @@ func (d *Dissector) ip6(b []byte, depth int, quoted bool) {
 	if plen == 0 && !quoted {
 		end = len(b)
 	}
-	l := d.add(layer{kind: lIP6, quoted: quoted, data: b[:end],
+	l := d.add(layer{kind: lIP6, quoted: quoted, data: b[:40],
 		src: netip.AddrFrom16([16]byte(b[8:24])), dst: netip.AddrFrom16([16]byte(b[24:40])),
 		proto: b[6], ttl: b[7], ipLen: 40 + plen})
 	src, dst := l.src, l.dst
@@ -441,7 +443,7 @@ func (d *Dissector) gre(b []byte, depth int, quoted bool) {
 	if len(b) < 4 || depth > 8 {
 		return
 	}
-	d.add(layer{kind: lGRE, quoted: quoted, data: b})
+	gl := d.add(layer{kind: lGRE, quoted: quoted, data: b[:4]})
 	fl := binary.BigEndian.Uint16(b[0:])
 	proto := binary.BigEndian.Uint16(b[2:])
 	if fl&7 != 0 {
@@ -461,6 +463,7 @@ func (d *Dissector) gre(b []byte, depth int, quoted bool) {
 	if n > len(b) {
 		return
 	}
+	gl.data = b[:n]
 	rest := b[n:]
 	switch proto {
 	case 0x0800:
@@ -471,24 +474,24 @@ func (d *Dissector) gre(b []byte, depth int, quoted bool) {
 		d.ether(rest, depth)
 	case 0x88be: // ERSPAN type II (type I without a GRE sequence number)
 		if !seq {
-			d.add(layer{kind: lERSPAN, quoted: quoted, data: rest})
+			d.add(layer{kind: lERSPAN, quoted: quoted, data: rest[:0]})
 			d.ether(rest, depth)
 			return
 		}
 		if len(rest) < 8 {
 			return
 		}
-		d.add(layer{kind: lERSPAN, quoted: quoted, data: rest})
+		d.add(layer{kind: lERSPAN, quoted: quoted, data: rest[:8]})
 		d.ether(rest[8:], depth)
 	case 0x22eb: // ERSPAN type III
 		if len(rest) < 12 {
 			return
 		}
-		d.add(layer{kind: lERSPAN, quoted: quoted, data: rest})
 		h := 12
 		if rest[11]&1 != 0 { // O: platform-specific subheader
 			h += 8
 		}
+		d.add(layer{kind: lERSPAN, quoted: quoted, data: rest[:min(h, len(rest))]})
 		if h <= len(rest) {
 			d.ether(rest[h:], depth)
 		}
@@ -499,7 +502,7 @@ func (d *Dissector) vxlan(b []byte, depth int, quoted bool) {
 	if len(b) < 8 || depth > 8 || d.full() {
 		return
 	}
-	d.add(layer{kind: lVXLAN, quoted: quoted, data: b, vni: uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])})
+	d.add(layer{kind: lVXLAN, quoted: quoted, data: b[:8], vni: uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])})
 	d.ether(b[8:], depth)
 }
 
@@ -507,8 +510,8 @@ func (d *Dissector) geneve(b []byte, depth int, quoted bool) {
 	if len(b) < 8 || depth > 8 || d.full() {
 		return
 	}
-	d.add(layer{kind: lGeneve, quoted: quoted, data: b, vni: uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])})
 	n := 8 + int(b[0]&0x3f)*4
+	d.add(layer{kind: lGeneve, quoted: quoted, data: b[:min(n, len(b))], vni: uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])})
 	if n > len(b) {
 		return
 	}

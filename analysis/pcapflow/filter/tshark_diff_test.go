@@ -68,17 +68,33 @@ var diffFilters = []string{
 	`icmp.type == 3 or icmp.type == 8`,
 	`tcp contains "HTTP"`,
 	`icmpv6`,
+	// tunnels, layers and ports
+	`vxlan`,
+	`vxlan.vni == 100`,
+	`geneve`,
+	`gre`,
+	`erspan`,
+	`udp.port == 8472`,
+	`udp.port == 4789 and icmp.type == 8`,
+	`ip.proto == 17`,
+	`ip.ttl < 64`,
+	`udp.length > 100`,
+	`dns.qry.type == 1`,
+	`dns.count.answers > 0`,
+	`frame.cap_len < 100`,
+	`ipv6.addr == fe80::/10`,
+	`tcp.window_size_value == 0`,
+	`http.response.phrase == "OK"`,
+	`icmp.code == 3`,
+	`sll.ifindex == 1`,
 }
 
 // knownDisagreements: frames (over all captures) where we still differ
-// from tshark, per filter. The test fails when a filter disagrees on
+// from Wireshark, per filter. The test fails when a filter disagrees on
 // more frames than this (a regression) and says when it got better.
-// What remains: a request to an SSH server (Wireshark gives port 22 to
-// SSH, not HTTP).
-var knownDisagreements = map[string]int{
-	`http.request.method == "GET"`: 1,
-	`http.request`:                 1,
-}
+// None is known: every filter selects Wireshark's frames on every
+// capture.
+var knownDisagreements = map[string]int{}
 
 // recorded is tshark's answer per capture (file name) and filter: the
 // frame numbers it selects.
@@ -270,6 +286,7 @@ func sharkdIsTshark(t *testing.T, files []string) {
 func TestFramesAgreeWithTshark(t *testing.T) {
 	if *update {
 		writeAdversarial(t, adversarialPath)
+		writeWiresharkPorts(t)
 	}
 	files := diffCaptures(t)
 	flts := make([]*Filter, len(diffFilters))
