@@ -18,9 +18,11 @@ import (
 // segments, a retransmitted request, a response whose body arrives
 // later, a chunked response, a response ended by FIN, HTTP bytes on a
 // port that is not HTTP's, a word only in a TCP option (header bytes),
-// and IPv4 fragments of a TCP segment and of a UDP datagram with the
-// word across the fragment boundary. writeAdversarial makes it (run with
-// -update to rewrite it).
+// IPv4 fragments of a TCP segment and of a UDP datagram and IPv6
+// fragments of a UDP datagram with the word across the fragment boundary,
+// and a connection whose SYN is sent twice and whose segments arrive out
+// of order, again and as a keep-alive (TCP analysis). writeAdversarial
+// makes it (run with -update to rewrite it).
 const adversarialPath = "testdata/adversarial.pcap"
 
 type advWriter struct {
@@ -130,6 +132,41 @@ func (a *advWriter) fragments(t testing.TB, ip *layers.IPv4, payload []byte, at 
 	a.write(t, a.eth(), &second, gopacket.Payload(payload[cut:]))
 }
 
+// udp6Fragments writes a UDP datagram over IPv6 as two fragments, the
+// first with the UDP header and at bytes of payload (a multiple of 8
+// with the header).
+func (a *advWriter) udp6Fragments(t testing.TB, payload []byte, at int) {
+	t.Helper()
+	src, dst := net.ParseIP("fd00::1"), net.ParseIP("fd00::2")
+	ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: src, DstIP: dst}
+	udp := &layers.UDP{SrcPort: 5001, DstPort: 9998}
+	_ = udp.SetNetworkLayerForChecksum(ip)
+	sb := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(sb, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, udp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	dgram := sb.Bytes()[40:] // UDP header and payload
+	cut := (8 + at) / 8 * 8
+	a.id++
+	for i, part := range [][]byte{dgram[:cut], dgram[cut:]} {
+		off := 0
+		if i == 1 {
+			off = cut
+		}
+		fh := make([]byte, 8)
+		fh[0] = byte(layers.IPProtocolUDP)
+		mf := uint16(0)
+		if i == 0 {
+			mf = 1
+		}
+		fh[2], fh[3] = byte((uint16(off)|mf)>>8), byte(uint16(off)|mf)
+		fh[4], fh[5], fh[6], fh[7] = 0, 0, byte(a.id>>8), byte(a.id)
+		hdr := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6Fragment, SrcIP: src, DstIP: dst}
+		a.write(t, &layers.Ethernet{SrcMAC: advMAC, DstMAC: advMAC, EthernetType: layers.EthernetTypeIPv6}, hdr,
+			gopacket.Payload(append(fh, part...)))
+	}
+}
+
 func (c *conn) open(t testing.TB) {
 	c.seg(t, true, "S", "")
 	c.seg(t, false, "SA", "")
@@ -212,6 +249,33 @@ func writeAdversarial(t testing.TB, path string) {
 		t.Fatal(err)
 	}
 	a.fragments(t, ip, sb.Bytes()[20:], 10)
+
+	// 10. an IPv6 UDP datagram in two fragments (RFC 8200 §4.5),
+	//     "lbtest" across the boundary
+	a.udp6Fragments(t, []byte("0123456789abcdefghijklmnopqrstuvwxyz-lbtest-and-more-after-it"), 48)
+
+	// 11. TCP analysis: a SYN sent again (retransmission), a segment
+	//     after a gap, the missing one soon after (out of order, not a
+	//     retransmission), the same one again later (retransmission), a
+	//     keep-alive (one byte before nextseq: not a retransmission)
+	g := &conn{a: a, cport: 40005, sport: 80, cseq: 7000, sseq: 8000}
+	g.seg(t, true, "S", "")
+	g.cseq = 7000
+	g.seg(t, true, "S", "")
+	g.seg(t, false, "SA", "")
+	g.seg(t, true, "A", "")
+	base := g.cseq
+	g.seg(t, true, "PA", "aaaaaaaaaa")
+	g.cseq = base + 20
+	g.seg(t, true, "PA", "cccccccccc")
+	g.cseq = base + 10
+	g.seg(t, true, "PA", "bbbbbbbbbb")
+	g.cseq = base + 10
+	a.n += 100 // a second later
+	g.seg(t, true, "PA", "bbbbbbbbbb")
+	g.cseq = base + 29
+	g.seg(t, true, "A", "c")
+	g.seg(t, false, "A", "")
 
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
