@@ -2,7 +2,9 @@
 // 15's closing note asks for: the report's headline (its first sentence),
 // the findings before and after one-per-fault merging, and how many
 // remedies the re-trace verified (fixes with every re-traced flow
-// DELIVERED, of the fixes offered).
+// DELIVERED, of the fixes offered), and of the others how many were
+// re-traced with a flow still blocked or undecided and how many the model
+// cannot re-trace.
 //
 //	go run ./lab/judgetable [DIR ...]   # default: testdata/bundles testdata/handmade testdata/datapath
 package main
@@ -42,8 +44,8 @@ func main() {
 		}
 	}
 	sort.Strings(dirs)
-	fmt.Println("| bundle | headline | findings before → after merge | remedies verified / offered |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Println("| bundle | headline | findings before → after merge | remedies verified / offered | re-traced, not all delivered | not re-traceable by the model |")
+	fmt.Println("|---|---|---|---|---|---|")
 	for _, d := range dirs {
 		row, err := measure(d)
 		if err != nil {
@@ -80,5 +82,17 @@ func measure(dir string) (string, error) {
 	if i := strings.Index(head, ". "); i >= 0 {
 		head = head[:i+1]
 	}
-	return fmt.Sprintf("| %s | %s | %d → %d | %d / %d |", dir, head, raw, len(r.Findings), verified, fixes), nil
+	// the rest of the offered fixes: re-traced with a flow still
+	// blocked or undecided, or not re-traced (the model cannot apply them)
+	partial, unverified := 0, 0
+	for _, f := range fs {
+		switch {
+		case f.Fix == nil || remedy.Delivered(f.Fix):
+		case f.Fix.Unverified != "":
+			unverified++
+		case len(f.Fix.Verified) > 0:
+			partial++
+		}
+	}
+	return fmt.Sprintf("| %s | %s | %d → %d | %d / %d | %d | %d |", dir, head, raw, len(r.Findings), verified, fixes, partial, unverified), nil
 }
