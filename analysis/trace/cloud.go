@@ -294,6 +294,20 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 		args["before"] = itoa(fix.Before)
 	}
 	switch reason {
+	case "SG_NODEPORT_RANGE_BLOCKED":
+		// guide: the NodePort range opens to where the CLB's clients come
+		// from — any address for a public client, else the network the
+		// client is in — never the one test client
+		switch info := tr.c.ClassifyAddr(src); {
+		case info.Class == model.ClassInternet:
+			args["range"] = "0.0.0.0/0"
+		case info.CIDR.IsValid() && info.Class != model.ClassService:
+			args["range"] = info.CIDR.String()
+		default:
+			if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
+				args["range"] = s.CIDR.String()
+			}
+		}
 	case "SG_POD_CIDR_BLOCKED":
 		if cl := tr.c.Cloud.Cluster; cl != nil && cl.ClusterCIDR.IsValid() {
 			args["cidr"] = cl.ClusterCIDR.String()

@@ -163,6 +163,20 @@ func TestIngressThroughItsCLB(t *testing.T) {
 			if tc.failingAt == "" && s != nil || tc.failingAt != "" && (s == nil || s.At != tc.failingAt) {
 				t.Errorf("failing step %+v, want at %q", s, tc.failingAt)
 			}
+			// the clients are the VPC (10.0.0.0/16): the guide opens the
+			// NodePort range to them, not to the one address traced
+			found := false
+			for _, f := range Findings([]Trace{tr}, nil) {
+				if f.ID == "SG_NODEPORT_RANGE_BLOCKED" {
+					found = true
+					if f.Args["range"] != "10.0.0.0/16" {
+						t.Errorf("NodePort range opened to %q, want the clients' VPC 10.0.0.0/16 (args %v)", f.Args["range"], f.Args)
+					}
+				}
+			}
+			if found != (tc.reason == "SG_NODEPORT_RANGE_BLOCKED") {
+				t.Errorf("SG_NODEPORT_RANGE_BLOCKED among the trace's findings: %v", found)
+			}
 		})
 	}
 }
