@@ -47,6 +47,11 @@ func runAPIServer(p *Pass) {
 	if cl.Cluster == nil {
 		return
 	}
+	if cl.Endpoints == nil {
+		// the API server's addresses are in cluster-endpoints.json:
+		// without it no flow can be told to be one to the API server
+		p.Have("cloud/cluster-endpoints.json")
+	}
 	if cloudScopedByFlows(p, false) && !flowsToAPIServer(p.Cluster) {
 		return // flows were reported, none of them to the API server
 	}

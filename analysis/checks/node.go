@@ -66,12 +66,15 @@ func runBackendSplit(p *Pass) {
 		// the same counts when a stale rule of one decides a flow)
 		legacy, nft := n.Backends()
 		if def := n.Dump(model.FileIPTables); def != nil && def.Rules != nil {
-			if legacy == nil && len(def.Rules.Warnings) > 0 && def.Rules.Backend == "nf_tables" {
-				w := def.Rules.Warnings[0]
-				if strings.Contains(w.Text, "legacy tables present") {
-					p.Inconclusive(model.FileIPTablesLegacy, n.Name, finding.Say("inc.legacy"))
-				}
+			if legacy == nil && def.Rules.Backend == "nf_tables" && legacyWarned(p, n, def) {
+				p.Inconclusive(model.FileIPTablesLegacy, n.Name, finding.Say("inc.legacy"))
 			}
+		}
+		if n.Dump(model.FileIPTablesNft) != nil && n.Dump(model.FileIPTablesLegacy) == nil && !recorded(p, n.File(model.FileIPTablesLegacy)) {
+			// the collector saves both backends together (or records why
+			// it skipped one): an nft dump without any legacy record lost
+			// the legacy one, whose rules the kernel would run too
+			p.HaveNode(n, model.FileIPTablesLegacy)
 		}
 		if legacy == nil || nft == nil || legacy.Rules == nil || nft.Rules == nil {
 			continue
@@ -84,6 +87,37 @@ func runBackendSplit(p *Pass) {
 			finding.Args{"node": n.Name, "legacy": strconv.Itoa(nl), "nft": strconv.Itoa(nn)},
 			[]string{nodeRef(n)}, firstRuleEvidence(legacy), firstRuleEvidence(nft)))
 	}
+}
+
+// recorded: the manifest has a record for path (run or skipped).
+func recorded(p *Pass, path string) bool {
+	if m := p.Cluster.Manifest; m != nil {
+		for _, r := range m.Files {
+			if r.Path == path {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// legacyWarned: iptables-nft-save says legacy tables are present, in
+// the dump or on its stderr (where iptables 1.8 prints it; the manifest
+// records it).
+func legacyWarned(p *Pass, n *model.Node, def *model.IPTablesDump) bool {
+	for _, w := range def.Rules.Warnings {
+		if strings.Contains(w.Text, "legacy tables present") {
+			return true
+		}
+	}
+	if m := p.Cluster.Manifest; m != nil {
+		for _, r := range m.Files {
+			if (r.Path == def.File || r.Path == n.File(model.FileIPTablesNft)) && strings.Contains(r.Stderr, "legacy tables present") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func firstRuleEvidence(d *model.IPTablesDump) finding.Evidence {
@@ -143,6 +177,11 @@ func runForwarding(p *Pass) {
 						[]string{nodeRef(n)}, ev))
 				}
 			}
+			// an interface with forwarding off: whether pods sit behind
+			// it (the pod bridge) is in ip-link.json
+			if !n.HasFile(model.FileIPLink) && forwardingOffSomewhere(n) {
+				p.HaveNode(n, model.FileIPLink)
+			}
 		}
 		checkBridgeNF(p, n)
 	}
@@ -200,6 +239,26 @@ func podFacing(c *model.Cluster, n *model.Node) []string {
 		out = append(out, in)
 	}
 	return out
+}
+
+// forwardingOffSomewhere: sysctl.txt turns forwarding off on some
+// interface (not "all", "default" or lo).
+func forwardingOffSomewhere(n *model.Node) bool {
+	if n.Sysctl == nil {
+		return false
+	}
+	for k, v := range n.Sysctl.Values {
+		dev, ok := strings.CutPrefix(k, "net.ipv4.conf.")
+		if !ok || !strings.HasSuffix(dev, ".forwarding") || v.Value != "0" {
+			continue
+		}
+		switch strings.TrimSuffix(dev, ".forwarding") {
+		case "all", "default", "lo":
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 func orAbsent(v string, ok bool) any {
@@ -515,8 +574,17 @@ func routeText(r model.RouteResult) string {
 // Documentation/networking/ip-sysctl.rst rp_filter). Loose mode (2) only
 // needs some route back.
 func checkRPFilter(p *Pass, n *model.Node, self *model.KNode, pr peer) {
-	if !n.HasFile(model.FileSysctl) || !n.HasFile(model.FileIPAddr) {
-		return // runForwarding already named sysctl.txt; without addresses nothing to say
+	if !n.HasFile(model.FileSysctl) {
+		return // runForwarding already named sysctl.txt
+	}
+	if !n.HasFile(model.FileIPAddr) {
+		// which interface the peer's packets arrive on, and the source
+		// address of the route back, are in the addresses: with strict or
+		// loose filtering on, undecided
+		if all, _, _ := n.Sysctl.Int("net.ipv4.conf.all.rp_filter"); all > 0 || rpFilterOnSomewhere(n) {
+			p.HaveNode(n, model.FileIPAddr)
+		}
+		return
 	}
 	in, local := arrivalIface(n, self)
 	if in == "" {
@@ -548,6 +616,19 @@ func checkRPFilter(p *Pass, n *model.Node, self *model.KNode, pr peer) {
 		args["via"] = r.Route.String()
 	}
 	p.Report(finding.New("RP_FILTER_DROPS", args, []string{nodeRef(n), "node/" + pr.Name}, ev, routeEvidence(n, r)))
+}
+
+// rpFilterOnSomewhere: some interface has rp_filter on.
+func rpFilterOnSomewhere(n *model.Node) bool {
+	if n.Sysctl == nil {
+		return false
+	}
+	for k, v := range n.Sysctl.Values {
+		if strings.HasPrefix(k, "net.ipv4.conf.") && strings.HasSuffix(k, ".rp_filter") && v.Value != "0" && !strings.HasSuffix(k, ".default.rp_filter") {
+			return true
+		}
+	}
+	return false
 }
 
 // sysctl prints interface names with dots as slashes (eth0.100 → eth0/100).

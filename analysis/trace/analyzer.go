@@ -6,6 +6,7 @@ import (
 	"tkesnap/analysis/capture"
 	"tkesnap/analysis/driver"
 	"tkesnap/analysis/finding"
+	"tkesnap/analysis/model"
 )
 
 // traceInputs are the files a hop concludes from. A hop whose file is
@@ -53,7 +54,62 @@ var Analyzer = &driver.Analyzer{
 	Inputs:   traceInputs,
 	Requires: []*driver.Analyzer{capture.Analyzer},
 	IDs:      traceIDs,
-	Run:      func(p *driver.Pass) (any, error) { return report(p, All(p.Cluster)), nil },
+	Run: func(p *driver.Pass) (any, error) {
+		if len(p.Cluster.Flows) == 0 {
+			// no reported flow: the report answers the guide's implicit
+			// checks only, not the customer's question
+			p.Have("flows.json")
+		}
+		if guessedClients(p.Cluster) {
+			// an intranet CLB's clients taken as its VIP's /24: the VPC
+			// CIDR the guide names is in cloud/vpcs.json
+			p.Have("cloud/vpcs.json")
+		}
+		implicitInputs(p)
+		return report(p, All(p.Cluster)), nil
+	},
+}
+
+// implicitInputs names the files the guide's implicit checks are made
+// from when they are absent, so a check that could not be set up is
+// listed as undecided instead of silently not run:
+//   - pod CIDRs between nodes: the Node objects (cluster/nodes.yaml), or
+//     without them the GlobalRouter cluster routes;
+//   - CLBs from their clients: in a bundle without cluster/services.yaml
+//     (the cloud side alone) the CLBs are known only from
+//     cloud/load-balancers.json, and a CLB's listeners from its
+//     cloud/listeners/<lb>.json;
+//   - peers behind a CCN (peer VPCs, IDCs): a route table sends traffic
+//     to a CCN, and what the CCN reaches is in cloud/ccn-routes.json.
+func implicitInputs(p *driver.Pass) {
+	c := p.Cluster
+	if len(c.Kube.Nodes) == 0 {
+		p.Have("cluster/nodes.yaml")
+		if len(c.Nodes) == 0 {
+			p.Have("cloud/cluster-routes.json")
+		}
+	}
+	if !p.Collected("cluster/services.yaml") && len(c.Cloud.Files) > 0 {
+		p.Have("cloud/load-balancers.json")
+	}
+	for _, lb := range c.Cloud.LoadBalancers {
+		p.Have("cloud/listeners/" + lb.LoadBalancerId + ".json")
+	}
+	if routesToCCN(c) {
+		p.Have("cloud/ccn-routes.json")
+	}
+}
+
+// routesToCCN: an enabled route of a VPC route table has a CCN next hop.
+func routesToCCN(c *model.Cluster) bool {
+	for _, t := range c.Cloud.RouteTables {
+		for _, r := range t.Routes {
+			if r.IsEnabled() && strings.EqualFold(r.GatewayType, "CCN") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Reported traces only the reported flows (`tkesnap trace BUNDLE --from
@@ -133,6 +189,11 @@ func report(p *driver.Pass, ts []Trace) []Trace {
 		}
 	}
 	for _, in := range Inconclusive(ts) {
+		if strings.HasPrefix(in.Need, "cloud/") && len(p.Cluster.Cloud.Files) == 0 {
+			// no cloud file at all: the checks list the whole cloud/
+			// side once, which covers every hop's cloud file
+			continue
+		}
 		p.Record(in)
 	}
 	return ts

@@ -185,7 +185,17 @@ func healthChecked(l *model.Listener, t target) (bool, string) {
 func (tr *Tracer) toRealServer(w *walk, p pkt, pass bool) {
 	owner := tr.nodeOwning(p.dst.Addr())
 	if owner == "" {
-		w.needSaid("clb", "clb", "cloud/instances.json", "", "clb.rsunknown", p.dst.Addr())
+		// a node's address is known from the CVMs (instances.json) and
+		// the cluster's membership (cluster-instances.json): name the
+		// ones the bundle lacks
+		need := "cloud/instances.json"
+		if !tr.haveCloudFile("cloud/cluster-instances.json") {
+			need = "cloud/cluster-instances.json"
+			if !tr.haveCloudFile("cloud/instances.json") {
+				need += ", cloud/instances.json"
+			}
+		}
+		w.needSaid("clb", "clb", need, "", "clb.rsunknown", p.dst.Addr())
 		return
 	}
 	if pass {

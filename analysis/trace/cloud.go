@@ -217,6 +217,14 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 		w.needSaid("sg", "security-group", "cloud/instances.json (cvm DescribeInstances), cloud/security-group-policies/", "", "need.sg."+string(dir), ip)
 		return true
 	}
+	if k := cl.Cluster; k != nil && k.NetworkType == "VPC-CNI" && !cl.Have.ENIs {
+		// a VPC-CNI pod's address is on an ENI of its own, whose SGs may
+		// not be its node's: without the ENIs they are unknown
+		if ps := tr.c.Kube.PodsByIP(ip); len(ps) > 0 && !ps[0].Spec.HostNetwork {
+			w.needSaid("sg", "security-group", "cloud/network-interfaces.json", "", "need.noholder."+string(dir), ip)
+			return true
+		}
+	}
 	b, ok := tr.bindingFor(ip)
 	if !ok {
 		if tr.nodeOwning(ip) == "" && !cl.KnownIP(ip) {

@@ -2,14 +2,19 @@ package trace
 
 import (
 	"sort"
+	"strings"
 
 	"tkesnap/analysis/finding"
 )
 
 // Inconclusive lists what to collect (and on which node) to decide the
-// UNDETERMINED hops of the reported flows' traces, once per file and
-// node. Implicit traces are left out: on a partial bundle they would
-// repeat what the checks already ask for.
+// UNDETERMINED hops of the traces, once per file and node: the reported
+// flows first, then the guide's implicit checks (an implicit flow that
+// cannot be decided for a missing file is a check the bundle cannot
+// answer; the driver lists a file named by a check and by a hop once).
+// A hop's need names bundle paths ("cloud/vpcs.json (vpc DescribeVpcs),
+// cloud/security-group-policies/"): each path is one item, whose
+// collecting command the driver adds.
 func Inconclusive(ts []Trace) []finding.Inconclusive {
 	var out []finding.Inconclusive
 	seen := map[string]bool{}
@@ -23,19 +28,54 @@ func Inconclusive(ts []Trace) []finding.Inconclusive {
 			}
 			need, _ := s.Evidence["need"].(string)
 			node, _ := s.Evidence["node"].(string)
-			if need == "" || seen[need+"|"+node] {
-				continue
+			for _, one := range needPaths(need, node) {
+				if seen[one+"|"+node] {
+					continue
+				}
+				seen[one+"|"+node] = true
+				out = append(out, finding.Because(one, node, finding.Say("inc.trace", flow, detailOf(s))))
 			}
-			seen[need+"|"+node] = true
-			out = append(out, finding.Because(need, node, finding.Say("inc.trace", flow, detailOf(s))))
 		}
 		for _, b := range t.Branches {
 			walk(b, flow)
 		}
 	}
-	for _, t := range ts {
-		if !t.Implicit {
-			walk(t, t.From+" → "+t.To)
+	for _, implicit := range []bool{false, true} {
+		for _, t := range ts {
+			if t.Implicit == implicit {
+				walk(t, t.From+" → "+t.To)
+			}
+		}
+	}
+	return out
+}
+
+// needPaths splits a hop's need into the bundle paths it names, each
+// without the command a step's text adds in parentheses.
+// A node folder's need ("nodes/<node>/ (iptables-save.txt, …)") is the
+// folder; "<node>" is the hop's node.
+func needPaths(need, node string) []string {
+	// drop the parenthesized commands and file lists
+	var b strings.Builder
+	depth := 0
+	for _, r := range need {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	var out []string
+	for _, one := range strings.Split(b.String(), ",") {
+		one = strings.TrimSpace(one)
+		if node != "" {
+			one = strings.ReplaceAll(one, "<node>", node)
+		}
+		if one != "" {
+			out = append(out, one)
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -146,6 +147,19 @@ func cloudPairs(c *model.Cluster) []model.Flow {
 		}
 	}
 	return out
+}
+
+// guessedClients: the implicit flows take some CLB's intranet clients
+// as its VIP's /24 because the VIP's VPC is unknown (clientFor).
+func guessedClients(c *model.Cluster) bool {
+	for _, f := range Implicit(c) {
+		if p, ok := strings.CutPrefix(f.From, "cidr:"); ok {
+			if pf, err := netip.ParsePrefix(p); err == nil && c.Cloud.VpcOf(pf.Addr()) == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // clientFor picks the client of a CLB: the internet for a public VIP, a

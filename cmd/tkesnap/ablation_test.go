@@ -27,6 +27,9 @@ type outcome struct {
 	// so the cloud checks answer for those flows only; otherwise they
 	// check the cluster-wide requirements (checks.cloudScopedByFlows).
 	scoped bool
+	// inconclusive are the report's items: what could not be decided,
+	// naming the file and the command that collects it.
+	inconclusive []finding.Inconclusive
 }
 
 // flowEnd is how one traced flow (or branch) ends: its verdict, the
@@ -35,6 +38,9 @@ type flowEnd struct {
 	verdict trace.Verdict
 	reason  string
 	at      string
+	// witnesses are the captures that decided a step of the flow or of
+	// its branches (a step tagged capture, citing the capture file)
+	witnesses []string
 }
 
 // analyzeBundle runs what `tkesnap analyze` runs on an opened bundle, up to
@@ -45,7 +51,7 @@ func analyzeBundle(t testing.TB, b *bundle.Bundle) outcome {
 	for _, p := range res.Problems {
 		t.Errorf("%s: %s", b.Path, p.Message)
 	}
-	o := outcome{findings: res.Merged, flows: map[string]flowEnd{}, scoped: len(c.Flows) > 0}
+	o := outcome{findings: res.Merged, flows: map[string]flowEnd{}, scoped: len(c.Flows) > 0, inconclusive: res.Inconclusive}
 	for _, f := range c.Flows {
 		for _, spec := range []string{f.From, f.To} {
 			if e, err := c.Resolve(spec); !strings.HasPrefix(spec, "dns:") && (err != nil || len(e.IPs) == 0) {
@@ -63,7 +69,7 @@ func analyzeBundle(t testing.TB, b *bundle.Bundle) outcome {
 			if tr.Implicit {
 				k += " (implicit)"
 			}
-			e := flowEnd{verdict: tr.Verdict, reason: tr.Reason, at: failedHop(tr)}
+			e := flowEnd{verdict: tr.Verdict, reason: tr.Reason, at: failedHop(tr), witnesses: witnesses(tr)}
 			o.flows[k] = e
 			walk(k+" / ", tr.Branches)
 		}
@@ -90,6 +96,27 @@ func failedHop(tr trace.Trace) string {
 		}
 	}
 	return ""
+}
+
+// witnesses are the capture files cited by the capture-decided steps of a
+// trace and its branches.
+func witnesses(tr trace.Trace) []string {
+	var out []string
+	for _, s := range tr.Steps {
+		if slices.Contains(s.Tags, trace.TagCapture) {
+			if f, _ := s.Evidence["file"].(string); f != "" && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	for _, b := range tr.Branches {
+		for _, f := range witnesses(b) {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 func failing(v trace.Verdict) bool {
@@ -242,7 +269,11 @@ func sameFailure(full, ablated outcome, f finding.Finding) bool {
 // under testdata: removing any one file (and its manifest record), as an
 // older collector or a refused command would, must not add an error or
 // warning finding and must not make a flow fail that did not (see added).
-// Absent is unknown: the analysis may conclude less, never more.
+// Absent is unknown: the analysis may conclude less, never more. And
+// absent is named: when the removal changes what the analysis concludes
+// (a fault found or gone, a traced flow's verdict, reason or failing hop;
+// see changed and, for captures, observations), an inconclusive item of
+// the report names the removed file (names).
 func TestAblation(t *testing.T) {
 	t.Chdir("../..")
 	type job struct {
@@ -282,7 +313,12 @@ func TestAblation(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				got := added(j.full, j.wide, analyzeBundle(t, j.b.Without(j.file)))
+				abl := analyzeBundle(t, j.b.Without(j.file))
+				got := added(j.full, j.wide, abl)
+				full, ablated := observations(j.full, abl, j.file)
+				if ch := changed(full, ablated, capturePcap(j.file)); ch != "" && !names(abl.inconclusive, j.file) {
+					got = append(got, "changed without naming it: "+ch)
+				}
 				mu.Lock()
 				for _, a := range got {
 					fails = append(fails, fmt.Sprintf("%s without %s: %s", j.bundle, j.file, a))
@@ -300,7 +336,117 @@ func TestAblation(t *testing.T) {
 	for _, f := range fails {
 		t.Error(f)
 	}
-	t.Logf("%d ablations over %d bundles, %d added conclusions", len(jobs), len(bundles), len(fails))
+	t.Logf("%d ablations over %d bundles, %d added or unnamed conclusions", len(jobs), len(bundles), len(fails))
+}
+
+// changed says what differs between the full analysis and an ablated one:
+// a fault (ID and primary object, at any severity) one has and the other
+// not, or a traced flow (or branch) that ends differently — another
+// verdict, reason or failing hop, or traced in one only. "" when the
+// analysis concludes the same.
+//
+// capture is the removed file when it is a capture (its .pcap for the
+// .json metadata), "" otherwise: a flow that capture decided may change.
+func changed(full, ablated outcome, capture string) string {
+	for _, f := range full.findings {
+		if !sameFault(ablated.findings, f) {
+			return fmt.Sprintf("finding %s %s on %s is gone", f.Severity, f.ID, strings.Join(f.Objects, ", "))
+		}
+	}
+	for _, f := range ablated.findings {
+		if !sameFault(full.findings, f) {
+			return fmt.Sprintf("finding %s %s on %s appears", f.Severity, f.ID, strings.Join(f.Objects, ", "))
+		}
+	}
+	var keys []string
+	for k := range full.flows {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		was := full.flows[k]
+		e, ok := ablated.flows[k]
+		if !ok {
+			return fmt.Sprintf("flow %s (%s %s) is not traced", k, was.verdict, was.reason)
+		}
+		if e.verdict != was.verdict || e.reason != was.reason || e.at != was.at {
+			if slices.Contains(was.witnesses, capture) {
+				continue // the removed capture decided it: see observations
+			}
+			return fmt.Sprintf("flow %s: %s %s at %q, was %s %s at %q", k, e.verdict, e.reason, e.at, was.verdict, was.reason, was.at)
+		}
+	}
+	return ""
+}
+
+// sameFault: fs holds f's fault — its ID on its primary object, or on a
+// subset or superset of its objects (a fault named with fewer objects once
+// the file naming one is gone, as holds has it).
+func sameFault(fs []finding.Finding, f finding.Finding) bool {
+	for _, g := range fs {
+		if g.ID == f.ID && (primary(g) == primary(f) || subset(f.Objects, g.Objects) || subset(g.Objects, f.Objects)) {
+			return true
+		}
+	}
+	return false
+}
+
+// observations leaves out of both analyses what the captures witnessed.
+// A capture is not an input a check needs: the collector takes it when
+// asked (--capture), while the reported flows run, and a capture finding
+// (PCAP_*) is an observation made by comparing the captures present (a
+// SYN seen at one capture point and not at the next), no conclusion about
+// the configuration. Removing one capture file (captures/X.pcap, or its
+// metadata captures/X.json without which its capture point is unknown)
+// changes what is compared, so capture findings come and go with it and
+// no notice is due; so may a traced flow whose step that capture decided
+// (a witness tagged capture citing it: the RST that settled an AMBIGUOUS
+// hop), which without it is AMBIGUOUS again as the model alone has it.
+// Every other finding and traced flow must stay, or the report must name
+// the capture.
+func observations(full, ablated outcome, file string) (outcome, outcome) {
+	if !strings.HasPrefix(file, "captures/") {
+		return full, ablated
+	}
+	drop := func(fs []finding.Finding) []finding.Finding {
+		var keep []finding.Finding
+		for _, f := range fs {
+			if !strings.HasPrefix(f.ID, "PCAP_") {
+				keep = append(keep, f)
+			}
+		}
+		return keep
+	}
+	full.findings, ablated.findings = drop(full.findings), drop(ablated.findings)
+	return full, ablated
+}
+
+// capturePcap is the capture file a removed bundle file is (its .pcap for
+// the .json metadata), "" when it is no capture.
+func capturePcap(file string) string {
+	if !strings.HasPrefix(file, "captures/") {
+		return ""
+	}
+	if p, ok := strings.CutSuffix(file, ".json"); ok {
+		return p + ".pcap"
+	}
+	return file
+}
+
+// names reports whether an inconclusive item names file: the file itself
+// (a node's file by its node and name) or a folder holding it (an item
+// may say what the folder holds in parentheses: "cloud/ (tccli …)").
+func names(in []finding.Inconclusive, file string) bool {
+	for _, x := range in {
+		p := driver.BundlePath(x)
+		if i := strings.Index(p, "/ ("); i > 0 {
+			p = p[:i+1]
+		}
+		if p == file || strings.HasSuffix(p, "/") && strings.HasPrefix(file, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestAddedComparison pins what the ablation property counts as added, on
@@ -337,6 +483,48 @@ func TestAddedComparison(t *testing.T) {
 		}
 		if got := added(full, wide, abl); len(got) != tc.want {
 			t.Errorf("%s: added %q, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestChangedComparison pins the second ablation property on hand-made
+// outcomes: what counts as a change, which changes a removed capture may
+// make, and what names the removed file.
+func TestChangedComparison(t *testing.T) {
+	sg := finding.Finding{ID: "SG_POD_CIDR_BLOCKED", Severity: finding.Error, Objects: []string{"sg-1", "node/a"}}
+	syn := finding.Finding{ID: "PCAP_SYN_UNANSWERED", Severity: finding.Error, Objects: []string{"capture/captures/a/x.pcap"}}
+	refused := flowEnd{verdict: trace.Rejected, reason: "SVC_NO_ENDPOINTS", at: "node/a", witnesses: []string{"captures/a/x.pcap"}}
+	full := outcome{findings: []finding.Finding{sg, syn}, flows: map[string]flowEnd{"a → b": refused, "c → d": {verdict: trace.Delivered}}}
+	for _, tc := range []struct {
+		name    string
+		ablated outcome
+		file    string
+		change  bool
+	}{
+		{"the same", full, "cluster/pods.yaml", false},
+		{"a finding gone", outcome{findings: []finding.Finding{syn}, flows: full.flows}, "cloud/vpcs.json", true},
+		{"a finding appears", outcome{findings: []finding.Finding{sg, syn, {ID: "ROUTE_MISSING", Objects: []string{"rtb-1"}}}, flows: full.flows}, "cloud/vpcs.json", true},
+		{"fewer objects of the same fault", outcome{findings: []finding.Finding{{ID: sg.ID, Objects: []string{"sg-1"}}, syn}, flows: full.flows}, "cloud/vpcs.json", false},
+		{"a flow fails elsewhere", outcome{findings: full.findings, flows: map[string]flowEnd{"a → b": {verdict: trace.Dropped, at: "sg-1"}, "c → d": {verdict: trace.Delivered}}}, "cloud/vpcs.json", true},
+		{"a flow is not traced", outcome{findings: full.findings, flows: map[string]flowEnd{"a → b": refused}}, "cloud/vpcs.json", true},
+		{"a capture's finding goes with it", outcome{findings: []finding.Finding{sg}, flows: full.flows}, "captures/a/y.pcap", false},
+		{"a capture's finding goes with its metadata", outcome{findings: []finding.Finding{sg}, flows: full.flows}, "captures/a/x.json", false},
+		{"a capture is no reason for a configuration finding to go", outcome{findings: []finding.Finding{syn}, flows: full.flows}, "captures/a/x.pcap", true},
+		{"the flow the removed capture decided", outcome{findings: []finding.Finding{sg}, flows: map[string]flowEnd{"a → b": {verdict: trace.Ambiguous, reason: "SVC_NO_ENDPOINTS"}, "c → d": {verdict: trace.Delivered}}}, "captures/a/x.json", false},
+		{"a flow another capture decided", outcome{findings: []finding.Finding{sg}, flows: map[string]flowEnd{"a → b": {verdict: trace.Ambiguous, reason: "SVC_NO_ENDPOINTS"}, "c → d": {verdict: trace.Delivered}}}, "captures/b/z.pcap", true},
+	} {
+		f, a := observations(full, tc.ablated, tc.file)
+		if got := changed(f, a, capturePcap(tc.file)); (got != "") != tc.change {
+			t.Errorf("%s: changed %q, want a change: %v", tc.name, got, tc.change)
+		}
+	}
+	in := []finding.Inconclusive{{Need: "ip-link.json", Node: "n1"}, {Need: "nodes/n2/"}, {Need: "cloud/vpcs.json"}}
+	for file, want := range map[string]bool{
+		"nodes/n1/ip-link.json": true, "nodes/n2/sysctl.txt": true, "cloud/vpcs.json": true,
+		"nodes/n1/ip-addr.json": false, "cloud/subnets.json": false,
+	} {
+		if got := names(in, file); got != want {
+			t.Errorf("names(%s) = %v, want %v", file, got, want)
 		}
 	}
 }
