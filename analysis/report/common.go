@@ -360,6 +360,7 @@ func (w *words) retraced(fx *finding.Fix, mode retraceMode) string {
 			}
 			continue
 		}
+		v.At = w.place(v.At)
 		out = append(out, execText(w.Retrace, struct {
 			finding.Retrace
 			Delivered bool

@@ -124,7 +124,8 @@ func newDiagram(t trace.Trace, w *words, reason string, reasonOf func(trace.Trac
 		if h.steps > 1 {
 			comp += " ×" + strconv.Itoa(h.steps)
 		}
-		b := box{Kind: "hop", Lines: shorten([]string{h.at, comp, h.decision}), Full: h.at + " · " + comp + " · " + h.decision}
+		at := w.place(h.at)
+		b := box{Kind: "hop", Lines: shorten([]string{at, comp, h.decision}), Full: at + " · " + comp + " · " + h.decision}
 		if i == failedAt {
 			b.Kind = "fail"
 			r := w.Failed

@@ -39,6 +39,10 @@ type words struct {
 	Decisions map[string]string
 	// Components translates trace step components; unknown ones print as is.
 	Components map[string]string
+	// Places translate the places a hop names by a word of the tracer's
+	// own (vpc, sg, client) where prose or the diagram names them; node
+	// names and cloud IDs print as they are.
+	Places map[string]string
 	// AlsoDelivered heads the one-line list of quiet flows.
 	AlsoDelivered string
 	// OtherFlows heads the one-line list of the ticket view: quiet flows
@@ -154,6 +158,8 @@ var labels = map[finding.Lang]*words{
 			trace.Delivered: "可达", trace.Dropped: "丢弃", trace.Rejected: "拒绝",
 			trace.NoRoute: "无路由", trace.Ambiguous: "不确定", trace.Undetermined: "无法判定",
 		},
+		Places: map[string]string{"vpc": "VPC", "sg": "安全组", "client": "客户端", "internet": "公网", "clb": "CLB",
+			"idc": "IDC", "ccn": "云联网", "flow": "链路", "dns": "DNS"},
 		Components:      map[string]string{"security-group": "安全组", "route": "路由", "capture": "抓包", "kube": "Kubernetes", "clb": "CLB"},
 		AlsoDelivered:   "其他已追踪且可达的链路",
 		OtherFlows:      "tkesnap 另外追踪的链路",
@@ -225,6 +231,14 @@ func (w *words) tag(v trace.Verdict) string {
 		return s
 	}
 	return string(v)
+}
+
+// place is where a hop is, as prose names it.
+func (w *words) place(at string) string {
+	if s, ok := w.Places[at]; ok {
+		return s
+	}
+	return at
 }
 
 func (w *words) component(c string) string {

@@ -71,7 +71,7 @@ func (r *Report) summary() string {
 		}
 		d.Undecided = Undecided(*t)
 		if step != nil {
-			d.At, d.Component = step.At, w.component(step.Component)
+			d.At, d.Component = w.place(step.At), w.component(step.Component)
 		}
 		if d.Undecided {
 			if d.Decides = decides(step); d.Decides == "" {

@@ -95,6 +95,12 @@ func (t *textWriter) para(indent int, label, s string) {
 	}
 }
 
+// command writes a command on one line whatever its length: wrapped, a
+// command pasted from the terminal would break inside its JSON argument.
+func (t *textWriter) command(indent int, label, c string) {
+	fmt.Fprintf(t.w, "%s%s%s\n", strings.Repeat(" ", indent), t.paint(ansiBold, strings.TrimSpace(label)), strings.TrimPrefix(label, strings.TrimSpace(label))+oneLine(plain(c)))
+}
+
 // Text writes the terminal report.
 func (r *Report) Text(out io.Writer, o TextOptions) error {
 	if o.Width <= 0 {
@@ -249,7 +255,7 @@ func (t *textWriter) finding(it numbered) {
 	t.para(ind, w.Fix+w.Colon, f.Remedy)
 	if f.Fix != nil {
 		for _, c := range f.Fix.Commands {
-			t.para(ind, w.Command+w.Colon, c)
+			t.command(ind, w.Command+w.Colon, c)
 		}
 		if v := w.retraced(f.Fix, retraceAll); v != "" {
 			t.para(ind, "", v)

@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 
@@ -108,7 +107,7 @@ func (tr *Tracer) apiserver(w *walk, o origin, p pkt, which string) {
 		"api.indep", part{key: "ep." + which}, p.dst.Addr(), cl.Cluster.ClusterId, len(masters), how))
 	port := apiserverPort(c)
 	for _, m := range masters {
-		b := w.fork(fmt.Sprintf("master %s (%s)", m.InstanceId, m.IPs[0]))
+		b := w.fork("to.master", m.InstanceId, m.IPs[0])
 		mp := pkt{proto: p.proto, src: netip.AddrPortFrom(src, p.src.Port()), dst: netip.AddrPortFrom(m.IPs[0], uint16(port))}
 		d := sg.Evaluate(cl, m.SGs(), sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: src, Dst: m.IPs[0], Port: port})
 		s := said(Step{At: m.InstanceId, Component: "security-group", Before: mp.String(), Decision: Action(d.Action),

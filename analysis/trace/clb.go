@@ -134,7 +134,7 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 	}
 	pass := lb != nil && bool(lb.LoadBalancerPassToTarget)
 	for _, t := range targets {
-		b := w.fork(fmt.Sprintf("real server %s:%d", t.ip, t.port))
+		b := w.fork("to.rs", t.ip, t.port)
 		np := pkt{proto: proto, src: p.src, dst: netip.AddrPortFrom(t.ip, uint16(t.port))}
 		s := said(Step{At: at, Component: "clb", Before: p.String(), After: np.String(), Decision: ActForward,
 			Evidence: ev("file", t.at.File, "line", t.at.Line)}, "clb.rs", t.ip, t.port)

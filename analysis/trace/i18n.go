@@ -27,6 +27,12 @@ type part struct {
 // falls back to English.
 var stepTexts = map[finding.Lang]map[string]string{
 	finding.EN: {
+		"to.rs":                 "real server %[1]s:%[2]d",
+		"to.master":             "master %[1]s (%[2]s)",
+		"to.endpoint":           "%[1]s (%[2]s)",
+		"to.ep":                 "%[1]s",
+		"to.share":              "%[1]s",
+		"to.undecided":          "share undecided",
 		"src.pod":               "pod %[1]s (%[2]s) on node %[3]s",
 		"src.hostnet":           ", host network",
 		"src.node":              "sent by a process on node %[1]s (%[2]s)",
@@ -188,6 +194,12 @@ var stepTexts = map[finding.Lang]map[string]string{
 		"reply":                 "reply: ",
 	},
 	finding.ZH: {
+		"to.rs":                 "后端服务器 %[1]s:%[2]d",
+		"to.master":             "Master %[1]s（%[2]s）",
+		"to.endpoint":           "%[1]s（%[2]s）",
+		"to.undecided":          "占比无法确定",
+		"to.ep":                 "%[1]s",
+		"to.share":              "%[1]s",
 		"src.pod":               "Pod %[1]s（%[2]s）位于节点 %[3]s",
 		"src.hostnet":           "，使用主机网络",
 		"src.node":              "由节点 %[1]s（%[2]s）上的进程发出",
@@ -507,6 +519,9 @@ func Localize(ts []Trace, lang finding.Lang) {
 				continue
 			}
 			s.Detail, s.lang = render(lang, s.parts), lang
+		}
+		if len(t.to) > 0 {
+			t.To = render(lang, t.to)
 		}
 		Localize(t.Branches, lang)
 	}

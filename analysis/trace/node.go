@@ -586,11 +586,11 @@ func (tr *Tracer) netfilterResultIn(w *walk, n *model.Node, name string, p pkt, 
 	w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActFork, Tags: []string{TagStatistic}, Evidence: ev("file", ns.file)},
 		"kp.balance", len(groups)))
 	for _, g := range groups {
-		share := fmt.Sprintf("%.0f%%", 100*g.prob)
+		share := part{key: "to.share", args: []any{fmt.Sprintf("%.0f%%", 100*g.prob)}}
 		if g.undecided {
-			share = "share undecided"
+			share = part{key: "to.undecided"}
 		}
-		b := w.fork(fmt.Sprintf("%s (%s)", endpointName(tr.c, g.dst), share))
+		b := w.fork("to.endpoint", endpointName(tr.c, g.dst), share)
 		follow(b, g)
 	}
 }
@@ -1172,7 +1172,7 @@ func (tr *Tracer) serviceByModel(w *walk, name string, p pkt, in arrival, e mode
 		Evidence: srcEv(e.Service.Source)}, "svc.assume", len(ready), e.Service.Key()))
 	for _, b := range ready {
 		np := pkt{proto: p.proto, src: p.src, dst: netip.AddrPortFrom(b.IP, uint16(b.Port))}
-		bw := w.fork(endpointName(tr.c, np.dst.String()))
+		bw := w.fork("to.ep", endpointName(tr.c, np.dst.String()))
 		bw.add(said(Step{At: at, Component: "kube", Before: p.String(), After: np.String(), Evidence: srcEv(b.Source)}, "svc.dnat"))
 		tr.leaveBlind(bw, name, np)
 	}

@@ -77,6 +77,9 @@ type Trace struct {
 	// implicit flows out of the headline and out of the ticket view.
 	Implicit bool `json:"implicit,omitempty"`
 
+	// to words To per language (a branch's end: a real server, a
+	// master); empty when To is a flow end the user wrote.
+	to []part
 	// findings are what this trace establishes (see Findings).
 	findings []finding.Finding
 	// fallbacks are reason findings for when no check reported the ID.

@@ -72,7 +72,7 @@ type ambiguity struct {
 }
 
 type branch struct {
-	to string
+	to part // where the branch goes, worded per language
 	w  *walk
 }
 
@@ -148,7 +148,10 @@ func (w *walk) ambiguousWay(s Step, fact part, reason string, way Verdict) {
 	w.ambiguous = append(w.ambiguous, ambiguity{fact: render(finding.EN, []part{fact}), reason: reason, way: way})
 }
 
-func (w *walk) fork(to string) *walk {
+// fork starts a branch to the place the catalog key words (a real
+// server, a master, an endpoint and its share).
+func (w *walk) fork(key string, args ...any) *walk {
+	to := part{key: key, args: args}
 	c := &walk{tr: w.tr, hops: w.hops, l7: w.l7, flow: w.flow}
 	w.branches = append(w.branches, &branch{to: to, w: c})
 	return c
@@ -192,7 +195,8 @@ func (w *walk) result() Trace {
 	}
 	for _, b := range w.branches {
 		bt := b.w.result()
-		bt.To = b.to
+		bt.to = []part{b.to}
+		bt.To = render(finding.EN, bt.to)
 		t.Branches = append(t.Branches, bt)
 	}
 	switch {
