@@ -193,24 +193,24 @@ func CaptureFindings(c *model.Capture) []finding.Finding {
 	}
 
 	// Truncation and drops: the capture may not show everything.
-	var why []string
+	var why []finding.Phrase
 	var pk []int
 	if c.Info != nil && c.Info.Problem != "" {
-		why = append(why, c.Info.Problem)
+		why = append(why, finding.Say("pcap.problem", c.Info.Problem))
 		pk = append(pk, r.Packets)
 	}
 	if c.Meta.Truncated {
-		why = append(why, fmt.Sprintf("the collector's size limit (%d bytes) cut the file", c.Meta.MaxBytes))
+		why = append(why, finding.Say("pcap.cut", c.Meta.MaxBytes))
 	}
 	drops := c.Meta.KernelDrops
 	if c.Info != nil && c.Info.Dropped > drops {
 		drops = c.Info.Dropped
 	}
 	if drops > 0 {
-		why = append(why, fmt.Sprintf("%d packets dropped by the kernel while capturing", drops))
+		why = append(why, finding.Say("pcap.kdrops", drops))
 	}
 	if r.HeaderCut > 0 {
-		why = append(why, fmt.Sprintf("%d packets cut inside their headers by the snap length", r.HeaderCut))
+		why = append(why, finding.Say("pcap.hdrcut", r.HeaderCut))
 		pk = append(pk, r.HeaderCutPackets...)
 	}
 	if len(why) > 0 {
@@ -218,7 +218,8 @@ func CaptureFindings(c *model.Capture) []finding.Finding {
 		if c.MetaFile != "" && (c.Meta.Truncated || c.Meta.KernelDrops > 0) {
 			e = append(e, finding.Evidence{File: c.MetaFile})
 		}
-		out = append(out, finding.New("PCAP_TRUNCATED", finding.Args{"capture": capture, "why": strings.Join(why, "; ")}, objects, e...))
+		f := finding.New("PCAP_TRUNCATED", finding.Args{"capture": capture}, objects, e...)
+		out = append(out, *f.SayArg("why", finding.List(why)))
 	}
 	return out
 }

@@ -135,7 +135,7 @@ func needCloudSGs(c *model.Cluster) []finding.Inconclusive {
 	cl := &c.Cloud
 	if len(cl.Files) == 0 {
 		// One item for the whole cloud group rather than one per check.
-		return []finding.Inconclusive{finding.Because("cloud/ (tccli responses: clusters, instances, security groups and their policies, load balancers, route tables)", "",
+		return []finding.Inconclusive{finding.Because("cloud/", "",
 			finding.Say("inc.nocloud"))}
 	}
 	var out []finding.Inconclusive

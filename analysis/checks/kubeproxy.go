@@ -347,18 +347,19 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 			nodePorts[string(ipvsProto(protocolOf(sp.port)))+"/"+strconv.Itoa(int(sp.port.NodePort))] = sp
 		}
 	}
-	missing := func(sp *svcPort, what, endpoint string, ev ...finding.Evidence) {
-		args := finding.Args{"node": n.Name, "mode": "IPVS", "service": svcArg(sp), "what": what}
+	missing := func(sp *svcPort, what finding.Phrase, endpoint string, ev ...finding.Evidence) {
+		args := finding.Args{"node": n.Name, "mode": "IPVS", "service": svcArg(sp)}
 		if endpoint != "" {
 			args["endpoint"] = endpoint
 		}
-		p.Report(finding.New("KUBE_PROXY_RULES_MISSING", args, []string{nodeRef(n), sp.svc.Ref()}, ev...))
+		f := finding.New("KUBE_PROXY_RULES_MISSING", args, []string{nodeRef(n), sp.svc.Ref()}, ev...)
+		p.Report(*f.SayArg("what", what))
 	}
 	check := func(w vsWant, s *ipvs.Service) {
 		sp := w.sp
 		vsEv := finding.Evidence{File: file, Line: s.Line, Excerpt: s.Key.String() + " " + s.Scheduler}
 		if sp.svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP && !s.Persistent {
-			missing(sp, "session affinity ClientIP: virtual service "+s.Key.String()+" is not persistent", "", vsEv, sp.svc.Source.Evidence("sessionAffinity: ClientIP"))
+			missing(sp, finding.Say("kpm.affinity.ipvs", s.Key.String()), "", vsEv, sp.svc.Source.Evidence("sessionAffinity: ClientIP"))
 		}
 		if sp.localUnknown && (w.kind != "ClusterIP" || sp.intLocal) {
 			p.Inconclusive("cluster/endpointslices.yaml", n.Name, finding.Say("inc.kp.local", svcArg(sp)))
@@ -378,9 +379,9 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 			if d != nil && d.Weight > 0 {
 				continue
 			}
-			what := w.kind + " " + s.Key.String() + " has no real server for it"
+			what := finding.Say("kpm.vs.nors", w.kind, s.Key.String())
 			if d != nil {
-				what = w.kind + " " + s.Key.String() + " has it at weight 0 (drained)"
+				what = finding.Say("kpm.vs.drained", w.kind, s.Key.String())
 			}
 			missing(sp, what, a.String(), finding.Evidence{File: file, Line: s.Line, Excerpt: s.Key.String()}, b.Source.Evidence("endpoint "+a.String()))
 		}
@@ -402,7 +403,7 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 		checkIPVSSet(p, n, w)
 		s := t.Service(w.key)
 		if s == nil {
-			missing(w.sp, "no IPVS virtual service "+w.key.String()+" ("+w.kind+")", "",
+			missing(w.sp, finding.Say("kpm.novs", w.key.String(), w.kind), "",
 				finding.Evidence{File: file, Excerpt: "no " + w.key.String()}, w.sp.svc.Source.Evidence("service "+w.sp.svc.Name))
 			continue
 		}
@@ -428,13 +429,16 @@ func reconcileIPVS(p *Pass, n *model.Node, kn *model.KNode, ports []*svcPort) {
 				continue
 			}
 		}
-		dest := "(no real server)"
+		f := finding.New("KUBE_PROXY_RULES_STALE",
+			finding.Args{"node": n.Name, "mode": "IPVS", "what": "no Service has this address and port"},
+			[]string{nodeRef(n)}, finding.Evidence{File: file, Line: s.Line, Excerpt: s.Key.String() + " " + s.Scheduler})
+		f.SayArg("service", finding.Say("kps.vs", s.Key.String()))
 		if len(s.Dests) > 0 {
-			dest = s.Dests[0].Addr.String()
+			f.Args["endpoint"] = s.Dests[0].Addr.String()
+		} else {
+			f.SayArg("endpoint", finding.Say("kps.nors"))
 		}
-		p.Report(finding.New("KUBE_PROXY_RULES_STALE",
-			finding.Args{"node": n.Name, "mode": "IPVS", "service": "virtual service " + s.Key.String(), "endpoint": dest, "what": "no Service has this address and port"},
-			[]string{nodeRef(n)}, finding.Evidence{File: file, Line: s.Line, Excerpt: s.Key.String() + " " + s.Scheduler}))
+		p.Report(f)
 	}
 }
 
@@ -485,10 +489,11 @@ func checkIPVSSet(p *Pass, n *model.Node, w vsWant) {
 	} else {
 		entry = strconv.Itoa(int(w.key.Addr.Port()))
 	}
-	p.Report(finding.New("KUBE_PROXY_RULES_MISSING",
-		finding.Args{"node": n.Name, "mode": "IPVS", "service": svcArg(w.sp), "what": "ipset " + name + " lacks " + entry + " (" + w.kind + ")"},
+	f := finding.New("KUBE_PROXY_RULES_MISSING",
+		finding.Args{"node": n.Name, "mode": "IPVS", "service": svcArg(w.sp)},
 		[]string{nodeRef(n), w.sp.svc.Ref()},
-		finding.Evidence{File: n.IPSetsFile, Line: set.Line, Excerpt: "create " + name + " " + set.Type}, w.sp.svc.Source.Evidence("service "+w.sp.svc.Name)))
+		finding.Evidence{File: n.IPSetsFile, Line: set.Line, Excerpt: "create " + name + " " + set.Type}, w.sp.svc.Source.Evidence("service "+w.sp.svc.Name))
+	p.Report(*f.SayArg("what", finding.Say("kpm.ipset", name, entry, w.kind)))
 }
 
 func sortedAddrPorts[V any](m map[netip.AddrPort]V) []netip.AddrPort {

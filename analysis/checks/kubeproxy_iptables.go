@@ -86,12 +86,13 @@ func (r *iptReconciler) ev(rule *iptables.Rule) finding.Evidence {
 	return finding.Evidence{File: r.file, Line: rule.Line, Excerpt: rule.Text}
 }
 
-func (r *iptReconciler) missing(sp *svcPort, what, endpoint string, ev ...finding.Evidence) {
-	args := finding.Args{"node": r.n.Name, "mode": "iptables", "service": svcArg(sp), "what": what}
+func (r *iptReconciler) missing(sp *svcPort, what finding.Phrase, endpoint string, ev ...finding.Evidence) {
+	args := finding.Args{"node": r.n.Name, "mode": "iptables", "service": svcArg(sp)}
 	if endpoint != "" {
 		args["endpoint"] = endpoint
 	}
-	r.p.Report(finding.New("KUBE_PROXY_RULES_MISSING", args, []string{nodeRef(r.n), sp.svc.Ref()}, ev...))
+	f := finding.New("KUBE_PROXY_RULES_MISSING", args, []string{nodeRef(r.n), sp.svc.Ref()}, ev...)
+	r.p.Report(*f.SayArg("what", what))
 }
 
 func (r *iptReconciler) stale(sp *svcPort, what, endpoint string, ev ...finding.Evidence) {
@@ -208,21 +209,21 @@ func (r *iptReconciler) port(sp *svcPort) {
 				r.staleChain(sp, rule.Target.Name, nil, "ClusterIP "+ip.String()+" has no endpoints, but nat KUBE-SERVICES still jumps to "+rule.Target.Name)
 			}
 			if len(r.find(r.filter, "KUBE-SERVICES", ip, proto, int(sp.port.Port), isReject)) == 0 {
-				r.missing(sp, "no REJECT rule in filter KUBE-SERVICES for ClusterIP "+ip.String()+":"+strconv.Itoa(int(sp.port.Port))+" without endpoints (clients time out instead of being refused)", "", svcEv)
+				r.missing(sp, finding.Say("kpm.reject", ip.String()+":"+strconv.Itoa(int(sp.port.Port))), "", svcEv)
 			}
 			continue
 		}
 		if len(natRules) == 0 {
-			r.missing(sp, "no nat KUBE-SERVICES rule for ClusterIP "+ip.String()+":"+strconv.Itoa(int(sp.port.Port))+" (expected -j "+clusterChain+")", "", svcEv)
+			r.missing(sp, finding.Say("kpm.clusterip", ip.String()+":"+strconv.Itoa(int(sp.port.Port)), clusterChain), "", svcEv)
 			continue
 		}
 		if natRules[0].Target.Name != clusterChain {
-			r.missing(sp, "nat KUBE-SERVICES sends ClusterIP "+ip.String()+" to "+natRules[0].Target.Name+", not "+clusterChain, "", r.ev(natRules[0]), svcEv)
+			r.missing(sp, finding.Say("kpm.wrongchain", ip.String(), natRules[0].Target.Name, clusterChain), "", r.ev(natRules[0]), svcEv)
 			continue
 		}
 		r.endpoints(sp, clusterChain, "ClusterIP", sp.cluster, r.ev(natRules[0]))
 		if s.Spec.SessionAffinity == corev1.ServiceAffinityClientIP && !r.chainUses(clusterChain, "recent") {
-			r.missing(sp, "session affinity ClientIP: "+clusterChain+" has no -m recent rules", "", r.ev(natRules[0]), s.Source.Evidence("sessionAffinity: ClientIP"))
+			r.missing(sp, finding.Say("kpm.affinity.ipt", clusterChain), "", r.ev(natRules[0]), s.Source.Evidence("sessionAffinity: ClientIP"))
 		}
 	}
 	r.external(sp, svcEv)
@@ -253,7 +254,7 @@ func (r *iptReconciler) external(sp *svcPort, svcEv finding.Evidence) {
 		case len(sp.external) == 0 && len(sp.cluster) == 0:
 			// no endpoints at all: the kube checks report SVC_NO_ENDPOINTS
 		default:
-			r.missing(sp, "no nat KUBE-NODEPORTS rule for NodePort "+strconv.Itoa(np), "", svcEv)
+			r.missing(sp, finding.Say("kpm.nodeport", np), "", svcEv)
 		}
 	}
 	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
@@ -268,7 +269,7 @@ func (r *iptReconciler) external(sp *svcPort, svcEv finding.Evidence) {
 			case len(sp.external) == 0 && dropped(ip, int(sp.port.Port)):
 			case len(sp.external) == 0 && len(sp.cluster) == 0:
 			default:
-				r.missing(sp, "no nat KUBE-SERVICES rule for LoadBalancer IP "+ip.String()+":"+strconv.Itoa(int(sp.port.Port)), "", svcEv)
+				r.missing(sp, finding.Say("kpm.lbip", ip.String()+":"+strconv.Itoa(int(sp.port.Port))), "", svcEv)
 			}
 		}
 	}
@@ -281,7 +282,7 @@ func (r *iptReconciler) external(sp *svcPort, svcEv finding.Evidence) {
 				return
 			}
 		}
-		r.missing(sp, "no KUBE-SVL-/KUBE-XLB- chain with the node's local endpoints (externalTrafficPolicy Local)", "", svcEv)
+		r.missing(sp, finding.Say("kpm.local"), "", svcEv)
 	}
 }
 
@@ -343,7 +344,7 @@ func (r *iptReconciler) sepTargets(chain string) (map[netip.AddrPort]*iptables.R
 // endpoints compares the endpoints a service chain DNATs to with want.
 func (r *iptReconciler) endpoints(sp *svcPort, chain, kind string, want []model.Backend, ctx finding.Evidence) {
 	if r.nat.Chain(chain) == nil {
-		r.missing(sp, "chain "+chain+" is missing ("+kind+")", "", ctx)
+		r.missing(sp, finding.Say("kpm.nochain", chain, kind), "", ctx)
 		return
 	}
 	have, broken := r.sepTargets(chain)
@@ -357,7 +358,7 @@ func (r *iptReconciler) endpoints(sp *svcPort, chain, kind string, want []model.
 		}
 		b := wantSet[a]
 		sep := ServiceEndpointChainName(sp.svc.Namespace, sp.svc.Name, sp.port.Name, sp.proto(), a.String())
-		r.missing(sp, kind+": "+chain+" has no jump to "+sep+" (DNAT to "+a.String()+")", a.String(), ctx, b.Source.Evidence("endpoint "+a.String()))
+		r.missing(sp, finding.Say("kpm.nojump", kind, chain, sep, a.String()), a.String(), ctx, b.Source.Evidence("endpoint "+a.String()))
 	}
 	for _, a := range sortedAddrPorts(have) {
 		if _, ok := wantSet[a]; ok {

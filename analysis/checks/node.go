@@ -677,7 +677,7 @@ func runConntrack(p *Pass) {
 			p.Inconclusive(model.FileConntrackStats, n.Name, finding.Say("inc.noconntrack"))
 			continue
 		}
-		var why []string
+		var why []finding.Phrase
 		var ev []finding.Evidence
 		if n.Sysctl != nil {
 			count, cv, okc := n.Sysctl.Int("net.netfilter.nf_conntrack_count")
@@ -687,7 +687,7 @@ func runConntrack(p *Pass) {
 				cv.Line = n.ConntrackStats.CountLine
 			}
 			if okc && okm && maxv > 0 && count*10 >= maxv*9 {
-				why = append(why, fmt.Sprintf("nf_conntrack_count %d is %d%% of nf_conntrack_max %d", count, count*100/maxv, maxv))
+				why = append(why, finding.Say("ct.near", count, count*100/maxv, maxv))
 				ev = append(ev,
 					finding.Evidence{File: n.Path(model.FileSysctl), Line: cv.Line, Excerpt: "net.netfilter.nf_conntrack_count = " + strconv.FormatInt(count, 10)},
 					finding.Evidence{File: n.Path(model.FileSysctl), Line: mv.Line, Excerpt: "net.netfilter.nf_conntrack_max = " + mv.Value})
@@ -699,15 +699,15 @@ func runConntrack(p *Pass) {
 				if v == 0 {
 					continue
 				}
-				why = append(why, fmt.Sprintf("conntrack -S %s = %d since boot (on %d CPUs)", ctr, v, len(lines)))
+				why = append(why, finding.Say("ct.counter", ctr, v, len(lines)))
 				sort.Ints(lines)
 				ev = append(ev, finding.Evidence{File: n.Path(model.FileConntrackStats), Line: lines[0],
 					Excerpt: fmt.Sprintf("%s=%d", ctr, s.CPUs[cpuAt(s.CPUs, lines[0])].Counters[ctr])})
 			}
 		}
 		if len(why) > 0 {
-			p.Report(finding.New("CONNTRACK_TABLE_FULL", finding.Args{"node": n.Name, "why": strings.Join(why, "; ")},
-				[]string{nodeRef(n)}, ev...))
+			f := finding.New("CONNTRACK_TABLE_FULL", finding.Args{"node": n.Name}, []string{nodeRef(n)}, ev...)
+			p.Report(*f.SayArg("why", finding.List(why)))
 		}
 	}
 }

@@ -133,10 +133,20 @@ func Render(f *Finding, lang Lang) error {
 	}
 	var err error
 	f.Title = t.Title
-	if f.Message, err = execute(string(lang)+"/"+f.ID+"/m", t.Message, f.Args); err != nil {
+	args := f.Args
+	if len(f.Said) > 0 {
+		args = Args{}
+		for k, v := range f.Args {
+			args[k] = v
+		}
+		for k, p := range f.Said {
+			args[k] = p.In(lang)
+		}
+	}
+	if f.Message, err = execute(string(lang)+"/"+f.ID+"/m", t.Message, args); err != nil {
 		return err
 	}
-	f.Remedy, err = execute(string(lang)+"/"+f.ID+"/r", t.Remedy, f.Args)
+	f.Remedy, err = execute(string(lang)+"/"+f.ID+"/r", t.Remedy, args)
 	return err
 }
 

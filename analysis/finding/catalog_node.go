@@ -69,9 +69,9 @@ func init() {
 	Translate(ZH, "BRIDGE_NF_DISABLED", Text{
 		Title:   "桥接的 Pod 流量绕过了 iptables",
 		Message: `节点 {{.node}} 上 {{.key}} = {{.value}}，而 Pod 挂在网桥 {{.bridge}} 上：Pod 访问 Service 且后端是同一网桥上的另一个 Pod 时，回包直接以 Pod IP 返回，被客户端丢弃。`,
-		Remedy:  `在节点 {{.node}} 上执行 modprobe br_netfilter 和 sysctl -w {{.key}}=1，并持久化（/etc/modules-load.d、/etc/sysctl.d）。`})
+		Remedy:  `在节点 {{.node}} 上执行 ` + "`modprobe br_netfilter`" + ` 和 ` + "`sysctl -w {{.key}}=1`" + `，并持久化（/etc/modules-load.d、/etc/sysctl.d）。`})
 	Translate(ZH, "RP_FILTER_DROPS", Text{
 		Title:   "反向路径过滤丢弃了对端节点 Pod 的流量",
-		Message: `节点 {{.node}} 在 {{.iface}} 上开启了严格反向路径过滤（{{.key}} = {{.mode}}），来自 {{.cidr}}（{{.peer}} 的 Pod）的流量从该网卡进入，但回程路由{{if .via}}为 {{.via}}{{else}}不存在{{end}}，内核会丢弃这些报文。`,
+		Message: `节点 {{.node}} 在 {{.iface}} 上开启了严格反向路径过滤（{{.key}} = {{.mode}}），来自 {{.cidr}}（{{.peer}} 的 Pod）的流量从该网卡进入，但回程路由{{if .via}}为 ` + "`{{.via}}`" + `{{else}}不存在{{end}}，内核会丢弃这些报文。`,
 		Remedy:  `在节点 {{.node}} 上让 {{.cidr}} 的回程路由经过 {{.iface}}，或将 {{.key}} 设为 2（宽松）或 0。`})
 }

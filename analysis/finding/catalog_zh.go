@@ -54,15 +54,15 @@ func init() {
 		"SVC_NO_ENDPOINTS": {
 			Title:   "Service 没有就绪的 Endpoints",
 			Message: `Service {{.service}} 没有就绪的 Endpoints{{if .notready}}（{{.notready}} 个未就绪）{{end}}。`,
-			Remedy:  `让 {{.service}} 选中的 Pod 进入就绪状态（检查 readinessProbe 和 Pod 状态），或修正 selector。`},
+			Remedy:  `让 {{.service}} 选中的 Pod 进入就绪状态（检查 readinessProbe 和 Pod 状态），或修正其标签选择器。`},
 		"SVC_SELECTOR_MATCHES_NO_POD": {
-			Title:   "Service 的 selector 选不中任何 Pod",
-			Message: `Service {{.service}} 的 selector {{.selector}} 在命名空间 {{.namespace}} 中选不中任何 Pod。`,
-			Remedy:  `修正 {{.service}} 的 selector，或给应被选中的 Pod 打上对应的 label。`},
+			Title:   "Service 的标签选择器选不中任何 Pod",
+			Message: `Service {{.service}} 的标签选择器 {{.selector}} 在命名空间 {{.namespace}} 中选不中任何 Pod。`,
+			Remedy:  `修正 {{.service}} 的标签选择器，或给应被选中的 Pod 打上对应的标签。`},
 		"SVC_TARGET_PORT_MISMATCH": {
 			Title: "Service 的 targetPort 不是 Pod 提供服务的端口",
 			Message: `Service {{.service}} 的端口 {{.port}} 指向 {{.targetPort}}，但 Pod {{.pod}} ` +
-				`{{if eq .problem "noname"}}没有名为“{{.targetPort}}”的 {{.proto}} 容器端口（声明的是 {{.declared}}），因此永远不会成为该端口的 Endpoint` +
+				`{{if eq .problem "noname"}}没有名为“{{.targetPort}}”的 {{.proto}} 容器端口（声明的是 {{.declared}}），因此永远不会成为该端口的后端` +
 				`{{else if eq .problem "hostnet"}}使用主机网络，而节点 {{.node}} 上没有进程监听 {{.targetPort}}/{{.proto}}（ss.txt）` +
 				`{{else if eq .problem "undeclared"}}声明的容器端口是 {{.declared}}，没有 {{.targetPort}}/{{.proto}}{{else}}{{.why}}{{end}}。`,
 			Remedy: `把 {{.service}} 端口 {{.port}} 的 targetPort 改为容器实际监听的端口{{if .suggest}}（{{.suggest}}）{{end}}。`},
@@ -75,8 +75,8 @@ func init() {
 				`{{else}}DNS Service {{.service}} 不可用。` +
 				`{{if .noclusterip}}它没有 ClusterIP，而 Pod 的 resolv.conf 指向 ClusterIP。{{end}}` +
 				`{{if .noports}}它没有 {{.noports}} 端口{{if .notcp}}（超过 512 字节的截断应答会改用 TCP 重试并失败）{{end}}。{{end}}` +
-				`{{if .selector}}它的 selector {{.selector}} 选不中任何 Pod（CoreDNS 没有运行）。{{end}}` +
-				`{{if .unready}}{{.unready}} 没有就绪的 Endpoint{{if .notready}}（{{.notready}} 个未就绪）{{end}}{{if .pod}}；Pod {{.pod}}：{{if .pod_container}}容器 {{.pod_container}} {{or .pod_state "未就绪"}}{{else if .pod_phase}}处于 {{.pod_phase}} 阶段{{else}}未就绪{{end}}{{if .pod_probe}}（{{.pod_probe}}）{{end}}{{end}}。{{end}}` +
+				`{{if .selector}}它的标签选择器 {{.selector}} 选不中任何 Pod（CoreDNS 没有运行）。{{end}}` +
+				`{{if .unready}}{{.unready}} 没有就绪的后端{{if .notready}}（{{.notready}} 个未就绪）{{end}}{{if .pod}}；Pod {{.pod}}：{{if .pod_container}}容器 {{.pod_container}} {{or .pod_state "未就绪"}}{{else if .pod_phase}}处于 {{.pod_phase}} 阶段{{else}}未就绪{{end}}{{if .pod_probe}}（{{.pod_probe}}）{{end}}{{end}}。{{end}}` +
 				`{{if .corefile}}ConfigMap {{.corefile}} 的 Corefile 中没有 kubernetes 插件，Service 域名无法解析。{{end}}` +
 				`{{if .loopnode}}节点 {{.loopnode}} 的 resolv.conf 指向 DNS Service 自身的 ClusterIP {{.loopip}}，而 Corefile 转发到 /etc/resolv.conf：该节点上的 CoreDNS 会转发给自己（转发环路）。{{end}}{{end}}`,
 			Remedy: `{{if .client}}{{if eq .resolver "hostnet"}}为 {{.client}} 设置 dnsPolicy ClusterFirstWithHostNet。{{else}}为 {{.client}} 设置 dnsPolicy ClusterFirst{{if eq .resolver "none"}}，或在其 dnsConfig.nameservers 中加入 {{.service}} 的 ClusterIP{{end}}。{{end}}` +
@@ -106,7 +106,7 @@ func init() {
 			Remedy:  `检查节点 {{.node}} 上的 kube-proxy（日志、同步报错），重启它以重新下发 {{.service}} 的规则。`},
 		"KUBE_PROXY_RULES_STALE": {
 			Title:   "kube-proxy 规则仍指向已不存在的后端",
-			Message: `节点 {{.node}} 仍把 {{.service}} 转发到 {{.endpoint}}，而它已不是该 Service 的 Endpoint。`,
+			Message: `节点 {{.node}} 仍把 {{.service}} 转发到 {{.endpoint}}，而它已不是该 Service 的后端。`,
 			Remedy:  `检查节点 {{.node}} 上的 kube-proxy：它已停止同步规则，请重启。`},
 		"IPTABLES_DROPS_FLOW": {
 			Title:   "iptables 规则丢弃了该流量",
@@ -115,7 +115,7 @@ func init() {
 				`{{else if .policy}}在节点 {{.node}} 的 {{.table}}/{{.chain}} 中为 {{.flow}} 添加 ACCEPT 规则，或把该链的默认策略改为 ACCEPT。` +
 				`{{else}}在节点 {{.node}} 上删除或收窄这条规则，或在它之前为 {{.flow}} 添加一条 ACCEPT 规则。{{end}}`},
 		"IPTABLES_BACKEND_SPLIT": {
-			Title: "legacy 和 nft 两套 iptables 同时有规则",
+			Title: "iptables-legacy 和 iptables-nft 两套后端同时有规则",
 			Message: `节点 {{.node}} 上 iptables-legacy（{{or .legacy "0"}} 条规则）和 iptables-nft（{{or .nft "0"}} 条规则）同时存在规则，内核会两套都执行。` +
 				`{{if .stale}}{{.stale}} 仍把 {{.service}} 转发到 {{.endpoint}}，而它已不是该 Service 的后端（{{.file}}{{if .line}} 第 {{.line}} 行{{end}}）{{if .current}}，同时 {{.current}} 把它转发到 {{.current_dst}}：两个 nat 表都在优先级 -100 为新连接做绑定，由后注册钩子的那套生效，而规则导出中看不出是哪一套{{end}}；被它绑定到 {{.endpoint}} 的连接会失败（{{.flow}}）。{{end}}`,
 			Remedy: `{{if and .stale .spec}}在节点 {{.node}} 上删除 {{.stale}} 中的残留规则：` + "`{{.stale}} -t {{.table}} -D {{.spec}}`" + ` 可把 {{.service}} 从中移除；{{.stale}} 中 kube-proxy 的其余 KUBE-* 链也已过期（{{.stale}}-save -t nat 可列出），请同样删除，并停止仍在写 {{.stale}} 的组件（旧版 kube-proxy 镜像或脚本）。` +
@@ -127,7 +127,7 @@ func init() {
 			Remedy:  `在节点 {{.node}} 上执行 ` + "`sysctl -w {{.key}}={{or .want \"1\"}}`" + `，并写入 /etc/sysctl.d 持久化。`},
 		"NODE_ROUTE_MISSING": {
 			Title:   "节点没有到对端节点容器网段的路由",
-			Message: `节点 {{.node}} 上没有到 {{.cidr}}（{{.peer}} 的容器网段）的路由{{if .via}}，会走 {{.via}}{{end}}。`,
+			Message: `节点 {{.node}} 上没有到 {{.cidr}}（{{.peer}} 的容器网段）的路由{{if .via}}，会走 ` + "`{{.via}}`" + `{{end}}。`,
 			Remedy:  `在节点 {{.node}} 上恢复经 {{.peer}} 到 {{.cidr}} 的路由（GlobalRouter 模式检查集群路由表；VPC-CNI 模式检查弹性网卡）。`},
 		"CONNTRACK_TABLE_FULL": {
 			Title:   "conntrack 表已满或在丢包",
@@ -145,7 +145,7 @@ func init() {
 			Remedy:  `{{.dst}} 上没有进程监听，或有 REJECT 规则应答：检查 Service 的 Endpoints 和 targetPort。`},
 		"PCAP_ICMP_UNREACHABLE": {
 			Title:   "ICMP 目的不可达",
-			Message: `在 {{.capture}} 中，{{.from}} 对 {{.flow}} 回复了 {{.what}}。`,
+			Message: `在 {{.capture}} 中，{{.from}} 对 {{.flow}} 回复了 ICMP 差错报文“{{.what}}”。`,
 			Remedy:  `检查 {{.from}} 上到 {{.dst}} 的路由和防火墙规则。`},
 		"PCAP_DNS_NO_RESPONSE": {
 			Title:   "DNS 查询没有响应",
@@ -154,7 +154,7 @@ func init() {
 		"PCAP_DNS_ERROR": {
 			Title:   "DNS 返回错误",
 			Message: `在 {{.capture}} 中，{{.server}} 对 {{.name}} 返回了 {{.rcode}}。`,
-			Remedy:  `检查域名本身（search 域、命名空间）以及 CoreDNS 的上游配置。`},
+			Remedy:  `检查域名本身（搜索域、命名空间）以及 CoreDNS 的上游配置。`},
 		"PCAP_HTTP_ERROR": {
 			Title:   "HTTP 返回错误",
 			Message: `在 {{.capture}} 中，{{.method}} {{.host}}{{.uri}} 收到 {{.count}} 个 HTTP {{.status}} 响应。`,

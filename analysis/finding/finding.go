@@ -91,6 +91,25 @@ type Finding struct {
 	// SuggestedFix): the exact change, the command that makes it, and what
 	// re-tracing the reported flows with the change applied showed.
 	Fix *Fix `json:"fix,omitempty"`
+	// Said holds the arguments that are sentences of the analysis (what
+	// a kube-proxy rule lacks, why a capture is cut) as phrases, worded
+	// in the report's language when the finding is rendered; Args holds
+	// their English wording for the JSON.
+	Said map[string]Phrase `json:"-"`
+}
+
+// SayArg sets argument name to a phrase: English in Args, per language
+// when rendered.
+func (f *Finding) SayArg(name string, p Phrase) *Finding {
+	if f.Args == nil {
+		f.Args = Args{}
+	}
+	if f.Said == nil {
+		f.Said = map[string]Phrase{}
+	}
+	f.Args[name] = p.In(EN)
+	f.Said[name] = p
+	return f
 }
 
 // Fix is one concrete change. Kind "sg-policy" inserts security group

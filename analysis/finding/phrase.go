@@ -49,6 +49,19 @@ func (p Phrase) In(lang Lang) string {
 	return fmt.Sprintf(f, args...)
 }
 
+// List joins phrases into one, separated as the language separates
+// clauses (English "; ", Chinese "；").
+func List(ps []Phrase) Phrase {
+	if len(ps) == 0 {
+		return Phrase{}
+	}
+	out := ps[0]
+	for _, p := range ps[1:] {
+		out = Say("list.semi", out, p)
+	}
+	return out
+}
+
 // String is the English wording.
 func (p Phrase) String() string { return p.In(EN) }
 

@@ -80,6 +80,39 @@ var phrases = map[Lang]map[string]string{
 		"inc.grdefault":       "pod CIDRs of other nodes leave by the default route; whether the VPC routes them (GlobalRouter) needs the cluster routes or VPC route tables",
 		"inc.noconntrack":     "conntrack usage unknown (collect conntrack -S and sysctl -a)",
 		"inc.trace":           "trace %[1]s: %[2]s",
+
+		// what a kube-proxy rule set lacks (KUBE_PROXY_RULES_MISSING what)
+		"kpm.affinity.ipvs": "session affinity ClientIP: virtual service %[1]s is not persistent",
+		"kpm.vs.nors":       "%[1]s %[2]s has no real server for it",
+		"kpm.vs.drained":    "%[1]s %[2]s has it at weight 0 (drained)",
+		"kpm.novs":          "no IPVS virtual service %[1]s (%[2]s)",
+		"kpm.ipset":         "ipset %[1]s lacks %[2]s (%[3]s)",
+		"kpm.reject":        "no REJECT rule in filter KUBE-SERVICES for ClusterIP %[1]s without endpoints (clients time out instead of being refused)",
+		"kpm.clusterip":     "no nat KUBE-SERVICES rule for ClusterIP %[1]s (expected -j %[2]s)",
+		"kpm.wrongchain":    "nat KUBE-SERVICES sends ClusterIP %[1]s to %[2]s, not %[3]s",
+		"kpm.affinity.ipt":  "session affinity ClientIP: %[1]s has no -m recent rules",
+		"kpm.nodeport":      "no nat KUBE-NODEPORTS rule for NodePort %[1]d",
+		"kpm.lbip":          "no nat KUBE-SERVICES rule for LoadBalancer IP %[1]s",
+		"kpm.local":         "no KUBE-SVL-/KUBE-XLB- chain with the node's local endpoints (externalTrafficPolicy Local)",
+		"kpm.nochain":       "chain %[1]s is missing (%[2]s)",
+		"kpm.nojump":        "%[1]s: %[2]s has no jump to %[3]s (DNAT to %[4]s)",
+		// an IPVS virtual service no Service owns (KUBE_PROXY_RULES_STALE)
+		"kps.vs":   "virtual service %[1]s",
+		"kps.nors": "(no real server)",
+
+		"list.semi": "%[1]s; %[2]s",
+		// a value that words itself per language (a security group's
+		// decision, a fix), as a finding argument
+		"as.is": "%[1]s",
+		// why a capture may not show everything (PCAP_TRUNCATED why); a
+		// reader's error is the parser's own message
+		"pcap.problem": "%[1]s",
+		"pcap.cut":     "the collector's size limit (%[1]d bytes) cut the file",
+		"pcap.kdrops":  "%[1]d packets dropped by the kernel while capturing",
+		"pcap.hdrcut":  "%[1]d packets cut inside their headers by the snap length",
+		// why conntrack drops (CONNTRACK_TABLE_FULL why)
+		"ct.near":    "nf_conntrack_count %[1]d is %[2]d%% of nf_conntrack_max %[3]d",
+		"ct.counter": "conntrack -S %[1]s = %[2]d since boot (on %[3]d CPUs)",
 	},
 	ZH: {
 		"absent":    "不存在",
@@ -155,5 +188,31 @@ var phrases = map[Lang]map[string]string{
 		"inc.grdefault":       "到其他节点容器网段的流量走默认路由；VPC 是否转发（GlobalRouter）需要集群路由或 VPC 路由表才能判断",
 		"inc.noconntrack":     "conntrack 使用情况未知（请采集 `conntrack -S` 和 `sysctl -a`）",
 		"inc.trace":           "链路追踪 %[1]s：%[2]s",
+
+		"kpm.affinity.ipvs": "会话保持 ClientIP：虚拟服务 %[1]s 没有开启 persistent",
+		"kpm.vs.nors":       "%[1]s 虚拟服务 %[2]s 中没有该后端",
+		"kpm.vs.drained":    "%[1]s 虚拟服务 %[2]s 中该后端的权重为 0（已摘除）",
+		"kpm.novs":          "没有 IPVS 虚拟服务 %[1]s（%[2]s）",
+		"kpm.ipset":         "ipset %[1]s 中缺少 %[2]s（%[3]s）",
+		"kpm.reject":        "filter 表 KUBE-SERVICES 链中没有针对无后端的 ClusterIP %[1]s 的 REJECT 规则（客户端会超时，而不是立即被拒绝）",
+		"kpm.clusterip":     "nat 表 KUBE-SERVICES 链中没有 ClusterIP %[1]s 的规则（应为 `-j %[2]s`）",
+		"kpm.wrongchain":    "nat 表 KUBE-SERVICES 链把 ClusterIP %[1]s 发往 %[2]s，而不是 %[3]s",
+		"kpm.affinity.ipt":  "会话保持 ClientIP：%[1]s 中没有 `-m recent` 规则",
+		"kpm.nodeport":      "nat 表 KUBE-NODEPORTS 链中没有 NodePort %[1]d 的规则",
+		"kpm.lbip":          "nat 表 KUBE-SERVICES 链中没有 LoadBalancer IP %[1]s 的规则",
+		"kpm.local":         "没有包含本节点后端的 KUBE-SVL-/KUBE-XLB- 链（externalTrafficPolicy 为 Local）",
+		"kpm.nochain":       "缺少链 %[1]s（%[2]s）",
+		"kpm.nojump":        "%[1]s：%[2]s 中没有跳转到 %[3]s 的规则（DNAT 到 %[4]s）",
+		"kps.vs":            "虚拟服务 %[1]s",
+		"kps.nors":          "（没有后端）",
+
+		"list.semi":    "%[1]s；%[2]s",
+		"as.is":        "%[1]s",
+		"pcap.problem": "文件读取出错：“%[1]s”",
+		"pcap.cut":     "采集器的大小上限（%[1]d 字节）截断了该文件",
+		"pcap.kdrops":  "抓包期间内核丢弃了 %[1]d 个包",
+		"pcap.hdrcut":  "%[1]d 个包在协议头内就被抓包长度截断",
+		"ct.near":      "nf_conntrack_count 为 %[1]d，已达 nf_conntrack_max（%[3]d）的 %[2]d%%",
+		"ct.counter":   "开机以来 `conntrack -S` 的 `%[1]s` 计数为 %[2]d（%[3]d 个 CPU 合计）",
 	},
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"tkesnap/analysis/finding"
 	"tkesnap/parsers/iptables"
 )
 
@@ -56,7 +57,7 @@ func (r *run) chain(st *state, c *iptables.Chain, i, depth int) []res {
 			// A legal dump can still call the same chain from many rules at
 			// many levels: bound the work, say the answer is incomplete.
 			r.truncated = true
-			st.reason = "evaluation stopped after visiting too many rules"
+			st.because(finding.Say("nf.budget"))
 			st.unknown = true
 			return []res{{st: st, kind: kVerdict, verdict: Ambiguous}}
 		}
@@ -103,7 +104,7 @@ func (r *run) fork(st *state, c *iptables.Chain, i, depth int, conds []cond) []r
 	}
 	if r.paths >= r.s.opts.MaxPaths {
 		r.truncated = true
-		st.reason = "too many undecidable branches"
+		st.because(finding.Say("nf.branches"))
 		st.unknown = true
 		return []res{{st: st, kind: kVerdict, verdict: Ambiguous}}
 	}
@@ -149,7 +150,7 @@ func (r *run) target(st *state, c *iptables.Chain, i, depth int) []res {
 	if sub := tab.Chain(t.Name); sub != nil && !sub.Builtin() {
 		st.steps = append(st.steps, step)
 		if depth >= maxDepth {
-			st.reason = "chain nesting deeper than 64 (loop?) at " + sub.Name
+			st.because(finding.Say("nf.nesting", sub.Name))
 			st.unknown = true
 			return []res{{st: st, kind: kVerdict, verdict: Ambiguous}}
 		}
@@ -246,16 +247,17 @@ func (r *run) target(st *state, c *iptables.Chain, i, depth int) []res {
 // missing from the dump, or a target whose options did not parse.
 func (r *run) undecidableTarget(st *state, c *iptables.Chain, i int, step Step) []res {
 	rule := c.Rules[i]
-	why := "target -j " + rule.Target.Name + " cannot be simulated"
+	say := finding.Say("nf.target", rule.Target.Name)
 	if r.s.tables[c.Table].Chain(rule.Target.Name) == nil && !iptables.IsExtensionTarget(rule.Target.Name) {
-		why = "jump to chain " + rule.Target.Name + " that is not in the dump"
+		say = finding.Say("nf.nochain", rule.Target.Name)
 	} else if rule.Target.DecodeErr != "" {
-		why = "target -j " + rule.Target.Name + ": " + rule.Target.DecodeErr
+		say = finding.Say("nf.targeterr", rule.Target.Name, rule.Target.DecodeErr)
 	}
+	why := say.In(finding.EN)
 	r.noteUnknown(fmt.Sprintf("%s/%s#%d line %d: %s", c.Table, c.Name, rule.Pos, rule.Line, why))
 	step.Note = why
 	st.steps = append(st.steps, step)
-	st.reason = why
+	st.because(say)
 	st.unknown = true
 	return []res{{st: st, kind: kVerdict, verdict: Ambiguous}}
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"tkesnap/analysis/finding"
 )
 
 // state is one path's view of the packet while it crosses the hooks.
@@ -39,7 +40,36 @@ type state struct {
 	assumptions          []string
 	delivered            string
 	reason               string
-	unknown              bool // an assumption or undecidable target on this path
+	why                  finding.Phrase // reason, worded per language
+	unknown              bool           // an assumption or undecidable target on this path
+}
+
+// because sets the reason of a verdict that is not from a rule.
+func (st *state) because(p finding.Phrase) {
+	st.why, st.reason = p, p.In(finding.EN)
+}
+
+func init() {
+	finding.RegisterPhrases(finding.EN, map[string]string{
+		"nf.budget":    "evaluation stopped after visiting too many rules",
+		"nf.branches":  "too many undecidable branches",
+		"nf.nesting":   "chain nesting deeper than 64 (loop?) at %[1]s",
+		"nf.target":    "target -j %[1]s cannot be simulated",
+		"nf.nochain":   "jump to chain %[1]s that is not in the dump",
+		"nf.targeterr": "target -j %[1]s: %[2]s",
+		"nf.hairpin":   "bridge hairpin: %[1]s has hairpin_mode off, the bridge drops a frame that must leave by the port it came in on",
+		"nf.ipvs.nors": "IPVS virtual service has no real server",
+	})
+	finding.RegisterPhrases(finding.ZH, map[string]string{
+		"nf.budget":    "访问的规则过多，模拟已停止",
+		"nf.branches":  "无法判定的分支过多",
+		"nf.nesting":   "在 %[1]s 处链的嵌套超过 64 层（可能有环）",
+		"nf.target":    "无法模拟目标 `-j %[1]s`",
+		"nf.nochain":   "跳转到导出规则中不存在的链 %[1]s",
+		"nf.targeterr": "目标 `-j %[1]s`：“%[2]s”",
+		"nf.hairpin":   "网桥 hairpin：%[1]s 的 hairpin_mode 为关闭，网桥丢弃必须从进入端口发回的帧",
+		"nf.ipvs.nors": "IPVS 虚拟服务没有可用的后端",
+	})
 }
 
 type ipvsInfo struct {
@@ -262,7 +292,7 @@ func (r *run) natRuns(st *state, hook string) bool {
 
 func (r *run) final(st *state, verdict string) Path {
 	p := Path{Probability: st.prob, Verdict: verdict, Steps: st.steps, Delivered: st.delivered,
-		Assumptions: st.assumptions, Reason: st.reason, Mark: st.mark, Undecided: len(st.assumptions) > 0}
+		Assumptions: st.assumptions, Reason: st.reason, Why: st.why, Mark: st.mark, Undecided: len(st.assumptions) > 0}
 	if p.Steps == nil {
 		p.Steps = []Step{}
 	}
@@ -349,7 +379,7 @@ func (r *run) routing(st *state) []Path {
 // after PREROUTING, without a netfilter verdict (seen in the kernel lab).
 func (r *run) hairpin(st *state, forward cont) []Path {
 	drop := func(st *state) []Path {
-		st.reason = "bridge hairpin: " + st.physIn + " has hairpin_mode off, the bridge drops a frame that must leave by the port it came in on"
+		st.because(finding.Say("nf.hairpin", st.physIn))
 		st.steps = append(st.steps, Step{Table: "bridge", Chain: "FORWARD", Target: "DROP", Hook: "FORWARD", Note: st.reason})
 		return []Path{r.final(st, Drop)}
 	}
@@ -460,7 +490,7 @@ func (r *run) ipvs(st *state, hook string) ([]Path, bool) {
 		// port unreachable and drops the packet.
 		st.steps = append(st.steps, Step{Table: "ipvs", Chain: hook, Target: "no real server", Hook: hook,
 			Note: "IPVS virtual service " + st.protoName + " " + vs.String() + " has no real server with weight > 0"})
-		st.reason = "IPVS virtual service has no real server"
+		st.because(finding.Say("nf.ipvs.nors"))
 		return []Path{r.final(st, Reject)}, true
 	}
 	var paths []Path

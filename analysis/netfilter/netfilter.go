@@ -65,6 +65,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"tkesnap/analysis/finding"
 	"tkesnap/parsers/iptables"
 )
 
@@ -229,6 +230,8 @@ type Path struct {
 	// Reason explains a verdict that is not from a rule: "IPVS virtual
 	// service has no real server", "chain loop", ...
 	Reason string `json:"reason,omitempty"`
+	// Why is Reason as a phrase, worded in the report's language.
+	Why finding.Phrase `json:"-"`
 }
 
 // Step is one rule that matched (or a chain policy, Rule 0).

@@ -111,6 +111,11 @@ func (r *Report) HTML(w io.Writer) error {
 		}
 	}
 	for _, in := range r.Inconclusive {
+		// Need and Node are file and node names: code, as in Markdown
+		in.Need = "`" + in.Need + "`"
+		if in.Node != "" {
+			in.Node = "`" + in.Node + "`"
+		}
 		v.Collect = append(v.Collect, wd.collect(in))
 	}
 	return htmlTmpl.Execute(w, v)

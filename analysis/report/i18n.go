@@ -61,6 +61,8 @@ type words struct {
 	Quiet string
 	// Collect is the template of one inconclusive item (fields Need, Node, Why).
 	Collect string
+	// NeedOn names a file to collect ({Need, Node}) in a sentence.
+	NeedOn string
 	// Explains labels the reported flows a finding explains; Merged is a
 	// template over {N int} (reports folded into one finding); BaseSev
 	// over {Base string} (the catalog severity a judged finding had).
@@ -109,6 +111,7 @@ var labels = map[finding.Lang]*words{
 		Implicit:        `{{.N}} flow{{if ne .N 1}}s{{end}} tkesnap traced on its own:`,
 		Aside:           `Findings {{.List}} are beside the reported flows (what a capture saw, hygiene): their details are in --full, HTML and JSON.`,
 		Quiet:           `{{.Hops}} hop{{if ne .Hops 1}}s{{end}}{{if .Paths}}, {{.Paths}} paths{{end}}; every hop is in the HTML and JSON reports`,
+		NeedOn:          "`{{.Need}}`{{if .Node}} (node {{.Node}}){{end}}",
 		Collect:         `collect {{.Need}}{{if .Node}} on node {{.Node}}{{end}}{{if .Why}}: {{.Why}}{{end}}`,
 		Explains:        "Explains reported flow",
 		Merged:          `the same fault reported {{.N}} times (per node, source or evidence file), merged`,
@@ -172,6 +175,7 @@ var labels = map[finding.Lang]*words{
 		Implicit:        `工具自行追踪了 {{.N}} 条链路：`,
 		Aside:           `第 {{.List}} 项与用户反馈的链路无直接关系（抓包所见、配置规范），详情见 --full、HTML 和 JSON 报告。`,
 		Quiet:           `{{.Hops}} 跳{{if .Paths}}、{{.Paths}} 条路径{{end}}；逐跳详情见 HTML 和 JSON 报告`,
+		NeedOn:          "`{{.Need}}`{{if .Node}}（节点 {{.Node}}）{{end}}",
 		Collect:         `请采集 {{.Need}}{{if .Node}}（节点 {{.Node}}）{{end}}{{if .Why}}：{{.Why}}{{end}}`,
 		Explains:        "解释的反馈链路",
 		Merged:          `同一问题共报告 {{.N}} 次（按节点、来源或证据文件），已合并`,

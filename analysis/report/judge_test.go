@@ -121,7 +121,7 @@ func TestSummaryCountsReportedFlowsOnly(t *testing.T) {
 			Steps: []trace.Step{{At: "node/b", Component: "iptables", Decision: "UNDETERMINED", Evidence: map[string]any{"need": "iptables-save.txt", "node": "b"}}}},
 	}}
 	r.Localize(finding.EN)
-	if want := "1 of 1 reported flow cannot be decided: whether pod:a → pod:b:80 gets through cannot be decided at node/b (iptables); it is decided by iptables-save.txt (node b)."; !strings.HasPrefix(r.Summary, want) {
+	if want := "1 of 1 reported flow cannot be decided: whether pod:a → pod:b:80 gets through cannot be decided at node/b (iptables); it is decided by `iptables-save.txt` (node b)."; !strings.HasPrefix(r.Summary, want) {
 		t.Errorf("undecided flow:\n got %s\nwant %s", r.Summary, want)
 	}
 }

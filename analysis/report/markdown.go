@@ -40,6 +40,9 @@ func clipCell(s string, n int) string {
 		return s
 	}
 	c, _ := cutWidth(s, n-1)
+	if strings.Count(c, "`")%2 == 1 {
+		c += "`" // a cut inside a code span: the span still ends
+	}
 	return c + "…"
 }
 
@@ -460,11 +463,27 @@ func mdRich(s string) string {
 	for _, sg := range segments(oneLine(s)) {
 		if sg.Code {
 			b.WriteString(code(sg.Text))
-		} else {
-			b.WriteString(mdText(sg.Text))
+			continue
 		}
+		b.WriteString(spaced(sg.Text, mdText))
 	}
 	return b.String()
+}
+
+// spaced is esc(s) keeping one space where s starts or ends with one:
+// mdText trims, and those spaces separate prose from a code span.
+func spaced(s string, esc func(string) string) string {
+	out := esc(s)
+	if out == "" {
+		return s
+	}
+	if strings.HasPrefix(s, " ") {
+		out = " " + out
+	}
+	if strings.HasSuffix(s, " ") {
+		out += " "
+	}
+	return out
 }
 
 // code makes a CommonMark code span that survives backticks inside s: the
@@ -511,7 +530,7 @@ func richCell(s string) string {
 		if sg.Code {
 			b.WriteString(codeCell(sg.Text))
 		} else {
-			b.WriteString(mdText(sg.Text))
+			b.WriteString(spaced(sg.Text, mdText))
 		}
 	}
 	return b.String()

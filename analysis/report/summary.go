@@ -74,7 +74,7 @@ func (r *Report) summary() string {
 			d.At, d.Component = w.place(step.At), w.component(step.Component)
 		}
 		if d.Undecided {
-			if d.Decides = decides(step); d.Decides == "" {
+			if d.Decides = w.decides(step); d.Decides == "" {
 				d.Why = t.Reason
 			}
 		} else {
@@ -119,15 +119,13 @@ func firstReported(ts []trace.Trace) (*trace.Trace, *trace.Step) {
 
 // decides names what would decide an undecided flow: the file to collect
 // for an UNDETERMINED hop, the fact an AMBIGUOUS hop depends on.
-func decides(s *trace.Step) string {
+func (w *words) decides(s *trace.Step) string {
 	if s == nil || (s.Decision != trace.ActUndetermined && s.Decision != trace.ActAmbiguous) {
 		return ""
 	}
 	if need, _ := s.Evidence["need"].(string); need != "" {
-		if node, _ := s.Evidence["node"].(string); node != "" {
-			return need + " (node " + node + ")"
-		}
-		return need
+		node, _ := s.Evidence["node"].(string)
+		return execText(w.NeedOn, struct{ Need, Node string }{need, node})
 	}
 	return s.Detail
 }

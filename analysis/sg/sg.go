@@ -132,7 +132,33 @@ func (d Decision) In(lang finding.Lang) string {
 	case d.Policy == nil:
 		return finding.Say("sgd.implicit", strings.Join(d.SGs, ", "), finding.Say("sgd.dir."+string(d.Direction))).In(lang)
 	}
-	return finding.Say("sgd.policy", d.SG, finding.Say("sgd.dir."+string(d.Direction)), d.PolicyIndex, d.Policy.String()).In(lang)
+	return finding.Say("sgd.policy", d.SG, finding.Say("sgd.dir."+string(d.Direction)), d.PolicyIndex, policyPhrase(d.Policy)).In(lang)
+}
+
+// policyPhrase words a policy as Policy.String does, per language.
+func policyPhrase(p *model.Policy) finding.Phrase {
+	key := "sgd.rule.from"
+	if p.Dir == model.DirEgress {
+		key = "sgd.rule.to"
+	}
+	return finding.Say(key, p.Action, p.Service(), p.PeerString())
+}
+
+// In words the fix in lang (String is the English wording).
+func (f Fix) In(lang finding.Lang) string {
+	svc := f.Proto
+	if f.Proto != "ALL" && f.Ports != "" {
+		svc += " " + f.Ports
+	}
+	key := "sgfix.ingress"
+	if f.Dir == model.DirEgress {
+		key = "sgfix.egress"
+	}
+	s := finding.Say(key, svc, f.Peer, f.SG).In(lang)
+	if f.Before >= 0 {
+		s += finding.Say("sgfix.before", f.Before).In(lang)
+	}
+	return s
 }
 
 func init() {
@@ -143,6 +169,11 @@ func init() {
 		"sgd.policy":      "%[1]s %[2]s PolicyIndex %[3]d (%[4]s)",
 		"sgd.dir.ingress": "ingress",
 		"sgd.dir.egress":  "egress",
+		"sgd.rule.from":   "%[1]s %[2]s from %[3]s",
+		"sgd.rule.to":     "%[1]s %[2]s to %[3]s",
+		"sgfix.ingress":   "add ingress ACCEPT %[1]s from %[2]s to %[3]s",
+		"sgfix.egress":    "add egress ACCEPT %[1]s to %[2]s to %[3]s",
+		"sgfix.before":    ", before PolicyIndex %[1]d",
 		"sgn.policies":    "policies of %[1]s were not collected",
 		"sgn.unreadable":  "%[1]s %[2]s PolicyIndex %[3]d cannot be read: %[4]s",
 		"sgn.svcgroup":    "service template group %[1]s was not collected",
@@ -159,6 +190,11 @@ func init() {
 		"sgd.policy":      "%[1]s %[2]s PolicyIndex %[3]d（%[4]s）",
 		"sgd.dir.ingress": "入站",
 		"sgd.dir.egress":  "出站",
+		"sgd.rule.from":   "%[1]s %[2]s，来源 %[3]s",
+		"sgd.rule.to":     "%[1]s %[2]s，目的 %[3]s",
+		"sgfix.ingress":   "在安全组 %[3]s 中添加入站规则：ACCEPT %[1]s，来源 %[2]s",
+		"sgfix.egress":    "在安全组 %[3]s 中添加出站规则：ACCEPT %[1]s，目的 %[2]s",
+		"sgfix.before":    "，并排在 PolicyIndex %[1]d 之前",
 		"sgn.policies":    "未采集 %[1]s 的安全组规则",
 		"sgn.unreadable":  "%[1]s %[2]s PolicyIndex %[3]d 无法解析：%[4]s",
 		"sgn.svcgroup":    "未采集协议端口模板集合 %[1]s",

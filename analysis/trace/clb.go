@@ -99,12 +99,12 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 				// for an HTTP listener.
 				fix := sg.FixFor(d, proto, itoa(port), p.src.Addr().String())
 				args := finding.Args{"lb": lb.LoadBalancerId, "owner": dst.Spec, "sg": fix.SG, "proto": strings.ToUpper(proto),
-					"port": itoa(port), "source": p.src.Addr().String(), "decision": d.String()}
+					"port": itoa(port), "source": p.src.Addr().String()}
 				if fix.Before >= 0 {
 					args["before"] = itoa(fix.Before)
 				}
 				w.stop(s, outcome{verdict: Dropped, reason: "CLB_SG_BLOCKS_LISTENER", symptom: "timeout",
-					fallback: newFinding("CLB_SG_BLOCKS_LISTENER", args, []string{"clb/" + lb.LoadBalancerId, fix.SG}, d.Evidence...)})
+					fallback: newFinding("CLB_SG_BLOCKS_LISTENER", args, []string{"clb/" + lb.LoadBalancerId, fix.SG}, d.Evidence...).SayArg("decision", finding.Say("as.is", d))})
 				return
 			case sg.Undecided:
 				file := ""
@@ -161,21 +161,21 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 // gets no client traffic, and why it is believed: the target's recorded
 // health, the listener's HealthSwitch, or TKE's default (the service
 // controller creates Service listeners with the health check on).
-func healthChecked(l *model.Listener, t target) (bool, string) {
+func healthChecked(l *model.Listener, t target) (bool, part) {
 	switch strings.ToLower(t.health) {
 	case "alive", "healthy":
-		return false, "target health " + t.health
+		return false, part{key: "clb.hc.target", args: []any{healthWord(t.health)}}
 	case "":
 	default:
-		return true, "target health " + t.health
+		return true, part{key: "clb.hc.target", args: []any{healthWord(t.health)}}
 	}
 	if l != nil && l.HealthCheck != nil {
 		if l.HealthCheck.HealthSwitch == 0 {
-			return false, "HealthSwitch 0"
+			return false, part{key: "clb.hc.switch", args: []any{0}}
 		}
-		return true, "HealthSwitch 1"
+		return true, part{key: "clb.hc.switch", args: []any{1}}
 	}
-	return true, "TKE's default for Service listeners; the listener's setting is not in the bundle"
+	return true, part{key: "clb.hc.default"}
 }
 
 // toRealServer follows the CLB's packet into the VPC. With

@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 
@@ -258,7 +257,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 	reason := tr.sgReason(dir, p, nodePort)
 	o := outcome{verdict: Dropped, reason: reason}
 	fix := sg.FixFor(d, p.proto, portText(p), peerText(dir, p))
-	args := finding.Args{"sg": fix.SG, "dir": string(dir), "flow": p.String(), "decision": d.String(), "fix": fix.String(),
+	args := finding.Args{"sg": fix.SG, "dir": string(dir), "flow": p.String(),
 		"node": b.Owner, "cidr": peerText(dir, p)}
 	var evs []finding.Evidence
 	evs = append(evs, d.Evidence...)
@@ -280,6 +279,7 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 			args["net"] = info.CIDR.String()
 		}
 		f := finding.New("SG_BLOCKS_FLOW", args, []string{fix.SG, b.Owner}, evs...)
+		f.SayArg("decision", finding.Say("as.is", d)).SayArg("fix", finding.Say("as.is", fix))
 		o.finding = &f
 	} else {
 		o.fallback = tr.sgFallback(reason, d, dir, p, ip, fix, evs)
@@ -296,7 +296,7 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 		node = at.String()
 	}
 	src := p.src.Addr()
-	args := finding.Args{"sg": fix.SG, "node": node, "dir": string(dir), "decision": d.String(), "cidr": src.String() + "/32",
+	args := finding.Args{"sg": fix.SG, "node": node, "dir": string(dir), "cidr": src.String() + "/32",
 		"peer": src.String(), "source": src.String(), "proto": strings.ToUpper(p.proto), "port": portText(p)}
 	if fix.Before >= 0 {
 		args["before"] = itoa(fix.Before)
@@ -358,7 +358,8 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 			}
 		}
 	}
-	return newFinding(reason, args, []string{fix.SG, "node/" + node}, evs...)
+	f := newFinding(reason, args, []string{fix.SG, "node/" + node}, evs...)
+	return f.SayArg("decision", finding.Say("as.is", d))
 }
 
 func sgEv(d sg.Decision) map[string]any {
@@ -467,13 +468,15 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 			switch {
 			case r != nil:
 				s.At = "ccn"
-				s.Detail, s.Decision = fmt.Sprintf("CCN route %s %s → %s %s", r.RouteId, r.Dst, r.InstanceType, r.InstanceId), ActRoute
+				s.Decision = ActRoute
+				s.say("ccn.route", r.RouteId, r.Dst, r.InstanceType, r.InstanceId)
 				s.Evidence = ev("file", r.At.File, "line", r.At.Line)
 				w.add(s)
 				return true
 			case disabled != nil:
 				s.At = "ccn"
-				s.Detail, s.Decision = fmt.Sprintf("CCN route %s to %s is disabled (%s): nothing carries %s→%s", disabled.RouteId, disabled.Dst, disabled.ExtraState, srcIP, dst), ActNoRoute
+				s.Decision = ActNoRoute
+				s.say("ccn.routeoff", disabled.RouteId, disabled.Dst, disabled.ExtraState, srcIP, dst)
 				s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
 			default:
 				s.At = "ccn"
@@ -583,7 +586,8 @@ func (tr *Tracer) vpcRoute(w *walk, from string, p pkt) bool {
 	}
 	if best == nil {
 		if r, disabled := ccnRoute(cl, dst); r == nil && disabled != nil {
-			s.Detail, s.Decision = fmt.Sprintf("route table %s has no route to %s; CCN route %s %s is disabled (%s)", rt.RouteTableId, dst, disabled.RouteId, disabled.Dst, disabled.ExtraState), ActNoRoute
+			s.Decision = ActNoRoute
+			s.say("vpc.noroute.ccnoff", rt.RouteTableId, dst, disabled.RouteId, disabled.Dst, disabled.ExtraState)
 			s.Evidence = ev("file", disabled.At.File, "line", disabled.At.Line)
 			w.stop(s, outcome{verdict: NoRoute, reason: "ROUTE_MISSING"})
 			return false

@@ -595,6 +595,15 @@ func (tr *Tracer) netfilterResultIn(w *walk, n *model.Node, name string, p pkt, 
 	}
 }
 
+// reasonOf is why netfilter decided a path outside its rules, per
+// language when the simulator worded it from its catalog.
+func reasonOf(path netfilter.Path) any {
+	if path.Why.Key != "" {
+		return path.Why
+	}
+	return path.Reason
+}
+
 // serviceOf finds the Service a packet is addressed to — its ClusterIP
 // (or a LoadBalancer ingress IP) and port, or a NodePort of this node —
 // with the endpoints of that port. known is false when the bundle has no
@@ -723,7 +732,7 @@ func (tr *Tracer) netfilterFail(w *walk, n *model.Node, name string, p pkt, ns *
 	s := Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: Action(path.Verdict), Evidence: stepEv(ns.file, d)}
 	s.sayParts(summary(path))
 	if path.Reason != "" {
-		s.sayMore("", " ("+path.Reason+")")
+		s.sayMore("nf.reason", reasonOf(path))
 	}
 	text := ""
 	if d != nil {

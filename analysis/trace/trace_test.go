@@ -828,7 +828,7 @@ func TestLocalTrafficPolicyWarnsOnlyWhenItBreaksSomething(t *testing.T) {
 			}{HealthSwitch: tencent.FlexInt(*tc.sw)}
 		}
 		if on, why := healthChecked(l, target{health: tc.health}); on != tc.want {
-			t.Errorf("health %q switch %v: checked=%v (%s), want %v", tc.health, tc.sw, on, why, tc.want)
+			t.Errorf("health %q switch %v: checked=%v (%s), want %v", tc.health, tc.sw, on, render(finding.EN, []part{why}), tc.want)
 		}
 	}
 	// no node has a local endpoint: every real server is out of service,
