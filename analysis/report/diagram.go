@@ -2,6 +2,7 @@ package report
 
 import (
 	"strconv"
+	"strings"
 
 	"tkesnap/analysis/trace"
 )
@@ -184,6 +185,11 @@ func shorten(ls []string) []string {
 		}
 		if width(l) > labelColumns {
 			c, _ := cutWidth(l, labelColumns-1)
+			// at a space when one is in the second half: a cut word reads
+			// as another word ("iptab…"); the tooltip has the whole label
+			if i := strings.LastIndexByte(c, ' '); i >= len(c)/2 {
+				c = c[:i]
+			}
 			l = c + "…"
 		}
 		out = append(out, l)

@@ -183,7 +183,7 @@ func (tr *Tracer) rivalNAT(w *walk, n *model.Node, name string, p pkt, in arriva
 			if own := [][]string{mine, theirs}[i]; len(own) == 1 {
 				label = endpointName(tr.c, own[0]) + " (" + label + ")"
 			}
-			b := w.fork(label)
+			b := w.fork("to.ep", label)
 			tr.netfilterResultIn(b, n, name, p, in, side.ns, side.res, natCtx{decided: true, split: true, rival: side.rival, rivalDsts: side.dsts})
 		}
 		return true

@@ -152,6 +152,9 @@ func (w *walk) ambiguousWay(s Step, fact part, reason string, way Verdict) {
 // server, a master, an endpoint and its share).
 func (w *walk) fork(key string, args ...any) *walk {
 	to := part{key: key, args: args}
+	if _, ok := stepTexts[finding.EN][key]; !ok && len(args) == 0 {
+		to = part{args: []any{key}} // a name, not a key: it stays as it is
+	}
 	c := &walk{tr: w.tr, hops: w.hops, l7: w.l7, flow: w.flow}
 	w.branches = append(w.branches, &branch{to: to, w: c})
 	return c
