@@ -213,6 +213,6 @@ var phrases = map[Lang]map[string]string{
 		"pcap.kdrops":  "抓包期间内核丢弃了 %[1]d 个包",
 		"pcap.hdrcut":  "%[1]d 个包在协议头内就被抓包长度截断",
 		"ct.near":      "nf_conntrack_count 为 %[1]d，已达 nf_conntrack_max（%[3]d）的 %[2]d%%",
-		"ct.counter":   "开机以来 `conntrack -S` 的 `%[1]s` 计数为 %[2]d（%[3]d 个 CPU 合计）",
+		"ct.counter":   "`conntrack -S` 中 `%[1]s` 为 %[2]d（开机以来，%[3]d 个 CPU）",
 	},
 }

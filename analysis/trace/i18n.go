@@ -203,7 +203,7 @@ var stepTexts = map[finding.Lang]map[string]string{
 	finding.ZH: {
 		"to.rs":                 "后端服务器 %[1]s:%[2]d",
 		"to.master":             "Master %[1]s（%[2]s）",
-		"to.endpoint":           "%[1]s（%[2]s）",
+		"to.endpoint":           "%[1]s (%[2]s)", // a name: its parentheses stay ASCII
 		"to.undecided":          "占比无法确定",
 		"to.ep":                 "%[1]s",
 		"to.share":              "%[1]s",
