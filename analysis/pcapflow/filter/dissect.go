@@ -44,7 +44,9 @@ type Dissector struct {
 	ls        []layer
 	names     []byte // DNS names of the frame's layers
 	sllIf     int32
-	segsTotal int // unacknowledged segments remembered by the TCP analysis
+	segsTotal int    // unacknowledged segments remembered by the TCP analysis
+	reasm     []byte // the datagram reassembled in this frame
+	reasmUsed bool
 }
 
 // HTTPMsg is one HTTP request or response a frame completes. The byte
@@ -125,6 +127,7 @@ const (
 	maxStreams   = 1 << 16
 	maxFrags     = 4096
 	maxFragBytes = 1 << 16 // an IP datagram's payload is at most 65535 bytes
+	maxFragParts = 256     // pieces of one datagram (a 64 KiB datagram in 256-byte fragments)
 )
 
 // NewDissector starts a capture.
@@ -141,6 +144,7 @@ func (d *Dissector) Env(p *pcap.Packet, info *pcapflow.PacketInfo) *Env {
 		d.start = p.Time
 	}
 	d.msgs = d.msgs[:0]
+	d.reasmUsed = false
 	d.env = Env{P: p, Info: info, Start: d.start, dissected: true}
 	e := &d.env
 	d.dissect(p)
@@ -171,6 +175,10 @@ func (d *Dissector) defragment(k fragKey, off int, mf bool, data []byte) ([]byte
 		b = &fragBuf{total: -1}
 		d.frags[k] = b
 	}
+	if len(b.parts) >= maxFragParts {
+		delete(d.frags, k) // bounded work: a datagram of too many pieces is given up
+		return nil, false
+	}
 	b.parts = append(b.parts, fragPart{off, bytes.Clone(data)})
 	if !mf {
 		b.total = off + len(data)
@@ -178,22 +186,37 @@ func (d *Dissector) defragment(k fragKey, off int, mf bool, data []byte) ([]byte
 	if b.total < 0 {
 		return nil, false
 	}
-	// complete when the parts cover [0, total)
-	whole := make([]byte, b.total)
-	covered := make([]bool, b.total)
-	for _, x := range b.parts {
-		if x.off+len(x.data) > b.total {
-			continue
+	// complete when the parts cover [0, total): walk forward from 0,
+	// each step to the furthest end of a part that starts at or before
+	// the covered prefix (parts are few; no allocation)
+	covered := 0
+	for covered < b.total {
+		next := covered
+		for _, x := range b.parts {
+			if x.off <= covered && x.off+len(x.data) > next {
+				next = x.off + len(x.data)
+			}
 		}
-		copy(whole[x.off:], x.data)
-		for i := x.off; i < x.off+len(x.data); i++ {
-			covered[i] = true
-		}
-	}
-	for _, c := range covered {
-		if !c {
+		if next == covered {
 			return nil, false
 		}
+		covered = next
+	}
+	// The datagram lives until the next frame: one buffer reused (a
+	// second datagram completed in the same frame, inside the first,
+	// gets its own).
+	whole := d.reasm[:0]
+	if d.reasmUsed || cap(whole) < b.total {
+		whole = make([]byte, b.total)
+	}
+	whole = whole[:b.total]
+	for _, x := range b.parts {
+		if x.off < b.total {
+			copy(whole[x.off:], x.data)
+		}
+	}
+	if !d.reasmUsed {
+		d.reasm, d.reasmUsed = whole, true
 	}
 	delete(d.frags, k)
 	return whole, true
