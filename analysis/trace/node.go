@@ -134,12 +134,7 @@ func (tr *Tracer) atNode(w *walk, name string, p pkt, in arrival) {
 func (tr *Tracer) rivalNAT(w *walk, n *model.Node, name string, p pkt, in arrival, ns *nodeSim, res netfilter.Result, mine []string, stale func(string) bool, known bool) bool {
 	at := "node/" + name
 	for _, other := range tr.otherDumps(n, ns) {
-		q := netfilter.Packet{Proto: p.proto, Src: p.src, Dst: p.dst, LocalOut: in.localOut}
-		if !in.localOut {
-			q.InIface = tr.inIface(n, p, in)
-			q.Bridged = in.fromPod && n.PodBridge() != nil
-		}
-		r2 := other.sim.Simulate(q)
+		r2 := other.sim.Simulate(tr.backendPacket(n, p, p.dst, in))
 		var theirs []string
 		for _, path := range r2.Paths {
 			if natBinds(path) && path.NAT != nil && !slices.Contains(theirs, path.NAT.Dst) {
@@ -292,12 +287,7 @@ func (tr *Tracer) staleBackend(n *model.Node, name string, p pkt, ns *nodeSim, p
 // come after every nat PREROUTING) and the original source.
 func (tr *Tracer) otherBackend(w *walk, n *model.Node, name string, p, np pkt, in arrival, ns *nodeSim) bool {
 	for _, other := range tr.otherDumps(n, ns) {
-		q := netfilter.Packet{Proto: p.proto, Src: p.src, Dst: np.dst, LocalOut: in.localOut}
-		if !in.localOut {
-			q.InIface = tr.inIface(n, p, in)
-			q.Bridged = in.fromPod && n.PodBridge() != nil
-		}
-		r2 := other.sim.Simulate(q)
+		r2 := other.sim.Simulate(tr.backendPacket(n, p, np.dst, in))
 		if len(r2.Paths) > 0 && allFail(r2) {
 			w.add(said(Step{At: "node/" + name, Component: "iptables", Before: p.String(), Decision: ActBothBackends},
 				"both.backends", ns.file, other.file))
@@ -306,6 +296,16 @@ func (tr *Tracer) otherBackend(w *walk, n *model.Node, name string, p, np pkt, i
 		}
 	}
 	return false
+}
+
+// backendPacket is p as the other backend's chains see it, sent to dst.
+func (tr *Tracer) backendPacket(n *model.Node, p pkt, dst netip.AddrPort, in arrival) netfilter.Packet {
+	q := netfilter.Packet{Proto: p.proto, Src: p.src, Dst: dst, LocalOut: in.localOut}
+	if !in.localOut {
+		q.InIface = tr.inIface(n, p, in)
+		q.Bridged = in.fromPod && n.PodBridge() != nil
+	}
+	return q
 }
 
 func allFail(r netfilter.Result) bool {

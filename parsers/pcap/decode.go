@@ -175,15 +175,16 @@ func (p *Packet) addEncap(e Encap) {
 	p.NEncap++
 }
 
-// nflogPayload finds NFULA_PAYLOAD in an NFLOG record
+// NFLOGPayload finds NFULA_PAYLOAD in an NFLOG record
 // (https://www.tcpdump.org/linktypes/LINKTYPE_NFLOG.html): a 4-byte header
 // (address family, version, resource id) then TLVs with host-endian
-// 16-bit length and type, padded to 4 bytes.
-func nflogPayload(b []byte) ([]byte, gopacket.LayerType, bool) {
+// 16-bit length and type, padded to 4 bytes. family is the header's
+// (2 AF_INET, 10 AF_INET6).
+func NFLOGPayload(b []byte) (payload []byte, family byte, ok bool) {
 	if len(b) < 4 {
 		return nil, 0, false
 	}
-	family := b[0]
+	family = b[0]
 	b = b[4:]
 	for len(b) >= 4 {
 		l := int(binary.LittleEndian.Uint16(b[0:]))
@@ -192,15 +193,7 @@ func nflogPayload(b []byte) ([]byte, gopacket.LayerType, bool) {
 			return nil, 0, false
 		}
 		if typ == 9 { // NFULA_PAYLOAD
-			v := b[4:l]
-			switch family {
-			case 2: // AF_INET
-				return v, layers.LayerTypeIPv4, true
-			case 10: // AF_INET6
-				return v, layers.LayerTypeIPv6, true
-			}
-			lt := rawFirst(v)
-			return v, lt, lt != gopacket.LayerTypeZero
+			return b[4:l], family, true
 		}
 		pad := (l + 3) &^ 3
 		if pad > len(b) {
@@ -209,6 +202,20 @@ func nflogPayload(b []byte) ([]byte, gopacket.LayerType, bool) {
 		b = b[pad:]
 	}
 	return nil, 0, false
+}
+
+func nflogPayload(b []byte) ([]byte, gopacket.LayerType, bool) {
+	v, family, ok := NFLOGPayload(b)
+	switch {
+	case !ok:
+		return nil, 0, false
+	case family == 2: // AF_INET
+		return v, layers.LayerTypeIPv4, true
+	case family == 10: // AF_INET6
+		return v, layers.LayerTypeIPv6, true
+	}
+	lt := rawFirst(v)
+	return v, lt, lt != gopacket.LayerTypeZero
 }
 
 // ---- layer wrappers ----

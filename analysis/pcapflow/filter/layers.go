@@ -184,33 +184,15 @@ func (d *Dissector) ethertype(t uint16, b []byte, depth int) {
 
 // nflog finds NFULA_PAYLOAD (https://www.tcpdump.org/linktypes/LINKTYPE_NFLOG.html).
 func (d *Dissector) nflog(b []byte) {
-	if len(b) < 4 {
-		return
-	}
-	family := b[0]
-	b = b[4:]
-	for len(b) >= 4 {
-		l := int(binary.LittleEndian.Uint16(b[0:]))
-		typ := binary.LittleEndian.Uint16(b[2:]) & 0x7fff
-		if l < 4 || l > len(b) {
-			return
-		}
-		if typ == 9 {
-			switch family {
-			case 2:
-				d.ip4(b[4:l], 0, false)
-			case 10:
-				d.ip6(b[4:l], 0, false)
-			default:
-				d.rawIP(b[4:l], 0, false)
-			}
-			return
-		}
-		pad := (l + 3) &^ 3
-		if pad > len(b) {
-			return
-		}
-		b = b[pad:]
+	v, family, ok := pcap.NFLOGPayload(b)
+	switch {
+	case !ok:
+	case family == 2:
+		d.ip4(v, 0, false)
+	case family == 10:
+		d.ip6(v, 0, false)
+	default:
+		d.rawIP(v, 0, false)
 	}
 }
 
