@@ -27,6 +27,18 @@ type part struct {
 // falls back to English.
 var stepTexts = map[finding.Lang]map[string]string{
 	finding.EN: {
+		"cap.gone":              "the SYN left %[1]s (packet #%[2]d of %[3]s) unanswered",
+		"cap.gone.missed":       " and never reached %[1]s (%[2]s)",
+		"cap.answered":          "%[1]s answered in %[2]s (packet #%[3]d)",
+		"cap.contra":            "the rules in the bundle pass this flow, but %[1]s; candidates: %[2]s",
+		"cand.default":          "%[1]s sends it by its default route (%[2]s): no explicit route to the peer's pod CIDR",
+		"cand.unseen":           "%[1]s %[2]s (not in the bundle)",
+		"cand.vpc":              "the VPC's forwarding of %[1]s",
+		"cand.gw":               "the VPC gateway or the peer node's eth0",
+		"cand.acl":              "security groups or network ACLs the bundle does not list",
+		"cand.elsewhen":         "the rules were collected at another time than the capture, or a path the dump does not show (another iptables backend, eBPF)",
+		"sep":                   "; ",
+		"where.pod":             "%[1]s pod %[2]s",
 		"to.rs":                 "real server %[1]s:%[2]d",
 		"to.master":             "master %[1]s (%[2]s)",
 		"to.endpoint":           "%[1]s (%[2]s)",
@@ -201,6 +213,18 @@ var stepTexts = map[finding.Lang]map[string]string{
 		"reply":                 "reply: ",
 	},
 	finding.ZH: {
+		"cap.gone":              "SYN 从 %[1]s 发出后没有应答（%[3]s 的第 %[2]d 个包）",
+		"cap.gone.missed":       "，且从未到达 %[1]s（%[2]s）",
+		"cap.answered":          "%[1]s 在 %[2]s 中有应答（第 %[3]d 个包）",
+		"cap.contra":            "采集到的规则放行此流量，但%[1]s；可能的原因：%[2]s",
+		"cand.default":          "%[1]s 经默认路由（%[2]s）发出：没有到对端 Pod CIDR 的明确路由",
+		"cand.unseen":           "%[1]s 的 %[2]s（不在采集数据中）",
+		"cand.vpc":              "VPC 对其的转发（%[1]s）",
+		"cand.gw":               "VPC 网关或对端节点的 eth0",
+		"cand.acl":              "采集数据未列出的安全组或网络 ACL",
+		"cand.elsewhen":         "规则与抓包不是同一时间采集的，或存在转储中看不到的路径（另一个 iptables 后端、eBPF）",
+		"sep":                   "；",
+		"where.pod":             "%[1]s Pod %[2]s",
 		"to.rs":                 "后端服务器 %[1]s:%[2]d",
 		"to.master":             "Master %[1]s（%[2]s）",
 		"to.endpoint":           "%[1]s (%[2]s)", // a name: its parentheses stay ASCII
@@ -510,6 +534,24 @@ func (s *Step) sayBefore(key string, args ...any) {
 	p := part{key: key, args: args}
 	s.parts = append([]part{p}, s.parts...)
 	s.Detail = render(finding.EN, []part{p}) + s.Detail
+}
+
+// worded is catalogued text used as an argument (of a finding or of
+// another piece): it words itself in the report's language.
+type worded []part
+
+func (w worded) In(lang finding.Lang) string { return render(lang, w) }
+
+// joined separates pieces as the language separates clauses.
+func joined(ps []part) worded {
+	var out worded
+	for i, p := range ps {
+		if i > 0 {
+			out = append(out, part{key: "sep"})
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // said returns s with its detail set from the catalog.

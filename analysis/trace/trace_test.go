@@ -482,7 +482,27 @@ func TestCaptureContradictionNamesWhereThePacketVanished(t *testing.T) {
 	}
 	fs := Findings([]Trace{tr}, nil)
 	if len(fs) != 1 || fs[0].ID != "TRACE_CAPTURE_CONTRADICTS" || fs[0].Evidence[0].Packet == 0 {
-		t.Errorf("findings = %+v", fs)
+		t.Fatalf("findings = %+v", fs)
+	}
+	// in a Chinese report the step and the finding say it in Chinese;
+	// addresses, files and hop names stay as they are
+	ts := []Trace{tr}
+	Localize(ts, finding.ZH)
+	f := fs[0]
+	if err := finding.Render(&f, finding.ZH); err != nil {
+		t.Fatal(err)
+	}
+	for what, text := range map[string]string{"step": failing(ts[0]).Detail, "finding": f.Message} {
+		for _, want := range []string{"没有应答", "从未到达 10.0.1.12", "默认路由"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("zh %s %q does not say %q", what, text, want)
+			}
+		}
+		for _, en := range []string{"unanswered", "never reached", "candidates", "default route", "not in the bundle", "gateway"} {
+			if strings.Contains(text, en) {
+				t.Errorf("zh %s %q still says %q", what, text, en)
+			}
+		}
 	}
 }
 

@@ -220,10 +220,10 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 		if unanswered == nil || answered != nil {
 			return
 		}
-		gone := fmt.Sprintf("the SYN left %s (packet #%d of %s) unanswered", unanswered.node, unanswered.flow.FirstPkt, unanswered.cp.File)
+		gone := worded{{key: "cap.gone", args: []any{unanswered.node, unanswered.flow.FirstPkt, unanswered.cp.File}}}
 		for _, m := range missed {
 			if m.node != unanswered.node {
-				gone += fmt.Sprintf(" and never reached %s (%s)", where(m.cp), m.cp.File)
+				gone = append(gone, part{key: "cap.gone.missed", args: []any{where(m.cp), m.cp.File}})
 				break
 			}
 		}
@@ -235,8 +235,8 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 			}
 		}
 		if why := uncertain(t); why != "" {
-			look := strings.Join(undecided, ", ")
-			if look == "" {
+			var look any = strings.Join(undecided, ", ")
+			if len(undecided) == 0 {
 				look = cands
 			}
 			// the model does not predict delivery with certainty (a hop
@@ -250,13 +250,13 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 			}
 			return
 		}
-		ff := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict), "seen": gone, "candidates": cands,
+		ff := newFinding("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict),
 			"undecided": strings.Join(undecided, ", ")},
-			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: unanswered.cp.File, Packet: unanswered.flow.FirstPkt})
-		t.findings = append(t.findings, ff)
-		t.Steps = append(t.Steps, Step{At: "node/" + unanswered.node, Component: "capture", Decision: ActContradiction, Finding: "TRACE_CAPTURE_CONTRADICTS", Failed: true,
-			Detail:   contradiction(t.Verdict) + gone + "; candidates: " + cands,
-			Evidence: ev("file", unanswered.cp.File, "packet", unanswered.flow.FirstPkt)})
+			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: unanswered.cp.File, Packet: unanswered.flow.FirstPkt}).
+			SayArg("seen", finding.Say("as.is", gone)).SayArg("candidates", finding.Say("as.is", cands))
+		t.findings = append(t.findings, *ff)
+		t.Steps = append(t.Steps, said(Step{At: "node/" + unanswered.node, Component: "capture", Decision: ActContradiction, Finding: "TRACE_CAPTURE_CONTRADICTS", Failed: true,
+			Evidence: ev("file", unanswered.cp.File, "packet", unanswered.flow.FirstPkt)}, "cap.contra", gone, cands))
 		if t.Verdict == Delivered {
 			// what the customer sees is what the capture shows
 			t.Verdict, t.Reason, t.Symptom = Dropped, "TRACE_CAPTURE_CONTRADICTS", "timeout"
@@ -270,40 +270,49 @@ func (tr *Tracer) contradictions(t *Trace, f model.Flow, seen, missed []sighting
 		if answerPredicted(t, answered.t) {
 			return
 		}
-		seenS := fmt.Sprintf("%s answered in %s (packet #%d)", answered.t, answered.cp.File, answered.flow.SynAck)
-		ff := finding.New("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict), "seen": seenS,
-			"candidates": "the rules were collected at another time than the capture, or a path the dump does not show (another iptables backend, eBPF)"},
-			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: answered.cp.File, Packet: answered.flow.SynAck})
-		t.findings = append(t.findings, ff)
+		seen := worded{{key: "cap.answered", args: []any{answered.t.String(), answered.cp.File, answered.flow.SynAck}}}
+		ff := newFinding("TRACE_CAPTURE_CONTRADICTS", finding.Args{"flow": flow, "verdict": string(t.Verdict)},
+			[]string{"flow/" + t.From + "→" + t.To}, finding.Evidence{File: answered.cp.File, Packet: answered.flow.SynAck}).
+			SayArg("seen", finding.Say("as.is", seen)).SayArg("candidates", finding.Say("as.is", worded{{key: "cand.elsewhen"}}))
+		t.findings = append(t.findings, *ff)
 	}
 }
 
 // candidates names what outside the bundle's rules may drop a flow the
 // rules pass: the hops the trace could not see or only assumed.
-func (tr *Tracer) candidates(t *Trace) string {
-	var out []string
+func (tr *Tracer) candidates(t *Trace) worded {
+	var out []part
 	for _, s := range t.Steps {
 		if s.Component == "route" && strings.HasPrefix(s.At, "node/") && strings.HasPrefix(s.Detail, "default ") {
-			out = append(out, fmt.Sprintf("%s sends it by its default route (%s): no explicit route to the peer's pod CIDR", strings.TrimPrefix(s.At, "node/"), s.Detail))
+			out = append(out, part{key: "cand.default", args: []any{strings.TrimPrefix(s.At, "node/"), s.worded()}})
 			break
 		}
 	}
 	for _, s := range t.Steps {
 		if s.Decision == ActUndetermined {
-			out = append(out, s.At+" "+s.Component+" (not in the bundle)")
+			out = append(out, part{key: "cand.unseen", args: []any{s.At, s.Component}})
 		}
 	}
 	for _, s := range t.Steps {
 		if s.Component == "route" && strings.HasPrefix(s.At, "vpc") {
-			out = append(out, "the VPC's forwarding of "+s.Detail)
+			out = append(out, part{key: "cand.vpc", args: []any{s.worded()}})
 			break
 		}
 	}
-	out = append(out, "the VPC gateway or the peer node's eth0", "security groups or network ACLs the bundle does not list")
+	out = append(out, part{key: "cand.gw"}, part{key: "cand.acl"})
 	if len(out) > 4 {
 		out = out[:4]
 	}
-	return strings.Join(out, "; ")
+	return joined(out)
+}
+
+// worded is the step's detail as catalogued pieces (the text as it is
+// when it was not built from the catalog).
+func (s Step) worded() worded {
+	if len(s.parts) > 0 && s.Detail == render(finding.EN, s.parts) {
+		return worded(s.parts)
+	}
+	return worded{{args: []any{s.Detail}}}
 }
 
 // crosses says whether the traced packet passes the capture point: a
@@ -625,9 +634,9 @@ func (p *filterParser) factor() tri {
 }
 
 // where names a capture point: the pod's netns, else node and interface.
-func where(cp *model.Capture) string {
+func where(cp *model.Capture) any {
 	if p := cp.Meta.Pod; p != "" && !strings.ContainsAny(p, " ") {
-		return cp.Node + " pod " + p
+		return worded{{key: "where.pod", args: []any{cp.Node, p}}}
 	}
 	if cp.Meta.Interface != "" {
 		return cp.Node + " " + cp.Meta.Interface
@@ -669,12 +678,6 @@ func decideRefusal(t *Trace, f model.Flow, refused *sighting) {
 	if t.Symptom == "" {
 		t.Symptom = symptomOf(t.Verdict, false)
 	}
-}
-
-// contradiction opens a contradiction step: every hop the model decided
-// passes the flow (an undecided one makes it "cannot predict" instead).
-func contradiction(Verdict) string {
-	return "the rules in the bundle pass this flow, but "
 }
 
 // uncertain says why the model cannot predict that a DELIVERED or
