@@ -35,10 +35,13 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 		return usageErr("--iptables: %v", err)
 	}
 	stderr := cmd.ErrOrStderr()
-	if len(rs.Tables) == 0 {
+	problems := func() {
 		for _, p := range rs.Problems {
 			fmt.Fprintf(stderr, "tkesnap: %s:%d: %s\n", o.iptables, p.Line, p.Message)
 		}
+	}
+	if len(rs.Tables) == 0 {
+		problems()
 		return usageErr("%s: no iptables-save table found", o.iptables)
 	}
 	opts := netfilter.Options{}
@@ -85,9 +88,7 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
 	res := netfilter.New(rs, opts).Simulate(pkt)
 	// the problems of the lines read: the file's structure and every
 	// chain the packet entered
-	for _, p := range rs.Problems {
-		fmt.Fprintf(stderr, "tkesnap: %s:%d: %s\n", o.iptables, p.Line, p.Message)
-	}
+	problems()
 	out := cmd.OutOrStdout()
 	switch o.format {
 	case "json":

@@ -427,7 +427,8 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 	}
 	p.decls = countDecls(lines)
 	if o.Lazy {
-		p.lazy = &lazyState{p: p, hint: countRules(lines)}
+		p.lazy = &lazyState{p: p}
+		p.lazy.lines.first = countRules(lines)
 		p.rs.lazy = true
 	} else {
 		p.pre = preParse(lines, long, o.Interner)
@@ -565,12 +566,8 @@ type parser struct {
 	in       *Interner
 	pre      []*RuleSpec  // by line index, from ParseString's parallel pass
 	prevSpec *internEntry // of the last rule line (Interner.spec)
-	// ruleRefs is the block chains' rule lists are runs of; run is the
-	// chain whose run ends at used (appendRule)
-	ruleRefs   []*Rule
-	used       int
-	run        *Chain
-	runStart   int
+	// ruleRefs is the block chains' rule lists are runs of (appendRule)
+	ruleRefs   runBlock[*Chain, *Rule]
 	sp         specParser
 	rules      []Rule     // block rules are taken from
 	counters   []Counters // block counters are taken from

@@ -36,11 +36,8 @@ type lazyState struct {
 	mu sync.Mutex
 	p  *parser
 	// blocks the lines and chains are taken from while scanning
-	block    []lazyRule
-	hint     int // rule lines in the dump: the first block's size
-	run      *lazyChain
-	runStart int
-	chains   []lazyChain
+	lines  runBlock[*lazyChain, lazyRule]
+	chains []lazyChain
 }
 
 // Load parses the chain's rules if the dump was parsed lazily and they
@@ -115,7 +112,9 @@ func (p *parser) lazyRuleLine(t string) {
 		c.lazy = p.lazy.newChain(tab)
 		c.lazyState = p.lazy
 	}
-	p.lazy.add(c.lazy, lazyRule{text: t, line: p.line, spec: spec})
+	// a dump lists each chain's rules together: the lines of all chains
+	// are runs of one block, as parsed rules are (appendRule)
+	c.lazy.rules = p.lazy.lines.add(c.lazy, c.lazy.rules, lazyRule{text: t, line: p.line, spec: spec})
 }
 
 // newChain hands out a lazyChain from a block (a kube-proxy dump has
@@ -128,29 +127,6 @@ func (st *lazyState) newChain(t *Table) *lazyChain {
 	st.chains = st.chains[1:]
 	c.table = t
 	return c
-}
-
-// add appends r to c's lines. A dump lists each chain's rules together,
-// so the lines of all chains are runs of one block (as appendRule does
-// for parsed rules); a chain whose rules come back later copies.
-func (st *lazyState) add(c *lazyChain, r lazyRule) {
-	switch {
-	case c == st.run && len(st.block) < cap(st.block):
-	case len(c.rules) == 0 || c == st.run:
-		if len(st.block)+len(c.rules) >= cap(st.block) {
-			// the first block holds every rule line of the dump
-			st.block = bigmem.Make[lazyRule](max(st.hint, 4096, 2*len(c.rules)+1))[:0]
-			st.hint = 0
-		}
-		st.run, st.runStart = c, len(st.block)
-		st.block = append(st.block, c.rules...)
-	default:
-		st.run = nil
-		c.rules = append(c.rules, r)
-		return
-	}
-	st.block = append(st.block, r)
-	c.rules = st.block[st.runStart:len(st.block):len(st.block)]
 }
 
 // quickChain returns NAME of a rule text "-A NAME ..." that names no
@@ -181,7 +157,8 @@ func quickChain(t string) (string, bool) {
 	// IndexByte, rather than byte by byte.
 	rest := t[j:]
 	for _, w := range [...]string{"-A", "-I", "--append", "--insert"} {
-		c := w[strings.LastIndexByte(w, '-')+1]
+		dashes := strings.LastIndexByte(w, '-') + 1
+		c := w[dashes]
 		for k := 0; ; {
 			i := strings.IndexByte(rest[k:], c)
 			if i < 0 {
@@ -189,7 +166,7 @@ func quickChain(t string) (string, bool) {
 			}
 			i += k
 			k = i + 1
-			d := i - strings.LastIndexByte(w, '-') - 1 // where w would start
+			d := i - dashes // where w would start
 			if d >= 1 && isSpace(rest[d-1]) && strings.HasPrefix(rest[d:], w) && (d+len(w) == len(rest) || isSpace(rest[d+len(w)])) {
 				return "", false
 			}
@@ -206,10 +183,11 @@ func (st *lazyState) load(c *Chain) {
 	pend := c.lazy.rules
 	c.lazy.rules = nil
 	rules := make([]Rule, len(pend))
-	refs := make([]*Rule, 0, len(c.Rules)+len(pend))
-	refs = append(refs, c.Rules...)
+	refs := make([]*Rule, len(pend))
 	for i, lr := range pend {
 		r := &rules[i]
+		refs[i] = r
+		r.Pos = i + 1
 		r.Line = lr.line
 		r.Table = c.Table
 		t := lr.text
@@ -233,8 +211,6 @@ func (st *lazyState) load(c *Chain) {
 		for _, msg := range spec.problems {
 			p.problemAt(lr.line, "%s", msg)
 		}
-		refs = append(refs, r)
-		r.Pos = len(refs)
 		if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
 			t := c.lazy.table
 			r.Jump = t.Chain(r.Target.Name)
@@ -246,5 +222,5 @@ func (st *lazyState) load(c *Chain) {
 			p.rs.Family = 6
 		}
 	}
-	c.Rules = refs[:len(refs):len(refs)]
+	c.Rules = refs
 }

@@ -231,26 +231,41 @@ func (p *parser) spec(t string, tmp bool) *RuleSpec {
 // appendRule appends r to c.Rules. A dump lists each chain's rules
 // together, so the rule lists of all chains are consecutive runs of one
 // block (no slice per chain grown by doubling: a kube-proxy dump has
-// ~40k chains of one to a few rules). Each chain's slice is capped at its
-// length: a chain whose rules come back later, or any append after the
-// parse, copies instead of writing into a neighbour's run.
+// ~40k chains of one to a few rules).
 func (p *parser) appendRule(c *Chain, r *Rule) {
+	c.Rules = p.ruleRefs.add(c, c.Rules, r)
+}
+
+// runBlock hands out the lists of many owners (chains) as consecutive
+// runs of one block: the owner whose run ends at the block's end grows in
+// place. Each list is capped at its length, so a list whose elements come
+// back later, or any append after the parse, copies instead of writing
+// into a neighbour's run.
+type runBlock[O comparable, T any] struct {
+	block []T
+	run   O // the owner whose run ends at len(block)
+	start int
+	first int // the first block's size (a count known ahead), 0: 4096
+}
+
+// add appends x to owner's list and returns the list.
+func (b *runBlock[O, T]) add(owner O, list []T, x T) []T {
+	var none O
 	switch {
-	case c == p.run && p.used < len(p.ruleRefs):
-	case len(c.Rules) == 0 || c == p.run:
-		if p.used+len(c.Rules) >= len(p.ruleRefs) {
-			p.ruleRefs, p.used = make([]*Rule, max(4096, 2*len(c.Rules)+1)), 0
+	case owner == b.run && len(b.block) < cap(b.block):
+	case len(list) == 0 || owner == b.run:
+		if len(b.block)+len(list) >= cap(b.block) {
+			b.block = bigmem.Make[T](max(b.first, 4096, 2*len(list)+1))[:0]
+			b.first = 0
 		}
-		p.run, p.runStart = c, p.used
-		p.used += copy(p.ruleRefs[p.used:], c.Rules)
+		b.run, b.start = owner, len(b.block)
+		b.block = append(b.block, list...)
 	default:
-		p.run = nil
-		c.Rules = append(c.Rules, r)
-		return
+		b.run = none
+		return append(list, x)
 	}
-	p.ruleRefs[p.used] = r
-	p.used++
-	c.Rules = p.ruleRefs[p.runStart:p.used:p.used]
+	b.block = append(b.block, x)
+	return b.block[b.start:len(b.block):len(b.block)]
 }
 
 // newRule and newCounters hand out rules from blocks: one allocation per

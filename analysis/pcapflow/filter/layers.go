@@ -224,22 +224,25 @@ func (d *Dissector) ip4(b []byte, depth int, quoted bool) {
 		reported = len(payload)
 	}
 	proto, src, dst, id := l.proto, l.src, l.dst, l.id
-	if off != 0 || mf {
-		// ip.defragment: a fragment captured whole joins its datagram;
-		// the frame completing it carries the datagram's transport.
-		if !quoted && tot > hl && len(payload) == tot-hl {
-			whole, done := d.defragment(fragKey{src, dst, id, proto}, off, mf, payload)
-			if !done {
-				return
-			}
-			d.transport(proto, whole, len(whole), depth, quoted)
-			return
-		}
-		if off != 0 {
-			return // a later fragment: data only
-		}
+	if (off != 0 || mf) && d.fragment(fragKey{src, dst, id, proto}, off, mf, payload, tot > hl && len(payload) == tot-hl, depth, quoted) {
+		return
 	}
 	d.transport(proto, payload, reported, depth, quoted)
+}
+
+// fragment takes an IPv4 or IPv6 fragment (ip.defragment): one captured
+// whole joins its datagram, and the frame completing it carries the
+// datagram's transport. It reports whether that settles the frame's
+// transport; false for a first fragment that cannot be reassembled (its
+// own bytes are dissected).
+func (d *Dissector) fragment(k fragKey, off int, mf bool, payload []byte, whole bool, depth int, quoted bool) bool {
+	if !quoted && whole {
+		if dg, done := d.defragment(k, off, mf, payload); done {
+			d.transport(k.proto, dg, len(dg), depth, quoted)
+		}
+		return true
+	}
+	return off != 0 // a later fragment: data only
 }
 
 func (d *Dissector) ip6(b []byte, depth int, quoted bool) {
@@ -280,15 +283,7 @@ func (d *Dissector) ip6(b []byte, depth int, quoted bool) {
 			if off == 0 && !mf {
 				continue // an atomic fragment
 			}
-			if !quoted && len(rest) == reported {
-				whole, done := d.defragment(fragKey{src, dst, id, nh}, off, mf, rest)
-				if !done {
-					return
-				}
-				d.transport(nh, whole, len(whole), depth, quoted)
-				return
-			}
-			if off != 0 {
+			if d.fragment(fragKey{src, dst, id, nh}, off, mf, rest, len(rest) == reported, depth, quoted) {
 				return
 			}
 		}
