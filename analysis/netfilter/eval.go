@@ -45,11 +45,12 @@ func (r *run) base(st *state, c *iptables.Chain) []res {
 
 // chain evaluates rules of c from index i.
 func (r *run) chain(st *state, c *iptables.Chain, i, depth int) []res {
-	c.Load() // a lazily parsed dump parses a chain when a packet enters it
+	// a lazily parsed dump parses a rule when a packet reaches it
 	ix := r.s.chainIndex(c)
-	for ; i < len(c.Rules); i++ {
+	n := c.Len()
+	for ; i < n; i++ {
 		if ix != nil {
-			if i = ix.next(i, st.dst.Addr(), len(c.Rules)); i >= len(c.Rules) {
+			if i = ix.next(i, st.dst.Addr(), n); i >= n {
 				break
 			}
 		}
@@ -61,7 +62,7 @@ func (r *run) chain(st *state, c *iptables.Chain, i, depth int) []res {
 			st.unknown = true
 			return []res{{st: st, kind: kVerdict, verdict: Ambiguous}}
 		}
-		rule := c.Rules[i]
+		rule := c.Rule(i)
 		ok, conds := r.match(st, rule)
 		if !ok {
 			continue
@@ -82,7 +83,7 @@ type cond struct {
 }
 
 func (r *run) fork(st *state, c *iptables.Chain, i, depth int, conds []cond) []res {
-	rule := c.Rules[i]
+	rule := c.Rule(i)
 	p := 1.0
 	var unk []string
 	for _, cd := range conds {
@@ -136,7 +137,7 @@ func (r *run) fork(st *state, c *iptables.Chain, i, depth int, conds []cond) []r
 
 // target applies the target of rule i of c to a packet that matched it.
 func (r *run) target(st *state, c *iptables.Chain, i, depth int) []res {
-	rule := c.Rules[i]
+	rule := c.Rule(i)
 	t := &rule.Target
 	step := Step{Table: c.Table, Chain: c.Name, Rule: rule.Pos, Line: rule.Line, Target: t.Name, Text: rule.Text, Hook: st.hook}
 	if t.Name == "" {
@@ -246,7 +247,7 @@ func (r *run) target(st *state, c *iptables.Chain, i, depth int) []res {
 // NFQUEUE (a userspace program decides), TPROXY, HMARK, a jump to a chain
 // missing from the dump, or a target whose options did not parse.
 func (r *run) undecidableTarget(st *state, c *iptables.Chain, i int, step Step) []res {
-	rule := c.Rules[i]
+	rule := c.Rule(i)
 	say := finding.Say("nf.target", rule.Target.Name)
 	if r.s.tables[c.Table].Chain(rule.Target.Name) == nil && !iptables.IsExtensionTarget(rule.Target.Name) {
 		say = finding.Say("nf.nochain", rule.Target.Name)

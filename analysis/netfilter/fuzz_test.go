@@ -37,11 +37,25 @@ func FuzzSimulate(f *testing.F) {
 			t.Fatal(err)
 		}
 		lazySim := New(lrs, opts)
+		// every chain of another lazy parse indexed from its text (the
+		// skim of a long chain), rules parsed as the packet reaches them
+		srs, err := iptables.ParseString(string(data), iptables.Options{Limits: iptables.Limits{LineBytes: 4096, Problems: 20}, Lazy: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		skimSim := New(srs, opts)
 		for _, p := range pkts {
 			res := sim.Simulate(p)
 			// chains parsed when a packet enters them: the same answer
 			if lres := lazySim.Simulate(p); !reflect.DeepEqual(res, lres) {
 				t.Fatalf("lazy parse: %+v, eager: %+v", lres, res)
+			}
+			min := indexMin
+			indexMin = 1
+			sres := skimSim.Simulate(p)
+			indexMin = min
+			if !reflect.DeepEqual(res, sres) {
+				t.Fatalf("skimmed chains: %+v, eager: %+v", sres, res)
 			}
 			sum := 0.0
 			for _, path := range res.Paths {

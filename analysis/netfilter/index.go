@@ -16,7 +16,9 @@ type chainIndex struct {
 	generic []int                // every other rule
 }
 
-const indexMin = 32 // shorter chains are scanned
+// indexMin: shorter chains are scanned (a variable: tests index every
+// chain)
+var indexMin = 32
 
 func buildIndex(c *iptables.Chain) *chainIndex {
 	ix := &chainIndex{byDst: map[netip.Addr][]int{}}

@@ -274,6 +274,21 @@ func TestSimulatorAgreesWithRecordedKernelTraces(t *testing.T) {
 					t.Errorf("probe %d: chains parsed on use give\n%+v\nall parsed give\n%+v", k.ID, b, a)
 				}
 			}
+			// and every chain indexed from its text, rules parsed as
+			// the packet reaches them (what a long chain gets)
+			srs, err := iptables.ParseFileWith(filepath.Join(dir, "iptables-save.txt"), iptables.Options{Limits: iptables.DefaultLimits(), Lazy: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			skimSim := New(srs, opts)
+			min := indexMin
+			indexMin = 1
+			for _, k := range rec.Probes {
+				if a, b := sim.Simulate(k.packet(t)), skimSim.Simulate(k.packet(t)); !reflect.DeepEqual(a, b) {
+					t.Errorf("probe %d: chains indexed from their text give\n%+v\nall parsed give\n%+v", k.ID, b, a)
+				}
+			}
+			indexMin = min
 			for _, k := range rec.Probes {
 				probes++
 				if len(k.Events) == 0 {

@@ -292,8 +292,15 @@ func (s *Sim) chainIndex(c *iptables.Chain) *chainIndex {
 	defer s.lazyMu.Unlock()
 	ix, ok := s.lazyIndex[c]
 	if !ok {
-		if len(c.Rules) >= indexMin {
-			ix = buildIndex(c)
+		if c.Len() >= indexMin {
+			// indexed from the rules' text: a rule is parsed when the
+			// packet reaches it (KUBE-SERVICES of 10k Services is read
+			// for the few rules to the packet's destination)
+			sk := c.Skim()
+			ix = &chainIndex{byDst: sk.ByDst, generic: sk.Generic}
+		} else {
+			// a short chain is parsed whole: its problems are reported
+			c.Load()
 		}
 		s.lazyIndex[c] = ix
 	}

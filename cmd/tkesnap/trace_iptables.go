@@ -20,7 +20,19 @@ import (
 )
 
 // traceIPTables evaluates one packet through a saved ruleset (docs/design.md §3).
-func traceIPTables(cmd *cobra.Command, o *traceOpts) error {
+func traceIPTables(cmd *cobra.Command, o *traceOpts) (err error) {
+	// The dump is mapped, not read (iptables.Options.Lazy): a file cut
+	// short meanwhile faults where its lines were; say that, not crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			if _, fault := v.(interface{ Addr() uintptr }); fault {
+				err = usageErr("--iptables %s: the file shrank while it was read; save it again", o.iptables)
+				return
+			}
+			panic(v)
+		}
+	}()
 	pkt, err := packetFromFlags(cmd, o)
 	if err != nil {
 		return err

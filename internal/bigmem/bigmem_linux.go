@@ -1,6 +1,7 @@
 package bigmem
 
 import (
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,4 +19,20 @@ func advise(p unsafe.Pointer, n uintptr) {
 	if end > beg {
 		_, _, _ = unix.Syscall(unix.SYS_MADVISE, beg, end-beg, unix.MADV_HUGEPAGE)
 	}
+}
+
+// MapFile maps the first size bytes of f read-only and populated (the
+// page cache's pages, no copy). ok false where it cannot: then read it.
+// The mapping lives as long as the process. If the file shrinks while
+// mapped, reading past its new end faults (SIGBUS): a reader that must
+// survive that runs under debug.SetPanicOnFault.
+func MapFile(f *os.File, size int64) (b []byte, ok bool) {
+	if size <= 0 || size > 1<<40 || int64(int(size)) != size {
+		return nil, false
+	}
+	b, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, false
+	}
+	return b, true
 }

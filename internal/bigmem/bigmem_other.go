@@ -2,6 +2,12 @@
 
 package bigmem
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 func advise(unsafe.Pointer, uintptr) {}
+
+// MapFile: not on this system; read the file instead.
+func MapFile(*os.File, int64) ([]byte, bool) { return nil, false }

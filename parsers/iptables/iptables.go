@@ -225,10 +225,7 @@ func (rs *Ruleset) NumRules() int {
 	n := 0
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
-			n += len(c.Rules)
-			if c.lazy != nil {
-				n += len(c.lazy.rules)
-			}
+			n += c.Len()
 		}
 	}
 	return n
@@ -252,6 +249,9 @@ type Options struct {
 	Interner *Interner
 	// Lazy: ParseString parses a chain's rules when it is first used
 	// (Chain.Load, lazy.go); every reader of Chain.Rules must Load first.
+	// ParseFileWith then maps the file instead of reading it (its text
+	// is kept anyway): the file must not shrink while the ruleset is
+	// used, or a read faults (bigmem.MapFile).
 	Lazy bool
 }
 
@@ -263,7 +263,7 @@ func ParseFile(path string) (*Ruleset, error) {
 
 // ParseFileWith is ParseFile with options (o.Lazy: chains parsed on use).
 func ParseFileWith(path string, o Options) (*Ruleset, error) {
-	data, err := readFile(path)
+	data, err := readFile(path, o.Lazy)
 	if err != nil {
 		return nil, err
 	}
@@ -275,8 +275,9 @@ func ParseFileWith(path string, o Options) (*Ruleset, error) {
 }
 
 // readFile is os.ReadFile into a block advised for huge pages (a dump is
-// tens of MB, and every rule's text stays a substring of it).
-func readFile(path string) ([]byte, error) {
+// tens of MB, and every rule's text stays a substring of it), or the file
+// mapped when mapped is asked and it can be.
+func readFile(path string, mapped bool) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -289,6 +290,11 @@ func readFile(path string) ([]byte, error) {
 	size := st.Size()
 	if !st.Mode().IsRegular() || size <= 0 || size > 1<<40 {
 		return io.ReadAll(f)
+	}
+	if mapped {
+		if b, ok := bigmem.MapFile(f, size); ok {
+			return b, nil
+		}
 	}
 	// One byte more than the size: a file that grew meanwhile is still
 	// read whole (append grows the block).
@@ -427,8 +433,7 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 	}
 	p.decls = countDecls(lines)
 	if o.Lazy {
-		p.lazy = &lazyState{p: p}
-		p.lazy.lines.first = countRules(lines)
+		p.lazy = &lazyState{p: p, lines: lines}
 		p.rs.lazy = true
 	} else {
 		p.pre = preParse(lines, long, o.Interner)
@@ -849,8 +854,8 @@ func (t *Table) firstLine() int {
 		if len(c.Rules) > 0 {
 			return c.Rules[0].Line
 		}
-		if c.lazy != nil && len(c.lazy.rules) > 0 {
-			return c.lazy.rules[0].line
+		if c.lazy != nil && c.lazy.n > 0 {
+			return int(c.lazy.run.first) + 1
 		}
 	}
 	return 0

@@ -316,6 +316,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(wrap(`-A X -m comment --comment "a \" b" -s ! 1.2.3.4 -m set --match-set s src,dst -j DNAT --to-destination [::1]:80`)))
+	f.Add([]byte("*nat\n:S - [0:0]\n-A S ! -d 10.0.0.1/32 -j RETURN\n-A S -d ! 10.0.0.2 -j RETURN\n-A S -d 10.0.0.3/32 -d 10.0.0.4/32\n-A S -m -d 10.0.0.7 -j X\n-A S -d 10.0.0.5/32 -j RETURN\nCOMMIT\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := ParseLimits(strings.NewReader(string(data)), Limits{LineBytes: 4096, Problems: 50})
 		if err != nil {

@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -12,39 +13,66 @@ import (
 // dump enters KUBE-SERVICES and a handful of the 40k chains). The file is
 // split into lines, tables, chain declarations and each rule line's
 // chain at once; a chain's rules are parsed when it is first used
-// (Chain.Load). Every rule the caller reads is parsed exactly as the
-// eager parse parses it, and every problem it finds is reported; lines of
-// chains never loaded are never read further.
+// (Chain.Load), or one by one as a reader reaches them (Chain.Rule,
+// guided by Chain.Skim's index of a long chain by destination). Every
+// rule the caller reads is parsed exactly as the eager parse parses it,
+// and every problem it finds is reported; lines never read are never
+// parsed.
 
-// lazyRule is a rule line not parsed yet.
-type lazyRule struct {
-	text string // the line, trimmed, counters prefix included
-	line int
-	spec *RuleSpec // parsed already when the chain could not be told cheaply
-}
+// lineRun is a run of consecutive rule lines of one chain: 0-based
+// indexes into the dump's lines. A dump lists each chain's rules
+// together, so a chain has one run, rarely more.
+type lineRun struct{ first, n int32 }
 
-// lazyChain holds a chain's unparsed rule lines until Load.
+// lazyChain holds a chain's unparsed rule lines (one per chain of a
+// dump: kept small).
 type lazyChain struct {
-	once  sync.Once
-	table *Table // the chain's
-	rules []lazyRule
+	table  *Table // the chain's
+	run    lineRun
+	more   *[]lineRun // runs after the first, rarely any
+	n      int32      // rule lines in the runs
+	loaded bool
+	read   *readRules // nil until a rule is read
 }
 
-// lazyState is shared by the chains of one lazy parse: the parser, whose
-// problem list, limits and blocks loads keep using, behind one lock.
+// readRules are what was read of a lazy chain.
+type readRules struct {
+	parsed []*Rule // by position - 1, nil: not parsed yet
+	skim   *DstIndex
+}
+
+// runs calls f with each run of lc in order until f returns false.
+func (lc *lazyChain) runs(f func(lineRun) bool) {
+	if lc.run.n == 0 || !f(lc.run) || lc.more == nil {
+		return
+	}
+	for _, r := range *lc.more {
+		if !f(r) {
+			return
+		}
+	}
+}
+
+// lazyState is shared by the chains of one lazy parse: the dump's lines
+// and the parser, whose problem list, limits and blocks loads keep using,
+// behind one lock.
 type lazyState struct {
-	mu sync.Mutex
-	p  *parser
-	// blocks the lines and chains are taken from while scanning
-	lines  runBlock[*lazyChain, lazyRule]
+	mu    sync.Mutex
+	p     *parser
+	lines []string
+	// rule lines parsed while scanning (their chain could not be told
+	// without parsing them), by line index
+	early map[int32]*RuleSpec
+	// blocks the chains and rules are taken from
 	chains []lazyChain
+	rules  []Rule
 }
 
 // Load parses the chain's rules if the dump was parsed lazily and they
 // are not parsed yet; it is a no-op otherwise. Safe for concurrent use.
 func (c *Chain) Load() {
 	if c.lazy != nil {
-		c.lazy.once.Do(func() { c.lazyState.load(c) })
+		c.lazyState.load(c)
 	}
 }
 
@@ -59,8 +87,124 @@ func (rs *Ruleset) LoadAll() {
 }
 
 // Lazy reports whether the ruleset was parsed with Options.Lazy: readers
-// of Chain.Rules must Load the chain first.
+// of Chain.Rules must Load the chain first, or read it with Len and Rule.
 func (rs *Ruleset) Lazy() bool { return rs.lazy }
+
+// Len is the number of c's rules, parsed or not.
+func (c *Chain) Len() int {
+	if c.lazy != nil {
+		return int(c.lazy.n) // fixed once the parse returned
+	}
+	return len(c.Rules)
+}
+
+// Rule returns c's rule at 0-based position i. A lazily parsed chain's
+// rule is parsed when first read, exactly as Load parses it, and its
+// problems are reported. Safe for concurrent use.
+func (c *Chain) Rule(i int) *Rule {
+	if c.lazy == nil {
+		return c.Rules[i]
+	}
+	st := c.lazyState
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rd := c.lazy.reading()
+	if r := rd.parsed[i]; r != nil {
+		return r
+	}
+	if len(st.rules) == 0 {
+		st.rules = make([]Rule, 256)
+	}
+	r := &st.rules[0]
+	st.rules = st.rules[1:]
+	st.parseRule(c, i, c.lazy.lineAt(i), r)
+	rd.parsed[i] = r
+	return r
+}
+
+// DstIndex is a long chain's rules by destination, read from their text
+// without parsing them: ByDst holds the 0-based positions of the rules
+// whose one destination option is one address, not negated (what the
+// parse makes "-d A/32"); Generic every other rule. Both in order.
+type DstIndex struct {
+	ByDst   map[netip.Addr][]int
+	Generic []int
+}
+
+// Skim returns c's destination index when the dump was parsed lazily,
+// nil otherwise. A rule under ByDst[A] matches no packet to another
+// address, so a reader may skip it without parsing it.
+func (c *Chain) Skim() *DstIndex {
+	if c.lazy == nil {
+		return nil
+	}
+	st := c.lazyState
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	lc := c.lazy
+	rd := lc.reading()
+	if rd.skim != nil {
+		return rd.skim
+	}
+	ix := &DstIndex{ByDst: map[netip.Addr][]int{}}
+	sp := &st.p.sp
+	for i := 0; i < int(lc.n); i++ {
+		idx := lc.lineAt(i)
+		var a netip.Addr
+		ok := false
+		if spec := st.early[idx]; spec != nil {
+			d := spec.Dst
+			if ok = d.Set && !d.Neg && d.Prefixes == nil && d.Prefix.IsSingleIP(); ok {
+				a = d.Prefix.Addr()
+			}
+		} else {
+			a, ok = sp.skimDst(ruleBody(strings.TrimSpace(st.lines[idx])))
+		}
+		if ok {
+			ix.ByDst[a] = append(ix.ByDst[a], i)
+		} else {
+			ix.Generic = append(ix.Generic, i)
+		}
+	}
+	rd.skim = ix
+	return ix
+}
+
+// reading returns what was read of lc, made on the first read; st.mu is
+// held.
+func (lc *lazyChain) reading() *readRules {
+	if lc.read == nil {
+		lc.read = &readRules{parsed: make([]*Rule, lc.n)}
+	}
+	return lc.read
+}
+
+// lineAt is the line index of the chain's rule at position i.
+func (lc *lazyChain) lineAt(i int) int32 {
+	at := int32(-1)
+	lc.runs(func(r lineRun) bool {
+		if i < int(r.n) {
+			at = r.first + int32(i)
+			return false
+		}
+		i -= int(r.n)
+		return true
+	})
+	if at < 0 {
+		panic("iptables: rule position out of range")
+	}
+	return at
+}
+
+// ruleBody is a rule line without its "[pkts:bytes]" prefix.
+func ruleBody(t string) string {
+	if strings.HasPrefix(t, "[") {
+		if end := strings.IndexByte(t, ']'); end >= 0 {
+			return strings.TrimSpace(t[end+1:])
+		}
+	}
+	return t
+}
 
 // lazyRuleLine files the rule line t (trimmed) under its chain without
 // parsing it, when its chain can be told without parsing it: the line
@@ -77,9 +221,9 @@ func (p *parser) lazyRuleLine(t string) {
 		body = strings.TrimSpace(body[end+1:])
 	}
 	name, ok := quickChain(body)
-	var spec *RuleSpec
+	idx := int32(p.line - 1)
 	if !ok {
-		spec = p.sp.parse(body)
+		spec := p.sp.parse(body)
 		name = spec.Chain
 		if name == "" {
 			// problems in the order the eager parse gives them
@@ -95,6 +239,10 @@ func (p *parser) lazyRuleLine(t string) {
 			p.problem("rule without -A CHAIN: %s", clip(spec.Text))
 			return
 		}
+		if p.lazy.early == nil {
+			p.lazy.early = map[int32]*RuleSpec{}
+		}
+		p.lazy.early[idx] = spec
 	}
 	tab := p.cur()
 	c := p.chainOf(tab, name)
@@ -108,13 +256,27 @@ func (p *parser) lazyRuleLine(t string) {
 		tab.Chains = append(tab.Chains, c)
 	}
 	p.last, p.lastTab = c, tab
-	if c.lazy == nil {
-		c.lazy = p.lazy.newChain(tab)
+	lc := c.lazy
+	if lc == nil {
+		lc = p.lazy.newChain(tab)
+		c.lazy = lc
 		c.lazyState = p.lazy
 	}
-	// a dump lists each chain's rules together: the lines of all chains
-	// are runs of one block, as parsed rules are (appendRule)
-	c.lazy.rules = p.lazy.lines.add(c.lazy, c.lazy.rules, lazyRule{text: t, line: p.line, spec: spec})
+	lc.n++
+	last := &lc.run
+	if lc.more != nil {
+		last = &(*lc.more)[len(*lc.more)-1]
+	}
+	switch {
+	case last.n == 0:
+		*last = lineRun{first: idx, n: 1}
+	case last.first+last.n == idx:
+		last.n++
+	case lc.more == nil:
+		lc.more = &[]lineRun{{first: idx, n: 1}}
+	default:
+		*lc.more = append(*lc.more, lineRun{first: idx, n: 1})
+	}
 }
 
 // newChain hands out a lazyChain from a block (a kube-proxy dump has
@@ -153,74 +315,103 @@ func quickChain(t string) (string, bool) {
 		}
 	}
 	// a later word that may be -A/-I again (even inside quotes: then the
-	// full parse decides): found by the letter after its dashes with
-	// IndexByte, rather than byte by byte.
+	// full parse decides): every word that starts with a dash is looked
+	// at, found by a vectorized search for the dash
 	rest := t[j:]
-	for _, w := range [...]string{"-A", "-I", "--append", "--insert"} {
-		dashes := strings.LastIndexByte(w, '-') + 1
-		c := w[dashes]
-		for k := 0; ; {
-			i := strings.IndexByte(rest[k:], c)
-			if i < 0 {
-				break
-			}
-			i += k
-			k = i + 1
-			d := i - dashes // where w would start
-			if d >= 1 && isSpace(rest[d-1]) && strings.HasPrefix(rest[d:], w) && (d+len(w) == len(rest) || isSpace(rest[d+len(w)])) {
-				return "", false
-			}
+	for k := 0; ; {
+		i := strings.IndexByte(rest[k:], '-')
+		if i < 0 {
+			break
+		}
+		d := k + i
+		k = d + 1
+		if d == 0 || !isSpace(rest[d-1]) {
+			continue
+		}
+		w := rest[d:]
+		if len(w) >= 2 && (w[1] == 'A' || w[1] == 'I') && (len(w) == 2 || isSpace(w[2])) {
+			return "", false
+		}
+		if len(w) >= 8 && (w[:8] == "--append" || w[:8] == "--insert") && (len(w) == 8 || isSpace(w[8])) {
+			return "", false
+		}
+		// the rest of the word: no second look at its dashes
+		for k < len(rest) && !isSpace(rest[k]) {
+			k++
 		}
 	}
 	return name, true
 }
 
-// load parses c's pending rule lines as the eager parse would have.
+// parseRule parses into r the chain's rule at position i (0-based) from
+// line idx, as the eager parse would have; st.mu is held.
+func (st *lazyState) parseRule(c *Chain, i int, idx int32, r *Rule) {
+	p := st.p
+	line := int(idx) + 1
+	r.Pos = i + 1
+	r.Line = line
+	r.Table = c.Table
+	t := strings.TrimSpace(st.lines[idx])
+	if strings.HasPrefix(t, "[") {
+		end := strings.IndexByte(t, ']')
+		ct, ok := parseCounters(t[:end+1])
+		if !ok {
+			p.problemAt(line, "bad counters %q", t[:end+1])
+		}
+		r.Counters = ct
+		t = strings.TrimSpace(t[end+1:])
+	}
+	spec := st.early[idx]
+	if spec == nil {
+		spec = p.sp.parse(t)
+	}
+	r.RuleSpec = spec
+	if spec.counters != nil {
+		r.Counters = spec.counters
+	}
+	for _, msg := range spec.problems {
+		p.problemAt(line, "%s", msg)
+	}
+	if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
+		t := c.lazy.table
+		r.Jump = t.Chain(r.Target.Name)
+		if r.Jump == nil && t.Line != 0 {
+			p.problemAt(r.Line, "jump to chain %s that is not declared in table %s", r.Target.Name, r.Table)
+		}
+	}
+	if r.Src.Set && r.Src.Prefix.Addr().Is6() || r.Dst.Set && r.Dst.Prefix.Addr().Is6() {
+		p.rs.Family = 6
+	}
+}
+
+// load parses c's rules not parsed yet.
 func (st *lazyState) load(c *Chain) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	p := st.p
-	pend := c.lazy.rules
-	c.lazy.rules = nil
-	rules := make([]Rule, len(pend))
-	refs := make([]*Rule, len(pend))
-	for i, lr := range pend {
-		r := &rules[i]
-		refs[i] = r
-		r.Pos = i + 1
-		r.Line = lr.line
-		r.Table = c.Table
-		t := lr.text
-		if strings.HasPrefix(t, "[") {
-			end := strings.IndexByte(t, ']')
-			ct, ok := parseCounters(t[:end+1])
-			if !ok {
-				p.problemAt(lr.line, "bad counters %q", t[:end+1])
-			}
-			r.Counters = ct
-			t = strings.TrimSpace(t[end+1:])
-		}
-		spec := lr.spec
-		if spec == nil {
-			spec = p.sp.parse(t)
-		}
-		r.RuleSpec = spec
-		if spec.counters != nil {
-			r.Counters = spec.counters
-		}
-		for _, msg := range spec.problems {
-			p.problemAt(lr.line, "%s", msg)
-		}
-		if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
-			t := c.lazy.table
-			r.Jump = t.Chain(r.Target.Name)
-			if r.Jump == nil && t.Line != 0 {
-				p.problemAt(r.Line, "jump to chain %s that is not declared in table %s", r.Target.Name, r.Table)
-			}
-		}
-		if r.Src.Set && r.Src.Prefix.Addr().Is6() || r.Dst.Set && r.Dst.Prefix.Addr().Is6() {
-			p.rs.Family = 6
-		}
+	lc := c.lazy
+	if lc.loaded {
+		return
 	}
+	lc.loaded = true
+	refs := make([]*Rule, lc.n)
+	rules := make([]Rule, lc.n)
+	var parsed []*Rule
+	if lc.read != nil {
+		parsed = lc.read.parsed
+	}
+	i := 0
+	lc.runs(func(run lineRun) bool {
+		for k := int32(0); k < run.n; k, i = k+1, i+1 {
+			if parsed != nil && parsed[i] != nil {
+				refs[i] = parsed[i]
+				continue
+			}
+			refs[i] = &rules[i]
+			st.parseRule(c, i, run.first+k, refs[i])
+		}
+		return true
+	})
+	// Rule(i) after Load reads the loaded rules
+	lc.reading().parsed = refs
 	c.Rules = refs
 }

@@ -26,6 +26,7 @@ func sameAsEager(t *testing.T, name, s string, lim Limits) {
 	if n, m := eager.NumRules(), lazy.NumRules(); n != m {
 		t.Fatalf("%s: %d rules eager, %d lazy before loading", name, n, m)
 	}
+	sparseAgrees(t, name, eager, lazy)
 	lazy.LoadAll()
 	if d := diffRulesets(eager, lazy); d != "" {
 		t.Fatalf("%s: lazy differs from eager: %s", name, d)
@@ -34,6 +35,55 @@ func sameAsEager(t *testing.T, name, s string, lim Limits) {
 		pe, pl := problemSet(eager), problemSet(lazy)
 		if !slices.Equal(pe, pl) {
 			t.Fatalf("%s: problems differ:\neager %q\nlazy  %q", name, pe, pl)
+		}
+	}
+}
+
+// Read rule by rule before any Load (Chain.Rule, guided by Chain.Skim),
+// a lazy chain is the eager one: every rule read is the eager rule, and
+// the skim puts a rule under ByDst[A] only when the parse gives it the
+// one destination A (not negated): skipping it for another destination
+// is exact. The rules read here are the ones LoadAll keeps, once.
+func sparseAgrees(t *testing.T, name string, eager, lazy *Ruleset) {
+	t.Helper()
+	for i, tl := range lazy.Tables {
+		for j, cl := range tl.Chains {
+			ce := eager.Tables[i].Chains[j]
+			if cl.Len() != len(ce.Rules) {
+				t.Fatalf("%s: chain %s: Len %d, eager %d rules", name, cl.Name, cl.Len(), len(ce.Rules))
+			}
+			ix := cl.Skim()
+			if ix == nil {
+				continue
+			}
+			seen := make([]int, cl.Len())
+			for a, pos := range ix.ByDst {
+				for _, k := range pos {
+					seen[k]++
+					d := ce.Rules[k].Dst
+					if !d.Set || d.Neg || d.Prefixes != nil || !d.Prefix.IsSingleIP() || d.Prefix.Addr() != a {
+						t.Fatalf("%s: line %d skimmed as to %v, parsed as %+v", name, ce.Rules[k].Line, a, d)
+					}
+				}
+			}
+			for _, k := range ix.Generic {
+				seen[k]++
+			}
+			for k, n := range seen {
+				if n != 1 {
+					t.Fatalf("%s: chain %s rule %d in the skim index %d times", name, cl.Name, k+1, n)
+				}
+			}
+			for k := 0; k < cl.Len(); k += 2 {
+				rl, re := cl.Rule(k), ce.Rules[k]
+				if rl.Pos != re.Pos || rl.Line != re.Line || !reflect.DeepEqual(rl.Counters, re.Counters) || !reflect.DeepEqual(rl.RuleSpec, re.RuleSpec) ||
+					(rl.Jump == nil) != (re.Jump == nil) || rl.Jump != nil && rl.Jump.Name != re.Jump.Name {
+					t.Fatalf("%s: line %d read alone differs from the eager parse", name, re.Line)
+				}
+				if cl.Rule(k) != rl {
+					t.Fatalf("%s: line %d parsed twice", name, re.Line)
+				}
+			}
 		}
 	}
 }
@@ -111,6 +161,12 @@ func TestLazyParseIsTheEagerParse(t *testing.T) {
 		"-A KUBE-SERVICES -d 10.0.0.1/32 -j KUBE-SVC-A\n:KUBE-SVC-A - [0:0]\n",
 		"*filter\n-A INPUT -j X\nCOMMIT\n*filter\n:X - [0:0]\n-A X -j Y\nCOMMIT\n",
 		"*filter\n:INPUT ACCEPT\n-A INPUT -j Z\nCOMMIT\n*filter\n:Y - [0:0]\nCOMMIT\n",
+		// destinations the skim must not take for one address, and the
+		// ones it may
+		"*nat\n:S - [0:0]\n-A S ! -d 10.0.0.1/32 -j RETURN\n-A S -d ! 10.0.0.2 -j RETURN\n-A S -d 10.0.0.3/32 -d 10.0.0.4/32 -j RETURN\n" +
+			"-A S -d 10.0.0.5,10.0.0.6 -j RETURN\n-A S -m -d 10.0.0.7 -j RETURN\n-A S -d 10.0.0.0/8 -j RETURN\n-A S -m comment --comment \"-d 10.0.0.8\" -j RETURN\n" +
+			"-A S \"-d\" 10.0.0.9 -j RETURN\n-A S --dst 10.0.0.10 -j RETURN\n-A S --destination ::ffff:10.0.0.11 -j RETURN\n-A S -d fe80::1/128 -j RETURN\n" +
+			"-A S -p tcp --dport ! 80 -d 10.0.0.12/32 -j RETURN\n-A S -d 10.0.0.13/32 ! -p udp -j RETURN\n-A S -c 1 2 -d 10.0.0.14/32\n-A S -d host.example -j RETURN\n-A S -d\nCOMMIT\n",
 	} {
 		sameAsEager(t, strings.ReplaceAll(s, "\n", `\n`), s, DefaultLimits())
 	}

@@ -748,3 +748,83 @@ func protoNum(v string) int {
 	}
 	return -1
 }
+
+// skimDst reads rule text t (no counters prefix) as ruleParser.parse
+// reads it, keeping only its destination: the address when the rule has
+// exactly one destination option, not negated, naming one address — the
+// rule the parse gives Dst "A/32" (or /128). Every token is consumed by
+// the same next, value and args as the parse's; only what they are is
+// not built. ok false: anything else, including any doubt.
+func (sp *specParser) skimDst(t string) (a netip.Addr, ok bool) {
+	toks, whole := tokenizeInto(sp.toks[:0], t)
+	sp.toks = toks
+	if !whole {
+		return a, false
+	}
+	var scratch RuleSpec
+	var argBuf [64]string
+	if len(toks) > len(argBuf) {
+		return a, false
+	}
+	rp := ruleParser{sp: sp, r: &scratch, toks: toks, argBuf: argBuf[:0:len(toks)]}
+	var dst string
+	n, dneg := 0, false
+	neg := false
+	for {
+		tk, more := rp.next()
+		if !more {
+			break
+		}
+		if !tk.quoted && tk.s == "!" {
+			neg = !neg
+			continue
+		}
+		if !isOptName(tk) {
+			neg = false
+			continue
+		}
+		switch name := tk.s; name {
+		case "-A", "--append", "-I", "--insert":
+			rp.value(name, &neg)
+			if name == "-I" || name == "--insert" {
+				if rp.i < len(rp.toks) {
+					if _, err := strconv.Atoi(rp.toks[rp.i].s); err == nil {
+						rp.i++
+					}
+				}
+			}
+		case "-d", "--destination", "--dst":
+			v, ok := rp.value(name, &neg)
+			if !ok {
+				continue
+			}
+			n++
+			dst, dneg = v, neg
+		case "-s", "--source", "--src", "-i", "--in-interface", "-o", "--out-interface",
+			"-p", "--protocol", "-m", "--match", "-j", "--jump", "-g", "--goto":
+			if _, ok := rp.value(name, &neg); !ok {
+				continue
+			}
+		case "-f", "--fragment", "-4", "--ipv4", "-6", "--ipv6":
+		case "-c", "--set-counters":
+			rp.args(&neg)
+		default:
+			if !strings.HasPrefix(name, "--") {
+				rp.args(&neg)
+				break
+			}
+			o := neg // extOpt's own copy: the option's negation
+			rp.args(&o)
+		}
+		rp.argBuf = rp.argBuf[:0]
+		neg = false
+	}
+	if n != 1 || dneg || strings.IndexByte(dst, ',') >= 0 {
+		return a, false
+	}
+	pf, err := parsePrefix(dst)
+	if err != "" || !pf.IsSingleIP() {
+		return a, false
+	}
+	return pf.Addr(), true
+}
