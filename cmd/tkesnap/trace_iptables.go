@@ -98,8 +98,10 @@ func traceIPTables(cmd *cobra.Command, o *traceOpts) (err error) {
 		opts.Balancer = b
 	}
 	res := netfilter.New(rs, opts).Simulate(pkt)
-	// the problems of the lines read: the file's structure and every
-	// chain the packet entered
+	// the problems of the lines read: the file's structure, every short
+	// chain the packet entered and every rule of a long one it was
+	// tested against (the rest of a long chain is skimmed for its
+	// destination only)
 	problems()
 	out := cmd.OutOrStdout()
 	switch o.format {
