@@ -69,7 +69,7 @@ type Table struct {
 	Line       int // of "*name"; 0 for rules found outside any table
 	CommitLine int // 0 when COMMIT is missing
 	Chains     []*Chain
-	chains     map[string]*Chain
+	chains     chainSet
 }
 
 // Chain is a built-in or user-defined chain.
@@ -217,7 +217,7 @@ func (t *Table) Chain(name string) *Chain {
 	if t == nil {
 		return nil
 	}
-	return t.chains[name]
+	return t.chains.get(t.Chains, name)
 }
 
 // NumRules counts the rules of every table.
@@ -725,7 +725,7 @@ func (p *parser) startTable(name string) {
 	if n == 0 && p.in != nil {
 		n = p.in.chainHint(name)
 	}
-	p.table = &Table{Name: name, Line: p.line, chains: make(map[string]*Chain, n), Chains: make([]*Chain, 0, n)}
+	p.table = &Table{Name: name, Line: p.line, chains: newChainSet(n), Chains: make([]*Chain, 0, n)}
 	if n > len(p.chainBlock) {
 		p.chainBlock = bigmem.Make[Chain](n)
 	}
@@ -739,7 +739,7 @@ func (p *parser) cur() *Table {
 		return p.table
 	}
 	if p.loose == nil {
-		p.loose = &Table{Name: "", chains: map[string]*Chain{}}
+		p.loose = &Table{Name: ""}
 		p.rs.Tables = append(p.rs.Tables, p.loose)
 	}
 	return p.loose
@@ -757,15 +757,13 @@ func (p *parser) declareChain(s string) {
 		p.problem("chain %s declared outside a table", f[0])
 	}
 	t := p.cur()
-	c := t.chains[f[0]]
+	c := t.chains.get(t.Chains, f[0])
 	if c != nil && c.Line != 0 {
 		p.problem("chain %s declared again (first at line %d)", f[0], c.Line)
 	}
 	if c == nil {
 		c = p.newChain(t.Name, f[0])
-		t.chains[c.Name] = c
-		c.seq = len(t.Chains)
-		t.Chains = append(t.Chains, c)
+		t.addChain(c)
 	}
 	c.Line = p.line
 	if len(f) >= 2 && f[1] != "-" {

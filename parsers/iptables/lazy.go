@@ -251,9 +251,7 @@ func (p *parser) lazyRuleLine(t string) {
 			p.problem("rule appended to chain %s that is not declared in table %s", name, tab.Name)
 		}
 		c = p.newChain(tab.Name, name)
-		tab.chains[name] = c
-		c.seq = len(tab.Chains)
-		tab.Chains = append(tab.Chains, c)
+		tab.addChain(c)
 	}
 	p.last, p.lastTab = c, tab
 	lc := c.lazy

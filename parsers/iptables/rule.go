@@ -170,9 +170,7 @@ func (p *parser) rule(t string, tmp bool) {
 			p.problem("rule appended to chain %s that is not declared in table %s", spec.Chain, tab.Name)
 		}
 		c = p.newChain(tab.Name, spec.Chain)
-		tab.chains[spec.Chain] = c
-		c.seq = len(tab.Chains)
-		tab.Chains = append(tab.Chains, c)
+		tab.addChain(c)
 	}
 	p.last, p.lastTab = c, tab
 	p.appendRule(c, r)
@@ -202,7 +200,7 @@ func (p *parser) chainOf(tab *Table, name string) *Chain {
 			}
 		}
 	}
-	return tab.chains[name]
+	return tab.chains.get(tab.Chains, name)
 }
 
 // spec returns what the rule text t says: parsed ahead (ParseString),
