@@ -117,8 +117,13 @@ func init() {
 		"IPTABLES_BACKEND_SPLIT": {
 			Title: "iptables-legacy 和 iptables-nft 两套后端同时有规则",
 			Message: `节点 {{.node}} 上 iptables-legacy（{{or .legacy "0"}} 条规则）和 iptables-nft（{{or .nft "0"}} 条规则）同时存在规则，内核会两套都执行。` +
-				`{{if .stale}}{{.stale}} 仍把 {{.service}} 转发到 {{.endpoint}}，而它已不是该 Service 的后端（{{.file}}{{if .line}} 第 {{.line}} 行{{end}}）{{if .current}}，同时 {{.current}} 把它转发到 {{.current_dst}}：两个 nat 表都在优先级 -100 为新连接做绑定，由后注册钩子的那套生效，而规则导出中看不出是哪一套{{end}}；被它绑定到 {{.endpoint}} 的连接会失败（{{.flow}}）。{{end}}`,
-			Remedy: `{{if and .stale .spec}}在节点 {{.node}} 上删除 {{.stale}} 中的残留规则：` + "`{{.stale}} -t {{.table}} -D {{.spec}}`" + ` 可把 {{.service}} 从中移除；{{.stale}} 中 kube-proxy 的其余 KUBE-* 链也已过期（{{.stale}}-save -t nat 可列出），请同样删除，并停止仍在写 {{.stale}} 的组件（旧版 kube-proxy 镜像或脚本）。` +
+				`{{if eq .manip "snat"}}{{.stale}} 把 {{.flow}} 的源地址改为 {{.source}}（{{.file}}{{if .line}} 第 {{.line}} 行{{end}}），而 {{.current}} ` +
+				`{{if .current_src}}把它改为 {{.current_src}}：两个 nat POSTROUTING 链都在优先级 100 为新连接做绑定，由后注册钩子的那套生效，而规则导出中看不出是哪一套` +
+				`{{else}}保留 Pod 源地址{{if .nonmasq}}（{{.nonmasq}} 在 ip-masq-agent 的 NonMasqueradeCIDRs 中）{{end}}：不做源地址转换的 nat 表会把连接交给同一钩子的下一个 nat 表，因此无论顺序如何都由 {{.stale}} 决定{{end}}；` +
+				`{{.peer}} 看到的源地址是 {{.source}} 而不是 Pod 地址。` +
+				`{{else if .stale}}{{.stale}} 仍把 {{.service}} 转发到 {{.endpoint}}，而它已不是该 Service 的后端（{{.file}}{{if .line}} 第 {{.line}} 行{{end}}）{{if .current}}，同时 {{.current}} 把它转发到 {{.current_dst}}：两个 nat 表都在优先级 -100 为新连接做绑定，由后注册钩子的那套生效，而规则导出中看不出是哪一套{{end}}；被它绑定到 {{.endpoint}} 的连接会失败（{{.flow}}）。{{end}}`,
+			Remedy: `{{if and (eq .manip "snat") .spec}}在节点 {{.node}} 上删除 {{.stale}} 中残留的源地址转换规则：` + "`{{.stale}} -t {{.table}} -D {{.spec}}`" + `（{{.file}} 第 {{.line}} 行）；之后源地址只由 {{.current}} 决定。请停止仍在写 {{.stale}} 的组件（旧版 ip-masq-agent 或 kube-proxy 镜像、脚本），否则规则会再次出现。` +
+				`{{else if and .stale .spec}}在节点 {{.node}} 上删除 {{.stale}} 中的残留规则：` + "`{{.stale}} -t {{.table}} -D {{.spec}}`" + ` 可把 {{.service}} 从中移除；{{.stale}} 中 kube-proxy 的其余 KUBE-* 链也已过期（{{.stale}}-save -t nat 可列出），请同样删除，并停止仍在写 {{.stale}} 的组件（旧版 kube-proxy 镜像或脚本）。` +
 				`{{else if .stale}}在节点 {{.node}} 上删除 {{.stale}} 中 {{.service}} 的残留规则（{{.stale}}-save -t nat 可列出），并停止仍在写 {{.stale}} 的组件（旧版 kube-proxy 镜像或脚本）。` +
 				`{{else}}让节点 {{.node}} 上的所有组件（kube-proxy 和 CNI）使用同一种 iptables 后端，再清空另一套规则。{{end}}`},
 		"IP_FORWARD_DISABLED": {

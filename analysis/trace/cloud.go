@@ -79,7 +79,10 @@ func (tr *Tracer) leaveCluster(w *walk, p pkt) {
 		last.sayMore("vpc.snat.internet", p.src.Addr())
 	case internet:
 	case orig.IsValid() && orig != p.src.Addr() && tr.isPodIP(orig) && tr.nodeOwning(p.src.Addr()) != "":
-		w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
+		// (a stale backend's SNAT already noted at the node is the cause)
+		if w.noteReason == "" {
+			w.noteReason, w.noteSymptom = "MASQ_HIDES_SOURCE", "wrong-source-ip"
+		}
 		last.sayMore("vpc.masq", p.src.Addr(), orig)
 	case orig.IsValid() && orig == p.src.Addr() && tr.isPodIP(orig) && tr.c.Kube.Masq != nil && !tr.simulated(tr.nodeOwning(orig)):
 		// the source node's rules are not in the bundle: ip-masq-agent's

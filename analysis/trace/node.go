@@ -857,6 +857,17 @@ func (tr *Tracer) afterNetfilter(w *walk, n *model.Node, name string, p pkt, in 
 		s.sayMore("ipt.masqaddr", path.NAT.SrcAddrOf, np.src.Addr())
 	}
 	w.add(s)
+	// the other backend's nat POSTROUTING may bind the source instead
+	np, forked := tr.rivalSNAT(w, n, name, p, np, in, ns, path)
+	if forked {
+		return
+	}
+	tr.afterSNAT(w, n, name, p, np, in, ns, path)
+}
+
+// afterSNAT continues an accepted path whose NAT is settled (np): the
+// other backend's drops, reverse-path filtering, then where it goes.
+func (tr *Tracer) afterSNAT(w *walk, n *model.Node, name string, p, np pkt, in arrival, ns *nodeSim, path netfilter.Path) {
 	if tr.otherBackend(w, n, name, p, np, in, ns) {
 		return
 	}

@@ -91,6 +91,9 @@ type Trace struct {
 	// outOfService / benched: see walk.
 	outOfService bool
 	benched      *finding.Finding
+	// wrongSource: delivered, but with the source a stale iptables
+	// backend's SNAT chose (walk.noteFinding): a failing way of a fork
+	wrongSource bool
 	// reported: the flow came from flows.json or --flow, not from the
 	// guide's implicit checks.
 	reported bool

@@ -49,8 +49,10 @@ type walk struct {
 	delivered bool
 	// note qualifies a delivered flow (source NATed ...), with its reason.
 	noteReason, noteSymptom string
-	branches                []*branch
-	hops                    int
+	// noteFinding is the finding of the note (a stale backend's SNAT)
+	noteFinding *finding.Finding
+	branches    []*branch
+	hops        int
 	// l7 is true behind an HTTP/HTTPS CLB listener or Ingress: a backend
 	// failure shows as an HTTP status from the CLB, not a timeout.
 	l7 bool
@@ -221,10 +223,17 @@ func (w *walk) result() Trace {
 		if w.noteReason != "" {
 			t.Reason = w.noteReason
 		}
+		if w.noteFinding != nil {
+			t.findings = append(t.findings, *w.noteFinding)
+		}
 	case len(w.ambiguous) > 0:
 		t.Verdict, t.Reason, t.mayFail = Ambiguous, w.ambiguous[0].reason, w.ambiguous[0].way
 	case w.delivered:
 		t.Verdict, t.Reason, t.Symptom = Delivered, w.noteReason, w.noteSymptom
+		if w.noteFinding != nil {
+			t.findings = append(t.findings, *w.noteFinding)
+			t.wrongSource = true
+		}
 	default:
 		t.Verdict, t.Reason = Undetermined, "TRACE_INCOMPLETE"
 	}
@@ -273,6 +282,11 @@ func combineInto(t *Trace, reported string) {
 		}
 		switch b.Verdict {
 		case Delivered:
+			// the peer sees a stale backend's source: this way fails
+			// for the customer (wrong-source-ip)
+			if b.wrongSource {
+				bad = append(bad, b)
+			}
 		case Undetermined:
 			und++
 		case Ambiguous:
