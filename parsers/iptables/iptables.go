@@ -412,6 +412,9 @@ func readLine(br *bufio.Reader, max int, buf *[]byte) ([]byte, bool, error) {
 // content depends on its line alone), then tables and chains are built in
 // file order.
 func ParseString(s string, o Options) (*Ruleset, error) {
+	if o.Lazy {
+		return parseLazy(s, o)
+	}
 	p := newParser(o)
 	lim := o.Limits
 	// Sized up front: the slice of a 186k-line dump grown by appends
@@ -432,12 +435,7 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 		lines = append(lines, strings.TrimSuffix(line, "\r"))
 	}
 	p.decls = countDecls(lines)
-	if o.Lazy {
-		p.lazy = &lazyState{p: p, lines: lines}
-		p.rs.lazy = true
-	} else {
-		p.pre = preParse(lines, long, o.Interner)
-	}
+	p.pre = preParse(lines, long, o.Interner)
 	if p.pre != nil {
 		// every rule of the dump from one block
 		p.rules = bigmem.Make[Rule](countRules(lines))
@@ -448,10 +446,6 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 		case long[i]:
 			p.problem("line longer than %d bytes; skipped", lim.LineBytes)
 		case isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))):
-			if p.lazy != nil {
-				p.lazyRuleLine(strings.TrimSpace(line))
-				break
-			}
 			// With an Interner the kept text is copied: specs outlive s.
 			p.rule(strings.TrimSpace(line), o.Interner != nil)
 		default:
@@ -584,6 +578,7 @@ type parser struct {
 	decls      map[int]int
 	chainBlock []Chain
 	lazy       *lazyState // Options.Lazy
+	off        int        // of the line, in a lazy parse
 }
 
 // newChain hands out a chain from a block.
@@ -853,7 +848,7 @@ func (t *Table) firstLine() int {
 			return c.Rules[0].Line
 		}
 		if c.lazy != nil && c.lazy.n > 0 {
-			return int(c.lazy.run.first) + 1
+			return int(c.lazy.run.line)
 		}
 	}
 	return 0

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"tkesnap/internal/bigmem"
 )
@@ -19,10 +20,14 @@ import (
 // and every problem it finds is reported; lines never read are never
 // parsed.
 
-// lineRun is a run of consecutive rule lines of one chain: 0-based
-// indexes into the dump's lines. A dump lists each chain's rules
-// together, so a chain has one run, rarely more.
-type lineRun struct{ first, n int32 }
+// lineRun is a run of consecutive rule lines of one chain: the offset of
+// its first line in the dump, that line's number and how many lines. A
+// dump lists each chain's rules together, so a chain has one run, rarely
+// more.
+type lineRun struct {
+	off     int
+	line, n int32
+}
 
 // lazyChain holds a chain's unparsed rule lines (one per chain of a
 // dump: kept small).
@@ -35,9 +40,16 @@ type lazyChain struct {
 	read   *readRules // nil until a rule is read
 }
 
+// ruleAt is where a rule line is: its offset in the dump and number.
+type ruleAt struct {
+	off  int
+	line int32
+}
+
 // readRules are what was read of a lazy chain.
 type readRules struct {
 	parsed []*Rule // by position - 1, nil: not parsed yet
+	at     []ruleAt // each rule's line, by position - 1
 	skim   *DstIndex
 }
 
@@ -53,16 +65,16 @@ func (lc *lazyChain) runs(f func(lineRun) bool) {
 	}
 }
 
-// lazyState is shared by the chains of one lazy parse: the dump's lines
+// lazyState is shared by the chains of one lazy parse: the dump's text
 // and the parser, whose problem list, limits and blocks loads keep using,
 // behind one lock.
 type lazyState struct {
-	mu    sync.Mutex
-	p     *parser
-	lines []string
+	mu   sync.Mutex
+	p    *parser
+	text string
 	// rule lines parsed while scanning (their chain could not be told
 	// without parsing them), by line index
-	early map[int32]*RuleSpec
+	early map[int]*RuleSpec // by offset
 	// blocks the chains and rules are taken from
 	chains []lazyChain
 	rules  []Rule
@@ -108,7 +120,7 @@ func (c *Chain) Rule(i int) *Rule {
 	st := c.lazyState
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	rd := c.lazy.reading()
+	rd := st.reading(c.lazy)
 	if r := rd.parsed[i]; r != nil {
 		return r
 	}
@@ -117,7 +129,7 @@ func (c *Chain) Rule(i int) *Rule {
 	}
 	r := &st.rules[0]
 	st.rules = st.rules[1:]
-	st.parseRule(c, i, c.lazy.lineAt(i), r)
+	st.parseRule(c, i, rd.at[i], r)
 	rd.parsed[i] = r
 	return r
 }
@@ -142,23 +154,22 @@ func (c *Chain) Skim() *DstIndex {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	lc := c.lazy
-	rd := lc.reading()
+	rd := st.reading(lc)
 	if rd.skim != nil {
 		return rd.skim
 	}
 	ix := &DstIndex{ByDst: map[netip.Addr][]int{}}
 	sp := &st.p.sp
-	for i := 0; i < int(lc.n); i++ {
-		idx := lc.lineAt(i)
+	for i, at := range rd.at {
 		var a netip.Addr
 		ok := false
-		if spec := st.early[idx]; spec != nil {
+		if spec := st.early[at.off]; spec != nil {
 			d := spec.Dst
 			if ok = d.Set && !d.Neg && d.Prefixes == nil && d.Prefix.IsSingleIP(); ok {
 				a = d.Prefix.Addr()
 			}
 		} else {
-			a, ok = sp.skimDst(ruleBody(strings.TrimSpace(st.lines[idx])))
+			a, ok = sp.skimDst(ruleBody(st.lineAt(at.off)))
 		}
 		if ok {
 			ix.ByDst[a] = append(ix.ByDst[a], i)
@@ -170,30 +181,34 @@ func (c *Chain) Skim() *DstIndex {
 	return ix
 }
 
-// reading returns what was read of lc, made on the first read; st.mu is
-// held.
-func (lc *lazyChain) reading() *readRules {
-	if lc.read == nil {
-		lc.read = &readRules{parsed: make([]*Rule, lc.n)}
+// reading returns what was read of lc, made on the first read: where
+// each rule's line is; st.mu is held.
+func (st *lazyState) reading(lc *lazyChain) *readRules {
+	if lc.read != nil {
+		return lc.read
 	}
-	return lc.read
-}
-
-// lineAt is the line index of the chain's rule at position i.
-func (lc *lazyChain) lineAt(i int) int32 {
-	at := int32(-1)
+	rd := &readRules{parsed: make([]*Rule, lc.n), at: make([]ruleAt, 0, lc.n)}
 	lc.runs(func(r lineRun) bool {
-		if i < int(r.n) {
-			at = r.first + int32(i)
-			return false
+		off := r.off
+		for k := int32(0); k < r.n; k++ {
+			rd.at = append(rd.at, ruleAt{off, r.line + k})
+			if k+1 < r.n {
+				off += strings.IndexByte(st.text[off:], '\n') + 1
+			}
 		}
-		i -= int(r.n)
 		return true
 	})
-	if at < 0 {
-		panic("iptables: rule position out of range")
+	lc.read = rd
+	return rd
+}
+
+// lineAt is the trimmed line at offset off.
+func (st *lazyState) lineAt(off int) string {
+	l := st.text[off:]
+	if i := strings.IndexByte(l, '\n'); i >= 0 {
+		l = l[:i]
 	}
-	return at
+	return strings.TrimSpace(l)
 }
 
 // ruleBody is a rule line without its "[pkts:bytes]" prefix.
@@ -204,6 +219,69 @@ func ruleBody(t string) string {
 		}
 	}
 	return t
+}
+
+// parseLazy is ParseString with Options.Lazy: one pass over the text,
+// line by line, that keeps no line but the runs of each chain's rule
+// lines.
+func parseLazy(s string, o Options) (*Ruleset, error) {
+	p := newParser(o)
+	p.lazy = &lazyState{p: p, text: s}
+	p.rs.lazy = true
+	lim := o.Limits
+	for off := 0; off < len(s); {
+		next := len(s)
+		line := s[off:]
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], off+i+1
+		}
+		p.line++
+		p.off = off
+		switch {
+		case lim.LineBytes > 0 && len(line) > lim.LineBytes+1:
+			p.problem("line longer than %d bytes; skipped", lim.LineBytes)
+		case isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))):
+			p.lazyRuleLine(strings.TrimSpace(line))
+		default:
+			line = strings.TrimSuffix(line, "\r")
+			if t := strings.TrimLeft(line, " \t"); t != "" && t[0] == '*' {
+				// its chains, to size the table's index once
+				p.decls = map[int]int{p.line - 1: countDeclsAt(s[next:])}
+			}
+			p.parseLine(line)
+		}
+		if p.overBudget {
+			p.finish()
+			return p.rs, ErrBudget
+		}
+		off = next
+	}
+	p.finish()
+	return p.rs, nil
+}
+
+// countDeclsAt counts the chain declarations at the start of s: the
+// lines after a table header that start with ':' (as countDecls counts
+// them, up to the first other line).
+func countDeclsAt(s string) int {
+	n := 0
+	for len(s) > 0 {
+		line := s
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		line = strings.TrimLeft(line, " \t")
+		if line == "" {
+			continue
+		}
+		if line[0] != ':' {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // lazyRuleLine files the rule line t (trimmed) under its chain without
@@ -221,7 +299,7 @@ func (p *parser) lazyRuleLine(t string) {
 		body = strings.TrimSpace(body[end+1:])
 	}
 	name, ok := quickChain(body)
-	idx := int32(p.line - 1)
+	off := p.off
 	if !ok {
 		spec := p.sp.parse(body)
 		name = spec.Chain
@@ -240,9 +318,9 @@ func (p *parser) lazyRuleLine(t string) {
 			return
 		}
 		if p.lazy.early == nil {
-			p.lazy.early = map[int32]*RuleSpec{}
+			p.lazy.early = map[int]*RuleSpec{}
 		}
-		p.lazy.early[idx] = spec
+		p.lazy.early[off] = spec
 	}
 	tab := p.cur()
 	c := p.chainOf(tab, name)
@@ -265,15 +343,16 @@ func (p *parser) lazyRuleLine(t string) {
 	if lc.more != nil {
 		last = &(*lc.more)[len(*lc.more)-1]
 	}
+	run := lineRun{off: off, line: int32(p.line), n: 1}
 	switch {
 	case last.n == 0:
-		*last = lineRun{first: idx, n: 1}
-	case last.first+last.n == idx:
+		*last = run
+	case last.line+last.n == run.line:
 		last.n++
 	case lc.more == nil:
-		lc.more = &[]lineRun{{first: idx, n: 1}}
+		lc.more = &[]lineRun{run}
 	default:
-		*lc.more = append(*lc.more, lineRun{first: idx, n: 1})
+		*lc.more = append(*lc.more, run)
 	}
 }
 
@@ -342,14 +421,14 @@ func quickChain(t string) (string, bool) {
 }
 
 // parseRule parses into r the chain's rule at position i (0-based) from
-// line idx, as the eager parse would have; st.mu is held.
-func (st *lazyState) parseRule(c *Chain, i int, idx int32, r *Rule) {
+// its line at, as the eager parse would have; st.mu is held.
+func (st *lazyState) parseRule(c *Chain, i int, at ruleAt, r *Rule) {
 	p := st.p
-	line := int(idx) + 1
+	line := int(at.line)
 	r.Pos = i + 1
 	r.Line = line
 	r.Table = c.Table
-	t := strings.TrimSpace(st.lines[idx])
+	t := st.lineAt(at.off)
 	if strings.HasPrefix(t, "[") {
 		end := strings.IndexByte(t, ']')
 		ct, ok := parseCounters(t[:end+1])
@@ -359,7 +438,7 @@ func (st *lazyState) parseRule(c *Chain, i int, idx int32, r *Rule) {
 		r.Counters = ct
 		t = strings.TrimSpace(t[end+1:])
 	}
-	spec := st.early[idx]
+	spec := st.early[at.off]
 	if spec == nil {
 		spec = p.sp.parse(t)
 	}
@@ -391,25 +470,18 @@ func (st *lazyState) load(c *Chain) {
 		return
 	}
 	lc.loaded = true
+	rd := st.reading(lc)
 	refs := make([]*Rule, lc.n)
 	rules := make([]Rule, lc.n)
-	var parsed []*Rule
-	if lc.read != nil {
-		parsed = lc.read.parsed
-	}
-	i := 0
-	lc.runs(func(run lineRun) bool {
-		for k := int32(0); k < run.n; k, i = k+1, i+1 {
-			if parsed != nil && parsed[i] != nil {
-				refs[i] = parsed[i]
-				continue
-			}
-			refs[i] = &rules[i]
-			st.parseRule(c, i, run.first+k, refs[i])
+	for i, at := range rd.at {
+		if r := rd.parsed[i]; r != nil {
+			refs[i] = r
+			continue
 		}
-		return true
-	})
+		refs[i] = &rules[i]
+		st.parseRule(c, i, at, refs[i])
+	}
 	// Rule(i) after Load reads the loaded rules
-	lc.reading().parsed = refs
+	rd.parsed = refs
 	c.Rules = refs
 }
