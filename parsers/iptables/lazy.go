@@ -48,7 +48,7 @@ type ruleAt struct {
 
 // readRules are what was read of a lazy chain.
 type readRules struct {
-	parsed []*Rule // by position - 1, nil: not parsed yet
+	parsed []*Rule  // by position - 1, nil: not parsed yet
 	at     []ruleAt // each rule's line, by position - 1
 	skim   *DstIndex
 }
