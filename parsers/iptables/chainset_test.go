@@ -14,7 +14,7 @@ func TestChainSetFindsWhatWasAdded(t *testing.T) {
 			tb.chains = newChainSet(hint)
 		}
 		for i := 0; i < 5000; i++ {
-			tb.addChain(&Chain{Name: fmt.Sprintf("KUBE-SVC-%d", i)})
+			tb.addChain(&Chain{Name: fmt.Sprintf("KUBE-SVC-%d", i)}, chainSlot{})
 			if i%997 == 0 {
 				for j := 0; j <= i; j++ {
 					name := fmt.Sprintf("KUBE-SVC-%d", j)

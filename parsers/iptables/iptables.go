@@ -752,13 +752,13 @@ func (p *parser) declareChain(s string) {
 		p.problem("chain %s declared outside a table", f[0])
 	}
 	t := p.cur()
-	c := t.chains.get(t.Chains, f[0])
+	c, at := t.chains.getOrSlot(t.Chains, f[0])
 	if c != nil && c.Line != 0 {
 		p.problem("chain %s declared again (first at line %d)", f[0], c.Line)
 	}
 	if c == nil {
 		c = p.newChain(t.Name, f[0])
-		t.addChain(c)
+		t.addChain(c, at)
 	}
 	c.Line = p.line
 	if len(f) >= 2 && f[1] != "-" {

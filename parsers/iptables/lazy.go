@@ -329,7 +329,7 @@ func (p *parser) lazyRuleLine(t string) {
 			p.problem("rule appended to chain %s that is not declared in table %s", name, tab.Name)
 		}
 		c = p.newChain(tab.Name, name)
-		tab.addChain(c)
+		tab.addChain(c, chainSlot{})
 	}
 	p.last, p.lastTab = c, tab
 	lc := c.lazy

@@ -170,7 +170,7 @@ func (p *parser) rule(t string, tmp bool) {
 			p.problem("rule appended to chain %s that is not declared in table %s", spec.Chain, tab.Name)
 		}
 		c = p.newChain(tab.Name, spec.Chain)
-		tab.addChain(c)
+		tab.addChain(c, chainSlot{})
 	}
 	p.last, p.lastTab = c, tab
 	p.appendRule(c, r)
