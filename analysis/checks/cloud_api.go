@@ -95,15 +95,19 @@ func runMasterSubnet(p *Pass) {
 		why  string
 		ev   []finding.Evidence
 	}
-	var srcs []src
+	// Each requirement is a list of alternatives, any one of which
+	// satisfies it: the guide's "Master 节点所在的 VPC 网段或 VPC 子网网段"
+	// is met by the master's VPC CIDR or by its subnet, so a master SG
+	// that admits its own subnet but not the whole VPC is not at fault.
+	var reqs [][]src
 	if e := cl.Endpoints; e != nil && e.ClusterIntranetSubnetId != "" {
 		s := cl.Subnets[e.ClusterIntranetSubnetId]
 		if s == nil || !s.CIDR.IsValid() {
 			p.Inconclusive("cloud/subnets.json", "", finding.Say("inc.intranetsubnet", e.ClusterIntranetSubnetId))
 		} else {
-			srcs = append(srcs, src{s.CIDR, "intranet access subnet " + s.SubnetId, []finding.Evidence{
+			reqs = append(reqs, []src{{s.CIDR, "intranet access subnet " + s.SubnetId, []finding.Evidence{
 				{File: e.SubnetFile, Line: e.SubnetLine, Excerpt: "ClusterIntranetSubnetId " + e.ClusterIntranetSubnetId},
-				{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
+				{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}}})
 		}
 	}
 	seen := map[netip.Prefix]bool{}
@@ -111,30 +115,62 @@ func runMasterSubnet(p *Pass) {
 		if m.Inst == nil {
 			continue
 		}
-		if s := cl.Subnets[m.Inst.VirtualPrivateCloud.SubnetId]; s != nil && s.CIDR.IsValid() && !seen[s.CIDR] {
-			seen[s.CIDR] = true
-			srcs = append(srcs, src{s.CIDR, "master subnet " + s.SubnetId, []finding.Evidence{{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
-		}
+		var alt []src
 		if v := cl.Vpcs[m.Inst.VirtualPrivateCloud.VpcId]; v != nil {
 			for _, pfx := range v.CIDRs {
 				if !seen[pfx] {
 					seen[pfx] = true
-					srcs = append(srcs, src{pfx, "cluster VPC " + v.VpcId, []finding.Evidence{{File: v.File, Line: v.At.Line, Excerpt: v.VpcId + " " + pfx.String()}}})
+					alt = append(alt, src{pfx, "cluster VPC " + v.VpcId, []finding.Evidence{{File: v.File, Line: v.At.Line, Excerpt: v.VpcId + " " + pfx.String()}}})
 				}
 			}
 		}
+		if s := cl.Subnets[m.Inst.VirtualPrivateCloud.SubnetId]; s != nil && s.CIDR.IsValid() && !seen[s.CIDR] {
+			seen[s.CIDR] = true
+			alt = append(alt, src{s.CIDR, "master subnet " + s.SubnetId, []finding.Evidence{{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
+		}
+		if len(alt) > 0 {
+			reqs = append(reqs, alt)
+		}
 	}
 	var g sgGroups
-	for _, s := range srcs {
-		for _, m := range masters {
-			blk, und := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(s.cidr), tencent.PortRange{From: port, To: port})
-			if und != nil && blk == nil {
-				undecidedNeed(p, und, finding.Say("inc.what.master", m.Name, port, s.cidr))
+	for _, m := range masters {
+		for _, alt := range reqs {
+			// the first blocked alternative is reported (the VPC CIDR
+			// comes first: the guide's broader rule), and only when
+			// no alternative is admitted
+			type hit struct {
+				s   src
+				blk *block
 			}
-			if blk == nil {
+			var blocked []hit
+			admitted := false
+			var undecided []func()
+			for _, s := range alt {
+				blk, und := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(s.cidr), tencent.PortRange{From: port, To: port})
+				switch {
+				case blk != nil:
+					blocked = append(blocked, hit{s, blk})
+				case und != nil:
+					undecided = append(undecided, func() { undecidedNeed(p, und, finding.Say("inc.what.master", m.Name, port, s.cidr)) })
+				default:
+					admitted = true
+				}
+			}
+			if admitted {
 				continue
 			}
-			g.add(blockKey(m.SGs, blk, s.cidr.String()), m, blk, finding.Args{"cidr": s.cidr.String(), "port": strconv.Itoa(port), "why": s.why}, s.ev...)
+			if len(undecided) > 0 {
+				// unknown whether the requirement is met: said, not a finding
+				for _, say := range undecided {
+					say()
+				}
+				continue
+			}
+			if len(blocked) == 0 {
+				continue
+			}
+			h := blocked[0]
+			g.add(blockKey(m.SGs, h.blk, h.s.cidr.String()), m, h.blk, finding.Args{"cidr": h.s.cidr.String(), "port": strconv.Itoa(port), "why": h.s.why}, h.s.ev...)
 		}
 	}
 	g.report(p, "SG_MASTER_SUBNET_BLOCKED")

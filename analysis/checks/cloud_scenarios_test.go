@@ -70,9 +70,12 @@ var cloudScenarioWants = []struct {
 	{"route-missing-idc", []want{{"ROUTE_MISSING", map[string]string{"cidr": "192.168.0.0/16", "table": "rtb-k8snap01", "disabled": "ccnr-k8s00004"}}}},
 	{"route-missing-pod-cidr", []want{{"ROUTE_MISSING", map[string]string{"cidr": "172.20.0.0/16", "ccn": "ccn-k8snap01", "vpc": "vpc-k8snap01"}}}},
 	{"sg-apiserver-source-blocked", []want{{"SG_APISERVER_SOURCE_BLOCKED", map[string]string{"endpoint": "public", "client": "198.51.100.7", "allowed": "203.0.113.0/24"}}}},
+	// sg-k8smst admits the master's own subnet 10.0.1.0/24 (PolicyIndex
+	// 0) but not the intranet access subnet 10.0.3.0/24: the guide asks
+	// for the master's "VPC 网段或 VPC 子网网段" — its subnet is enough, so
+	// only the access subnet is a finding.
 	{"sg-master-subnet-blocked", []want{
-		{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}},
-		{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.0.0/16", "port": "443"}}}},
+		{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}}}},
 }
 
 func TestCloudScenarios(t *testing.T) {
@@ -812,5 +815,32 @@ func TestCloudScenarioWantsComeFromTheScenario(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The guide's third independent-cluster check: the master SG admits "Master
+// 节点所在的 VPC 网段或 VPC 子网网段" — either one satisfies it. sg-k8smst of
+// sg-master-subnet-blocked (master 10.0.1.10 in subnet-k8sa 10.0.1.0/24,
+// VPC 10.0.0.0/16) with its first policy replaced; the intranet access
+// subnet 10.0.3.0/24 is never admitted, so that finding stays in every row.
+func TestMasterOwnNetworkIsItsSubnetOrItsVPC(t *testing.T) {
+	access := want{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}}
+	for _, tc := range []struct {
+		name, cidr string // the first ingress policy: ACCEPT ALL from cidr
+		want       []want
+	}{
+		{"subnet admitted", "10.0.1.0/24", []want{access}},
+		{"VPC admitted", "10.0.0.0/16", nil}, // the VPC also covers the access subnet
+		{"neither admitted", "192.0.2.0/24", []want{access,
+			{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.0.0/16", "port": "443", "node": "10.0.1.10"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := variant(t, "sg-master-subnet-blocked", "cloud/security-group-policies/sg-k8smst.json", func(v map[string]any) {
+				set := v["Response"].(map[string]any)["SecurityGroupPolicySet"].(map[string]any)
+				set["Ingress"].([]any)[0].(map[string]any)["CidrBlock"] = tc.cidr
+			})
+			_, fs, _ := runCloud(t, dir)
+			checkFindings(t, dir, fs, tc.want)
+		})
 	}
 }
