@@ -63,17 +63,35 @@ func runAPIServer(p *Pass) {
 	}
 }
 
-// apiserverPort is the port masters serve the API on: the default/kubernetes
-// endpoints when collected, else 443.
-func apiserverPort(c *model.Cluster) int {
-	if s := c.Kube.Service("default", "kubernetes"); s != nil {
-		for _, b := range c.Kube.Backends(s) {
-			if b.Port > 0 {
-				return int(b.Port)
-			}
+// masterBlock is firstBlock of TCP from peer to a master's API port. When
+// the port is unknown (need names the file that says it) a block holds
+// only if the SGs admit the peer on no TCP port at all; unknown is true
+// when they admit it on some port, which then cannot be decided.
+func masterBlock(cl *model.Cloud, sgs []string, peer tencent.AddrRange, port int, need string) (blk, und *block, unknown bool) {
+	if need == "" {
+		blk, und = firstBlock(cl, sgs, model.DirIngress, []string{"tcp"}, peer, tencent.PortRange{From: port, To: port})
+		return blk, und, false
+	}
+	all := tencent.PortRange{From: 1, To: 65535}
+	rs := sg.EvaluateRange(cl, sgs, sg.Query{Dir: model.DirIngress, Proto: "tcp", Peer: peer, Ports: all})
+	// a part of the peer range that no TCP port admits is blocked
+	// whatever the API port is
+	for _, r := range rs {
+		if r.Decision.Action != sg.Drop {
+			continue
+		}
+		sub := sg.EvaluateRange(cl, sgs, sg.Query{Dir: model.DirIngress, Proto: "tcp", Peer: r.Peer, Ports: all})
+		if sg.First(sub, sg.Accept) == nil && sg.First(sub, sg.Undecided) == nil {
+			return &block{Dir: model.DirIngress, Proto: "tcp", Region: r}, nil, false
 		}
 	}
-	return 443
+	if r := sg.First(rs, sg.Undecided); r != nil && sg.First(rs, sg.Accept) == nil {
+		return nil, &block{Dir: model.DirIngress, Proto: "tcp", Region: *r}, false
+	}
+	if sg.First(rs, sg.Drop) != nil || sg.First(rs, sg.Undecided) != nil {
+		return nil, nil, true // admitted on some ports only: depends on the port
+	}
+	return nil, nil, false
 }
 
 func runMasterSubnet(p *Pass) {
@@ -89,7 +107,7 @@ func runMasterSubnet(p *Pass) {
 		p.Inconclusive("cloud/cluster-instances.json", "", finding.Say("inc.nomaster"))
 		return
 	}
-	port := apiserverPort(c)
+	port, portNeed := c.APIServerPort()
 	type src struct {
 		cidr netip.Prefix
 		why  string
@@ -124,9 +142,15 @@ func runMasterSubnet(p *Pass) {
 				}
 			}
 		}
-		if s := cl.Subnets[m.Inst.VirtualPrivateCloud.SubnetId]; s != nil && s.CIDR.IsValid() && !seen[s.CIDR] {
-			seen[s.CIDR] = true
-			alt = append(alt, src{s.CIDR, "master subnet " + s.SubnetId, []finding.Evidence{{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
+		if s := cl.Subnets[m.Inst.VirtualPrivateCloud.SubnetId]; s != nil && s.CIDR.IsValid() {
+			if !seen[s.CIDR] {
+				seen[s.CIDR] = true
+				alt = append(alt, src{s.CIDR, "master subnet " + s.SubnetId, []finding.Evidence{{File: s.File, Line: s.At.Line, Excerpt: s.SubnetId + " CidrBlock " + s.CidrBlock}}})
+			}
+		} else if m.Inst.VirtualPrivateCloud.SubnetId != "" && len(alt) > 0 {
+			// the subnet alternative is unknown: it may be the one the
+			// SG admits, so the VPC alone cannot fail the requirement
+			alt = append(alt, src{why: "unknown subnet " + m.Name})
 		}
 		if len(alt) > 0 {
 			reqs = append(reqs, alt)
@@ -146,7 +170,15 @@ func runMasterSubnet(p *Pass) {
 			admitted := false
 			var undecided []func()
 			for _, s := range alt {
-				blk, und := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(s.cidr), tencent.PortRange{From: port, To: port})
+				if !s.cidr.IsValid() {
+					undecided = append(undecided, func() { p.Inconclusive("cloud/subnets.json", "", finding.Say("inc.mastersubnet", m.Name)) })
+					continue
+				}
+				blk, und, unknown := masterBlock(cl, m.SGs, rangeOf(s.cidr), port, portNeed)
+				if unknown {
+					undecided = append(undecided, func() { p.Inconclusive(portNeed, "", finding.Say("inc.apiport", s.cidr, m.Name)) })
+					continue
+				}
 				switch {
 				case blk != nil:
 					blocked = append(blocked, hit{s, blk})
@@ -170,7 +202,11 @@ func runMasterSubnet(p *Pass) {
 				continue
 			}
 			h := blocked[0]
-			g.add(blockKey(m.SGs, h.blk, h.s.cidr.String()), m, h.blk, finding.Args{"cidr": h.s.cidr.String(), "port": strconv.Itoa(port), "why": h.s.why}, h.s.ev...)
+			args := finding.Args{"cidr": h.s.cidr.String(), "why": h.s.why}
+			if portNeed == "" {
+				args["port"] = strconv.Itoa(port) // else: no TCP port admitted, the template's default names 443
+			}
+			g.add(blockKey(m.SGs, h.blk, h.s.cidr.String()), m, h.blk, args, h.s.ev...)
 		}
 	}
 	g.report(p, "SG_MASTER_SUBNET_BLOCKED")

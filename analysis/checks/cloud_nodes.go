@@ -89,17 +89,25 @@ func runNodeSGs(p *Pass) {
 			// their pod IPs, so the master SG must admit the pod CIDR on
 			// the API port.
 			if k := cl.Cluster; k != nil && k.Independent() {
-				port := apiserverPort(c)
+				port, portNeed := c.APIServerPort()
 				for _, m := range nodes {
 					if !m.master() {
 						continue
 					}
-					b, u := firstBlock(cl, m.SGs, model.DirIngress, []string{"tcp"}, rangeOf(cidr), tencent.PortRange{From: port, To: port})
+					b, u, unknown := masterBlock(cl, m.SGs, rangeOf(cidr), port, portNeed)
+					if unknown {
+						p.Inconclusive(portNeed, "", finding.Say("inc.apiport", cidr, m.Name))
+						continue
+					}
 					if u != nil && b == nil {
 						undecidedNeed(p, u, finding.Say("inc.what.masterpod", m.Name, port, cidr))
 					}
 					if b != nil {
-						pod.add(blockKey(m.SGs, b, cidr.String()), m, b, finding.Args{"cidr": cidr.String(), "port": strconv.Itoa(port)})
+						args := finding.Args{"cidr": cidr.String()}
+						if portNeed == "" {
+							args["port"] = strconv.Itoa(port)
+						}
+						pod.add(blockKey(m.SGs, b, cidr.String()), m, b, args)
 					}
 				}
 			}

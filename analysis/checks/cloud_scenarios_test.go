@@ -74,8 +74,11 @@ var cloudScenarioWants = []struct {
 	// 0) but not the intranet access subnet 10.0.3.0/24: the guide asks
 	// for the master's "VPC 网段或 VPC 子网网段" — its subnet is enough, so
 	// only the access subnet is a finding.
+	// The cloud scenarios hold no cluster/ files: the API port (the
+	// default/kubernetes endpoints) is unknown, and the finding stands
+	// because the SG admits the subnet on no TCP port at all.
 	{"sg-master-subnet-blocked", []want{
-		{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}}}},
+		{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "", "node": "10.0.1.10"}}}},
 }
 
 func TestCloudScenarios(t *testing.T) {
@@ -544,7 +547,8 @@ func TestMasterSecurityGroupMustAdmitPodsOnTheAPIPort(t *testing.T) {
 		set["Ingress"] = append(in[:1:1], in[2:]...) // drop "ACCEPT ALL 172.20.0.0/16"
 	})
 	_, fs, _ := runCloud(t, dir)
-	checkFindings(t, dir, fs, []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "172.20.0.0/16", "node": "10.0.1.10", "port": "443"}}})
+	// no cluster/ files: the API port is unknown, the pod CIDR is admitted on no TCP port
+	checkFindings(t, dir, fs, []want{{"SG_POD_CIDR_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "172.20.0.0/16", "node": "10.0.1.10", "port": ""}}})
 }
 
 func TestFlowToAPeerVPCNeedsARoute(t *testing.T) {
@@ -824,7 +828,7 @@ func TestCloudScenarioWantsComeFromTheScenario(t *testing.T) {
 // VPC 10.0.0.0/16) with its first policy replaced; the intranet access
 // subnet 10.0.3.0/24 is never admitted, so that finding stays in every row.
 func TestMasterOwnNetworkIsItsSubnetOrItsVPC(t *testing.T) {
-	access := want{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "port": "443", "node": "10.0.1.10"}}
+	access := want{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.3.0/24", "node": "10.0.1.10"}}
 	for _, tc := range []struct {
 		name, cidr string // the first ingress policy: ACCEPT ALL from cidr
 		want       []want
@@ -832,7 +836,7 @@ func TestMasterOwnNetworkIsItsSubnetOrItsVPC(t *testing.T) {
 		{"subnet admitted", "10.0.1.0/24", []want{access}},
 		{"VPC admitted", "10.0.0.0/16", nil}, // the VPC also covers the access subnet
 		{"neither admitted", "192.0.2.0/24", []want{access,
-			{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.0.0/16", "port": "443", "node": "10.0.1.10"}}}},
+			{"SG_MASTER_SUBNET_BLOCKED", map[string]string{"sg": "sg-k8smst", "cidr": "10.0.0.0/16", "node": "10.0.1.10"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := variant(t, "sg-master-subnet-blocked", "cloud/security-group-policies/sg-k8smst.json", func(v map[string]any) {
@@ -842,5 +846,34 @@ func TestMasterOwnNetworkIsItsSubnetOrItsVPC(t *testing.T) {
 			_, fs, _ := runCloud(t, dir)
 			checkFindings(t, dir, fs, tc.want)
 		})
+	}
+}
+
+// Absent is unknown: without the default/kubernetes Service the API port
+// is not known, so an SG that admits the access subnet on one TCP port
+// (60002, which may be the API port) is neither a finding nor assumed to
+// be fine — it is inconclusive, naming the file that says the port.
+func TestUnknownAPIPortAdmittedSomewhereIsInconclusive(t *testing.T) {
+	dir := variant(t, "sg-master-subnet-blocked", "cloud/security-group-policies/sg-k8smst.json", func(v map[string]any) {
+		set := v["Response"].(map[string]any)["SecurityGroupPolicySet"].(map[string]any)
+		in := set["Ingress"].([]any)
+		p := map[string]any{}
+		for k, x := range in[0].(map[string]any) {
+			p[k] = x
+		}
+		p["Protocol"], p["Port"], p["CidrBlock"] = "TCP", "60002", "10.0.3.0/24"
+		set["Ingress"] = append([]any{p}, in...)
+		for i, x := range set["Ingress"].([]any) {
+			x.(map[string]any)["PolicyIndex"] = i
+		}
+	})
+	_, fs, inc := runCloud(t, dir)
+	checkFindings(t, dir, fs, nil)
+	found := false
+	for _, i := range inc {
+		found = found || i.Need == "cluster/services.yaml"
+	}
+	if !found {
+		t.Errorf("inconclusive = %+v, want one naming cluster/services.yaml (the API port)", inc)
 	}
 }

@@ -64,8 +64,8 @@ func init() {
 		{ID: "SG_MASTER_SUBNET_BLOCKED", Severity: Error, Group: "cloud", Guide: "独立集群开启内网访问后不通: Master 安全组放通子网",
 			Texts: map[Lang]Text{EN: {
 				Title:   "Master security group blocks the intranet-access subnet",
-				Message: `Independent cluster: security group {{.sg}} of master {{.node}} does not allow {{.cidr}} to reach the API server on {{or .port "443"}}: ` + SGDecisionEN + `.`,
-				Remedy:  `Add an inbound ACCEPT policy TCP {{or .port "443"}} from {{.cidr}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
+				Message: `Independent cluster: security group {{.sg}} of master {{.node}} does not allow {{.cidr}} to reach the API server {{if .port}}on {{.port}}{{else}}on any TCP port (the API port is not in the bundle){{end}}: ` + SGDecisionEN + `.`,
+				Remedy:  `Add an inbound ACCEPT policy TCP {{or .port "<API server port>"}} from {{.cidr}} to {{.sg}}{{if .before}}, placed before PolicyIndex {{.before}}{{end}}.`}}},
 		{ID: "SG_APISERVER_SOURCE_BLOCKED", Severity: Error, Group: "cloud", Guide: "托管集群开启内网/外网访问后不通: 访问来源",
 			Texts: map[Lang]Text{EN: {
 				Title:   "API server access source does not cover the client",

@@ -23,8 +23,8 @@ func init() {
 			Remedy:  `在安全组 {{.sg}} 中添加{{if eq .dir "egress"}}出站规则：放通目的{{else}}入站规则：放通来源{{end}} {{.cidr}} 的全部协议端口（ALL）{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_MASTER_SUBNET_BLOCKED": {
 			Title:   "独立集群 Master 安全组未放通内网访问子网",
-			Message: `独立集群：Master {{.node}} 绑定的安全组 {{.sg}} 未放通 {{.cidr}} 访问 API Server 的 {{or .port "443"}} 端口：` + SGDecisionZH + `。`,
-			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的 TCP {{or .port "443"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
+			Message: `独立集群：Master {{.node}} 绑定的安全组 {{.sg}} 未放通 {{.cidr}} 访问 API Server 的{{if .port}} {{.port}} 端口{{else}}任何 TCP 端口（采集包中没有 API 端口）{{end}}：` + SGDecisionZH + `。`,
+			Remedy:  `在安全组 {{.sg}} 中添加入站规则：放通来源 {{.cidr}} 的 TCP {{or .port "<API Server 端口>"}}{{if .before}}，并排在 PolicyIndex {{.before}} 之前{{end}}。`},
 		"SG_APISERVER_SOURCE_BLOCKED": {
 			Title:   "托管集群 API Server 访问来源未包含客户端",
 			Message: `托管集群：{{if eq .endpoint "public"}}外网 {{else if eq .endpoint "intranet"}}内网 {{else}}{{.endpoint}} {{end}}API Server 访问地址只允许 {{or .allowed "（无）"}}，不包含{{if .client}}客户端 {{.client}}{{else}}任何客户端{{end}}。`,

@@ -752,3 +752,28 @@ func (k *Kube) buildIndex(c *Cluster) {
 func (k *Kube) EventsFor(kind, ns, name string) []*Event {
 	return k.idx.events[kind+"/"+Key(ns, name)]
 }
+
+// APIServerPort is the port the masters serve the API on: the port of the
+// default/kubernetes Service's endpoints. When the files that say it were
+// not collected the port is 0 and need names the one to collect (absent
+// is unknown: no default port is assumed); when they were and name no
+// port, 443.
+func (c *Cluster) APIServerPort() (port int, need string) {
+	k := &c.Kube
+	s := k.Service("default", "kubernetes")
+	if s == nil {
+		if !k.Has("Service") {
+			return 0, "cluster/services.yaml"
+		}
+		return 443, ""
+	}
+	for _, b := range k.Backends(s) {
+		if b.Port > 0 {
+			return int(b.Port), ""
+		}
+	}
+	if !k.HasEndpointData() {
+		return 0, "cluster/endpointslices.yaml"
+	}
+	return 443, ""
+}

@@ -64,8 +64,10 @@ func Suggest(c *model.Cluster, f finding.Finding) *finding.Fix {
 		// guide: the master SG of an independent cluster admits the API
 		// port from the subnet chosen for intranet access (a public CLB:
 		// from the clients, 0.0.0.0/0; narrow it at the CLB's SG)
-		port := first(a["port"], "443")
-		return sgFix(a, []string{"TCP"}, port, a["cidr"], "API server "+port)
+		if a["port"] == "" {
+			return nil // the API port is not in the bundle: no command to give
+		}
+		return sgFix(a, []string{"TCP"}, a["port"], a["cidr"], "API server "+a["port"])
 	case "SG_BLOCKS_FLOW":
 		// no guide rule names the peer: the peer's network when the cloud
 		// data places it, else a placeholder the engineer fills in — the

@@ -105,36 +105,45 @@ func (tr *Tracer) apiserver(w *walk, o origin, p pkt, which string) {
 	}
 	w.add(said(Step{At: at, Component: "kube", Before: p.String(), Evidence: ev("file", ep.At.File, "line", ep.At.Line)},
 		"api.indep", part{key: "ep." + which}, p.dst.Addr(), cl.Cluster.ClusterId, len(masters), how))
-	port := apiserverPort(c)
+	port, portNeed := c.APIServerPort()
 	for _, m := range masters {
 		b := w.fork("to.master", m.InstanceId, m.IPs[0])
 		mp := pkt{proto: p.proto, src: netip.AddrPortFrom(src, p.src.Port()), dst: netip.AddrPortFrom(m.IPs[0], uint16(port))}
-		d := sg.Evaluate(cl, m.SGs(), sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: src, Dst: m.IPs[0], Port: port})
-		s := said(Step{At: m.InstanceId, Component: "security-group", Before: mp.String(), Decision: Action(d.Action),
+		var d sg.Decision
+		if portNeed == "" {
+			d = sg.Evaluate(cl, m.SGs(), sg.Flow{Dir: model.DirIngress, Proto: p.proto, Src: src, Dst: m.IPs[0], Port: port})
+		} else {
+			// the API port is not in the bundle: only an SG that
+			// admits the source on no TCP port decides the hop
+			rs := sg.EvaluateRange(cl, m.SGs(), sg.Query{Dir: model.DirIngress, Proto: p.proto,
+				Peer: tencent.AddrRange{From: src, To: src}, Ports: tencent.PortRange{From: 1, To: 65535}})
+			acc, und, drop := sg.First(rs, sg.Accept), sg.First(rs, sg.Undecided), sg.First(rs, sg.Drop)
+			switch {
+			case acc != nil && und == nil && drop == nil:
+				d = acc.Decision // every port admitted
+			case drop != nil && acc == nil && und == nil:
+				d = drop.Decision // no port admitted
+			default:
+				b.needSaid(m.InstanceId, "security-group", portNeed, "", "api.portunknown", m.InstanceId, src)
+				continue
+			}
+		}
+		sAt := m.InstanceId
+		if d.SG != "" {
+			sAt = d.SG // an SG hop is named by the SG that decides it
+		}
+		s := said(Step{At: sAt, Component: "security-group", Before: mp.String(), Decision: Action(d.Action),
 			Evidence: sgEv(d)}, "api.master", m.InstanceId, d)
 		switch d.Action {
 		case sg.Drop:
 			b.stop(s, outcome{verdict: Dropped, reason: "SG_MASTER_SUBNET_BLOCKED"})
 		case sg.Undecided:
-			b.need(m.InstanceId, "security-group", s.Detail, firstNeedFile(d), "")
+			b.need(sAt, "security-group", s.Detail, firstNeedFile(d), "")
 		default:
 			b.add(s)
 			b.delivered = true
 		}
 	}
-}
-
-// apiserverPort is the port masters serve the API on: default/kubernetes
-// endpoints when collected, else 443.
-func apiserverPort(c *model.Cluster) int {
-	if s := c.Kube.Service("default", "kubernetes"); s != nil {
-		for _, b := range c.Kube.Backends(s) {
-			if b.Port > 0 {
-				return int(b.Port)
-			}
-		}
-	}
-	return 443
 }
 
 func inAny(rs []tencent.AddrRange, ip netip.Addr) bool {

@@ -434,7 +434,8 @@ func (tr *Tracer) sgReason(dir model.Direction, p pkt, nodePort bool) string {
 // endpoint forwarded it).
 func (tr *Tracer) masterAPI(p pkt) bool {
 	cl := tr.c.Cloud.Cluster
-	return cl != nil && cl.Independent() && p.proto == "tcp" && int(p.dst.Port()) == apiserverPort(tr.c) && tr.isMaster(p.dst.Addr())
+	port, need := tr.c.APIServerPort()
+	return cl != nil && cl.Independent() && p.proto == "tcp" && need == "" && int(p.dst.Port()) == port && tr.isMaster(p.dst.Addr())
 }
 
 // ccnRoute finds the most specific CCN route to dst: an enabled one, or
