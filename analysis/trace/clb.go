@@ -22,6 +22,7 @@ type target struct {
 	port   int
 	health string
 	at     model.At
+	master bool // an independent cluster's master serving the API (no targets file)
 }
 
 // viaCLB traces a client through a CLB (listener, the CLB's SGs) to each
@@ -142,6 +143,9 @@ func (tr *Tracer) viaCLB(w *walk, o origin, lb *model.LoadBalancer, dst model.En
 			s.sayMore("clb.health", healthWord(t.health))
 		}
 		b.add(s)
+		if t.master && !tr.probeAdmitted(b, at, lb, l, t) {
+			continue
+		}
 		tr.toRealServer(b, np, pass)
 		if b.fail != nil && b.fail.reason == "SVC_NO_LOCAL_ENDPOINTS" {
 			if on, why := healthChecked(l, t); on {
@@ -236,7 +240,16 @@ func (tr *Tracer) clbTargets(w *walk, lb *model.LoadBalancer, l *model.Listener,
 		}
 		return out, true
 	}
-	if ts := tr.masterTargets(dst); len(ts) > 0 {
+	ts, need := tr.masterTargets(dst)
+	if need != "" {
+		at := "clb"
+		if lb != nil {
+			at = "clb/" + lb.LoadBalancerId
+		}
+		w.needSaid(at, "clb", need, "", "clb.mastersunknown", dst.Service.Key())
+		return nil, false
+	}
+	if len(ts) > 0 {
 		// Independent cluster: TKE's kubelb-internet (and the intranet
 		// access CLB) forwards the API port to the masters themselves,
 		// not to NodePorts: the Service's endpoints on master nodes are
@@ -283,25 +296,105 @@ func (tr *Tracer) clbTargets(w *walk, lb *model.LoadBalancer, l *model.Listener,
 
 // masterTargets: in an independent cluster, the ready endpoints of a
 // Service that all sit on master nodes (node role label, or the TKE
-// instance role MASTER/MASTER_ETCD) — kubelb-internet's API server
-// endpoints. Nil otherwise (the NodePort rule applies).
-func (tr *Tracer) masterTargets(dst model.Endpoint) []target {
+// instance role MASTER/MASTER_ETCD) — kubelb-internet's and
+// kubernetes-intranet's API server endpoints. Nil otherwise (the NodePort
+// rule applies). need names the file without which the choice cannot be
+// made: the cluster type, or an independent cluster's endpoints.
+func (tr *Tracer) masterTargets(dst model.Endpoint) (out []target, need string) {
 	cl := tr.c.Cloud.Cluster
-	if cl == nil || !cl.Independent() || dst.Service == nil {
-		return nil
+	if dst.Service == nil || (cl != nil && !cl.Independent()) {
+		return nil, ""
 	}
-	var out []target
+	if len(dst.Backends) == 0 && !tr.c.Kube.HasEndpointData() {
+		if cl == nil {
+			return nil, "" // nothing says masters: the NodePort rule
+		}
+		return nil, "cluster/endpointslices.yaml"
+	}
 	for _, b := range dst.Backends {
 		if !b.Ready {
 			continue
 		}
 		if !tr.isMaster(b.IP) {
-			return nil
+			return nil, ""
 		}
-		out = append(out, target{ip: b.IP, port: int(b.Port), at: model.At{File: b.File, Line: b.Line}})
+		out = append(out, target{ip: b.IP, port: int(b.Port), at: model.At{File: b.File, Line: b.Line}, master: true})
 	}
-	return out
+	if len(out) > 0 && cl == nil {
+		// endpoints on masters: an independent cluster's API CLB binds
+		// them, a managed one's NodePorts — the type decides
+		return nil, "cloud/clusters.json"
+	}
+	return out, ""
 }
+
+// probeAdmitted checks the CLB's health check of a master real server.
+// An internal CLB probes from its VIP (listener HealthCheck.SourceIpType
+// 0, the default; TKE's internal CLBs do so, CLB doc 214/65860), so the
+// master's SG must admit the VIP's subnet on the API port — the subnet
+// chosen when intranet access was enabled (tke DescribeClusterEndpoints
+// ClusterIntranetSubnetId), which the guide ("独立集群开启内网访问后不通")
+// asks the master SG to admit. A master that drops the probe fails its
+// health check and the CLB sends it no client: the branch is out of
+// service, and when every master is, the flow fails with that finding.
+// It reports whether the branch goes on.
+func (tr *Tracer) probeAdmitted(w *walk, at string, lb *model.LoadBalancer, l *model.Listener, t target) bool {
+	if lb == nil || lb.Public() || len(lb.VIPs) == 0 {
+		return true // a public CLB's probes do not come from a VIP in the VPC
+	}
+	if l != nil && l.HealthCheck != nil && (l.HealthCheck.HealthSwitch == 0 || l.HealthCheck.SourceIpType != 0) {
+		return true // no probe, or probes from 100.64.0.0/10 (admitted by default)
+	}
+	cl := &tr.c.Cloud
+	in := cl.InstanceByIP(t.ip)
+	if in == nil {
+		return true // the real server's SG hop names what is missing
+	}
+	vip := lb.VIPs[0]
+	d := sg.Evaluate(cl, in.SGs(), sg.Flow{Dir: model.DirIngress, Proto: "tcp", Src: vip, Dst: t.ip, Port: t.port})
+	probe := pkt{proto: "tcp", src: netip.AddrPortFrom(vip, 0), dst: netip.AddrPortFrom(t.ip, uint16(t.port))}
+	sAt := in.InstanceId
+	if d.SG != "" {
+		sAt = d.SG
+	}
+	s := said(Step{At: sAt, Component: "security-group", Before: probe.String(), Decision: Action(d.Action), Evidence: sgEv(d)},
+		"clb.probe", vip, t.ip, sgPhrase(d))
+	switch d.Action {
+	case sg.Accept:
+		w.add(s)
+		return true
+	case sg.Undecided:
+		// unknown: the walk goes on as if the probe passed
+		w.need(sAt, "security-group", s.Detail, firstNeedFile(d), "")
+		return true
+	}
+	// the guide's range: the subnet the CLB sits in, not the VIP alone
+	cidr := netip.PrefixFrom(vip, 32).String()
+	var evs []finding.Evidence
+	sub := cl.Subnets[lb.SubnetId]
+	if ep := cl.Endpoints; (sub == nil || !sub.CIDR.IsValid()) && ep != nil && hostOfEndpoint(ep.ClusterIntranetEndpoint) == vip.String() {
+		sub = cl.Subnets[ep.ClusterIntranetSubnetId]
+	}
+	if sub != nil && sub.CIDR.IsValid() {
+		cidr = sub.CIDR.String()
+		evs = append(evs, finding.Evidence{File: sub.File, Line: sub.At.Line, Excerpt: sub.SubnetId + " CidrBlock " + sub.CidrBlock})
+	}
+	fix := sg.FixFor(d, "tcp", itoa(t.port), cidr)
+	args := finding.Args{"sg": fix.SG, "node": t.ip.String(), "dir": string(model.DirIngress), "cidr": cidr, "port": itoa(t.port),
+		"proto": "TCP", "source": vip.String()}
+	if fix.Before >= 0 {
+		args["before"] = itoa(fix.Before)
+	}
+	f := newFinding("SG_MASTER_SUBNET_BLOCKED", args, []string{fix.SG, "node/" + t.ip.String()}, append(append([]finding.Evidence(nil), d.Evidence...), evs...)...)
+	f.SayArg("decision", finding.Say("as.is", d))
+	w.stop(s, outcome{verdict: Dropped, reason: "SG_MASTER_SUBNET_BLOCKED", symptom: "timeout"})
+	w.add(said(Step{At: at, Component: "clb", Decision: ActOutOfService}, "clb.probefail", t.ip, t.port))
+	w.outOfService, w.benched = true, f
+	return false
+}
+
+// hostOfEndpoint strips a scheme and port from an endpoint address.
+func hostOfEndpoint(s string) string { return endpointHost(s) }
 
 // isMaster: ip is a master node's address, by its Node's role label or
 // its CVM's role in the cluster (tke DescribeClusterInstances).

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -217,11 +218,20 @@ func (tr *Tracer) walk(w *walk, f model.Flow, proto string) {
 			return
 		}
 		p := pkt{proto: proto, src: netip.AddrPortFrom(o.ip, srcPort(proto)), dst: netip.AddrPortFrom(dst.IPs[0], uint16(dst.Port))}
+		lb := c.Cloud.LoadBalancerByVIP(dst.IPs[0])
+		if lb != nil && o.node == "" && dst.Service == nil {
+			// a CLB VIP: the LoadBalancer Service it fronts says the
+			// listener's targets (an independent cluster's API endpoint
+			// is such a CLB, default/kubernetes-intranet or kubelb-internet)
+			if se, ok := tr.lbService(lb, dst.IPs[0], p.dst.Port()); ok {
+				tr.viaCLB(w, o, lb, se, proto)
+				return
+			}
+		}
 		if which := tr.apiEndpoint(dst.IPs[0]); which != "" && dst.Service == nil {
 			tr.apiserver(w, o, p, which)
 			return
 		}
-		lb := c.Cloud.LoadBalancerByVIP(dst.IPs[0])
 		if lb != nil && o.node == "" {
 			tr.viaCLB(w, o, lb, dst, proto)
 			return
@@ -377,6 +387,31 @@ func (tr *Tracer) lbFor(e model.Endpoint) *model.LoadBalancer {
 		}
 	}
 	return nil
+}
+
+// lbService is the LoadBalancer Service whose status names vip, resolved
+// at its port (443 when the flow names none), as the flow "svc:" would be.
+func (tr *Tracer) lbService(lb *model.LoadBalancer, vip netip.Addr, port uint16) (model.Endpoint, bool) {
+	if port == 0 {
+		port = 443
+	}
+	for _, sv := range tr.c.Kube.Services {
+		if sv.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			continue
+		}
+		for _, in := range sv.Status.LoadBalancer.Ingress {
+			if in.IP != vip.String() {
+				continue
+			}
+			se, err := tr.c.Resolve(fmt.Sprintf("svc:%s/%s:%d", sv.Namespace, sv.Name, port))
+			if err != nil || se.Service == nil {
+				return model.Endpoint{}, false
+			}
+			se.IPs = []netip.Addr{vip}
+			return se, true
+		}
+	}
+	return model.Endpoint{}, false
 }
 
 // bundleNode returns the nodes/<name>/ folder of a Kubernetes node: by

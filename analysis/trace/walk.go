@@ -304,10 +304,15 @@ func combineInto(t *Trace, reported string) {
 	t.BranchCount, t.FailingBranches = len(bs), len(bad)
 	t.Symptom = ""
 	if benched > 0 && benched == len(bs) {
-		// no real server has a local endpoint: the health check takes
-		// every node out and nothing answers — now the policy breaks
+		// the health check takes every real server out (no local
+		// endpoint, or a probe the real server's SG drops) and nothing
+		// answers — now the fault breaks the flow
 		b := bs[0]
-		t.Verdict, t.Reason, t.Symptom, t.FailingBranches = b.Verdict, "SVC_NO_LOCAL_ENDPOINTS", b.Symptom, len(bs)
+		reason := "SVC_NO_LOCAL_ENDPOINTS"
+		if b.Reason != "" && b.Reason != "NOT_IN_SERVICE" {
+			reason = b.Reason // e.g. every master fails the probe: SG_MASTER_SUBNET_BLOCKED
+		}
+		t.Verdict, t.Reason, t.Symptom, t.FailingBranches = b.Verdict, reason, b.Symptom, len(bs)
 		if b.benched != nil && !hasFinding(t.findings, b.benched.ID) {
 			t.findings = append(t.findings, *b.benched)
 		}
