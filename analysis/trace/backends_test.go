@@ -173,6 +173,8 @@ func TestBothBackendsSNAT(t *testing.T) {
 		stale   string // backend named stale ("" no finding)
 		source  string // the stale backend's source
 		nonmasq string // the NonMasqueradeCIDR the finding names
+		// kept: a step says the other backend's exemption has no effect
+		kept bool
 	}
 	for _, tc := range []struct {
 		name  string
@@ -180,24 +182,27 @@ func TestBothBackendsSNAT(t *testing.T) {
 		want  want
 	}{
 		{"stale legacy MASQUERADE, nft exempts the IDC: legacy decides in either order", nil,
-			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables-legacy", "10.1.0.10", "192.168.50.0/24"}},
+			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables-legacy", "10.1.0.10", "192.168.50.0/24", false}},
 		{"both backends exempt the IDC", map[string]string{nodeFile(model.FileIPTablesLegacy): asLegacy(nft)},
-			want{Undetermined, "NEEDS_DATA", false, "", "", ""}},
+			want{Undetermined, "NEEDS_DATA", false, "", "", "", false}},
 		{"the opposite: legacy exempts, nft masquerades: the exemption cannot stop nft",
 			map[string]string{nodeFile(model.FileIPTables): asNft(legacy), nodeFile(model.FileIPTablesNft): asNft(legacy), nodeFile(model.FileIPTablesLegacy): asLegacy(nft)},
-			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables-nft", "10.1.0.10", "192.168.50.0/24"}},
+			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables-nft", "10.1.0.10", "192.168.50.0/24", false}},
 		{"the default dump is the stale legacy one, nft current",
 			map[string]string{nodeFile(model.FileIPTables): legacy, nodeFile(model.FileIPTablesLegacy): ""},
-			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables", "10.1.0.10", "192.168.50.0/24"}},
+			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables", "10.1.0.10", "192.168.50.0/24", false}},
 		{"no ip-masq-agent configuration: the default backend is taken as meant", map[string]string{cm: ""},
-			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables-legacy", "10.1.0.10", ""}},
+			want{Delivered, "IPTABLES_BACKEND_SPLIT", false, "iptables-legacy", "10.1.0.10", "", false}},
+		{"no configuration: nft masquerades, the RETURN only legacy holds has no effect",
+			map[string]string{cm: "", nodeFile(model.FileIPTables): asNft(legacy), nodeFile(model.FileIPTablesNft): asNft(legacy), nodeFile(model.FileIPTablesLegacy): asLegacy(nft)},
+			want{Delivered, "MASQ_HIDES_SOURCE", false, "", "", "", true}},
 		{"both SNAT to different sources: the order decides",
 			map[string]string{cm: "", nodeFile(model.FileIPTables): asNft(legacy), nodeFile(model.FileIPTablesNft): asNft(legacy), nodeFile(model.FileIPTablesLegacy): snat99},
-			want{Delivered, "IPTABLES_BACKEND_SPLIT", true, "iptables-legacy", "10.1.0.99", ""}},
+			want{Delivered, "IPTABLES_BACKEND_SPLIT", true, "iptables-legacy", "10.1.0.99", "", false}},
 		{"both SNAT, the configuration asks for it: no fault of the split",
 			map[string]string{nodeFile(model.FileIPTables): asNft(legacy), nodeFile(model.FileIPTablesNft): asNft(legacy), nodeFile(model.FileIPTablesLegacy): snat99,
 				cm: strings.Replace(readFile(t, filepath.Join(base, cm)), "      - 192.168.50.0/24\n", "", 1)},
-			want{Delivered, "MASQ_HIDES_SOURCE", false, "", "", ""}},
+			want{Delivered, "MASQ_HIDES_SOURCE", false, "", "", "", false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -246,6 +251,13 @@ func TestBothBackendsSNAT(t *testing.T) {
 				}
 			} else if s := failingStep(tr); (s != nil) != (tc.want.stale != "") || s != nil && s.At != "node/10.1.0.10" {
 				t.Errorf("failing step %v, want one at node/10.1.0.10: %v\n%s", s, tc.want.stale != "", dump(tr))
+			}
+			kept := false
+			for _, s := range tr.Steps {
+				kept = kept || s.Decision == ActBothBackends && strings.Contains(s.Detail, "-d 192.168.50.0/24") && !s.Failed
+			}
+			if kept != tc.want.kept {
+				t.Errorf("step on the other backend's exemption: %v, want %v\n%s", kept, tc.want.kept, dump(tr))
 			}
 			var stale string
 			for _, f := range Findings([]Trace{tr}, nil) {

@@ -126,8 +126,18 @@ func (tr *Tracer) rivalSNAT(w *walk, n *model.Node, name string, p, np pkt, in a
 		}
 		at := "node/" + name
 		if theirs.rule == nil {
-			if mine.rule == nil || !wrong(mine) || wrong(theirs) {
-				// the other binds nothing: it cannot stop mine
+			if mine.rule == nil {
+				continue
+			}
+			if !wrong(mine) || wrong(theirs) {
+				// the other binds nothing: it cannot stop mine. An
+				// exemption it holds for this flow (a RETURN or ACCEPT
+				// added with the other iptables binary, the classic
+				// "I excluded it and it is still SNATed") is said
+				if k := keepRule(theirs.path); k != nil {
+					w.add(said(Step{At: at, Component: "iptables", Before: p.String(), Decision: ActBothBackends,
+						Evidence: stepEv(other.file, k)}, "both.snatkept", backendName(other), strings.TrimSpace(k.Text), k.Line, backendName(ns)))
+				}
 				continue
 			}
 			// mine binds against the configuration while the other keeps
