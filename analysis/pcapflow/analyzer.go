@@ -43,7 +43,8 @@ type PacketInfo struct {
 // in order, then call Finish.
 type Analyzer struct {
 	lim    Limits
-	flows  map[Key]*Flow
+	flows  flowTable
+	wheel  wheel
 	res    *Result
 	now    int64
 	since  int
@@ -61,8 +62,10 @@ type Analyzer struct {
 	// flows one by one cost a page fault every few flows).
 	slab    []Flow
 	slabbed int // flows allocated in slabs
-	// sweepMin is the fewest packets between sweeps (tests lower it to
-	// show that results do not depend on when sweeps happen).
+	// sweepMin, when set, sweeps every live flow once per that many
+	// packets (or twice as many as there are live flows) besides the
+	// wheel: tests sweep after every packet to show that results do not
+	// depend on when flows are expired.
 	sweepMin int
 }
 
@@ -90,19 +93,18 @@ type httpReq struct {
 // NewAnalyzer starts the analysis of one capture.
 func NewAnalyzer(lim Limits) *Analyzer {
 	return &Analyzer{
-		lim:      lim,
-		flows:    map[Key]*Flow{},
-		res:      &Result{States: map[string]int{}},
-		dnsQ:     map[dnsKey]*dnsPending{},
-		okName:   map[string]bool{},
-		strs:     map[string]string{},
-		uris:     map[string]string{},
-		sweepMin: 1 << 16,
+		lim:    lim,
+		flows:  newFlowTable(),
+		res:    &Result{States: map[string]int{}},
+		dnsQ:   map[dnsKey]*dnsPending{},
+		okName: map[string]bool{},
+		strs:   map[string]string{},
+		uris:   map[string]string{},
 	}
 }
 
 // Live is the number of flows held in memory now.
-func (a *Analyzer) Live() int { return len(a.flows) }
+func (a *Analyzer) Live() int { return a.flows.n }
 
 // Process accounts one packet. The returned info is reused by the next
 // call.
@@ -134,15 +136,17 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 		}
 		return &a.info
 	}
-	a.since++
-	// Sweeping visits every live flow: do it once per twice as many
-	// packets as there are live flows, so that it costs O(1) per packet
-	// however many connections are open, and memory stays bounded by
-	// the connections open at one time. Whether a flow timed out does
-	// not depend on the sweep (Process checks the flow it finds), only
-	// when its memory is given back.
-	if a.since >= max(a.sweepMin, 2*len(a.flows)) {
-		a.expire(false)
+	// Flows are handed to the result as they time out (the wheel), so
+	// memory stays bounded by the connections open at one time. Whether
+	// a flow timed out does not depend on when that happens (Process
+	// checks the flow it finds), only when its memory is given back.
+	if a.now >= a.wheel.next {
+		a.advance()
+	}
+	if a.sweepMin > 0 {
+		if a.since++; a.since >= max(a.sweepMin, 2*a.flows.n) {
+			a.expire(false)
+		}
 	}
 	if p.IsICMPError() {
 		a.icmpError(p)
@@ -161,7 +165,8 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 		return &a.info
 	}
 	k, _ := MakeKey(p.Proto, p.Src, p.Dst, sp, dp)
-	f := a.flows[k]
+	h := a.flows.hash(&k)
+	f := a.flows.get(&k, h)
 	if f != nil && p.Proto == pcap.ProtoTCP && f.closed() && p.TCPFlags&(pcap.SYN|pcap.ACK) == pcap.SYN && p.Seq != f.Orig.isn {
 		// Port reuse: a new connection on the same 5-tuple.
 		a.emit(k, f)
@@ -174,7 +179,7 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 		f = nil
 	}
 	if f == nil {
-		f = a.newFlow(k, p)
+		f = a.newFlow(k, h, p)
 	}
 	isOrig := p.Src == f.Orig.Addr && sp == f.Orig.Port
 	switch {
@@ -225,6 +230,7 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 	if p.Proto == pcap.ProtoTCP && !rx {
 		a.http(f, k, p)
 	}
+	a.wheel.touched(f)
 	a.info = PacketInfo{Flow: f, FromOrig: isOrig, Retransmission: rx}
 	return &a.info
 }
@@ -243,7 +249,7 @@ func fnv1a(b []byte) uint64 {
 	return h
 }
 
-func (a *Analyzer) newFlow(k Key, p *pcap.Packet) *Flow {
+func (a *Analyzer) newFlow(k Key, h uint64, p *pcap.Packet) *Flow {
 	var f *Flow
 	if n := len(a.free); n > 0 {
 		f, a.free = a.free[n-1], a.free[:n-1]
@@ -301,7 +307,9 @@ func (a *Analyzer) newFlow(k Key, p *pcap.Packet) *Flow {
 		f.Orig, f.Resp = f.Resp, f.Orig
 		f.flipped = true
 	}
-	a.flows[k] = f
+	a.flows.put(f, h)
+	f.LastTime = p.Time
+	a.wheel.start(f, p.Time)
 	return f
 }
 
@@ -434,7 +442,14 @@ func (a *Analyzer) icmpError(p *pcap.Packet) {
 	if p.Quote.Valid {
 		sp, dp := p.Quote.SrcPort, p.Quote.DstPort
 		k, _ := MakeKey(p.Quote.Proto, p.Quote.Src, p.Quote.Dst, sp, dp)
-		if f := a.flows[k]; f != nil {
+		f := a.flows.get(&k, a.flows.hash(&k))
+		if f != nil && a.timedOut(f, false) {
+			// Over, though not yet handed to the result: the error is
+			// about no live connection, whenever the wheel comes by.
+			a.emit(k, f)
+			f = nil
+		}
+		if f != nil {
 			f.icmpErr++
 			ev.FlowPacket = f.FirstPkt
 			// DNS queries answered by an ICMP error (port unreachable
@@ -453,11 +468,11 @@ func (a *Analyzer) icmpError(p *pcap.Packet) {
 // them when final.
 func (a *Analyzer) expire(final bool) {
 	a.since = 0
-	for k, f := range a.flows {
+	a.flows.each(func(f *Flow) {
 		if a.timedOut(f, final) {
-			a.emit(k, f)
+			a.emit(f.Key, f)
 		}
-	}
+	})
 }
 
 // timedOut: the flow is finished or idle past its timeout at a.now.
@@ -480,7 +495,8 @@ func (a *Analyzer) timedOut(f *Flow, final bool) bool {
 }
 
 func (a *Analyzer) emit(k Key, f *Flow) {
-	delete(a.flows, k)
+	a.flows.del(f)
+	a.wheel.unlink(f)
 	// Queries of this flow still pending will never be answered on it.
 	for _, id := range f.dnsIDs {
 		dk := dnsKey{k, id}

@@ -145,6 +145,13 @@ type Flow struct {
 	flipped  bool
 	closedAt int64
 	icmpErr  int
+
+	// the flow table's and the expiry wheel's
+	hash         uint64
+	chain        *Flow // next flow of the same hash
+	wprev, wnext *Flow // neighbours in the wheel slot
+	due          int64 // tick of the wheel slot the flow is in
+	queued       bool  // in a wheel slot
 }
 
 // Duration of the flow in ns.
