@@ -599,7 +599,7 @@ type Result struct {
 	OneWay     []*Flow `json:"one_way,omitempty"`
 	// sigs are the correlation signatures, in packet order; Signatures
 	// expands them (only correlation across capture points needs them).
-	sigs []sigRaw
+	sigs sigList
 
 	ICMP            []ICMPEvent `json:"icmp_errors,omitempty"`
 	DNSNoResponse   []DNSIssue  `json:"dns_no_response,omitempty"`
@@ -763,9 +763,9 @@ func stateCode(s string) uint8 {
 // Signatures identify the capture's connections across capture points,
 // in packet order.
 func (r *Result) Signatures() []Sig {
-	out := make([]Sig, len(r.sigs))
-	for i, x := range r.sigs {
-		out[i] = x.sig()
+	out := make([]Sig, r.sigs.n)
+	for i := range out {
+		out[i] = r.sigs.at(i).sig()
 	}
 	return out
 }
@@ -774,8 +774,8 @@ func (r *Result) Signatures() []Sig {
 // signatures, ascending (-1: not a tcpdump -i any capture).
 func (r *Result) SignatureInterfaces() []int32 {
 	var ifs []int32
-	for _, x := range r.sigs {
-		if !slices.Contains(ifs, x.sllIf) {
+	for i := range r.sigs.n {
+		if x := r.sigs.at(i); !slices.Contains(ifs, x.sllIf) {
 			ifs = append(ifs, x.sllIf)
 		}
 	}
@@ -822,12 +822,7 @@ func (r *Result) addFlow(lim Limits, f *Flow) (kept bool) {
 		if len(f.SYNs) > 0 {
 			s.isn, s.hasISN, s.ipid, s.time, s.packet = f.SYNs[0].ISN, true, f.SYNs[0].IPID, f.SYNs[0].Time, f.SYNs[0].Packet
 		}
-		if len(r.sigs) == cap(r.sigs) && cap(r.sigs) < lim.Signatures {
-			// doubling: append's 1.25x steps for large slices would
-			// allocate (and touch) five times the final size
-			r.sigs = slices.Grow(r.sigs, min(max(256, cap(r.sigs)), lim.Signatures-cap(r.sigs)))
-		}
-		r.sigs, _ = keepFirst(r.sigs, lim.Signatures, s, func(x sigRaw) int { return x.packet })
+		r.sigs.keepFirst(lim.Signatures, s)
 	}
 	switch {
 	case f.Proto == pcap.ProtoTCP && f.SynCount > 0 && f.SynAck == 0 && f.Resp.Pkts == 0 && f.Reset == 0 && f.icmpErr == 0:
@@ -993,7 +988,7 @@ func (r *Result) sort() {
 	byFirst(r.Refused)
 	byFirst(r.OneWay)
 	sort.Slice(r.DNSNoResponse, func(i, j int) bool { return r.DNSNoResponse[i].Packets[0] < r.DNSNoResponse[j].Packets[0] })
-	slices.SortFunc(r.sigs, func(a, b sigRaw) int { return cmp.Compare(a.packet, b.packet) })
+	r.sigs.sort()
 }
 
 func itoa(n int) string {
