@@ -50,9 +50,13 @@ type Analyzer struct {
 	since  int
 	dnsQ   map[dnsKey]*dnsPending
 	okName map[string]bool   // names answered NOERROR with data
-	strs   map[string]string // methods and Host headers
-	uris   map[string]string // request URIs (most repeat)
-	info   PacketInfo
+	names  map[string]string // queried names (most repeat)
+	// dnsFree holds pending queries answered or given up: one query in
+	// five of a busy node is DNS, each would allocate its record.
+	dnsFree []*dnsPending
+	strs    map[string]string // methods and Host headers
+	uris    map[string]string // request URIs (most repeat)
+	info    PacketInfo
 	// free holds flows summarized and not kept by the result: most
 	// connections of a large capture are counted and forgotten, and
 	// reusing their memory spares one allocation (and its GC) per flow.
@@ -98,6 +102,7 @@ func NewAnalyzer(lim Limits) *Analyzer {
 		res:    &Result{States: map[string]int{}},
 		dnsQ:   map[dnsKey]*dnsPending{},
 		okName: map[string]bool{},
+		names:  map[string]string{},
 		strs:   map[string]string{},
 		uris:   map[string]string{},
 	}
@@ -264,7 +269,7 @@ func (a *Analyzer) newFlow(k Key, h uint64, p *pcap.Packet) *Flow {
 		f, a.slab = &a.slab[0], a.slab[1:]
 		*f = Flow{Key: k, Proto: p.Proto, FirstPkt: p.Number, FirstTime: p.Time, Iface: p.Iface, FirstIPID: p.IPID, SLLIf: p.SLLIf}
 	}
-	f.hist, f.SYNs, f.httpQ = f.histBuf[:0], f.synBuf[:0], f.httpBuf[:0]
+	f.hist, f.SYNs, f.httpQ, f.dnsIDs = f.histBuf[:0], f.synBuf[:0], f.httpBuf[:0], f.dnsBuf[:0]
 	f.Orig = Endpoint{Addr: p.Src, Port: p.SrcPort}
 	f.Resp = Endpoint{Addr: p.Dst, Port: p.DstPort}
 	if p.HasICMP {
@@ -364,7 +369,8 @@ func (a *Analyzer) dns(f *Flow, k Key, p *pcap.Packet) {
 			if len(a.dnsQ) >= 100000 {
 				return // bounded: a flood of queries does not grow memory
 			}
-			q = &dnsPending{name: string(p.DNSQName), server: p.Dst, client: p.Src, time: p.Time}
+			q = a.newPending()
+			*q = dnsPending{name: a.intern(a.names, p.DNSQName), server: p.Dst, client: p.Src, time: p.Time}
 			a.dnsQ[dk] = q
 			f.dnsIDs = append(f.dnsIDs, p.DNSID)
 		}
@@ -375,10 +381,13 @@ func (a *Analyzer) dns(f *Flow, k Key, p *pcap.Packet) {
 		return
 	}
 	q := a.dnsQ[dk]
-	name := string(p.DNSQName)
+	var name string
 	if q != nil {
 		delete(a.dnsQ, dk)
 		name = q.name
+		defer a.freePending(q) // after its packets are copied
+	} else {
+		name = a.intern(a.names, p.DNSQName)
 	}
 	switch p.DNSRcode {
 	case 0:
@@ -391,6 +400,23 @@ func (a *Analyzer) dns(f *Flow, k Key, p *pcap.Packet) {
 			pk = append(append([]int{}, q.packets()...), p.Number)
 		}
 		a.res.addDNSError(a.lim, DNSIssue{Server: p.Src, Client: p.Dst, Name: name, Rcode: p.DNSRcode, Count: 1, Packets: pk})
+	}
+}
+
+func (a *Analyzer) newPending() *dnsPending {
+	if n := len(a.dnsFree); n > 0 {
+		q := a.dnsFree[n-1]
+		a.dnsFree = a.dnsFree[:n-1]
+		return q
+	}
+	return new(dnsPending)
+}
+
+// freePending takes back a query no longer in dnsQ (what was reported
+// from it was copied).
+func (a *Analyzer) freePending(q *dnsPending) {
+	if len(a.dnsFree) < 4096 {
+		a.dnsFree = append(a.dnsFree, q)
 	}
 }
 
@@ -456,9 +482,13 @@ func (a *Analyzer) icmpError(p *pcap.Packet) {
 			// from a REJECT, a Service without endpoints) were refused,
 			// not left unanswered.
 			for _, id := range f.dnsIDs {
-				delete(a.dnsQ, dnsKey{k, id})
+				dk := dnsKey{k, id}
+				if q := a.dnsQ[dk]; q != nil {
+					delete(a.dnsQ, dk)
+					a.freePending(q)
+				}
 			}
-			f.dnsIDs = nil
+			f.dnsIDs = f.dnsIDs[:0]
 		}
 	}
 	a.res.addICMP(a.lim, ev)
@@ -468,11 +498,18 @@ func (a *Analyzer) icmpError(p *pcap.Packet) {
 // them when final.
 func (a *Analyzer) expire(final bool) {
 	a.since = 0
+	var due []*Flow
 	a.flows.each(func(f *Flow) {
 		if a.timedOut(f, final) {
-			a.emit(f.Key, f)
+			due = append(due, f)
 		}
 	})
+	// In the order connections started, not the table's (random per
+	// run): what ends together is reported the same on every run.
+	slices.SortFunc(due, func(x, y *Flow) int { return cmp.Compare(x.FirstPkt, y.FirstPkt) })
+	for _, f := range due {
+		a.emit(f.Key, f)
+	}
 }
 
 // timedOut: the flow is finished or idle past its timeout at a.now.
@@ -503,6 +540,7 @@ func (a *Analyzer) emit(k Key, f *Flow) {
 		if q := a.dnsQ[dk]; q != nil {
 			delete(a.dnsQ, dk)
 			a.unanswered(q)
+			a.freePending(q)
 		}
 	}
 	f.dnsIDs = nil
@@ -947,9 +985,14 @@ func (r *Result) addDNSNoResponse(lim Limits, e DNSIssue) {
 	for i := range r.DNSNoResponse {
 		x := &r.DNSNoResponse[i]
 		if x.Server == e.Server && strings.EqualFold(x.Name, e.Name) {
+			// The group is its queries whatever order they were given
+			// up in: named by the earliest, citing the earliest packets.
 			x.Count += e.Count
+			if e.Packets[0] < x.Packets[0] {
+				x.Client, x.Name, x.time = e.Client, e.Name, e.time
+			}
 			for _, n := range e.Packets {
-				r.addPacket(&x.Packets, n)
+				x.Packets = addEarliest(x.Packets, n)
 			}
 			return
 		}
@@ -959,6 +1002,17 @@ func (r *Result) addDNSNoResponse(lim Limits, e DNSIssue) {
 	} else {
 		r.Omitted++
 	}
+}
+
+// addEarliest inserts n into the ascending list l, which keeps the
+// earliest packets addPacket would keep as many of.
+func addEarliest(l []int, n int) []int {
+	i, found := slices.BinarySearch(l, n)
+	if found || i >= 20 {
+		return l
+	}
+	l = slices.Insert(l, i, n)
+	return l[:min(len(l), 20)]
 }
 
 func (r *Result) addHTTPError(lim Limits, e HTTPIssue) {

@@ -140,6 +140,7 @@ type Flow struct {
 	histBuf  [16]byte   // backs hist: most histories are short
 	synBuf   [2]Attempt // backs SYNs
 	dnsIDs   []uint16   // DNS queries pending on this flow
+	dnsBuf   [2]uint16  // backs dnsIDs: a query or two per flow is usual
 	httpQ    []httpReq  // requests awaiting their response, in order
 	httpBuf  [1]httpReq // backs httpQ: one request at a time is usual
 	flipped  bool

@@ -2,6 +2,7 @@ package pcapflow
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"tkesnap/parsers/pcap"
@@ -96,4 +97,65 @@ func TestICMPErrorAfterTimeoutIsNotTheFlows(t *testing.T) {
 			t.Errorf("sweep %d: %d unanswered SYNs, want 1 (the error came after the flow timed out)", sweep, len(r.Unanswered))
 		}
 	}
+}
+
+// Unanswered DNS queries grouped by server and name give the same issue
+// whatever order their flows ended in (the flow table's order at the end
+// of a capture is random per run): named after the earliest query, its
+// client, the earliest packets ascending.
+func TestDNSNoResponseGroupIndependentOfOrder(t *testing.T) {
+	srv := netip.MustParseAddr("10.96.0.10")
+	q := func(client string, name string, pkts ...int) DNSIssue {
+		return DNSIssue{Server: srv, Client: netip.MustParseAddr(client), Name: name, Count: len(pkts), Packets: pkts}
+	}
+	var many []DNSIssue
+	for i := range 30 {
+		many = append(many, q("10.0.0.9", "b.example.", 1000-10*i))
+	}
+	for _, c := range []struct {
+		name    string
+		queries []DNSIssue
+		want    DNSIssue
+	}{
+		{"two queries", []DNSIssue{q("10.0.0.2", "A.example.", 700, 701), q("10.0.0.1", "a.example.", 5021)},
+			DNSIssue{Server: srv, Client: netip.MustParseAddr("10.0.0.2"), Name: "A.example.", Count: 3, Packets: []int{700, 701, 5021}}},
+		{"three, the earliest last", []DNSIssue{q("10.0.0.3", "a.example.", 783525), q("10.0.0.2", "a.example.", 702197), q("10.0.0.1", "a.example.", 5021)},
+			DNSIssue{Server: srv, Client: netip.MustParseAddr("10.0.0.1"), Name: "a.example.", Count: 3, Packets: []int{5021, 702197, 783525}}},
+		{"more than 20 packets: the earliest 20", many,
+			DNSIssue{Server: srv, Client: netip.MustParseAddr("10.0.0.9"), Name: "b.example.", Count: 30,
+				Packets: []int{710, 720, 730, 740, 750, 760, 770, 780, 790, 800, 810, 820, 830, 840, 850, 860, 870, 880, 890, 900}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, order := range [][]int{identity(len(c.queries)), reversed(len(c.queries))} {
+				r := &Result{}
+				for _, i := range order {
+					e := c.queries[i]
+					e.Packets = append([]int(nil), e.Packets...)
+					r.addDNSNoResponse(DefaultLimits(), e)
+				}
+				if len(r.DNSNoResponse) != 1 {
+					t.Fatalf("%d issues, want 1", len(r.DNSNoResponse))
+				}
+				got := r.DNSNoResponse[0]
+				got.time = 0
+				if got.Client != c.want.Client || got.Name != c.want.Name || got.Count != c.want.Count || !slices.Equal(got.Packets, c.want.Packets) {
+					t.Errorf("order %v: %+v, want %+v", order, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+func identity(n int) []int {
+	o := make([]int, n)
+	for i := range o {
+		o[i] = i
+	}
+	return o
+}
+
+func reversed(n int) []int {
+	o := identity(n)
+	slices.Reverse(o)
+	return o
 }
