@@ -10,7 +10,8 @@
 # RSS) and tkesnap's ratio against each (goal: >= 15x tshark by CPU).
 # tkesnap also runs on a capture twice as large: its peak RSS must not
 # grow with the file (flows are summarized and dropped as they end).
-# Then the Go benchmarks of the decode and flow hot paths.
+# Then the Go benchmarks of the decode and flow hot paths and of the
+# whole command in process (BenchmarkPcapJSON, CPU per packet).
 #   PCAP_BENCH_PACKETS=1000000 BENCH_DIR=/tmp/x RUNS=3 lab/pcap/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -71,3 +72,4 @@ awk -v a="$ok" -v b="$ok2" 'BEGIN{printf "peak RSS, 2x packets / 1x packets: %.2
 summary "$sum (goal >= 15x tshark)"
 echo
 GOMAXPROCS=${GOMAXPROCS:-2} $GO test -run '^$' -bench . -benchmem ./parsers/pcap ./analysis/pcapflow
+GOMAXPROCS=${GOMAXPROCS:-2} $GO test -run '^$' -bench PcapJSON -benchmem ./cmd/tkesnap
