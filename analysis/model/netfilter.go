@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"io"
 
 	"tkesnap/parsers/ipset"
 	"tkesnap/parsers/iptables"
@@ -90,27 +91,29 @@ func (c *Cluster) loadNetfilter(n *Node) {
 		if !c.Bundle.Has(file) {
 			continue
 		}
-		f, err := c.Bundle.Open(file)
-		if err != nil {
-			c.Problem(file, 0, "%v", err)
-			continue
+		// Read once ahead to reserve what its new rules will hold: a dump
+		// over the budget is refused before any of its rules is parsed.
+		// (A read error there is met again, and reported, by the parse.)
+		res, err := c.reserveRules(file)
+		if !errors.Is(err, iptables.ErrBudget) {
+			var f io.ReadCloser
+			if f, err = c.Bundle.Open(file); err != nil {
+				res.Cancel()
+			} else {
+				var rs *iptables.Ruleset
+				rs, err = iptables.ParseWith(f, iptables.Options{Limits: iptables.DefaultLimits(), Interner: c.rules, Reservation: res})
+				f.Close()
+				if !errors.Is(err, iptables.ErrBudget) {
+					c.keepDump(n, file, name, rs, err)
+					continue
+				}
+			}
 		}
-		rs, err := iptables.ParseWith(f, iptables.Options{Limits: iptables.DefaultLimits(), Interner: c.rules})
-		f.Close()
 		if errors.Is(err, iptables.ErrBudget) {
 			c.Problem(file, 0, "not analysed: the iptables rules of the bundle's nodes read so far fill the memory budget (%d MiB of distinct rules); this dump counts as not collected", c.rules.Budget>>20)
 			continue
 		}
-		if err != nil {
-			c.Problem(file, 0, "%v", err)
-			if rs == nil {
-				continue
-			}
-		}
-		for _, p := range rs.Problems {
-			c.Problem(file, p.Line, "%s", p.Message)
-		}
-		n.IPTables = append(n.IPTables, &IPTablesDump{File: file, Name: name, Rules: rs})
+		c.Problem(file, 0, "%v", err)
 	}
 	file := n.File(FileIPSet)
 	if !c.Bundle.Has(file) {
@@ -132,4 +135,33 @@ func (c *Cluster) loadNetfilter(n *Node) {
 		}
 		n.IPSets, n.IPSetsFile = s, file
 	}
+}
+
+// reserveRules reads a dump ahead of its parse to reserve in the budget
+// what its rules new to the bundle will hold (iptables.Interner.Reserve).
+func (c *Cluster) reserveRules(file string) (*iptables.Reservation, error) {
+	if c.rules == nil {
+		return nil, nil
+	}
+	f, err := c.Bundle.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return c.rules.Reserve(f, iptables.DefaultLimits())
+}
+
+// keepDump records a parsed dump of node n and its problems (err: the
+// read broke off; what was parsed before is kept).
+func (c *Cluster) keepDump(n *Node, file, name string, rs *iptables.Ruleset, err error) {
+	if err != nil {
+		c.Problem(file, 0, "%v", err)
+		if rs == nil {
+			return
+		}
+	}
+	for _, p := range rs.Problems {
+		c.Problem(file, p.Line, "%s", p.Message)
+	}
+	n.IPTables = append(n.IPTables, &IPTablesDump{File: file, Name: name, Rules: rs})
 }

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"tkesnap/parsers/bundle"
@@ -47,5 +49,68 @@ func TestNodeIptablesDumpsAreLoadedWithBundlePathsAndLineNumberedProblems(t *tes
 	}
 	if len(want) > 0 {
 		t.Errorf("missing problems %v in %+v", want, c.Problems)
+	}
+}
+
+// A dump over the rules budget is not analysed and says so ("counts as
+// not collected"): the node has no ruleset for it, the dumps before it
+// are kept whole, and the Interner holds what it held before that dump.
+func TestDumpOverTheRulesBudgetCountsAsNotCollected(t *testing.T) {
+	rules := func(salt, n int) string {
+		var b strings.Builder
+		b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n")
+		for i := range n {
+			fmt.Fprintf(&b, "-A INPUT -s 10.%d.%d.%d/32 -j ACCEPT\n", salt, i>>8, i&255)
+		}
+		b.WriteString("COMMIT\n")
+		return b.String()
+	}
+	open := func(files map[string]string) *bundle.Bundle {
+		dir := t.TempDir()
+		for name, data := range files {
+			p := filepath.Join(dir, "nodes", "n1", name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := bundle.Open(dir, bundle.DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	small, big := rules(1, 50), rules(2, 500)
+	// what the first dump alone holds, under no real bound
+	c := &Cluster{Bundle: open(map[string]string{FileIPTables: small}), RulesBudget: 1 << 30}
+	c.loadNodes()
+	held := c.rules.Held()
+	if held == 0 || len(c.Nodes) != 1 || len(c.Nodes[0].IPTables) != 1 {
+		t.Fatalf("the small dump alone: held %d, nodes %d", held, len(c.Nodes))
+	}
+	// room for the small dump and a tenth of the big one
+	c = &Cluster{Bundle: open(map[string]string{FileIPTables: small, FileIPTablesLegacy: big}), RulesBudget: 2 * held}
+	c.loadNodes()
+	n := c.Nodes[0]
+	if d := n.Netfilter.Dump(FileIPTablesLegacy); d != nil {
+		t.Errorf("the dump over the budget was loaded (%d rules)", d.Rules.NumRules())
+	}
+	if d := n.Netfilter.Dump(FileIPTables); d == nil || d.Rules.NumRules() != 50 {
+		t.Errorf("the dump within the budget is not whole: %+v", d)
+	}
+	found := false
+	for _, p := range c.Problems {
+		if p.File == "nodes/n1/"+FileIPTablesLegacy && strings.HasPrefix(p.Message, "not analysed") && strings.Contains(p.Message, "counts as not collected") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no 'not analysed … counts as not collected' problem for the refused dump: %+v", c.Problems)
+	}
+	if c.rules.Held() != held {
+		t.Errorf("held %d after the refused dump, %d before it", c.rules.Held(), held)
 	}
 }

@@ -247,6 +247,9 @@ type Options struct {
 	// Interner shares rule specs with the other dumps parsed with it; nil
 	// parses the dump on its own.
 	Interner *Interner
+	// Reservation is what Interner.Reserve set aside for this dump; the
+	// parse spends it and gives the rest back when it ends.
+	Reservation *Reservation
 	// Lazy: ParseString parses a chain's rules when it is first used
 	// (Chain.Load, lazy.go); every reader of Chain.Rules must Load first.
 	// ParseFileWith then maps the file instead of reading it (its text
@@ -324,13 +327,16 @@ func ParseLimits(r io.Reader, lim Limits) (*Ruleset, error) {
 }
 
 // ErrBudget: the Interner's budget does not allow the rules of this dump.
+// The dump is refused whole: the Interner holds none of its specs.
 var ErrBudget = errors.New("over the memory budget for iptables rules")
 
 // ParseWith reads one dump as a stream: only the parsed rules are kept
 // (with an Interner, a rule line seen before costs no new text at all).
-// The error is an I/O error or ErrBudget (then the Ruleset is partial).
+// The error is an I/O error or ErrBudget (then the Ruleset is partial and
+// the Interner holds none of the specs it added: do not keep it).
 func ParseWith(r io.Reader, o Options) (*Ruleset, error) {
 	p := newParser(o)
+	defer o.Reservation.Cancel()
 	lim := o.Limits
 	br := bufio.NewReaderSize(r, 64<<10)
 	var buf []byte
@@ -350,8 +356,7 @@ func ParseWith(r io.Reader, o Options) (*Ruleset, error) {
 				p.parseLine(string(line))
 			}
 			if p.overBudget {
-				p.finish()
-				return p.rs, ErrBudget
+				return p.refused()
 			}
 		}
 		if err == io.EOF {
@@ -412,6 +417,7 @@ func readLine(br *bufio.Reader, max int, buf *[]byte) ([]byte, bool, error) {
 // content depends on its line alone), then tables and chains are built in
 // file order.
 func ParseString(s string, o Options) (*Ruleset, error) {
+	defer o.Reservation.Cancel()
 	if o.Lazy {
 		return parseLazy(s, o)
 	}
@@ -435,7 +441,7 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 		lines = append(lines, strings.TrimSuffix(line, "\r"))
 	}
 	p.decls = countDecls(lines)
-	p.pre = preParse(lines, long, o.Interner)
+	p.pre, p.preClaims = preParse(lines, long, o.Interner, p.cl)
 	if p.pre != nil {
 		// every rule of the dump from one block
 		p.rules = bigmem.Make[Rule](countRules(lines))
@@ -452,12 +458,19 @@ func ParseString(s string, o Options) (*Ruleset, error) {
 			p.parseLine(line)
 		}
 		if p.overBudget {
-			p.finish()
-			return p.rs, ErrBudget
+			return p.refused()
 		}
 	}
 	p.finish()
 	return p.rs, nil
+}
+
+// refused ends a parse the budget stopped: the specs it added leave the
+// Interner (the dump counts as not parsed at all).
+func (p *parser) refused() (*Ruleset, error) {
+	p.finish()
+	p.in.drop(append(p.preClaims, p.cl)...)
+	return p.rs, ErrBudget
 }
 
 // preParseMin: smaller dumps are parsed in one pass (tests lower it).
@@ -466,18 +479,25 @@ var preParseMin = 2048
 // preParse parses the rule lines of a dump into specs on every core; nil
 // where a line is not a rule (or its counters are unreadable: the
 // sequential pass reports that).
-func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
+// With a budget (cl not nil) each worker's additions are in its claim.
+func preParse(lines []string, long map[int]bool, in *Interner, cl *claim) ([]*RuleSpec, []*claim) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || len(lines) < preParseMin {
-		return nil
+		return nil, nil
 	}
 	pre := make([]*RuleSpec, len(lines))
+	var claims []*claim
 	var wg sync.WaitGroup
 	chunk := (len(lines) + workers - 1) / workers
 	for w := 0; w < workers; w++ {
 		lo, hi := w*chunk, min((w+1)*chunk, len(lines))
 		if lo >= hi {
 			break
+		}
+		var wcl *claim
+		if cl != nil {
+			wcl = &claim{res: cl.res}
+			claims = append(claims, wcl)
 		}
 		wg.Add(1)
 		go func() {
@@ -501,7 +521,7 @@ func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
 					t = strings.TrimSpace(t[end+1:])
 				}
 				if in != nil {
-					prev = in.spec(t, true, &sp, prev)
+					prev = in.spec(t, true, &sp, prev, wcl)
 					if prev != nil {
 						pre[i] = prev.spec
 					}
@@ -512,7 +532,7 @@ func preParse(lines []string, long map[int]bool, in *Interner) []*RuleSpec {
 		}()
 	}
 	wg.Wait()
-	return pre
+	return pre, claims
 }
 
 // countDecls counts the chain declarations of each table block, by the
@@ -550,7 +570,11 @@ func countRules(lines []string) int {
 }
 
 func newParser(o Options) *parser {
-	return &parser{rs: &Ruleset{Family: 4}, lim: o.Limits, in: o.Interner}
+	p := &parser{rs: &Ruleset{Family: 4}, lim: o.Limits, in: o.Interner}
+	if o.Interner != nil && (o.Interner.Budget > 0 || o.Reservation != nil) {
+		p.cl = &claim{res: o.Reservation}
+	}
+	return p
 }
 
 type parser struct {
@@ -565,6 +589,10 @@ type parser struct {
 	in       *Interner
 	pre      []*RuleSpec  // by line index, from ParseString's parallel pass
 	prevSpec *internEntry // of the last rule line (Interner.spec)
+	// cl: what this parse added to a budgeted Interner, preClaims: what
+	// preParse's workers added (taken back if the budget stops the dump)
+	cl        *claim
+	preClaims []*claim
 	// ruleRefs is the block chains' rule lists are runs of (appendRule)
 	ruleRefs   runBlock[*Chain, *Rule]
 	sp         specParser

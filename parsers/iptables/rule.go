@@ -213,7 +213,7 @@ func (p *parser) spec(t string, tmp bool) *RuleSpec {
 		}
 	}
 	if p.in != nil {
-		e := p.in.spec(t, tmp, &p.sp, p.prevSpec)
+		e := p.in.spec(t, tmp, &p.sp, p.prevSpec, p.cl)
 		p.prevSpec = e
 		if e == nil {
 			return nil
