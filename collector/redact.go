@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The redaction rules of tkesnap-collect.sh's redact(), line for line, so
@@ -23,7 +24,27 @@ const q = `\\?"`
 
 const blockOpen = "[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*$"
 
-func re(s string) *regexp.Regexp { return regexp.MustCompilePOSIX(s) }
+// re is a POSIX regexp compiled on first use: the collector's ~40 would
+// otherwise be compiled at the start of every tkesnap command.
+func re(s string) *lazyRE { return &lazyRE{src: s} }
+
+type lazyRE struct {
+	once sync.Once
+	src  string
+	re   *regexp.Regexp
+}
+
+func (l *lazyRE) get() *regexp.Regexp {
+	l.once.Do(func() { l.re = regexp.MustCompilePOSIX(l.src) })
+	return l.re
+}
+
+func (l *lazyRE) MatchString(s string) bool      { return l.get().MatchString(s) }
+func (l *lazyRE) FindString(s string) string     { return l.get().FindString(s) }
+func (l *lazyRE) FindStringIndex(s string) []int { return l.get().FindStringIndex(s) }
+func (l *lazyRE) ReplaceAllLiteralString(s, r string) string {
+	return l.get().ReplaceAllLiteralString(s, r)
+}
 
 var (
 	rePemBegin    = re(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
@@ -225,7 +246,7 @@ func escapedAt(s string, i int) bool {
 	return n%2 == 1
 }
 
-func replaceFirst(re *regexp.Regexp, s, repl string) string {
+func replaceFirst(re *lazyRE, s, repl string) string {
 	loc := re.FindStringIndex(s)
 	if loc == nil {
 		return s
@@ -235,7 +256,7 @@ func replaceFirst(re *regexp.Regexp, s, repl string) string {
 
 // subKV keeps every pre match and replaces what follows it up to the next
 // post match (exclusive) with <redacted>; an empty value stays empty.
-func subKV(s string, pre, post *regexp.Regexp) string {
+func subKV(s string, pre, post *lazyRE) string {
 	var out strings.Builder
 	for {
 		loc := pre.FindStringIndex(s)

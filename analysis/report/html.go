@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"tkesnap/analysis/finding"
 	"tkesnap/analysis/trace"
@@ -34,21 +35,24 @@ const htmlScript = `document.addEventListener("DOMContentLoaded",function(){` +
 	`b.textContent=open?b.dataset.collapse:b.dataset.expand;});});`
 
 var (
-	htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-		"rich":    segments,
-		"lower":   strings.ToLower,
-		"inc":     func(i int) int { return i + 1 },
-		"loc":     location,
-		"stepev":  stepEvidence,
-		"move":    transition,
-		"sev":     func(s finding.Severity) string { return s.String() },
-		"comp":    func(w *words, c string) string { return w.component(c) },
-		"dec":     func(w *words, d string) string { return w.decision(d) },
-		"tag":     func(w *words, v trace.Verdict) string { return w.tag(v) },
-		"excerpt": func(s string) string { return clipExcerpt(s, 200) },
-		// the fix's re-traces, each flow (HTML is a full view)
-		"retraced": func(w *words, fx *finding.Fix) string { return w.retraced(fx, retraceAll) },
-	}).Parse(htmlSource))
+	// parsed on first use: every command's start would pay for it
+	htmlTmpl = sync.OnceValue(func() *template.Template {
+		return template.Must(template.New("report").Funcs(template.FuncMap{
+			"rich":    segments,
+			"lower":   strings.ToLower,
+			"inc":     func(i int) int { return i + 1 },
+			"loc":     location,
+			"stepev":  stepEvidence,
+			"move":    transition,
+			"sev":     func(s finding.Severity) string { return s.String() },
+			"comp":    func(w *words, c string) string { return w.component(c) },
+			"dec":     func(w *words, d string) string { return w.decision(d) },
+			"tag":     func(w *words, v trace.Verdict) string { return w.tag(v) },
+			"excerpt": func(s string) string { return clipExcerpt(s, 200) },
+			// the fix's re-traces, each flow (HTML is a full view)
+			"retraced": func(w *words, fx *finding.Fix) string { return w.retraced(fx, retraceAll) },
+		}).Parse(htmlSource))
+	})
 	htmlCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" + scriptHash() + "'"
 )
 
@@ -118,7 +122,7 @@ func (r *Report) HTML(w io.Writer) error {
 		}
 		v.Collect = append(v.Collect, wd.collect(in))
 	}
-	return htmlTmpl.Execute(w, v)
+	return htmlTmpl().Execute(w, v)
 }
 
 func (r *Report) htmlTrace(wd *words, num string, t trace.Trace) htmlTrace {
