@@ -26,8 +26,13 @@ import (
 //     first (nf_hook_entries_grow inserts before an equal priority), which
 //     no dump says — each order is a branch.
 // lab/netfilter/backends.sh measures both in network namespaces
-// (TestKernelBackendsNAT). Kernels before 4.18 ran each table's own hook
-// with its own null binding; TKE's node images run later kernels.
+// (TestKernelBackendsNAT, on Linux 6.18). This is the nat core of Linux
+// 4.18 and later; before it each nat table had a hook of its own that
+// null-bound the connection when its chain did not NAT it, so the first
+// table to run decided even by exempting. Nodes with both backends
+// populated run iptables >= 1.8 (the nft backend), as distributions on
+// newer kernels ship it; a node's kernel version is not consulted, so an
+// older kernel is not modelled.
 
 // snatRule is the rule of a path that bound the SRC manip (SNAT or
 // MASQUERADE in nat POSTROUTING, or nat INPUT for a local delivery) and
