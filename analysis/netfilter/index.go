@@ -14,6 +14,9 @@ import (
 type chainIndex struct {
 	byDst   map[netip.Addr][]int // rules with a non-negated single-address -d
 	generic []int                // every other rule
+	// or, for a chain of a lazily parsed dump, each rule's single
+	// destination (iptables.Chain.Skim; zero: any other rule), scanned
+	dst []netip.Addr
 }
 
 // indexMin: shorter chains are scanned (a variable: tests index every
@@ -36,6 +39,14 @@ func buildIndex(c *iptables.Chain) *chainIndex {
 // next returns the first rule index >= i that may match a packet to dst,
 // or len(rules).
 func (ix *chainIndex) next(i int, dst netip.Addr, n int) int {
+	if ix.dst != nil {
+		for ; i < n; i++ {
+			if a := ix.dst[i]; !a.IsValid() || a == dst {
+				return i
+			}
+		}
+		return n
+	}
 	best := n
 	if k := sort.SearchInts(ix.generic, i); k < len(ix.generic) {
 		best = ix.generic[k]

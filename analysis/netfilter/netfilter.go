@@ -296,8 +296,7 @@ func (s *Sim) chainIndex(c *iptables.Chain) *chainIndex {
 			// indexed from the rules' text: a rule is parsed when the
 			// packet reaches it (KUBE-SERVICES of 10k Services is read
 			// for the few rules to the packet's destination)
-			sk := c.Skim()
-			ix = &chainIndex{byDst: sk.ByDst, generic: sk.Generic}
+			ix = &chainIndex{dst: c.Skim().Dst}
 		} else {
 			// a short chain is parsed whole: its problems are reported
 			c.Load()

@@ -135,17 +135,17 @@ func (c *Chain) Rule(i int) *Rule {
 }
 
 // DstIndex is a long chain's rules by destination, read from their text
-// without parsing them: ByDst holds the 0-based positions of the rules
-// whose one destination option is one address, not negated (what the
-// parse makes "-d A/32"); Generic every other rule. Both in order.
+// without parsing them: Dst[i] is the one address of rule i's one
+// destination option, not negated (what the parse makes "-d A/32"); the
+// zero Addr for every other rule. A reader looking for the rules a packet
+// to D may match scans it: cheaper, for one packet, than a map.
 type DstIndex struct {
-	ByDst   map[netip.Addr][]int
-	Generic []int
+	Dst []netip.Addr
 }
 
 // Skim returns c's destination index when the dump was parsed lazily,
-// nil otherwise. A rule under ByDst[A] matches no packet to another
-// address, so a reader may skip it without parsing it.
+// nil otherwise. A rule with Dst[i] valid and not D matches no packet to
+// D, so a reader may skip it without parsing it.
 func (c *Chain) Skim() *DstIndex {
 	if c.lazy == nil {
 		return nil
@@ -158,23 +158,17 @@ func (c *Chain) Skim() *DstIndex {
 	if rd.skim != nil {
 		return rd.skim
 	}
-	ix := &DstIndex{ByDst: map[netip.Addr][]int{}}
+	ix := &DstIndex{Dst: make([]netip.Addr, len(rd.at))}
 	sp := &st.p.sp
 	for i, at := range rd.at {
-		var a netip.Addr
-		ok := false
 		if spec := st.early[at.off]; spec != nil {
-			d := spec.Dst
-			if ok = d.Set && !d.Neg && d.Prefixes == nil && d.Prefix.IsSingleIP(); ok {
-				a = d.Prefix.Addr()
+			if d := spec.Dst; d.Set && !d.Neg && d.Prefixes == nil && d.Prefix.IsSingleIP() {
+				ix.Dst[i] = d.Prefix.Addr()
 			}
-		} else {
-			a, ok = sp.skimDst(ruleBody(st.lineAt(at.off)))
+			continue
 		}
-		if ok {
-			ix.ByDst[a] = append(ix.ByDst[a], i)
-		} else {
-			ix.Generic = append(ix.Generic, i)
+		if a, ok := sp.skimDst(ruleBody(st.lineAt(at.off))); ok {
+			ix.Dst[i] = a
 		}
 	}
 	rd.skim = ix
