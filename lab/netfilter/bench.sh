@@ -6,9 +6,11 @@
 # so the host's rules are never touched), and against the floor: `cat`
 # and a bare Go line scanner over the file. Prints medians and ratios
 # (goal: >= 10x nft, >= 20x legacy); asserts nothing. trace --iptables
-# reads every line's table, chain and declaration, and parses the rules of
-# the chains the packet enters (iptables.Options.Lazy); the parse of every
-# rule, as analyze does it, is BenchmarkParseFile10kServices below.
+# maps the file, reads every line's table, chain and declaration, skims a
+# long chain (KUBE-SERVICES) for each rule's destination and parses the
+# rules the packet is tested against (iptables.Options.Lazy); the parse
+# of every rule, as analyze does it, is BenchmarkParseFile10kServices
+# below.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
