@@ -11,9 +11,10 @@ import (
 
 // Lazy parsing is for a caller that evaluates a few chains of a large
 // dump (trace --iptables: one packet through a 10k-Service kube-proxy
-// dump enters KUBE-SERVICES and a handful of the 40k chains). The file is
-// split into lines, tables, chain declarations and each rule line's
-// chain at once; a chain's rules are parsed when it is first used
+// dump enters KUBE-SERVICES and a handful of the 40k chains). The text is
+// read once, line by line, for its tables, chain declarations and each
+// rule line's chain (parseLazy); a chain's rules are parsed when it is
+// first used
 // (Chain.Load), or one by one as a reader reaches them (Chain.Rule,
 // guided by Chain.Skim's index of a long chain by destination). Every
 // rule the caller reads is parsed exactly as the eager parse parses it,
@@ -73,8 +74,8 @@ type lazyState struct {
 	p    *parser
 	text string
 	// rule lines parsed while scanning (their chain could not be told
-	// without parsing them), by line index
-	early map[int]*RuleSpec // by offset
+	// without parsing them), by the offset of their line
+	early map[int]*RuleSpec
 	// blocks the chains and rules are taken from
 	chains []lazyChain
 	rules  []Rule
