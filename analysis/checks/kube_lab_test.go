@@ -21,7 +21,8 @@ func TestKubeChecksOnLabBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal("no lab bundles")
 	}
-	row := regexp.MustCompile("(?m)^\\| ([a-z0-9-]+) \\|.*\\|([^|]*)\\|\\s*$")
+	// | bundle | fault | traffic | trace of the flow | expected findings | exit |
+	row := regexp.MustCompile("(?m)^\\| ([a-z0-9-]+) \\|[^|]*\\|[^|]*\\|[^|]*\\|([^|]*)\\|[^|]*\\|\\s*$")
 	id := regexp.MustCompile("`([A-Z_]+)`")
 	n := 0
 	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {

@@ -112,48 +112,78 @@ func TestHandmadeBundles(t *testing.T) {
 		t.Errorf("%d bundles, %d rows", n, len(rows))
 	}
 	for _, r := range rows {
-		t.Run(r.bundle, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "report.json")
-			code := run([]string{"analyze", filepath.Join(dir, r.bundle), "--format", "json", "-o", out, "--quiet"})
-			data, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatalf("exit %d, no report: %v", code, err)
-			}
-			var rep struct {
-				Findings []struct{ ID, Severity string } `json:"findings"`
-				Traces   []handmadeTrace                 `json:"traces"`
-			}
-			if err := json.Unmarshal(data, &rep); err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			seen := map[string]bool{}
-			for _, f := range rep.Findings {
-				if (f.Severity == "error" || f.Severity == "warning") && !seen[f.ID] {
-					seen[f.ID] = true
-					got = append(got, f.ID)
-				}
-			}
-			sort.Strings(got)
-			if strings.Join(got, ",") != strings.Join(r.findings, ",") {
-				t.Errorf("findings %v, want %v", got, r.findings)
-			}
-			if code != r.exit {
-				t.Errorf("exit %d, want %d", code, r.exit)
-			}
-			if len(rep.Traces) == 0 {
-				t.Fatal("no trace of the flow in flows.json")
-			}
-			tr := rep.Traces[0]
-			if tr.Verdict != r.verdict || (r.reason != "" && tr.Reason != r.reason) {
-				t.Errorf("trace %s → %s: %s %s, want %s %s", tr.From, tr.To, tr.Verdict, tr.Reason, r.verdict, r.reason)
-			}
-			if r.at != "" {
-				if hop := tr.decidingHop(); hop != r.at {
-					t.Errorf("deciding hop %q, want %q", hop, r.at)
-				}
-			}
-		})
+		t.Run(r.bundle, func(t *testing.T) { checkExpected(t, filepath.Join(dir, r.bundle), r) })
+	}
+}
+
+// The lab bundles (testdata/bundles, made by lab/cluster with the real
+// collector) carry the same table in their README, written by labgen from
+// each scenario's expectation and why it follows from the fault.
+func TestLabExpectations(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "bundles")
+	rows := handmadeTable(t, dir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, r := range rows {
+		listed[r.bundle] = true
+	}
+	for _, e := range ents {
+		if e.IsDir() && !listed[e.Name()] {
+			t.Errorf("testdata/bundles/%s has no row in README.md", e.Name())
+		}
+	}
+	if len(rows) < 10 {
+		t.Fatalf("only %d rows in testdata/bundles/README.md", len(rows))
+	}
+	for _, r := range rows {
+		t.Run(r.bundle, func(t *testing.T) { checkExpected(t, filepath.Join(dir, r.bundle), r) })
+	}
+}
+
+// checkExpected runs analyze on one bundle and compares it with its row.
+func checkExpected(t *testing.T, bundleDir string, r handmadeRow) {
+	out := filepath.Join(t.TempDir(), "report.json")
+	code := run([]string{"analyze", bundleDir, "--format", "json", "-o", out, "--quiet"})
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("exit %d, no report: %v", code, err)
+	}
+	var rep struct {
+		Findings []struct{ ID, Severity string } `json:"findings"`
+		Traces   []handmadeTrace                 `json:"traces"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	seen := map[string]bool{}
+	for _, f := range rep.Findings {
+		if (f.Severity == "error" || f.Severity == "warning") && !seen[f.ID] {
+			seen[f.ID] = true
+			got = append(got, f.ID)
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(r.findings, ",") {
+		t.Errorf("findings %v, want %v", got, r.findings)
+	}
+	if code != r.exit {
+		t.Errorf("exit %d, want %d", code, r.exit)
+	}
+	if len(rep.Traces) == 0 {
+		t.Fatal("no trace of the flow in flows.json")
+	}
+	tr := rep.Traces[0]
+	if tr.Verdict != r.verdict || (r.reason != "" && tr.Reason != r.reason) {
+		t.Errorf("trace %s → %s: %s %s, want %s %s", tr.From, tr.To, tr.Verdict, tr.Reason, r.verdict, r.reason)
+	}
+	if r.at != "" {
+		if hop := tr.decidingHop(); hop != r.at {
+			t.Errorf("deciding hop %q, want %q", hop, r.at)
+		}
 	}
 }
 
