@@ -149,7 +149,6 @@ type Flow struct {
 
 	// the flow table's and the expiry wheel's
 	hash         uint64
-	chain        *Flow // next flow of the same hash
 	wprev, wnext *Flow // neighbours in the wheel slot
 	due          int64 // tick of the wheel slot the flow is in
 	queued       bool  // in a wheel slot

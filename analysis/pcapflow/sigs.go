@@ -6,9 +6,8 @@ import "sort"
 // chunks: tens of thousands of them grown as one slice were copied at
 // every doubling and cleared ahead (1M-packet bench capture: ~50 ms of
 // copying, clearing and first-touch page faults), chunks are written
-// once. While the capture is read it is a max-heap by packet (keepFirst's
-// rule: the earliest lim signatures are kept whatever order flows end
-// in); sort then orders it by packet.
+// once. The earliest lim signatures are kept whatever order flows end in
+// (keepFirst's rule); sort then orders them by packet.
 type sigList struct {
 	chunks []*[sigChunk]sigRaw
 	n      int
@@ -21,7 +20,10 @@ func (l *sigList) at(i int) *sigRaw { return &l.chunks[i/sigChunk][i%sigChunk] }
 func (l *sigList) swap(i, j int) { a, b := l.at(i), l.at(j); *a, *b = *b, *a }
 
 // keepFirst adds x as keepFirst does to a slice: while fewer than lim,
-// always; then in place of the latest kept when x is earlier.
+// always; then in place of the latest kept when x is earlier. The list
+// becomes a max-heap by packet only once full (flows end about in the
+// order they start: sifting each new latest up to the root on the way
+// would cost a walk up the heap per flow); sort orders it in any case.
 func (l *sigList) keepFirst(lim int, x sigRaw) {
 	if lim <= 0 {
 		return
@@ -32,13 +34,10 @@ func (l *sigList) keepFirst(lim int, x sigRaw) {
 		}
 		*l.at(l.n) = x
 		l.n++
-		for i := l.n - 1; i > 0; { // sift up
-			up := (i - 1) / 2
-			if l.at(up).packet >= l.at(i).packet {
-				break
+		if l.n == lim {
+			for i := l.n/2 - 1; i >= 0; i-- {
+				l.down(i)
 			}
-			l.swap(up, i)
-			i = up
 		}
 		return
 	}
@@ -46,7 +45,12 @@ func (l *sigList) keepFirst(lim int, x sigRaw) {
 		return
 	}
 	*l.at(0) = x
-	for i := 0; ; { // sift down
+	l.down(0)
+}
+
+// down sifts element i down the max-heap.
+func (l *sigList) down(i int) {
+	for {
 		big, a, b := i, 2*i+1, 2*i+2
 		if a < l.n && l.at(a).packet > l.at(big).packet {
 			big = a
@@ -55,7 +59,7 @@ func (l *sigList) keepFirst(lim int, x sigRaw) {
 			big = b
 		}
 		if big == i {
-			break
+			return
 		}
 		l.swap(big, i)
 		i = big

@@ -8,22 +8,26 @@ import (
 	"tkesnap/parsers/pcap"
 )
 
-// flowTable holds the live flows by key. A Go map keyed by Key hashes
-// and compares 38 bytes per packet and keeps 48-byte slots; here the
-// map is keyed by a 64-bit hash of the key (the runtime's fast path for
-// 8-byte keys, 16-byte slots) and the flows of one hash are chained
-// through Flow.chain, each compared by its whole key, so a collision
-// costs a comparison, never a wrong flow. The hash is keyed by random
-// seeds drawn per process: a hostile capture cannot aim its flows at
-// one chain.
+// flowTable holds the live flows by key: an open-addressing table of
+// (hash, flow) slots, linear probing, at most half full. A Go map keyed
+// by Key hashed and compared 38 bytes per packet through a directory and
+// 48-byte slots; here one 16-byte slot is read and a flow's key compared
+// only when the 64-bit hashes agree. The hash is keyed by random seeds
+// drawn per process: a hostile capture cannot aim its flows at one run
+// of slots.
 type flowTable struct {
-	m    map[uint64]*Flow
-	seed [5]uint64
-	n    int
+	slots []flowSlot
+	seed  [5]uint64
+	n     int
+}
+
+type flowSlot struct {
+	h uint64
+	f *Flow // nil: empty
 }
 
 func newFlowTable() flowTable {
-	t := flowTable{m: map[uint64]*Flow{}}
+	t := flowTable{slots: make([]flowSlot, 64)}
 	for i := range t.seed {
 		t.seed[i] = rand.Uint64()
 	}
@@ -46,49 +50,72 @@ func (t *flowTable) hash(k *Key) uint64 {
 }
 
 func (t *flowTable) get(k *Key, h uint64) *Flow {
-	for f := t.m[h]; f != nil; f = f.chain {
-		if f.Key == *k {
-			return f
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.f == nil {
+			return nil
+		}
+		if s.h == h && s.f.Key == *k {
+			return s.f
 		}
 	}
-	return nil
 }
 
 // put adds f (its Key set, not in the table) under hash h.
 func (t *flowTable) put(f *Flow, h uint64) {
-	f.hash, f.chain = h, t.m[h]
-	t.m[h] = f
-	t.n++
-}
-
-// del removes f, which is in the table.
-func (t *flowTable) del(f *Flow) {
-	h := f.hash
-	if head := t.m[h]; head == f {
-		if f.chain == nil {
-			delete(t.m, h)
-		} else {
-			t.m[h] = f.chain
-		}
-	} else {
-		for p := head; p != nil; p = p.chain {
-			if p.chain == f {
-				p.chain = f.chain
-				break
+	if 2*(t.n+1) > len(t.slots) {
+		old := t.slots
+		t.slots = make([]flowSlot, 2*len(old))
+		for _, s := range old {
+			if s.f != nil {
+				t.insert(s)
 			}
 		}
 	}
-	f.chain = nil
+	f.hash = h
+	t.insert(flowSlot{h, f})
+	t.n++
+}
+
+func (t *flowTable) insert(s flowSlot) {
+	mask := uint64(len(t.slots) - 1)
+	i := s.h & mask
+	for t.slots[i].f != nil {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+}
+
+// del removes f, which is in the table, and moves back the slots after
+// it that probing would no longer reach (no tombstones).
+func (t *flowTable) del(f *Flow) {
+	mask := uint64(len(t.slots) - 1)
+	i := f.hash & mask
+	for t.slots[i].f != f {
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		s := t.slots[j]
+		if s.f == nil {
+			break
+		}
+		// s stays if its home slot lies cyclically in (i, j].
+		if home := s.h & mask; (j-home)&mask < (j-i)&mask {
+			continue
+		}
+		t.slots[i] = s
+		i = j
+	}
+	t.slots[i] = flowSlot{}
 	t.n--
 }
 
-// each calls fn for every flow; fn may delete the flow it is given.
+// each calls fn for every flow; fn must not change the table.
 func (t *flowTable) each(fn func(*Flow)) {
-	for _, head := range t.m {
-		for f := head; f != nil; {
-			next := f.chain
-			fn(f)
-			f = next
+	for _, s := range t.slots {
+		if s.f != nil {
+			fn(s.f)
 		}
 	}
 }
