@@ -2,6 +2,7 @@ package pcapflow
 
 import (
 	"cmp"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"sort"
@@ -227,7 +228,7 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 		rx = a.tcp(f, p, isOrig)
 	}
 	if isOrig && f.FirstPayloadHash == 0 && p.PayloadLen > 0 && len(p.Payload) > 0 {
-		f.FirstPayloadHash = fnv1a(p.Payload[:min(len(p.Payload), 256)])
+		f.FirstPayloadHash = payloadHash(p.Payload[:min(len(p.Payload), 256)])
 	}
 	if p.IsDNS {
 		a.dns(f, k, p)
@@ -240,14 +241,15 @@ func (a *Analyzer) Process(p *pcap.Packet) *PacketInfo {
 	return &a.info
 }
 
-// fnv1a is FNV-1a 64: the same bytes hash alike in every capture, which
-// correlation across captures needs (maphash seeds differ per process).
-func fnv1a(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
+// payloadSeed keys the hash of first payloads: one per process, so the
+// same bytes hash alike in every capture this process reads, which is
+// all that correlation across captures compares (the hashes are never
+// written out).
+var payloadSeed = maphash.MakeSeed()
+
+// payloadHash is never 0 (0: no payload seen).
+func payloadHash(b []byte) uint64 {
+	h := maphash.Bytes(payloadSeed, b)
 	if h == 0 {
 		h = 1
 	}
