@@ -138,13 +138,24 @@ func (c *Cluster) loadNetfilter(n *Node) {
 }
 
 // reserveRules reads a dump ahead of its parse to reserve in the budget
-// what its rules new to the bundle will hold (iptables.Interner.Reserve).
+// what its rules new to the bundle will hold (iptables.Interner.Reserve);
+// nil when it fits whatever it holds.
 func (c *Cluster) reserveRules(file string) (*iptables.Reservation, error) {
-	if c.rules == nil {
+	if c.rules == nil || c.rules.Budget <= 0 {
 		return nil, nil
 	}
+	// First a read without lookups: a dump that fits whatever it holds
+	// needs no reservation (most dumps: a cluster's nodes share rules).
 	f, err := c.Bundle.Open(file)
 	if err != nil {
+		return nil, err
+	}
+	fits, err := c.rules.Fits(f)
+	f.Close()
+	if err != nil || fits {
+		return nil, err
+	}
+	if f, err = c.Bundle.Open(file); err != nil {
 		return nil, err
 	}
 	defer f.Close()

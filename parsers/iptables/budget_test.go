@@ -306,3 +306,72 @@ func TestReservationIsGivenBack(t *testing.T) {
 		t.Fatalf("a dump held whole reserves %d (%v)", res.left.Load(), err)
 	}
 }
+
+// Reserve grows the Interner's maps ahead of a large dump: what they
+// held stays (the specs of an earlier dump are still found, shared), and
+// the dump's own specs are added.
+func TestReserveGrowsTheMapsKeepingWhatTheyHold(t *testing.T) {
+	in := NewInterner()
+	in.Budget = 1 << 40
+	a := budgetDump(budgetRules(6, 2000))
+	ra, err := ParseWith(strings.NewReader(a), Options{Limits: DefaultLimits(), Interner: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := budgetRules(7, 40000) // over 1024 new entries per shard: the maps grow
+	res, err := in.Reserve(strings.NewReader(budgetDump(big)), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(internedTexts(in)); n != 2000 {
+		t.Fatalf("after growing, the Interner holds %d specs, 2000 before", n)
+	}
+	if _, err := ParseWith(strings.NewReader(budgetDump(big)), Options{Limits: DefaultLimits(), Interner: in, Reservation: res}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(internedTexts(in)); n != 42000 {
+		t.Errorf("the Interner holds %d specs, want 42000", n)
+	}
+	checkHeld(t, in, "after the big dump")
+	ra2, _ := ParseWith(strings.NewReader(a), Options{Limits: DefaultLimits(), Interner: in})
+	x, y := ra.Table("filter").Chain("X").Rules, ra2.Table("filter").Chain("X").Rules
+	for i := range x {
+		if x[i].RuleSpec != y[i].RuleSpec {
+			t.Fatalf("rule %d of the first dump parsed again has its own spec", i)
+		}
+	}
+}
+
+// Fits is a bound: no rule line is charged more than Fits counts for it,
+// so a dump that fits is never refused when nothing else is parsed.
+func TestFitsBoundsTheCharge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 16))
+	for range 2000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = " \t-Aa\"x"[rng.IntN(7)]
+		}
+		line := string(b)
+		if c, bound := charge(strings.TrimSpace(line)), 9*int64(len(line))+specFixed+8; c > bound {
+			t.Fatalf("%q is charged %d, over its bound %d", line, c, bound)
+		}
+	}
+	for _, path := range parsePaths {
+		dump := budgetDump(append(budgetRules(8, 300), "-A X", "-A X -j  A", "  -A X  -p  tcp  "))
+		in := NewInterner()
+		in.Budget = 1
+		for {
+			fits, err := in.Fits(strings.NewReader(dump))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fits {
+				break
+			}
+			in.Budget += 1000
+		}
+		if _, err := path.parse(dump, in); err != nil {
+			t.Errorf("%s: a dump that fits is refused: %v", path.name, err)
+		}
+	}
+}

@@ -119,6 +119,7 @@ func (in *Interner) Reserve(r io.Reader, lim Limits) (*Reservation, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var buf []byte
 	var need int64
+	var fresh int // lines new to the Interner
 	var prev *internEntry
 	for {
 		line, tooLong, err := readLine(br, lim.LineBytes, &buf)
@@ -134,6 +135,7 @@ func (in *Interner) Reserve(r io.Reader, lim Limits) (*Reservation, error) {
 				prev = e
 			} else {
 				prev = nil
+				fresh++
 				need += charge(ts)
 				if in.Budget > 0 && in.held.Load()+need > in.Budget {
 					return nil, ErrBudget
@@ -150,9 +152,65 @@ func (in *Interner) Reserve(r io.Reader, lim Limits) (*Reservation, error) {
 	if !in.take(need) {
 		return nil, ErrBudget
 	}
+	in.grow(fresh)
 	res := &Reservation{in: in}
 	res.left.Store(need)
 	return res, nil
+}
+
+// Fits reads a dump without looking anything up and reports whether it
+// fits in what is left of the budget whatever it holds: a bound on what
+// its rule lines can be charged (charge: at most 9 x a line's bytes +
+// specFixed + 8) from its bytes and lines. A dump that fits needs no Reserve (a
+// lookup per line: ~10% of a parse) — the bundle of a cluster's nodes,
+// whose dumps share most rules, is far from the budget — and its parse
+// can only go over the budget if parses of other dumps take the room
+// meanwhile (then it is refused whole all the same). The maps are grown
+// for the lines it may add.
+func (in *Interner) Fits(r io.Reader) (bool, error) {
+	buf := make([]byte, 256<<10)
+	var size, lines int64
+	for {
+		n, err := r.Read(buf)
+		size += int64(n)
+		lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	lines++ // a last line without its newline
+	bound := 9*size + (specFixed+8)*lines
+	if in.Budget > 0 && in.held.Load()+bound > in.Budget {
+		return false, nil
+	}
+	in.grow(int(min(lines, 1<<30)))
+	return true, nil
+}
+
+// grow makes room in the shard maps for n more entries ahead of the
+// parse that adds them: a map grown entry by entry leaves its old tables
+// behind as garbage (about its own size: ~15 MB for a dump of 500k new
+// rules), on top of the dump being parsed, where the peak is.
+func (in *Interner) grow(n int) {
+	per := n / len(in.shards)
+	if per < 1024 {
+		return
+	}
+	for i := range in.shards {
+		sh := &in.shards[i]
+		sh.mu.Lock()
+		if want := len(sh.m) + per; want > 2*len(sh.m) {
+			m := make(map[string]*internEntry, want+want/8)
+			for t, e := range sh.m {
+				m[t] = e
+			}
+			sh.m = m
+		}
+		sh.mu.Unlock()
+	}
 }
 
 // find returns the entry of text t when the Interner has it (prev as in
@@ -333,5 +391,9 @@ func charge(t string) int64 {
 		}
 		in = !sp
 	}
-	return int64(len(t)) + int64(unsafe.Sizeof(RuleSpec{})+unsafe.Sizeof(internEntry{})) + 64 + 16*int64(fields)
+	return int64(len(t)) + specFixed + 16*int64(fields)
 }
+
+// specFixed is what a spec is charged whatever its text: the spec, its
+// entry and its share of the map.
+const specFixed = int64(unsafe.Sizeof(RuleSpec{})+unsafe.Sizeof(internEntry{})) + 64
