@@ -168,7 +168,9 @@ func (in *Interner) Reserve(r io.Reader, lim Limits) (*Reservation, error) {
 // meanwhile (then it is refused whole all the same). The maps are grown
 // for the lines it may add.
 func (in *Interner) Fits(r io.Reader) (bool, error) {
-	buf := make([]byte, 256<<10)
+	bp := fitsBuf.Get().(*[]byte)
+	defer fitsBuf.Put(bp)
+	buf := *bp
 	var size, lines int64
 	for {
 		n, err := r.Read(buf)
@@ -189,6 +191,10 @@ func (in *Interner) Fits(r io.Reader) (bool, error) {
 	in.grow(int(min(lines, 1<<30)))
 	return true, nil
 }
+
+// fitsBuf: Fits's read buffers, reused (a bundle has a dump or two per
+// node; garbage adds to the peak until the next GC).
+var fitsBuf = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // grow makes room in the shard maps for n more entries ahead of the
 // parse that adds them: a map grown entry by entry leaves its old tables
@@ -246,7 +252,8 @@ type chunks[T any] struct{ blocks [][]T }
 func (c *chunks[T]) add(x T) {
 	n := len(c.blocks)
 	if n == 0 || len(c.blocks[n-1]) == cap(c.blocks[n-1]) {
-		c.blocks = append(c.blocks, make([]T, 0, 4096))
+		// small first: most parses add few entries (a node's own rules)
+		c.blocks = append(c.blocks, make([]T, 0, min(64<<n, 4096)))
 		n++
 	}
 	c.blocks[n-1] = append(c.blocks[n-1], x)
