@@ -375,3 +375,28 @@ func TestFitsBoundsTheCharge(t *testing.T) {
 		}
 	}
 }
+
+// chunks keeps every element in order however many blocks it takes (a
+// 64 MiB dump adds ~500k entries: ~120 blocks).
+func TestChunksHoldWhatIsAdded(t *testing.T) {
+	var c chunks[int]
+	const n = 600_000
+	for i := range n {
+		c.add(i)
+	}
+	next := 0
+	c.each(func(x int) {
+		if x != next {
+			t.Fatalf("element %d is %d", next, x)
+		}
+		next++
+	})
+	if next != n {
+		t.Fatalf("%d elements of %d", next, n)
+	}
+	for _, b := range c.blocks[:len(c.blocks)-1] {
+		if len(b) != cap(b) || cap(b) > 4096 {
+			t.Fatalf("a block of %d/%d", len(b), cap(b))
+		}
+	}
+}

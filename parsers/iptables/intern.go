@@ -253,7 +253,7 @@ func (c *chunks[T]) add(x T) {
 	n := len(c.blocks)
 	if n == 0 || len(c.blocks[n-1]) == cap(c.blocks[n-1]) {
 		// small first: most parses add few entries (a node's own rules)
-		c.blocks = append(c.blocks, make([]T, 0, min(64<<n, 4096)))
+		c.blocks = append(c.blocks, make([]T, 0, 64<<min(n, 6)))
 		n++
 	}
 	c.blocks[n-1] = append(c.blocks[n-1], x)
