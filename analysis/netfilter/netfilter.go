@@ -292,11 +292,15 @@ func (s *Sim) chainIndex(c *iptables.Chain) *chainIndex {
 	defer s.lazyMu.Unlock()
 	ix, ok := s.lazyIndex[c]
 	if !ok {
+		var sk *iptables.DstIndex
 		if c.Len() >= indexMin {
 			// indexed from the rules' text: a rule is parsed when the
 			// packet reaches it (KUBE-SERVICES of 10k Services is read
 			// for the few rules to the packet's destination)
-			ix = &chainIndex{dst: c.Skim().Dst}
+			sk = c.Skim()
+		}
+		if sk != nil {
+			ix = &chainIndex{dst: sk.Dst}
 		} else {
 			// a short chain is parsed whole: its problems are reported
 			c.Load()
