@@ -54,44 +54,27 @@ func TestBothBackendsNAT(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		files map[string]string // node file → content ("" removes it)
-		drop  []string          // bundle files removed
 		want  want
 	}{
-		{"nft current, legacy stale: the order decides", nil, nil,
+		{"nft current, legacy stale: the order decides", nil,
 			want{Dropped, "IPTABLES_BACKEND_SPLIT", true, "iptables-legacy"}},
-		{"both backends send to the same endpoint", map[string]string{model.FileIPTablesLegacy: asLegacy(nft)}, nil,
+		{"both backends send to the same endpoint", map[string]string{model.FileIPTablesLegacy: asLegacy(nft)},
 			want{Delivered, "", false, ""}},
 		{"only the stale legacy binds: it decides in either order",
-			map[string]string{model.FileIPTables: noWeb(nft), model.FileIPTablesNft: noWeb(nft)}, nil,
+			map[string]string{model.FileIPTables: noWeb(nft), model.FileIPTablesNft: noWeb(nft)},
 			want{Dropped, "IPTABLES_BACKEND_SPLIT", false, "iptables-legacy"}},
 		{"only legacy binds, to the current endpoint",
-			map[string]string{model.FileIPTables: noWeb(nft), model.FileIPTablesNft: noWeb(nft), model.FileIPTablesLegacy: asLegacy(nft)}, nil,
+			map[string]string{model.FileIPTables: noWeb(nft), model.FileIPTablesNft: noWeb(nft), model.FileIPTablesLegacy: asLegacy(nft)},
 			want{Delivered, "", false, ""}},
 		{"the default dump is the stale legacy one, nft current",
-			map[string]string{model.FileIPTables: legacy, model.FileIPTablesLegacy: ""}, nil,
+			map[string]string{model.FileIPTables: legacy, model.FileIPTablesLegacy: ""},
 			want{Dropped, "IPTABLES_BACKEND_SPLIT", true, "iptables"}},
 		{"no legacy rules for the ClusterIP: nft alone",
-			map[string]string{model.FileIPTablesLegacy: noWeb(legacy)}, nil,
+			map[string]string{model.FileIPTablesLegacy: noWeb(legacy)},
 			want{Delivered, "", false, ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
-			for name, content := range tc.files {
-				p := filepath.Join(dir, node, name)
-				if content == "" {
-					if err := os.Remove(p); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c := load(t, dir)
+			c := load(t, edited(t, base, node, tc.files))
 			tr := Run(c, c.Flows[0])
 			if tr.Verdict != tc.want.verdict || tr.Reason != tc.want.reason {
 				t.Fatalf("verdict %s %s, want %s %s\n%s", tr.Verdict, tr.Reason, tc.want.verdict, tc.want.reason, dump(tr))
@@ -205,23 +188,7 @@ func TestBothBackendsSNAT(t *testing.T) {
 			want{Delivered, "MASQ_HIDES_SOURCE", false, "", "", "", false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
-			for name, content := range tc.files {
-				p := filepath.Join(dir, name)
-				if content == "" {
-					if err := os.Remove(p); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c := load(t, dir)
+			c := load(t, edited(t, base, "", tc.files))
 			tr := Run(c, c.Flows[0])
 			if tr.Verdict != tc.want.verdict || tr.Reason != tc.want.reason {
 				t.Fatalf("verdict %s %s, want %s %s\n%s", tr.Verdict, tr.Reason, tc.want.verdict, tc.want.reason, dump(tr))
@@ -332,6 +299,29 @@ func TestKernelBackendsNAT(t *testing.T) {
 	if seen != 2*len(want) {
 		t.Errorf("%d results, want %d (every case in both orders)\n%s", seen, 2*len(want), out)
 	}
+}
+
+// edited copies the bundle base into a temporary folder and writes files
+// into its folder sub (name → content; "" removes the file).
+func edited(t *testing.T, base, sub string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, sub, name)
+		if content == "" {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func readFile(t *testing.T, p string) string {

@@ -291,6 +291,22 @@ func (tr *Tracer) sgHop(w *walk, dir model.Direction, p pkt, nodePort bool) bool
 	return false
 }
 
+// clientNetwork is where a CLB's clients come from, for an SG remedy
+// (guide): any address for a public client, else the network the client
+// is in, never the one test client; "" when unknown.
+func (tr *Tracer) clientNetwork(src netip.Addr) string {
+	switch info := tr.c.ClassifyAddr(src); {
+	case info.Class == model.ClassInternet:
+		return "0.0.0.0/0"
+	case info.CIDR.IsValid() && info.Class != model.ClassService:
+		return info.CIDR.String()
+	}
+	if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
+		return s.CIDR.String()
+	}
+	return ""
+}
+
 // sgFallback builds the guide check's finding for an SG drop a trace
 // found, with the catalog's arguments, for when no check reported it.
 func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, p pkt, at netip.Addr, fix sg.Fix, evs []finding.Evidence) *finding.Finding {
@@ -309,15 +325,8 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 		// guide: the NodePort range opens to where the CLB's clients come
 		// from — any address for a public client, else the network the
 		// client is in — never the one test client
-		switch info := tr.c.ClassifyAddr(src); {
-		case info.Class == model.ClassInternet:
-			args["range"] = "0.0.0.0/0"
-		case info.CIDR.IsValid() && info.Class != model.ClassService:
-			args["range"] = info.CIDR.String()
-		default:
-			if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
-				args["range"] = s.CIDR.String()
-			}
+		if n := tr.clientNetwork(src); n != "" {
+			args["range"] = n
 		}
 	case "SG_POD_CIDR_BLOCKED":
 		if cl := tr.c.Cloud.Cluster; cl != nil && cl.ClusterCIDR.IsValid() {
@@ -343,15 +352,8 @@ func (tr *Tracer) sgFallback(reason string, d sg.Decision, dir model.Direction, 
 		// what its CLB forwards: any client of a public CLB (the CLB's own
 		// SG is where to narrow it), else the network the client is in
 		args["port"] = portText(p)
-		switch info := tr.c.ClassifyAddr(src); {
-		case info.Class == model.ClassInternet:
-			args["cidr"] = "0.0.0.0/0"
-		case info.CIDR.IsValid() && info.Class != model.ClassService:
-			args["cidr"] = info.CIDR.String()
-		default:
-			if s := tr.c.Cloud.SubnetOf(src); s != nil && s.CIDR.IsValid() {
-				args["cidr"] = s.CIDR.String()
-			}
+		if n := tr.clientNetwork(src); n != "" {
+			args["cidr"] = n
 		}
 	case "SG_IDC_CIDR_BLOCKED":
 		if info := tr.c.ClassifyAddr(src); info.CIDR.IsValid() {
