@@ -255,6 +255,8 @@ type Options struct {
 	// ParseFileWith then maps the file instead of reading it (its text
 	// is kept anyway): the file must not shrink while the ruleset is
 	// used, or a read faults (bigmem.MapFile).
+	// A lazy parse does not use the Interner (for one trace, not a
+	// bundle's nodes).
 	Lazy bool
 }
 

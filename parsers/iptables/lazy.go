@@ -218,7 +218,8 @@ func ruleBody(t string) string {
 
 // parseLazy is ParseString with Options.Lazy: one pass over the text,
 // line by line, that keeps no line but the runs of each chain's rule
-// lines.
+// lines. Rules are parsed on their own, never through an Interner, so
+// no budget can stop it.
 func parseLazy(s string, o Options) (*Ruleset, error) {
 	p := newParser(o)
 	p.lazy = &lazyState{p: p, text: s}
@@ -244,10 +245,6 @@ func parseLazy(s string, o Options) (*Ruleset, error) {
 				p.decls = map[int]int{p.line - 1: countDeclsAt(s[next:])}
 			}
 			p.parseLine(line)
-		}
-		if p.overBudget {
-			p.finish()
-			return p.rs, ErrBudget
 		}
 		off = next
 	}
