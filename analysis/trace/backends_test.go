@@ -21,13 +21,7 @@ import (
 func TestBothBackendsNAT(t *testing.T) {
 	const base = "../../testdata/handmade/backend-stale-legacy"
 	node := filepath.Join("nodes", "10.1.0.10")
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(base, node, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	read := func(name string) string { return readFile(t, filepath.Join(base, node, name)) }
 	nft, legacy := read(model.FileIPTablesNft), read(model.FileIPTablesLegacy)
 	// without default/web's entry in KUBE-SERVICES: that backend's nat
 	// does not bind the ClusterIP
@@ -39,9 +33,6 @@ func TestBothBackendsNAT(t *testing.T) {
 			}
 		}
 		return strings.Join(out, "\n")
-	}
-	asLegacy := func(s string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(s, " (nf_tables)", ""), "iptables-nft-save", "iptables-save")
 	}
 	type want struct {
 		verdict Verdict
@@ -127,17 +118,8 @@ func TestBothBackendsNAT(t *testing.T) {
 func TestBothBackendsSNAT(t *testing.T) {
 	const base = "../../testdata/handmade/backend-snat-split"
 	node := filepath.Join("nodes", "10.1.0.10")
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(base, node, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	read := func(name string) string { return readFile(t, filepath.Join(base, node, name)) }
 	nft, legacy := read(model.FileIPTablesNft), read(model.FileIPTablesLegacy)
-	asLegacy := func(s string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(s, " (nf_tables)", ""), "iptables-nft-save", "iptables-save")
-	}
 	asNft := func(s string) string {
 		return strings.ReplaceAll(s, "iptables-save v1.8.7 on", "iptables-save v1.8.7 (nf_tables) on")
 	}
@@ -299,6 +281,12 @@ func TestKernelBackendsNAT(t *testing.T) {
 	if seen != 2*len(want) {
 		t.Errorf("%d results, want %d (every case in both orders)\n%s", seen, 2*len(want), out)
 	}
+}
+
+// asLegacy is an iptables-nft dump saved again as iptables-legacy would
+// print it (same rules, the legacy header).
+func asLegacy(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, " (nf_tables)", ""), "iptables-nft-save", "iptables-save")
 }
 
 // edited copies the bundle base into a temporary folder and writes files
