@@ -320,9 +320,7 @@ func New(rs *iptables.Ruleset, opts Options) *Sim {
 	s.lazyIndex = map[*iptables.Chain]*chainIndex{}
 	for _, t := range rs.Tables {
 		if t.Name == "" {
-			for _, c := range t.Chains {
-				c.Load()
-			}
+			t.LoadAll()
 			n, first := 0, 0
 			for _, c := range t.Chains {
 				n += len(c.Rules)

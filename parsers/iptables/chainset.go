@@ -3,15 +3,15 @@ package iptables
 import "hash/maphash"
 
 // chainSet finds a table's chains by name: open addressing over their
-// positions in Table.Chains, hashed with a seed of its own (a dump cannot
-// choose collisions). Each slot keeps the upper half of its name's hash,
-// so a probe that meets another chain's slot moves on without reading
-// that chain. Making a Go map for the 50k chains of a kube-proxy dump
-// cost more than reading their declarations.
+// positions (in Table.Chains, or a lazy parse's records), hashed with a
+// seed of its own (a dump cannot choose collisions). Each slot keeps the
+// upper half of its name's hash, so a probe that meets another chain's
+// slot moves on without reading that chain. Making a Go map for the 50k
+// chains of a kube-proxy dump cost more than reading their declarations.
+// Callers say how to read position i's name (nameAt).
 type chainSet struct {
 	seed maphash.Seed
-	// hash>>32 << 32 | 1 + index into Table.Chains; 0: empty. A power
-	// of two long.
+	// hash>>32 << 32 | 1 + position; 0: empty. A power of two long.
 	slots []uint64
 	n     int
 }
@@ -24,41 +24,42 @@ func newChainSet(hint int) chainSet {
 	return chainSet{seed: maphash.MakeSeed(), slots: make([]uint64, size)}
 }
 
-// find returns the chain named name (hash h), or nil and the free slot
-// for it.
-func (s *chainSet) find(chains []*Chain, name string, h uint64) (*Chain, int) {
+// find returns the position of the chain named name (hash h), or -1 and
+// the free slot for it.
+func (s *chainSet) find(nameAt func(int) string, name string, h uint64) (int, int) {
 	mask := len(s.slots) - 1
 	tag := h >> 32
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		v := s.slots[i]
 		if v == 0 {
-			return nil, i
+			return -1, i
 		}
 		if v>>32 == tag {
-			if c := chains[uint32(v)-1]; c.Name == name {
-				return c, i
+			if k := int(uint32(v)) - 1; nameAt(k) == name {
+				return k, i
 			}
 		}
 	}
 }
 
-func (s *chainSet) get(chains []*Chain, name string) *Chain {
+// get returns the position of the chain named name, or -1.
+func (s *chainSet) get(nameAt func(int) string, name string) int {
 	if s.slots == nil {
-		return nil
+		return -1
 	}
-	c, _ := s.find(chains, name, maphash.String(s.seed, name))
-	return c
+	k, _ := s.find(nameAt, name, maphash.String(s.seed, name))
+	return k
 }
 
 // getOrSlot is get that also returns, when the name is missing, what add
 // needs to file it without hashing it again.
-func (s *chainSet) getOrSlot(chains []*Chain, name string) (*Chain, chainSlot) {
+func (s *chainSet) getOrSlot(nameAt func(int) string, name string) (int, chainSlot) {
 	if s.slots == nil {
 		*s = newChainSet(1)
 	}
 	h := maphash.String(s.seed, name)
-	c, i := s.find(chains, name, h)
-	return c, chainSlot{h: h, i: i, size: len(s.slots)}
+	k, i := s.find(nameAt, name, h)
+	return k, chainSlot{h: h, i: i, size: len(s.slots)}
 }
 
 // chainSlot is where a missing name goes, valid until the set grows.
@@ -67,9 +68,9 @@ type chainSlot struct {
 	i, size int
 }
 
-// add files chains[i], whose name is not in the set yet; at: from
+// add files position k, whose name is not in the set yet; at: from
 // getOrSlot for that name, or the zero chainSlot.
-func (s *chainSet) add(chains []*Chain, i int, at chainSlot) {
+func (s *chainSet) add(nameAt func(int) string, k int, at chainSlot) {
 	if s.slots == nil {
 		*s = newChainSet(1)
 	}
@@ -79,7 +80,7 @@ func (s *chainSet) add(chains []*Chain, i int, at chainSlot) {
 		mask := len(s.slots) - 1
 		for _, v := range old {
 			if v != 0 {
-				h := maphash.String(s.seed, chains[uint32(v)-1].Name)
+				h := maphash.String(s.seed, nameAt(int(uint32(v))-1))
 				j := int(h) & mask
 				for s.slots[j] != 0 {
 					j = (j + 1) & mask
@@ -89,17 +90,29 @@ func (s *chainSet) add(chains []*Chain, i int, at chainSlot) {
 		}
 	}
 	if at.size != len(s.slots) {
-		at.h = maphash.String(s.seed, chains[i].Name)
-		_, at.i = s.find(chains, chains[i].Name, at.h)
+		name := nameAt(k)
+		at.h = maphash.String(s.seed, name)
+		_, at.i = s.find(nameAt, name, at.h)
 	}
-	s.slots[at.i] = at.h>>32<<32 | uint64(i+1)
+	s.slots[at.i] = at.h>>32<<32 | uint64(k+1)
 	s.n++
 }
+
+// nameAt is the name of t.Chains[i] (chainSet of an eager table).
+func (t *Table) nameAt(i int) string { return t.Chains[i].Name }
 
 // addChain appends a chain not in t yet; at: where, from getOrSlot, or
 // the zero chainSlot.
 func (t *Table) addChain(c *Chain, at chainSlot) {
 	c.seq = len(t.Chains)
 	t.Chains = append(t.Chains, c)
-	t.chains.add(t.Chains, c.seq, at)
+	t.chains.add(t.nameAt, c.seq, at)
+}
+
+// eagerChain returns t's chain named name, or nil (t not lazy).
+func (t *Table) eagerChain(name string) *Chain {
+	if k := t.chains.get(t.nameAt, name); k >= 0 {
+		return t.Chains[k]
+	}
+	return nil
 }

@@ -68,8 +68,12 @@ type Table struct {
 	Name       string
 	Line       int // of "*name"; 0 for rules found outside any table
 	CommitLine int // 0 when COMMIT is missing
-	Chains     []*Chain
-	chains     chainSet
+	// Chains in the order they were declared (or first appended to). A
+	// lazily parsed table's Chains is nil until LoadAll: find its chains
+	// with Chain.
+	Chains []*Chain
+	chains chainSet
+	lz     *lazyTable // Options.Lazy
 }
 
 // Chain is a built-in or user-defined chain.
@@ -217,13 +221,22 @@ func (t *Table) Chain(name string) *Chain {
 	if t == nil {
 		return nil
 	}
-	return t.chains.get(t.Chains, name)
+	if t.lz != nil {
+		return t.lz.chain(t, name)
+	}
+	return t.eagerChain(name)
 }
 
 // NumRules counts the rules of every table.
 func (rs *Ruleset) NumRules() int {
 	n := 0
 	for _, t := range rs.Tables {
+		if t.lz != nil {
+			for i := range t.lz.recs {
+				n += int(t.lz.recs[i].n)
+			}
+			continue
+		}
 		for _, c := range t.Chains {
 			n += c.Len()
 		}
@@ -602,6 +615,7 @@ type parser struct {
 	counters   []Counters // block counters are taken from
 	overBudget bool
 	last       *Chain // of the last rule, in lastTab
+	lastRec    int32  // of a lazy parse: the last rule's record in lastTab
 	lastTab    *Table
 	// decls: chain declarations per table block, by the 0-based line of
 	// its header (ParseString); chainBlock: chains are taken from it
@@ -750,6 +764,11 @@ func (p *parser) startTable(name string) {
 	if n == 0 && p.in != nil {
 		n = p.in.chainHint(name)
 	}
+	if p.lazy != nil {
+		p.table = &Table{Name: name, Line: p.line, lz: p.lazy.newTable(n)}
+		p.rs.Tables = append(p.rs.Tables, p.table)
+		return
+	}
 	p.table = &Table{Name: name, Line: p.line, chains: newChainSet(n), Chains: make([]*Chain, 0, n)}
 	if n > len(p.chainBlock) {
 		p.chainBlock = bigmem.Make[Chain](n)
@@ -765,6 +784,9 @@ func (p *parser) cur() *Table {
 	}
 	if p.loose == nil {
 		p.loose = &Table{Name: ""}
+		if p.lazy != nil {
+			p.loose.lz = p.lazy.newTable(0)
+		}
 		p.rs.Tables = append(p.rs.Tables, p.loose)
 	}
 	return p.loose
@@ -782,13 +804,22 @@ func (p *parser) declareChain(s string) {
 		p.problem("chain %s declared outside a table", f[0])
 	}
 	t := p.cur()
-	c, at := t.chains.getOrSlot(t.Chains, f[0])
-	if c != nil && c.Line != 0 {
-		p.problem("chain %s declared again (first at line %d)", f[0], c.Line)
+	var c *Chain
+	if t.lz != nil {
+		if c = p.lazyDeclare(t, f); c == nil {
+			return // recorded, checked, no Chain made
+		}
+	} else {
+		k, at := t.chains.getOrSlot(t.nameAt, f[0])
+		if k < 0 {
+			c = p.newChain(t.Name, f[0])
+			t.addChain(c, at)
+		} else {
+			c = t.Chains[k]
+		}
 	}
-	if c == nil {
-		c = p.newChain(t.Name, f[0])
-		t.addChain(c, at)
+	if c.Line != 0 {
+		p.problem("chain %s declared again (first at line %d)", f[0], c.Line)
 	}
 	c.Line = p.line
 	if len(f) >= 2 && f[1] != "-" {
@@ -873,12 +904,17 @@ func (p *parser) finish() {
 }
 
 func (t *Table) firstLine() int {
+	if t.lz != nil {
+		for i := range t.lz.recs {
+			if r := &t.lz.recs[i]; r.n > 0 {
+				return int(t.lz.firstRun(r).line)
+			}
+		}
+		return 0
+	}
 	for _, c := range t.Chains {
 		if len(c.Rules) > 0 {
 			return c.Rules[0].Line
-		}
-		if c.lazy != nil && c.lazy.n > 0 {
-			return int(c.lazy.run.line)
 		}
 	}
 	return 0

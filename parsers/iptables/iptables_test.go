@@ -288,6 +288,7 @@ func TestBrokenInputBecomesLineNumberedProblems(t *testing.T) {
 		{"jump to undeclared chain", wrap(`-A X -j NOPE`), 4, "NOPE"},
 		{"missing commit", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n", 1, "no COMMIT"},
 		{"garbage", wrap("hello world"), 4, "not an iptables-save line"},
+		{"two commands", wrap("-A X -j ACCEPT -A Y"), 4, "the first one (-A X) is kept"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := parseString(t, tc.dump)
@@ -298,6 +299,18 @@ func TestBrokenInputBecomesLineNumberedProblems(t *testing.T) {
 			}
 			t.Errorf("no problem %q on line %d: %v", tc.want, tc.line, rs.Problems)
 		})
+	}
+	// iptables refuses the line; its first -A names the chain it is kept
+	// in, in both parses (a lazy parse reads only the line's start)
+	for _, lazy := range []bool{false, true} {
+		rs, err := ParseString(wrap("-A X -j ACCEPT -A Y"), Options{Limits: DefaultLimits(), Lazy: lazy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs.LoadAll()
+		if x := rs.Table("filter").Chain("X"); x == nil || len(x.Rules) != 1 {
+			t.Errorf("lazy %v: the rule is not in chain X: %+v", lazy, x)
+		}
 	}
 }
 

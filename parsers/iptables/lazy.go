@@ -30,16 +30,141 @@ type lineRun struct {
 	line, n int32
 }
 
-// lazyChain holds a chain's unparsed rule lines (one per chain of a
-// dump: kept small).
+// chainRec is a chain of a lazy parse as the scan saw it: its name, its
+// declaration and where its rule lines are. A kube-proxy dump declares
+// ~50k chains and one packet enters a handful: a Chain is made only for
+// the chains looked up (Table.Chain), from their record.
+type chainRec struct {
+	name string
+	decl int     // offset of its ":NAME" line, when line > 0
+	line int32   // of its declaration; 0: never declared
+	n    int32   // rule lines
+	run  lineRun // the last run of them
+	// 1 + the index in lazyTable.earlier of the run before run; 0: none
+	prev int32
+}
+
+// lazyTable is a table of a lazy parse: its chains' records in order,
+// found by name, and the Chains made of them so far.
+type lazyTable struct {
+	st   *lazyState
+	recs []chainRec
+	set  chainSet
+	// runs that are not their chain's last (a dump that interleaves
+	// chains, as kube-proxy's restore input does), in blocks of
+	// earlierBlock: never copied
+	earlier [][]earlierRun
+	nEarly  int32
+	made    map[int32]*Chain
+}
+
+// earlierRun is a chain's run of rule lines that is not its last, and
+// the chain's run before it (as chainRec.prev).
+type earlierRun struct {
+	run  lineRun
+	prev int32
+}
+
+const earlierBlock = 1024
+
+// push files r as a chain's earlier run after the one prev points to; it
+// returns what the chain's prev becomes.
+func (lt *lazyTable) push(r lineRun, prev int32) int32 {
+	k := lt.nEarly
+	if int(k)%earlierBlock == 0 {
+		lt.earlier = append(lt.earlier, make([]earlierRun, 0, earlierBlock))
+	}
+	b := &lt.earlier[len(lt.earlier)-1]
+	*b = append(*b, earlierRun{r, prev})
+	lt.nEarly++
+	return k + 1
+}
+
+// firstRun is r's first run of rule lines.
+func (lt *lazyTable) firstRun(r *chainRec) lineRun {
+	run := r.run
+	for prev := r.prev; prev != 0; {
+		e := lt.earlierAt(prev)
+		run, prev = e.run, e.prev
+	}
+	return run
+}
+
+func (lt *lazyTable) earlierAt(prev int32) *earlierRun {
+	k := int(prev - 1)
+	return &lt.earlier[k/earlierBlock][k%earlierBlock]
+}
+
+func (st *lazyState) newTable(n int) *lazyTable {
+	return &lazyTable{st: st, recs: bigmem.Make[chainRec](n)[:0], set: newChainSet(n)}
+}
+
+func (lt *lazyTable) nameAt(i int) string { return lt.recs[i].name }
+
+// add records a chain not in lt yet; at: from set.getOrSlot, or the
+// zero chainSlot.
+func (lt *lazyTable) add(name string, at chainSlot) int32 {
+	lt.recs = append(lt.recs, chainRec{name: name})
+	k := len(lt.recs) - 1
+	lt.set.add(lt.nameAt, k, at)
+	return int32(k)
+}
+
+// chain returns t's chain named name, made on first use; nil when t has
+// none. Safe for concurrent use.
+func (lt *lazyTable) chain(t *Table, name string) *Chain {
+	lt.st.mu.Lock()
+	defer lt.st.mu.Unlock()
+	return lt.chainLocked(t, name)
+}
+
+// chainLocked is chain for a caller holding st.mu, or the parse.
+func (lt *lazyTable) chainLocked(t *Table, name string) *Chain {
+	k := lt.set.get(lt.nameAt, name)
+	if k < 0 {
+		return nil
+	}
+	return lt.chainAt(t, int32(k))
+}
+
+// chainAt makes the Chain of record k, as the eager parse would have made
+// it from the same lines (its declaration's problems were reported by
+// the scan); st.mu is held, or the parse is running.
+func (lt *lazyTable) chainAt(t *Table, k int32) *Chain {
+	if c := lt.made[k]; c != nil {
+		return c
+	}
+	r := &lt.recs[k]
+	c := &Chain{Table: t.Name, Name: r.name, Line: int(r.line), seq: int(k),
+		lazy: &lazyChain{table: t, rec: k}, lazyState: lt.st}
+	if r.line != 0 {
+		var buf [3]string
+		f := fields3(lt.st.lineAt(r.decl)[1:], buf[:0])
+		if len(f) >= 2 && (f[1] == "ACCEPT" || f[1] == "DROP") {
+			c.Policy = f[1]
+		}
+		if len(f) >= 3 {
+			if ct, ok := parseCounters(f[2]); ok {
+				c.Counters = ct
+			}
+		}
+	}
+	if lt.made == nil {
+		lt.made = map[int32]*Chain{}
+	}
+	lt.made[k] = c
+	return c
+}
+
+// lazyChain is what a Chain made from a record keeps of it.
 type lazyChain struct {
 	table  *Table // the chain's
-	run    lineRun
-	more   *[]lineRun // runs after the first, rarely any
-	n      int32      // rule lines in the runs
+	rec    int32  // its record in table.lz
 	loaded bool
 	read   *readRules // nil until a rule is read
 }
+
+func (lc *lazyChain) record() *chainRec { return &lc.table.lz.recs[lc.rec] }
 
 // ruleAt is where a rule line is: its offset in the dump and number.
 type ruleAt struct {
@@ -54,18 +179,6 @@ type readRules struct {
 	skim   *DstIndex
 }
 
-// runs calls f with each run of lc in order until f returns false.
-func (lc *lazyChain) runs(f func(lineRun) bool) {
-	if lc.run.n == 0 || !f(lc.run) || lc.more == nil {
-		return
-	}
-	for _, r := range *lc.more {
-		if !f(r) {
-			return
-		}
-	}
-}
-
 // lazyState is shared by the chains of one lazy parse: the dump's text
 // and the parser, whose problem list, limits and blocks loads keep using,
 // behind one lock.
@@ -76,9 +189,8 @@ type lazyState struct {
 	// rule lines parsed while scanning (their chain could not be told
 	// without parsing them), by the offset of their line
 	early map[int]*RuleSpec
-	// blocks the chains and rules are taken from
-	chains []lazyChain
-	rules  []Rule
+	// block the rules are taken from
+	rules []Rule
 }
 
 // Load parses the chain's rules if the dump was parsed lazily and they
@@ -90,23 +202,44 @@ func (c *Chain) Load() {
 }
 
 // LoadAll parses every chain not parsed yet: the ruleset is then what
-// the eager parse makes (problems aside, which come in load order).
+// the eager parse makes (problems aside, which come in load order). Not
+// for use while other goroutines read the ruleset.
 func (rs *Ruleset) LoadAll() {
 	for _, t := range rs.Tables {
-		for _, c := range t.Chains {
-			c.Load()
-		}
+		t.LoadAll()
 	}
 }
 
-// Lazy reports whether the ruleset was parsed with Options.Lazy: readers
+// LoadAll makes every chain of a lazily parsed table (its Chains, in
+// order) and parses their rules; of an eager one, it does nothing. Not
+// for use while other goroutines read the table.
+func (t *Table) LoadAll() {
+	if t.lz == nil {
+		return
+	}
+	if len(t.Chains) != len(t.lz.recs) {
+		t.lz.st.mu.Lock()
+		cs := make([]*Chain, len(t.lz.recs))
+		for k := range cs {
+			cs[k] = t.lz.chainAt(t, int32(k))
+		}
+		t.Chains = cs
+		t.lz.st.mu.Unlock()
+	}
+	for _, c := range t.Chains {
+		c.Load()
+	}
+}
+
+// Lazy reports whether the ruleset was parsed with Options.Lazy: its
+// chains are found with Table.Chain (or all made by LoadAll), and readers
 // of Chain.Rules must Load the chain first, or read it with Len and Rule.
 func (rs *Ruleset) Lazy() bool { return rs.lazy }
 
 // Len is the number of c's rules, parsed or not.
 func (c *Chain) Len() int {
 	if c.lazy != nil {
-		return int(c.lazy.n) // fixed once the parse returned
+		return int(c.lazy.record().n) // fixed once the parse returned
 	}
 	return len(c.Rules)
 }
@@ -182,8 +315,9 @@ func (st *lazyState) reading(lc *lazyChain) *readRules {
 	if lc.read != nil {
 		return lc.read
 	}
-	rd := &readRules{parsed: make([]*Rule, lc.n), at: make([]ruleAt, 0, lc.n)}
-	lc.runs(func(r lineRun) bool {
+	rec := lc.record()
+	rd := &readRules{parsed: make([]*Rule, rec.n), at: make([]ruleAt, 0, rec.n)}
+	add := func(r lineRun) {
 		off := r.off
 		for k := int32(0); k < r.n; k++ {
 			rd.at = append(rd.at, ruleAt{off, r.line + k})
@@ -191,8 +325,19 @@ func (st *lazyState) reading(lc *lazyChain) *readRules {
 				off += strings.IndexByte(st.text[off:], '\n') + 1
 			}
 		}
-		return true
-	})
+	}
+	var runs []lineRun // the earlier ones, last first
+	for prev := rec.prev; prev != 0; {
+		e := lc.table.lz.earlierAt(prev)
+		runs = append(runs, e.run)
+		prev = e.prev
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		add(runs[i])
+	}
+	if rec.run.n > 0 {
+		add(rec.run)
+	}
 	lc.read = rd
 	return rd
 }
@@ -224,32 +369,39 @@ func parseLazy(s string, o Options) (*Ruleset, error) {
 	p := newParser(o)
 	p.lazy = &lazyState{p: p, text: s}
 	p.rs.lazy = true
-	lim := o.Limits
-	for off := 0; off < len(s); {
-		next := len(s)
-		line := s[off:]
-		if i := strings.IndexByte(line, '\n'); i >= 0 {
-			line, next = line[:i], off+i+1
-		}
-		p.line++
-		p.off = off
-		switch {
-		case lim.LineBytes > 0 && len(line) > lim.LineBytes+1:
-			p.problem("line longer than %d bytes; skipped", lim.LineBytes)
-		case isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))):
-			p.lazyRuleLine(strings.TrimSpace(line))
-		default:
-			line = strings.TrimSuffix(line, "\r")
-			if t := strings.TrimLeft(line, " \t"); t != "" && t[0] == '*' {
-				// its chains, to size the table's index once
-				p.decls = map[int]int{p.line - 1: countDeclsAt(s[next:])}
+	scanLines(s, o.Limits, func(evs []scanned) {
+		for _, e := range evs {
+			p.line++
+			p.off = e.off
+			if e.nameLen > 0 {
+				name := s[e.off+int(e.name) : e.off+int(e.name+e.nameLen)]
+				p.fileRun(name, int(e.n))
+				p.line += int(e.n) - 1
+				continue
 			}
-			p.parseLine(line)
+			p.lazyLine(s, s[e.off:e.end], min(e.end+1, len(s)))
 		}
-		off = next
-	}
+	})
 	p.finish()
 	return p.rs, nil
+}
+
+// lazyLine reads one line the scan did not file (line, the text's next
+// line at next).
+func (p *parser) lazyLine(s, line string, next int) {
+	switch lim := p.lim; {
+	case lim.LineBytes > 0 && len(line) > lim.LineBytes+1:
+		p.problem("line longer than %d bytes; skipped", lim.LineBytes)
+	case isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))):
+		p.lazyRuleLine(strings.TrimSpace(line))
+	default:
+		line = strings.TrimSuffix(line, "\r")
+		if t := strings.TrimLeft(line, " \t"); t != "" && t[0] == '*' {
+			// its chains, to size the table's index once
+			p.decls = map[int]int{p.line - 1: countDeclsAt(s[next:])}
+		}
+		p.parseLine(line)
+	}
 }
 
 // countDeclsAt counts the chain declarations at the start of s: the
@@ -281,17 +433,12 @@ func countDeclsAt(s string) int {
 // starts (after counters) with "-A NAME" and says no other -A/-I. Any
 // other line is parsed now, as the eager parse does.
 func (p *parser) lazyRuleLine(t string) {
-	body := t
-	if strings.HasPrefix(body, "[") {
-		end := strings.IndexByte(body, ']')
-		if end < 0 {
-			p.problem("unterminated counters %q", clip(t))
-			return
-		}
-		body = strings.TrimSpace(body[end+1:])
+	body, ok := ruleLineBody(t)
+	if !ok {
+		p.problem("unterminated counters %q", clip(t))
+		return
 	}
 	name, ok := quickChain(body)
-	off := p.off
 	if !ok {
 		spec := p.sp.parse(body)
 		name = spec.Chain
@@ -312,56 +459,89 @@ func (p *parser) lazyRuleLine(t string) {
 		if p.lazy.early == nil {
 			p.lazy.early = map[int]*RuleSpec{}
 		}
-		p.lazy.early[off] = spec
+		p.lazy.early[p.off] = spec
 	}
+	p.fileRun(name, 1)
+}
+
+// fileRun files n rule lines of chain name, the first at p.off and line
+// p.line, under their chain's record without parsing them.
+func (p *parser) fileRun(name string, n int) {
 	tab := p.cur()
-	c := p.chainOf(tab, name)
-	if c == nil {
+	lt := tab.lz
+	k := p.recOf(tab, name)
+	if k < 0 {
 		if p.table != nil {
 			p.problem("rule appended to chain %s that is not declared in table %s", name, tab.Name)
 		}
-		c = p.newChain(tab.Name, name)
-		tab.addChain(c, chainSlot{})
+		k = lt.add(name, chainSlot{})
 	}
-	p.last, p.lastTab = c, tab
-	lc := c.lazy
-	if lc == nil {
-		lc = p.lazy.newChain(tab)
-		c.lazy = lc
-		c.lazyState = p.lazy
-	}
-	lc.n++
-	last := &lc.run
-	if lc.more != nil {
-		last = &(*lc.more)[len(*lc.more)-1]
-	}
-	run := lineRun{off: off, line: int32(p.line), n: 1}
+	p.lastRec, p.lastTab = k, tab
+	r := &lt.recs[k]
+	r.n += int32(n)
+	run := lineRun{off: p.off, line: int32(p.line), n: int32(n)}
 	switch {
-	case last.n == 0:
-		*last = run
-	case last.line+last.n == run.line:
-		last.n++
-	case lc.more == nil:
-		lc.more = &[]lineRun{run}
+	case r.run.line+r.run.n == run.line && r.run.n > 0:
+		r.run.n += run.n
+	case r.run.n == 0:
+		r.run = run
 	default:
-		*lc.more = append(*lc.more, run)
+		r.prev = lt.push(r.run, r.prev)
+		r.run = run
 	}
 }
 
-// newChain hands out a lazyChain from a block (a kube-proxy dump has
-// ~40k chains).
-func (st *lazyState) newChain(t *Table) *lazyChain {
-	if len(st.chains) == 0 {
-		st.chains = bigmem.Make[lazyChain](max(1024, len(t.Chains)))
+// recOf is chainOf for a lazy table: the record of tab's chain name, or
+// -1.
+func (p *parser) recOf(tab *Table, name string) int32 {
+	lt := tab.lz
+	if k := p.lastRec; p.lastTab == tab {
+		if lt.recs[k].name == name {
+			return k
+		}
+		// the chains declared near the last rule's: a dump in the
+		// kernel's order moves on to the next one, kube-proxy's restore
+		// input goes back and forth between a service chain and its
+		// endpoints' (declared after it)
+		for j := max(0, k-4); int(j) < len(lt.recs) && j <= k+4; j++ {
+			if lt.recs[j].name == name {
+				return j
+			}
+		}
 	}
-	c := &st.chains[0]
-	st.chains = st.chains[1:]
-	c.table = t
-	return c
+	return int32(lt.set.get(lt.nameAt, name))
 }
 
-// quickChain returns NAME of a rule text "-A NAME ..." that names no
-// other chain option: what the full parse would take as its chain.
+// lazyDeclare is declareChain's lookup in a lazy table, for the
+// declaration fields f of table t. A new chain is recorded, its policy
+// and counters checked as declareChain checks them, and nil returned. A
+// chain recorded before (declared again, or appended to first) is made
+// now and returned, for declareChain to declare as the eager parse does.
+func (p *parser) lazyDeclare(t *Table, f []string) *Chain {
+	lt := t.lz
+	k, at := lt.set.getOrSlot(lt.nameAt, f[0])
+	if k >= 0 {
+		return lt.chainAt(t, int32(k))
+	}
+	if len(f) >= 2 && f[1] != "-" && f[1] != "ACCEPT" && f[1] != "DROP" {
+		p.problem("chain %s: policy %q is not ACCEPT or DROP", f[0], f[1])
+	}
+	if len(f) >= 3 {
+		var c Counters
+		if _, ok := parseCountersInto(f[2], &c); !ok {
+			p.problem("chain %s: bad counters %q", f[0], f[2])
+		}
+	}
+	k32 := lt.add(f[0], at)
+	r := &lt.recs[k32]
+	r.decl, r.line = p.off, int32(p.line)
+	return nil
+}
+
+// quickChain returns NAME of a rule text "-A NAME ...": what the full
+// parse takes as its chain (the first -A names it), read without
+// tokenizing the line; false when only the tokenizer can tell (quotes,
+// escapes, a name that is not one).
 func quickChain(t string) (string, bool) {
 	if len(t) < 4 || t[0] != '-' || t[1] != 'A' || !isSpace(t[2]) {
 		return "", false
@@ -381,32 +561,6 @@ func quickChain(t string) (string, bool) {
 	for k := 0; k < len(name); k++ {
 		if c := name[k]; c == '"' || c == '\'' || c == '\\' {
 			return "", false // quoting: the tokenizer decides
-		}
-	}
-	// a later word that may be -A/-I again (even inside quotes: then the
-	// full parse decides): every word that starts with a dash is looked
-	// at, found by a vectorized search for the dash
-	rest := t[j:]
-	for k := 0; ; {
-		i := strings.IndexByte(rest[k:], '-')
-		if i < 0 {
-			break
-		}
-		d := k + i
-		k = d + 1
-		if d == 0 || !isSpace(rest[d-1]) {
-			continue
-		}
-		w := rest[d:]
-		if len(w) >= 2 && (w[1] == 'A' || w[1] == 'I') && (len(w) == 2 || isSpace(w[2])) {
-			return "", false
-		}
-		if len(w) >= 8 && (w[:8] == "--append" || w[:8] == "--insert") && (len(w) == 8 || isSpace(w[8])) {
-			return "", false
-		}
-		// the rest of the word: no second look at its dashes
-		for k < len(rest) && !isSpace(rest[k]) {
-			k++
 		}
 	}
 	return name, true
@@ -443,7 +597,7 @@ func (st *lazyState) parseRule(c *Chain, i int, at ruleAt, r *Rule) {
 	}
 	if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
 		t := c.lazy.table
-		r.Jump = t.Chain(r.Target.Name)
+		r.Jump = t.lz.chainLocked(t, r.Target.Name)
 		if r.Jump == nil && t.Line != 0 {
 			p.problemAt(r.Line, "jump to chain %s that is not declared in table %s", r.Target.Name, r.Table)
 		}
@@ -463,8 +617,9 @@ func (st *lazyState) load(c *Chain) {
 	}
 	lc.loaded = true
 	rd := st.reading(lc)
-	refs := make([]*Rule, lc.n)
-	rules := make([]Rule, lc.n)
+	n := lc.record().n
+	refs := make([]*Rule, n)
+	rules := make([]Rule, n)
 	for i, at := range rd.at {
 		if r := rd.parsed[i]; r != nil {
 			refs[i] = r

@@ -5,9 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+	"unsafe"
+
+	"tkesnap/internal/bigmem"
 )
 
 // A lazily parsed dump, every chain loaded, is the eager parse: the same
@@ -37,6 +43,29 @@ func sameAsEager(t *testing.T, name, s string, lim Limits) {
 			t.Fatalf("%s: problems differ:\neager %q\nlazy  %q", name, pe, pl)
 		}
 	}
+	// scanned in chunks of a few bytes on three other goroutines: the
+	// same ruleset, and the same problems in the same order
+	whole, err := ParseString(s, Options{Limits: lim, Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(c, m, procs int) { chunkBytes, scanParallelMin = c, m; runtime.GOMAXPROCS(procs) }(chunkBytes, scanParallelMin, runtime.GOMAXPROCS(4))
+	chunkBytes, scanParallelMin = 7, 0
+	cut, err := ParseString(s, Options{Limits: lim, Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cut.Problems, whole.Problems) {
+		t.Fatalf("%s: problems scanned in chunks:\n%q\nin one piece:\n%q", name, cut.Problems, whole.Problems)
+	}
+	whole.LoadAll()
+	cut.LoadAll()
+	if d := diffRulesets(whole, cut); d != "" {
+		t.Fatalf("%s: scanned in chunks, differs: %s", name, d)
+	}
+	if !reflect.DeepEqual(cut.Problems, whole.Problems) {
+		t.Fatalf("%s: problems after loading, scanned in chunks:\n%q\nin one piece:\n%q", name, cut.Problems, whole.Problems)
+	}
 }
 
 // Read rule by rule before any Load (Chain.Rule, guided by Chain.Skim),
@@ -47,8 +76,24 @@ func sameAsEager(t *testing.T, name, s string, lim Limits) {
 func sparseAgrees(t *testing.T, name string, eager, lazy *Ruleset) {
 	t.Helper()
 	for i, tl := range lazy.Tables {
-		for j, cl := range tl.Chains {
-			ce := eager.Tables[i].Chains[j]
+		if tl.Chains != nil {
+			t.Fatalf("%s: table %q: chains made before LoadAll", name, tl.Name)
+		}
+		if c := tl.Chain("NO-SUCH-CHAIN"); c != nil {
+			t.Fatalf("%s: table %q: a chain never named found as %s", name, tl.Name, c.Name)
+		}
+		for _, ce := range eager.Tables[i].Chains {
+			// found by name, made as the eager parse made it
+			cl := tl.Chain(ce.Name)
+			if cl == nil {
+				t.Fatalf("%s: chain %s/%s not found", name, tl.Name, ce.Name)
+			}
+			if cl != tl.Chain(ce.Name) {
+				t.Fatalf("%s: chain %s made twice", name, ce.Name)
+			}
+			if cl.Table != ce.Table || cl.Name != ce.Name || cl.Line != ce.Line || cl.Policy != ce.Policy || !reflect.DeepEqual(cl.Counters, ce.Counters) {
+				t.Fatalf("%s: chain %s made as %+v, eager %+v", name, ce.Name, *cl, *ce)
+			}
 			if cl.Len() != len(ce.Rules) {
 				t.Fatalf("%s: chain %s: Len %d, eager %d rules", name, cl.Name, cl.Len(), len(ce.Rules))
 			}
@@ -155,6 +200,11 @@ func TestLazyParseIsTheEagerParse(t *testing.T) {
 		"-A KUBE-SERVICES -d 10.0.0.1/32 -j KUBE-SVC-A\n:KUBE-SVC-A - [0:0]\n",
 		"*filter\n-A INPUT -j X\nCOMMIT\n*filter\n:X - [0:0]\n-A X -j Y\nCOMMIT\n",
 		"*filter\n:INPUT ACCEPT\n-A INPUT -j Z\nCOMMIT\n*filter\n:Y - [0:0]\nCOMMIT\n",
+		// declared again (with and without a policy or counters), appended
+		// to before its declaration, bad policies and counters, a
+		// declaration outside a table, rules of one chain in three runs
+		"*filter\n:X ACCEPT [1:2]\n:X\n:Y DROP [x]\n:Z BOGUS [3:4]\n-A W -j X\n:W - [5:6]\n:X DROP [7:8]\n:V ACCEPT [1:1]\n:V - [2:2]\n:U DROP\n:U ACCEPT [3:3]\n" +
+			"-A X -j ACCEPT\n-A Y -j X\n-A X -j DROP\n-A Y -j RETURN\n-A X -j RETURN\n:\nCOMMIT\n:Q ACCEPT [9:9]\n-A Q -j Y\n",
 		// destinations the skim must not take for one address, and the
 		// ones it may
 		"*nat\n:S - [0:0]\n-A S ! -d 10.0.0.1/32 -j RETURN\n-A S -d ! 10.0.0.2 -j RETURN\n-A S -d 10.0.0.3/32 -d 10.0.0.4/32 -j RETURN\n" +
@@ -163,5 +213,48 @@ func TestLazyParseIsTheEagerParse(t *testing.T) {
 			"-A S -p tcp --dport ! 80 -d 10.0.0.12/32 -j RETURN\n-A S -d 10.0.0.13/32 ! -p udp -j RETURN\n-A S -c 1 2 -d 10.0.0.14/32\n-A S -d host.example -j RETURN\n-A S -d\nCOMMIT\n",
 	} {
 		sameAsEager(t, strings.ReplaceAll(s, "\n", `\n`), s, DefaultLimits())
+	}
+}
+
+// A mapped dump cut short while it is scanned faults in whichever
+// goroutine reads past its new end; the parse raises that fault on the
+// caller's goroutine, where trace --iptables turns it into "the file
+// shrank", and leaves no scanning goroutine behind.
+func TestScanFaultReachesTheCaller(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dump")
+	text := "*nat\n:KUBE-SERVICES - [0:0]\n" + strings.Repeat("-A KUBE-SERVICES -d 10.0.0.1/32 -j ACCEPT\n", 40000) + "COMMIT\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, ok := bigmem.MapFile(f, int64(len(text)))
+	if !ok {
+		t.Skipf("MapFile: not on %s", runtime.GOOS)
+	}
+	if err := os.Truncate(path, 4096); err != nil {
+		t.Fatal(err)
+	}
+	defer func(c, m, procs int) { chunkBytes, scanParallelMin = c, m; runtime.GOMAXPROCS(procs) }(chunkBytes, scanParallelMin, runtime.GOMAXPROCS(4))
+	chunkBytes, scanParallelMin = 4096, 0
+	before := runtime.NumGoroutine()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	fault := func() (v any) {
+		defer func() { v = recover() }()
+		ParseString(unsafe.String(&b[0], len(b)), Options{Limits: DefaultLimits(), Lazy: true})
+		return nil
+	}()
+	if _, ok := fault.(interface{ Addr() uintptr }); !ok {
+		t.Fatalf("parse of a file cut short: recovered %v, want a memory fault", fault)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left after the parse stopped (%d before)", runtime.NumGoroutine(), before)
+		}
+		runtime.Gosched()
 	}
 }

@@ -200,7 +200,7 @@ func (p *parser) chainOf(tab *Table, name string) *Chain {
 			}
 		}
 	}
-	return tab.chains.get(tab.Chains, name)
+	return tab.eagerChain(name)
 }
 
 // spec returns what the rule text t says: parsed ahead (ParseString),
@@ -503,10 +503,13 @@ func (rp *ruleParser) parse() string {
 					}
 				}
 			}
+			// iptables refuses a second command; the first one names the
+			// rule's chain (what a reader of the line's start sees)
 			if rp.chain != "" {
-				rp.problem("more than one -A in a rule")
+				rp.problem("more than one -A in a rule: the first one (-A %s) is kept", rp.chain)
+			} else {
+				rp.chain = v
 			}
-			rp.chain = v
 			neg = false
 			continue
 		case "-s", "--source", "--src", "-d", "--destination", "--dst":
