@@ -19,8 +19,10 @@ LAB_RECORD_TARGETS :=
 
 all: build
 
+# Static (CGO_ENABLED=0): no dynamic loader or libc to start, ~2 ms of
+# every run; nothing in tkesnap needs cgo.
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tkesnap
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tkesnap
 
 # Runs the main job on the sample bundle shipped in the repo. Exit 3/4
 # means findings were reported (that is the point of the sample).

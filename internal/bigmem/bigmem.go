@@ -10,7 +10,10 @@
 // touched. The advice is a hint: where it is refused nothing changes.
 package bigmem
 
-import "unsafe"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // MinAdvise is the smallest block worth advising: only the aligned huge
 // pages inside a block are advised, and a smaller one holds none.
@@ -26,4 +29,26 @@ func Make[T any](n int) []T {
 		advise(unsafe.Pointer(unsafe.SliceData(s)), size)
 	}
 	return s
+}
+
+// PrefaultAsync is Prefault on another goroutine, for a caller about to
+// fill s from its start: on a VM a page's first touch is a fault of
+// several microseconds, which this moves off the caller's goroutine (to
+// another core, when there is one). The caller may write s meanwhile.
+func PrefaultAsync[T any](s []T) {
+	var z T
+	if uintptr(len(s))*unsafe.Sizeof(z) >= MinAdvise {
+		go Prefault(s)
+	}
+}
+
+// Prefault backs the pages of s with memory now, in one system call
+// instead of a fault per page; their contents never change. A no-op
+// where the system cannot (before Linux 5.14, other systems).
+func Prefault[T any](s []T) {
+	var z T
+	if len(s) > 0 {
+		populate(unsafe.Pointer(unsafe.SliceData(s)), uintptr(len(s))*unsafe.Sizeof(z))
+	}
+	runtime.KeepAlive(s)
 }

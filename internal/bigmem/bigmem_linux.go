@@ -21,6 +21,17 @@ func advise(p unsafe.Pointer, n uintptr) {
 	}
 }
 
+// populate faults in the pages of [p, p+n) for writing
+// (MADV_POPULATE_WRITE); their content is unchanged. Errors (an old
+// kernel) are ignored: the pages are then backed when first touched.
+func populate(p unsafe.Pointer, n uintptr) {
+	beg := uintptr(p) &^ (pageSize - 1)
+	end := (uintptr(p) + n + pageSize - 1) &^ (pageSize - 1)
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, beg, end-beg, unix.MADV_POPULATE_WRITE)
+}
+
+const pageSize = 4096
+
 // MapFile maps the first size bytes of f read-only and populated (the
 // page cache's pages, no copy). ok false where it cannot: then read it.
 // The mapping lives as long as the process. If the file shrinks while

@@ -9,5 +9,7 @@ import (
 
 func advise(unsafe.Pointer, uintptr) {}
 
+func populate(unsafe.Pointer, uintptr) {}
+
 // MapFile: not on this system; read the file instead.
 func MapFile(*os.File, int64) ([]byte, bool) { return nil, false }

@@ -96,7 +96,12 @@ func (lt *lazyTable) earlierAt(prev int32) *earlierRun {
 }
 
 func (st *lazyState) newTable(n int) *lazyTable {
-	return &lazyTable{st: st, recs: bigmem.Make[chainRec](n)[:0], set: newChainSet(n)}
+	lt := &lazyTable{st: st, recs: bigmem.Make[chainRec](n)[:0], set: newChainSet(n)}
+	// the parse fills both from here on: their pages are faulted in on
+	// another core meanwhile
+	bigmem.PrefaultAsync(lt.recs[:n])
+	bigmem.PrefaultAsync(lt.set.slots)
+	return lt
 }
 
 func (lt *lazyTable) nameAt(i int) string { return lt.recs[i].name }
@@ -373,13 +378,16 @@ func parseLazy(s string, o Options) (*Ruleset, error) {
 		for _, e := range evs {
 			p.line++
 			p.off = e.off
-			if e.nameLen > 0 {
-				name := s[e.off+int(e.name) : e.off+int(e.name+e.nameLen)]
+			name := s[e.off+int(e.name) : e.off+int(e.name+e.nameLen)]
+			switch {
+			case e.n > 0:
 				p.fileRun(name, int(e.n))
 				p.line += int(e.n) - 1
-				continue
+			case e.n == decl && p.plainDeclare(name):
+			default:
+				end := e.off + int(e.lineLen)
+				p.lazyLine(s, s[e.off:end], min(end+1, len(s)))
 			}
-			p.lazyLine(s, s[e.off:e.end], min(e.end+1, len(s)))
 		}
 	})
 	p.finish()
@@ -510,6 +518,23 @@ func (p *parser) recOf(tab *Table, name string) int32 {
 		}
 	}
 	return int32(lt.set.get(lt.nameAt, name))
+}
+
+// plainDeclare records the chain a declaration in which the scan found
+// nothing to report (scanLine) declares, when it is new and in a table;
+// false leaves the line to declareChain.
+func (p *parser) plainDeclare(name string) bool {
+	if p.table == nil {
+		return false
+	}
+	lt := p.table.lz
+	k, at := lt.set.getOrSlot(lt.nameAt, name)
+	if k >= 0 {
+		return false
+	}
+	r := &lt.recs[lt.add(name, at)]
+	r.decl, r.line = p.off, int32(p.line)
+	return true
 }
 
 // lazyDeclare is declareChain's lookup in a lazy table, for the

@@ -16,14 +16,18 @@ import (
 // buffers that are handed back and used again: what the scan makes stays
 // in cache and never grows with the dump.
 
-// scanned is a run of n rule lines of one chain, whose name is at
-// [off+name, off+name+nameLen) of the text, or (nameLen 0) one line
-// [off, end) that the parser reads as the sequential parse would.
+// scanned is a line at off of the text, lineLen bytes long, whose chain
+// name (if any) is at [off+name, off+name+nameLen). n > 0: it starts a
+// run of n rule lines of that chain; n == decl: it declares the chain
+// (":NAME POLICY [p:b]", nothing in it to report); n == 0: the parser
+// reads it as the sequential parse would.
 type scanned struct {
-	off, end      int // the line; of a run: its first line
-	n             int32
+	off           int
+	n, lineLen    int32
 	name, nameLen int32
 }
+
+const decl = -1
 
 // Variables for the tests, which cut dumps into tiny chunks.
 var (
@@ -44,18 +48,20 @@ func scanChunk(chunk string, base int, lim Limits, evs []scanned) []scanned {
 			end, next = off+i, off+i+1
 		}
 		line := chunk[off:end]
-		if name, ok := plainRuleLine(line, lim); ok {
+		e := scanned{off: base + off, lineLen: int32(len(line))}
+		switch name, n := scanLine(line, lim); {
+		case n == 1 && last == name:
 			// the last event ends at the line before this one
-			if last == name {
-				evs[len(evs)-1].n++
-				evs[len(evs)-1].end = base + end
-			} else {
-				evs = append(evs, scanned{off: base + off, end: base + end, n: 1, name: int32(offsetIn(name, line)), nameLen: int32(len(name))})
+			evs[len(evs)-1].n++
+		default:
+			if n != 0 {
+				e.n, e.name, e.nameLen = n, int32(offsetIn(name, line)), int32(len(name))
+			}
+			evs = append(evs, e)
+			last = ""
+			if n == 1 {
 				last = name
 			}
-		} else {
-			evs = append(evs, scanned{off: base + off, end: base + end, n: 1})
-			last = ""
 		}
 		off = next
 	}
@@ -67,18 +73,52 @@ func offsetIn(sub, s string) int {
 	return int(uintptr(unsafe.Pointer(unsafe.StringData(sub))) - uintptr(unsafe.Pointer(unsafe.StringData(s))))
 }
 
-// plainRuleLine returns the chain of a rule line that lazyRuleLine files
-// without parsing it: within the length limit, its counters (if any)
-// closed, its chain told by quickChain.
-func plainRuleLine(line string, lim Limits) (string, bool) {
-	if lim.LineBytes > 0 && len(line) > lim.LineBytes+1 || !isRuleLine(unsafe.Slice(unsafe.StringData(line), len(line))) {
+// scanLine tells a line the parse need not read itself: n 1 for a rule
+// line that lazyRuleLine files without parsing it (within the length
+// limit, its counters closed, its chain told by quickChain), decl for a
+// chain declaration in which declareChain finds nothing to report; name:
+// the chain. n 0 for any other line.
+func scanLine(line string, lim Limits) (name string, n int32) {
+	if lim.LineBytes > 0 && len(line) > lim.LineBytes+1 {
+		return "", 0
+	}
+	t := strings.TrimSpace(line)
+	if t == "" {
+		return "", 0
+	}
+	switch t[0] {
+	case ':':
+		if name, ok := plainDecl(t[1:]); ok {
+			return name, decl
+		}
+	case '-', '[', '!':
+		if body, ok := ruleLineBody(t); ok {
+			if name, ok := quickChain(body); ok {
+				return name, 1
+			}
+		}
+	}
+	return "", 0
+}
+
+// plainDecl returns the name a declaration ":NAME POLICY [p:b]" (s
+// without the colon) gives, when declareChain finds nothing wrong in it.
+func plainDecl(s string) (string, bool) {
+	var buf [3]string
+	f := fields3(s, buf[:0])
+	if len(f) == 0 {
 		return "", false
 	}
-	body, ok := ruleLineBody(strings.TrimSpace(line))
-	if !ok {
+	if len(f) >= 2 && f[1] != "-" && f[1] != "ACCEPT" && f[1] != "DROP" {
 		return "", false
 	}
-	return quickChain(body)
+	if len(f) >= 3 {
+		var c Counters
+		if _, ok := parseCountersInto(f[2], &c); !ok {
+			return "", false
+		}
+	}
+	return f[0], true
 }
 
 // ruleLineBody is a trimmed rule line without its "[pkts:bytes]" prefix;
