@@ -2,6 +2,8 @@ package iptables
 
 import (
 	"net/netip"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"unsafe"
@@ -298,20 +300,57 @@ func (c *Chain) Skim() *DstIndex {
 		return rd.skim
 	}
 	ix := &DstIndex{Dst: make([]netip.Addr, len(rd.at))}
-	sp := &st.p.sp
-	for i, at := range rd.at {
-		if spec := st.early[at.off]; spec != nil {
-			if d := spec.Dst; d.Set && !d.Neg && d.Prefixes == nil && d.Prefix.IsSingleIP() {
-				ix.Dst[i] = d.Prefix.Addr()
+	skim := func(sp *specParser, from, to int) {
+		for i := from; i < to; i++ {
+			at := rd.at[i]
+			if spec := st.early[at.off]; spec != nil {
+				if d := spec.Dst; d.Set && !d.Neg && d.Prefixes == nil && d.Prefix.IsSingleIP() {
+					ix.Dst[i] = d.Prefix.Addr()
+				}
+				continue
 			}
-			continue
-		}
-		if a, ok := sp.skimDst(ruleBody(st.lineAt(at.off))); ok {
-			ix.Dst[i] = a
+			if a, ok := sp.skimDst(ruleBody(st.lineAt(at.off))); ok {
+				ix.Dst[i] = a
+			}
 		}
 	}
+	// KUBE-SERVICES of 10k Services: the second half on another core
+	n, half := len(rd.at), len(rd.at)
+	if n >= skimSplitMin && runtime.GOMAXPROCS(0) > 1 {
+		half = n / 2
+	}
+	wait := goSafe(func() {
+		var sp specParser
+		skim(&sp, half, n)
+	}, half < n)
+	skim(&st.p.sp, 0, half)
+	wait()
 	rd.skim = ix
 	return ix
+}
+
+// skimSplitMin: a chain this long is skimmed on two goroutines.
+var skimSplitMin = 4096
+
+// goSafe runs f on another goroutine (when async; else now), a memory
+// fault in it a panic (a mapped dump cut short), and returns what waits
+// for f and raises again any panic it met, on the caller's goroutine.
+func goSafe(f func(), async bool) (wait func()) {
+	if !async {
+		f()
+		return func() {}
+	}
+	done := make(chan any, 1)
+	go func() {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() { done <- recover() }()
+		f()
+	}()
+	return func() {
+		if v := <-done; v != nil {
+			panic(v)
+		}
+	}
 }
 
 // reading returns what was read of lc, made on the first read: where

@@ -49,14 +49,32 @@ func sameAsEager(t *testing.T, name, s string, lim Limits) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(c, m, procs int) { chunkBytes, scanParallelMin = c, m; runtime.GOMAXPROCS(procs) }(chunkBytes, scanParallelMin, runtime.GOMAXPROCS(4))
-	chunkBytes, scanParallelMin = 7, 0
+	skims := map[string]*DstIndex{} // skimmed whole, by table/chain
+	for i, te := range eager.Tables {
+		for _, ce := range te.Chains {
+			skims[te.Name+"/"+ce.Name] = whole.Tables[i].Chain(ce.Name).Skim()
+		}
+	}
+	defer func(c, m, k, procs int) {
+		chunkBytes, scanParallelMin, skimSplitMin = c, m, k
+		runtime.GOMAXPROCS(procs)
+	}(chunkBytes, scanParallelMin, skimSplitMin, runtime.GOMAXPROCS(4))
+	chunkBytes, scanParallelMin, skimSplitMin = 7, 0, 2
 	cut, err := ParseString(s, Options{Limits: lim, Lazy: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(cut.Problems, whole.Problems) {
 		t.Fatalf("%s: problems scanned in chunks:\n%q\nin one piece:\n%q", name, cut.Problems, whole.Problems)
+	}
+	// skimmed in two halves: the same index
+	for i, te := range eager.Tables {
+		for _, ce := range te.Chains {
+			a, b := skims[te.Name+"/"+ce.Name], cut.Tables[i].Chain(ce.Name).Skim()
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("%s: chain %s skimmed in halves: %v, whole: %v", name, ce.Name, b, a)
+			}
+		}
 	}
 	whole.LoadAll()
 	cut.LoadAll()

@@ -33,7 +33,7 @@ const decl = -1
 var (
 	// chunkBytes of text are scanned at a time: ~1.5k lines of a
 	// kube-proxy dump, their runs a few tens of KiB
-	chunkBytes = 128 << 10
+	chunkBytes = 64 << 10
 	// scanParallelMin: a smaller dump is scanned by the parse itself
 	scanParallelMin = 1 << 20
 )
@@ -168,7 +168,7 @@ func scanLines(s string, lim Limits, f func(evs []scanned)) {
 		}
 		return
 	}
-	sc := &scanner{s: s, lim: lim, chunks: chunks, slots: make([]scanSlot, 4*(workers+1))}
+	sc := &scanner{s: s, lim: lim, chunks: chunks, slots: make([]scanSlot, 2*(workers+1))}
 	sc.cond.L = &sc.mu
 	defer sc.stop()
 	for range workers {
