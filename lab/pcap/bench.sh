@@ -30,10 +30,6 @@ F2=$DIR/bench-$((2 * N)).pcap
 [ -s "$F2" ] || $GO run ./lab/pcap/gen -n "$((2 * N))" -o "$F2"
 cat "$F" "$F2" >/dev/null # page cache: every tool reads from memory
 
-if [ ! -x /usr/bin/time ]; then
-	echo "bench-pcap: /usr/bin/time missing (apt-get install time): cannot measure peak RSS" >&2
-	exit 1
-fi
 printf '\n== bench-pcap: %s (%s packets, %s); medians of %s; %s\n' "$F" "$N" "$(du -h "$F" | cut -f1)" "$RUNS" "$(load)"
 read -r ow oc ok <<< "$(measure "$RUNS" "$BIN" pcap "$F" --format json)"
 read -r ow2 oc2 ok2 <<< "$(measure "$RUNS" "$BIN" pcap "$F2" --format json)"
@@ -59,10 +55,10 @@ else
 fi
 echo "floor (tkesnap's time as a multiple of it):"
 floor() { # name wall cpu
-	# time(1) counts CPU in 10 ms steps: below that only wall is compared
+	# a CPU time under a millisecond is not compared
 	awk -v t="$1" -v w="$2" -v c="$3" -v kw="$ow" -v kc="$oc" \
-		'BEGIN{printf "  %-42s wall %6.2fs  cpu %6.2fs  -> tkesnap is %.1fx its wall", t, w, c, kw/(w>0.001?w:0.001); if (c >= 0.01) printf ", %.1fx its cpu", kc/c; print ""}'
-	sum="$sum $(awk -v t="${1%% *}" -v w="$2" -v c="$3" -v kw="$ow" -v kc="$oc" 'BEGIN{printf "floor %s %.1fx", t, kw/(w>0.001?w:0.001); if (c >= 0.01) printf "/%.1fx", kc/c}');"
+		'BEGIN{printf "  %-42s wall %6.2fs  cpu %6.2fs  -> tkesnap is %.1fx its wall", t, w, c, kw/(w>0.001?w:0.001); if (c >= 0.001) printf ", %.1fx its cpu", kc/c; print ""}'
+	sum="$sum $(awk -v t="${1%% *}" -v w="$2" -v c="$3" -v kw="$ow" -v kc="$oc" 'BEGIN{printf "floor %s %.1fx", t, kw/(w>0.001?w:0.001); if (c >= 0.001) printf "/%.1fx", kc/c}');"
 }
 read -r w c _ <<< "$(measure "$RUNS" cat "$F")"
 floor "cat" "$w" "$c"
