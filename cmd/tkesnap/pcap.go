@@ -21,6 +21,7 @@ import (
 	"tkesnap/analysis/model"
 	"tkesnap/analysis/pcapflow"
 	"tkesnap/analysis/pcapflow/filter"
+	"tkesnap/internal/membudget"
 	"tkesnap/parsers/pcap"
 )
 
@@ -123,6 +124,9 @@ func (o *pcapOpts) run(w io.Writer, args []string) error {
 	if o.format != "text" && o.format != "json" {
 		return usageErr("unknown --format %q (text, json)", o.format)
 	}
+	// flows are summarized and dropped as they end: a heap this small
+	// is not worth collecting every few MB
+	defer membudget.Lean(leanCeiling)()
 	out, err := o.report(args)
 	if err != nil {
 		return err
@@ -133,6 +137,11 @@ func (o *pcapOpts) run(w io.Writer, args []string) error {
 	o.text(w, out)
 	return nil
 }
+
+// leanCeiling is the heap tkesnap pcap may grow to before it collects: a
+// million-packet capture stays well below it (peak RSS ~50 MiB), a longer
+// one levels off at it.
+const leanCeiling = 128 << 20
 
 // report reads the captures and correlates them.
 func (o *pcapOpts) report(args []string) (*pcapOut, error) {

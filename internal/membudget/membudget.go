@@ -10,6 +10,7 @@ package membudget
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
@@ -141,6 +142,55 @@ func Watch(hard int64, every time.Duration, over func(total int64)) (stop func()
 	}()
 	return func() { close(done) }
 }
+
+// Lean turns proportional collection off for a streaming command whose
+// live heap stays small (pcap: flows are summarized and dropped as they
+// end): the heap may grow to ceiling (at most the soft limit) before it
+// is collected. Collecting every few MB, as the runtime does from a
+// small heap, costs such a command more than it frees: every cycle scans
+// the program's 5 MB of global tables (gopacket's), the first one
+// faulting each of their pages in. Should a collection find the live
+// heap past half the ceiling (a capture with very many concurrent
+// flows), proportional collection and the soft limit come back for the
+// rest of the run, as they do when restore is called.
+func Lean(ceiling int64) (restore func()) {
+	soft := debug.SetMemoryLimit(-1)
+	ceiling = min(ceiling, soft)
+	pct := debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(ceiling)
+	var done atomic.Bool
+	restore = func() {
+		if done.CompareAndSwap(false, true) {
+			debug.SetMemoryLimit(soft)
+			debug.SetGCPercent(pct)
+		}
+	}
+	// called after each collection (a cleanup of an object dropped at
+	// once), until the heap is found too large or the command ends
+	var watch func()
+	watch = func() {
+		runtime.AddCleanup(new(sentinel), func(struct{}) {
+			leanChecks.Add(1)
+			switch {
+			case done.Load():
+			case LiveHeap() > ceiling/2:
+				restore()
+			default:
+				watch()
+			}
+		}, struct{}{})
+	}
+	watch()
+	return restore
+}
+
+// leanChecks counts Lean's looks at the heap after a collection (tests).
+var leanChecks atomic.Int64
+
+// sentinel is large enough to get an allocation of its own (the runtime
+// batches tiny pointer-free objects, and a batch lives as long as any of
+// them).
+type sentinel struct{ _ [2]*byte }
 
 // SetReadLimit sets only the read threshold (tests; 0 turns it off) and
 // returns the previous one.
