@@ -95,10 +95,9 @@ func BenchmarkScanChunk10kServices(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	var evs []scanned
 	for b.Loop() {
-		n := (len(s) + chunkBytes - 1) / chunkBytes
-		for i := 0; i < n; i++ {
-			from, to := chunkStart(s, i), chunkStart(s, i+1)
-			evs = scanChunk(s[from:to], from, lim, evs[:0])
+		starts := chunkStarts(s)
+		for i := 0; i+1 < len(starts); i++ {
+			evs = scanChunk(s[starts[i]:starts[i+1]], starts[i], lim, evs[:0])
 		}
 	}
 }

@@ -276,3 +276,35 @@ func TestScanFaultReachesTheCaller(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+// Chunks start at line starts, in order, and cover the text; a line
+// longer than many chunks makes one chunk (its search resumes after it,
+// never reading it again for the next chunk).
+func TestChunkStartsAreLineStarts(t *testing.T) {
+	defer func(c int) { chunkBytes = c }(chunkBytes)
+	chunkBytes = 16
+	for _, s := range []string{"", "a", "\n", "a\nb\n", strings.Repeat("x", 200) + "\n" + strings.Repeat("ab\n", 40) + strings.Repeat("y", 100),
+		strings.Repeat("-A X -j ACCEPT\n", 30), strings.Repeat("\n", 50)} {
+		starts := chunkStarts(s)
+		if want := (len(s)+chunkBytes-1)/chunkBytes + 1; len(starts) != want {
+			t.Fatalf("%q: %d starts, want %d", s, len(starts), want)
+		}
+		if starts[0] != 0 || starts[len(starts)-1] != len(s) {
+			t.Fatalf("%q: starts %v do not cover the text", s, starts)
+		}
+		for i := 1; i < len(starts)-1; i++ {
+			at := starts[i]
+			if at < starts[i-1] || at > len(s) || at > 0 && at < len(s) && s[at-1] != '\n' {
+				t.Fatalf("%q: start %d at %d is not a line start after %d", s, i, at, starts[i-1])
+			}
+			// the first line start at or after both the chunk's place and
+			// the previous start
+			from := max(i*chunkBytes, starts[i-1]+1)
+			for k := from; k < at; k++ {
+				if s[k-1] == '\n' {
+					t.Fatalf("%q: start %d at %d, but a line starts at %d", s, i, at, k)
+				}
+			}
+		}
+	}
+}

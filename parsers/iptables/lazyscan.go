@@ -134,21 +134,27 @@ func ruleLineBody(t string) (string, bool) {
 	return t, true
 }
 
-// chunkStart is where chunk i of s begins: the first line that starts at
-// or after i*chunkBytes.
-func chunkStart(s string, i int) int {
-	pos := i * chunkBytes
-	if pos <= 0 {
-		return 0
+// chunkStarts are where the chunks of s begin, and len(s): each the
+// first line that starts at or after a multiple of chunkBytes. The search
+// for each resumes where the last one ended, so a line longer than many
+// chunks is read once, not once per chunk.
+func chunkStarts(s string) []int {
+	chunks := (len(s) + chunkBytes - 1) / chunkBytes
+	starts := make([]int, chunks+1)
+	for i := 1; i < chunks; i++ {
+		pos := max(i*chunkBytes, starts[i-1]+1)
+		if pos > len(s) {
+			starts[i] = len(s)
+			continue
+		}
+		if j := strings.IndexByte(s[pos-1:], '\n'); j >= 0 {
+			starts[i] = pos + j
+		} else {
+			starts[i] = len(s)
+		}
 	}
-	if pos >= len(s) {
-		return len(s)
-	}
-	j := strings.IndexByte(s[pos-1:], '\n')
-	if j < 0 {
-		return len(s)
-	}
-	return pos + j
+	starts[chunks] = len(s)
+	return starts
 }
 
 // scanLines hands f the scanned chunks of src in order. Chunks are scanned
@@ -157,18 +163,19 @@ func chunkStart(s string, i int) int {
 // and filing is the slower, both cores work. For a small text everything
 // runs on the caller. evs are valid until f returns.
 func scanLines(s string, lim Limits, f func(evs []scanned)) {
-	chunks := (len(s) + chunkBytes - 1) / chunkBytes
+	starts := chunkStarts(s)
+	chunks := len(starts) - 1
 	workers := min(runtime.GOMAXPROCS(0)-1, chunks-1)
 	if len(s) < scanParallelMin || workers < 1 {
 		var evs []scanned
 		for i := 0; i < chunks; i++ {
-			from, to := chunkStart(s, i), chunkStart(s, i+1)
+			from, to := starts[i], starts[i+1]
 			evs = scanChunk(s[from:to], from, lim, evs[:0])
 			f(evs)
 		}
 		return
 	}
-	sc := &scanner{s: s, lim: lim, chunks: chunks, slots: make([]scanSlot, 2*(workers+1))}
+	sc := &scanner{s: s, starts: starts, lim: lim, chunks: chunks, slots: make([]scanSlot, 2*(workers+1))}
 	sc.cond.L = &sc.mu
 	defer sc.stop()
 	for range workers {
@@ -204,6 +211,7 @@ func scanLines(s string, lim Limits, f func(evs []scanned)) {
 // used the slot before was handed over.
 type scanner struct {
 	s      string
+	starts []int // chunkStarts
 	lim    Limits
 	chunks int
 	mu     sync.Mutex
@@ -250,7 +258,7 @@ func (sc *scanner) scan(c int, evs []scanned) (_ []scanned, fault any) {
 			fault = v
 		}
 	}()
-	from, to := chunkStart(sc.s, c), chunkStart(sc.s, c+1)
+	from, to := sc.starts[c], sc.starts[c+1]
 	return scanChunk(sc.s[from:to], from, sc.lim, evs), nil
 }
 
