@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"runtime"
@@ -310,6 +311,9 @@ func readFile(path string, mapped bool) ([]byte, error) {
 		return io.ReadAll(f)
 	}
 	if mapped {
+		if size > math.MaxInt32 {
+			return nil, errors.New(tooLargeForLazy(size))
+		}
 		if b, ok := bigmem.MapFile(f, size); ok {
 			return b, nil
 		}
@@ -585,7 +589,7 @@ func countRules(lines []string) int {
 }
 
 func newParser(o Options) *parser {
-	p := &parser{rs: &Ruleset{Family: 4}, lim: o.Limits, in: o.Interner}
+	p := &parser{rs: &Ruleset{Family: 4}, lim: o.Limits, in: o.Interner, tables: map[string]*Table{}}
 	if o.Interner != nil && (o.Interner.Budget > 0 || o.Reservation != nil) {
 		p.cl = &claim{res: o.Reservation}
 	}
@@ -597,7 +601,9 @@ type parser struct {
 	lim   Limits
 	line  int
 	table *Table // current table, nil outside "*name ... COMMIT"
-	loose *Table // rules found outside any table (fragments)
+	// the tables by name (a dump of many table blocks looks each up)
+	tables map[string]*Table
+	loose  *Table // rules found outside any table (fragments)
 	// jumps to check once every chain is known
 	jumps []jump
 
@@ -749,7 +755,7 @@ func (p *parser) startTable(name string) {
 	if !knownTables[name] {
 		p.problem("unknown table %q", name)
 	}
-	if old := p.rs.Table(name); old != nil {
+	if old := p.tables[name]; old != nil {
 		// iptables-restore flushes a table each time its header appears, so
 		// the later block replaces the earlier one.
 		p.problem("table %s appears again (first at line %d); the later block replaces it, as iptables-restore does", name, old.Line)
@@ -759,6 +765,12 @@ func (p *parser) startTable(name string) {
 				break
 			}
 		}
+		if old.lz != nil {
+			// its rules' problems, which the eager parse reports as it
+			// reads them (not its jumps': they are never followed)
+			old.lz.replaced = true
+			old.LoadAll()
+		}
 	}
 	n := p.decls[p.line-1]
 	if n == 0 && p.in != nil {
@@ -767,6 +779,7 @@ func (p *parser) startTable(name string) {
 	if p.lazy != nil {
 		p.table = &Table{Name: name, Line: p.line, lz: p.lazy.newTable(n)}
 		p.rs.Tables = append(p.rs.Tables, p.table)
+		p.tables[name] = p.table
 		return
 	}
 	p.table = &Table{Name: name, Line: p.line, chains: newChainSet(n), Chains: make([]*Chain, 0, n)}
@@ -774,6 +787,7 @@ func (p *parser) startTable(name string) {
 		p.chainBlock = bigmem.Make[Chain](n)
 	}
 	p.rs.Tables = append(p.rs.Tables, p.table)
+	p.tables[name] = p.table
 }
 
 // cur returns the table rules and chains go to; outside any table it is an

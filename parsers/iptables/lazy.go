@@ -1,6 +1,9 @@
 package iptables
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"net/netip"
 	"runtime"
 	"runtime/debug"
@@ -58,6 +61,9 @@ type lazyTable struct {
 	earlier [][]earlierRun
 	nEarly  int32
 	made    map[int32]*Chain
+	// replaced by a later block of the same name: its jumps are never
+	// followed, so not reported
+	replaced bool
 }
 
 // earlierRun is a chain's run of rule lines that is not its last, and
@@ -225,17 +231,22 @@ func (t *Table) LoadAll() {
 		return
 	}
 	if len(t.Chains) != len(t.lz.recs) {
-		t.lz.st.mu.Lock()
-		cs := make([]*Chain, len(t.lz.recs))
-		for k := range cs {
-			cs[k] = t.lz.chainAt(t, int32(k))
-		}
-		t.Chains = cs
-		t.lz.st.mu.Unlock()
+		t.Chains = t.lz.makeAll(t)
 	}
 	for _, c := range t.Chains {
 		c.Load()
 	}
+}
+
+// makeAll makes every chain of lt's table t, in order.
+func (lt *lazyTable) makeAll(t *Table) []*Chain {
+	lt.st.mu.Lock()
+	defer lt.st.mu.Unlock() // a mapped dump cut short faults in chainAt
+	cs := make([]*Chain, len(lt.recs))
+	for k := range cs {
+		cs[k] = lt.chainAt(t, int32(k))
+	}
+	return cs
 }
 
 // Lazy reports whether the ruleset was parsed with Options.Lazy: its
@@ -410,6 +421,9 @@ func ruleBody(t string) string {
 // lines. Rules are parsed on their own, never through an Interner, so
 // no budget can stop it.
 func parseLazy(s string, o Options) (*Ruleset, error) {
+	if len(s) > math.MaxInt32 {
+		return nil, errors.New(tooLargeForLazy(int64(len(s))))
+	}
 	p := newParser(o)
 	p.lazy = &lazyState{p: p, text: s}
 	p.rs.lazy = true
@@ -431,6 +445,12 @@ func parseLazy(s string, o Options) (*Ruleset, error) {
 	})
 	p.finish()
 	return p.rs, nil
+}
+
+// tooLargeForLazy says why a dump of size bytes is not read lazily: its
+// line numbers and lengths are kept in 32 bits.
+func tooLargeForLazy(size int64) string {
+	return fmt.Sprintf("%d bytes: a dump read lazily must be under 2 GiB", size)
 }
 
 // lazyLine reads one line the scan did not file (line, the text's next
@@ -662,7 +682,7 @@ func (st *lazyState) parseRule(c *Chain, i int, at ruleAt, r *Rule) {
 	if r.Target.Name != "" && !builtinTarget(r.Target.Name) && !knownTarget(r.Target.Name) {
 		t := c.lazy.table
 		r.Jump = t.lz.chainLocked(t, r.Target.Name)
-		if r.Jump == nil && t.Line != 0 {
+		if r.Jump == nil && t.Line != 0 && !t.lz.replaced {
 			p.problemAt(r.Line, "jump to chain %s that is not declared in table %s", r.Target.Name, r.Table)
 		}
 	}

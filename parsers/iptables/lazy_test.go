@@ -308,3 +308,70 @@ func TestChunkStartsAreLineStarts(t *testing.T) {
 		}
 	}
 }
+
+// A fault while LoadAll makes a table's chains (the mapped dump was cut
+// short) leaves the parse's lock free: the caller recovers, and other
+// chains can still be looked up.
+func TestLoadAllFaultLeavesTheLockFree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dump")
+	text := "*nat\n:A - [0:0]\n-A A -j ACCEPT\nCOMMIT\n*filter\n" + strings.Repeat("#\n", 8192)
+	for i := 0; i < 200; i++ {
+		text += fmt.Sprintf(":C%d - [0:0]\n", i)
+	}
+	text += "COMMIT\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, ok := bigmem.MapFile(f, int64(len(text)))
+	if !ok {
+		t.Skipf("MapFile: not on %s", runtime.GOOS)
+	}
+	rs, err := ParseString(unsafe.String(&b[0], len(b)), Options{Limits: DefaultLimits(), Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 4096); err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	v := func() (v any) {
+		defer func() { v = recover() }()
+		rs.Table("filter").LoadAll() // reads declarations past 4096
+		return nil
+	}()
+	if _, ok := v.(interface{ Addr() uintptr }); !ok {
+		t.Fatalf("LoadAll of a file cut short: recovered %v, want a memory fault", v)
+	}
+	done := make(chan *Chain)
+	go func() { done <- rs.Table("nat").Chain("A") }()
+	select {
+	case c := <-done:
+		if c == nil {
+			t.Fatal("chain A not found after the fault")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Table.Chain still blocked 10 s after a recovered fault in LoadAll: the lock was left held")
+	}
+}
+
+// A line of many quoted words costs memory in proportion to its length
+// (each word was given a buffer the size of the rest of the line).
+func TestQuotedWordsCostTheirLength(t *testing.T) {
+	line := "-A PREROUTING" + strings.Repeat(` x""`, 20000) + " -j ACCEPT"
+	text := "*nat\n:PREROUTING ACCEPT [0:0]\n" + line + "\nCOMMIT\n"
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rs, err := ParseString(text, Options{Limits: DefaultLimits()})
+	runtime.ReadMemStats(&after)
+	if err != nil || len(rs.Table("nat").Chain("PREROUTING").Rules) != 1 {
+		t.Fatalf("parse: %v", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 200*uint64(len(text)) {
+		t.Fatalf("%d bytes allocated for a %d-byte dump", got, len(text))
+	}
+}

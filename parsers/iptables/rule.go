@@ -84,7 +84,10 @@ func tokenizeInto(toks []token, s string) ([]token, bool) {
 // quotedWord reads one word with quotes and escapes from s[i:]; ok is false
 // when a quote is not closed.
 func quotedWord(s string, i int) (token, int, bool) {
-	b := make([]byte, 0, len(s)-i)
+	// grown as the word is read: sized by the rest of the line, a line
+	// of many such words took time and memory quadratic in its length
+	var buf [64]byte
+	b := buf[:0]
 	open := false
 	for ; i < len(s); i++ {
 		c := s[i]
