@@ -239,20 +239,7 @@ func TestLazyParseIsTheEagerParse(t *testing.T) {
 // caller's goroutine, where trace --iptables turns it into "the file
 // shrank", and leaves no scanning goroutine behind.
 func TestScanFaultReachesTheCaller(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "dump")
-	text := "*nat\n:KUBE-SERVICES - [0:0]\n" + strings.Repeat("-A KUBE-SERVICES -d 10.0.0.1/32 -j ACCEPT\n", 40000) + "COMMIT\n"
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b, ok := bigmem.MapFile(f, int64(len(text)))
-	if !ok {
-		t.Skipf("MapFile: not on %s", runtime.GOOS)
-	}
+	b, path := mappedDump(t, "*nat\n:KUBE-SERVICES - [0:0]\n"+strings.Repeat("-A KUBE-SERVICES -d 10.0.0.1/32 -j ACCEPT\n", 40000)+"COMMIT\n")
 	if err := os.Truncate(path, 4096); err != nil {
 		t.Fatal(err)
 	}
@@ -313,24 +300,11 @@ func TestChunkStartsAreLineStarts(t *testing.T) {
 // short) leaves the parse's lock free: the caller recovers, and other
 // chains can still be looked up.
 func TestLoadAllFaultLeavesTheLockFree(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "dump")
 	text := "*nat\n:A - [0:0]\n-A A -j ACCEPT\nCOMMIT\n*filter\n" + strings.Repeat("#\n", 8192)
 	for i := 0; i < 200; i++ {
 		text += fmt.Sprintf(":C%d - [0:0]\n", i)
 	}
-	text += "COMMIT\n"
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b, ok := bigmem.MapFile(f, int64(len(text)))
-	if !ok {
-		t.Skipf("MapFile: not on %s", runtime.GOOS)
-	}
+	b, path := mappedDump(t, text+"COMMIT\n")
 	rs, err := ParseString(unsafe.String(&b[0], len(b)), Options{Limits: DefaultLimits(), Lazy: true})
 	if err != nil {
 		t.Fatal(err)
@@ -374,4 +348,25 @@ func TestQuotedWordsCostTheirLength(t *testing.T) {
 	if got := after.TotalAlloc - before.TotalAlloc; got > 200*uint64(len(text)) {
 		t.Fatalf("%d bytes allocated for a %d-byte dump", got, len(text))
 	}
+}
+
+// mappedDump writes text to a file and maps it (bigmem.MapFile, as
+// trace --iptables reads a dump): the mapping and the file's path, for a
+// test to cut the file short under it.
+func mappedDump(t *testing.T, text string) ([]byte, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "dump")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	b, ok := bigmem.MapFile(f, int64(len(text)))
+	if !ok {
+		t.Skipf("MapFile: not on %s", runtime.GOOS)
+	}
+	return b, path
 }
