@@ -408,18 +408,16 @@ func (st *lazyState) lineAt(off int) string {
 
 // ruleBody is a rule line without its "[pkts:bytes]" prefix.
 func ruleBody(t string) string {
-	if strings.HasPrefix(t, "[") {
-		if end := strings.IndexByte(t, ']'); end >= 0 {
-			return strings.TrimSpace(t[end+1:])
-		}
+	if body, ok := ruleLineBody(t); ok {
+		return body
 	}
 	return t
 }
 
-// parseLazy is ParseString with Options.Lazy: one pass over the text,
-// line by line, that keeps no line but the runs of each chain's rule
-// lines. Rules are parsed on their own, never through an Interner, so
-// no budget can stop it.
+// parseLazy is ParseString with Options.Lazy: one pass over the text
+// (scanLines) that keeps no line but the runs of each chain's rule lines.
+// Rules are parsed on their own, never through an Interner, so no budget
+// can stop it.
 func parseLazy(s string, o Options) (*Ruleset, error) {
 	if len(s) > math.MaxInt32 {
 		return nil, errors.New(tooLargeForLazy(int64(len(s))))
