@@ -836,20 +836,55 @@ func (p *parser) declareChain(s string) {
 		p.problem("chain %s declared again (first at line %d)", f[0], c.Line)
 	}
 	c.Line = p.line
+	d := readDecl(f)
+	d.apply(c, p.newCounters())
+	p.declProblems(f, d)
+}
+
+// declInfo is what the fields f of a declaration ":NAME POLICY [p:b]" set
+// (its policy when ACCEPT or DROP, "-" being a user chain's; its counters
+// when valid) and what is wrong in them.
+type declInfo struct {
+	policy                 string
+	counters               Counters
+	hasCounters            bool
+	badPolicy, badCounters bool
+}
+
+func readDecl(f []string) (d declInfo) {
 	if len(f) >= 2 && f[1] != "-" {
 		switch f[1] {
 		case "ACCEPT", "DROP":
-			c.Policy = f[1]
+			d.policy = f[1]
 		default:
-			p.problem("chain %s: policy %q is not ACCEPT or DROP", c.Name, f[1])
+			d.badPolicy = true
 		}
 	}
 	if len(f) >= 3 {
-		if ct, ok := parseCountersInto(f[2], p.newCounters()); ok {
-			c.Counters = ct
-		} else {
-			p.problem("chain %s: bad counters %q", c.Name, f[2])
-		}
+		_, d.hasCounters = parseCountersInto(f[2], &d.counters)
+		d.badCounters = !d.hasCounters
+	}
+	return d
+}
+
+// apply sets c's policy and counters (into ct) as far as d sets them.
+func (d declInfo) apply(c *Chain, ct *Counters) {
+	if d.policy != "" {
+		c.Policy = d.policy
+	}
+	if d.hasCounters {
+		*ct = d.counters
+		c.Counters = ct
+	}
+}
+
+// declProblems reports what is wrong in the declaration f (d: readDecl's).
+func (p *parser) declProblems(f []string, d declInfo) {
+	if d.badPolicy {
+		p.problem("chain %s: policy %q is not ACCEPT or DROP", f[0], f[1])
+	}
+	if d.badCounters {
+		p.problem("chain %s: bad counters %q", f[0], f[2])
 	}
 }
 

@@ -289,6 +289,8 @@ func TestBrokenInputBecomesLineNumberedProblems(t *testing.T) {
 		{"missing commit", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n", 1, "no COMMIT"},
 		{"garbage", wrap("hello world"), 4, "not an iptables-save line"},
 		{"two commands", wrap("-A X -j ACCEPT -A Y"), 4, "the first one (-A X) is kept"},
+		{"declared policy", wrap(":Y BOGUS [0:0]"), 4, `chain Y: policy "BOGUS" is not ACCEPT or DROP`},
+		{"declared counters", wrap(":Y - [1:x]"), 4, `chain Y: bad counters "[1:x]"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := parseString(t, tc.dump)

@@ -152,15 +152,7 @@ func (lt *lazyTable) chainAt(t *Table, k int32) *Chain {
 		lazy: &lazyChain{table: t, rec: k}, lazyState: lt.st}
 	if r.line != 0 {
 		var buf [3]string
-		f := fields3(lt.st.lineAt(r.decl)[1:], buf[:0])
-		if len(f) >= 2 && (f[1] == "ACCEPT" || f[1] == "DROP") {
-			c.Policy = f[1]
-		}
-		if len(f) >= 3 {
-			if ct, ok := parseCounters(f[2]); ok {
-				c.Counters = ct
-			}
-		}
+		readDecl(fields3(lt.st.lineAt(r.decl)[1:], buf[:0])).apply(c, new(Counters))
 	}
 	if lt.made == nil {
 		lt.made = map[int32]*Chain{}
@@ -605,15 +597,7 @@ func (p *parser) lazyDeclare(t *Table, f []string) *Chain {
 	if k >= 0 {
 		return lt.chainAt(t, int32(k))
 	}
-	if len(f) >= 2 && f[1] != "-" && f[1] != "ACCEPT" && f[1] != "DROP" {
-		p.problem("chain %s: policy %q is not ACCEPT or DROP", f[0], f[1])
-	}
-	if len(f) >= 3 {
-		var c Counters
-		if _, ok := parseCountersInto(f[2], &c); !ok {
-			p.problem("chain %s: bad counters %q", f[0], f[2])
-		}
-	}
+	p.declProblems(f, readDecl(f)) // the Chain is made from the line when looked up
 	k32 := lt.add(f[0], at)
 	r := &lt.recs[k32]
 	r.decl, r.line = p.off, int32(p.line)

@@ -109,16 +109,8 @@ func plainDecl(s string) (string, bool) {
 	if len(f) == 0 {
 		return "", false
 	}
-	if len(f) >= 2 && f[1] != "-" && f[1] != "ACCEPT" && f[1] != "DROP" {
-		return "", false
-	}
-	if len(f) >= 3 {
-		var c Counters
-		if _, ok := parseCountersInto(f[2], &c); !ok {
-			return "", false
-		}
-	}
-	return f[0], true
+	d := readDecl(f)
+	return f[0], !d.badPolicy && !d.badCounters
 }
 
 // ruleLineBody is a trimmed rule line without its "[pkts:bytes]" prefix;
