@@ -573,13 +573,19 @@ func TestMissingPolicyFileIsInconclusiveNotAFinding(t *testing.T) {
 	os.Remove(filepath.Join(dir, "cloud", "security-group-policies", "sg-k8snode.json"))
 	_, fs, inc := runCloud(t, dir)
 	checkFindings(t, dir, fs, nil)
-	found := false
+	wantNeed(t, inc, "cloud/security-group-policies/sg-k8snode.json", "sg-k8snode's policies")
+}
+
+// wantNeed fails t unless one inconclusive result names the file need
+// (what: what the file would have told).
+func wantNeed(t *testing.T, inc []finding.Inconclusive, need, what string) {
+	t.Helper()
 	for _, i := range inc {
-		found = found || i.Need == "cloud/security-group-policies/sg-k8snode.json"
+		if i.Need == need {
+			return
+		}
 	}
-	if !found {
-		t.Errorf("inconclusive = %+v, want one naming sg-k8snode's policies", inc)
-	}
+	t.Errorf("inconclusive = %+v, want one naming %s (%s)", inc, need, what)
 }
 
 // Without DescribeListeners/DescribeTargets the Service says which ports
@@ -869,11 +875,5 @@ func TestUnknownAPIPortAdmittedSomewhereIsInconclusive(t *testing.T) {
 	})
 	_, fs, inc := runCloud(t, dir)
 	checkFindings(t, dir, fs, nil)
-	found := false
-	for _, i := range inc {
-		found = found || i.Need == "cluster/services.yaml"
-	}
-	if !found {
-		t.Errorf("inconclusive = %+v, want one naming cluster/services.yaml (the API port)", inc)
-	}
+	wantNeed(t, inc, "cluster/services.yaml", "the API port")
 }
